@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+// The one test command (README, .ci/run): build, bring up what the tests need, run every test file.
+// Usage: npm test [-- FILE_OR_DIR ...]   (default: every *.test.ts / *.test.tsx in the project)
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { cpus } from 'node:os';
+
+const root = resolve(import.meta.dirname, '..');
+const skip = new Set(['node_modules', 'dist', '.git', '.mlp']);
+
+function findTests(dir) {
+  const st = statSync(dir);
+  if (st.isFile()) return [dir];
+  const out = [];
+  for (const name of readdirSync(dir).sort()) {
+    if (skip.has(name)) continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...findTests(p));
+    else if (/\.test\.tsx?$/.test(name)) out.push(p);
+  }
+  return out;
+}
+
+function run(cmd, args, what) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error(`npm test: ${what} failed (exit ${r.status ?? r.signal}); see the output above`);
+    process.exit(r.status || 1);
+  }
+}
+
+run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], 'build');
+run('bash', [join(root, 'test/setup/ensure.sh')], 'test environment setup');
+
+const targets = process.argv.slice(2);
+const files = (targets.length ? targets.map((t) => resolve(t)) : [root]).flatMap(findTests);
+if (files.length === 0) {
+  console.error('npm test: no test files found');
+  process.exit(1);
+}
+const concurrency = String(Math.max(2, cpus().length));
+const r = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files.map((f) => relative(root, f))],
+  { cwd: root, stdio: 'inherit', env: { ...process.env, MLP_TEST: '1' } },
+);
+process.exit(r.status ?? 1);
