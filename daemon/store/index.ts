@@ -1,0 +1,11 @@
+export { openStore, openStoreAt, STORE_FILE, type Store, type StoreOptions } from './db.js';
+export { migrate, type Migration, type MigrationResult } from './migrate.js';
+export * from './audit.js';
+export * from './decisions.js';
+export * from './logs.js';
+export * from './model-versions.js';
+export * from './pipelines.js';
+export * from './rollouts.js';
+export * from './runs.js';
+export * from './step-runs.js';
+export * from './tokens.js';

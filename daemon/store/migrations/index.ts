@@ -1,0 +1,5 @@
+import type { Migration } from '../migrate.js';
+import { initial } from './001-initial.js';
+
+/** Every migration, in order; the last one's version is the schema this code writes. */
+export const migrations: readonly Migration[] = [initial];

@@ -1,0 +1,254 @@
+import type Database from 'better-sqlite3';
+import { conflict, notFound } from '../../shared/errors.js';
+import { isForeignKeyViolation, isUniqueViolation } from './sqlite-errors.js';
+
+export const ROLLOUT_PHASES = [
+  'deploying',
+  'checking_data',
+  'integration_testing',
+  'replaying',
+  'shifting',
+  'paused',
+  'promoted',
+  'blocked',
+  'rolling_back',
+  'rolled_back',
+  'failed',
+] as const;
+export type RolloutPhase = (typeof ROLLOUT_PHASES)[number];
+
+export const TERMINAL_PHASES = ['promoted', 'blocked', 'rolled_back', 'failed'] as const satisfies readonly RolloutPhase[];
+export type TerminalPhase = (typeof TERMINAL_PHASES)[number];
+/** A phase a rollout can be paused in (and resumed to). */
+export type PausablePhase = Exclude<RolloutPhase, TerminalPhase | 'paused'>;
+
+const TERMINAL: ReadonlySet<RolloutPhase> = new Set(TERMINAL_PHASES);
+export const isTerminalPhase = (phase: RolloutPhase): phase is TerminalPhase => TERMINAL.has(phase);
+
+/** The persisted state of a rollout: the state machine reads one, decides, and saves the next. */
+export interface Rollout {
+  id: number;
+  pipeline: string;
+  group: string;
+  candidateVersion: number;
+  /** The version serving before this rollout; null for a pipeline's first version. */
+  currentVersion: number | null;
+  phase: RolloutPhase;
+  /** Percent of traffic on the candidate, 0–100. */
+  candidateWeight: number;
+  stepIndex: number;
+  phaseStartedAt: number;
+  /** The phase a paused rollout resumes to; null unless paused. */
+  pausedFrom: PausablePhase | null;
+  /** Anything else the machine must remember across restarts (gate results, pending commands, ...). */
+  state: Record<string, unknown>;
+  reason: string | null;
+  createdAt: number;
+  updatedAt: number;
+  finishedAt: number | null;
+  /** Bumped by every save; pass the one you read as `expectedVersion`. */
+  version: number;
+}
+
+export interface CreateRolloutInput {
+  pipeline: string;
+  group: string;
+  candidateVersion: number;
+  currentVersion?: number | null;
+  phase?: RolloutPhase;
+  candidateWeight?: number;
+  state?: Record<string, unknown>;
+  reason?: string | null;
+  at?: number;
+}
+
+interface RolloutRow {
+  id: number;
+  pipeline: string;
+  group_name: string;
+  candidate_version: number;
+  current_version: number | null;
+  phase: RolloutPhase;
+  candidate_weight: number;
+  step_index: number;
+  phase_started_at: number;
+  paused_from: PausablePhase | null;
+  state_json: string;
+  reason: string | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+  version: number;
+}
+
+const toRollout = (r: RolloutRow): Rollout => ({
+  id: r.id,
+  pipeline: r.pipeline,
+  group: r.group_name,
+  candidateVersion: r.candidate_version,
+  currentVersion: r.current_version,
+  phase: r.phase,
+  candidateWeight: r.candidate_weight,
+  stepIndex: r.step_index,
+  phaseStartedAt: r.phase_started_at,
+  pausedFrom: r.paused_from,
+  state: JSON.parse(r.state_json) as Record<string, unknown>,
+  reason: r.reason,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  finishedAt: r.finished_at,
+  version: r.version,
+});
+
+const TERMINAL_SQL = TERMINAL_PHASES.map((p) => `'${p}'`).join(', ');
+
+type InsertParams = Omit<RolloutRow, 'id' | 'step_index' | 'paused_from' | 'updated_at' | 'finished_at' | 'version'>;
+type SaveParams = Pick<
+  RolloutRow,
+  'id' | 'phase' | 'candidate_weight' | 'step_index' | 'phase_started_at' | 'paused_from' | 'state_json' | 'reason' | 'finished_at'
+> & { expected: number; at: number };
+
+export class RolloutsRepository {
+  private readonly insert: Database.Statement<InsertParams, RolloutRow>;
+  private readonly update: Database.Statement<SaveParams, RolloutRow>;
+  private readonly selectOne: Database.Statement<[number], RolloutRow>;
+  private readonly selectActive: Database.Statement<[string], RolloutRow>;
+  private readonly selectAllActive: Database.Statement<[], RolloutRow>;
+  private readonly selectLatest: Database.Statement<[string], RolloutRow>;
+  private readonly selectLatestPromoted: Database.Statement<[string], RolloutRow>;
+  private readonly selectLatestPromotedInGroup: Database.Statement<[string, string], RolloutRow>;
+
+  constructor(
+    db: Database.Database,
+    private readonly now: () => number,
+  ) {
+    this.insert = db.prepare(`
+      INSERT INTO rollouts (pipeline, group_name, candidate_version, current_version, phase, candidate_weight, step_index,
+        phase_started_at, state_json, reason, created_at, updated_at, version)
+      VALUES (:pipeline, :group_name, :candidate_version, :current_version, :phase, :candidate_weight, 0,
+        :phase_started_at, :state_json, :reason, :created_at, :created_at, 1)
+      RETURNING *`);
+    // Identity (pipeline, group, versions, created_at) never changes; the rest is the machine's state.
+    this.update = db.prepare(`
+      UPDATE rollouts SET
+        phase = :phase,
+        candidate_weight = :candidate_weight,
+        step_index = :step_index,
+        phase_started_at = :phase_started_at,
+        paused_from = :paused_from,
+        state_json = :state_json,
+        reason = :reason,
+        updated_at = :at,
+        finished_at = CASE WHEN :phase IN (${TERMINAL_SQL}) THEN coalesce(:finished_at, :at) ELSE NULL END,
+        version = version + 1
+      WHERE id = :id AND version = :expected
+      RETURNING *`);
+    this.selectOne = db.prepare('SELECT * FROM rollouts WHERE id = ?');
+    this.selectActive = db.prepare(`SELECT * FROM rollouts WHERE pipeline = ? AND phase NOT IN (${TERMINAL_SQL})`);
+    this.selectAllActive = db.prepare(`SELECT * FROM rollouts WHERE phase NOT IN (${TERMINAL_SQL}) ORDER BY id`);
+    this.selectLatest = db.prepare('SELECT * FROM rollouts WHERE pipeline = ? ORDER BY id DESC LIMIT 1');
+    this.selectLatestPromoted = db.prepare(
+      `SELECT * FROM rollouts WHERE pipeline = ? AND phase = 'promoted' ORDER BY id DESC LIMIT 1`,
+    );
+    this.selectLatestPromotedInGroup = db.prepare(
+      `SELECT * FROM rollouts WHERE pipeline = ? AND group_name = ? AND phase = 'promoted' ORDER BY id DESC LIMIT 1`,
+    );
+  }
+
+  /**
+   * Starts a rollout (default phase `deploying`, weight 0). Conflict when the pipeline already has an
+   * active one (DESIGN §6); not_found when the candidate or current version does not exist.
+   */
+  create(input: CreateRolloutInput): Rollout {
+    const at = input.at ?? this.now();
+    try {
+      return toRollout(
+        this.insert.get({
+          pipeline: input.pipeline,
+          group_name: input.group,
+          candidate_version: input.candidateVersion,
+          current_version: input.currentVersion ?? null,
+          phase: input.phase ?? 'deploying',
+          candidate_weight: input.candidateWeight ?? 0,
+          phase_started_at: at,
+          state_json: JSON.stringify(input.state ?? {}),
+          reason: input.reason ?? null,
+          created_at: at,
+        })!,
+      );
+    } catch (err) {
+      if (isUniqueViolation(err)) {
+        const active = this.active(input.pipeline);
+        throw conflict(`pipeline ${input.pipeline} already has an active rollout (#${active?.id}, ${active?.phase})`);
+      }
+      if (isForeignKeyViolation(err)) {
+        throw notFound(
+          `pipeline ${input.pipeline} group ${input.group} has no model version v${input.candidateVersion}` +
+            (input.currentVersion == null ? '' : ` or v${input.currentVersion}`),
+        );
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Saves the machine's next state if nobody saved since `expectedVersion` was read (conflict
+   * otherwise) and returns it with its new version. Entering a terminal phase stamps finishedAt.
+   */
+  save(next: Rollout, options: { expectedVersion: number; at?: number }): Rollout {
+    let row: RolloutRow | undefined;
+    try {
+      row = this.update.get({
+        id: next.id,
+        phase: next.phase,
+        candidate_weight: next.candidateWeight,
+        step_index: next.stepIndex,
+        phase_started_at: next.phaseStartedAt,
+        paused_from: next.pausedFrom,
+        state_json: JSON.stringify(next.state),
+        reason: next.reason,
+        finished_at: next.finishedAt,
+        expected: options.expectedVersion,
+        at: options.at ?? this.now(),
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw conflict(`pipeline ${next.pipeline} already has another active rollout`);
+      throw err;
+    }
+    if (row) return toRollout(row);
+    const current = this.selectOne.get(next.id);
+    if (!current) throw notFound(`rollout #${next.id} does not exist`);
+    throw conflict(
+      `rollout #${next.id} was changed by another writer (version ${current.version}, expected ${options.expectedVersion})`,
+      );
+  }
+
+  get(id: number): Rollout | undefined {
+    const row = this.selectOne.get(id);
+    return row && toRollout(row);
+  }
+
+  /** The pipeline's rollout that is not yet promoted, blocked, rolled back or failed. */
+  active(pipeline: string): Rollout | undefined {
+    const row = this.selectActive.get(pipeline);
+    return row && toRollout(row);
+  }
+
+  /** The pipeline's most recent rollout, active or not. */
+  latest(pipeline: string): Rollout | undefined {
+    const row = this.selectLatest.get(pipeline);
+    return row && toRollout(row);
+  }
+
+  /** The last rollout that reached `promoted` (of one group, if given): its candidate is what serves. */
+  latestPromoted(pipeline: string, group?: string): Rollout | undefined {
+    const row =
+      group === undefined ? this.selectLatestPromoted.get(pipeline) : this.selectLatestPromotedInGroup.get(pipeline, group);
+    return row && toRollout(row);
+  }
+
+  /** Every active rollout, oldest first: what a (re)started daemon must reconcile. */
+  listActive(): Rollout[] {
+    return this.selectAllActive.all().map(toRollout);
+  }
+}

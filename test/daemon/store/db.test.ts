@@ -1,0 +1,196 @@
+import Database from 'better-sqlite3';
+import assert from 'node:assert/strict';
+import { statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { MlpError } from '../../../shared/errors.js';
+import { openStore, openStoreAt } from '../../../daemon/store/db.js';
+import { migrate, type Migration } from '../../../daemon/store/migrate.js';
+import { migrations } from '../../../daemon/store/migrations/index.js';
+import { tempDir } from './helpers.js';
+
+const latest = migrations.length;
+
+function userVersion(file: string): number {
+  const db = new Database(file, { readonly: true });
+  try {
+    return db.pragma('user_version', { simple: true }) as number;
+  } finally {
+    db.close();
+  }
+}
+
+function tables(file: string): string[] {
+  const db = new Database(file, { readonly: true });
+  try {
+    return (db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as { name: string }[]).map(
+      (r) => r.name,
+    );
+  } finally {
+    db.close();
+  }
+}
+
+function expectUnavailable(fn: () => unknown, message: RegExp): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof MlpError, `expected an MlpError, got ${String(err)}`);
+    assert.equal(err.code, 'unavailable');
+    assert.match(err.message, message);
+    return true;
+  });
+}
+
+describe('openStore', () => {
+  test('creates a private data dir and migrates an empty database to the latest schema', () => {
+    const dataDir = join(tempDir(), 'nested', 'data');
+    const store = openStore(dataDir);
+    store.close();
+    assert.equal(statSync(dataDir).mode & 0o777, 0o700);
+    assert.equal(store.file, join(dataDir, 'mlp.db'));
+    assert.equal(userVersion(store.file), latest);
+    assert.deepEqual(tables(store.file), [
+      'audit',
+      'decisions',
+      'logs',
+      'model_versions',
+      'pipelines',
+      'rollouts',
+      'runs',
+      'step_runs',
+      'tokens',
+    ]);
+  });
+
+  test('reopening a current database changes nothing', () => {
+    const dataDir = tempDir();
+    openStore(dataDir).close();
+    const db = new Database(join(dataDir, 'mlp.db'));
+    const before = db.prepare('SELECT sql FROM sqlite_schema ORDER BY name').all();
+    db.close();
+    const store = openStore(dataDir);
+    store.close();
+    const again = new Database(store.file, { readonly: true });
+    assert.deepEqual(again.prepare('SELECT sql FROM sqlite_schema ORDER BY name').all(), before);
+    again.close();
+    assert.equal(userVersion(store.file), latest);
+  });
+
+  test('journals in WAL mode and enforces foreign keys', () => {
+    const dataDir = tempDir();
+    const store = openStore(dataDir);
+    const probe = new Database(store.file);
+    try {
+      // journal_mode is a property of the file; the others are per connection, so check the store's
+      // by what they do: a dangling foreign key is refused.
+      assert.equal(probe.pragma('journal_mode', { simple: true }), 'wal');
+      assert.throws(
+        () => store.stepRuns.start({ runId: 'r-missing', step: 'train', executor: 'local' }),
+        (err: unknown) => err instanceof MlpError && err.code === 'not_found',
+      );
+    } finally {
+      probe.close();
+      store.close();
+    }
+  });
+
+  test('data survives close and reopen, and close checkpoints the WAL away', () => {
+    const dataDir = tempDir();
+    const first = openStore(dataDir);
+    const { run } = first.runs.enqueue({ pipeline: 'demand-forecast', trigger: 'manual', at: 1000 });
+    first.tokens.create('ci', 'viewer', 1000);
+    first.close();
+    first.close(); // idempotent
+    assert.equal(statSync(`${first.file}-wal`, { throwIfNoEntry: false })?.size ?? 0, 0);
+
+    const second = openStore(dataDir);
+    try {
+      assert.deepEqual(second.runs.get(run.id), run);
+      assert.deepEqual(
+        second.tokens.list().map((t) => t.name),
+        ['ci'],
+      );
+    } finally {
+      second.close();
+    }
+  });
+
+  test('refuses a database written by a newer mlp, naming both versions', () => {
+    const dataDir = tempDir();
+    openStore(dataDir).close();
+    const file = join(dataDir, 'mlp.db');
+    const db = new Database(file);
+    db.pragma(`user_version = ${latest + 1}`);
+    db.close();
+    expectUnavailable(
+      () => openStore(dataDir),
+      new RegExp(
+        `^${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} was written by a newer mlp \\(schema v${latest + 1}, this mlp knows up to v${latest}\\): upgrade mlp or use another --data-dir$`,
+      ),
+    );
+    assert.equal(userVersion(file), latest + 1);
+  });
+
+  test('a file that is not SQLite gives an error naming the file', () => {
+    const file = join(tempDir(), 'mlp.db');
+    writeFileSync(file, 'this is not a database, just some text that is long enough to fill a header\n'.repeat(20));
+    expectUnavailable(() => openStoreAt(file), new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is not an mlp database`));
+  });
+
+  test('a SQLite database that is not mlp’s is refused, not migrated', () => {
+    const file = join(tempDir(), 'other.db');
+    const db = new Database(file);
+    db.exec('CREATE TABLE notes (body TEXT)');
+    db.close();
+    expectUnavailable(() => openStoreAt(file), /is a SQLite database but not an mlp one/);
+    assert.deepEqual(tables(file), ['notes']);
+  });
+});
+
+describe('migrate', () => {
+  const first: Migration = { version: 1, name: 'first', up: (db) => db.exec('CREATE TABLE a (x INTEGER) STRICT') };
+  const second: Migration = { version: 2, name: 'second', up: (db) => db.exec('CREATE TABLE b (y INTEGER) STRICT') };
+  const broken: Migration = {
+    version: 3,
+    name: 'broken',
+    up: (db) => {
+      db.exec('CREATE TABLE c (z INTEGER) STRICT');
+      db.exec('INSERT INTO nowhere VALUES (1)');
+    },
+  };
+
+  test('a failing migration leaves the database at its old version, with none of the pending ones applied', () => {
+    const file = join(tempDir(), 'm.db');
+    const db = new Database(file);
+    try {
+      assert.deepEqual(migrate(db, [first]), { from: 0, to: 1 });
+      assert.throws(
+        () => migrate(db, [first, second, broken]),
+        (err: unknown) =>
+          err instanceof MlpError && err.code === 'unavailable' && /migration 3 \(broken\) failed: no such table: nowhere/.test(err.message),
+      );
+      assert.equal(db.pragma('user_version', { simple: true }), 1);
+      assert.deepEqual(
+        db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).pluck().all(),
+        ['a'],
+      );
+      assert.deepEqual(migrate(db, [first, second]), { from: 1, to: 2 });
+      assert.deepEqual(migrate(db, [first, second]), { from: 2, to: 2 });
+    } finally {
+      db.close();
+    }
+  });
+
+  test('leaves foreign keys as it found them', () => {
+    const db = new Database(':memory:');
+    db.pragma('foreign_keys = ON');
+    migrate(db, [first]);
+    assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
+    db.close();
+  });
+
+  test('refuses a migration list with gaps', () => {
+    const db = new Database(':memory:');
+    assert.throws(() => migrate(db, [first, broken]), /position 2 holds version 3/);
+    db.close();
+  });
+});
