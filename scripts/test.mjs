@@ -42,7 +42,7 @@ if (files.length === 0) {
 const concurrency = String(Math.max(2, cpus().length));
 const r = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files.map((f) => relative(root, f))],
+  ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, ...files.map((f) => relative(root, f))],
   { cwd: root, stdio: 'inherit', env: { ...process.env, MLP_TEST: '1' } },
 );
 process.exit(r.status ?? 1);

@@ -45,6 +45,7 @@ export function exitCodeFor(err: unknown): 1 | 2 | 3 {
       return 2;
     case 'unreachable':
     case 'unauthenticated':
+    case 'forbidden': // the token works but may not do this: a credentials problem, like a wrong token
       return 3;
     default:
       return 1;

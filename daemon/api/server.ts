@@ -1,0 +1,206 @@
+/**
+ * The daemon's HTTP + WebSocket endpoint (DESIGN §7).
+ *
+ * Transport only: it authenticates the upgrade, parses and validates frames, and turns errors into
+ * error frames. What a message means is decided by the handlers it is given.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import {
+  clientMessage,
+  MAX_CLIENT_MESSAGE_BYTES,
+  MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  type ClientMessage,
+  type CommandMessage,
+  type DaemonEvent,
+  type Role,
+  type ServerMessage,
+  type Snapshot,
+} from '../../shared/protocol.js';
+import { describeError, MlpError } from '../../shared/errors.js';
+import type { Logger } from '../log.js';
+
+export interface Session {
+  /** The token's name: who did it, in the audit log. */
+  token: string;
+  role: Role;
+}
+
+export interface ApiHandlers {
+  authenticate(secret: string): Session | null;
+  snapshot(): Snapshot;
+  execute(command: CommandMessage, session: Session): Promise<unknown>;
+  subscribe(listener: (event: DaemonEvent) => void): () => void;
+}
+
+export interface ApiServer {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** A client that lets this much pile up unsent is too slow to keep up with events and is dropped. */
+const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+
+export async function startApiServer(opts: {
+  host: string;
+  port: number;
+  handlers: ApiHandlers;
+  log: Logger;
+  daemon: { version: string; startedAt: number };
+}): Promise<ApiServer> {
+  const { handlers, log } = opts;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  const sessions = new Map<WebSocket, Session>();
+
+  const http: Server = createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: 'ok', protocol: PROTOCOL_VERSION, version: opts.daemon.version }));
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: `no such endpoint: ${req.method} ${req.url}; the API is a WebSocket on /` }));
+  });
+
+  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const session = authenticateUpgrade(req, handlers);
+    if ('refused' in session) {
+      log.warn('api', `refused a connection from ${req.socket.remoteAddress}: ${session.refused}`);
+      refuseUpgrade(socket, session.refused);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, session));
+  });
+
+  const unsubscribe = handlers.subscribe((event) => {
+    if (sessions.size === 0) return;
+    const frame = JSON.stringify({ type: 'event', event } satisfies ServerMessage);
+    for (const ws of sessions.keys()) sendRaw(ws, frame);
+  });
+
+  function sendRaw(ws: WebSocket, frame: string) {
+    if (ws.readyState !== ws.OPEN) return;
+    if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      ws.close(1013, 'client too slow to keep up with events');
+      return;
+    }
+    ws.send(frame);
+  }
+  const send = (ws: WebSocket, msg: ServerMessage) => sendRaw(ws, JSON.stringify(msg));
+
+  function onConnection(ws: WebSocket, session: Session) {
+    sessions.set(ws, session);
+    log.debug('api', `client connected with token '${session.token}' (${session.role})`);
+    send(ws, { type: 'hello', protocol: PROTOCOL_VERSION, daemon: opts.daemon, session });
+    send(ws, handlers.snapshot());
+    ws.on('message', (data, isBinary) => void onMessage(ws, session, data as Buffer, isBinary));
+    ws.on('close', () => sessions.delete(ws));
+    ws.on('error', (err) => log.warn('api', `connection error: ${err.message}`));
+  }
+
+  async function onMessage(ws: WebSocket, session: Session, data: Buffer, isBinary: boolean) {
+    const parsed = parseClientMessage(data, isBinary);
+    if ('error' in parsed) {
+      send(ws, { type: 'error', id: parsed.id, code: 'bad_request', message: parsed.error });
+      return;
+    }
+    const msg = parsed.message;
+    const id = msg.id ?? null;
+    try {
+      switch (msg.type) {
+        case 'ping':
+          send(ws, { type: 'pong', id });
+          return;
+        case 'status':
+          send(ws, handlers.snapshot());
+          return;
+        case 'command':
+          send(ws, { type: 'reply', id, result: await handlers.execute(msg, session) });
+          return;
+      }
+    } catch (err) {
+      if (!(err instanceof MlpError)) log.error('api', `${msg.type} failed: ${describeError(err)}`);
+      const code = err instanceof MlpError ? err.code : 'internal';
+      send(ws, { type: 'error', id, code, message: describeError(err) });
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(opts.port, opts.host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const address = http.address();
+  const port = typeof address === 'object' && address ? address.port : opts.port;
+  const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+
+  return {
+    url: `ws://${hostForUrl}:${port}`,
+    port,
+    async close() {
+      unsubscribe();
+      for (const ws of sessions.keys()) ws.close(1001, 'mlpd is shutting down');
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      });
+      // Sockets that did not answer the close handshake in time are cut.
+      for (const ws of sessions.keys()) ws.terminate();
+      wss.close();
+    },
+  };
+}
+
+function authenticateUpgrade(req: IncomingMessage, handlers: ApiHandlers): Session | { refused: string } {
+  const header = req.headers.authorization;
+  if (!header) return { refused: "missing bearer token: send 'Authorization: Bearer <token>'" };
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!m) return { refused: "malformed Authorization header: expected 'Bearer <token>'" };
+  const session = handlers.authenticate(m[1]!);
+  if (!session) return { refused: 'unknown or revoked token' };
+  return session;
+}
+
+/** Answers the upgrade request with 401 and the reason, before any WebSocket data is exchanged. */
+function refuseUpgrade(socket: Duplex, reason: string) {
+  const body = JSON.stringify({ error: `token rejected: ${reason}` });
+  socket.end(
+    'HTTP/1.1 401 Unauthorized\r\n' +
+      'Connection: close\r\n' +
+      'Content-Type: application/json\r\n' +
+      'WWW-Authenticate: Bearer realm="mlpd"\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n` +
+      body,
+  );
+}
+
+type Parsed = { message: ClientMessage } | { error: string; id: string | null };
+
+/** Turns a frame into a valid message, or an error that says what is wrong with it. */
+export function parseClientMessage(data: Buffer, isBinary: boolean): Parsed {
+  if (isBinary) return { error: 'binary frames are not accepted: send JSON text', id: null };
+  if (data.length > MAX_CLIENT_MESSAGE_BYTES) {
+    return { error: `message too large: ${data.length} bytes, the limit is ${MAX_CLIENT_MESSAGE_BYTES}`, id: null };
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(data.toString('utf8'));
+  } catch (err) {
+    return { error: `malformed message: not JSON (${(err as Error).message})`, id: null };
+  }
+  const id =
+    typeof raw === 'object' && raw !== null && typeof (raw as { id?: unknown }).id === 'string'
+      ? ((raw as { id: string }).id)
+      : null;
+  const result = clientMessage.safeParse(raw);
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
+    return { error: `invalid message: ${issues.join('; ')}`, id };
+  }
+  return { message: result.data };
+}

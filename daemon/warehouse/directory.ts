@@ -1,0 +1,56 @@
+/**
+ * The groups of every pipeline in force, discovered from the warehouse and cached: status and
+ * the API read the cache; it is refreshed when a pipeline's config changes and periodically, so
+ * a city added to the warehouse table shows up without touching the config.
+ */
+import { DEFAULT_GROUP, type PipelineConfig, type RepoConfig } from '../../shared/config/schema.js';
+import { describeError } from '../../shared/errors.js';
+import { discoverGroups } from './groups.js';
+
+export interface GroupInfo {
+  groups: string[];
+  /** Why discovery failed (the previous groups are kept), else null. */
+  error: string | null;
+}
+
+export interface GroupDirectory {
+  get(pipeline: string): GroupInfo;
+  /** Rediscovers the groups of these pipelines; returns the names whose groups or error changed. */
+  refresh(pipelines: { name: string; config: PipelineConfig }[], repo: RepoConfig | null, root: string): Promise<string[]>;
+  forget(pipeline: string): void;
+}
+
+export function createGroupDirectory(): GroupDirectory {
+  const cache = new Map<string, GroupInfo>();
+
+  async function discover(config: PipelineConfig, repo: RepoConfig | null, root: string, previous?: GroupInfo): Promise<GroupInfo> {
+    const groups = config.pipeline.groups;
+    if (!groups?.generate || !groups.source) return { groups: [DEFAULT_GROUP], error: null };
+    const [connection, ...table] = groups.source.split('.');
+    try {
+      const found = await discoverGroups(
+        { connection: connection!, table: table.join('.'), ...(groups.key ? { key: groups.key } : {}) },
+        repo?.warehouses ?? {},
+        root,
+      );
+      return { groups: found, error: null };
+    } catch (err) {
+      return { groups: previous?.groups ?? [], error: describeError(err) };
+    }
+  }
+
+  return {
+    get: (name) => cache.get(name) ?? { groups: [], error: null },
+    async refresh(pipelines, repo, root) {
+      const changed: string[] = [];
+      for (const p of pipelines) {
+        const before = cache.get(p.name);
+        const after = await discover(p.config, repo, root, before);
+        cache.set(p.name, after);
+        if (JSON.stringify(before) !== JSON.stringify(after)) changed.push(p.name);
+      }
+      return changed;
+    },
+    forget: (name) => void cache.delete(name),
+  };
+}

@@ -1,0 +1,159 @@
+/**
+ * The daemon's WebSocket API (DESIGN §7): every message either side sends, as one zod schema that
+ * both ends import. The daemon validates what clients send; clients validate what the daemon sends,
+ * so a version skew shows up as a clear error instead of a confusing screen.
+ *
+ * Compatibility rule: PROTOCOL_VERSION changes when a message changes meaning or loses a field.
+ * Adding an optional field or a new event type does not change it; clients ignore events they do
+ * not know.
+ */
+import { z } from 'zod';
+
+export const PROTOCOL_VERSION = 1;
+
+/** Messages larger than this get an error frame (the connection stays up). */
+export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
+/** Frames larger than this are refused by the socket itself (close code 1009). */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+
+export const ROLES = ['viewer', 'operator'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const OPERATOR_COMMANDS = ['deploy', 'promote', 'rollback', 'pause', 'resume'] as const;
+export type OperatorCommand = (typeof OPERATOR_COMMANDS)[number];
+
+export const ROLLOUT_PHASES = [
+  'deploying',
+  'checking_data',
+  'integration_testing',
+  'replaying',
+  'shifting',
+  'paused',
+  'promoted',
+  'blocked',
+  'rolling_back',
+  'rolled_back',
+  'failed',
+] as const;
+export type RolloutPhase = (typeof ROLLOUT_PHASES)[number];
+
+// ---------------------------------------------------------------------------------------------
+// Domain views carried by the API
+
+const problem = z.object({ file: z.string(), line: z.number(), col: z.number(), message: z.string() });
+
+export const decisionView = z.object({
+  at: z.number(),
+  phase: z.string(),
+  rule: z.string(),
+  observed: z.unknown(),
+  threshold: z.unknown(),
+  sample: z.unknown(),
+  verdict: z.string(),
+  reason: z.string(),
+});
+export type DecisionView = z.infer<typeof decisionView>;
+
+export const rolloutView = z.object({
+  phase: z.enum(ROLLOUT_PHASES),
+  group: z.string(),
+  candidateVersion: z.string(),
+  currentVersion: z.string().nullable(),
+  candidateWeight: z.number().min(0).max(100),
+  startedAt: z.number(),
+  updatedAt: z.number(),
+  reason: z.string().nullable(),
+  decisions: z.array(decisionView),
+});
+export type RolloutView = z.infer<typeof rolloutView>;
+
+export const pipelineView = z.object({
+  name: z.string(),
+  /** Folder of the pipeline, relative to the repo root. */
+  dir: z.string(),
+  schedule: z.string().nullable(),
+  groups: z.array(z.string()),
+  /** Why groups could not be discovered (missing table, bad connection), else null. */
+  groupsError: z.string().nullable(),
+  current: z.object({ version: z.string() }).nullable(),
+  rollout: rolloutView.nullable(),
+  /** Problems of the file on disk when its latest edit is invalid: the previous version stays in force. */
+  problems: z.array(problem),
+  configLoadedAt: z.number(),
+});
+export type PipelineView = z.infer<typeof pipelineView>;
+
+export const snapshot = z.object({
+  type: z.literal('snapshot'),
+  at: z.number(),
+  repo: z.object({
+    root: z.string(),
+    /** Problems of files that never loaded (no previous version to keep), and of mlp.yaml. */
+    problems: z.array(problem),
+  }),
+  pipelines: z.array(pipelineView),
+});
+export type Snapshot = z.infer<typeof snapshot>;
+
+// ---------------------------------------------------------------------------------------------
+// Client -> daemon
+
+const requestId = z.string().min(1).max(64);
+
+export const clientMessage = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('status'), id: requestId.optional() }),
+  z.strictObject({ type: z.literal('ping'), id: requestId.optional() }),
+  z.strictObject({
+    type: z.literal('command'),
+    id: requestId,
+    command: z.enum(OPERATOR_COMMANDS),
+    pipeline: z.string().min(1).max(200),
+    version: z.string().regex(/^v[1-9][0-9]*$/, 'a version looks like v3').optional(),
+  }),
+]);
+export type ClientMessage = z.infer<typeof clientMessage>;
+export type CommandMessage = Extract<ClientMessage, { type: 'command' }>;
+
+// ---------------------------------------------------------------------------------------------
+// Daemon -> client
+
+export const hello = z.object({
+  type: z.literal('hello'),
+  protocol: z.number(),
+  daemon: z.object({ version: z.string(), startedAt: z.number() }),
+  session: z.object({ token: z.string(), role: z.enum(ROLES) }),
+});
+
+export const daemonEvent = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('pipeline_updated'), pipeline: pipelineView }),
+  z.object({ kind: z.literal('pipeline_removed'), name: z.string() }),
+  z.object({ kind: z.literal('repo_problems'), problems: z.array(problem) }),
+  z.object({
+    kind: z.literal('log'),
+    at: z.number(),
+    pipeline: z.string().nullable(),
+    stream: z.string(),
+    line: z.string(),
+  }),
+]);
+export type DaemonEvent = z.infer<typeof daemonEvent>;
+
+export const serverMessage = z.discriminatedUnion('type', [
+  hello,
+  snapshot,
+  z.object({ type: z.literal('event'), event: daemonEvent }),
+  z.object({ type: z.literal('reply'), id: z.string().nullable(), result: z.unknown() }),
+  z.object({ type: z.literal('pong'), id: z.string().nullable() }),
+  z.object({
+    type: z.literal('error'),
+    id: z.string().nullable(),
+    code: z.string(),
+    message: z.string(),
+  }),
+]);
+export type ServerMessage = z.infer<typeof serverMessage>;
+
+/** Which commands a role may send. */
+export function roleAllows(role: Role, msg: ClientMessage): boolean {
+  return msg.type !== 'command' || role === 'operator';
+}

@@ -1,0 +1,29 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseClientMessage } from '../../daemon/api/server.js';
+
+const parse = (text: string, binary = false) => parseClientMessage(Buffer.from(text), binary);
+
+describe('parseClientMessage', () => {
+  it('accepts the messages of the protocol', () => {
+    assert.deepEqual(parse('{"type":"ping","id":"1"}'), { message: { type: 'ping', id: '1' } });
+    assert.deepEqual(parse('{"type":"command","id":"c","command":"pause","pipeline":"p"}'), {
+      message: { type: 'command', id: 'c', command: 'pause', pipeline: 'p' },
+    });
+  });
+
+  it('names what is wrong, and keeps the request id when there is one', () => {
+    assert.match((parse('{') as { error: string }).error, /^malformed message: not JSON/);
+    assert.match((parse('[1]', true) as { error: string }).error, /binary frames are not accepted/);
+    const badCommand = parse('{"type":"command","id":"c9","command":"explode","pipeline":"p"}') as { error: string; id: string };
+    assert.equal(badCommand.id, 'c9');
+    assert.match(badCommand.error, /^invalid message: command: .*promote/);
+    assert.match((parse('{"type":"ping","extra":1}') as { error: string }).error, /extra/);
+    assert.match((parse('{"type":"command","id":"c","command":"deploy","pipeline":"p","version":"3"}') as { error: string }).error, /version: a version looks like v3/);
+  });
+
+  it('refuses oversized messages without parsing them', () => {
+    const big = JSON.stringify({ type: 'ping', pad: 'x'.repeat(70_000) });
+    assert.match((parse(big) as { error: string }).error, /message too large: \d+ bytes, the limit is 65536/);
+  });
+});

@@ -1,0 +1,118 @@
+/**
+ * `mlp`: the non-interactive commands. The command table is data, so `mlp --help` and the README's
+ * command list come from one place.
+ */
+import { parseCommandLine } from '../../shared/args.js';
+import { closest } from '../../shared/config/suggest.js';
+import { describeError, exitCodeFor, MlpError, usageError } from '../../shared/errors.js';
+import type { OperatorCommand } from '../../shared/protocol.js';
+import { MLP_VERSION } from '../../shared/version.js';
+import { operate } from '../commands/operate.js';
+import { schema } from '../commands/schema.js';
+import { status } from '../commands/status.js';
+import { validate } from '../commands/validate.js';
+
+interface CommandSpec {
+  usage: string;
+  summary: string;
+  run(args: string[]): Promise<number> | number;
+}
+
+const jsonFlag = { json: { type: 'boolean' } } as const;
+
+function operatorCommand(command: OperatorCommand, summary: string): CommandSpec {
+  const withVersion = command === 'deploy';
+  const usage = `mlp ${command} <pipeline>${withVersion ? ' [--version vN]' : ''} [--json]`;
+  return {
+    usage,
+    summary,
+    run(args) {
+      const { values, positionals } = parseCommandLine(`mlp ${command}`, args, {
+        ...jsonFlag,
+        ...(withVersion ? { version: { type: 'string' } } : {}),
+      } as const);
+      if (values.help) return help(usage, summary);
+      if (positionals.length !== 1) throw usageError(`mlp ${command}: name one pipeline (usage: ${usage})`);
+      const version = (values as { version?: string }).version;
+      return operate(command, positionals[0]!, { json: values.json === true, ...(version ? { version } : {}) });
+    },
+  };
+}
+
+export const COMMANDS: Record<string, CommandSpec> = {
+  status: {
+    usage: 'mlp status [--json]',
+    summary: 'pipelines in force, their groups, current versions and rollouts (asks mlpd)',
+    run(args) {
+      const { values } = parseCommandLine('mlp status', args, jsonFlag, false);
+      if (values.help) return help(this.usage, this.summary);
+      return status({ json: values.json === true });
+    },
+  },
+  validate: {
+    usage: 'mlp validate [PATH ...] [--json]',
+    summary: 'check pipeline.yaml files or folders (default: the current repo); no daemon needed',
+    run(args) {
+      const { values, positionals } = parseCommandLine('mlp validate', args, jsonFlag);
+      if (values.help) return help(this.usage, `${this.summary}.\nPrints each problem as FILE:LINE:COL: message and exits 1 when there is one.`);
+      return validate(positionals, { json: values.json === true });
+    },
+  },
+  schema: {
+    usage: 'mlp schema [pipeline|mlp]',
+    summary: "print the JSON Schema of pipeline.yaml (or of the repo's mlp.yaml) for editors",
+    run(args) {
+      const { values, positionals } = parseCommandLine('mlp schema', args, {});
+      if (values.help) return help(this.usage, this.summary);
+      return schema(positionals[0] ?? 'pipeline');
+    },
+  },
+  deploy: operatorCommand('deploy', 'run the pipeline now (train), then roll out what it produced; --version rolls out an existing version'),
+  promote: operatorCommand('promote', "finish the pipeline's rollout now: the candidate takes all traffic"),
+  rollback: operatorCommand('rollback', "roll the pipeline's candidate back to 0% and retire it"),
+  pause: operatorCommand('pause', "hold the pipeline's rollout where it is"),
+  resume: operatorCommand('resume', "continue a paused rollout"),
+};
+
+function help(usage: string, summary: string): number {
+  console.log(`${usage}\n\n${summary}`);
+  return 0;
+}
+
+export function usageText(): string {
+  const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));
+  return [
+    'mlp — self-service ML deployment',
+    '',
+    'Commands:',
+    ...Object.values(COMMANDS).map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
+    '',
+    'Commands that talk to mlpd find it through MLP_URL (default ws://127.0.0.1:7070) and MLP_TOKEN',
+    "(default: the token file in MLP_DATA_DIR, else ~/.mlp). Exit codes: 0 ok, 1 the thing checked is wrong,",
+    '2 usage error, 3 cannot reach or authenticate to mlpd.',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  try {
+    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+      console.log(usageText());
+      return 0;
+    }
+    if (name === '--version' || name === 'version') {
+      console.log(MLP_VERSION);
+      return 0;
+    }
+    const command = COMMANDS[name];
+    if (!command) {
+      const guess = closest(name, Object.keys(COMMANDS));
+      throw usageError(`mlp: unknown command '${name}'${guess ? ` (did you mean '${guess}'?)` : ''}; see 'mlp --help'`);
+    }
+    return await command.run(rest);
+  } catch (err) {
+    process.stderr.write(`mlp: ${describeError(err)}\n`);
+    if (!(err instanceof MlpError) && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+    return exitCodeFor(err);
+  }
+}

@@ -1,0 +1,61 @@
+/** `mlp status [--json]`: every pipeline in force, its groups, current version and rollout. */
+import { relative } from 'node:path';
+import { formatProblem } from '../../shared/config/problems.js';
+import type { PipelineView, Snapshot } from '../../shared/protocol.js';
+import { clientSettings, connect } from '../client.js';
+import { renderTable } from './table.js';
+
+export async function status(opts: { json: boolean }): Promise<number> {
+  const conn = await connect(clientSettings());
+  try {
+    const snap = conn.snapshot;
+    if (opts.json) {
+      console.log(JSON.stringify({ repo: snap.repo, pipelines: snap.pipelines }, null, 2));
+    } else {
+      process.stdout.write(formatStatus(snap));
+    }
+    return 0;
+  } finally {
+    conn.close();
+  }
+}
+
+export function formatStatus(snap: Snapshot): string {
+  const out: string[] = [];
+  if (snap.pipelines.length === 0) {
+    out.push(`no pipelines in force in ${snap.repo.root} (add a pipeline.yaml; 'mlp validate' checks it)`);
+  } else {
+    out.push(
+      renderTable(
+        ['PIPELINE', 'GROUPS', 'CURRENT', 'ROLLOUT', 'CANDIDATE', 'SCHEDULE', 'CONFIG'],
+        snap.pipelines.map((p) => [
+          p.name,
+          groupsCell(p),
+          p.current?.version ?? '-',
+          p.rollout ? p.rollout.phase : '-',
+          p.rollout ? `${p.rollout.candidateVersion} ${p.rollout.candidateWeight}%` : '-',
+          p.schedule ?? 'on demand',
+          p.problems.length ? 'INVALID EDIT' : 'ok',
+        ]),
+      ),
+    );
+  }
+  for (const p of snap.pipelines) {
+    if (p.groupsError) out.push('', `${p.name}: groups: ${p.groupsError}`);
+    if (p.problems.length) {
+      out.push('', `${p.name}: the latest edit is invalid, the previous version stays in force:`);
+      for (const problem of p.problems) out.push(`  ${formatProblem(problem, process.cwd())}`);
+    }
+  }
+  if (snap.repo.problems.length) {
+    out.push('', `problems in ${relative(process.cwd(), snap.repo.root) || '.'}:`);
+    for (const problem of snap.repo.problems) out.push(`  ${formatProblem(problem, process.cwd())}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+function groupsCell(p: PipelineView): string {
+  if (p.groups.length === 0) return p.groupsError ? '? (see below)' : '-';
+  const shown = p.groups.slice(0, 4).join(', ');
+  return p.groups.length > 4 ? `${shown} +${p.groups.length - 4}` : shown;
+}
