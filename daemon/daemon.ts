@@ -2,13 +2,13 @@
  * The composition root of `mlpd start`: wires the store, the repo registry and its watcher, the
  * API and the model-traffic router, and owns start-up and shutdown order.
  */
-import { MlpError } from '../shared/errors.js';
 import { MLP_VERSION } from '../shared/version.js';
 import { createApiHandlers } from './api/handlers.js';
 import { startApiServer } from './api/server.js';
 import { createCommandService } from './commands.js';
 import { createEventBus } from './events.js';
 import type { Logger } from './log.js';
+import { urlHost } from './net.js';
 import { checkPullable, startPulling } from './repo/pull.js';
 import { createRegistry } from './repo/registry.js';
 import { watchRepo } from './repo/watch.js';
@@ -64,6 +64,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   try {
     const bus = createEventBus();
     closers.push(createLogPersister({ log, store, bus }));
+    // Reloads are serialised: a change that lands while groups are being discovered waits its
+    // turn. Shutdown waits for the one in flight so its writes reach the store.
+    let reloading: Promise<void> = Promise.resolve();
+    closers.push(() => reloading);
     ensureOperatorTokenFile(opts.dataDir, store, log);
 
     const registry = createRegistry({ root: opts.repo, store, log });
@@ -75,8 +79,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         if (p) bus.publish({ kind: 'pipeline_updated', pipeline: pipelineView(p, registry, groups, store) });
       }
     };
-    // Reloads are serialised: a change that lands while groups are being discovered waits its turn.
-    let reloading: Promise<void> = Promise.resolve();
     const reload = () => {
       reloading = reloading.then(async () => {
         const change = registry.reload();
@@ -102,9 +104,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     });
     closers.push(() => watcher.close());
     const groupTimer = setInterval(() => {
-      reloading = reloading.then(async () => {
-        publishPipelines(await groups.refresh(registry.list(), registry.repoConfig(), registry.root));
-      });
+      reloading = reloading
+        .then(async () => publishPipelines(await groups.refresh(registry.list(), registry.repoConfig(), registry.root)))
+        .catch((err) => log.error('groups', `refresh failed: ${(err as Error).stack ?? err}`));
     }, GROUP_REFRESH_MS);
     closers.push(() => clearInterval(groupTimer));
 
@@ -121,8 +123,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       handlers: createApiHandlers({ store }),
     });
 
-    const api = await listen('API', opts.host, opts.port, () =>
-      startApiServer({
+    const api = await startApiServer({
         host: opts.host,
         port: opts.port,
         log,
@@ -136,39 +137,19 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
           execute: (cmd, session) => commands.execute(cmd, session),
           subscribe: (listener) => bus.subscribe(listener),
         },
-      }),
-    );
+      });
     closers.push(() => api.close());
 
-    const router = await listen('model traffic', opts.host, opts.servePort, () =>
-      startRouter({
-        host: opts.host,
-        port: opts.servePort,
-        deps: { groupsOf: (name) => (registry.get(name) ? groups.get(name).groups : null) },
-      }),
-    );
+    const router = await startRouter({
+      host: opts.host,
+      port: opts.servePort,
+      deps: { groupsOf: (name) => (registry.get(name) ? groups.get(name).groups : null) },
+    });
     closers.push(() => router.close());
 
-    const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
-    return { apiUrl: api.url, serveUrl: `http://${hostForUrl}:${router.port}`, stop };
+    return { apiUrl: api.url, serveUrl: `http://${urlHost(opts.host)}:${router.port}`, stop };
   } catch (err) {
     await stop();
-    throw err;
-  }
-}
-
-/** Starts a listener, turning "address in use" and friends into an error that says what to do. */
-async function listen<T>(what: string, host: string, port: number, start: () => Promise<T>): Promise<T> {
-  try {
-    return await start();
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') {
-      throw new MlpError('unavailable', `cannot listen for ${what} on ${host}:${port}: the port is in use (another mlpd? pick another port)`);
-    }
-    if (code === 'EADDRNOTAVAIL' || code === 'EACCES') {
-      throw new MlpError('unavailable', `cannot listen for ${what} on ${host}:${port}: ${code === 'EACCES' ? 'permission denied' : 'no such address on this machine'}`);
-    }
     throw err;
   }
 }

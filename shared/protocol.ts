@@ -8,6 +8,9 @@
  * not know.
  */
 import { z } from 'zod';
+import { ROLES, ROLLOUT_PHASES } from './domain.js';
+
+export { ROLES, ROLLOUT_PHASES, type Role, type RolloutPhase } from './domain.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -16,26 +19,8 @@ export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
 /** Frames larger than this are refused by the socket itself (close code 1009). */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 
-export const ROLES = ['viewer', 'operator'] as const;
-export type Role = (typeof ROLES)[number];
-
 export const OPERATOR_COMMANDS = ['deploy', 'promote', 'rollback', 'pause', 'resume'] as const;
 export type OperatorCommand = (typeof OPERATOR_COMMANDS)[number];
-
-export const ROLLOUT_PHASES = [
-  'deploying',
-  'checking_data',
-  'integration_testing',
-  'replaying',
-  'shifting',
-  'paused',
-  'promoted',
-  'blocked',
-  'rolling_back',
-  'rolled_back',
-  'failed',
-] as const;
-export type RolloutPhase = (typeof ROLLOUT_PHASES)[number];
 
 // ---------------------------------------------------------------------------------------------
 // Domain views carried by the API
@@ -152,8 +137,3 @@ export const serverMessage = z.discriminatedUnion('type', [
   }),
 ]);
 export type ServerMessage = z.infer<typeof serverMessage>;
-
-/** Which commands a role may send. */
-export function roleAllows(role: Role, msg: ClientMessage): boolean {
-  return msg.type !== 'command' || role === 'operator';
-}

@@ -21,6 +21,7 @@ import {
 } from '../../shared/protocol.js';
 import { describeError, MlpError } from '../../shared/errors.js';
 import type { Logger } from '../log.js';
+import { listen, urlHost } from '../net.js';
 
 export interface Session {
   /** The token's name: who did it, in the audit log. */
@@ -128,19 +129,10 @@ export async function startApiServer(opts: {
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(opts.port, opts.host, () => {
-      http.off('error', reject);
-      resolve();
-    });
-  });
-  const address = http.address();
-  const port = typeof address === 'object' && address ? address.port : opts.port;
-  const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  const port = await listen(http, 'the API', opts.host, opts.port);
 
   return {
-    url: `ws://${hostForUrl}:${port}`,
+    url: `ws://${urlHost(opts.host)}:${port}`,
     port,
     async close() {
       unsubscribe();

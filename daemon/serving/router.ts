@@ -4,6 +4,7 @@
  * Errors are JSON bodies that say what to fix; the router never throws on bad input.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { listen } from '../net.js';
 
 export interface RouteTarget {
   pipeline: string;
@@ -30,15 +31,7 @@ export function parseRoute(req: IncomingMessage): RouteTarget | null {
 
 export async function startRouter(opts: { host: string; port: number; deps: RouterDeps }) {
   const server = createServer((req, res) => handle(req, res, opts.deps));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : opts.port;
+  const port = await listen(server, 'model traffic', opts.host, opts.port);
   return {
     port,
     close: () =>

@@ -1,29 +1,9 @@
 import type Database from 'better-sqlite3';
 import { conflict, notFound } from '../../shared/errors.js';
+import { isTerminalPhase, ROLLOUT_PHASES, TERMINAL_PHASES, type PausablePhase, type RolloutPhase } from '../../shared/domain.js';
 import { isForeignKeyViolation, isUniqueViolation } from './sqlite-errors.js';
 
-export const ROLLOUT_PHASES = [
-  'deploying',
-  'checking_data',
-  'integration_testing',
-  'replaying',
-  'shifting',
-  'paused',
-  'promoted',
-  'blocked',
-  'rolling_back',
-  'rolled_back',
-  'failed',
-] as const;
-export type RolloutPhase = (typeof ROLLOUT_PHASES)[number];
-
-export const TERMINAL_PHASES = ['promoted', 'blocked', 'rolled_back', 'failed'] as const satisfies readonly RolloutPhase[];
-export type TerminalPhase = (typeof TERMINAL_PHASES)[number];
-/** A phase a rollout can be paused in (and resumed to). */
-export type PausablePhase = Exclude<RolloutPhase, TerminalPhase | 'paused'>;
-
-const TERMINAL: ReadonlySet<RolloutPhase> = new Set(TERMINAL_PHASES);
-export const isTerminalPhase = (phase: RolloutPhase): phase is TerminalPhase => TERMINAL.has(phase);
+export { ROLLOUT_PHASES, TERMINAL_PHASES, isTerminalPhase, type RolloutPhase, type TerminalPhase, type PausablePhase } from '../../shared/domain.js';
 
 /** The persisted state of a rollout: the state machine reads one, decides, and saves the next. */
 export interface Rollout {

@@ -1,10 +1,10 @@
 import type Database from 'better-sqlite3';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { conflict, notFound } from '../../shared/errors.js';
+import type { Role } from '../../shared/domain.js';
 import { isUniqueViolation } from './sqlite-errors.js';
 
-export const TOKEN_ROLES = ['viewer', 'operator'] as const;
-export type TokenRole = (typeof TOKEN_ROLES)[number];
+export type TokenRole = Role;
 
 /** A token as listed: never its secret, which is shown once by `create` and not stored. */
 export interface Token {

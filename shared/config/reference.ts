@@ -108,7 +108,7 @@ const RULES = [
   'A replay check is exactly one of `latency`, `distribution` or `python`; a `latency` check has `max_ratio` or `max_ms`, not both.',
   'A `sql:` data check needs a connection: its own `connection`, else the one of `pipeline.groups.source`.',
   'Pipeline names are unique in a repo (the later file by path is reported).',
-  'Every connection a pipeline names (`groups.source`, `data_checks[].connection`) must be declared under `warehouses` in mlp.yaml.',
+  'Every connection a pipeline names (`groups.source`, `data_checks[].connection`) must be declared under `warehouses` in mlp.yaml (checked when the repo has one: a pipeline folder on its own validates without it).',
   '`deployment.backend: sagemaker` needs an `aws` section in mlp.yaml.',
 ];
 

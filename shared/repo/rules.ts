@@ -33,8 +33,11 @@ export function crossFileProblems(root: string, pipelines: readonly ParsedPipeli
     .flatMap((p) => (p.parsed.config ? [{ ...p, config: p.parsed.config }] : []))
     .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   const problems = duplicateNames(root, valid);
-  const repoConfig = repo.config;
-  if (repoConfig) problems.push(...valid.flatMap((p) => undeclaredReferences(p, repoConfig, repo.exists)));
+  // Without an mlp.yaml there is nothing to check references against: a pipeline folder on its
+  // own (the reference config, a new pipeline being written) is valid, and the daemon reports a
+  // missing connection when it needs one.
+  const repoConfig = repo.exists ? repo.config : null;
+  if (repoConfig) problems.push(...valid.flatMap((p) => undeclaredReferences(p, repoConfig)));
   return problems;
 }
 
@@ -56,9 +59,9 @@ function duplicateNames(root: string, pipelines: readonly ValidPipeline[]): Conf
 }
 
 /** Connections must be declared in mlp.yaml (the daemon needs their URLs); SageMaker needs aws. */
-function undeclaredReferences(p: ValidPipeline, repo: RepoConfig, repoExists: boolean): ConfigProblem[] {
+function undeclaredReferences(p: ValidPipeline, repo: RepoConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  const where = repoExists ? 'in mlp.yaml' : 'in an mlp.yaml at the repo root (there is none yet)';
+  const where = 'in mlp.yaml';
   const checkConnection = (connection: string, path: readonly PropertyKey[]) => {
     if (!Object.hasOwn(repo.warehouses, connection)) {
       problems.push(p.parsed.problemAt(path, `connection '${connection}' is not declared: add it under warehouses ${where}`));

@@ -82,7 +82,7 @@ describe('mlpd', () => {
     try {
       const r = await runCli('mlpd', ['start', '--repo', copyExampleRepo(), '--data-dir', mkdtempSync(join(tmpdir(), 'mlp-data-')), '--port', String(port), '--serve-port', '0']);
       assert.equal(r.code, 1);
-      assert.match(r.stderr, new RegExp(`cannot listen for API on 127\\.0\\.0\\.1:${port}: the port is in use`));
+      assert.match(r.stderr, new RegExp(`cannot listen for the API on 127\\.0\\.0\\.1:${port}: the port is in use`));
     } finally {
       blocker.close();
     }
