@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -165,6 +165,21 @@ describe('mlpd start and its API', () => {
 
     ws.send(JSON.stringify({ type: 'ping', id: 'still-there' }));
     assert.deepEqual(await next((f) => f.type === 'pong'), { type: 'pong', id: 'still-there' });
+    ws.close();
+  });
+
+  it('sends events after the snapshot: an edited pipeline arrives as pipeline_updated', async () => {
+    const { ws, next } = await openSocket(d.apiUrl, d.operatorToken);
+    await next((f) => f.type === 'snapshot');
+    const file = join(d.repo, 'demand-forecast/pipeline.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('"0 2 * * 1"', '"0 5 * * *"'));
+    const updated = await next((f) => f.type === 'event' && (f.event as { kind: string }).kind === 'pipeline_updated');
+    const pipeline = (updated.event as { pipeline: { name: string; schedule: string; groups: string[] } }).pipeline;
+    assert.equal(pipeline.name, 'demand-forecast');
+    assert.equal(pipeline.schedule, '0 5 * * *');
+    assert.deepEqual(pipeline.groups, ['berlin', 'london', 'paris']);
+    const log = await next((f) => f.type === 'event' && (f.event as { kind: string }).kind === 'log');
+    assert.match(String((log.event as { line: string }).line), /reloaded demand-forecast\/pipeline\.yaml/);
     ws.close();
   });
 
