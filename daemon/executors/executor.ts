@@ -75,10 +75,12 @@ export function contractEnv(spec: Pick<StepSpec, 'group' | 'runId' | 'env'>, pat
   };
 }
 
-/** Splits a byte stream into lines, keeping the last TAIL_LINES; `flush` emits a final partial line. */
-export function lineSplitter(emit: (line: string) => void) {
+/**
+ * Splits a byte stream into lines and keeps the last TAIL_LINES in `tail` (pass one array to the
+ * stdout and stderr splitters to keep the interleaved tail); `flush` emits a final partial line.
+ */
+export function lineSplitter(emit: (line: string) => void, tail: string[] = []) {
   let partial = '';
-  const tail: string[] = [];
   const push = (line: string) => {
     tail.push(line);
     if (tail.length > TAIL_LINES) tail.shift();
