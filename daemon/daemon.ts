@@ -1,23 +1,29 @@
 /**
- * The composition root of `mlpd start`: wires the store, the repo registry and its watcher, the
- * API and the model-traffic router, and owns start-up and shutdown order.
+ * The composition root of `mlpd start`: wires the store, the repo (registry, watcher, pull), the
+ * run queue and scheduler, the API and the model-traffic router, and owns start-up and shutdown
+ * order. Shutdown runs the closers in reverse: listeners first, then work in flight, then the store.
  */
+import { cpus } from 'node:os';
+import { resolve, sep } from 'node:path';
+import { MlpError } from '../shared/errors.js';
 import { MLP_VERSION } from '../shared/version.js';
 import { createApiHandlers } from './api/handlers.js';
 import { startApiServer } from './api/server.js';
 import { createCommandService } from './commands.js';
 import { createEventBus } from './events.js';
+import { createExecutorFactory } from './executors/factory.js';
 import type { Logger } from './log.js';
+import { createLogPersister } from './logPersister.js';
+import { createLogWriter } from './logWriter.js';
 import { urlHost } from './net.js';
-import { checkPullable, startPulling } from './repo/pull.js';
-import { createRegistry } from './repo/registry.js';
-import { watchRepo } from './repo/watch.js';
+import { checkPullable, startPulling, type PullResult } from './repo/pull.js';
+import { startRepoService } from './repo/service.js';
+import { createRunQueue } from './runs/queue.js';
+import { startScheduling } from './scheduler/wiring.js';
 import { startRouter } from './serving/router.js';
 import { openStore } from './store/db.js';
-import { buildSnapshot, pipelineView } from './status.js';
+import { buildSnapshot, runViewOf } from './status.js';
 import { ensureOperatorTokenFile } from './tokens.js';
-import { createGroupDirectory } from './warehouse/directory.js';
-import { createLogPersister } from './logPersister.js';
 
 export interface DaemonOptions {
   repo: string;
@@ -36,10 +42,6 @@ export interface RunningDaemon {
   serveUrl: string;
   stop(): Promise<void>;
 }
-
-/** How often groups are rediscovered from the warehouse when nothing else changed. */
-const GROUP_REFRESH_MS = 60_000;
-
 
 export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const { log } = opts;
@@ -63,55 +65,60 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
 
   try {
     const bus = createEventBus();
-    closers.push(createLogPersister({ log, store, bus }));
-    // Reloads are serialised: a change that lands while groups are being discovered waits its
-    // turn. Shutdown waits for the one in flight so its writes reach the store.
-    let reloading: Promise<void> = Promise.resolve();
-    closers.push(() => reloading);
+    const logs = createLogWriter(store, (err) => log.error('logs', `cannot store log lines: ${err.message}`));
+    closers.push(createLogPersister({ log, writer: logs, bus }));
     ensureOperatorTokenFile(opts.dataDir, store, log);
 
-    const registry = createRegistry({ root: opts.repo, store, log });
-    const groups = createGroupDirectory();
-
-    const publishPipelines = (names: string[]) => {
-      for (const name of names) {
-        const p = registry.get(name);
-        if (p) bus.publish({ kind: 'pipeline_updated', pipeline: pipelineView(p, registry, groups, store) });
-      }
-    };
-    const reload = () => {
-      reloading = reloading.then(async () => {
-        const change = registry.reload();
-        for (const name of change.removed) {
-          groups.forget(name);
-          bus.publish({ kind: 'pipeline_removed', name });
-        }
-        const changedConfigs = change.updated.map((n) => registry.get(n)!).filter((p) => p.problems.length === 0);
-        const regrouped = await groups.refresh(changedConfigs, registry.repoConfig(), registry.root);
-        publishPipelines([...new Set([...change.updated, ...regrouped])]);
-        if (change.repoProblemsChanged) bus.publish({ kind: 'repo_problems', problems: registry.repoProblems() });
-      }).catch((err) => log.error('config', `reload failed: ${(err as Error).stack ?? err}`));
-      return reloading;
-    };
-    await reload();
-    // Pipelines restored from the store whose file did not change still need their groups.
-    await groups.refresh(registry.list(), registry.repoConfig(), registry.root);
+    const repo = await startRepoService({ root: opts.repo, store, log, bus });
+    closers.push(() => repo.close());
+    const { registry } = repo;
     const count = registry.list().length;
     log.info('config', `${count} pipeline${count === 1 ? '' : 's'} in force from ${opts.repo}`);
 
-    const watcher = watchRepo(opts.repo, () => void reload(), {
-      onError: (err) => log.warn('config', `file watching degraded (${err.message}): falling back to polling`),
+    const executors = createExecutorFactory({ repoConfig: () => registry.repoConfig() });
+    const queue = createRunQueue({
+      store,
+      dataDir: opts.dataDir,
+      logs,
+      log,
+      bus,
+      repoRoot: opts.repo,
+      timeScale: opts.timeScale,
+      maxConcurrentRuns: Math.max(2, cpus().length),
+      pipeline: (name) => registry.get(name),
+      async groups(p) {
+        const info = await repo.refreshGroups(p.name);
+        if (info.groups.length === 0 && info.error) throw new MlpError('unavailable', `cannot discover groups: ${info.error}`);
+        return info.groups;
+      },
+      executorFor: (p) => executors.forBackend(p.config.pipeline.deployment.backend),
+      publishRun(run) {
+        bus.publish({ kind: 'run_updated', run: runViewOf(run, store) });
+        repo.publish([run.pipeline]);
+      },
     });
-    closers.push(() => watcher.close());
-    const groupTimer = setInterval(() => {
-      reloading = reloading
-        .then(async () => publishPipelines(await groups.refresh(registry.list(), registry.repoConfig(), registry.root)))
-        .catch((err) => log.error('groups', `refresh failed: ${(err as Error).stack ?? err}`));
-    }, GROUP_REFRESH_MS);
-    closers.push(() => clearInterval(groupTimer));
+    closers.push(() => queue.stop());
+    queue.recover();
+
+    const scheduling = startScheduling({ store, log, registry, onEnqueued: () => queue.pump() });
+    closers.push(() => scheduling.stop());
+    bus.subscribe((event) => {
+      if (event.kind === 'pipeline_updated' || event.kind === 'pipeline_removed') scheduling.sync();
+    });
 
     if (opts.pullIntervalMs !== undefined) {
-      const puller = startPulling({ root: opts.repo, intervalMs: opts.pullIntervalMs, log, onPulled: () => watcher.poke() });
+      const onPulled = async (result: PullResult) => {
+        await repo.reload();
+        // A merged change to a pipeline's config or code starts a new run of it (DESIGN §3).
+        const changed = result.changedFiles.map((f) => resolve(opts.repo, f));
+        for (const p of registry.list()) {
+          if (p.problems.length || !changed.some((f) => f.startsWith(p.dir + sep))) continue;
+          const { run } = store.runs.enqueue({ pipeline: p.name, trigger: 'change', reason: `merged ${result.to.slice(0, 8)}`, gitCommit: result.to });
+          log.info('run', `${run.id} queued: a merged change touched the pipeline`, p.name);
+        }
+        queue.pump();
+      };
+      const puller = startPulling({ root: opts.repo, intervalMs: opts.pullIntervalMs, log, onPulled: (r) => void onPulled(r) });
       closers.push(() => puller.close());
     }
 
@@ -120,30 +127,39 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       log,
       pipelineExists: (name) => registry.get(name) !== undefined,
       knownPipelines: () => registry.list().map((p) => p.name),
-      handlers: createApiHandlers({ store }),
+      handlers: createApiHandlers({ store, queue, publishRun: (run) => bus.publish({ kind: 'run_updated', run: runViewOf(run, store) }) }),
     });
 
     const api = await startApiServer({
-        host: opts.host,
-        port: opts.port,
-        log,
-        daemon: { version: MLP_VERSION, startedAt },
-        handlers: {
-          authenticate: (secret) => {
-            const token = store.tokens.verify(secret);
-            return token ? { token: token.name, role: token.role } : null;
-          },
-          snapshot: () => buildSnapshot(registry, groups, store, Date.now()),
-          execute: (cmd, session) => commands.execute(cmd, session),
-          subscribe: (listener) => bus.subscribe(listener),
+      host: opts.host,
+      port: opts.port,
+      log,
+      daemon: { version: MLP_VERSION, startedAt },
+      handlers: {
+        authenticate: (secret) => {
+          const token = store.tokens.verify(secret);
+          return token ? { token: token.name, role: token.role } : null;
         },
-      });
+        snapshot: () => buildSnapshot(registry, repo.groups, store, Date.now()),
+        execute: (cmd, session) => commands.execute(cmd, session),
+        tail(pipeline, q) {
+          logs.flush(); // lines still in the batch belong to the answer, not to the live events after it
+          const lines = store.logs.query({ pipeline, ...(q.sinceMs !== undefined ? { sinceMs: q.sinceMs } : {}), limit: q.limit, from: 'end' });
+          if (lines.length === 0 && !registry.get(pipeline)) {
+            const known = registry.list().map((p) => p.name);
+            throw new MlpError('not_found', `no pipeline named '${pipeline}'${known.length ? ` (known: ${known.join(', ')})` : ''}`);
+          }
+          return lines;
+        },
+        subscribe: (listener) => bus.subscribe(listener),
+      },
+    });
     closers.push(() => api.close());
 
     const router = await startRouter({
       host: opts.host,
       port: opts.servePort,
-      deps: { groupsOf: (name) => (registry.get(name) ? groups.get(name).groups : null) },
+      deps: { groupsOf: (name) => (registry.get(name) ? repo.groups.get(name).groups : null) },
     });
     closers.push(() => router.close());
 

@@ -1,6 +1,7 @@
 /** What clients see: the snapshot of every pipeline in force, built from the registry and the store. */
 import { relative } from 'node:path';
-import type { PipelineView, RolloutView, Snapshot } from '../shared/protocol.js';
+import type { PipelineView, RolloutView, RunView, Snapshot } from '../shared/protocol.js';
+import type { Run } from './store/runs.js';
 import type { PipelineRegistry } from './repo/registry.js';
 import type { InForcePipeline } from './repo/reconcile.js';
 import type { Store } from './store/db.js';
@@ -18,6 +19,35 @@ export function pipelineView(p: InForcePipeline, registry: PipelineRegistry, gro
     rollout: rolloutView(p.name, store),
     problems: p.problems,
     configLoadedAt: p.loadedAt,
+    runs: store.runs.listRecent(p.name, RECENT_RUNS).map((run) => runViewOf(run, store)),
+  };
+}
+
+/** Runs shown per pipeline in status. */
+const RECENT_RUNS = 5;
+
+export function runViewOf(run: Run, store: Store): RunView {
+  return {
+    id: run.id,
+    pipeline: run.pipeline,
+    trigger: run.trigger,
+    status: run.status,
+    reason: run.reason,
+    scheduledFor: run.scheduledFor,
+    createdAt: run.createdAt,
+    startedAt: run.startedAt,
+    finishedAt: run.finishedAt,
+    gitCommit: run.gitCommit,
+    steps: store.stepRuns.listByRun(run.id).map((s) => ({
+      step: s.step,
+      group: s.group,
+      executor: s.executor,
+      status: s.status,
+      exitCode: s.exitCode,
+      reason: s.reason,
+      startedAt: s.startedAt,
+      finishedAt: s.finishedAt,
+    })),
   };
 }
 

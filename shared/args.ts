@@ -23,3 +23,10 @@ export function parsePort(text: string | undefined, option: string, fallback: nu
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw usageError(`${option}: '${text}' is not a port number (0-65535)`);
   return n;
 }
+
+/** One subcommand of a CLI: its usage line and summary (for help) and what it does. */
+export interface CommandSpec {
+  usage: string;
+  summary: string;
+  run(args: string[]): Promise<number> | number;
+}

@@ -52,6 +52,45 @@ export const rolloutView = z.object({
 });
 export type RolloutView = z.infer<typeof rolloutView>;
 
+/** One line of output: a step's (with run, step and group) or the daemon's own about a pipeline. */
+const logLineFields = {
+  at: z.number(),
+  pipeline: z.string().nullable(),
+  runId: z.string().nullable(),
+  step: z.string().nullable(),
+  group: z.string().nullable(),
+  stream: z.enum(['stdout', 'stderr', 'daemon']),
+  line: z.string(),
+};
+export const logLineView = z.object({ id: z.number(), ...logLineFields });
+export type LogLineView = z.infer<typeof logLineView>;
+
+export const stepRunView = z.object({
+  step: z.string(),
+  group: z.string().nullable(),
+  executor: z.string(),
+  status: z.string(),
+  exitCode: z.number().nullable(),
+  reason: z.string().nullable(),
+  startedAt: z.number(),
+  finishedAt: z.number().nullable(),
+});
+
+export const runView = z.object({
+  id: z.string(),
+  pipeline: z.string(),
+  trigger: z.string(),
+  status: z.string(),
+  reason: z.string().nullable(),
+  scheduledFor: z.number().nullable(),
+  createdAt: z.number(),
+  startedAt: z.number().nullable(),
+  finishedAt: z.number().nullable(),
+  gitCommit: z.string().nullable(),
+  steps: z.array(stepRunView),
+});
+export type RunView = z.infer<typeof runView>;
+
 export const pipelineView = z.object({
   name: z.string(),
   /** Folder of the pipeline, relative to the repo root. */
@@ -65,6 +104,8 @@ export const pipelineView = z.object({
   /** Problems of the file on disk when its latest edit is invalid: the previous version stays in force. */
   problems: z.array(problem),
   configLoadedAt: z.number(),
+  /** Recent runs, newest first (a few; `mlp status --json` shows them). */
+  runs: z.array(runView),
 });
 export type PipelineView = z.infer<typeof pipelineView>;
 
@@ -88,6 +129,17 @@ const requestId = z.string().min(1).max(64);
 export const clientMessage = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('status'), id: requestId.optional() }),
   z.strictObject({ type: z.literal('ping'), id: requestId.optional() }),
+  /** Stored log lines of a pipeline; with `follow`, new lines then arrive as `log` events. */
+  z.strictObject({
+    type: z.literal('tail'),
+    id: requestId,
+    pipeline: z.string().min(1).max(200),
+    sinceMs: z.number().int().nonnegative().optional(),
+    limit: z.number().int().min(1).max(10_000).optional(),
+    follow: z.boolean().optional(),
+  }),
+  /** Stop following a pipeline's logs (`'*'`: all of them). */
+  z.strictObject({ type: z.literal('unfollow'), id: requestId.optional(), pipeline: z.string().min(1).max(200) }),
   z.strictObject({
     type: z.literal('command'),
     id: requestId,
@@ -113,13 +165,8 @@ export const daemonEvent = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('pipeline_updated'), pipeline: pipelineView }),
   z.object({ kind: z.literal('pipeline_removed'), name: z.string() }),
   z.object({ kind: z.literal('repo_problems'), problems: z.array(problem) }),
-  z.object({
-    kind: z.literal('log'),
-    at: z.number(),
-    pipeline: z.string().nullable(),
-    stream: z.string(),
-    line: z.string(),
-  }),
+  z.object({ kind: z.literal('log'), ...logLineFields }),
+  z.object({ kind: z.literal('run_updated'), run: runView }),
 ]);
 export type DaemonEvent = z.infer<typeof daemonEvent>;
 
@@ -129,6 +176,7 @@ export const serverMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('event'), event: daemonEvent }),
   z.object({ type: z.literal('reply'), id: z.string().nullable(), result: z.unknown() }),
   z.object({ type: z.literal('pong'), id: z.string().nullable() }),
+  z.object({ type: z.literal('logs'), id: z.string().nullable(), lines: z.array(logLineView) }),
   z.object({
     type: z.literal('error'),
     id: z.string().nullable(),

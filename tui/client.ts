@@ -12,6 +12,7 @@ import {
   serverMessage,
   type ClientMessage,
   type DaemonEvent,
+  type LogLineView,
   type ServerMessage,
   type Snapshot,
 } from '../shared/protocol.js';
@@ -25,6 +26,8 @@ export interface DaemonConnection {
   /** The snapshot sent on connect, replaced by newer ones as they arrive. */
   snapshot: Snapshot;
   status(): Promise<Snapshot>;
+  /** Stored lines of a pipeline; with `follow`, later lines arrive as `log` events. */
+  tail(pipeline: string, opts: { sinceMs?: number; limit?: number; follow?: boolean }): Promise<LogLineView[]>;
   command(cmd: Omit<Command, 'type' | 'id'>): Promise<unknown>;
   onEvent(listener: (event: DaemonEvent) => void): () => void;
   /** Resolves when the daemon closes the connection (with its reason). */
@@ -129,11 +132,10 @@ export async function connect(settings: ClientSettings, opts: { timeoutMs?: numb
       });
     },
     command(cmd) {
-      const id = randomUUID();
-      return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        send({ type: 'command', id, ...cmd });
-      });
+      return request((id) => ({ type: 'command', id, ...cmd }));
+    },
+    tail(pipeline, opts) {
+      return request((id) => ({ type: 'tail', id, pipeline, ...opts })) as Promise<LogLineView[]>;
     },
     onEvent(listener) {
       listeners.add(listener);
@@ -163,18 +165,33 @@ export async function connect(settings: ClientSettings, opts: { timeoutMs?: numb
         for (const l of listeners) l(msg.event);
         return;
       case 'reply':
+      case 'logs':
       case 'error': {
         const waiter = msg.id ? pending.get(msg.id) : undefined;
         if (!waiter) return;
         pending.delete(msg.id!);
-        if (msg.type === 'reply') waiter.resolve(msg.result);
-        else waiter.reject(new MlpError(msg.code as ErrorCode, msg.message));
+        if (msg.type === 'error') waiter.reject(new MlpError(msg.code as ErrorCode, msg.message));
+        else waiter.resolve(msg.type === 'logs' ? msg.lines : msg.result);
         return;
       }
       default:
         return;
     }
   });
+
+  /** Sends a message with a fresh id and resolves with the daemon's answer to it. */
+  function request(build: (id: string) => ClientMessage): Promise<unknown> {
+    const id = randomUUID();
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      try {
+        send(build(id));
+      } catch (err) {
+        pending.delete(id);
+        reject(err as Error);
+      }
+    });
+  }
 
   function send(msg: ClientMessage) {
     if (ws.readyState !== WebSocket.OPEN) throw new MlpError('unreachable', `mlpd closed the connection: ${closeReason}`);

@@ -15,6 +15,7 @@ import {
   type ClientMessage,
   type CommandMessage,
   type DaemonEvent,
+  type LogLineView,
   type Role,
   type ServerMessage,
   type Snapshot,
@@ -33,6 +34,8 @@ export interface ApiHandlers {
   authenticate(secret: string): Session | null;
   snapshot(): Snapshot;
   execute(command: CommandMessage, session: Session): Promise<unknown>;
+  /** Stored log lines of a pipeline, oldest first (the newest `limit` of those since `sinceMs`). */
+  tail(pipeline: string, opts: { sinceMs?: number; limit: number }): LogLineView[];
   subscribe(listener: (event: DaemonEvent) => void): () => void;
 }
 
@@ -55,6 +58,8 @@ export async function startApiServer(opts: {
   const { handlers, log } = opts;
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   const sessions = new Map<WebSocket, Session>();
+  /** Pipelines whose `log` events a connection follows (`*`: all); other events go to everyone. */
+  const follows = new Map<WebSocket, Set<string>>();
 
   const http: Server = createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/healthz') {
@@ -79,7 +84,13 @@ export async function startApiServer(opts: {
   const unsubscribe = handlers.subscribe((event) => {
     if (sessions.size === 0) return;
     const frame = JSON.stringify({ type: 'event', event } satisfies ServerMessage);
-    for (const ws of sessions.keys()) sendRaw(ws, frame);
+    for (const ws of sessions.keys()) {
+      if (event.kind === 'log') {
+        const f = follows.get(ws);
+        if (!f || !(f.has('*') || (event.pipeline !== null && f.has(event.pipeline)))) continue;
+      }
+      sendRaw(ws, frame);
+    }
   });
 
   function sendRaw(ws: WebSocket, frame: string) {
@@ -98,7 +109,10 @@ export async function startApiServer(opts: {
     send(ws, { type: 'hello', protocol: PROTOCOL_VERSION, daemon: opts.daemon, session });
     send(ws, handlers.snapshot());
     ws.on('message', (data, isBinary) => void onMessage(ws, session, data as Buffer, isBinary));
-    ws.on('close', () => sessions.delete(ws));
+    ws.on('close', () => {
+      sessions.delete(ws);
+      follows.delete(ws);
+    });
     ws.on('error', (err) => log.warn('api', `connection error: ${err.message}`));
   }
 
@@ -117,6 +131,22 @@ export async function startApiServer(opts: {
           return;
         case 'status':
           send(ws, handlers.snapshot());
+          return;
+        case 'tail': {
+          const lines = handlers.tail(msg.pipeline, { ...(msg.sinceMs !== undefined ? { sinceMs: msg.sinceMs } : {}), limit: msg.limit ?? 1000 });
+          // Follow before answering, so no line falls between the stored ones and the live ones.
+          if (msg.follow) {
+            const f = follows.get(ws) ?? new Set<string>();
+            f.add(msg.pipeline);
+            follows.set(ws, f);
+          }
+          send(ws, { type: 'logs', id, lines });
+          return;
+        }
+        case 'unfollow':
+          if (msg.pipeline === '*') follows.delete(ws);
+          else follows.get(ws)?.delete(msg.pipeline);
+          send(ws, { type: 'reply', id, result: { following: [...(follows.get(ws) ?? [])] } });
           return;
         case 'command':
           send(ws, { type: 'reply', id, result: await handlers.execute(msg, session) });

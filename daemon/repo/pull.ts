@@ -3,17 +3,9 @@
  * the deployment (DESIGN §3). Never merges, rebases or resets: a clone that cannot fast-forward
  * (local commits, a dirty tree) is reported and left alone.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { MlpError } from '../../shared/errors.js';
 import type { Logger } from '../log.js';
-
-const run = promisify(execFile);
-
-async function git(root: string, ...args: string[]): Promise<string> {
-  const { stdout } = await run('git', ['-C', root, ...args], { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
-  return stdout.trim();
-}
+import { git } from './git.js';
 
 export interface PullResult {
   from: string;

@@ -3,9 +3,9 @@
  * the API read the cache; it is refreshed when a pipeline's config changes and periodically, so
  * a city added to the warehouse table shows up without touching the config.
  */
-import { DEFAULT_GROUP, type PipelineConfig, type RepoConfig } from '../../shared/config/schema.js';
+import type { PipelineConfig, RepoConfig } from '../../shared/config/schema.js';
 import { describeError } from '../../shared/errors.js';
-import { discoverGroups } from './groups.js';
+import { pipelineGroups } from './groups.js';
 
 export interface GroupInfo {
   groups: string[];
@@ -24,16 +24,8 @@ export function createGroupDirectory(): GroupDirectory {
   const cache = new Map<string, GroupInfo>();
 
   async function discover(config: PipelineConfig, repo: RepoConfig | null, root: string, previous?: GroupInfo): Promise<GroupInfo> {
-    const groups = config.pipeline.groups;
-    if (!groups?.generate || !groups.source) return { groups: [DEFAULT_GROUP], error: null };
-    const [connection, ...table] = groups.source.split('.');
     try {
-      const found = await discoverGroups(
-        { connection: connection!, table: table.join('.'), ...(groups.key ? { key: groups.key } : {}) },
-        repo?.warehouses ?? {},
-        root,
-      );
-      return { groups: found, error: null };
+      return { groups: await pipelineGroups(config, repo?.warehouses ?? {}, root), error: null };
     } catch (err) {
       return { groups: previous?.groups ?? [], error: describeError(err) };
     }

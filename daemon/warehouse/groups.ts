@@ -3,8 +3,10 @@
  * The embedded default warehouse is a SQLite file; the connection string comes from mlp.yaml.
  */
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { DEFAULT_GROUP, parseGroupSource, type PipelineConfig } from '../../shared/config/schema.js';
 import { MlpError } from '../../shared/errors.js';
 
 export interface GroupSource {
@@ -13,6 +15,14 @@ export interface GroupSource {
   table: string;
   /** Key column; default: the table's first column. */
   key?: string;
+}
+
+/** A pipeline's groups: discovered from its `groups.source`, else the one implicit group. */
+export async function pipelineGroups(config: PipelineConfig, warehouses: Record<string, string>, repoRoot: string): Promise<string[]> {
+  const groups = config.pipeline.groups;
+  const source = groups.generate && groups.source ? parseGroupSource(groups.source) : undefined;
+  if (!source) return [DEFAULT_GROUP];
+  return discoverGroups({ ...source, ...(groups.key ? { key: groups.key } : {}) }, warehouses, repoRoot);
 }
 
 /** Reads the groups named by `source`, or throws an MlpError that names what is missing. */
@@ -31,8 +41,9 @@ export async function discoverGroups(
     );
   }
   if (url.startsWith('sqlite:')) return sqliteGroups(url.slice('sqlite:'.length), source, repoRoot);
+  if (/^postgres(ql)?:\/\//.test(url)) return postgresGroups(url, source);
   const scheme = url.split(':')[0];
-  throw new MlpError('unavailable', `warehouse '${source.connection}': ${scheme} connections are not supported yet (use sqlite:FILE)`);
+  throw new MlpError('invalid_config', `warehouse '${source.connection}': '${scheme}:' connections are not supported (sqlite:FILE or postgres://...)`);
 }
 
 function sqliteGroups(path: string, source: GroupSource, repoRoot: string): string[] {
@@ -63,3 +74,52 @@ function sqliteGroups(path: string, source: GroupSource, repoRoot: string): stri
 }
 
 const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+/** The table may be schema-qualified (`public.cities`); default schema: the connection's search path. */
+async function postgresGroups(url: string, source: GroupSource): Promise<string[]> {
+  const where = `warehouse '${source.connection}' (${redact(url)})`;
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, statement_timeout: 30_000 });
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new MlpError('unavailable', `cannot connect to ${where}: ${(err as Error).message}`);
+  }
+  try {
+    const [schema, table] = source.table.includes('.') ? source.table.split('.', 2) : [null, source.table];
+    const columns = await client.query<{ column_name: string }>(
+      `SELECT column_name FROM information_schema.columns
+        WHERE table_name = $1 AND table_schema = COALESCE($2, current_schema())
+        ORDER BY ordinal_position`,
+      [table, schema],
+    );
+    if (columns.rows.length === 0) {
+      throw new MlpError('not_found', `${where}: table '${source.table}' does not exist`);
+    }
+    const names = columns.rows.map((r) => r.column_name);
+    const key = source.key ?? names[0]!;
+    if (!names.includes(key)) {
+      throw new MlpError('not_found', `${where}: table '${source.table}' has no column '${key}' (columns: ${names.join(', ')})`);
+    }
+    const qualified = (schema ? `${quoteIdent(schema)}.` : '') + quoteIdent(table!);
+    const rows = await client.query<{ g: unknown }>(
+      `SELECT DISTINCT ${quoteIdent(key)} AS g FROM ${qualified} WHERE ${quoteIdent(key)} IS NOT NULL ORDER BY 1`,
+    );
+    return rows.rows.map((r) => String(r.g));
+  } catch (err) {
+    if (err instanceof MlpError) throw err;
+    throw new MlpError('unavailable', `${where}: ${(err as Error).message}`);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** A connection URL without its password, for messages. */
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/:[^:@/]*@/, ':***@');
+  }
+}

@@ -114,7 +114,7 @@ describe('mlpd start and its API', () => {
     const r = await runCli('mlp', ['status'], { env: d.clientEnv() });
     assert.equal(r.code, 0, r.stderr);
     const [header, row] = r.stdout.split('\n');
-    assert.match(header!, /^PIPELINE\s+GROUPS\s+CURRENT\s+ROLLOUT/);
+    assert.match(header!, /^PIPELINE\s+GROUPS\s+CURRENT\s+ROLLOUT\s+CANDIDATE\s+LAST RUN/);
     assert.match(row!, /^demand-forecast\s+berlin, london, paris\s+-\s+-/);
   });
 

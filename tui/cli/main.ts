@@ -2,7 +2,8 @@
  * `mlp`: the non-interactive commands. The command table is data, so `mlp --help` and the README's
  * command list come from one place.
  */
-import { parseCommandLine } from '../../shared/args.js';
+import { parseCommandLine, type CommandSpec } from '../../shared/args.js';
+import { parseDuration } from '../../shared/duration.js';
 import { closest } from '../../shared/config/suggest.js';
 import { describeError, exitCodeFor, MlpError, usageError } from '../../shared/errors.js';
 import type { OperatorCommand } from '../../shared/protocol.js';
@@ -10,13 +11,8 @@ import { MLP_VERSION } from '../../shared/version.js';
 import { operate } from '../commands/operate.js';
 import { schema } from '../commands/schema.js';
 import { status } from '../commands/status.js';
+import { tail } from '../commands/tail.js';
 import { validate } from '../commands/validate.js';
-
-interface CommandSpec {
-  usage: string;
-  summary: string;
-  run(args: string[]): Promise<number> | number;
-}
 
 const jsonFlag = { json: { type: 'boolean' } } as const;
 
@@ -67,6 +63,24 @@ export const COMMANDS: Record<string, CommandSpec> = {
       return schema(positionals[0] ?? 'pipeline');
     },
   },
+  tail: {
+    usage: 'mlp tail <pipeline> [-f] [--since 10m] [--json]',
+    summary: "a pipeline's step output and daemon messages; -f follows new lines",
+    run(args) {
+      const { values, positionals } = parseCommandLine('mlp tail', args, {
+        follow: { type: 'boolean', short: 'f' },
+        since: { type: 'string' },
+        ...jsonFlag,
+      });
+      if (values.help) return help(this.usage, `${this.summary}.\nWithout --since it shows the last 200 lines. Plain lines when piped, colour on a terminal (NO_COLOR turns it off).`);
+      if (positionals.length !== 1) throw usageError(`mlp tail: name one pipeline (usage: ${this.usage})`);
+      return tail(positionals[0]!, {
+        follow: values.follow === true,
+        json: values.json === true,
+        ...(values.since !== undefined ? { sinceMs: parseDuration(values.since, '--since') } : {}),
+      });
+    },
+  },
   deploy: operatorCommand('deploy', 'run the pipeline now (train), then roll out what it produced; --version rolls out an existing version'),
   promote: operatorCommand('promote', "finish the pipeline's rollout now: the candidate takes all traffic"),
   rollback: operatorCommand('rollback', "roll the pipeline's candidate back to 0% and retire it"),
@@ -79,13 +93,13 @@ function help(usage: string, summary: string): number {
   return 0;
 }
 
-export function usageText(): string {
-  const width = Math.max(...Object.values(COMMANDS).map((c) => c.usage.length));
+export function usageText(commands: Record<string, CommandSpec> = COMMANDS): string {
+  const width = Math.max(...Object.values(commands).map((c) => c.usage.length));
   return [
     'mlp — self-service ML deployment',
     '',
     'Commands:',
-    ...Object.values(COMMANDS).map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
+    ...Object.values(commands).map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
     '',
     'Commands that talk to mlpd find it through MLP_URL (default ws://127.0.0.1:7070) and MLP_TOKEN',
     "(default: the token file in MLP_DATA_DIR, else ~/.mlp). Exit codes: 0 ok, 1 the thing checked is wrong,",
@@ -93,20 +107,25 @@ export function usageText(): string {
   ].join('\n');
 }
 
-export async function main(argv: string[]): Promise<number> {
+/**
+ * Runs `mlp`. Commands that need the daemon's machinery on this machine (`mlp run`) live in
+ * daemon/ and are handed in by bin/mlp.ts, so the client never imports daemon code.
+ */
+export async function main(argv: string[], extra: Record<string, CommandSpec> = {}): Promise<number> {
   const [name, ...rest] = argv;
+  const commands = { ...COMMANDS, ...extra };
   try {
     if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-      console.log(usageText());
+      console.log(usageText(commands));
       return 0;
     }
     if (name === '--version' || name === 'version') {
       console.log(MLP_VERSION);
       return 0;
     }
-    const command = COMMANDS[name];
+    const command = commands[name];
     if (!command) {
-      const guess = closest(name, Object.keys(COMMANDS));
+      const guess = closest(name, Object.keys(commands));
       throw usageError(`mlp: unknown command '${name}'${guess ? ` (did you mean '${guess}'?)` : ''}; see 'mlp --help'`);
     }
     return await command.run(rest);

@@ -1,6 +1,7 @@
 /** `mlp status [--json]`: every pipeline in force, its groups, current version and rollout. */
 import { relative } from 'node:path';
 import { formatProblem } from '../../shared/config/problems.js';
+import { formatDuration } from '../../shared/duration.js';
 import type { PipelineView, Snapshot } from '../../shared/protocol.js';
 import { clientSettings, connect } from '../client.js';
 import { renderTable } from './table.js';
@@ -27,13 +28,14 @@ export function formatStatus(snap: Snapshot): string {
   } else {
     out.push(
       renderTable(
-        ['PIPELINE', 'GROUPS', 'CURRENT', 'ROLLOUT', 'CANDIDATE', 'SCHEDULE', 'CONFIG'],
+        ['PIPELINE', 'GROUPS', 'CURRENT', 'ROLLOUT', 'CANDIDATE', 'LAST RUN', 'SCHEDULE', 'CONFIG'],
         snap.pipelines.map((p) => [
           p.name,
           groupsCell(p),
           p.current?.version ?? '-',
           p.rollout ? p.rollout.phase : '-',
           p.rollout ? `${p.rollout.candidateVersion} ${p.rollout.candidateWeight}%` : '-',
+          lastRunCell(p, snap.at),
           p.schedule ?? 'on demand',
           p.problems.length ? 'INVALID EDIT' : 'ok',
         ]),
@@ -42,6 +44,8 @@ export function formatStatus(snap: Snapshot): string {
   }
   for (const p of snap.pipelines) {
     if (p.groupsError) out.push('', `${p.name}: groups: ${p.groupsError}`);
+    const last = p.runs[0];
+    if (last?.status === 'failed' || last?.status === 'skipped') out.push('', `${p.name}: run ${last.id} ${last.status}: ${last.reason}`);
     if (p.problems.length) {
       out.push('', `${p.name}: the latest edit is invalid, the previous version stays in force:`);
       for (const problem of p.problems) out.push(`  ${formatProblem(problem, process.cwd())}`);
@@ -58,4 +62,10 @@ function groupsCell(p: PipelineView): string {
   if (p.groups.length === 0) return p.groupsError ? '? (see below)' : '-';
   const shown = p.groups.slice(0, 4).join(', ');
   return p.groups.length > 4 ? `${shown} +${p.groups.length - 4}` : shown;
+}
+
+function lastRunCell(p: PipelineView, now: number): string {
+  const run = p.runs[0];
+  if (!run) return '-';
+  return `${run.status} ${formatDuration(Math.max(0, now - (run.finishedAt ?? run.startedAt ?? run.createdAt)))} ago`;
 }

@@ -1,0 +1,38 @@
+/**
+ * Picks the executor for `--local`, `--docker`, `--cloud`, or a pipeline's `deployment.backend`.
+ * The docker and cloud executors (dockerode, the AWS SDK) are loaded on first use, so commands and
+ * daemons that only run local steps never pay for them or touch the Docker engine or AWS.
+ */
+import type { RepoConfig } from '../../shared/config/schema.js';
+import { MlpError } from '../../shared/errors.js';
+import type { Executor, ExecutorKind } from './executor.js';
+import { createLocalExecutor } from './local.js';
+
+export interface ExecutorFactory {
+  get(kind: ExecutorKind): Executor;
+  forBackend(backend: 'local' | 'docker' | 'sagemaker'): Executor;
+}
+
+export function createExecutorFactory(opts: { repoConfig: () => RepoConfig | null; dockerSocket?: string }): ExecutorFactory {
+  const local = createLocalExecutor();
+  let docker: Promise<Executor> | undefined;
+  const dockerExecutor: Executor = {
+    kind: 'docker',
+    async run(spec, io) {
+      docker ??= import('./docker.js').then((m) => m.createDockerExecutor(opts.dockerSocket ? { socketPath: opts.dockerSocket } : {}));
+      return (await docker).run(spec, io);
+    },
+  };
+  const cloudExecutor: Executor = {
+    kind: 'cloud',
+    async run(spec, io) {
+      // Built per run: mlp.yaml's aws section may change while the daemon runs.
+      const aws = opts.repoConfig()?.aws;
+      if (!aws) throw new MlpError('invalid_config', 'cloud runs need an aws section (role_arn, bucket) in mlp.yaml at the repo root');
+      const { createCloudExecutor } = await import('./cloud.js');
+      return createCloudExecutor({ aws: { roleArn: aws.role_arn, bucket: aws.bucket, ...(aws.region ? { region: aws.region } : {}) } }).run(spec, io);
+    },
+  };
+  const get = (kind: ExecutorKind): Executor => (kind === 'local' ? local : kind === 'docker' ? dockerExecutor : cloudExecutor);
+  return { get, forBackend: (backend) => get(backend === 'sagemaker' ? 'cloud' : backend) };
+}

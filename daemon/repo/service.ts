@@ -1,0 +1,94 @@
+/**
+ * The repo side of the daemon: the pipelines in force (registry), their groups, and the watcher
+ * that keeps both current. Reloads are serialised: a change that lands while groups are being
+ * discovered waits its turn.
+ */
+import type { EventBus } from '../events.js';
+import type { Logger } from '../log.js';
+import type { Store } from '../store/db.js';
+import { pipelineView } from '../status.js';
+import { createGroupDirectory, type GroupDirectory, type GroupInfo } from '../warehouse/directory.js';
+import { createRegistry, type PipelineRegistry, type RegistryChange } from './registry.js';
+import { watchRepo } from './watch.js';
+
+/** How often groups are rediscovered from the warehouse when nothing else changed. */
+const GROUP_REFRESH_MS = 60_000;
+
+export interface RepoService {
+  registry: PipelineRegistry;
+  groups: GroupDirectory;
+  /** Reads the folder again now; resolves once the change is applied and announced. */
+  reload(): Promise<RegistryChange | undefined>;
+  /** Rediscovers the groups of one pipeline (before a run). */
+  refreshGroups(name: string): Promise<GroupInfo>;
+  /** Publishes the current view of these pipelines (after a run or rollout changed). */
+  publish(names: string[]): void;
+  close(): Promise<void>;
+}
+
+export async function startRepoService(opts: { root: string; store: Store; log: Logger; bus: EventBus }): Promise<RepoService> {
+  const { store, log, bus } = opts;
+  const registry = createRegistry({ root: opts.root, store, log });
+  const groups = createGroupDirectory();
+  let queue: Promise<unknown> = Promise.resolve();
+
+  /** Runs `task` after the ones before it; a failure is logged and does not stop later ones. */
+  const serialise = <T>(what: string, task: () => Promise<T>): Promise<T | undefined> => {
+    const next = queue.then(task).catch((err) => {
+      log.error('config', `${what} failed: ${(err as Error).stack ?? err}`);
+      return undefined;
+    });
+    queue = next;
+    return next;
+  };
+
+  const publish = (names: string[]) => {
+    for (const name of names) {
+      const p = registry.get(name);
+      if (p) bus.publish({ kind: 'pipeline_updated', pipeline: pipelineView(p, registry, groups, store) });
+    }
+  };
+
+  const reload = () =>
+    serialise('reload', async () => {
+      const change = registry.reload();
+      for (const name of change.removed) {
+        groups.forget(name);
+        bus.publish({ kind: 'pipeline_removed', name });
+      }
+      const changedConfigs = change.updated.map((n) => registry.get(n)!).filter((p) => p.problems.length === 0);
+      const regrouped = await groups.refresh(changedConfigs, registry.repoConfig(), registry.root);
+      publish([...new Set([...change.updated, ...regrouped])]);
+      if (change.repoProblemsChanged) bus.publish({ kind: 'repo_problems', problems: registry.repoProblems() });
+      return change;
+    });
+
+  const refreshAll = () =>
+    serialise('group discovery', async () => publish(await groups.refresh(registry.list(), registry.repoConfig(), registry.root)));
+
+  await reload();
+  // Pipelines restored from the store whose file did not change still need their groups.
+  await refreshAll();
+
+  const watcher = watchRepo(opts.root, () => void reload(), {
+    onError: (err) => log.warn('config', `file watching degraded (${err.message}): falling back to polling`),
+  });
+  const groupTimer = setInterval(() => void refreshAll(), GROUP_REFRESH_MS);
+
+  return {
+    registry,
+    groups,
+    reload,
+    async refreshGroups(name) {
+      const p = registry.get(name);
+      if (p) await serialise('group discovery', async () => publish(await groups.refresh([p], registry.repoConfig(), registry.root)));
+      return groups.get(name);
+    },
+    publish,
+    async close() {
+      watcher.close();
+      clearInterval(groupTimer);
+      await queue; // writes of a reload in flight reach the store before it closes
+    },
+  };
+}

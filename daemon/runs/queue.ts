@@ -1,0 +1,132 @@
+/**
+ * The daemon's run queue: starts queued runs (from the scheduler, `mlp deploy`, a merged change)
+ * as capacity allows, one run per pipeline at a time, and recovers after a restart.
+ *
+ * Recovery rule: a run the store says was `running` when the daemon died cannot be resumed (its
+ * processes died with the daemon); it is marked failed with that reason. Runs still `queued` start.
+ */
+import { describeError } from '../../shared/errors.js';
+import type { EventBus } from '../events.js';
+import type { Executor } from '../executors/executor.js';
+import type { Logger } from '../log.js';
+import type { LogWriter } from '../logWriter.js';
+import type { Store } from '../store/db.js';
+import type { Run } from '../store/runs.js';
+import { headCommit } from '../repo/git.js';
+import type { InForcePipeline } from '../repo/reconcile.js';
+import { executeRun, type RunResult } from './runner.js';
+
+export interface RunQueueDeps {
+  store: Store;
+  dataDir: string;
+  logs: LogWriter;
+  log: Logger;
+  bus: EventBus;
+  pipeline(name: string): InForcePipeline | undefined;
+  /** Groups to run, discovered fresh for each run. */
+  groups(p: InForcePipeline): Promise<string[]>;
+  executorFor(p: InForcePipeline): Executor;
+  repoRoot: string;
+  timeScale: number;
+  /** Runs at once across pipelines. */
+  maxConcurrentRuns: number;
+  publishRun(run: Run): void;
+  /** Called when a run has finished (e.g. to start a rollout of what it trained). */
+  onFinished?(run: Run, result: RunResult): void;
+}
+
+export interface RunQueue {
+  /** Starts queued runs if there is room (call after enqueueing). */
+  pump(): void;
+  /** Marks runs of a dead daemon failed and starts the queued ones. */
+  recover(): void;
+  /** Cancels running runs and waits for them to end. */
+  stop(): Promise<void>;
+}
+
+export function createRunQueue(deps: RunQueueDeps): RunQueue {
+  const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  let stopped = false;
+
+  function start(run: Run) {
+    const pipeline = deps.pipeline(run.pipeline);
+    if (!pipeline) {
+      deps.store.runs.setStatus(run.id, 'cancelled', { reason: `pipeline '${run.pipeline}' is no longer in the repo` });
+      deps.publishRun(deps.store.runs.get(run.id)!);
+      return;
+    }
+    const controller = new AbortController();
+    const done = (async () => {
+      try {
+        const groups = await deps.groups(pipeline);
+        if (groups.length === 0) throw new Error('no groups to run: the groups source returned none');
+        const executor = deps.executorFor(pipeline);
+        deps.log.info('run', `${run.id} started (${run.trigger}, ${groups.length} group${groups.length === 1 ? '' : 's'}, ${executor.kind})`, run.pipeline);
+        const result = await executeRun(
+          {
+            runId: run.id,
+            pipeline,
+            groups,
+            executor,
+            gitCommit: await headCommit(deps.repoRoot),
+            timeScale: deps.timeScale,
+          },
+          { store: deps.store, dataDir: deps.dataDir, logs: deps.logs },
+          {
+            stepStarted: () => deps.publishRun(deps.store.runs.get(run.id)!),
+            stepFinished: () => deps.publishRun(deps.store.runs.get(run.id)!),
+            line: (group, step, stream, line) =>
+              deps.bus.publish({ kind: 'log', at: Date.now(), pipeline: run.pipeline, runId: run.id, step, group, stream, line }),
+            versioned: (v) => deps.log.info('run', `${run.id}: model version v${v.version} of group ${v.group}`, run.pipeline),
+          },
+          controller.signal,
+        );
+        const level = result.status === 'succeeded' ? 'info' : 'warn';
+        deps.log[level]('run', `${run.id} ${result.status}${result.reason ? `: ${result.reason}` : ''}`, run.pipeline);
+        const finished = deps.store.runs.get(run.id)!;
+        deps.publishRun(finished);
+        deps.onFinished?.(finished, result);
+      } catch (err) {
+        deps.log.error('run', `${run.id} failed to run: ${describeError(err)}`, run.pipeline);
+        const current = deps.store.runs.get(run.id);
+        if (current && (current.status === 'queued' || current.status === 'running')) {
+          deps.store.runs.setStatus(run.id, 'failed', { reason: describeError(err) });
+        }
+        deps.publishRun(deps.store.runs.get(run.id)!);
+      } finally {
+        running.delete(run.id);
+        pump();
+      }
+    })();
+    running.set(run.id, { controller, done });
+  }
+
+  function pump() {
+    if (stopped) return;
+    const busyPipelines = new Set([...running.keys()].map((id) => deps.store.runs.get(id)?.pipeline));
+    for (const run of deps.store.runs.active()) {
+      if (running.size >= deps.maxConcurrentRuns) return;
+      if (run.status !== 'queued' || running.has(run.id) || busyPipelines.has(run.pipeline)) continue;
+      busyPipelines.add(run.pipeline);
+      start(run);
+    }
+  }
+
+  return {
+    pump,
+    recover() {
+      for (const run of deps.store.runs.active()) {
+        if (run.status === 'running' && !running.has(run.id)) {
+          deps.store.runs.setStatus(run.id, 'failed', { reason: 'mlpd stopped while the run was going (its steps died with it)' });
+          deps.log.warn('run', `${run.id} was running when mlpd stopped: marked failed`, run.pipeline);
+        }
+      }
+      pump();
+    },
+    async stop() {
+      stopped = true;
+      for (const { controller } of running.values()) controller.abort();
+      await Promise.all([...running.values()].map((r) => r.done));
+    },
+  };
+}
