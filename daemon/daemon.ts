@@ -15,6 +15,7 @@ import { createExecutorFactory } from './executors/factory.js';
 import type { Logger } from './log.js';
 import { createLogPersister } from './logPersister.js';
 import { createLogWriter } from './logWriter.js';
+import { startMaintenance } from './maintenance.js';
 import { urlHost } from './net.js';
 import { checkPullable, startPulling, type PullResult } from './repo/pull.js';
 import { startRepoService } from './repo/service.js';
@@ -68,6 +69,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     const logs = createLogWriter(store, (err) => log.error('logs', `cannot store log lines: ${err.message}`));
     closers.push(createLogPersister({ log, writer: logs, bus }));
     ensureOperatorTokenFile(opts.dataDir, store, log);
+    closers.push(startMaintenance({ store, log }));
 
     const repo = await startRepoService({ root: opts.repo, store, log, bus });
     closers.push(() => repo.close());
