@@ -43,6 +43,6 @@ const concurrency = String(Math.max(2, cpus().length));
 const r = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, ...files.map((f) => relative(root, f))],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, MLP_TEST: '1' } },
+  { cwd: root, stdio: 'inherit', env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...process.env, MLP_TEST: '1' } },
 );
 process.exit(r.status ?? 1);
