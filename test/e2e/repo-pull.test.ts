@@ -48,6 +48,16 @@ describe('mlpd start --pull', () => {
     }, 8000, 'the pushed schedule');
     assert.match(d.stderr(), /fast-forwarded [0-9a-f]{8}\.\.[0-9a-f]{8} \(1 file changed\)/);
     assert.equal(git(server, 'rev-parse', 'HEAD'), git(author, 'rev-parse', 'HEAD'));
+
+    // The merged change queues a run of the pipeline it touched, which trains every group.
+    const run = await eventually(async () => {
+      const r = await runCli('mlp', ['status', '--json'], { env: d!.clientEnv() });
+      const s = JSON.parse(r.stdout) as { pipelines: { runs: { trigger: string; status: string; gitCommit: string }[] }[] };
+      const change = s.pipelines[0]!.runs.find((x) => x.trigger === 'change');
+      return change && change.status !== 'queued' && change.status !== 'running' ? change : undefined;
+    }, 20_000, 'the run of the merged change');
+    assert.equal(run.status, 'succeeded');
+    assert.equal(run.gitCommit, git(author, 'rev-parse', 'HEAD').trim());
   });
 
   it('refuses --pull on a folder that is not a git clone (exit 2)', async () => {

@@ -1,0 +1,41 @@
+"""The model server (DESIGN §5, the SageMaker bring-your-own-container contract).
+
+Listens on PORT, answers GET /ping with 200 once the model is loaded and POST /invocations with
+{"demand": ...} for a JSON body {"week": N}. The model is read from MLP_MODEL_DIR (/opt/ml/model
+in a container).
+"""
+import json
+import os
+import pathlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+MODEL = json.loads((pathlib.Path(os.environ.get("MLP_MODEL_DIR", "/opt/ml/model")) / "model.json").read_text())
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self._reply(200, {"status": "ok"} if self.path == "/ping" else {"error": "not found"})
+
+    def do_POST(self):
+        if self.path != "/invocations":
+            return self._reply(404, {"error": "not found"})
+        try:
+            body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
+            week = str(int(body["week"]))
+            return self._reply(200, {"city": MODEL["city"], "demand": round(MODEL["weekly_mean"][week], 1)})
+        except (KeyError, ValueError, TypeError) as err:
+            return self._reply(400, {"error": f"expected {{\"week\": 1..52}}: {err}"})
+
+    def _reply(self, status, payload):
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+ThreadingHTTPServer(("0.0.0.0", int(os.environ.get("PORT", "8080"))), Handler).serve_forever()
