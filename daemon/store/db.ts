@@ -14,6 +14,7 @@ import { RunsRepository } from './runs.js';
 import { sqliteCode } from './sqlite-errors.js';
 import { StepRunsRepository } from './step-runs.js';
 import { TokensRepository } from './tokens.js';
+import { VariantsRepository } from './variants.js';
 
 /** Everything the daemon persists, one repository per table. */
 export interface Store {
@@ -28,6 +29,7 @@ export interface Store {
   readonly decisions: DecisionsRepository;
   readonly audit: AuditRepository;
   readonly tokens: TokensRepository;
+  readonly variants: VariantsRepository;
   /** Runs `fn` in one transaction (nested calls become savepoints). `fn` must be synchronous. */
   transaction<T>(fn: () => T): T;
   /** Checkpoints the WAL into the main file and closes; later calls do nothing. */
@@ -75,6 +77,7 @@ export function openStoreAt(file: string, options: StoreOptions = {}): Store {
     decisions: new DecisionsRepository(db),
     audit: new AuditRepository(db, now),
     tokens: new TokensRepository(db, now),
+    variants: new VariantsRepository(db, now),
     transaction: (fn) => db.transaction(fn)(),
     close() {
       if (!db.open) return;

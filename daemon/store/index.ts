@@ -9,3 +9,4 @@ export * from './rollouts.js';
 export * from './runs.js';
 export * from './step-runs.js';
 export * from './tokens.js';
+export * from './variants.js';

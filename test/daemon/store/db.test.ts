@@ -58,6 +58,7 @@ describe('openStore', () => {
       'runs',
       'step_runs',
       'tokens',
+      'variants',
     ]);
   });
 
