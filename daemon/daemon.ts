@@ -4,8 +4,8 @@
  * order. Shutdown runs the closers in reverse: listeners first, then work in flight, then the store.
  */
 import { cpus } from 'node:os';
-import { resolve, sep } from 'node:path';
-import { MlpError } from '../shared/errors.js';
+import { join, resolve, sep } from 'node:path';
+import { describeError, MlpError } from '../shared/errors.js';
 import { MLP_VERSION } from '../shared/version.js';
 import { createApiHandlers } from './api/handlers.js';
 import { startApiServer } from './api/server.js';
@@ -21,10 +21,18 @@ import { checkPullable, startPulling, type PullResult } from './repo/pull.js';
 import { startRepoService } from './repo/service.js';
 import { createRunQueue } from './runs/queue.js';
 import { startScheduling } from './scheduler/wiring.js';
+import { createCaptureWriter } from './serving/capture.js';
+import { createLiveMetrics } from './serving/metrics.js';
+import { metricsView, startMetricsTicker } from './serving/metricsEvents.js';
 import { startRouter } from './serving/router.js';
+import { createServerBackends } from './serving/backends.js';
+import { createServing, type Serving } from './serving/service.js';
 import { openStore } from './store/db.js';
-import { buildSnapshot, runViewOf } from './status.js';
+import { buildSnapshot, pipelineView, runViewOf, type StatusSources } from './status.js';
 import { ensureOperatorTokenFile } from './tokens.js';
+
+/** Data Capture kept on disk: the replay window (30 days by default) with room to spare, and a size cap. */
+const CAPTURE_RETENTION = { days: 45, maxBytes: 20 * 1024 ** 3 };
 
 export interface DaemonOptions {
   repo: string;
@@ -64,6 +72,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     }
   };
 
+  let serving: Serving | undefined;
+  let scheduling: ReturnType<typeof startScheduling> | undefined;
   try {
     const bus = createEventBus();
     const logs = createLogWriter(store, (err) => log.error('logs', `cannot store log lines: ${err.message}`));
@@ -71,13 +81,62 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     ensureOperatorTokenFile(opts.dataDir, store, log);
     closers.push(startMaintenance({ store, log }));
 
-    const repo = await startRepoService({ root: opts.repo, store, log, bus });
+    // Views of pipelines are built from every part (registry, runs, variants, metrics), so the parts
+    // report changes here and the daemon publishes one consistent view.
+    let sources: StatusSources | undefined;
+    const publishPipelines = (names: string[]) => {
+      if (!sources) return;
+      for (const name of names) {
+        const p = sources.registry.get(name);
+        if (p) bus.publish({ kind: 'pipeline_updated', pipeline: pipelineView(p, sources) });
+      }
+    };
+    const repo = await startRepoService({
+      root: opts.repo,
+      store,
+      log,
+      listener: {
+        updated: (names) => {
+          serving?.refreshRoutes();
+          scheduling?.sync();
+          publishPipelines(names);
+        },
+        removed: (name) => {
+          serving?.refreshRoutes();
+          scheduling?.sync();
+          bus.publish({ kind: 'pipeline_removed', name });
+        },
+        repoProblems: (problems) => bus.publish({ kind: 'repo_problems', problems }),
+      },
+    });
     closers.push(() => repo.close());
     const { registry } = repo;
+    const metrics = createLiveMetrics();
+    sources = {
+      registry,
+      groups: repo.groups,
+      store,
+      variantMetrics: (pipeline, group, variant) => metricsView(metrics.variant(pipeline, group, variant)),
+    };
     const count = registry.list().length;
     log.info('config', `${count} pipeline${count === 1 ? '' : 's'} in force from ${opts.repo}`);
 
     const executors = createExecutorFactory({ repoConfig: () => registry.repoConfig() });
+    const serverBackends = createServerBackends();
+    serving = createServing({
+      store,
+      log,
+      bus,
+      dataDir: opts.dataDir,
+      pipelines: () => registry.list().filter((p) => p.config.pipeline.deployment.backend !== 'sagemaker'),
+      pipeline: (name) => registry.get(name),
+      groupsOf: (name) => repo.groups.get(name).groups,
+      backend: (kind) => serverBackends.get(kind),
+      onVariantChanged: (pipeline) => publishPipelines([pipeline]),
+      onRetired: (pipeline, group, variant) => metrics.forget(pipeline, group, variant),
+    });
+    closers.push(() => serving?.close());
+    serving.restore();
     const queue = createRunQueue({
       store,
       dataDir: opts.dataDir,
@@ -96,17 +155,27 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       executorFor: (p) => executors.forBackend(p.config.pipeline.deployment.backend),
       publishRun(run) {
         bus.publish({ kind: 'run_updated', run: runViewOf(run, store) });
-        repo.publish([run.pipeline]);
+        publishPipelines([run.pipeline]);
+      },
+      onFinished(run, result) {
+        // Until gated rollouts exist, a trained version goes live directly (issue #4).
+        void (async () => {
+          for (const g of result.groups) {
+            if (!g.version) continue;
+            try {
+              await serving!.goLive(run.pipeline, g.group, g.version.version);
+            } catch (err) {
+              log.error('serve', describeError(err), run.pipeline);
+            }
+          }
+        })();
       },
     });
     closers.push(() => queue.stop());
     queue.recover();
 
-    const scheduling = startScheduling({ store, log, registry, onEnqueued: () => queue.pump() });
-    closers.push(() => scheduling.stop());
-    bus.subscribe((event) => {
-      if (event.kind === 'pipeline_updated' || event.kind === 'pipeline_removed') scheduling.sync();
-    });
+    scheduling = startScheduling({ store, log, registry, onEnqueued: () => queue.pump() });
+    closers.push(() => scheduling?.stop());
 
     if (opts.pullIntervalMs !== undefined) {
       const onPulled = async (result: PullResult) => {
@@ -124,6 +193,18 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       closers.push(() => puller.close());
     }
 
+    const capture = createCaptureWriter({
+      dir: join(opts.dataDir, 'capture'),
+      retention: CAPTURE_RETENTION,
+      onError: (err) => log.error('capture', err.message),
+      log,
+    });
+    closers.push(() => capture.close());
+    const router = await startRouter({ host: opts.host, port: opts.servePort, table: serving.table, capture, metrics, log });
+    closers.push(() => router.close());
+    const serveUrl = `http://${urlHost(opts.host)}:${router.port}`;
+    closers.push(startMetricsTicker({ metrics, bus }));
+
     const commands = createCommandService({
       store,
       log,
@@ -136,13 +217,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       host: opts.host,
       port: opts.port,
       log,
-      daemon: { version: MLP_VERSION, startedAt },
+      daemon: { version: MLP_VERSION, startedAt, serveUrl },
       handlers: {
         authenticate: (secret) => {
           const token = store.tokens.verify(secret);
           return token ? { token: token.name, role: token.role } : null;
         },
-        snapshot: () => buildSnapshot(registry, repo.groups, store, Date.now()),
+        snapshot: () => buildSnapshot(sources!, Date.now()),
         execute: (cmd, session) => commands.execute(cmd, session),
         tail(pipeline, q) {
           logs.flush(); // lines still in the batch belong to the answer, not to the live events after it
@@ -158,14 +239,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     });
     closers.push(() => api.close());
 
-    const router = await startRouter({
-      host: opts.host,
-      port: opts.servePort,
-      deps: { groupsOf: (name) => (registry.get(name) ? repo.groups.get(name).groups : null) },
-    });
-    closers.push(() => router.close());
-
-    return { apiUrl: api.url, serveUrl: `http://${urlHost(opts.host)}:${router.port}`, stop };
+    return { apiUrl: api.url, serveUrl, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -1,21 +1,34 @@
 /** What clients see: the snapshot of every pipeline in force, built from the registry and the store. */
 import { relative } from 'node:path';
-import type { PipelineView, RolloutView, RunView, Snapshot } from '../shared/protocol.js';
+import type { PipelineView, RolloutView, RunView, Snapshot, VariantView } from '../shared/protocol.js';
 import type { Run } from './store/runs.js';
 import type { PipelineRegistry } from './repo/registry.js';
 import type { InForcePipeline } from './repo/reconcile.js';
 import type { Store } from './store/db.js';
+import type { Variant } from './store/variants.js';
 import type { GroupDirectory } from './warehouse/directory.js';
 
-export function pipelineView(p: InForcePipeline, registry: PipelineRegistry, groups: GroupDirectory, store: Store): PipelineView {
+/** Where the views' facts come from. */
+export interface StatusSources {
+  registry: PipelineRegistry;
+  groups: GroupDirectory;
+  store: Store;
+  /** Live metrics of a variant, when serving is running. */
+  variantMetrics?(pipeline: string, group: string, variant: string): VariantView['metrics'];
+}
+
+export function pipelineView(p: InForcePipeline, src: StatusSources): PipelineView {
+  const { registry, groups, store } = src;
   const info = groups.get(p.name);
+  const variants = store.variants.live(p.name).map((v) => variantViewOf(v, src));
   return {
     name: p.name,
     dir: relative(registry.root, p.dir) || '.',
     schedule: p.config.pipeline.schedule ?? null,
     groups: info.groups,
     groupsError: info.error,
-    current: currentVersion(p.name, store),
+    current: currentOf(variants),
+    variants,
     rollout: rolloutView(p.name, store),
     problems: p.problems,
     configLoadedAt: p.loadedAt,
@@ -51,19 +64,38 @@ export function runViewOf(run: Run, store: Store): RunView {
   };
 }
 
-export function buildSnapshot(registry: PipelineRegistry, groups: GroupDirectory, store: Store, now: number): Snapshot {
+export function buildSnapshot(src: StatusSources, now: number): Snapshot {
   return {
     type: 'snapshot',
     at: now,
-    repo: { root: registry.root, problems: registry.repoProblems() },
-    pipelines: registry.list().map((p) => pipelineView(p, registry, groups, store)),
+    repo: { root: src.registry.root, problems: src.registry.repoProblems() },
+    pipelines: src.registry.list().map((p) => pipelineView(p, src)),
   };
 }
 
-/** The version serving traffic: the candidate of the last rollout that reached `promoted`. */
-function currentVersion(pipeline: string, store: Store): { version: string } | null {
-  const promoted = store.rollouts.latestPromoted(pipeline);
-  return promoted ? { version: `v${promoted.candidateVersion}` } : null;
+function variantViewOf(v: Variant, src: StatusSources): VariantView {
+  const name = `v${v.version}`;
+  return {
+    group: v.group,
+    variant: name,
+    role: v.role,
+    weight: v.weight,
+    backend: v.backend,
+    state: v.state,
+    port: v.port,
+    restarts: v.restarts,
+    lastError: v.lastError,
+    metrics: src.variantMetrics?.(v.pipeline, v.group, name) ?? null,
+  };
+}
+
+/** The version serving each group (its `current` variant); `version` is the newest of them. */
+function currentOf(variants: VariantView[]): PipelineView['current'] {
+  const current = variants.filter((v) => v.role === 'current');
+  if (current.length === 0) return null;
+  const groups = Object.fromEntries(current.map((v) => [v.group, v.variant]));
+  const newest = current.map((v) => Number(v.variant.slice(1))).reduce((a, b) => Math.max(a, b));
+  return { version: `v${newest}`, groups };
 }
 
 /** The active rollout, else the most recent one (DESIGN §3). */

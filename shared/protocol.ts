@@ -91,6 +91,38 @@ export const runView = z.object({
 });
 export type RunView = z.infer<typeof runView>;
 
+/** Live metrics of one variant (definitions: docs/serving.md). */
+export const variantMetricsView = z.object({
+  requests: z.number(),
+  errors: z.number(),
+  errorRate: z.number(),
+  requestsPerSecond: z.number(),
+  p50Ms: z.number().nullable(),
+  p95Ms: z.number().nullable(),
+  p99Ms: z.number().nullable(),
+});
+
+/** `window`: the last 60 s; `recent`: the last 1,000 requests; `total`: since the server started. */
+const variantMetricsSet = z.object({ total: z.object({ requests: z.number(), errors: z.number() }), window: variantMetricsView, recent: variantMetricsView });
+export type VariantMetricsSet = z.infer<typeof variantMetricsSet>;
+
+/** A model server of one version of one group. */
+export const variantView = z.object({
+  group: z.string(),
+  /** `v3`: the model version, also the router's `X-Mlp-Variant`. */
+  variant: z.string(),
+  role: z.enum(['current', 'candidate']),
+  weight: z.number(),
+  backend: z.string(),
+  state: z.enum(['starting', 'live', 'failed', 'stopped']),
+  port: z.number().nullable(),
+  restarts: z.number(),
+  lastError: z.string().nullable(),
+  /** Totals since the server started, and over the sliding windows. */
+  metrics: variantMetricsSet.nullable(),
+});
+export type VariantView = z.infer<typeof variantView>;
+
 export const pipelineView = z.object({
   name: z.string(),
   /** Folder of the pipeline, relative to the repo root. */
@@ -99,7 +131,9 @@ export const pipelineView = z.object({
   groups: z.array(z.string()),
   /** Why groups could not be discovered (missing table, bad connection), else null. */
   groupsError: z.string().nullable(),
-  current: z.object({ version: z.string() }).nullable(),
+  /** The version serving each group's traffic; `version` is the newest of them. Null before the first deploy. */
+  current: z.object({ version: z.string(), groups: z.record(z.string(), z.string()) }).nullable(),
+  variants: z.array(variantView),
   rollout: rolloutView.nullable(),
   /** Problems of the file on disk when its latest edit is invalid: the previous version stays in force. */
   problems: z.array(problem),
@@ -157,7 +191,7 @@ export type CommandMessage = Extract<ClientMessage, { type: 'command' }>;
 export const hello = z.object({
   type: z.literal('hello'),
   protocol: z.number(),
-  daemon: z.object({ version: z.string(), startedAt: z.number() }),
+  daemon: z.object({ version: z.string(), startedAt: z.number(), serveUrl: z.string() }),
   session: z.object({ token: z.string(), role: z.enum(ROLES) }),
 });
 
@@ -167,6 +201,12 @@ export const daemonEvent = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('repo_problems'), problems: z.array(problem) }),
   z.object({ kind: z.literal('log'), ...logLineFields }),
   z.object({ kind: z.literal('run_updated'), run: runView }),
+  /** Live metrics of the variants that served requests since the last tick (a few times a second). */
+  z.object({
+    kind: z.literal('metrics'),
+    at: z.number(),
+    variants: z.array(z.object({ pipeline: z.string(), group: z.string(), variant: z.string(), metrics: variantMetricsSet })),
+  }),
 ]);
 export type DaemonEvent = z.infer<typeof daemonEvent>;
 

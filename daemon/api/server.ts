@@ -53,7 +53,7 @@ export async function startApiServer(opts: {
   port: number;
   handlers: ApiHandlers;
   log: Logger;
-  daemon: { version: string; startedAt: number };
+  daemon: { version: string; startedAt: number; serveUrl: string };
 }): Promise<ApiServer> {
   const { handlers, log } = opts;
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });

@@ -115,10 +115,10 @@ export function createDockerExecutor(opts: DockerExecutorOptions = {}): Executor
   };
 }
 
-type ImageChoice = { image: string; tail: string[] } | { failure: string; tail: string[] };
+export type ImageChoice = { image: string; tail: string[] } | { failure: string; tail: string[] };
 
 /** The configured image, pulled when this engine does not have it. */
-async function ensureImage(docker: Docker, image: string, io: StepIO, signal: AbortSignal): Promise<ImageChoice> {
+export async function ensureImage(docker: Docker, image: string, io: Pick<StepIO, 'onLine'>, signal: AbortSignal): Promise<ImageChoice> {
   try {
     await docker.getImage(image).inspect();
     return { image, tail: [] };
@@ -146,7 +146,12 @@ async function ensureImage(docker: Docker, image: string, io: StepIO, signal: Ab
 }
 
 /** Builds `mlp/<pipeline>:latest` from the pipeline folder's Dockerfile, streaming the build's output. */
-async function buildImage(docker: Docker, spec: StepSpec, io: StepIO, signal: AbortSignal): Promise<ImageChoice> {
+export async function buildImage(
+  docker: Docker,
+  spec: Pick<StepSpec, 'pipeline' | 'pipelineDir'>,
+  io: Pick<StepIO, 'onLine'>,
+  signal: AbortSignal,
+): Promise<ImageChoice> {
   const tail: string[] = [];
   if (!existsSync(join(spec.pipelineDir, 'Dockerfile'))) {
     return {
@@ -344,18 +349,18 @@ interface EngineError extends Error {
 }
 
 /** An answer from the engine (4xx/5xx), as opposed to not reaching it. */
-function isEngineError(err: unknown): err is EngineError {
+export function isEngineError(err: unknown): err is EngineError {
   return err instanceof Error && typeof (err as Partial<EngineError>).statusCode === 'number';
 }
 
 /** The socket is missing, refuses, or the engine went away mid-call. */
-function isConnectionError(err: unknown): boolean {
+export function isConnectionError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return !isEngineError(err) && typeof code === 'string' && ['ENOENT', 'ECONNREFUSED', 'EACCES', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(code);
 }
 
 /** The engine's own words, without docker-modem's "(HTTP code 404) ..." wrapping. */
-function engineMessage(err: unknown): string {
+export function engineMessage(err: unknown): string {
   if (isEngineError(err) && err.json?.message) return err.json.message.trim();
   return err instanceof Error ? err.message : String(err);
 }

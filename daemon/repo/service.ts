@@ -3,10 +3,9 @@
  * that keeps both current. Reloads are serialised: a change that lands while groups are being
  * discovered waits its turn.
  */
-import type { EventBus } from '../events.js';
+import type { ConfigProblem } from '../../shared/config/problems.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/db.js';
-import { pipelineView } from '../status.js';
 import { createGroupDirectory, type GroupDirectory, type GroupInfo } from '../warehouse/directory.js';
 import { createRegistry, type PipelineRegistry, type RegistryChange } from './registry.js';
 import { watchRepo } from './watch.js';
@@ -21,13 +20,18 @@ export interface RepoService {
   reload(): Promise<RegistryChange | undefined>;
   /** Rediscovers the groups of one pipeline (before a run). */
   refreshGroups(name: string): Promise<GroupInfo>;
-  /** Publishes the current view of these pipelines (after a run or rollout changed). */
-  publish(names: string[]): void;
   close(): Promise<void>;
 }
 
-export async function startRepoService(opts: { root: string; store: Store; log: Logger; bus: EventBus }): Promise<RepoService> {
-  const { store, log, bus } = opts;
+export interface RepoListener {
+  /** Pipelines added, changed (config or groups), broken or mended. */
+  updated(names: string[]): void;
+  removed(name: string): void;
+  repoProblems(problems: ConfigProblem[]): void;
+}
+
+export async function startRepoService(opts: { root: string; store: Store; log: Logger; listener: RepoListener }): Promise<RepoService> {
+  const { store, log, listener } = opts;
   const registry = createRegistry({ root: opts.root, store, log });
   const groups = createGroupDirectory();
   let queue: Promise<unknown> = Promise.resolve();
@@ -43,10 +47,7 @@ export async function startRepoService(opts: { root: string; store: Store; log: 
   };
 
   const publish = (names: string[]) => {
-    for (const name of names) {
-      const p = registry.get(name);
-      if (p) bus.publish({ kind: 'pipeline_updated', pipeline: pipelineView(p, registry, groups, store) });
-    }
+    if (names.length) listener.updated(names);
   };
 
   const reload = () =>
@@ -54,12 +55,12 @@ export async function startRepoService(opts: { root: string; store: Store; log: 
       const change = registry.reload();
       for (const name of change.removed) {
         groups.forget(name);
-        bus.publish({ kind: 'pipeline_removed', name });
+        listener.removed(name);
       }
       const changedConfigs = change.updated.map((n) => registry.get(n)!).filter((p) => p.problems.length === 0);
       const regrouped = await groups.refresh(changedConfigs, registry.repoConfig(), registry.root);
       publish([...new Set([...change.updated, ...regrouped])]);
-      if (change.repoProblemsChanged) bus.publish({ kind: 'repo_problems', problems: registry.repoProblems() });
+      if (change.repoProblemsChanged) listener.repoProblems(registry.repoProblems());
       return change;
     });
 
@@ -84,7 +85,6 @@ export async function startRepoService(opts: { root: string; store: Store; log: 
       if (p) await serialise('group discovery', async () => publish(await groups.refresh([p], registry.repoConfig(), registry.root)));
       return groups.get(name);
     },
-    publish,
     async close() {
       watcher.close();
       clearInterval(groupTimer);

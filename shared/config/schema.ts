@@ -109,6 +109,9 @@ const Serve = z
   .strictObject({
     command: nonEmptyString().default('python3 serve.py').describe('Starts the model server: listens on PORT, answers GET /ping and POST /invocations.'),
     startup_timeout_seconds: boundedNumber({ above: 0, max: 3600 }).default(60).describe('How long a new model server may take to answer /ping before its deploy fails.'),
+    timeout_seconds: boundedNumber({ above: 0, max: 3600 })
+      .default(60)
+      .describe('How long one invocation may take; the router answers 504 after it (SageMaker: 60 s).'),
   })
   .describe('The model server, the same contract as a SageMaker bring-your-own container.');
 

@@ -8,6 +8,7 @@ import { closest } from '../../shared/config/suggest.js';
 import { describeError, exitCodeFor, MlpError, usageError } from '../../shared/errors.js';
 import type { OperatorCommand } from '../../shared/protocol.js';
 import { MLP_VERSION } from '../../shared/version.js';
+import { invoke } from '../commands/invoke.js';
 import { operate } from '../commands/operate.js';
 import { schema } from '../commands/schema.js';
 import { status } from '../commands/status.js';
@@ -78,6 +79,34 @@ export const COMMANDS: Record<string, CommandSpec> = {
         follow: values.follow === true,
         json: values.json === true,
         ...(values.since !== undefined ? { sinceMs: parseDuration(values.since, '--since') } : {}),
+      });
+    },
+  },
+  invoke: {
+    usage: 'mlp invoke <pipeline> [--group G] (--data JSON | --data @FILE) [--variant vN] [--json]',
+    summary: 'send one request through the router and print the answer and the variant that gave it',
+    run(args) {
+      const { values, positionals } = parseCommandLine('mlp invoke', args, {
+        group: { type: 'string' },
+        data: { type: 'string' },
+        'content-type': { type: 'string' },
+        variant: { type: 'string' },
+        ...jsonFlag,
+      });
+      if (values.help) {
+        return help(
+          this.usage,
+          `${this.summary}.\nThe request goes through mlpd's router like live traffic (split by weight, captured, counted).\n--data @FILE reads a file (@- standard input); JSON bodies are sent as application/json unless --content-type says otherwise.\n--variant pins a version (X-Mlp-Target-Variant). The router's address comes from mlpd (or MLP_SERVE_URL). Exit 0 on a 2xx answer, else 1.`,
+        );
+      }
+      if (positionals.length !== 1) throw usageError(`mlp invoke: name one pipeline (usage: ${this.usage})`);
+      if (values.data === undefined) throw usageError(`mlp invoke: --data is required (usage: ${this.usage})`);
+      return invoke(positionals[0]!, {
+        data: values.data,
+        json: values.json === true,
+        ...(values.group ? { group: values.group } : {}),
+        ...(values['content-type'] ? { contentType: values['content-type'] } : {}),
+        ...(values.variant ? { variant: values.variant } : {}),
       });
     },
   },

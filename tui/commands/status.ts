@@ -42,7 +42,34 @@ export function formatStatus(snap: Snapshot): string {
       ),
     );
   }
+  const serving = snap.pipelines.filter((p) => p.variants.length);
+  if (serving.length) {
+    out.push(
+      '',
+      renderTable(
+        ['SERVING', 'GROUP', 'VARIANT', 'ROLE', 'WEIGHT', 'STATE', 'REQ/S', 'ERRORS', 'P50', 'P99'],
+        serving.flatMap((p) =>
+          p.variants.map((v) => {
+            const m = v.metrics?.window;
+            return [
+              p.name,
+              v.group,
+              v.variant,
+              v.role,
+              `${v.weight}%`,
+              v.state + (v.restarts ? ` (${v.restarts} restarts)` : ''),
+              m ? m.requestsPerSecond.toFixed(1) : '-',
+              m ? `${(m.errorRate * 100).toFixed(1)}%` : '-',
+              m?.p50Ms != null ? `${m.p50Ms.toFixed(1)}ms` : '-',
+              m?.p99Ms != null ? `${m.p99Ms.toFixed(1)}ms` : '-',
+            ];
+          }),
+        ),
+      ),
+    );
+  }
   for (const p of snap.pipelines) {
+    for (const v of p.variants) if (v.state !== 'live' && v.lastError) out.push('', `${p.name}/${v.group} ${v.variant}: ${v.lastError}`);
     if (p.groupsError) out.push('', `${p.name}: groups: ${p.groupsError}`);
     const last = p.runs[0];
     if (last?.status === 'failed' || last?.status === 'skipped') out.push('', `${p.name}: run ${last.id} ${last.status}: ${last.reason}`);

@@ -1,0 +1,41 @@
+/**
+ * Live metrics for clients: the API view of a variant's metrics, and a ticker that publishes the
+ * variants that served requests since the last tick, a few times a second while traffic flows
+ * (and nothing while it does not).
+ */
+import type { VariantMetricsSet } from '../../shared/protocol.js';
+import type { EventBus } from '../events.js';
+import type { LiveMetrics, VariantMetrics, WindowMetrics } from './metrics.js';
+
+const TICK_MS = 250;
+
+const windowView = (w: WindowMetrics) => ({
+  requests: w.requests,
+  errors: w.errors,
+  errorRate: w.errorRate,
+  requestsPerSecond: w.requestsPerSecond,
+  p50Ms: w.p50Ms,
+  p95Ms: w.p95Ms,
+  p99Ms: w.p99Ms,
+});
+
+export function metricsView(m: VariantMetrics | undefined): VariantMetricsSet | null {
+  return m ? { total: m.total, window: windowView(m.window), recent: windowView(m.recent) } : null;
+}
+
+export function startMetricsTicker(opts: { metrics: LiveMetrics; bus: EventBus; tickMs?: number }): () => void {
+  let lastTick = Date.now();
+  const timer = setInterval(() => {
+    const since = lastTick;
+    lastTick = Date.now();
+    const moved = opts.metrics.snapshot().filter((m) => m.lastAt >= since);
+    if (moved.length === 0) return;
+    opts.bus.publish({
+      kind: 'metrics',
+      at: lastTick,
+      variants: moved.map((m) => ({ pipeline: m.pipeline, group: m.group, variant: m.variant, metrics: metricsView(m)! })),
+    });
+  }, opts.tickMs ?? TICK_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}

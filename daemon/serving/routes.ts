@@ -1,0 +1,66 @@
+/**
+ * The route table the router reads on every request: for each pipeline in force, its groups and
+ * the live variants of each group with their weights. Rebuilt (not patched) whenever a pipeline,
+ * its groups, a variant's state or a weight changes; lookups are two map reads.
+ */
+import type { GroupRoute, RouteLookup, RouteTable, VariantTarget } from './types.js';
+
+export interface RoutePipeline {
+  name: string;
+  groups: readonly string[];
+  timeoutMs: number;
+  captureSamplingPercent: number;
+}
+
+export interface RouteVariant extends VariantTarget {
+  pipeline: string;
+  group: string;
+}
+
+interface PipelineEntry {
+  groups: readonly string[];
+  routes: Map<string, GroupRoute>;
+}
+
+export interface MutableRouteTable extends RouteTable {
+  replace(pipelines: readonly RoutePipeline[], live: readonly RouteVariant[]): void;
+}
+
+export function createRouteTable(): MutableRouteTable {
+  let byPipeline = new Map<string, PipelineEntry>();
+  let names: string[] = [];
+  let generation = 0;
+
+  return {
+    get generation() {
+      return generation;
+    },
+    lookup(pipeline, group): RouteLookup {
+      const entry = byPipeline.get(pipeline);
+      if (!entry) return { kind: 'unknown_pipeline', known: names };
+      if (group === undefined || group === '') {
+        if (entry.groups.length !== 1) return { kind: 'group_required', groups: entry.groups };
+        group = entry.groups[0]!;
+      }
+      const route = entry.routes.get(group);
+      return route ? { kind: 'route', route } : { kind: 'unknown_group', groups: entry.groups };
+    },
+    replace(pipelines, live) {
+      const next = new Map<string, PipelineEntry>();
+      for (const p of pipelines) {
+        const routes = new Map<string, GroupRoute>();
+        for (const group of p.groups) {
+          const variants = live
+            .filter((v) => v.pipeline === p.name && v.group === group)
+            .map(({ name, role, weight, host, port }) => ({ name, role, weight, host, port }))
+            .sort((a, b) => (a.role === b.role ? 0 : a.role === 'current' ? -1 : 1));
+          routes.set(group, { pipeline: p.name, group, variants, timeoutMs: p.timeoutMs, captureSamplingPercent: p.captureSamplingPercent });
+        }
+        next.set(p.name, { groups: p.groups, routes });
+      }
+      byPipeline = next;
+      names = [...next.keys()].sort();
+      generation++;
+    },
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * Model servers as processes (DESIGN §5, the SageMaker bring-your-own-container contract): the
+ * server listens on PORT, answers `GET /ping` with 200 when ready and `POST /invocations` with
+ * predictions. A backend only starts and stops servers; readiness, restarts and routing are the
+ * supervisor's job.
+ */
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { lineSplitter } from '../executors/executor.js';
+
+export interface ServerSpec {
+  pipeline: string;
+  group: string;
+  /** `v3` */
+  variant: string;
+  /** The pipeline folder (working directory of a local server; mounted as the code in a container). */
+  pipelineDir: string;
+  /** `serve.command` of the config. */
+  command: string;
+  /** The versioned model (the artifact store's copy). */
+  modelDir: string;
+  /** Container image for the docker backend (undefined: built from the pipeline's Dockerfile). */
+  image?: string;
+  port: number;
+}
+
+export interface RunningServer {
+  /** Resolves when the server process ends, for whatever reason. */
+  readonly exited: Promise<{ code: number | null; signal: string | null }>;
+  /** The last lines it printed, for error messages. */
+  tail(): string[];
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when it is gone. */
+  stop(graceMs: number): Promise<void>;
+}
+
+export interface ServerBackend {
+  readonly kind: 'local' | 'docker';
+  start(spec: ServerSpec, onLine: (stream: 'stdout' | 'stderr', line: string) => void): Promise<RunningServer>;
+}
+
+/** The environment every model server gets, on any backend. */
+export function serverEnv(spec: ServerSpec, modelDir: string): Record<string, string> {
+  return {
+    PORT: String(spec.port),
+    MLP_MODEL_DIR: modelDir,
+    SM_MODEL_DIR: modelDir,
+    MLP_GROUP: spec.group,
+    MLP_PIPELINE: spec.pipeline,
+    MLP_VARIANT: spec.variant,
+  };
+}
+
+/** A port nobody listens on right now (the OS picks it; a tiny race with other programs remains). */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** The local backend: `serve.command` as a child process in the pipeline folder, in its own process group. */
+export function createLocalServerBackend(): ServerBackend {
+  return {
+    kind: 'local',
+    async start(spec, onLine) {
+      const tail: string[] = [];
+      const out = lineSplitter((l) => onLine('stdout', l), tail);
+      const err = lineSplitter((l) => onLine('stderr', l), tail);
+      const child = spawn('/bin/sh', ['-c', spec.command], {
+        cwd: spec.pipelineDir,
+        env: { ...process.env, ...serverEnv(spec, spec.modelDir), PYTHONUNBUFFERED: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
+      child.stdout.on('data', (d: Buffer) => out.write(d));
+      child.stderr.on('data', (d: Buffer) => err.write(d));
+      const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+        child.on('error', (e) => {
+          tail.push(`cannot start: ${e.message}`);
+          resolve({ code: null, signal: null });
+        });
+        child.on('exit', (code, signal) => {
+          out.flush();
+          err.flush();
+          resolve({ code, signal });
+        });
+      });
+      const signalGroup = (signal: NodeJS.Signals) => {
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, signal);
+        } catch {
+          // already gone
+        }
+      };
+      return {
+        exited,
+        tail: () => [...tail],
+        async stop(graceMs) {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          signalGroup('SIGTERM');
+          const timer = setTimeout(() => signalGroup('SIGKILL'), graceMs);
+          await exited;
+          clearTimeout(timer);
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,167 @@
+/**
+ * Serving in the daemon: which variants should be live (the store), their supervised model servers,
+ * and the route table the router reads. After a restart every variant the store says is live is
+ * started again; its traffic resumes when its server answers /ping.
+ *
+ * `goLive` is the direct path from a trained version to 100% of its group's traffic (issue #4): the
+ * new version starts beside the current one at weight 0, takes all traffic once live, and the old
+ * server stops after its in-flight requests drained. The gated rollout replaces it (issue #5).
+ */
+import { describeError, MlpError } from '../../shared/errors.js';
+import type { EventBus } from '../events.js';
+import type { Logger } from '../log.js';
+import type { InForcePipeline } from '../repo/reconcile.js';
+import { artifactDir } from '../runs/artifacts.js';
+import type { Store } from '../store/db.js';
+import type { Variant, VariantBackend } from '../store/variants.js';
+import { createRouteTable, type MutableRouteTable, type RouteVariant } from './routes.js';
+import type { ServerBackend } from './servers.js';
+import { supervise, type Supervisor } from './supervisor.js';
+
+export interface ServingDeps {
+  store: Store;
+  log: Logger;
+  bus: EventBus;
+  dataDir: string;
+  pipelines(): InForcePipeline[];
+  pipeline(name: string): InForcePipeline | undefined;
+  groupsOf(name: string): readonly string[];
+  backend(kind: VariantBackend): ServerBackend;
+  /** How long a retired server keeps getting no new traffic before it is stopped. */
+  drainMs?: number;
+  /** Called after a variant's state changed (the daemon republishes the pipeline's status). */
+  onVariantChanged?(pipeline: string): void;
+  /** Called when a variant stopped serving for good (its live metrics can go). */
+  onRetired?(pipeline: string, group: string, variant: string): void;
+}
+
+export interface Serving {
+  readonly table: MutableRouteTable;
+  /** Starts the servers of every variant the store says is live. */
+  restore(): void;
+  /** Puts `version` of the group live at 100% (the direct deploy path). */
+  goLive(pipeline: string, group: string, version: number): Promise<void>;
+  /** Recomputes routes (after pipelines or groups changed). */
+  refreshRoutes(): void;
+  /** Stops every server; the store keeps them live, so the next start restores them. */
+  close(): Promise<void>;
+}
+
+export function createServing(deps: ServingDeps): Serving {
+  const { store, log } = deps;
+  const table = createRouteTable();
+  const supervisors = new Map<number, Supervisor>();
+  const drainMs = deps.drainMs ?? 2_000;
+
+  const refreshRoutes = () => {
+    const live: RouteVariant[] = [];
+    for (const v of store.variants.live()) {
+      const sup = supervisors.get(v.id);
+      if (sup?.state === 'live' && sup.port !== null) {
+        live.push({ pipeline: v.pipeline, group: v.group, name: `v${v.version}`, role: v.role, weight: v.weight, host: '127.0.0.1', port: sup.port });
+      }
+    }
+    table.replace(
+      deps.pipelines().map((p) => ({
+        name: p.name,
+        groups: deps.groupsOf(p.name),
+        timeoutMs: p.config.pipeline.serve.timeout_seconds * 1000,
+        captureSamplingPercent: p.config.pipeline.deployment.capture.sampling_percent,
+      })),
+      live,
+    );
+  };
+
+  const start = (v: Variant): Supervisor => {
+    const p = deps.pipeline(v.pipeline);
+    if (!p) throw new MlpError('not_found', `pipeline '${v.pipeline}' is not in force: cannot serve v${v.version}`);
+    const name = `${v.group}/v${v.version}`;
+    const sup = supervise({
+      spec: {
+        pipeline: v.pipeline,
+        group: v.group,
+        variant: `v${v.version}`,
+        pipelineDir: p.dir,
+        command: p.config.pipeline.serve.command,
+        modelDir: artifactDir(deps.dataDir, v.pipeline, v.group, v.version),
+        ...(p.config.pipeline.image ? { image: p.config.pipeline.image } : {}),
+      },
+      backend: deps.backend(v.backend),
+      startupTimeoutMs: p.config.pipeline.serve.startup_timeout_seconds * 1000,
+      onLine: (stream, line) =>
+        deps.bus.publish({ kind: 'log', at: Date.now(), pipeline: v.pipeline, runId: null, step: `serve ${name}`, group: v.group, stream, line }),
+      onChange(change) {
+        store.variants.observe(v.id, { state: change.state, port: change.port, restarts: change.restarts, lastError: change.error });
+        if (change.state === 'live') log.info('serve', `${name} is live on port ${change.port}${change.restarts ? ` (restart ${change.restarts})` : ''}`, v.pipeline);
+        else if (change.state === 'failed') log.error('serve', `${name} failed: ${change.error}`, v.pipeline);
+        else if (change.state === 'starting' && change.error) log.warn('serve', `${name}: ${change.error}; restarting`, v.pipeline);
+        refreshRoutes();
+        deps.onVariantChanged?.(v.pipeline);
+      },
+    });
+    supervisors.set(v.id, sup);
+    return sup;
+  };
+
+  const stopVariant = async (id: number) => {
+    const sup = supervisors.get(id);
+    supervisors.delete(id);
+    refreshRoutes();
+    if (sup) {
+      await new Promise((r) => setTimeout(r, drainMs)); // requests already routed to it finish
+      await sup.stop();
+    }
+    const v = store.variants.get(id);
+    if (v) deps.onRetired?.(v.pipeline, v.group, `v${v.version}`);
+  };
+
+  return {
+    table,
+    refreshRoutes,
+    restore() {
+      for (const v of store.variants.live()) {
+        try {
+          start(v);
+        } catch (err) {
+          log.error('serve', `cannot restore ${v.group}/v${v.version}: ${describeError(err)}`, v.pipeline);
+        }
+      }
+      refreshRoutes();
+    },
+    async goLive(pipeline, group, version) {
+      const p = deps.pipeline(pipeline);
+      if (!p) throw new MlpError('not_found', `no pipeline named '${pipeline}'`);
+      const backend: VariantBackend = p.config.pipeline.deployment.backend === 'docker' ? 'docker' : 'local';
+      const live = store.variants.live(pipeline).filter((v) => v.group === group);
+      if (live.some((v) => v.version === version)) return; // already serving
+      // A candidate left over (e.g. from a failed deploy) makes room for this one.
+      for (const old of live.filter((v) => v.role === 'candidate')) {
+        store.variants.retire(old.id);
+        await stopVariant(old.id);
+      }
+      const candidate = store.variants.create({ pipeline, group, version, role: 'candidate', weight: 0, backend });
+      const sup = start(candidate);
+      try {
+        await sup.firstLive;
+      } catch (err) {
+        store.variants.retire(candidate.id);
+        await stopVariant(candidate.id);
+        throw new MlpError('check_failed', `v${version} of ${pipeline}/${group} did not start: ${(err as Error).message}`);
+      }
+      const current = live.find((v) => v.role === 'current');
+      store.transaction(() => {
+        if (current) store.variants.retire(current.id);
+        store.variants.setRole(candidate.id, 'current');
+        store.variants.setWeight(candidate.id, 100);
+      });
+      refreshRoutes();
+      log.info('serve', `${group}: v${version} takes all traffic${current ? ` (v${current.version} retired)` : ''}`, pipeline);
+      deps.onVariantChanged?.(pipeline);
+      if (current) await stopVariant(current.id);
+    },
+    async close() {
+      await Promise.all([...supervisors.values()].map((s) => s.stop(3_000)));
+      supervisors.clear();
+    },
+  };
+}

@@ -1,0 +1,167 @@
+/**
+ * Keeps one variant's model server alive: start it on a free port, wait until `GET /ping` answers
+ * 200 (it is live), restart it with backoff when it dies, and stop it (after its traffic drained)
+ * when the variant is retired. Every change of state is reported, so it is recorded and visible.
+ */
+import { request } from 'node:http';
+import { describeError } from '../../shared/errors.js';
+import { freePort, type RunningServer, type ServerBackend, type ServerSpec } from './servers.js';
+
+export type SupervisedState = 'starting' | 'live' | 'failed' | 'stopped';
+
+export interface StateChange {
+  state: SupervisedState;
+  port: number | null;
+  restarts: number;
+  /** Why it is not live (crash, startup timeout), with the server's last output. */
+  error: string | null;
+}
+
+export interface SupervisorOptions {
+  spec: Omit<ServerSpec, 'port'>;
+  backend: ServerBackend;
+  startupTimeoutMs: number;
+  /** First restart delay; doubles up to maxBackoffMs. */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  /** Consecutive failed starts after which the supervisor gives up (state 'failed'). */
+  maxFailedStarts?: number;
+  onChange(change: StateChange): void;
+  onLine(stream: 'stdout' | 'stderr', line: string): void;
+}
+
+export interface Supervisor {
+  readonly state: SupervisedState;
+  readonly port: number | null;
+  /** Resolves once live, rejects when the first start fails for good. */
+  readonly firstLive: Promise<void>;
+  stop(graceMs?: number): Promise<void>;
+}
+
+const PING_EVERY_MS = 100;
+
+export function supervise(opts: SupervisorOptions): Supervisor {
+  const backoff0 = opts.backoffMs ?? 1_000;
+  const maxBackoff = opts.maxBackoffMs ?? 30_000;
+  const maxFailedStarts = opts.maxFailedStarts ?? 5;
+  let state: SupervisedState = 'starting';
+  let port: number | null = null;
+  let restarts = 0;
+  let failedStarts = 0;
+  let server: RunningServer | undefined;
+  let stopping = false;
+  let wake: (() => void) | undefined;
+  let resolveFirst!: () => void;
+  let rejectFirst!: (err: Error) => void;
+  const firstLive = new Promise<void>((resolve, reject) => {
+    resolveFirst = resolve;
+    rejectFirst = reject;
+  });
+  firstLive.catch(() => {}); // a caller that does not wait must not see an unhandled rejection
+
+  const set = (next: SupervisedState, error: string | null) => {
+    state = next;
+    opts.onChange({ state, port, restarts, error });
+  };
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+
+  const loop = async () => {
+    let delay = backoff0;
+    while (!stopping) {
+      let error: string;
+      try {
+        port = await freePort();
+        server = await opts.backend.start({ ...opts.spec, port }, opts.onLine);
+        const ready = await waitReady(port, server, opts.startupTimeoutMs, () => stopping);
+        if (stopping) break;
+        if (ready !== true) throw new Error(ready);
+        failedStarts = 0;
+        delay = backoff0;
+        set('live', null);
+        resolveFirst();
+        const exit = await server.exited;
+        if (stopping) break;
+        error = `the model server exited (${exit.code !== null ? `code ${exit.code}` : exit.signal ?? 'killed'})${lastLine(server)}`;
+      } catch (err) {
+        if (stopping) break;
+        failedStarts++;
+        error = err instanceof Error ? err.message : describeError(err);
+        await server?.stop(1_000);
+        if (failedStarts >= maxFailedStarts) {
+          set('failed', `${error} (gave up after ${failedStarts} attempts)`);
+          rejectFirst(new Error(error));
+          return;
+        }
+        if (restarts === 0 && failedStarts === 1 && state === 'starting') {
+          // The very first start failing is the deploy's problem: say so at once, keep trying.
+          rejectFirst(new Error(error));
+        }
+      }
+      restarts++;
+      port = null;
+      set('starting', error);
+      await sleep(delay);
+      delay = Math.min(delay * 2, maxBackoff);
+    }
+  };
+  void loop();
+
+  return {
+    get state() {
+      return state;
+    },
+    get port() {
+      return port;
+    },
+    firstLive,
+    async stop(graceMs = 5_000) {
+      stopping = true;
+      wake?.();
+      await server?.stop(graceMs);
+      port = null;
+      set('stopped', null);
+    },
+  };
+}
+
+/** Polls GET /ping until 200; returns true, or why it is not ready (timeout with last output, early exit). */
+async function waitReady(port: number, server: RunningServer, timeoutMs: number, cancelled: () => boolean): Promise<true | string> {
+  const deadline = Date.now() + timeoutMs;
+  let exited: string | undefined;
+  void server.exited.then((e) => (exited = `the model server exited before it answered /ping (${e.code !== null ? `code ${e.code}` : e.signal ?? 'killed'})${lastLine(server)}`));
+  while (!cancelled()) {
+    if (exited) return exited;
+    if (await ping(port)) return true;
+    if (Date.now() > deadline) {
+      return `the model server did not answer GET /ping with 200 within ${Math.round(timeoutMs / 1000)}s (serve.startup_timeout_seconds)${lastLine(server)}`;
+    }
+    await new Promise((r) => setTimeout(r, PING_EVERY_MS));
+  }
+  return 'stopped';
+}
+
+function lastLine(server: RunningServer): string {
+  const last = server.tail().filter((l) => l.trim()).slice(-3);
+  return last.length ? `; its last output: ${last.join(' | ')}` : '; it printed nothing';
+}
+
+/** One GET /ping; true on 200. */
+export function ping(port: number, host = '127.0.0.1', timeoutMs = 1_000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ host, port, path: '/ping', method: 'GET', timeout: timeoutMs, agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+    req.end();
+  });
+}

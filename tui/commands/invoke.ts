@@ -1,0 +1,72 @@
+/**
+ * `mlp invoke <pipeline> [--group G] (--data JSON | --data @FILE)`: one request through the daemon's
+ * router, exactly as live traffic goes (split by weight, captured, counted), printing the answer
+ * and the variant that gave it.
+ */
+import { readFileSync } from 'node:fs';
+import { MlpError, usageError } from '../../shared/errors.js';
+import { clientSettings, connect } from '../client.js';
+
+export interface InvokeOptions {
+  group?: string;
+  data: string;
+  contentType?: string;
+  variant?: string;
+  json: boolean;
+}
+
+export async function invoke(pipeline: string, opts: InvokeOptions): Promise<number> {
+  const body = readData(opts.data);
+  const contentType = opts.contentType ?? (isJson(body) ? 'application/json' : 'application/octet-stream');
+  const serveUrl = process.env.MLP_SERVE_URL || (await askServeUrl());
+  const path = opts.group
+    ? `/endpoints/${encodeURIComponent(pipeline)}/groups/${encodeURIComponent(opts.group)}/invocations`
+    : `/endpoints/${encodeURIComponent(pipeline)}/invocations`;
+  const started = performance.now();
+  let res: Response;
+  try {
+    res = await fetch(serveUrl + path, {
+      method: 'POST',
+      body: new Uint8Array(body),
+      headers: { 'content-type': contentType, ...(opts.variant ? { 'x-mlp-target-variant': opts.variant } : {}) },
+    });
+  } catch (err) {
+    throw new MlpError('unreachable', `cannot reach the mlpd router at ${serveUrl}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
+  }
+  const text = await res.text();
+  const latencyMs = Math.round((performance.now() - started) * 10) / 10;
+  const variant = res.headers.get('x-mlp-variant');
+  if (opts.json) {
+    console.log(JSON.stringify({ status: res.status, variant, latencyMs, body: isJson(Buffer.from(text)) ? JSON.parse(text) : text }));
+  } else {
+    process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+    process.stderr.write(`${res.ok ? '' : 'error: '}HTTP ${res.status}${variant ? ` from ${variant}` : ''} in ${latencyMs} ms\n`);
+  }
+  return res.ok ? 0 : 1;
+}
+
+/** `--data '{"week": 12}'` or `--data @request.json` (`@-` reads standard input). */
+function readData(data: string): Buffer {
+  if (!data.startsWith('@')) return Buffer.from(data);
+  const file = data.slice(1);
+  try {
+    return readFileSync(file === '-' ? 0 : file);
+  } catch (err) {
+    throw usageError(`mlp invoke: cannot read --data ${data}: ${(err as Error).message}`);
+  }
+}
+
+function isJson(body: Buffer): boolean {
+  try {
+    JSON.parse(body.toString('utf8'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function askServeUrl(): Promise<string> {
+  const conn = await connect(clientSettings());
+  conn.close();
+  return conn.hello.daemon.serveUrl;
+}
