@@ -136,7 +136,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       onRetired: (pipeline, group, variant) => metrics.forget(pipeline, group, variant),
     });
     closers.push(() => serving?.close());
-    serving.restore();
+    await serving.restore();
     const queue = createRunQueue({
       store,
       dataDir: opts.dataDir,

@@ -5,11 +5,14 @@ import { createLocalServerBackend, type ServerBackend } from './servers.js';
 export function createServerBackends(): { get(kind: 'local' | 'docker'): ServerBackend } {
   const local = createLocalServerBackend();
   let docker: Promise<ServerBackend> | undefined;
+  const load = () => (docker ??= import('./dockerServer.js').then((m) => m.createDockerServerBackend()));
   const lazyDocker: ServerBackend = {
     kind: 'docker',
     async start(spec, onLine) {
-      docker ??= import('./dockerServer.js').then((m) => m.createDockerServerBackend());
-      return (await docker).start(spec, onLine);
+      return (await load()).start(spec, onLine);
+    },
+    async reap(handle, serverId) {
+      return (await load()).reap(handle, serverId);
     },
   };
   return {

@@ -15,7 +15,7 @@ import { buildImage, DEFAULT_DOCKER_SOCKET, engineMessage, ensureImage, isConnec
 import { lineSplitter } from '../executors/executor.js';
 import { serverEnv, type RunningServer, type ServerBackend } from './servers.js';
 
-export const SERVER_LABEL = { pipeline: 'mlp.pipeline', group: 'mlp.group', variant: 'mlp.variant' } as const;
+export const SERVER_LABEL = { pipeline: 'mlp.pipeline', group: 'mlp.group', variant: 'mlp.variant', server: 'mlp.server' } as const;
 
 export function createDockerServerBackend(opts: { socketPath?: string } = {}): ServerBackend {
   const docker = opts.socketPath ? new Docker({ socketPath: opts.socketPath }) : new Docker();
@@ -44,7 +44,7 @@ export function createDockerServerBackend(opts: { socketPath?: string } = {}): S
           Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
           WorkingDir: '/opt/ml/code',
           User: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
-          Labels: { [SERVER_LABEL.pipeline]: spec.pipeline, [SERVER_LABEL.group]: spec.group, [SERVER_LABEL.variant]: spec.variant },
+          Labels: { [SERVER_LABEL.pipeline]: spec.pipeline, [SERVER_LABEL.group]: spec.group, [SERVER_LABEL.variant]: spec.variant, [SERVER_LABEL.server]: spec.serverId },
           HostConfig: {
             NetworkMode: 'host',
             Init: true,
@@ -76,6 +76,7 @@ export function createDockerServerBackend(opts: { socketPath?: string } = {}): S
       });
 
       return {
+        handle: `container:${container.id}`,
         exited,
         tail: () => [...tail],
         async stop(graceMs) {
@@ -83,6 +84,11 @@ export function createDockerServerBackend(opts: { socketPath?: string } = {}): S
           await exited;
         },
       };
+    },
+    async reap(_handle, serverId) {
+      // By label rather than by id: this also finds a container whose id never reached the store.
+      const left = await docker.listContainers({ all: true, filters: { label: [`${SERVER_LABEL.server}=${serverId}`] } }).catch(() => []);
+      await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
     },
   };
 }

@@ -5,6 +5,7 @@
  * supervisor's job.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { lineSplitter } from '../executors/executor.js';
 
@@ -21,10 +22,14 @@ export interface ServerSpec {
   modelDir: string;
   /** Container image for the docker backend (undefined: built from the pipeline's Dockerfile). */
   image?: string;
+  /** Identifies this variant's server across daemon restarts (in its environment, or a container label). */
+  serverId: string;
   port: number;
 }
 
 export interface RunningServer {
+  /** How to find the server again after a daemon crash: `pid:N` or `container:ID`. */
+  readonly handle: string;
   /** Resolves when the server process ends, for whatever reason. */
   readonly exited: Promise<{ code: number | null; signal: string | null }>;
   /** The last lines it printed, for error messages. */
@@ -36,6 +41,11 @@ export interface RunningServer {
 export interface ServerBackend {
   readonly kind: 'local' | 'docker';
   start(spec: ServerSpec, onLine: (stream: 'stdout' | 'stderr', line: string) => void): Promise<RunningServer>;
+  /**
+   * Stops a server a previous daemon left running (it died without stopping it), if `handle` still
+   * names that server: checked against `serverId`, so a recycled pid is never touched.
+   */
+  reap(handle: string, serverId: string): Promise<void>;
 }
 
 /** The environment every model server gets, on any backend. */
@@ -47,6 +57,7 @@ export function serverEnv(spec: ServerSpec, modelDir: string): Record<string, st
     MLP_GROUP: spec.group,
     MLP_PIPELINE: spec.pipeline,
     MLP_VARIANT: spec.variant,
+    MLP_SERVER_ID: spec.serverId,
   };
 }
 
@@ -97,6 +108,7 @@ export function createLocalServerBackend(): ServerBackend {
         }
       };
       return {
+        handle: `pid:${child.pid}`,
         exited,
         tail: () => [...tail],
         async stop(graceMs) {
@@ -107,6 +119,25 @@ export function createLocalServerBackend(): ServerBackend {
           clearTimeout(timer);
         },
       };
+    },
+    async reap(handle, serverId) {
+      const pid = Number(/^pid:(\d+)$/.exec(handle)?.[1]);
+      if (!pid) return;
+      let environ: string;
+      try {
+        environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
+      } catch {
+        return; // gone
+      }
+      if (!environ.split('\0').includes(`MLP_SERVER_ID=${serverId}`)) return;
+      for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+        try {
+          process.kill(-pid, signal);
+        } catch {
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
     },
   };
 }

@@ -7,6 +7,7 @@
  * new version starts beside the current one at weight 0, takes all traffic once live, and the old
  * server stops after its in-flight requests drained. The gated rollout replaces it (issue #5).
  */
+import { createHash } from 'node:crypto';
 import { describeError, MlpError } from '../../shared/errors.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../log.js';
@@ -37,8 +38,8 @@ export interface ServingDeps {
 
 export interface Serving {
   readonly table: MutableRouteTable;
-  /** Starts the servers of every variant the store says is live. */
-  restore(): void;
+  /** Starts the servers of every variant the store says is live (after reaping what a crashed daemon left). */
+  restore(): Promise<void>;
   /** Puts `version` of the group live at 100% (the direct deploy path). */
   goLive(pipeline: string, group: string, version: number): Promise<void>;
   /** Recomputes routes (after pipelines or groups changed). */
@@ -52,6 +53,9 @@ export function createServing(deps: ServingDeps): Serving {
   const table = createRouteTable();
   const supervisors = new Map<number, Supervisor>();
   const drainMs = deps.drainMs ?? 2_000;
+  // Unique per data dir and variant, so a daemon never reaps another daemon's servers.
+  const dataDirId = createHash('sha256').update(deps.dataDir).digest('hex').slice(0, 12);
+  const serverId = (v: Variant) => `${dataDirId}-${v.id}`;
 
   const refreshRoutes = () => {
     const live: RouteVariant[] = [];
@@ -84,6 +88,7 @@ export function createServing(deps: ServingDeps): Serving {
         pipelineDir: p.dir,
         command: p.config.pipeline.serve.command,
         modelDir: artifactDir(deps.dataDir, v.pipeline, v.group, v.version),
+        serverId: serverId(v),
         ...(p.config.pipeline.image ? { image: p.config.pipeline.image } : {}),
       },
       backend: deps.backend(v.backend),
@@ -91,7 +96,7 @@ export function createServing(deps: ServingDeps): Serving {
       onLine: (stream, line) =>
         deps.bus.publish({ kind: 'log', at: Date.now(), pipeline: v.pipeline, runId: null, step: `serve ${name}`, group: v.group, stream, line }),
       onChange(change) {
-        store.variants.observe(v.id, { state: change.state, port: change.port, restarts: change.restarts, lastError: change.error });
+        store.variants.observe(v.id, { state: change.state, port: change.port, handle: change.handle, restarts: change.restarts, lastError: change.lastError });
         if (change.state === 'live') log.info('serve', `${name} is live on port ${change.port}${change.restarts ? ` (restart ${change.restarts})` : ''}`, v.pipeline);
         else if (change.state === 'failed') log.error('serve', `${name} failed: ${change.error}`, v.pipeline);
         else if (change.state === 'starting' && change.error) log.warn('serve', `${name}: ${change.error}; restarting`, v.pipeline);
@@ -118,9 +123,10 @@ export function createServing(deps: ServingDeps): Serving {
   return {
     table,
     refreshRoutes,
-    restore() {
+    async restore() {
       for (const v of store.variants.live()) {
         try {
+          if (v.handle) await deps.backend(v.backend).reap(v.handle, serverId(v));
           start(v);
         } catch (err) {
           log.error('serve', `cannot restore ${v.group}/v${v.version}: ${describeError(err)}`, v.pipeline);

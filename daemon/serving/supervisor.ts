@@ -12,9 +12,13 @@ export type SupervisedState = 'starting' | 'live' | 'failed' | 'stopped';
 export interface StateChange {
   state: SupervisedState;
   port: number | null;
+  /** The running server's handle (pid, container), for reaping after a daemon crash. */
+  handle: string | null;
   restarts: number;
-  /** Why it is not live (crash, startup timeout), with the server's last output. */
+  /** Why this change happened when it is bad news (crash, startup timeout), with the server's last output. */
   error: string | null;
+  /** The most recent such error, kept after the server is live again ("restarted once: it crashed"). */
+  lastError: string | null;
 }
 
 export interface SupervisorOptions {
@@ -59,9 +63,11 @@ export function supervise(opts: SupervisorOptions): Supervisor {
   });
   firstLive.catch(() => {}); // a caller that does not wait must not see an unhandled rejection
 
+  let lastError: string | null = null;
   const set = (next: SupervisedState, error: string | null) => {
     state = next;
-    opts.onChange({ state, port, restarts, error });
+    lastError = error ?? lastError;
+    opts.onChange({ state, port, handle: server?.handle ?? null, restarts, error, lastError });
   };
 
   const sleep = (ms: number) =>
@@ -80,6 +86,7 @@ export function supervise(opts: SupervisorOptions): Supervisor {
       try {
         port = await freePort();
         server = await opts.backend.start({ ...opts.spec, port }, opts.onLine);
+        set('starting', null); // records the new server's handle before waiting for it
         const ready = await waitReady(port, server, opts.startupTimeoutMs, () => stopping);
         if (stopping) break;
         if (ready !== true) throw new Error(ready);

@@ -18,6 +18,8 @@ export interface Variant {
   desired: 'live' | 'retired';
   state: VariantState;
   port: number | null;
+  /** The backend's handle on the running server (local: `pid:N`, docker: `container:ID`). */
+  handle: string | null;
   restarts: number;
   lastError: string | null;
   createdAt: number;
@@ -45,6 +47,7 @@ interface VariantRow {
   desired: 'live' | 'retired';
   state: VariantState;
   port: number | null;
+  handle: string | null;
   restarts: number;
   last_error: string | null;
   created_at: number;
@@ -62,6 +65,7 @@ const toVariant = (r: VariantRow): Variant => ({
   desired: r.desired,
   state: r.state,
   port: r.port,
+  handle: r.handle,
   restarts: r.restarts,
   lastError: r.last_error,
   createdAt: r.created_at,
@@ -69,11 +73,19 @@ const toVariant = (r: VariantRow): Variant => ({
 });
 
 export class VariantsRepository {
-  private readonly insert: Database.Statement<Omit<VariantRow, 'id' | 'port' | 'restarts' | 'last_error' | 'desired' | 'state'>, VariantRow>;
+  private readonly insert: Database.Statement<Omit<VariantRow, 'id' | 'port' | 'handle' | 'restarts' | 'last_error' | 'desired' | 'state'>, VariantRow>;
   private readonly selectOne: Database.Statement<[number], VariantRow>;
   private readonly selectLive: Database.Statement<[], VariantRow>;
   private readonly selectLiveOf: Database.Statement<[string], VariantRow>;
-  private readonly updateObserved: Database.Statement<{ id: number; state: VariantState; port: number | null; restarts: number; last_error: string | null; updated_at: number }>;
+  private readonly updateObserved: Database.Statement<{
+    id: number;
+    state: VariantState;
+    port: number | null;
+    handle: string | null;
+    restarts: number;
+    last_error: string | null;
+    updated_at: number;
+  }>;
   private readonly updateWeight: Database.Statement<{ id: number; weight: number; updated_at: number }>;
   private readonly updateRole: Database.Statement<{ id: number; role: VariantRole; updated_at: number }>;
   private readonly retireRow: Database.Statement<{ id: number; updated_at: number }>;
@@ -90,7 +102,7 @@ export class VariantsRepository {
     this.selectLive = db.prepare("SELECT * FROM variants WHERE desired = 'live' ORDER BY id");
     this.selectLiveOf = db.prepare("SELECT * FROM variants WHERE desired = 'live' AND pipeline = ? ORDER BY group_name, id");
     this.updateObserved = db.prepare(
-      'UPDATE variants SET state = :state, port = :port, restarts = :restarts, last_error = :last_error, updated_at = :updated_at WHERE id = :id',
+      'UPDATE variants SET state = :state, port = :port, handle = :handle, restarts = :restarts, last_error = :last_error, updated_at = :updated_at WHERE id = :id',
     );
     this.updateWeight = db.prepare('UPDATE variants SET weight = :weight, updated_at = :updated_at WHERE id = :id');
     this.updateRole = db.prepare('UPDATE variants SET role = :role, updated_at = :updated_at WHERE id = :id');
@@ -133,8 +145,16 @@ export class VariantsRepository {
   }
 
   /** Records what the variant's server is doing now. */
-  observe(id: number, o: { state: VariantState; port: number | null; restarts: number; lastError: string | null; at?: number }): void {
-    this.updateObserved.run({ id, state: o.state, port: o.port, restarts: o.restarts, last_error: o.lastError, updated_at: o.at ?? this.now() });
+  observe(id: number, o: { state: VariantState; port: number | null; handle: string | null; restarts: number; lastError: string | null; at?: number }): void {
+    this.updateObserved.run({
+      id,
+      state: o.state,
+      port: o.port,
+      handle: o.handle,
+      restarts: o.restarts,
+      last_error: o.lastError,
+      updated_at: o.at ?? this.now(),
+    });
   }
 
   setWeight(id: number, weight: number, at?: number): void {

@@ -28,6 +28,44 @@ model = pathlib.Path(env["MLP_MODEL_DIR"])
 print(f"trained {group} on {features['rows']} rows", flush=True)
 `;
 
+/**
+ * A model server following the serving contract: GET /ping, POST /invocations with JSON
+ * {"x": n} -> {"y": n * scale, "group", "model"}. Test hooks in the request: {"sleep": seconds},
+ * {"fail": true} (answers 500); a body that is not JSON gets 400.
+ */
+export const SERVE_PY = `import json, os, pathlib, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+model = json.loads((pathlib.Path(os.environ["MLP_MODEL_DIR"]) / "model.json").read_text())
+print(f"serving {model['group']} on {os.environ['PORT']}", flush=True)
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        self.reply(200 if self.path == "/ping" else 404, {"status": "ok"})
+    def do_POST(self):
+        raw = self.rfile.read(int(self.headers.get("content-length", 0)))
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return self.reply(400, {"error": "not JSON"})
+        if body.get("sleep"):
+            time.sleep(body["sleep"])
+        if body.get("fail"):
+            return self.reply(500, {"error": "model exploded"})
+        self.reply(200, {"y": body.get("x", 0) * (model["scale"] + 1), "group": model["group"], "model": os.environ.get("MLP_VARIANT")})
+    def reply(self, status, payload):
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    def log_message(self, *args):
+        pass
+
+ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
+`;
+
 export function pipelineRepo(opts: { cities?: string[]; pipelineYaml?: string; extra?: Record<string, string> } = {}): string {
   const repo = makeRepo({
     'mlp.yaml': 'warehouses:\n  warehouse: sqlite:warehouse.db\n',
@@ -46,6 +84,7 @@ export function pipelineRepo(opts: { cities?: string[]; pipelineYaml?: string; e
 `,
     'forecast/preprocess.py': PREPROCESS_PY,
     'forecast/train.py': TRAIN_PY,
+    'forecast/serve.py': SERVE_PY,
     ...opts.extra,
   });
   const db = new Database(join(repo, 'warehouse.db'));

@@ -23,6 +23,8 @@ export const variants: Migration = {
         -- observed: starting (not yet answering /ping), live, failed (gave up restarting), stopped
         state TEXT NOT NULL CHECK (state IN ('starting', 'live', 'failed', 'stopped')),
         port INTEGER,
+        -- what the backend needs to find the server again after a daemon crash (pid, container id)
+        handle TEXT,
         restarts INTEGER NOT NULL DEFAULT 0,
         last_error TEXT,
         created_at INTEGER NOT NULL,
