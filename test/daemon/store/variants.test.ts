@@ -16,14 +16,14 @@ describe('variants', () => {
     const store = storeWithVersions();
     const v = store.variants.create({ pipeline: 'p', group: 'london', version: 1, role: 'current', weight: 100, backend: 'local', at: 5 });
     assert.equal(v.state, 'starting');
-    store.variants.observe(v.id, { state: 'live', port: 4242, restarts: 1, lastError: 'crashed once', at: 6 });
+    store.variants.observe(v.id, { state: 'live', port: 4242, handle: 'pid:77', restarts: 1, lastError: 'crashed once', at: 6 });
     const file = store.file;
     store.close();
     const again = openStore(join(file, '..'));
     const [live] = again.variants.live('p');
     assert.deepEqual({ ...live, id: 0 }, {
       id: 0, pipeline: 'p', group: 'london', version: 1, role: 'current', weight: 100, backend: 'local',
-      desired: 'live', state: 'live', port: 4242, restarts: 1, lastError: 'crashed once', createdAt: 5, updatedAt: 6,
+      desired: 'live', state: 'live', port: 4242, handle: 'pid:77', restarts: 1, lastError: 'crashed once', createdAt: 5, updatedAt: 6,
     });
   });
 
