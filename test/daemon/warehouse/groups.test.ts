@@ -1,0 +1,60 @@
+/** Group discovery against real warehouses: a SQLite file and the PostgreSQL server of the test setup. */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { discoverGroups } from '../../../daemon/warehouse/groups.js';
+import { POSTGRES_URL } from '../../helpers/services.js';
+
+describe('groups from SQLite', () => {
+  const root = mkdtempSync(join(tmpdir(), 'mlp-wh-'));
+  const db = new Database(join(root, 'w.db'));
+  db.exec("CREATE TABLE cities (name TEXT, region TEXT); INSERT INTO cities VALUES ('paris','eu'),('london','eu'),('austin','us'),('london','eu'),(NULL,'x')");
+  db.close();
+  const warehouses = { wh: 'sqlite:w.db' };
+
+  it('reads the distinct values of the first column, sorted, without nulls', async () => {
+    assert.deepEqual(await discoverGroups({ connection: 'wh', table: 'cities' }, warehouses, root), ['austin', 'london', 'paris']);
+    assert.deepEqual(await discoverGroups({ connection: 'wh', table: 'cities', key: 'region' }, warehouses, root), ['eu', 'us', 'x']);
+  });
+
+  it('names what is missing', async () => {
+    await assert.rejects(discoverGroups({ connection: 'dw', table: 'cities' }, warehouses, root), /connection 'dw' is not declared in mlp.yaml \(declared: wh\)/);
+    await assert.rejects(discoverGroups({ connection: 'wh', table: 'towns' }, warehouses, root), /table 'towns' does not exist/);
+    await assert.rejects(discoverGroups({ connection: 'wh', table: 'cities', key: 'city' }, warehouses, root), /has no column 'city' \(columns: name, region\)/);
+    await assert.rejects(discoverGroups({ connection: 'wh', table: 'cities' }, { wh: 'sqlite:missing.db' }, root), /SQLite file .*missing\.db does not exist/);
+  });
+});
+
+describe('groups from PostgreSQL', () => {
+  const schema = `t${process.pid}`;
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  before(async () => {
+    await client.connect();
+    await client.query(`CREATE SCHEMA ${schema}`);
+    await client.query(`CREATE TABLE ${schema}.stores (store_id INTEGER, city TEXT)`);
+    await client.query(`INSERT INTO ${schema}.stores VALUES (3, 'oslo'), (1, 'rome'), (3, 'oslo'), (2, NULL)`);
+  });
+  after(async () => {
+    await client.query(`DROP SCHEMA ${schema} CASCADE`);
+    await client.end();
+  });
+  const warehouses = { dw: POSTGRES_URL };
+
+  it('reads a schema-qualified table, first column by default or the key given', async () => {
+    assert.deepEqual(await discoverGroups({ connection: 'dw', table: `${schema}.stores` }, warehouses, '/'), ['1', '2', '3']);
+    assert.deepEqual(await discoverGroups({ connection: 'dw', table: `${schema}.stores`, key: 'city' }, warehouses, '/'), ['oslo', 'rome']);
+  });
+
+  it('names what is missing, without showing the password', async () => {
+    await assert.rejects(discoverGroups({ connection: 'dw', table: `${schema}.shops` }, warehouses, '/'), new RegExp(`table '${schema}.shops' does not exist`));
+    await assert.rejects(discoverGroups({ connection: 'dw', table: `${schema}.stores`, key: 'region' }, warehouses, '/'), /has no column 'region' \(columns: store_id, city\)/);
+    await assert.rejects(
+      discoverGroups({ connection: 'dw', table: 'x' }, { dw: 'postgres://mlp:secret@127.0.0.1:1/none' }, '/'),
+      (err: Error) => /cannot connect to warehouse 'dw' \(postgres:\/\/mlp:\*\*\*@127\.0\.0\.1:1\/none\)/.test(err.message) && !err.message.includes('secret'),
+    );
+  });
+});
