@@ -6,8 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { PYTHON_VENV } from './services.js';
 
 export interface Moto {
   url: string;
@@ -24,13 +23,9 @@ export interface Moto {
 
 export const MOTO_REGION = 'us-east-1';
 
-/**
- * The test venv's Python (test/setup/ensure.sh; MLP_TEST_PYTHON or $MLP_CACHE/venv like
- * test/helpers/services.ts) when it exists, else the system's python3.
- */
+/** The test venv's Python (with moto) when test/setup/ensure.sh made it, else the system's python3. */
 export function motoPython(): string {
-  const venv = process.env.MLP_TEST_PYTHON || join(process.env.MLP_CACHE || join(homedir(), '.cache', 'mlp'), 'venv', 'bin', 'python');
-  return existsSync(venv) ? venv : 'python3';
+  return existsSync(PYTHON_VENV) ? PYTHON_VENV : 'python3';
 }
 
 export async function startMoto(opts: { timeoutMs?: number } = {}): Promise<Moto> {
