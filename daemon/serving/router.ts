@@ -1,70 +1,821 @@
 /**
  * The model-traffic endpoint on `--serve-port` (DESIGN §5): `POST /endpoints/<pipeline>/invocations`
- * with the group in `X-Mlp-Group`, or `/endpoints/<pipeline>/groups/<group>/invocations`.
- * Errors are JSON bodies that say what to fix; the router never throws on bad input.
+ * with the group in `X-Mlp-Group`, or `/endpoints/<pipeline>/groups/<group>/invocations`, split
+ * between the group's live variants by weight and answered with `X-Mlp-Variant`.
+ *
+ * It is a small HTTP/1.1 proxy over raw sockets rather than node:http on both sides: node:http
+ * builds header objects, streams and closures per request and tops out near half of nginx on this
+ * path (docs/serving.md, "Router performance"). Here a request is parsed just far enough to route it
+ * and find its end; header lines are forwarded verbatim; one object per client connection carries
+ * each exchange in turn. Errors are JSON bodies that say what to fix; no input makes it throw.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type Server, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { randomBytes } from 'node:crypto';
 import { listen } from '../net.js';
+import type { Logger } from '../log.js';
+import { ChunkedDecoder, CRLFCRLF, isJsonContentType, parseRequestHead, reasonPhrase, RequestHead, unframedLines, type ResponseHead } from './http1.js';
+import { isJsonText } from './json-syntax.js';
+import { GroupPicker } from './picker.js';
+import type { CaptureSink, GroupRoute, MetricsSink, RouteTable, VariantTarget } from './types.js';
+import { BodyMode, COALESCE_BYTES, UpstreamPool, writeMessage, type Exchange, type UpstreamConnection } from './upstream.js';
+
+export interface RouterLimits {
+  /** Largest request head (request line and headers); 431 above. */
+  maxHeadBytes: number;
+  /** A request head must arrive within this long of its first byte (408 after). */
+  headersTimeoutMs: number;
+  /** A whole request, head and body, must arrive within this long (408 after). */
+  requestTimeoutMs: number;
+  /** An idle client connection is closed after this long. */
+  keepAliveTimeoutMs: number;
+  /** Connections to one variant's model server at most; more requests wait for a free one. */
+  upstreamConnections: number;
+  /** An idle connection to a model server is closed after this long (sooner if the server says so). */
+  upstreamIdleMs: number;
+  /** close() waits this long for requests in flight before cutting them off. */
+  drainTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: RouterLimits = {
+  maxHeadBytes: 16 * 1024,
+  headersTimeoutMs: 20_000,
+  requestTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 60_000,
+  upstreamConnections: 128,
+  upstreamIdleMs: 30_000,
+  drainTimeoutMs: 10_000,
+};
+
+/** SageMaker's limit for a real-time invocation payload. */
+export const DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024;
+
+export interface RouterOptions {
+  host: string;
+  port: number;
+  table: RouteTable;
+  /** Data Capture; absent = off. */
+  capture?: CaptureSink;
+  /** Live metrics; absent = off. */
+  metrics?: MetricsSink;
+  /** Largest request body (413 above); default 6 MB. */
+  maxBodyBytes?: number;
+  limits?: Partial<RouterLimits>;
+  /** Where a router bug on one connection is reported (the connection is dropped, the router goes on). */
+  log?: Logger;
+}
+
+export interface Router {
+  port: number;
+  /** Stops accepting, lets requests in flight finish (bounded by drainTimeoutMs), closes model connections. */
+  close(): Promise<void>;
+}
 
 export interface RouteTarget {
   pipeline: string;
-  group: string;
-}
-
-export interface RouterDeps {
-  /** Known pipelines and their groups; null when the pipeline is unknown. */
-  groupsOf(pipeline: string): string[] | null;
+  /** undefined when the request names no group. */
+  group: string | undefined;
 }
 
 const PATH = /^\/endpoints\/([^/]+)(?:\/groups\/([^/]+))?\/invocations\/?$/;
 
-/** The pipeline and group a request is for; group is '' when the request names none. */
-export function parseRoute(req: IncomingMessage): RouteTarget | null {
-  const path = (req.url ?? '/').split('?')[0]!;
+/** The pipeline and group a request path (without query) names, or null when it is no invocation path. */
+export function parseRoute(path: string, groupHeader: string | undefined): RouteTarget | null {
   const m = PATH.exec(path);
-  if (!m) return null;
-  const pipeline = decodeURIComponent(m[1]!);
-  const header = req.headers['x-mlp-group'];
-  const group = m[2] !== undefined ? decodeURIComponent(m[2]) : Array.isArray(header) ? header[0] : header;
-  return { pipeline, group: group ?? '' };
+  if (m === null) return null;
+  const pipeline = decodeSegment(m[1]!);
+  const group = m[2] !== undefined ? decodeSegment(m[2]) : groupHeader || undefined;
+  return { pipeline, group };
 }
 
-export async function startRouter(opts: { host: string; port: number; deps: RouterDeps }) {
-  const server = createServer((req, res) => handle(req, res, opts.deps));
-  const port = await listen(server, 'model traffic', opts.host, opts.port);
-  return {
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }),
-  };
+function decodeSegment(s: string): string {
+  return s.includes('%') ? decodeURIComponent(s) : s;
 }
 
-function reply(res: ServerResponse, status: number, body: unknown) {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
+export async function startRouter(opts: RouterOptions): Promise<Router> {
+  const router = new RouterCore(opts);
+  const port = await listen(router.server, 'model traffic', opts.host, opts.port);
+  router.start();
+  return { port, close: () => router.close() };
 }
 
-function handle(req: IncomingMessage, res: ServerResponse, deps: RouterDeps) {
-  req.resume(); // the body is not needed until a variant answers; drain it so keep-alive works
-  if (req.method === 'GET' && (req.url === '/ping' || req.url === '/healthz')) return reply(res, 200, { status: 'ok' });
-  const route = parseRoute(req);
-  if (!route) {
-    return reply(res, 404, { error: `no such endpoint: ${req.method} ${req.url}; use POST /endpoints/<pipeline>/invocations` });
+interface VariantSlot {
+  readonly target: VariantTarget;
+  readonly pool: UpstreamPool;
+  /** `X-Mlp-Variant: <name>\r\n`, made once. */
+  readonly header: string;
+}
+
+type Picker = GroupPicker<VariantSlot>;
+
+const SWEEP_MS = 500;
+/** After a response that closes the connection, how long the client may go on sending before it is cut off. */
+const LINGER_MS = 2_000;
+/** Pipelined bytes buffered while a request is in flight before reading from the client pauses. */
+const PIPELINE_BUFFER = 64 * 1024;
+const EMPTY = Buffer.alloc(0);
+
+class RouterCore {
+  readonly server: Server;
+  readonly limits: RouterLimits;
+  readonly maxBodyBytes: number;
+  readonly table: RouteTable;
+  readonly capture: CaptureSink | undefined;
+  readonly metrics: MetricsSink | undefined;
+  readonly log: Logger | undefined;
+  readonly connections = new Set<ClientConnection>();
+  /** A clock good to SWEEP_MS, for the connection timeouts. */
+  now = Date.now();
+  closing = false;
+  private readonly pools = new Map<string, UpstreamPool>();
+  private readonly pickers = new Map<string, Map<string, Picker>>();
+  private readonly deadlineLists = new Map<number, DeadlineList>();
+  private generation = Number.NaN;
+  private sweeper: NodeJS.Timeout | undefined;
+  private readonly idPrefix = randomBytes(4).toString('hex') + '-';
+  private idCounter = 0;
+  private drained: (() => void) | undefined;
+  private sinkErrors = 0;
+
+  constructor(opts: RouterOptions) {
+    this.table = opts.table;
+    this.capture = opts.capture;
+    this.metrics = opts.metrics;
+    this.log = opts.log;
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+      if (this.closing) return void socket.destroy();
+      this.connections.add(new ClientConnection(this, socket));
+    });
   }
-  if (req.method !== 'POST') return reply(res, 405, { error: `use POST for invocations, not ${req.method}` });
-  const groups = deps.groupsOf(route.pipeline);
-  if (!groups) return reply(res, 404, { error: `no pipeline named '${route.pipeline}'` });
-  if (!route.group) {
-    if (groups.length !== 1) {
-      return reply(res, 400, { error: `'${route.pipeline}' has ${groups.length} groups: name one with the X-Mlp-Group header or /groups/<group>/invocations` });
+
+  start(): void {
+    this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
+    this.sweeper.unref();
+  }
+
+  nextInferenceId(): string {
+    return this.idPrefix + (++this.idCounter).toString(36);
+  }
+
+  /** The picker for a group, rebuilt whenever the route table's generation moves. */
+  picker(route: GroupRoute): Picker {
+    const generation = this.table.generation;
+    if (generation !== this.generation) {
+      this.pickers.clear();
+      this.generation = generation;
     }
-    route.group = groups[0]!;
+    let groups = this.pickers.get(route.pipeline);
+    if (groups === undefined) this.pickers.set(route.pipeline, (groups = new Map()));
+    let picker = groups.get(route.group);
+    if (picker === undefined) {
+      const slots = route.variants.map((target) => ({ target, pool: this.pool(target), header: `X-Mlp-Variant: ${target.name}\r\n` }));
+      groups.set(route.group, (picker = new GroupPicker(route, slots)));
+    }
+    return picker;
   }
-  if (!groups.includes(route.group)) {
-    return reply(res, 404, { error: `pipeline '${route.pipeline}' has no group '${route.group}' (groups: ${groups.join(', ') || 'none'})` });
+
+  deadlines(timeoutMs: number): DeadlineList {
+    let list = this.deadlineLists.get(timeoutMs);
+    if (list === undefined) this.deadlineLists.set(timeoutMs, (list = new DeadlineList(timeoutMs)));
+    return list;
   }
-  return reply(res, 503, { error: `no live model for ${route.pipeline}/${route.group}: deploy a version first (mlp deploy ${route.pipeline})` });
+
+  /** A capture or metrics sink threw (against its contract): the request is answered all the same. */
+  sinkFailed(err: unknown): void {
+    if (this.sinkErrors++ === 0 || this.sinkErrors % 10_000 === 0) {
+      this.log?.error('router', `a capture or metrics sink failed (${this.sinkErrors} times so far): ${(err as Error)?.message ?? String(err)}`);
+    }
+  }
+
+  connectionClosed(conn: ClientConnection): void {
+    this.connections.delete(conn);
+    if (this.drained !== undefined && this.connections.size === 0) this.drained();
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const conn of this.connections) conn.shutdown();
+    if (this.connections.size > 0) {
+      await new Promise<void>((resolve) => {
+        this.drained = resolve;
+        setTimeout(resolve, this.limits.drainTimeoutMs).unref();
+      });
+      for (const conn of this.connections) {
+        conn.dropExchange();
+        conn.destroy();
+      }
+    }
+    await stopped;
+    clearInterval(this.sweeper);
+    for (const pool of this.pools.values()) pool.close();
+    this.pools.clear();
+  }
+
+  private pool(target: VariantTarget): UpstreamPool {
+    const key = `${target.host}:${target.port}`;
+    let pool = this.pools.get(key);
+    if (pool === undefined || pool.closed) {
+      pool = new UpstreamPool(target.host, target.port, this.limits.upstreamConnections, this.limits.upstreamIdleMs);
+      this.pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  private sweep(): void {
+    const now = (this.now = Date.now());
+    for (const conn of this.connections) conn.checkTimeouts(now);
+    for (const [key, pool] of this.pools) {
+      // An empty pool no current route uses is dropped; one still in use is simply made again.
+      if (pool.sweep(now) && !this.inUse(pool)) this.pools.delete(key);
+    }
+  }
+
+  private inUse(pool: UpstreamPool): boolean {
+    for (const groups of this.pickers.values()) for (const picker of groups.values()) if (picker.slots.some((s) => s.pool === pool)) return true;
+    return false;
+  }
+}
+
+/**
+ * The exchanges in flight with one timeout length, oldest first. An exchange joins at the end when
+ * it starts, so the list is in deadline order and one timer for its head is enough: per request
+ * this is a few pointer writes instead of a timer object.
+ */
+class DeadlineList {
+  private oldest: ClientConnection | null = null;
+  private newest: ClientConnection | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly timeoutMs: number) {}
+
+  add(conn: ClientConnection, now: number): void {
+    conn.deadlines = this;
+    conn.deadline = now + this.timeoutMs;
+    conn.older = this.newest;
+    conn.newer = null;
+    if (this.newest !== null) this.newest.newer = conn;
+    else this.oldest = conn;
+    this.newest = conn;
+    if (this.timer === null) this.arm(this.timeoutMs);
+  }
+
+  remove(conn: ClientConnection): void {
+    if (conn.older !== null) conn.older.newer = conn.newer;
+    else this.oldest = conn.newer;
+    if (conn.newer !== null) conn.newer.older = conn.older;
+    else this.newest = conn.older;
+    conn.older = conn.newer = null;
+    conn.deadlines = null;
+  }
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(() => this.expire(), Math.max(1, Math.ceil(ms)));
+    this.timer.unref();
+  }
+
+  private expire(): void {
+    this.timer = null;
+    const now = performance.now();
+    while (this.oldest !== null && this.oldest.deadline <= now) {
+      const conn = this.oldest;
+      this.remove(conn);
+      conn.timedOut();
+    }
+    if (this.oldest !== null) this.arm(this.oldest.deadline - now);
+  }
+}
+
+/** What the client connection is doing. */
+const IDLE = 0;
+const HEAD = 1;
+const BODY = 2;
+const PROXY = 3;
+const CLOSING = 4;
+
+/**
+ * One client connection, and the one exchange it has in flight (HTTP/1.1 answers in order, so
+ * pipelined requests wait their turn in `pending`).
+ */
+class ClientConnection implements Exchange {
+  private phase = IDLE;
+  private phaseSince: number;
+  private pending: Buffer | null = null;
+  private searchFrom = 0;
+  private parsing = false;
+  private paused = false;
+  private awaitingDrain = false;
+  /** The client half-closed: answer what it sent, then close. */
+  private ended = false;
+  private destroyed = false;
+  private readonly head = new RequestHead();
+  private lastPath = '';
+  private lastTarget: RouteTarget | null = null;
+  private body: Buffer = EMPTY;
+  private bodyFill = 0;
+  private bodyParts: Buffer[] | null = null;
+  private decoder: ChunkedDecoder | null = null;
+
+  // The exchange in flight.
+  private route: GroupRoute | null = null;
+  private slot: VariantSlot | null = null;
+  private at = 0;
+  private started = 0;
+  private inferenceId = '';
+  private sampled = false;
+  private retried = false;
+  /** While an exchange is in flight: the list that times it out (see DeadlineList). */
+  deadlines: DeadlineList | null = null;
+  deadline = 0;
+  newer: ClientConnection | null = null;
+  older: ClientConnection | null = null;
+  private upstreamPaused = false;
+  private responseStatus = 0;
+  private responseContentType: string | undefined = undefined;
+  /** The response head, until it goes out with the first body bytes. */
+  private responseHead: string | null = null;
+  private headSent = false;
+  /** The response is collected and sent whole with a Content-Length (see onUpstreamHead). */
+  private buffered = false;
+  private bufferedStatus = '';
+  private bufferedLines = '';
+  queuedIn: UpstreamPool | null = null;
+  upstream: UpstreamConnection | null = null;
+  upstreamHead = '';
+  requestBody: Buffer = EMPTY;
+  responseParts: Buffer[] | null = null;
+
+  constructor(
+    private readonly router: RouterCore,
+    private readonly socket: Socket,
+  ) {
+    this.phaseSince = router.now;
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.onData(chunk);
+      } catch (err) {
+        this.bug(err);
+      }
+    });
+    socket.on('end', () => this.onEnd());
+    socket.on('drain', () => {
+      if (this.upstreamPaused) {
+        this.upstreamPaused = false;
+        this.upstream?.resume();
+      }
+      if (this.awaitingDrain) {
+        this.awaitingDrain = false;
+        this.nextRequest();
+      }
+    });
+    socket.on('error', () => this.destroy());
+    socket.on('close', () => {
+      this.destroyed = true;
+      // A request still waiting for a model connection never reached a model: drop it. One that
+      // did runs to its end, so the model connection stays reusable and metrics see it.
+      if (this.queuedIn !== null) this.dropExchange();
+      router.connectionClosed(this);
+    });
+  }
+
+  /** close(): idle connections go now, the others after their current answer. */
+  shutdown(): void {
+    if (this.phase === IDLE && this.pending === null) this.destroy();
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    this.socket.destroy();
+  }
+
+  /** Gives up the exchange in flight without answering or counting it (close() ran out of time). */
+  dropExchange(): void {
+    this.queuedIn = null;
+    this.deadlines?.remove(this);
+    this.upstream?.abort();
+    this.upstream = null;
+    this.route = null;
+    this.slot = null;
+  }
+
+  checkTimeouts(now: number): void {
+    const { limits } = this.router;
+    const waited = now - this.phaseSince;
+    switch (this.phase) {
+      case IDLE:
+        if (waited > limits.keepAliveTimeoutMs) this.destroy();
+        return;
+      case HEAD:
+        if (waited > limits.headersTimeoutMs) this.fatal(408, `the request head did not arrive within ${limits.headersTimeoutMs} ms`);
+        return;
+      case BODY:
+        if (waited > limits.requestTimeoutMs) this.fatal(408, `the request did not arrive within ${limits.requestTimeoutMs} ms`);
+        return;
+      case CLOSING:
+        if (waited > LINGER_MS) this.destroy();
+        return;
+    }
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.phase === CLOSING) return; // lingering after an error: read and drop, so the client sees our answer
+    this.pending = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
+    if (this.phase === PROXY) {
+      if (!this.paused && this.pending.length > PIPELINE_BUFFER) {
+        this.paused = true;
+        this.socket.pause();
+      }
+      return;
+    }
+    this.parse();
+  }
+
+  private onEnd(): void {
+    this.ended = true;
+    if (this.phase === IDLE && this.pending === null) this.socket.end();
+    else if (this.phase === HEAD || this.phase === BODY) this.destroy(); // the request will never be complete
+  }
+
+  private parse(): void {
+    if (this.parsing) return; // re-entered from an answer given synchronously: the loop below goes on
+    this.parsing = true;
+    try {
+      while (this.pending !== null && !this.destroyed) {
+        if (this.phase === IDLE || this.phase === HEAD) {
+          if (!this.readHead()) break;
+        } else if (this.phase === BODY) {
+          if (!this.readBody()) break;
+        } else break;
+      }
+    } finally {
+      this.parsing = false;
+    }
+  }
+
+  /** Reads a request head; true when the loop should go on with what is left. */
+  private readHead(): boolean {
+    let buf = this.pending!;
+    const { limits } = this.router;
+    if (this.phase === IDLE) {
+      let i = 0;
+      while (i < buf.length && (buf[i] === 13 || buf[i] === 10)) i++; // empty lines between requests (RFC 9112 §2.2)
+      if (i === buf.length) {
+        this.pending = null;
+        return false;
+      }
+      if (i > 0) this.pending = buf = buf.subarray(i);
+      this.phase = HEAD;
+      this.phaseSince = this.router.now;
+      this.searchFrom = 0;
+    }
+    const end = buf.indexOf(CRLFCRLF, this.searchFrom);
+    if (end < 0 || end + 4 > limits.maxHeadBytes) {
+      if (buf.length > limits.maxHeadBytes) this.fatal(431, `the request head is over ${limits.maxHeadBytes} bytes`);
+      else this.searchFrom = Math.max(0, buf.length - 3);
+      return false;
+    }
+    const head = this.head;
+    const problem = parseRequestHead(buf.toString('latin1', 0, end + 2), head);
+    if (problem !== null) {
+      this.fatal(400, `malformed HTTP request: ${problem}`);
+      return false;
+    }
+    this.at = Date.now();
+    this.started = performance.now();
+    let rest = end + 4;
+    const max = this.router.maxBodyBytes;
+    if (head.chunked) {
+      (this.decoder ??= new ChunkedDecoder()).reset();
+      this.bodyParts = [];
+      this.phase = BODY;
+      this.pending = rest < buf.length ? buf.subarray(rest) : null;
+      if (this.pending === null && head.expectContinue) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n');
+      return true;
+    }
+    const length = head.contentLength < 0 ? 0 : head.contentLength;
+    if (length > max) {
+      this.fatal(413, `the request body is ${length} bytes; the limit is ${max} bytes`);
+      return false;
+    }
+    if (buf.length - rest >= length) {
+      this.body = length === 0 ? EMPTY : buf.subarray(rest, rest + length);
+      rest += length;
+      this.pending = rest < buf.length ? buf.subarray(rest) : null;
+      this.dispatch();
+      return true;
+    }
+    this.body = Buffer.allocUnsafe(length);
+    this.bodyFill = buf.copy(this.body, 0, rest);
+    this.pending = null;
+    this.phase = BODY;
+    if (head.expectContinue && this.bodyFill === 0) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n');
+    return false;
+  }
+
+  private readBody(): boolean {
+    const buf = this.pending!;
+    if (this.head.chunked) {
+      const decoder = this.decoder!;
+      const end = decoder.feed(buf, 0, buf.length, this.bodyParts);
+      if (end === -2) {
+        this.fatal(400, `malformed chunked request body: ${decoder.error}`);
+        return false;
+      }
+      if (decoder.size > this.router.maxBodyBytes) {
+        this.fatal(413, `the request body is over the limit of ${this.router.maxBodyBytes} bytes`);
+        return false;
+      }
+      if (end === -1) {
+        this.pending = null;
+        return false;
+      }
+      const parts = this.bodyParts!;
+      this.body = parts.length === 0 ? EMPTY : parts.length === 1 ? parts[0]! : Buffer.concat(parts, decoder.size);
+      this.bodyParts = null;
+      this.pending = end < buf.length ? buf.subarray(end) : null;
+      this.dispatch();
+      return true;
+    }
+    const n = Math.min(this.body.length - this.bodyFill, buf.length);
+    buf.copy(this.body, this.bodyFill, 0, n);
+    this.bodyFill += n;
+    if (this.bodyFill < this.body.length) {
+      this.pending = null;
+      return false;
+    }
+    this.pending = n < buf.length ? buf.subarray(n) : null;
+    this.dispatch();
+    return true;
+  }
+
+  /** A whole request is in: route it, or answer it here. */
+  private dispatch(): void {
+    this.phase = PROXY;
+    const head = this.head;
+    const query = head.target.indexOf('?');
+    const path = query < 0 ? head.target : head.target.slice(0, query);
+    if (path === '/ping') {
+      if (head.method === 'GET') return this.reply(200, '{"status":"ok"}');
+      return this.replyError(405, `use GET for /ping, not ${head.method}`, 'Allow: GET\r\n');
+    }
+    // A keep-alive client mostly asks for the same path again: parse it once per connection.
+    if (path !== this.lastPath) {
+      try {
+        this.lastTarget = parseRoute(path, undefined);
+      } catch {
+        return this.replyError(400, `malformed percent-encoding in ${path.slice(0, 200)}`);
+      }
+      this.lastPath = path;
+    }
+    const parsed = this.lastTarget;
+    if (parsed === null) {
+      return this.replyError(404, `no such endpoint: ${head.method} ${path.slice(0, 200)}; model traffic goes to POST /endpoints/<pipeline>/invocations`);
+    }
+    if (head.method !== 'POST') return this.replyError(405, `use POST for invocations, not ${head.method}`, 'Allow: POST\r\n');
+    const target = parsed.group !== undefined || !head.group ? parsed : { pipeline: parsed.pipeline, group: head.group };
+
+    const found = this.router.table.lookup(target.pipeline, target.group);
+    switch (found.kind) {
+      case 'unknown_pipeline':
+        return this.replyError(404, `no pipeline named '${target.pipeline}'${listOf('known', found.known)}`);
+      case 'unknown_group':
+        return this.replyError(404, `pipeline '${target.pipeline}' has no group '${target.group}'${listOf('groups', found.groups)}`);
+      case 'group_required':
+        return this.replyError(
+          400,
+          `pipeline '${target.pipeline}' has ${found.groups.length} groups${listOf('', found.groups)}: name one with the X-Mlp-Group header or POST /endpoints/${target.pipeline}/groups/<group>/invocations`,
+        );
+    }
+    const route = found.route;
+    const where = `${route.pipeline}/${route.group}`;
+    if (route.variants.length === 0) {
+      return this.replyError(503, `no live model for ${where}: deploy a version first (mlp deploy ${route.pipeline})`);
+    }
+    const picker = this.router.picker(route);
+    let slot: VariantSlot | null = null;
+    if (head.targetVariant !== undefined) {
+      slot = picker.find(head.targetVariant);
+      if (slot === null) {
+        const role = head.targetVariant === 'current' || head.targetVariant === 'candidate';
+        return this.replyError(
+          role ? 503 : 400,
+          `${role ? `no live ${head.targetVariant} variant` : `no live variant '${head.targetVariant}'`} in ${where} (X-Mlp-Target-Variant); live: ${liveList(route)}`,
+        );
+      }
+    }
+    if (head.contentType !== undefined && isJsonContentType(head.contentType) && !isJsonText(this.body)) {
+      return this.replyError(400, `the body is not valid JSON but Content-Type says ${head.contentType}: fix the body or the Content-Type`);
+    }
+    if (slot === null) {
+      slot = picker.next();
+      if (slot === null) {
+        return this.replyError(503, `no live variant of ${where} has traffic weight (live: ${liveList(route)}); pin one with X-Mlp-Target-Variant`);
+      }
+    }
+
+    const id = head.inferenceId || this.router.nextInferenceId();
+    this.route = route;
+    this.slot = slot;
+    this.inferenceId = id;
+    this.sampled = this.router.capture !== undefined && picker.sample();
+    this.retried = false;
+    this.headSent = false;
+    this.buffered = false;
+    this.responseHead = null;
+    this.responseParts = this.sampled ? [] : null;
+    this.requestBody = this.body;
+    this.upstreamHead = `POST /invocations HTTP/1.1\r\nHost: ${slot.pool.hostHeader}\r\nContent-Length: ${this.body.length}\r\nX-Mlp-Inference-Id: ${id}\r\n${head.forward}\r\n`;
+    this.router.deadlines(route.timeoutMs).add(this, performance.now());
+    slot.pool.dispatch(this);
+  }
+
+  // Exchange: called by the upstream connection.
+
+  onUpstreamHead(head: ResponseHead, mode: BodyMode): void {
+    this.responseStatus = head.status;
+    this.responseContentType = head.contentType;
+    // An HTTP/1.0 client cannot take a chunked body, and a body that ends at close would end our
+    // connection to the client too: both are collected and sent whole with a Content-Length.
+    if (mode === BodyMode.Close || (mode === BodyMode.Chunked && this.head.minor === 0)) {
+      this.buffered = true;
+      this.responseParts ??= [];
+      this.bufferedStatus = head.statusText;
+      this.bufferedLines = unframedLines(head);
+      return;
+    }
+    this.responseHead = `HTTP/1.1 ${head.statusText}\r\n${head.forward}${this.slot!.header}X-Mlp-Inference-Id: ${this.inferenceId}\r\n${this.connectionHeader()}\r\n`;
+  }
+
+  onUpstreamBody(raw: Buffer): void {
+    if (this.buffered || this.destroyed) return;
+    let ok: boolean;
+    if (this.responseHead !== null) {
+      ok = writeMessage(this.socket, this.responseHead, raw.length > COALESCE_BYTES ? Buffer.from(raw) : raw);
+      this.responseHead = null;
+      this.headSent = true;
+    } else ok = this.socket.write(Buffer.from(raw));
+    if (!ok && this.upstream !== null) {
+      this.upstreamPaused = true;
+      this.upstream.pause();
+    }
+  }
+
+  onUpstreamEnd(): void {
+    const parts = this.responseParts;
+    const body = parts === null || parts.length === 0 ? EMPTY : parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    if (!this.destroyed) {
+      if (this.buffered) {
+        const head = `HTTP/1.1 ${this.bufferedStatus}\r\n${this.bufferedLines}Content-Length: ${body.length}\r\n${this.slot!.header}X-Mlp-Inference-Id: ${this.inferenceId}\r\n${this.connectionHeader()}\r\n`;
+        writeMessage(this.socket, head, body);
+      } else if (this.responseHead !== null) writeMessage(this.socket, this.responseHead, null);
+    }
+    this.finishExchange(this.responseStatus, body, this.responseContentType);
+  }
+
+  onUpstreamError(message: string, retryable: boolean): void {
+    this.upstream = null;
+    if (this.slot === null) return;
+    if (retryable && !this.retried && !this.router.closing) {
+      this.retried = true; // once, and only because no byte of the request reached the model server
+      this.slot.pool.dispatch(this, true);
+      return;
+    }
+    this.failExchange(502, `the model server of variant ${this.slot.target.name} (${this.route!.pipeline}/${this.route!.group}) failed: ${message}`);
+  }
+
+  timedOut(): void {
+    if (this.slot === null) return;
+    this.queuedIn = null;
+    if (this.upstream !== null) {
+      this.upstream.abort();
+      this.upstream = null;
+    }
+    this.failExchange(504, `variant ${this.slot.target.name} of ${this.route!.pipeline}/${this.route!.group} did not answer within ${this.route!.timeoutMs} ms`);
+  }
+
+  /** The router's own answer to a request it sent to a variant (502, 504). */
+  private failExchange(status: number, message: string): void {
+    const body = Buffer.from(JSON.stringify({ error: message }));
+    if (this.headSent) this.destroy(); // part of the model's answer is out: cutting the connection is the only honest signal
+    else if (!this.destroyed) {
+      const head = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n${this.slot!.header}X-Mlp-Inference-Id: ${this.inferenceId}\r\n${this.connectionHeader()}\r\n`;
+      writeMessage(this.socket, head, body);
+    }
+    this.finishExchange(status, body, 'application/json');
+  }
+
+  private finishExchange(status: number, responseBody: Buffer, responseContentType: string | undefined): void {
+    this.deadlines?.remove(this);
+    const route = this.route!;
+    const slot = this.slot!;
+    const latencyMs = performance.now() - this.started;
+    try {
+      this.router.metrics?.observe(route.pipeline, route.group, slot.target.name, status, latencyMs, this.at);
+      if (this.sampled) {
+        this.router.capture!.record({
+          pipeline: route.pipeline,
+          group: route.group,
+          variant: slot.target.name,
+          at: this.at,
+          latencyMs,
+          status,
+          requestBody: this.requestBody,
+          requestContentType: this.head.contentType,
+          responseBody,
+          responseContentType,
+          inferenceId: this.inferenceId,
+        });
+      }
+    } catch (err) {
+      this.router.sinkFailed(err);
+    }
+    this.route = null;
+    this.slot = null;
+    this.upstream = null;
+    this.upstreamPaused = false;
+    this.responseParts = null;
+    this.responseStatus = 0;
+    this.requestBody = EMPTY;
+    this.body = EMPTY;
+    this.nextRequest();
+  }
+
+  private connectionHeader(): string {
+    if (!this.head.keepAlive || this.router.closing) return 'Connection: close\r\n';
+    return this.head.minor === 0 ? 'Connection: keep-alive\r\n' : '';
+  }
+
+  /** An answer the router gives without a variant (routing errors, /ping). */
+  private reply(status: number, json: string, extraHeaders = ''): void {
+    if (!this.destroyed) {
+      const body = Buffer.from(json);
+      writeMessage(this.socket, `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n${extraHeaders}${this.connectionHeader()}\r\n`, body);
+    }
+    this.body = EMPTY;
+    this.nextRequest();
+  }
+
+  private replyError(status: number, message: string, extraHeaders = ''): void {
+    this.reply(status, JSON.stringify({ error: message }), extraHeaders);
+  }
+
+  /** A request the connection cannot recover from (its framing is lost): answer, then close. */
+  private fatal(status: number, message: string): void {
+    if (this.destroyed) return;
+    const body = Buffer.from(JSON.stringify({ error: message }));
+    writeMessage(this.socket, `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`, body);
+    this.closeSoon();
+  }
+
+  private closeSoon(): void {
+    this.phase = CLOSING;
+    this.phaseSince = this.router.now;
+    this.pending = null;
+    this.bodyParts = null;
+    this.body = EMPTY;
+    this.socket.end();
+    if (this.paused) this.socket.resume();
+  }
+
+  private nextRequest(): void {
+    if (this.destroyed) return;
+    if (!this.head.keepAlive || this.router.closing || (this.ended && this.pending === null)) {
+      this.closeSoon();
+      return;
+    }
+    this.phase = IDLE;
+    this.phaseSince = this.router.now;
+    if (this.socket.writableLength > PIPELINE_BUFFER) {
+      // A client that pipelines requests but does not read the answers: stop reading until it does.
+      this.awaitingDrain = true;
+      if (!this.paused) {
+        this.paused = true;
+        this.socket.pause();
+      }
+      return;
+    }
+    if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+    if (this.pending !== null) this.parse();
+  }
+
+  private bug(err: unknown): void {
+    this.router.log?.error('router', `dropped a client connection after an internal error: ${(err as Error)?.stack ?? String(err)}`);
+    this.destroy();
+  }
+}
+
+function liveList(route: GroupRoute): string {
+  return route.variants.map((v) => `${v.name} (${v.role}, weight ${v.weight})`).join(', ');
+}
+
+function listOf(label: string, names: readonly string[]): string {
+  if (names.length === 0) return label ? ` (${label}: none)` : '';
+  const shown = names.slice(0, 20).join(', ') + (names.length > 20 ? `, … ${names.length - 20} more` : '');
+  return label ? ` (${label}: ${shown})` : ` (${shown})`;
 }
