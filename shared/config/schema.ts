@@ -186,12 +186,19 @@ const DistributionCheck = z.strictObject({
   max: boundedNumber({ above: 0 }).describe('Fail when the metric is above this.'),
 });
 
-const CHECK_KINDS = ['latency', 'distribution', 'python'] as const;
+const MaxAbsDiffCheck = z.strictObject({
+  path: patternString(/^\$/, "a JSONPath into the response starting with '$' (e.g. '$.demand')")
+    .meta({ description: 'JSONPath of the numeric response value compared, request by request.', examples: ['$.demand'] }),
+  max: boundedNumber({ min: 0 }).describe("Fail when the candidate's value differs from the current model's by more than this on any replayed request."),
+});
+
+const CHECK_KINDS = ['latency', 'distribution', 'max_abs_diff', 'python'] as const;
 
 const ReplayCheck = z
   .strictObject({
     latency: LatencyCheck.optional().describe("Compare a latency quantile of the candidate with the current model's."),
     distribution: DistributionCheck.optional().describe("Compare the distribution of a response field with the current model's."),
+    max_abs_diff: MaxAbsDiffCheck.optional().describe("Compare a numeric response field with the current model's, request by request."),
     python: patternString(/^[^:\s]+\.py:[A-Za-z_][A-Za-z0-9_]*$/, "'file.py:function'")
       .optional()
       .meta({
@@ -217,7 +224,7 @@ const Replay = z
     checks: z
       .array(ReplayCheck)
       .default(() => [])
-      .describe('Checks beyond the built-in rule (a request that did not error on the current model must not error on the candidate); each entry is one of `latency`, `distribution`, `python`.'),
+      .describe('Checks beyond the built-in rule (a request that did not error on the current model must not error on the candidate); each entry is one of `latency`, `distribution`, `max_abs_diff`, `python`.'),
   })
   .describe('The replay gate: recent captured live traffic sent to the silent candidate.');
 
