@@ -168,9 +168,13 @@ describe('mlpd start and its API', () => {
     ws.close();
   });
 
-  it('sends events after the snapshot: an edited pipeline arrives as pipeline_updated', async () => {
+  it('sends events after the snapshot: an edited pipeline arrives as pipeline_updated, its log lines to followers', async () => {
     const { ws, next } = await openSocket(d.apiUrl, d.operatorToken);
     await next((f) => f.type === 'snapshot');
+    ws.send(JSON.stringify({ type: 'tail', id: 't1', pipeline: 'demand-forecast', follow: true }));
+    const stored = await next((f) => f.type === 'logs');
+    assert.equal(stored.id, 't1');
+    assert.match(JSON.stringify(stored.lines), /loaded demand-forecast\/pipeline\.yaml/);
     const file = join(d.repo, 'demand-forecast/pipeline.yaml');
     writeFileSync(file, readFileSync(file, 'utf8').replace('"0 2 * * 1"', '"0 5 * * *"'));
     const updated = await next((f) => f.type === 'event' && (f.event as { kind: string }).kind === 'pipeline_updated');

@@ -149,7 +149,7 @@ describe('pipeline.yaml problems, at the node at fault', () => {
         "pipeline.yaml:8:51: metric must be one of 'psi', 'ks', 'wasserstein', 'jensen_shannon', got 'kl' (did you mean 'ks'?)",
         'pipeline.yaml:9:19: a replay check has one kind, found distribution and python: make each its own list entry',
         "pipeline.yaml:10:19: python must be 'file.py:function', got 'checks/replay.py'",
-        'pipeline.yaml:11:11: a replay check needs one of latency, distribution, python',
+        'pipeline.yaml:11:11: a replay check needs one of latency, distribution, max_abs_diff, python',
       ],
     );
   });
