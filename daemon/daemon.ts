@@ -8,6 +8,10 @@ import { join, resolve, sep } from 'node:path';
 import { describeError, MlpError } from '../shared/errors.js';
 import { MLP_VERSION } from '../shared/version.js';
 import { createApiHandlers } from './api/handlers.js';
+import { createRolloutController, type RolloutController } from './rollout/controller.js';
+import { runDataCheckGate } from './rollout/dataChecks.js';
+import { createGateRunner } from './rollout/gates.js';
+import { rolloutPolicy } from './rollout/policy.js';
 import { startApiServer } from './api/server.js';
 import { createCommandService } from './commands.js';
 import { createEventBus } from './events.js';
@@ -74,6 +78,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
 
   let serving: Serving | undefined;
   let scheduling: ReturnType<typeof startScheduling> | undefined;
+  let rollouts: RolloutController | undefined;
   try {
     const bus = createEventBus();
     const logs = createLogWriter(store, (err) => log.error('logs', `cannot store log lines: ${err.message}`));
@@ -158,20 +163,38 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         publishPipelines([run.pipeline]);
       },
       onFinished(run, result) {
-        // Until gated rollouts exist, a trained version goes live directly (issue #4).
-        void (async () => {
-          for (const g of result.groups) {
-            if (!g.version) continue;
-            try {
-              await serving!.goLive(run.pipeline, g.group, g.version.version);
-            } catch (err) {
-              log.error('serve', describeError(err), run.pipeline);
-            }
-          }
-        })();
+        // A successful training run rolls out what it produced, through the gates (DESIGN §1).
+        const trained = result.groups.flatMap((g) => (g.version ? [{ group: g.group, version: g.version.version }] : []));
+        if (result.status !== 'succeeded' || trained.length === 0) return;
+        rollouts!.start(run.pipeline, run.id, trained).catch((err) => log.error('rollout', `cannot start: ${describeError(err)}`, run.pipeline));
       },
     });
     closers.push(() => queue.stop());
+
+    rollouts = createRolloutController({
+      store,
+      log,
+      serving,
+      metrics,
+      policyFor: (name) => {
+        const p = registry.get(name);
+        return p ? rolloutPolicy(p.config, opts.timeScale) : undefined;
+      },
+      gates: createGateRunner({
+        pipeline: (name) => registry.get(name),
+        repoConfig: () => registry.repoConfig(),
+        repoRoot: opts.repo,
+        serving,
+        captureDir: join(opts.dataDir, 'capture'),
+        executor: executors.get('local'),
+        logs,
+        dataChecks: runDataCheckGate,
+        timeScale: opts.timeScale,
+      }),
+      onChanged: (r) => publishPipelines([r.pipeline]),
+    });
+    closers.push(() => rollouts?.close());
+    rollouts.recover();
     queue.recover();
 
     scheduling = startScheduling({ store, log, registry, onEnqueued: () => queue.pump() });
@@ -210,7 +233,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       log,
       pipelineExists: (name) => registry.get(name) !== undefined,
       knownPipelines: () => registry.list().map((p) => p.name),
-      handlers: createApiHandlers({ store, queue, publishRun: (run) => bus.publish({ kind: 'run_updated', run: runViewOf(run, store) }) }),
+      handlers: createApiHandlers({ store, queue, rollouts, publishRun: (run) => bus.publish({ kind: 'run_updated', run: runViewOf(run, store) }) }),
     });
 
     const api = await startApiServer({

@@ -6,6 +6,7 @@ import type { PipelineRegistry } from './repo/registry.js';
 import type { InForcePipeline } from './repo/reconcile.js';
 import type { Store } from './store/db.js';
 import type { Variant } from './store/variants.js';
+import type { MachineState } from './rollout/machine.js';
 import type { GroupDirectory } from './warehouse/directory.js';
 
 /** Where the views' facts come from. */
@@ -102,14 +103,25 @@ function currentOf(variants: VariantView[]): PipelineView['current'] {
 function rolloutView(pipeline: string, store: Store): RolloutView | null {
   const r = store.rollouts.active(pipeline) ?? store.rollouts.latest(pipeline);
   if (!r) return null;
+  const newest = (versions: (number | null)[]) => {
+    const known = versions.filter((v): v is number => v !== null);
+    return known.length ? `v${Math.max(...known)}` : null;
+  };
+  const gates = (r.state as MachineState).gates ?? {};
   return {
+    id: r.id,
     phase: r.phase,
-    group: r.group,
-    candidateVersion: `v${r.candidateVersion}`,
-    currentVersion: r.currentVersion === null ? null : `v${r.currentVersion}`,
+    candidateVersion: newest(r.groups.map((g) => g.candidate))!,
+    currentVersion: newest(r.groups.map((g) => g.current)),
     candidateWeight: r.candidateWeight,
+    groups: r.groups.map((g) => ({ group: g.group, candidateVersion: `v${g.candidate}`, currentVersion: g.current === null ? null : `v${g.current}` })),
+    pausedFrom: r.pausedFrom,
+    gates: Object.fromEntries(
+      Object.entries(gates).map(([gate, o]) => [gate, { passed: o.passed, skipped: o.skipped ?? false, summary: o.summary, report: o.report ?? null }]),
+    ),
     startedAt: r.createdAt,
     updatedAt: r.updatedAt,
+    finishedAt: r.finishedAt,
     reason: r.reason,
     decisions: store.decisions.list(r.id),
   };

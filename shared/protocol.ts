@@ -39,14 +39,32 @@ export const decisionView = z.object({
 });
 export type DecisionView = z.infer<typeof decisionView>;
 
+/** The outcome of a gate (data checks, integration tests, replay). */
+export const gateView = z.object({
+  passed: z.boolean(),
+  skipped: z.boolean(),
+  summary: z.string(),
+  /** The gate's full report: GX results per suite; replay reports per group (failing requests with both answers). */
+  report: z.unknown(),
+});
+
+/**
+ * A rollout moves every group of a pipeline in lockstep: one phase and one weight. Versions are
+ * per group; `candidateVersion` / `currentVersion` are the newest across groups.
+ */
 export const rolloutView = z.object({
+  id: z.number(),
   phase: z.enum(ROLLOUT_PHASES),
-  group: z.string(),
   candidateVersion: z.string(),
   currentVersion: z.string().nullable(),
   candidateWeight: z.number().min(0).max(100),
+  groups: z.array(z.object({ group: z.string(), candidateVersion: z.string(), currentVersion: z.string().nullable() })),
+  /** The phase a paused rollout resumes to. */
+  pausedFrom: z.string().nullable(),
+  gates: z.record(z.string(), gateView),
   startedAt: z.number(),
   updatedAt: z.number(),
+  finishedAt: z.number().nullable(),
   reason: z.string().nullable(),
   decisions: z.array(decisionView),
 });

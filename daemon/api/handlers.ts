@@ -1,35 +1,47 @@
 /**
- * What each operator command does. `deploy` queues a run of the pipeline now (train; the rollout of
- * what it produced follows once gated rollouts exist). Promote, rollback, pause and resume act on
- * the pipeline's active rollout; with none there is nothing to act on, and the operator is told so.
+ * What each operator command does. `deploy` queues a training run (its versions are rolled out
+ * when it succeeds) or, with `--version vN`, rolls out an existing version at once. Promote,
+ * rollback, pause and resume go to the pipeline's active rollout.
  */
 import { MlpError } from '../../shared/errors.js';
 import type { OperatorCommand } from '../../shared/protocol.js';
 import type { CommandHandler } from '../commands.js';
+import type { RolloutController } from '../rollout/controller.js';
 import type { RunQueue } from '../runs/queue.js';
 import type { Store } from '../store/db.js';
 import type { Run } from '../store/runs.js';
 
-export function createApiHandlers(deps: { store: Store; queue: RunQueue; publishRun(run: Run): void }): Partial<Record<OperatorCommand, CommandHandler>> {
-  const needsActiveRollout: CommandHandler = async (cmd) => {
-    const rollout = deps.store.rollouts.active(cmd.pipeline);
-    if (!rollout) {
-      throw new MlpError('conflict', `${cmd.pipeline} has no active rollout to ${cmd.command} (mlp status shows its last one)`);
-    }
-    throw new MlpError('unavailable', `${cmd.command} of a rollout is not available in this version of mlpd`);
-  };
+export function createApiHandlers(deps: {
+  store: Store;
+  queue: RunQueue;
+  rollouts: RolloutController;
+  publishRun(run: Run): void;
+}): Partial<Record<OperatorCommand, CommandHandler>> {
+  const rolloutCommand =
+    (command: 'promote' | 'rollback' | 'pause' | 'resume'): CommandHandler =>
+    async (cmd, session) => {
+      const r = await deps.rollouts.command(cmd.pipeline, command, session.token);
+      return { rolloutId: r.id, phase: r.phase, candidateWeight: r.candidateWeight, message: `${cmd.pipeline}: rollout #${r.id} is ${r.phase} at ${r.candidateWeight}%` };
+    };
 
   const deploy: CommandHandler = async (cmd, session) => {
-    if (cmd.version) throw new MlpError('unavailable', 'deploy --version (rolling out an existing version) is not available in this version of mlpd');
+    if (cmd.version) {
+      const version = Number(cmd.version.slice(1));
+      const groups = [...new Set(deps.store.modelVersions.list(cmd.pipeline).map((v) => v.group))];
+      const present = groups.filter((g) => deps.store.modelVersions.get(cmd.pipeline, g, version));
+      if (present.length === 0) throw new MlpError('not_found', `${cmd.pipeline} has no model version ${cmd.version} in any group`);
+      const r = await deps.rollouts.start(cmd.pipeline, null, present.map((group) => ({ group, version })));
+      return { rolloutId: r.id, message: `${cmd.pipeline}: rolling out ${cmd.version} (${present.join(', ')}), rollout #${r.id}` };
+    }
     const { run } = deps.store.runs.enqueue({ pipeline: cmd.pipeline, trigger: 'manual', reason: `mlp deploy by '${session.token}'` });
     deps.publishRun(run);
     deps.queue.pump();
     const ahead = deps.store.runs.active(cmd.pipeline).filter((r) => r.id !== run.id).length;
     return {
       runId: run.id,
-      message: `${cmd.pipeline}: run ${run.id} queued${ahead ? ` behind ${ahead} run${ahead === 1 ? '' : 's'} of this pipeline` : ''} (mlp tail ${cmd.pipeline} -f follows it)`,
+      message: `${cmd.pipeline}: run ${run.id} queued${ahead ? ` behind ${ahead} run${ahead === 1 ? '' : 's'} of this pipeline` : ''}; what it trains is rolled out through the gates (mlp tail ${cmd.pipeline} -f follows it)`,
     };
   };
 
-  return { deploy, promote: needsActiveRollout, rollback: needsActiveRollout, pause: needsActiveRollout, resume: needsActiveRollout };
+  return { deploy, promote: rolloutCommand('promote'), rollback: rolloutCommand('rollback'), pause: rolloutCommand('pause'), resume: rolloutCommand('resume') };
 }

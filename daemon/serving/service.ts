@@ -3,9 +3,8 @@
  * and the route table the router reads. After a restart every variant the store says is live is
  * started again; its traffic resumes when its server answers /ping.
  *
- * `goLive` is the direct path from a trained version to 100% of its group's traffic (issue #4): the
- * new version starts beside the current one at weight 0, takes all traffic once live, and the old
- * server stops after its in-flight requests drained. The gated rollout replaces it (issue #5).
+ * The rollout controller drives it: start a candidate beside the current version at weight 0, move
+ * weights, promote (the old server stops after its in-flight requests drained) or retire it.
  */
 import { createHash } from 'node:crypto';
 import { describeError, MlpError } from '../../shared/errors.js';
@@ -40,8 +39,16 @@ export interface Serving {
   readonly table: MutableRouteTable;
   /** Starts the servers of every variant the store says is live (after reaping what a crashed daemon left). */
   restore(): Promise<void>;
-  /** Puts `version` of the group live at 100% (the direct deploy path). */
-  goLive(pipeline: string, group: string, version: number): Promise<void>;
+  /** Starts `version` of the group beside the current one at weight 0; resolves once it is live (idempotent). */
+  startCandidate(pipeline: string, group: string, version: number): Promise<void>;
+  /** Where a group's current or candidate model server listens (for gates that call it directly). */
+  endpointOf(pipeline: string, group: string, role: 'current' | 'candidate'): { variant: string; host: string; port: number } | null;
+  /** Candidates get `weight`% of their group's traffic, the current variants the rest (idempotent). */
+  setCandidateWeight(pipeline: string, weight: number): void;
+  /** Candidates become current at 100%; the old current variants drain and stop (idempotent). */
+  promoteCandidates(pipeline: string): Promise<void>;
+  /** Candidates go back to 0% and stop; the current variants keep all traffic (idempotent). */
+  retireCandidates(pipeline: string): Promise<void>;
   /** Recomputes routes (after pipelines or groups changed). */
   refreshRoutes(): void;
   /** Stops every server; the store keeps them live, so the next start restores them. */
@@ -134,36 +141,68 @@ export function createServing(deps: ServingDeps): Serving {
       }
       refreshRoutes();
     },
-    async goLive(pipeline, group, version) {
+    async startCandidate(pipeline, group, version) {
       const p = deps.pipeline(pipeline);
       if (!p) throw new MlpError('not_found', `no pipeline named '${pipeline}'`);
       const backend: VariantBackend = p.config.pipeline.deployment.backend === 'docker' ? 'docker' : 'local';
       const live = store.variants.live(pipeline).filter((v) => v.group === group);
-      if (live.some((v) => v.version === version)) return; // already serving
-      // A candidate left over (e.g. from a failed deploy) makes room for this one.
-      for (const old of live.filter((v) => v.role === 'candidate')) {
+      let candidate = live.find((v) => v.version === version);
+      if (candidate?.role === 'current') return; // already serving: nothing to roll out for this group
+      // Another version left as candidate (an older, superseded rollout) makes room for this one.
+      for (const old of live.filter((v) => v.role === 'candidate' && v.version !== version)) {
         store.variants.retire(old.id);
         await stopVariant(old.id);
       }
-      const candidate = store.variants.create({ pipeline, group, version, role: 'candidate', weight: 0, backend });
-      const sup = start(candidate);
+      candidate ??= store.variants.create({ pipeline, group, version, role: 'candidate', weight: 0, backend });
+      const sup = supervisors.get(candidate.id) ?? start(candidate);
       try {
         await sup.firstLive;
       } catch (err) {
-        store.variants.retire(candidate.id);
-        await stopVariant(candidate.id);
         throw new MlpError('check_failed', `v${version} of ${pipeline}/${group} did not start: ${(err as Error).message}`);
       }
-      const current = live.find((v) => v.role === 'current');
+    },
+    endpointOf(pipeline, group, role) {
+      const v = store.variants.live(pipeline).find((x) => x.group === group && x.role === role);
+      const port = v ? supervisors.get(v.id)?.port : null;
+      return v && port ? { variant: `v${v.version}`, host: '127.0.0.1', port } : null;
+    },
+    setCandidateWeight(pipeline, weight) {
       store.transaction(() => {
-        if (current) store.variants.retire(current.id);
-        store.variants.setRole(candidate.id, 'current');
-        store.variants.setWeight(candidate.id, 100);
+        for (const v of store.variants.live(pipeline)) {
+          const hasCandidate = store.variants.live(pipeline).some((x) => x.group === v.group && x.role === 'candidate');
+          store.variants.setWeight(v.id, v.role === 'candidate' ? weight : hasCandidate ? 100 - weight : 100);
+        }
       });
       refreshRoutes();
-      log.info('serve', `${group}: v${version} takes all traffic${current ? ` (v${current.version} retired)` : ''}`, pipeline);
       deps.onVariantChanged?.(pipeline);
-      if (current) await stopVariant(current.id);
+    },
+    async promoteCandidates(pipeline) {
+      const retired: number[] = [];
+      store.transaction(() => {
+        const live = store.variants.live(pipeline);
+        for (const c of live.filter((v) => v.role === 'candidate')) {
+          const current = live.find((v) => v.group === c.group && v.role === 'current');
+          if (current) {
+            store.variants.retire(current.id);
+            retired.push(current.id);
+          }
+          store.variants.setRole(c.id, 'current');
+          store.variants.setWeight(c.id, 100);
+        }
+      });
+      refreshRoutes();
+      deps.onVariantChanged?.(pipeline);
+      await Promise.all(retired.map(stopVariant));
+    },
+    async retireCandidates(pipeline) {
+      const candidates = store.variants.live(pipeline).filter((v) => v.role === 'candidate');
+      store.transaction(() => {
+        for (const c of candidates) store.variants.retire(c.id);
+        for (const v of store.variants.live(pipeline)) store.variants.setWeight(v.id, 100);
+      });
+      refreshRoutes();
+      deps.onVariantChanged?.(pipeline);
+      await Promise.all(candidates.map((c) => stopVariant(c.id)));
     },
     async close() {
       await Promise.all([...supervisors.values()].map((s) => s.stop(3_000)));

@@ -6,13 +6,21 @@ import { isForeignKeyViolation, isUniqueViolation } from './sqlite-errors.js';
 export { ROLLOUT_PHASES, TERMINAL_PHASES, isTerminalPhase, type RolloutPhase, type TerminalPhase, type PausablePhase } from '../../shared/domain.js';
 
 /** The persisted state of a rollout: the state machine reads one, decides, and saves the next. */
+/** One group's part of a rollout: the version rolled out and the one it replaces. */
+export interface RolloutGroup {
+  group: string;
+  candidate: number;
+  /** The version serving before this rollout; null for the group's first version. */
+  current: number | null;
+}
+
 export interface Rollout {
   id: number;
   pipeline: string;
-  group: string;
-  candidateVersion: number;
-  /** The version serving before this rollout; null for a pipeline's first version. */
-  currentVersion: number | null;
+  /** The training run that produced the candidates (null when rolled out by hand). */
+  runId: string | null;
+  /** Every group moves in lockstep: one phase and one weight for the whole pipeline. */
+  groups: RolloutGroup[];
   phase: RolloutPhase;
   /** Percent of traffic on the candidate, 0–100. */
   candidateWeight: number;
@@ -32,9 +40,8 @@ export interface Rollout {
 
 export interface CreateRolloutInput {
   pipeline: string;
-  group: string;
-  candidateVersion: number;
-  currentVersion?: number | null;
+  runId?: string | null;
+  groups: RolloutGroup[];
   phase?: RolloutPhase;
   candidateWeight?: number;
   state?: Record<string, unknown>;
@@ -45,9 +52,8 @@ export interface CreateRolloutInput {
 interface RolloutRow {
   id: number;
   pipeline: string;
-  group_name: string;
-  candidate_version: number;
-  current_version: number | null;
+  run_id: string | null;
+  groups_json: string;
   phase: RolloutPhase;
   candidate_weight: number;
   step_index: number;
@@ -64,9 +70,8 @@ interface RolloutRow {
 const toRollout = (r: RolloutRow): Rollout => ({
   id: r.id,
   pipeline: r.pipeline,
-  group: r.group_name,
-  candidateVersion: r.candidate_version,
-  currentVersion: r.current_version,
+  runId: r.run_id,
+  groups: JSON.parse(r.groups_json) as RolloutGroup[],
   phase: r.phase,
   candidateWeight: r.candidate_weight,
   stepIndex: r.step_index,
@@ -95,17 +100,15 @@ export class RolloutsRepository {
   private readonly selectActive: Database.Statement<[string], RolloutRow>;
   private readonly selectAllActive: Database.Statement<[], RolloutRow>;
   private readonly selectLatest: Database.Statement<[string], RolloutRow>;
-  private readonly selectLatestPromoted: Database.Statement<[string], RolloutRow>;
-  private readonly selectLatestPromotedInGroup: Database.Statement<[string, string], RolloutRow>;
 
   constructor(
     db: Database.Database,
     private readonly now: () => number,
   ) {
     this.insert = db.prepare(`
-      INSERT INTO rollouts (pipeline, group_name, candidate_version, current_version, phase, candidate_weight, step_index,
+      INSERT INTO rollouts (pipeline, run_id, groups_json, phase, candidate_weight, step_index,
         phase_started_at, state_json, reason, created_at, updated_at, version)
-      VALUES (:pipeline, :group_name, :candidate_version, :current_version, :phase, :candidate_weight, 0,
+      VALUES (:pipeline, :run_id, :groups_json, :phase, :candidate_weight, 0,
         :phase_started_at, :state_json, :reason, :created_at, :created_at, 1)
       RETURNING *`);
     // Identity (pipeline, group, versions, created_at) never changes; the rest is the machine's state.
@@ -127,12 +130,6 @@ export class RolloutsRepository {
     this.selectActive = db.prepare(`SELECT * FROM rollouts WHERE pipeline = ? AND phase NOT IN (${TERMINAL_SQL})`);
     this.selectAllActive = db.prepare(`SELECT * FROM rollouts WHERE phase NOT IN (${TERMINAL_SQL}) ORDER BY id`);
     this.selectLatest = db.prepare('SELECT * FROM rollouts WHERE pipeline = ? ORDER BY id DESC LIMIT 1');
-    this.selectLatestPromoted = db.prepare(
-      `SELECT * FROM rollouts WHERE pipeline = ? AND phase = 'promoted' ORDER BY id DESC LIMIT 1`,
-    );
-    this.selectLatestPromotedInGroup = db.prepare(
-      `SELECT * FROM rollouts WHERE pipeline = ? AND group_name = ? AND phase = 'promoted' ORDER BY id DESC LIMIT 1`,
-    );
   }
 
   /**
@@ -145,9 +142,8 @@ export class RolloutsRepository {
       return toRollout(
         this.insert.get({
           pipeline: input.pipeline,
-          group_name: input.group,
-          candidate_version: input.candidateVersion,
-          current_version: input.currentVersion ?? null,
+          run_id: input.runId ?? null,
+          groups_json: JSON.stringify(input.groups),
           phase: input.phase ?? 'deploying',
           candidate_weight: input.candidateWeight ?? 0,
           phase_started_at: at,
@@ -161,12 +157,7 @@ export class RolloutsRepository {
         const active = this.active(input.pipeline);
         throw conflict(`pipeline ${input.pipeline} already has an active rollout (#${active?.id}, ${active?.phase})`);
       }
-      if (isForeignKeyViolation(err)) {
-        throw notFound(
-          `pipeline ${input.pipeline} group ${input.group} has no model version v${input.candidateVersion}` +
-            (input.currentVersion == null ? '' : ` or v${input.currentVersion}`),
-        );
-      }
+      if (isForeignKeyViolation(err)) throw notFound(`run ${input.runId} does not exist`);
       throw err;
     }
   }
@@ -217,13 +208,6 @@ export class RolloutsRepository {
   /** The pipeline's most recent rollout, active or not. */
   latest(pipeline: string): Rollout | undefined {
     const row = this.selectLatest.get(pipeline);
-    return row && toRollout(row);
-  }
-
-  /** The last rollout that reached `promoted` (of one group, if given): its candidate is what serves. */
-  latestPromoted(pipeline: string, group?: string): Rollout | undefined {
-    const row =
-      group === undefined ? this.selectLatestPromoted.get(pipeline) : this.selectLatestPromotedInGroup.get(pipeline, group);
     return row && toRollout(row);
   }
 

@@ -88,13 +88,14 @@ export const initial: Migration = {
         PRIMARY KEY (pipeline, group_name, version)
       ) STRICT;
 
+      -- A rollout moves a pipeline's new versions (one per group, in lockstep) to production.
+      -- groups_json: [{group, candidate, current}] (versions; current null for a first version).
       -- version is the optimistic-concurrency counter, bumped by every save.
       CREATE TABLE rollouts (
         id INTEGER PRIMARY KEY,
         pipeline TEXT NOT NULL,
-        group_name TEXT NOT NULL,
-        candidate_version INTEGER NOT NULL,
-        current_version INTEGER,
+        run_id TEXT REFERENCES runs (id),
+        groups_json TEXT NOT NULL CHECK (json_valid(groups_json)),
         phase TEXT NOT NULL CHECK (phase IN ('deploying', 'checking_data', 'integration_testing', 'replaying', 'shifting',
           'paused', 'promoted', 'blocked', 'rolling_back', 'rolled_back', 'failed')),
         candidate_weight INTEGER NOT NULL CHECK (candidate_weight BETWEEN 0 AND 100),
@@ -108,9 +109,7 @@ export const initial: Migration = {
         updated_at INTEGER NOT NULL,
         finished_at INTEGER,
         version INTEGER NOT NULL,
-        CHECK (phase <> 'paused' OR paused_from IS NOT NULL),
-        FOREIGN KEY (pipeline, group_name, candidate_version) REFERENCES model_versions (pipeline, group_name, version),
-        FOREIGN KEY (pipeline, group_name, current_version) REFERENCES model_versions (pipeline, group_name, version)
+        CHECK (phase <> 'paused' OR paused_from IS NOT NULL)
       ) STRICT;
       -- DESIGN §6: only one rollout per pipeline is active (not promoted, blocked, rolled back or failed).
       CREATE UNIQUE INDEX rollouts_one_active ON rollouts (pipeline)

@@ -63,13 +63,12 @@ describe('rollouts', () => {
   test('create round-trips with defaults; active, latest and listActive find it', () => {
     const store = freshStore();
     withVersions(store, 'demand-forecast', 'berlin', 2);
-    const r = store.rollouts.create({ pipeline: 'demand-forecast', group: 'berlin', candidateVersion: 2, currentVersion: 1, at: 1000 });
+    const r = store.rollouts.create({ pipeline: 'demand-forecast', groups: [{ group: 'berlin', candidate: 2, current: 1 }], at: 1000 });
     assert.deepEqual(r, {
       id: r.id,
       pipeline: 'demand-forecast',
-      group: 'berlin',
-      candidateVersion: 2,
-      currentVersion: 1,
+      runId: null,
+      groups: [{ group: 'berlin', candidate: 2, current: 1 }],
       phase: 'deploying',
       candidateWeight: 0,
       stepIndex: 0,
@@ -92,7 +91,7 @@ describe('rollouts', () => {
   test('save bumps the version; a stale writer gets a conflict and changes nothing', () => {
     const store = freshStore();
     withVersions(store, 'p', 'g', 2);
-    const read = store.rollouts.create({ pipeline: 'p', group: 'g', candidateVersion: 2, currentVersion: 1, at: 0 });
+    const read = store.rollouts.create({ pipeline: 'p', groups: [{ group: 'g', candidate: 2, current: 1 }], at: 0 });
     const shifted = store.rollouts.save(
       { ...read, phase: 'shifting', candidateWeight: 10, stepIndex: 1, phaseStartedAt: 50, state: { replay: { failures: 0 } } },
       { expectedVersion: read.version, at: 50 },
@@ -112,33 +111,28 @@ describe('rollouts', () => {
   test('pause remembers the phase to resume; a terminal phase stamps finishedAt and frees the pipeline', () => {
     const store = freshStore();
     withVersions(store, 'p', 'g', 3);
-    let r = store.rollouts.create({ pipeline: 'p', group: 'g', candidateVersion: 2, currentVersion: 1, phase: 'shifting', at: 0 });
+    let r = store.rollouts.create({ pipeline: 'p', groups: [{ group: 'g', candidate: 2, current: 1 }], phase: 'shifting', at: 0 });
     r = store.rollouts.save({ ...r, phase: 'paused', pausedFrom: 'shifting', reason: 'paused by alice' }, { expectedVersion: r.version, at: 5 });
     assert.deepEqual([r.phase, r.pausedFrom, r.reason], ['paused', 'shifting', 'paused by alice']);
 
-    assert.throws(() => store.rollouts.create({ pipeline: 'p', group: 'g', candidateVersion: 3, currentVersion: 1 }), isCode('conflict'));
+    assert.throws(() => store.rollouts.create({ pipeline: 'p', groups: [{ group: 'g', candidate: 3, current: 1 }] }), isCode('conflict'));
 
     r = store.rollouts.save({ ...r, phase: 'rolled_back', pausedFrom: null, candidateWeight: 0 }, { expectedVersion: r.version, at: 9 });
     assert.equal(r.finishedAt, 9);
     assert.equal(store.rollouts.active('p'), undefined);
     assert.deepEqual(store.rollouts.listActive(), []);
 
-    const next = store.rollouts.create({ pipeline: 'p', group: 'g', candidateVersion: 3, currentVersion: 1, at: 10 });
+    const next = store.rollouts.create({ pipeline: 'p', groups: [{ group: 'g', candidate: 3, current: 1 }], at: 10 });
     assert.deepEqual(store.rollouts.latest('p')?.id, next.id);
-    assert.equal(store.rollouts.latestPromoted('p'), undefined);
     const promoted = store.rollouts.save({ ...next, phase: 'promoted', candidateWeight: 100 }, { expectedVersion: next.version, at: 20 });
-    assert.deepEqual(store.rollouts.latestPromoted('p'), promoted);
-    assert.deepEqual(store.rollouts.latestPromoted('p', 'g'), promoted);
-    assert.equal(store.rollouts.latestPromoted('p', 'other'), undefined);
+    assert.equal(promoted.finishedAt, 20);
   });
 
-  test('a rollout of a version that does not exist is refused', () => {
+  test('a rollout of a run that does not exist is refused', () => {
     const store = freshStore();
-    withVersions(store, 'p', 'g', 1);
-    assert.throws(() => store.rollouts.create({ pipeline: 'p', group: 'g', candidateVersion: 7 }), isCode('not_found'));
-    assert.throws(() => store.rollouts.create({ pipeline: 'p', group: 'g', candidateVersion: 1, currentVersion: 5 }), isCode('not_found'));
-    const first = store.rollouts.create({ pipeline: 'p', group: 'g', candidateVersion: 1 });
-    assert.equal(first.currentVersion, null);
+    assert.throws(() => store.rollouts.create({ pipeline: 'p', runId: 'r-ghost', groups: [{ group: 'g', candidate: 1, current: null }] }), isCode('not_found'));
+    const first = store.rollouts.create({ pipeline: 'p', groups: [{ group: 'g', candidate: 1, current: null }] });
+    assert.equal(first.groups[0]!.current, null);
   });
 });
 
@@ -146,7 +140,7 @@ describe('decisions', () => {
   test('list returns DESIGN §3 records, newest last', () => {
     const store = freshStore();
     withVersions(store, 'p', 'g', 2);
-    const r = store.rollouts.create({ pipeline: 'p', group: 'g', candidateVersion: 2, currentVersion: 1 });
+    const r = store.rollouts.create({ pipeline: 'p', groups: [{ group: 'g', candidate: 2, current: 1 }] });
     const hold: Decision = {
       at: 100,
       phase: 'shifting',
@@ -177,7 +171,7 @@ describe('decisions', () => {
   test('a store transaction is all or nothing', () => {
     const store = freshStore();
     withVersions(store, 'p', 'g', 1);
-    const r = store.rollouts.create({ pipeline: 'p', group: 'g', candidateVersion: 1 });
+    const r = store.rollouts.create({ pipeline: 'p', groups: [{ group: 'g', candidate: 1, current: null }] });
     const info: Decision = { at: 1, phase: 'deploying', rule: 'first_version', observed: null, threshold: null, sample: null, verdict: 'info', reason: 'no current model' };
     assert.throws(() =>
       store.transaction(() => {

@@ -1,0 +1,247 @@
+/**
+ * Runs rollouts: feeds events to the pure state machine, persists what it decides, records the
+ * decisions, carries out the effects (variants, weights, gates) and wakes itself when a step of
+ * the shift is due. The persisted rollout *is* the state: a restarted daemon calls `recover()`,
+ * which re-applies each active rollout's effects (all idempotent) and goes on from there.
+ *
+ * Events for one rollout are handled one at a time, in order (a per-rollout queue), so an effect
+ * finishing and a command arriving never race on the same saved state.
+ */
+import { describeError, MlpError } from '../../shared/errors.js';
+import type { EventBus } from '../events.js';
+import type { Logger } from '../log.js';
+import type { Serving } from '../serving/service.js';
+import type { LiveMetrics } from '../serving/metrics.js';
+import type { Store } from '../store/db.js';
+import type { Rollout } from '../store/rollouts.js';
+import { resumeEffects, step, type Effect, type Gate, type GateOutcome, type RolloutEvent, type RolloutPolicy, type StepResult, type WatchSample } from './machine.js';
+
+export interface GateRunner {
+  run(gate: Gate, rollout: Rollout, signal: AbortSignal): Promise<GateOutcome>;
+}
+
+export interface RolloutControllerDeps {
+  store: Store;
+  log: Logger;
+  serving: Serving;
+  metrics: LiveMetrics;
+  gates: GateRunner;
+  policyFor(pipeline: string): RolloutPolicy | undefined;
+  /** Called after a rollout changed (the daemon republishes the pipeline). */
+  onChanged(rollout: Rollout): void;
+  now?: () => number;
+  /** How often the live error-rate watch looks at the candidates' metrics. */
+  watchEveryMs?: number;
+}
+
+export interface RolloutController {
+  /** Starts rolling out what a run trained; an active rollout of the pipeline is superseded first. */
+  start(pipeline: string, runId: string | null, groups: { group: string; version: number }[]): Promise<Rollout>;
+  /** An operator's command; rejects with a conflict when it does not fit the phase. */
+  command(pipeline: string, command: 'promote' | 'rollback' | 'pause' | 'resume', actor: string): Promise<Rollout>;
+  /** Picks up every active rollout after a (re)start. */
+  recover(): void;
+  close(): Promise<void>;
+}
+
+export function createRolloutController(deps: RolloutControllerDeps): RolloutController {
+  const { store, log, serving } = deps;
+  const now = deps.now ?? Date.now;
+  const queues = new Map<number, Promise<unknown>>();
+  const gatesRunning = new Map<number, AbortController>();
+  const timers = new Map<number, NodeJS.Timeout>();
+  const settled = new Map<number, () => void>();
+  let closed = false;
+
+  /** Serialises work per rollout. */
+  const enqueue = <T>(id: number, work: () => Promise<T>): Promise<T> => {
+    const next = (queues.get(id) ?? Promise.resolve()).then(work, work);
+    queues.set(id, next.catch(() => undefined));
+    return next;
+  };
+
+  const policyOf = (r: Rollout): RolloutPolicy => {
+    const p = deps.policyFor(r.pipeline);
+    if (!p) throw new MlpError('not_found', `pipeline '${r.pipeline}' is no longer in force`);
+    return p;
+  };
+
+  /** Applies one event: step, save, record, publish, then run the effects. */
+  const dispatch = (id: number, ev: RolloutEvent) =>
+    enqueue(id, async () => {
+      if (closed) return undefined;
+      const r = store.rollouts.get(id);
+      if (!r) return undefined;
+      let result: StepResult;
+      try {
+        result = step(r, ev, now(), policyOf(r));
+      } catch (err) {
+        result = step(r, { type: 'machinery_failed', reason: describeError(err) }, now(), FALLBACK_POLICY);
+      }
+      if (result.rejected) throw new MlpError('conflict', `${r.pipeline}: cannot ${ev.type === 'command' ? ev.command : ev.type}: ${result.rejected}`);
+      const saved = persist(r, result);
+      apply(saved, result.effects, result.wakeAt);
+      return saved;
+    });
+
+  const persist = (r: Rollout, result: StepResult): Rollout => {
+    const at = now();
+    const saved = store.transaction(() => {
+      const s = result.next === r ? r : store.rollouts.save(result.next, { expectedVersion: r.version, at });
+      for (const d of result.decisions) store.decisions.record(r.id, { at, ...d });
+      return s;
+    });
+    for (const d of result.decisions) log.info('rollout', `${d.phase}: ${d.verdict}: ${d.reason}`, r.pipeline);
+    if (saved.phase !== r.phase) log.info('rollout', `#${r.id} ${r.phase} → ${saved.phase}`, r.pipeline);
+    if (result.next !== r || result.decisions.length) deps.onChanged(saved);
+    if (isTerminal(saved)) {
+      settled.get(saved.id)?.();
+      settled.delete(saved.id);
+      clearTimeout(timers.get(saved.id));
+      timers.delete(saved.id);
+    }
+    return saved;
+  };
+
+  /** Carries out effects in the background; each reports back with an event. */
+  const apply = (r: Rollout, effects: Effect[], wakeAt?: number) => {
+    if (wakeAt !== undefined) schedule(r.id, wakeAt);
+    for (const effect of effects) void run(r, effect);
+  };
+
+  const run = async (r: Rollout, effect: Effect): Promise<void> => {
+    try {
+      switch (effect.type) {
+        case 'start_candidates': {
+          for (const g of r.groups) deps.metrics.forget(r.pipeline, g.group, `v${g.candidate}`);
+          try {
+            await Promise.all(r.groups.map((g) => serving.startCandidate(r.pipeline, g.group, g.candidate)));
+          } catch (err) {
+            await dispatch(r.id, { type: 'candidates_failed', reason: describeError(err) });
+            return;
+          }
+          await dispatch(r.id, { type: 'candidates_live' });
+          return;
+        }
+        case 'run_gate': {
+          gatesRunning.get(r.id)?.abort();
+          const controller = new AbortController();
+          gatesRunning.set(r.id, controller);
+          let outcome: GateOutcome;
+          try {
+            outcome = await deps.gates.run(effect.gate, r, controller.signal);
+          } catch (err) {
+            if (controller.signal.aborted) return;
+            outcome = { passed: false, summary: `the ${effect.gate.replace('_', ' ')} gate could not run: ${describeError(err)}` };
+          } finally {
+            if (gatesRunning.get(r.id) === controller) gatesRunning.delete(r.id);
+          }
+          if (!controller.signal.aborted) await dispatch(r.id, { type: 'gate_done', gate: effect.gate, outcome });
+          return;
+        }
+        case 'cancel_gate':
+          gatesRunning.get(r.id)?.abort();
+          gatesRunning.delete(r.id);
+          return;
+        case 'set_weight':
+          serving.setCandidateWeight(r.pipeline, effect.weight);
+          return;
+        case 'promote':
+          await serving.promoteCandidates(r.pipeline);
+          await dispatch(r.id, { type: 'promoted' });
+          return;
+        case 'retire_candidates':
+          await serving.retireCandidates(r.pipeline);
+          await dispatch(r.id, { type: 'retired' });
+          return;
+      }
+    } catch (err) {
+      if (closed) return;
+      log.error('rollout', `${effect.type} failed: ${describeError(err)}`, r.pipeline);
+      if (effect.type !== 'retire_candidates') await dispatch(r.id, { type: 'machinery_failed', reason: `${effect.type} failed: ${describeError(err)}` }).catch(() => {});
+    }
+  };
+
+  const schedule = (id: number, at: number) => {
+    clearTimeout(timers.get(id));
+    const timer = setTimeout(() => {
+      timers.delete(id);
+      void dispatch(id, { type: 'tick' }).catch((err) => log.error('rollout', describeError(err)));
+    }, Math.max(0, at - now()));
+    timers.set(id, timer);
+  };
+
+  // The live error-rate watch: the candidates' own requests, continuously, not at step ends.
+  const watch = setInterval(() => {
+    for (const r of store.rollouts.listActive()) {
+      const watching = r.phase === 'shifting' || (r.phase === 'paused' && r.pausedFrom === 'shifting');
+      if (!watching || r.candidateWeight === 0) continue;
+      const worst = worstGroup(r);
+      if (worst) void dispatch(r.id, { type: 'watch', sample: worst }).catch(() => {});
+    }
+  }, deps.watchEveryMs ?? 100);
+  watch.unref();
+
+  const worstGroup = (r: Rollout): WatchSample | undefined => {
+    let worst: WatchSample | undefined;
+    for (const g of r.groups) {
+      const m = deps.metrics.variant(r.pipeline, g.group, `v${g.candidate}`);
+      if (!m) continue;
+      const sample = { group: g.group, requests: m.window.requests, errors: m.window.errors, errorRate: m.window.errorRate, p99Ms: m.window.p99Ms };
+      if (!worst || sample.errorRate > worst.errorRate || (sample.errorRate === worst.errorRate && (sample.p99Ms ?? 0) > (worst.p99Ms ?? 0))) worst = sample;
+    }
+    return worst;
+  };
+
+  return {
+    async start(pipeline, runId, groups) {
+      const active = store.rollouts.active(pipeline);
+      if (active) {
+        const done = new Promise<void>((resolve) => settled.set(active.id, resolve));
+        await dispatch(active.id, { type: 'superseded', by: runId ? `run ${runId}` : 'a newer version' });
+        await done;
+      }
+      const rolloutGroups = groups.map((g) => ({
+        group: g.group,
+        candidate: g.version,
+        current: store.variants.live(pipeline).find((v) => v.group === g.group && v.role === 'current')?.version ?? null,
+      }));
+      const r = store.rollouts.create({ pipeline, runId, groups: rolloutGroups, at: now() });
+      log.info('rollout', `#${r.id} started: ${rolloutGroups.map((g) => `${g.group} ${g.current ? `v${g.current} → ` : ''}v${g.candidate}`).join(', ')}`, pipeline);
+      deps.onChanged(r);
+      apply(r, [{ type: 'start_candidates' }]);
+      return r;
+    },
+    async command(pipeline, command, actor) {
+      const r = store.rollouts.active(pipeline);
+      if (!r) throw new MlpError('conflict', `${pipeline} has no active rollout to ${command} (mlp status shows its last one)`);
+      return (await dispatch(r.id, { type: 'command', command, actor }))!;
+    },
+    recover() {
+      for (const r of store.rollouts.listActive()) {
+        let policy: RolloutPolicy;
+        try {
+          policy = policyOf(r);
+        } catch (err) {
+          void dispatch(r.id, { type: 'machinery_failed', reason: describeError(err) }).catch(() => {});
+          continue;
+        }
+        const { effects, wakeAt } = resumeEffects(r, now(), policy);
+        log.info('rollout', `#${r.id} resumes in ${r.phase} at ${r.candidateWeight}%`, r.pipeline);
+        apply(r, effects, wakeAt);
+      }
+    },
+    async close() {
+      closed = true;
+      clearInterval(watch);
+      for (const t of timers.values()) clearTimeout(t);
+      for (const g of gatesRunning.values()) g.abort();
+      await Promise.allSettled([...queues.values()]);
+    },
+  };
+}
+
+const isTerminal = (r: Rollout) => ['promoted', 'blocked', 'rolled_back', 'failed'].includes(r.phase);
+
+/** Used only to fail a rollout whose pipeline left the repo. */
+const FALLBACK_POLICY: RolloutPolicy = { strategy: 'gradual', initialTraffic: 0, stepPercent: 10, stepIntervalMs: 60_000, errorRateAbove: 0.05, minRequests: 50, latencyP99AboveMs: null };

@@ -1,0 +1,193 @@
+/**
+ * The quality gates a candidate passes before live traffic reaches it (DESIGN §1): data checks,
+ * integration tests against the silent candidate, and the replay of captured live traffic. Each
+ * gate returns an outcome the state machine turns into a decision; a gate with nothing to do
+ * passes as skipped, saying why.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { integrationTestCommand, parseGroupSource, type PipelineConfig, type RepoConfig } from '../../shared/config/schema.js';
+import { formatDuration } from '../../shared/duration.js';
+import type { Executor } from '../executors/executor.js';
+import type { LogWriter } from '../logWriter.js';
+import type { InForcePipeline } from '../repo/reconcile.js';
+import { readCapture } from '../serving/capture-reader.js';
+import type { Serving } from '../serving/service.js';
+import type { Rollout } from '../store/rollouts.js';
+import { runReplay } from '../replay/run.js';
+import type { ReplayReport } from '../replay/report.js';
+import type { GateRunner } from './controller.js';
+import type { Gate, GateOutcome } from './machine.js';
+
+/** Data checks, as the checks module runs them (a summary per suite). */
+export type DataCheckRunner = (opts: {
+  pipeline: InForcePipeline;
+  repo: RepoConfig | null;
+  repoRoot: string;
+  group: string;
+  signal: AbortSignal;
+}) => Promise<{ passed: boolean; summary: string; report: unknown; failed: number; evaluated: number }[]>;
+
+export interface GateDeps {
+  pipeline(name: string): InForcePipeline | undefined;
+  repoConfig(): RepoConfig | null;
+  repoRoot: string;
+  serving: Serving;
+  captureDir: string;
+  /** Runs integration tests as a step: same process handling, limits and logging as training steps. */
+  executor: Executor;
+  logs: LogWriter;
+  dataChecks: DataCheckRunner;
+  timeScale: number;
+  python?: string;
+  /** Replay progress, for status and the TUI. */
+  onReplayProgress?(pipeline: string, group: string, done: number, total: number | null): void;
+}
+
+/** Integration tests get this long unless the step timeout says otherwise. */
+const INTEGRATION_TIMEOUT_MS = 30 * 60_000;
+
+export function createGateRunner(deps: GateDeps): GateRunner {
+  return {
+    async run(gate: Gate, r: Rollout, signal: AbortSignal): Promise<GateOutcome> {
+      const p = deps.pipeline(r.pipeline);
+      if (!p) return { passed: false, summary: `pipeline '${r.pipeline}' is no longer in the repo` };
+      switch (gate) {
+        case 'data_checks':
+          return dataChecks(p, r, signal);
+        case 'integration_tests':
+          return integrationTests(p, r, signal);
+        case 'replay':
+          return replay(p, r, signal);
+      }
+    },
+  };
+
+  async function dataChecks(p: InForcePipeline, r: Rollout, signal: AbortSignal): Promise<GateOutcome> {
+    const checks = p.config.pipeline.deployment.data_checks;
+    if (checks.length === 0) return { passed: true, skipped: true, summary: 'no data checks configured (deployment.data_checks)' };
+    const results = await deps.dataChecks({ pipeline: p, repo: deps.repoConfig(), repoRoot: deps.repoRoot, group: r.groups[0]!.group, signal });
+    const failed = results.filter((x) => !x.passed);
+    const evaluated = results.reduce((n, x) => n + x.evaluated, 0);
+    const failedExpectations = results.reduce((n, x) => n + x.failed, 0);
+    return {
+      passed: failed.length === 0,
+      summary: failed.length === 0 ? `${results.length} suite${results.length === 1 ? '' : 's'} passed (${evaluated} expectations)` : failed.map((x) => x.summary).join('; '),
+      report: results.map((x) => x.report),
+      observed: failedExpectations,
+      threshold: 0,
+      sample: { suites: results.length, expectations: evaluated },
+    };
+  }
+
+  async function integrationTests(p: InForcePipeline, r: Rollout, signal: AbortSignal): Promise<GateOutcome> {
+    const command = integrationTestCommand(p.config.pipeline.deployment.integration_tests);
+    if (!command) return { passed: true, skipped: true, summary: 'no integration tests configured (deployment.integration_tests)' };
+    const failures: string[] = [];
+    for (const g of r.groups) {
+      const endpoint = deps.serving.endpointOf(r.pipeline, g.group, 'candidate');
+      if (!endpoint) return { passed: false, summary: `the candidate of ${g.group} is not live` };
+      const base = mkdtempSync(join(tmpdir(), 'mlp-it-'));
+      const dirs = { model: join(base, 'model'), input: join(base, 'input'), output: join(base, 'output') };
+      for (const d of Object.values(dirs)) mkdirSync(d);
+      try {
+        const outcome = await deps.executor.run(
+          {
+            pipeline: r.pipeline,
+            pipelineDir: p.dir,
+            step: 'integration_tests',
+            command,
+            group: g.group,
+            runId: r.runId ?? `rollout-${r.id}`,
+            timeoutMs: Math.max(1, Math.round(INTEGRATION_TIMEOUT_MS / deps.timeScale)),
+            isTrain: false,
+            dirs,
+            instanceType: p.config.pipeline.training.instance_type,
+            env: {
+              MLP_ENDPOINT_URL: `http://${endpoint.host}:${endpoint.port}`,
+              MLP_PIPELINE: r.pipeline,
+              MLP_VARIANT: endpoint.variant,
+            },
+          },
+          {
+            signal,
+            onLine: (stream, line) =>
+              deps.logs.write({ at: Date.now(), pipeline: r.pipeline, runId: r.runId, step: 'integration_tests', group: g.group, stream, line }),
+          },
+        );
+        if (outcome.status !== 'succeeded') failures.push(`${g.group}: ${outcome.reason}`);
+      } finally {
+        rmSync(base, { recursive: true, force: true });
+      }
+    }
+    return failures.length
+      ? { passed: false, summary: `integration tests failed against the candidate: ${failures.join('; ')}`, observed: failures.length, threshold: 0, sample: { groups: r.groups.length } }
+      : { passed: true, summary: `\`${command}\` passed against the candidate${r.groups.length > 1 ? ` of each of ${r.groups.length} groups` : ''}`, observed: 0, threshold: 0, sample: { groups: r.groups.length } };
+  }
+
+  async function replay(p: InForcePipeline, r: Rollout, signal: AbortSignal): Promise<GateOutcome> {
+    const cfg = p.config.pipeline.deployment.replay;
+    const reports: Record<string, ReplayReport | { skipped: string }> = {};
+    const lines: string[] = [];
+    let regressions = 0;
+    let sent = 0;
+    let failed = false;
+    for (const g of r.groups) {
+      const candidate = deps.serving.endpointOf(r.pipeline, g.group, 'candidate');
+      const current = deps.serving.endpointOf(r.pipeline, g.group, 'current');
+      if (!candidate) return { passed: false, summary: `the candidate of ${g.group} is not live` };
+      if (!current) {
+        reports[g.group] = { skipped: 'no current model in this group: nothing to compare against' };
+        continue;
+      }
+      const captured = [];
+      const since = Date.now() - cfg.window_days * 86_400_000;
+      for await (const request of readCapture({ dir: deps.captureDir, pipeline: r.pipeline, group: g.group, sinceMs: since, limit: cfg.requests })) {
+        captured.push(request);
+      }
+      if (captured.length === 0) {
+        reports[g.group] = { skipped: `no captured traffic for ${g.group} in the last ${cfg.window_days} days` };
+        continue;
+      }
+      const report = await runReplay({
+        requests: captured,
+        candidate: { ...candidate, name: candidate.variant },
+        current: { ...current, name: current.variant },
+        concurrency: cfg.concurrency,
+        timeoutMs: p.config.pipeline.serve.timeout_seconds * 1000,
+        checks: cfg.checks,
+        pipelineDir: p.dir,
+        ...(deps.python ? { python: deps.python } : {}),
+        signal,
+        onProgress: (progress) => deps.onReplayProgress?.(r.pipeline, g.group, progress.done, progress.total),
+      });
+      if (signal.aborted || report.cancelled) throw new Error('replay cancelled');
+      reports[g.group] = report;
+      regressions += report.regressions.count;
+      sent += report.sent;
+      if (report.verdict === 'fail') failed = true;
+      lines.push(r.groups.length > 1 ? `${g.group}: ${report.reason}` : report.reason);
+    }
+    const replayed = Object.values(reports).filter((x): x is ReplayReport => !('skipped' in x));
+    if (replayed.length === 0) {
+      const why = Object.entries(reports).map(([group, x]) => (r.groups.length > 1 ? `${group}: ` : '') + (x as { skipped: string }).skipped);
+      return { passed: true, skipped: true, summary: `replay skipped: ${why.join('; ')}`, report: reports, observed: 0, threshold: 0, sample: { requests: 0 } };
+    }
+    const took = replayed.reduce((ms, x) => ms + x.durationMs, 0);
+    return {
+      passed: !failed,
+      summary: `${lines.join('; ')} (${sent} requests in ${formatDuration(took)})`,
+      report: reports,
+      observed: { regressions },
+      threshold: { regressions: 0 },
+      sample: { requests: sent },
+    };
+  }
+}
+
+/** The connection data checks use for `sql:` data by default: the one of groups.source. */
+export function defaultConnection(config: PipelineConfig): string | undefined {
+  const source = config.pipeline.groups.source;
+  return source ? parseGroupSource(source)?.connection : undefined;
+}

@@ -1,0 +1,348 @@
+/**
+ * The rollout state machine (DESIGN §6), as a pure function: `step(rollout, event, now, policy)`
+ * returns the next persisted state, the effects to carry out, the decisions to record and when to
+ * wake up next. No I/O, no clock: the controller owns those.
+ *
+ *   deploying → checking_data → integration_testing → replaying → shifting → promoted
+ *   any active phase → paused → (back) | rolling_back → rolled_back;  a failed gate → blocked;
+ *   the machinery itself failing → failed.
+ *
+ * Terminal phases are only entered once their effect is done (promote, retire the candidates):
+ * the machine asks for the effect and records where it is going in `state.ending`; the effect's
+ * completion event moves it there. A crash in between re-runs the (idempotent) effect on restart.
+ */
+import type { RolloutPhase } from '../../shared/domain.js';
+import type { Decision } from '../store/decisions.js';
+import type { Rollout } from '../store/rollouts.js';
+
+export type Gate = 'data_checks' | 'integration_tests' | 'replay';
+
+export interface GateOutcome {
+  passed: boolean;
+  /** The gate had nothing to do (nothing configured, no captured traffic); it passes with this said. */
+  skipped?: boolean;
+  /** One line a person understands. */
+  summary: string;
+  /** The gate's full report (GX results, replay report), stored for status and the TUI. */
+  report?: unknown;
+  /** Figures for the decision record. */
+  observed?: unknown;
+  threshold?: unknown;
+  sample?: unknown;
+}
+
+/** What the live error-rate watch saw on the candidate (the worst group). */
+export interface WatchSample {
+  group: string;
+  requests: number;
+  errors: number;
+  errorRate: number;
+  p99Ms: number | null;
+}
+
+export type RolloutEvent =
+  | { type: 'tick' }
+  | { type: 'candidates_live' }
+  | { type: 'candidates_failed'; reason: string }
+  | { type: 'gate_done'; gate: Gate; outcome: GateOutcome }
+  | { type: 'watch'; sample: WatchSample }
+  | { type: 'promoted' }
+  | { type: 'retired' }
+  | { type: 'command'; command: 'promote' | 'rollback' | 'pause' | 'resume'; actor: string }
+  | { type: 'superseded'; by: string }
+  | { type: 'machinery_failed'; reason: string };
+
+export type Effect =
+  /** Make each group's candidate variant exist (weight 0) and wait until live → candidates_live / candidates_failed. */
+  | { type: 'start_candidates' }
+  /** Run a gate → gate_done. */
+  | { type: 'run_gate'; gate: Gate }
+  /** Stop a gate that is running (pause, rollback); its result is ignored. */
+  | { type: 'cancel_gate' }
+  /** Give the candidates this share of their group's traffic (the current variants the rest). */
+  | { type: 'set_weight'; weight: number }
+  /** Candidates take all traffic and become current; the old variants drain and stop → promoted. */
+  | { type: 'promote' }
+  /** Candidates to weight 0, drained and stopped → retired. */
+  | { type: 'retire_candidates' };
+
+/** The rollout settings of a pipeline, with durations already divided by --time-scale. */
+export interface RolloutPolicy {
+  strategy: 'gradual' | 'all_at_once';
+  initialTraffic: number;
+  stepPercent: number;
+  stepIntervalMs: number;
+  errorRateAbove: number;
+  minRequests: number;
+  latencyP99AboveMs: number | null;
+}
+
+/** What the machine keeps in `Rollout.state` across restarts. */
+export interface MachineState {
+  gates?: Partial<Record<Gate, GateOutcome>>;
+  /** When the current weight was set (shifting): the next step is due one interval later. */
+  stepStartedAt?: number;
+  pausedAt?: number;
+  /** The terminal phase the machine is heading to once its effect is done. */
+  ending?: { phase: 'promoted' | 'blocked' | 'rolled_back' | 'failed'; reason: string };
+}
+
+export type NewDecision = Omit<Decision, 'at'>;
+
+export interface StepResult {
+  next: Rollout;
+  effects: Effect[];
+  decisions: NewDecision[];
+  /** When to call again with a tick (a step of the shift is due). */
+  wakeAt?: number;
+  /** Set when the event was a command that does not fit the phase; nothing else changed. */
+  rejected?: string;
+}
+
+const GATE_PHASE: Record<Gate, RolloutPhase> = { data_checks: 'checking_data', integration_tests: 'integration_testing', replay: 'replaying' };
+const GATE_ORDER: Gate[] = ['data_checks', 'integration_tests', 'replay'];
+const ACTIVE: ReadonlySet<RolloutPhase> = new Set(['deploying', 'checking_data', 'integration_testing', 'replaying', 'shifting', 'paused', 'rolling_back']);
+
+export const machineState = (r: Rollout): MachineState => r.state as MachineState;
+export const isFirstVersion = (r: Rollout) => r.groups.every((g) => g.current === null);
+
+/** The effects that make the world match a persisted rollout: what a restarted daemon runs first. */
+export function resumeEffects(r: Rollout, now: number, policy: RolloutPolicy): { effects: Effect[]; wakeAt?: number } {
+  const s = machineState(r);
+  if (s.ending) return { effects: [s.ending.phase === 'promoted' ? { type: 'promote' } : { type: 'retire_candidates' }] };
+  switch (r.phase) {
+    case 'deploying':
+      return { effects: [{ type: 'start_candidates' }] };
+    case 'checking_data':
+    case 'integration_testing':
+    case 'replaying':
+      // A gate that was running when the daemon died starts again (its partial result is not trusted).
+      return { effects: [{ type: 'start_candidates' }, { type: 'run_gate', gate: gateOf(r.phase)! }] };
+    case 'shifting':
+      return { effects: [{ type: 'set_weight', weight: r.candidateWeight }], wakeAt: (s.stepStartedAt ?? now) + policy.stepIntervalMs };
+    case 'paused':
+      return { effects: [{ type: 'set_weight', weight: r.candidateWeight }] };
+    case 'rolling_back':
+      return { effects: [{ type: 'retire_candidates' }] };
+    default:
+      return { effects: [] };
+  }
+}
+
+export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutPolicy): StepResult {
+  const s = machineState(r);
+  const out: StepResult = { next: r, effects: [], decisions: [] };
+  const decide = (d: Omit<NewDecision, 'phase'> & { phase?: string }) => out.decisions.push({ phase: r.phase, ...d });
+  const go = (phase: RolloutPhase, patch: Partial<Rollout> = {}, state: Partial<MachineState> = {}) => {
+    out.next = { ...out.next, ...patch, phase, phaseStartedAt: phase === out.next.phase ? out.next.phaseStartedAt : now, state: { ...machineState(out.next), ...state } };
+  };
+  const heading = (phase: NonNullable<MachineState['ending']>['phase'], reason: string, effect: Effect) => {
+    out.next = { ...out.next, reason, state: { ...machineState(out.next), ending: { phase, reason } } };
+    out.effects.push(effect);
+  };
+  const reject = (why: string): StepResult => ({ next: r, effects: [], decisions: [], rejected: why });
+
+  if (!ACTIVE.has(r.phase)) return ev.type === 'command' ? reject(`the rollout is already ${r.phase}`) : out;
+  if (s.ending && ev.type !== 'promoted' && ev.type !== 'retired' && ev.type !== 'machinery_failed') {
+    return ev.type === 'command' ? reject(`the rollout is finishing (${s.ending.phase})`) : out;
+  }
+
+  switch (ev.type) {
+    case 'candidates_live': {
+      if (r.phase !== 'deploying') return out;
+      decide({ rule: 'candidates_live', observed: r.groups.length, threshold: null, sample: null, verdict: 'advance', reason: `${describeCandidates(r)} answer /ping at 0% traffic` });
+      return enterGate(r, 0, now, policy, out, go, decide, heading);
+    }
+    case 'candidates_failed': {
+      if (r.phase !== 'deploying') return out;
+      decide({ rule: 'candidates_live', observed: null, threshold: null, sample: null, verdict: 'block', reason: ev.reason });
+      heading('blocked', ev.reason, { type: 'retire_candidates' });
+      return out;
+    }
+    case 'gate_done': {
+      if (r.phase !== GATE_PHASE[ev.gate]) return out; // a late result of a cancelled gate
+      const o = ev.outcome;
+      go(r.phase, {}, { gates: { ...s.gates, [ev.gate]: o } });
+      decide({
+        rule: ev.gate,
+        observed: o.observed ?? null,
+        threshold: o.threshold ?? null,
+        sample: o.sample ?? null,
+        verdict: o.passed ? (o.skipped ? 'skip' : 'advance') : 'block',
+        reason: o.summary,
+      });
+      if (!o.passed) {
+        heading('blocked', o.summary, { type: 'retire_candidates' });
+        return out;
+      }
+      return enterGate(out.next, GATE_ORDER.indexOf(ev.gate) + 1, now, policy, out, go, decide, heading);
+    }
+    case 'watch': {
+      const watching = r.phase === 'shifting' || (r.phase === 'paused' && r.pausedFrom === 'shifting');
+      if (!watching || r.candidateWeight === 0) return out;
+      const smp = ev.sample;
+      if (smp.requests < policy.minRequests) return out;
+      if (smp.errorRate > policy.errorRateAbove) {
+        const reason = `error rate ${pct(smp.errorRate)} on ${smp.group} (${smp.errors} of ${smp.requests} requests) is above ${pct(policy.errorRateAbove)}: rolling back`;
+        decide({ rule: 'error_rate', observed: smp.errorRate, threshold: policy.errorRateAbove, sample: { group: smp.group, requests: smp.requests, errors: smp.errors }, verdict: 'rollback', reason });
+        go('rolling_back', { pausedFrom: null });
+        heading('rolled_back', reason, { type: 'retire_candidates' });
+      } else if (policy.latencyP99AboveMs !== null && smp.p99Ms !== null && smp.p99Ms > policy.latencyP99AboveMs) {
+        const reason = `p99 latency ${smp.p99Ms.toFixed(0)} ms on ${smp.group} is above ${policy.latencyP99AboveMs} ms: rolling back`;
+        decide({ rule: 'latency_p99', observed: smp.p99Ms, threshold: policy.latencyP99AboveMs, sample: { group: smp.group, requests: smp.requests }, verdict: 'rollback', reason });
+        go('rolling_back', { pausedFrom: null });
+        heading('rolled_back', reason, { type: 'retire_candidates' });
+      }
+      return out;
+    }
+    case 'tick': {
+      if (r.phase !== 'shifting') return out;
+      const due = (s.stepStartedAt ?? now) + policy.stepIntervalMs;
+      if (now < due) {
+        out.wakeAt = due;
+        return out;
+      }
+      const weight = Math.min(100, r.candidateWeight + policy.stepPercent);
+      if (weight >= 100) {
+        decide({ rule: 'step', observed: 100, threshold: 100, sample: null, verdict: 'promote', reason: `the shift reached 100%: ${describeCandidates(r)} take all traffic` });
+        go('shifting', { candidateWeight: 100, stepIndex: r.stepIndex + 1 }, { stepStartedAt: now });
+        heading('promoted', 'promoted after the gradual shift', { type: 'promote' });
+        return out;
+      }
+      decide({ rule: 'step', observed: weight, threshold: 100, sample: null, verdict: 'advance', reason: `${policy.stepIntervalMs / 60_000 >= 1 ? `${+(policy.stepIntervalMs / 60_000).toFixed(2)} min` : `${policy.stepIntervalMs} ms`} without a rollback: traffic ${r.candidateWeight}% → ${weight}%` });
+      go('shifting', { candidateWeight: weight, stepIndex: r.stepIndex + 1 }, { stepStartedAt: now });
+      out.effects.push({ type: 'set_weight', weight });
+      out.wakeAt = now + policy.stepIntervalMs;
+      return out;
+    }
+    case 'promoted': {
+      if (s.ending?.phase !== 'promoted') return out;
+      go('promoted', { candidateWeight: 100, pausedFrom: null, reason: s.ending.reason, finishedAt: now });
+      return out;
+    }
+    case 'retired': {
+      if (!s.ending || s.ending.phase === 'promoted') return out;
+      go(s.ending.phase, { candidateWeight: 0, pausedFrom: null, reason: s.ending.reason, finishedAt: now });
+      return out;
+    }
+    case 'superseded': {
+      const reason = `superseded by ${ev.by}: the older candidate is rolled back first`;
+      decide({ rule: 'superseded', observed: ev.by, threshold: null, sample: null, verdict: 'rollback', reason });
+      out.effects.push({ type: 'cancel_gate' });
+      go('rolling_back', { pausedFrom: null });
+      heading('rolled_back', reason, { type: 'retire_candidates' });
+      return out;
+    }
+    case 'machinery_failed': {
+      decide({ rule: 'machinery', observed: null, threshold: null, sample: null, verdict: 'fail', reason: ev.reason });
+      out.effects.push({ type: 'cancel_gate' });
+      out.next = { ...out.next, reason: ev.reason, state: { ...machineState(out.next), ending: { phase: 'failed', reason: ev.reason } } };
+      out.effects.push({ type: 'retire_candidates' });
+      return out;
+    }
+    case 'command':
+      return command(r, ev, now, policy, out, go, decide, heading, reject);
+  }
+}
+
+type Go = (phase: RolloutPhase, patch?: Partial<Rollout>, state?: Partial<MachineState>) => void;
+type Decide = (d: Omit<NewDecision, 'phase'> & { phase?: string }) => void;
+type Heading = (phase: NonNullable<MachineState['ending']>['phase'], reason: string, effect: Effect) => void;
+
+/** Moves to the first gate at or after `from` that has work; past the gates, to the shift. */
+function enterGate(r: Rollout, from: number, now: number, policy: RolloutPolicy, out: StepResult, go: Go, decide: Decide, heading: Heading): StepResult {
+  const gate = GATE_ORDER[from];
+  if (gate && !(gate === 'replay' && isFirstVersion(r))) {
+    go(GATE_PHASE[gate]);
+    out.effects.push({ type: 'run_gate', gate });
+    return out;
+  }
+  if (isFirstVersion(r)) {
+    decide({ phase: r.phase, rule: 'first_version', observed: null, threshold: null, sample: null, verdict: 'promote', reason: 'first version: there is no current model, so replay and the gradual shift are skipped and it goes live at 100%' });
+    heading('promoted', 'first version, live at 100%', { type: 'promote' });
+    go(r.phase, { candidateWeight: 100 });
+    return out;
+  }
+  if (policy.strategy === 'all_at_once') {
+    decide({ phase: r.phase, rule: 'strategy', observed: 'all_at_once', threshold: null, sample: null, verdict: 'promote', reason: 'strategy all_at_once: the gates passed, the candidate takes all traffic' });
+    heading('promoted', 'promoted all at once', { type: 'promote' });
+    go(r.phase, { candidateWeight: 100 });
+    return out;
+  }
+  const weight = policy.initialTraffic > 0 ? policy.initialTraffic : Math.min(100, policy.stepPercent);
+  decide({ phase: 'shifting', rule: 'step', observed: weight, threshold: 100, sample: null, verdict: 'advance', reason: `gates passed: the candidate gets ${weight}% of the traffic, +${policy.stepPercent}% at each step` });
+  go('shifting', { candidateWeight: weight, stepIndex: 0 }, { stepStartedAt: now });
+  out.effects.push({ type: 'set_weight', weight });
+  out.wakeAt = now + policy.stepIntervalMs;
+  return out;
+}
+
+function command(
+  r: Rollout,
+  ev: Extract<RolloutEvent, { type: 'command' }>,
+  now: number,
+  policy: RolloutPolicy,
+  out: StepResult,
+  go: Go,
+  decide: Decide,
+  heading: Heading,
+  reject: (why: string) => StepResult,
+): StepResult {
+  const s = machineState(r);
+  const by = `by ${ev.actor}`;
+  const manual = (verdict: string, reason: string) => decide({ rule: 'manual', observed: ev.command, threshold: null, sample: { actor: ev.actor }, verdict, reason });
+  switch (ev.command) {
+    case 'pause': {
+      if (r.phase === 'paused') return reject('the rollout is already paused');
+      if (r.phase === 'rolling_back') return reject('a rollback cannot be paused');
+      manual('hold', `paused ${by} at ${r.candidateWeight}% traffic`);
+      out.effects.push({ type: 'cancel_gate' });
+      go('paused', { pausedFrom: r.phase as Rollout['pausedFrom'] }, { pausedAt: now });
+      return out;
+    }
+    case 'resume': {
+      if (r.phase !== 'paused' || !r.pausedFrom) return reject(`only a paused rollout can be resumed (this one is ${r.phase})`);
+      const from = r.pausedFrom;
+      manual('resume', `resumed ${by}: back to ${from}`);
+      if (from === 'shifting') {
+        // The wait continues with the time it had left when paused.
+        const started = (s.stepStartedAt ?? now) + (now - (s.pausedAt ?? now));
+        go('shifting', { pausedFrom: null }, { stepStartedAt: started, pausedAt: undefined });
+        out.wakeAt = started + policy.stepIntervalMs;
+        return out;
+      }
+      go(from, { pausedFrom: null }, { pausedAt: undefined });
+      out.effects.push(from === 'deploying' ? { type: 'start_candidates' } : { type: 'run_gate', gate: gateOf(from)! });
+      return out;
+    }
+    case 'promote': {
+      const phase = r.phase === 'paused' ? r.pausedFrom : r.phase;
+      if (phase === 'deploying') return reject('the candidates are not live yet: wait until the rollout leaves deploying');
+      if (phase === 'rolling_back') return reject('the rollout is rolling back');
+      manual('promote', `promoted ${by} at ${r.candidateWeight}% traffic${phase !== 'shifting' ? ` (skipping ${phase} and what follows)` : ''}`);
+      out.effects.push({ type: 'cancel_gate' });
+      go(r.phase, { candidateWeight: 100 });
+      heading('promoted', `promoted ${by}`, { type: 'promote' });
+      return out;
+    }
+    case 'rollback': {
+      if (r.phase === 'rolling_back') return reject('the rollout is already rolling back');
+      manual('rollback', `rolled back ${by} at ${r.candidateWeight}% traffic`);
+      out.effects.push({ type: 'cancel_gate' });
+      go('rolling_back', { pausedFrom: null });
+      heading('rolled_back', `rolled back ${by}`, { type: 'retire_candidates' });
+      return out;
+    }
+  }
+}
+
+function gateOf(phase: RolloutPhase): Gate | undefined {
+  return GATE_ORDER.find((g) => GATE_PHASE[g] === phase);
+}
+
+function describeCandidates(r: Rollout): string {
+  const versions = [...new Set(r.groups.map((g) => `v${g.candidate}`))];
+  return r.groups.length === 1 ? `${versions[0]} of ${r.groups[0]!.group}` : `the candidates (${r.groups.map((g) => `${g.group} v${g.candidate}`).join(', ')})`;
+}
+
+const pct = (x: number) => `${+(x * 100).toFixed(2)}%`;
