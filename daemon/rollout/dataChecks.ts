@@ -1,9 +1,12 @@
-/** The data-checks gate over the checks module: every suite of `deployment.data_checks`, one summary each. */
-import { runDataChecks } from '../checks/index.js';
+/**
+ * The data-checks gate over the checks module: every suite of `deployment.data_checks`, one summary
+ * each. The module is loaded when a pipeline has data checks, not at daemon start.
+ */
 import type { DataCheckRunner } from './gates.js';
 import { defaultConnection } from './gates.js';
 
 export const runDataCheckGate: DataCheckRunner = async ({ pipeline, repo, repoRoot, group }) => {
+  const { runDataChecks } = await import('../checks/index.js');
   const connection = defaultConnection(pipeline.config);
   const reports = await runDataChecks({
     checks: pipeline.config.pipeline.deployment.data_checks,
