@@ -2,7 +2,7 @@
 import { relative } from 'node:path';
 import { formatProblem } from '../../shared/config/problems.js';
 import { formatDuration } from '../../shared/duration.js';
-import type { PipelineView, Snapshot } from '../../shared/protocol.js';
+import type { PipelineView, RolloutView, Snapshot } from '../../shared/protocol.js';
 import { clientSettings, connect } from '../client.js';
 import { renderTable } from './table.js';
 
@@ -69,6 +69,7 @@ export function formatStatus(snap: Snapshot): string {
     );
   }
   for (const p of snap.pipelines) {
+    if (p.rollout) out.push('', ...formatRollout(p.name, p.rollout));
     for (const v of p.variants) if (v.state !== 'live' && v.lastError) out.push('', `${p.name}/${v.group} ${v.variant}: ${v.lastError}`);
     if (p.groupsError) out.push('', `${p.name}: groups: ${p.groupsError}`);
     const last = p.runs[0];
@@ -95,4 +96,24 @@ function lastRunCell(p: PipelineView, now: number): string {
   const run = p.runs[0];
   if (!run) return '-';
   return `${run.status} ${formatDuration(Math.max(0, now - (run.finishedAt ?? run.startedAt ?? run.createdAt)))} ago`;
+}
+
+/** A rollout in a few lines: where it is, its gates, its last decisions, failing replayed requests. */
+export function formatRollout(pipeline: string, r: RolloutView): string[] {
+  const versions = `${r.currentVersion ? `${r.currentVersion} → ` : ''}${r.candidateVersion}`;
+  const out = [`${pipeline}: rollout #${r.id} ${versions}: ${r.phase}${r.pausedFrom ? ` (from ${r.pausedFrom})` : ''} at ${r.candidateWeight}%${r.reason ? ` — ${r.reason}` : ''}`];
+  for (const [gate, g] of Object.entries(r.gates)) {
+    out.push(`  ${g.passed ? (g.skipped ? '-' : '✔') : '✖'} ${gate.replace('_', ' ')}: ${g.summary}`);
+    if (gate === 'replay' && !g.passed && g.report && typeof g.report === 'object') {
+      type Sample = { request?: { body?: string }; current?: { status?: number | null } | null; candidate?: { status?: number | null; body?: string; error?: string } };
+      for (const [group, report] of Object.entries(g.report as Record<string, { regressions?: { samples?: Sample[] } }>)) {
+        for (const sample of report.regressions?.samples?.slice(0, 3) ?? []) {
+          const candidate = sample.candidate?.status ?? sample.candidate?.error ?? '?';
+          out.push(`      ${group}: ${sample.request?.body ?? ''} → current ${sample.current?.status ?? '-'}, candidate ${candidate} ${sample.candidate?.body ?? ''}`.trimEnd());
+        }
+      }
+    }
+  }
+  for (const d of r.decisions.slice(-3)) out.push(`  ${new Date(d.at).toISOString().slice(11, 19)} ${d.phase} ${d.verdict}: ${d.reason}`);
+  return out;
 }
