@@ -1,0 +1,35 @@
+/** The README's quick start, as a user would follow it: the bundled example repo, deploy, invoke. */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { runCli } from '../helpers/cli.js';
+import { eventually, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { copyExampleRepo } from '../helpers/repo.js';
+
+describe('the bundled example', () => {
+  let d: TestDaemon | undefined;
+  after(async () => {
+    await d?.stop();
+  });
+
+  it('trains every city, rolls the first version out through its gates, and answers', async () => {
+    d = await startTestDaemon({ repo: copyExampleRepo() });
+    const env = d.clientEnv();
+    assert.equal((await runCli('mlp', ['deploy', 'demand-forecast'], { env })).code, 0);
+    const rollout = await eventually(async () => {
+      const s = JSON.parse((await runCli('mlp', ['status', '--json'], { env })).stdout) as {
+        pipelines: { rollout: { phase: string; decisions: { rule: string; verdict: string; reason: string }[] } | null }[];
+      };
+      const r = s.pipelines[0]!.rollout;
+      return r && ['promoted', 'blocked', 'failed', 'rolled_back'].includes(r.phase) ? r : undefined;
+    }, 60_000, 'the first rollout to end');
+    assert.equal(rollout.phase, 'promoted', JSON.stringify(rollout.decisions, null, 1));
+    assert.ok(rollout.decisions.some((x) => x.rule === 'integration_tests' && x.verdict === 'advance'));
+
+    const answer = await runCli('mlp', ['invoke', 'demand-forecast', '--group', 'london', '--data', '{"week": 12}'], { env });
+    assert.equal(answer.code, 0, answer.stderr);
+    const body = JSON.parse(answer.stdout) as { city: string; demand: number };
+    assert.equal(body.city, 'london');
+    assert.ok(body.demand > 300 && body.demand < 600, `demand ${body.demand}`);
+    assert.match(answer.stderr, /HTTP 200 from v1/);
+  });
+});
