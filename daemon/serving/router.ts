@@ -14,11 +14,11 @@ import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { listen } from '../net.js';
 import type { Logger } from '../log.js';
-import { ChunkedDecoder, CRLFCRLF, isJsonContentType, parseRequestHead, reasonPhrase, RequestHead, unframedLines, type ResponseHead } from './http1.js';
+import { ChunkedDecoder, isJsonContentType, parseRequestHead, reasonPhrase, RequestHead, unframedLines, type ResponseHead } from './http1.js';
 import { isJsonText } from './json-syntax.js';
 import { GroupPicker } from './picker.js';
 import type { CaptureSink, GroupRoute, MetricsSink, RouteTable, VariantTarget } from './types.js';
-import { BodyMode, COALESCE_BYTES, UpstreamPool, writeMessage, type Exchange, type UpstreamConnection } from './upstream.js';
+import { BodyMode, UpstreamPool, type Exchange, type UpstreamConnection } from './upstream.js';
 
 export interface RouterLimits {
   /** Largest request head (request line and headers); 431 above. */
@@ -113,7 +113,12 @@ const SWEEP_MS = 500;
 const LINGER_MS = 2_000;
 /** Pipelined bytes buffered while a request is in flight before reading from the client pauses. */
 const PIPELINE_BUFFER = 64 * 1024;
-const EMPTY = Buffer.alloc(0);
+/**
+ * Bodies up to this size travel as latin1 strings, like heads. On this path a string write costs
+ * less than building a Buffer (every Buffer operation is a call into C++, string work stays in
+ * V8), and latin1 maps bytes to chars one to one, so nothing is lost.
+ */
+const SMALL_BODY_BYTES = 64 * 1024;
 
 class RouterCore {
   readonly server: Server;
@@ -314,9 +319,15 @@ class ClientConnection implements Exchange {
   private readonly head = new RequestHead();
   private lastPath = '';
   private lastTarget: RouteTarget | null = null;
-  private body: Buffer = EMPTY;
+  // The request body, in whichever forms it came: latin1 text (small bodies, chunked bodies),
+  // bytes assembled from several reads (large bodies), or where it sits in the one read that held it.
+  private bodyText: string | null = null;
+  private body: Buffer | null = null;
   private bodyFill = 0;
-  private bodyParts: Buffer[] | null = null;
+  private bodySource: Buffer | null = null;
+  private bodyOffset = 0;
+  private bodyLength = 0;
+  private bodyParts: string[] | null = null;
   private decoder: ChunkedDecoder | null = null;
 
   // The exchange in flight.
@@ -335,7 +346,7 @@ class ClientConnection implements Exchange {
   private upstreamPaused = false;
   private responseStatus = 0;
   private responseContentType: string | undefined = undefined;
-  /** The response head, until it goes out with the first body bytes. */
+  /** The response head for the client, until it goes out with the first body bytes. */
   private responseHead: string | null = null;
   private headSent = false;
   /** The response is collected and sent whole with a Content-Length (see onUpstreamHead). */
@@ -344,9 +355,9 @@ class ClientConnection implements Exchange {
   private bufferedLines = '';
   queuedIn: UpstreamPool | null = null;
   upstream: UpstreamConnection | null = null;
-  upstreamHead = '';
-  requestBody: Buffer = EMPTY;
-  responseParts: Buffer[] | null = null;
+  upstreamRequest = '';
+  upstreamBody: Buffer | null = null;
+  responseParts: string[] | null = null;
 
   constructor(
     private readonly router: RouterCore,
@@ -471,28 +482,33 @@ class ClientConnection implements Exchange {
       this.phaseSince = this.router.now;
       this.searchFrom = 0;
     }
-    const end = buf.indexOf(CRLFCRLF, this.searchFrom);
+    // One conversion per request covers the head and, usually, the whole body.
+    const text = buf.toString('latin1', 0, Math.min(buf.length, limits.maxHeadBytes + SMALL_BODY_BYTES));
+    const end = text.indexOf('\r\n\r\n', this.searchFrom);
     if (end < 0 || end + 4 > limits.maxHeadBytes) {
       if (buf.length > limits.maxHeadBytes) this.fatal(431, `the request head is over ${limits.maxHeadBytes} bytes`);
       else this.searchFrom = Math.max(0, buf.length - 3);
       return false;
     }
     const head = this.head;
-    const problem = parseRequestHead(buf.toString('latin1', 0, end + 2), head);
+    const problem = parseRequestHead(text, end + 2, head);
     if (problem !== null) {
       this.fatal(400, `malformed HTTP request: ${problem}`);
       return false;
     }
     this.at = Date.now();
     this.started = performance.now();
-    let rest = end + 4;
+    this.bodyText = null;
+    this.body = null;
+    this.bodySource = null;
+    const rest = end + 4;
     const max = this.router.maxBodyBytes;
     if (head.chunked) {
       (this.decoder ??= new ChunkedDecoder()).reset();
       this.bodyParts = [];
       this.phase = BODY;
       this.pending = rest < buf.length ? buf.subarray(rest) : null;
-      if (this.pending === null && head.expectContinue) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n');
+      if (this.pending === null && head.expectContinue) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
       return true;
     }
     const length = head.contentLength < 0 ? 0 : head.contentLength;
@@ -500,10 +516,12 @@ class ClientConnection implements Exchange {
       this.fatal(413, `the request body is ${length} bytes; the limit is ${max} bytes`);
       return false;
     }
-    if (buf.length - rest >= length) {
-      this.body = length === 0 ? EMPTY : buf.subarray(rest, rest + length);
-      rest += length;
-      this.pending = rest < buf.length ? buf.subarray(rest) : null;
+    this.bodyLength = length;
+    if (rest + length <= text.length) {
+      this.bodyText = length === 0 ? '' : text.slice(rest, rest + length);
+      this.bodySource = buf;
+      this.bodyOffset = rest;
+      this.pending = rest + length < buf.length ? buf.subarray(rest + length) : null;
       this.dispatch();
       return true;
     }
@@ -511,7 +529,7 @@ class ClientConnection implements Exchange {
     this.bodyFill = buf.copy(this.body, 0, rest);
     this.pending = null;
     this.phase = BODY;
-    if (head.expectContinue && this.bodyFill === 0) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n');
+    if (head.expectContinue && this.bodyFill === 0) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
     return false;
   }
 
@@ -519,7 +537,8 @@ class ClientConnection implements Exchange {
     const buf = this.pending!;
     if (this.head.chunked) {
       const decoder = this.decoder!;
-      const end = decoder.feed(buf, 0, buf.length, this.bodyParts);
+      const text = buf.toString('latin1');
+      const end = decoder.feed(text, 0, text.length, this.bodyParts);
       if (end === -2) {
         this.fatal(400, `malformed chunked request body: ${decoder.error}`);
         return false;
@@ -532,23 +551,32 @@ class ClientConnection implements Exchange {
         this.pending = null;
         return false;
       }
-      const parts = this.bodyParts!;
-      this.body = parts.length === 0 ? EMPTY : parts.length === 1 ? parts[0]! : Buffer.concat(parts, decoder.size);
+      this.bodyText = this.bodyParts!.join('');
+      this.bodyLength = this.bodyText.length;
       this.bodyParts = null;
       this.pending = end < buf.length ? buf.subarray(end) : null;
       this.dispatch();
       return true;
     }
-    const n = Math.min(this.body.length - this.bodyFill, buf.length);
-    buf.copy(this.body, this.bodyFill, 0, n);
+    const body = this.body!;
+    const n = Math.min(body.length - this.bodyFill, buf.length);
+    buf.copy(body, this.bodyFill, 0, n);
     this.bodyFill += n;
-    if (this.bodyFill < this.body.length) {
+    if (this.bodyFill < body.length) {
       this.pending = null;
       return false;
     }
+    if (body.length <= SMALL_BODY_BYTES) this.bodyText = body.toString('latin1');
     this.pending = n < buf.length ? buf.subarray(n) : null;
     this.dispatch();
     return true;
+  }
+
+  /** The request body as bytes (for Data Capture). */
+  private requestBytes(): Buffer {
+    if (this.body !== null) return this.body;
+    if (this.bodySource !== null) return this.bodySource.subarray(this.bodyOffset, this.bodyOffset + this.bodyLength);
+    return Buffer.from(this.bodyText ?? '', 'latin1');
   }
 
   /** A whole request is in: route it, or answer it here. */
@@ -606,7 +634,7 @@ class ClientConnection implements Exchange {
         );
       }
     }
-    if (head.contentType !== undefined && isJsonContentType(head.contentType) && !isJsonText(this.body)) {
+    if (head.contentType !== undefined && isJsonContentType(head.contentType) && !isJsonText(this.bodyText ?? this.body!.toString('latin1'))) {
       return this.replyError(400, `the body is not valid JSON but Content-Type says ${head.contentType}: fix the body or the Content-Type`);
     }
     if (slot === null) {
@@ -626,8 +654,14 @@ class ClientConnection implements Exchange {
     this.buffered = false;
     this.responseHead = null;
     this.responseParts = this.sampled ? [] : null;
-    this.requestBody = this.body;
-    this.upstreamHead = `POST /invocations HTTP/1.1\r\nHost: ${slot.pool.hostHeader}\r\nContent-Length: ${this.body.length}\r\nX-Mlp-Inference-Id: ${id}\r\n${head.forward}\r\n`;
+    const upstreamHead = `POST /invocations HTTP/1.1\r\nHost: ${slot.pool.hostHeader}\r\nContent-Length: ${this.bodyLength}\r\nX-Mlp-Inference-Id: ${id}\r\n${head.forward}\r\n`;
+    if (this.bodyText !== null) {
+      this.upstreamRequest = upstreamHead + this.bodyText;
+      this.upstreamBody = null;
+    } else {
+      this.upstreamRequest = upstreamHead;
+      this.upstreamBody = this.body;
+    }
     this.router.deadlines(route.timeoutMs).add(this, performance.now());
     slot.pool.dispatch(this);
   }
@@ -649,14 +683,14 @@ class ClientConnection implements Exchange {
     this.responseHead = `HTTP/1.1 ${head.statusText}\r\n${head.forward}${this.slot!.header}X-Mlp-Inference-Id: ${this.inferenceId}\r\n${this.connectionHeader()}\r\n`;
   }
 
-  onUpstreamBody(raw: Buffer): void {
+  onUpstreamBody(data: string): void {
     if (this.buffered || this.destroyed) return;
     let ok: boolean;
     if (this.responseHead !== null) {
-      ok = writeMessage(this.socket, this.responseHead, raw.length > COALESCE_BYTES ? Buffer.from(raw) : raw);
+      ok = this.socket.write(this.responseHead + data, 'latin1');
       this.responseHead = null;
       this.headSent = true;
-    } else ok = this.socket.write(Buffer.from(raw));
+    } else ok = this.socket.write(data, 'latin1');
     if (!ok && this.upstream !== null) {
       this.upstreamPaused = true;
       this.upstream.pause();
@@ -665,14 +699,19 @@ class ClientConnection implements Exchange {
 
   onUpstreamEnd(): void {
     const parts = this.responseParts;
-    const body = parts === null || parts.length === 0 ? EMPTY : parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    const body = parts === null ? '' : parts.length === 1 ? parts[0]! : parts.join('');
     if (!this.destroyed) {
       if (this.buffered) {
-        const head = `HTTP/1.1 ${this.bufferedStatus}\r\n${this.bufferedLines}Content-Length: ${body.length}\r\n${this.slot!.header}X-Mlp-Inference-Id: ${this.inferenceId}\r\n${this.connectionHeader()}\r\n`;
-        writeMessage(this.socket, head, body);
-      } else if (this.responseHead !== null) writeMessage(this.socket, this.responseHead, null);
+        this.socket.write(
+          `HTTP/1.1 ${this.bufferedStatus}\r\n${this.bufferedLines}Content-Length: ${body.length}\r\n${this.slot!.header}X-Mlp-Inference-Id: ${this.inferenceId}\r\n${this.connectionHeader()}\r\n${body}`,
+          'latin1',
+        );
+      } else if (this.responseHead !== null) {
+        this.socket.write(this.responseHead, 'latin1');
+        this.responseHead = null;
+      }
     }
-    this.finishExchange(this.responseStatus, body, this.responseContentType);
+    this.finishExchange(this.responseStatus, body, 'latin1', this.responseContentType);
   }
 
   onUpstreamError(message: string, retryable: boolean): void {
@@ -698,16 +737,16 @@ class ClientConnection implements Exchange {
 
   /** The router's own answer to a request it sent to a variant (502, 504). */
   private failExchange(status: number, message: string): void {
-    const body = Buffer.from(JSON.stringify({ error: message }));
+    const json = JSON.stringify({ error: message });
     if (this.headSent) this.destroy(); // part of the model's answer is out: cutting the connection is the only honest signal
     else if (!this.destroyed) {
-      const head = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n${this.slot!.header}X-Mlp-Inference-Id: ${this.inferenceId}\r\n${this.connectionHeader()}\r\n`;
-      writeMessage(this.socket, head, body);
+      const head = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\n${this.slot!.header}X-Mlp-Inference-Id: ${this.inferenceId}\r\n${this.connectionHeader()}\r\n`;
+      this.socket.write(head + json, 'utf8');
     }
-    this.finishExchange(status, body, 'application/json');
+    this.finishExchange(status, json, 'utf8', 'application/json');
   }
 
-  private finishExchange(status: number, responseBody: Buffer, responseContentType: string | undefined): void {
+  private finishExchange(status: number, responseBody: string, encoding: 'latin1' | 'utf8', responseContentType: string | undefined): void {
     this.deadlines?.remove(this);
     const route = this.route!;
     const slot = this.slot!;
@@ -722,9 +761,9 @@ class ClientConnection implements Exchange {
           at: this.at,
           latencyMs,
           status,
-          requestBody: this.requestBody,
+          requestBody: this.requestBytes(),
           requestContentType: this.head.contentType,
-          responseBody,
+          responseBody: Buffer.from(responseBody, encoding),
           responseContentType,
           inferenceId: this.inferenceId,
         });
@@ -738,8 +777,7 @@ class ClientConnection implements Exchange {
     this.upstreamPaused = false;
     this.responseParts = null;
     this.responseStatus = 0;
-    this.requestBody = EMPTY;
-    this.body = EMPTY;
+    this.clearBody();
     this.nextRequest();
   }
 
@@ -751,11 +789,21 @@ class ClientConnection implements Exchange {
   /** An answer the router gives without a variant (routing errors, /ping). */
   private reply(status: number, json: string, extraHeaders = ''): void {
     if (!this.destroyed) {
-      const body = Buffer.from(json);
-      writeMessage(this.socket, `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n${extraHeaders}${this.connectionHeader()}\r\n`, body);
+      this.socket.write(
+        `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\n${extraHeaders}${this.connectionHeader()}\r\n${json}`,
+        'utf8',
+      );
     }
-    this.body = EMPTY;
+    this.clearBody();
     this.nextRequest();
+  }
+
+  private clearBody(): void {
+    this.bodyText = null;
+    this.body = null;
+    this.bodySource = null;
+    this.upstreamRequest = '';
+    this.upstreamBody = null;
   }
 
   private replyError(status: number, message: string, extraHeaders = ''): void {
@@ -765,8 +813,8 @@ class ClientConnection implements Exchange {
   /** A request the connection cannot recover from (its framing is lost): answer, then close. */
   private fatal(status: number, message: string): void {
     if (this.destroyed) return;
-    const body = Buffer.from(JSON.stringify({ error: message }));
-    writeMessage(this.socket, `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`, body);
+    const json = JSON.stringify({ error: message });
+    this.socket.write(`HTTP/1.1 ${status} ${reasonPhrase(status)}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`, 'utf8');
     this.closeSoon();
   }
 
@@ -775,7 +823,7 @@ class ClientConnection implements Exchange {
     this.phaseSince = this.router.now;
     this.pending = null;
     this.bodyParts = null;
-    this.body = EMPTY;
+    this.clearBody();
     this.socket.end();
     if (this.paused) this.socket.resume();
   }

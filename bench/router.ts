@@ -1,0 +1,390 @@
+/**
+ * Router benchmark (issue 4, "Performance"; figures in docs/serving.md, "Router performance").
+ *
+ * One cheap Node model server; the same wrk load (POST, small JSON body) against: the model
+ * directly, the mlp router with capture off, the router with Data Capture at 100%, and nginx as a
+ * keep-alive reverse proxy in front of the same model. Targets are interleaved round by round (the
+ * order rotates) so drift on a shared machine hits all of them alike; the table shows medians.
+ *
+ *   npm run bench:router -- [--duration 3] [--rounds 6] [--warmup 1] [--connections 32] [--threads 2]
+ *                           [--router-workers 1] [--only direct,router,capture,nginx]
+ *
+ * Needs wrk and nginx (Debian: apt-get install -y wrk nginx). The router and the model run in
+ * processes of their own, like nginx, so the script itself takes no CPU during a measurement.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import cluster from 'node:cluster';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { CaptureSink, Invocation, RouteTable } from '../daemon/serving/types.js';
+
+const PIPELINE = 'bench';
+const BODY = '{"city":"london","week":12}';
+
+/** The model: answers every POST with a small JSON prediction, as cheaply as node:http allows. */
+const MODEL_SERVER = `
+import http from 'node:http';
+const answer = Buffer.from('{"demand":412.5}');
+const headers = { 'content-type': 'application/json', 'content-length': answer.length };
+const server = http.createServer((req, res) => { res.writeHead(200, headers); res.end(answer); });
+server.keepAliveTimeout = 120000;
+server.listen(Number(process.env.PORT), '127.0.0.1', () => process.stdout.write('listening\\n'));
+`;
+
+interface Target {
+  key: 'direct' | 'router' | 'capture' | 'nginx';
+  label: string;
+  url: string;
+  /** The process whose CPU time is charged to this target: the model when called directly, else the proxy. */
+  pid: number;
+}
+
+interface Sample {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  /** CPU time (user + system, all threads and child processes) of the target's process per request, in µs. */
+  cpuPerRequest: number;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: 'string', default: '3' },
+      rounds: { type: 'string', default: '6' },
+      warmup: { type: 'string', default: '1' },
+      connections: { type: 'string', default: '32' },
+      threads: { type: 'string', default: '2' },
+      'router-workers': { type: 'string', default: '1' },
+      only: { type: 'string' },
+      // internal: run one router process (spawned by the benchmark itself)
+      serve: { type: 'boolean', default: false },
+      port: { type: 'string' },
+      'model-port': { type: 'string' },
+      'capture-dir': { type: 'string' },
+    },
+  });
+  if (values.serve) return serveRouter(Number(values.port), Number(values['model-port']), values['capture-dir'], Number(values['router-workers']));
+
+  const duration = Number(values.duration);
+  const rounds = Number(values.rounds);
+  const warmup = Number(values.warmup);
+  const connections = Number(values.connections);
+  const threads = Number(values.threads);
+  const workers = Number(values['router-workers']);
+  const nginxBin = findNginx();
+  const missing = [
+    !hasCommand('wrk', ['--version']) && 'wrk',
+    !nginxBin && 'nginx',
+  ].filter(Boolean);
+  if (missing.length > 0) {
+    console.error(`bench:router needs ${missing.join(' and ')}, which ${missing.length > 1 ? 'are' : 'is'} not installed.`);
+    console.error(`Install: apt-get install -y ${missing.join(' ')}   (Debian/Ubuntu, as root; macOS: brew install ${missing.join(' ')})`);
+    process.exit(2);
+  }
+
+  const dir = mkdtempSync(join(tmpdir(), 'mlp-bench-router-'));
+  const children: ChildProcess[] = [];
+  const stopAll = () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.on('SIGINT', () => {
+    stopAll();
+    process.exit(130);
+  });
+  try {
+    const [modelPort, routerPort, capturePort, nginxPort] = [18080, 18081, 18082, 18083];
+    const model = await start('model', process.execPath, ['--input-type=module', '-e', MODEL_SERVER], { PORT: String(modelPort) }, modelPort);
+    children.push(model);
+    const self = [...process.execArgv, process.argv[1]!];
+    const router = await start('router', process.execPath, [...self, '--serve', '--port', String(routerPort), '--model-port', String(modelPort), '--router-workers', String(workers)], {}, routerPort);
+    children.push(router);
+    const captureDir = join(dir, 'capture');
+    const captureRouter = await start(
+      'router+capture',
+      process.execPath,
+      [...self, '--serve', '--port', String(capturePort), '--model-port', String(modelPort), '--capture-dir', captureDir, '--router-workers', String(workers)],
+      {},
+      capturePort,
+    );
+    children.push(captureRouter);
+    const nginx = await startNginx(nginxBin!, dir, nginxPort, modelPort);
+    children.push(nginx);
+
+    const script = join(dir, 'post.lua');
+    writeFileSync(script, `wrk.method = "POST"\nwrk.body = '${BODY}'\nwrk.headers["Content-Type"] = "application/json"\n`);
+    const endpoint = `/endpoints/${PIPELINE}/invocations`;
+    let targets: Target[] = [
+      { key: 'direct', label: 'model directly', url: `http://127.0.0.1:${modelPort}/invocations`, pid: model.pid! },
+      { key: 'router', label: 'mlp router, capture off', url: `http://127.0.0.1:${routerPort}${endpoint}`, pid: router.pid! },
+      { key: 'capture', label: 'mlp router, capture 100%', url: `http://127.0.0.1:${capturePort}${endpoint}`, pid: captureRouter.pid! },
+      { key: 'nginx', label: 'nginx (2 workers, keepalive)', url: `http://127.0.0.1:${nginxPort}${endpoint}`, pid: nginx.pid! },
+    ];
+    if (values.only) targets = targets.filter((t) => values.only!.split(',').includes(t.key));
+
+    const captureKind = readFileSync(join(dir, 'capture-kind.txt'), 'utf8').trim();
+    printMachine(workers, captureKind, { duration, rounds, connections, threads });
+    for (const t of targets) wrk(t, script, warmup, connections, threads);
+
+    const results = new Map<string, Sample[]>(targets.map((t) => [t.key, []]));
+    for (let round = 0; round < rounds; round++) {
+      const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
+      const line: string[] = [];
+      for (const t of order) {
+        const s = wrk(t, script, duration, connections, threads);
+        results.get(t.key)!.push(s);
+        line.push(`${t.key} ${Math.round(s.rps)}`);
+      }
+      console.log(`round ${round + 1}/${rounds}: ${line.join(', ')}`);
+    }
+    printTable(targets, results);
+  } finally {
+    stopAll();
+  }
+}
+
+/** The child process mode: one router (or a cluster of them) in front of the model. */
+async function serveRouter(port: number, modelPort: number, captureDir: string | undefined, workers: number): Promise<void> {
+  if (workers > 1 && cluster.isPrimary) {
+    for (let i = 0; i < workers; i++) cluster.fork();
+    let ready = 0;
+    cluster.on('message', () => {
+      if (++ready === workers) process.stdout.write('listening\n');
+    });
+    process.on('SIGTERM', () => {
+      for (const w of Object.values(cluster.workers ?? {})) w?.kill();
+      process.exit(0);
+    });
+    return;
+  }
+  const { startRouter } = await import('../daemon/serving/router.js');
+  const route = {
+    pipeline: PIPELINE,
+    group: 'default',
+    variants: [{ name: 'v1', role: 'current' as const, weight: 100, host: '127.0.0.1', port: modelPort }],
+    timeoutMs: 60_000,
+    captureSamplingPercent: 100,
+  };
+  const table: RouteTable = {
+    generation: 1,
+    lookup: (pipeline) => (pipeline === PIPELINE ? { kind: 'route', route } : { kind: 'unknown_pipeline', known: [PIPELINE] }),
+  };
+  let capture: CaptureSink | undefined;
+  if (captureDir !== undefined) {
+    const made = await captureSink(captureDir);
+    capture = made.sink;
+    writeFileSync(join(captureDir, '..', 'capture-kind.txt'), made.kind);
+  }
+  await startRouter({ host: '127.0.0.1', port, table, ...(capture ? { capture } : {}) });
+  if (cluster.isWorker) process.send!('ready');
+  else process.stdout.write('listening\n');
+}
+
+/**
+ * The real Data Capture writer (daemon/serving/capture.ts) when it is there; else a stand-in that
+ * only queues invocations and drops them on the next turn of the event loop.
+ */
+async function captureSink(dir: string): Promise<{ sink: CaptureSink; kind: string }> {
+  mkdirSync(dir, { recursive: true });
+  const modulePath = '../daemon/serving/capture.js';
+  try {
+    const mod = (await import(modulePath)) as {
+      createCaptureWriter: (o: { dir: string; retention: { days: number; maxBytes: number }; onError?: (e: Error) => void }) => CaptureSink;
+    };
+    const sink = mod.createCaptureWriter({ dir, retention: { days: 1, maxBytes: 2 * 1024 ** 3 }, onError: (e) => console.error(`capture: ${e.message}`) });
+    return { sink, kind: 'real Data Capture writer (daemon/serving/capture.ts, JSON Lines files on disk)' };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    const queue: Invocation[] = [];
+    let scheduled = false;
+    const drain = () => {
+      queue.length = 0;
+      scheduled = false;
+    };
+    const sink: CaptureSink = {
+      record(invocation) {
+        queue.push(invocation);
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(drain);
+        }
+      },
+    };
+    return { sink, kind: 'stand-in (queue drained by setImmediate; daemon/serving/capture.ts not found)' };
+  }
+}
+
+function wrk(target: Target, script: string, seconds: number, connections: number, threads: number): Sample {
+  const cpuBefore = cpuMs(target.pid);
+  const r = spawnSync('wrk', [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, target.url], { encoding: 'utf8' });
+  const cpu = cpuMs(target.pid) - cpuBefore;
+  if (r.status !== 0) throw new Error(`wrk failed against ${target.url}: ${r.stderr || r.stdout}`);
+  const out = r.stdout;
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const p50 = duration(/^\s+50%\s+(\S+)/m.exec(out)?.[1]);
+  const p99 = duration(/^\s+99%\s+(\S+)/m.exec(out)?.[1]);
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const errors = non2xx + (socketErrors ? socketErrors.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
+  if (!Number.isFinite(rps)) throw new Error(`cannot read wrk's output:\n${out}`);
+  return { rps, p50, p99, errors, cpuPerRequest: (cpu * 1000) / requests };
+}
+
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+
+/** CPU time (user + system) of a process, its threads and its child processes so far, in ms (Linux; NaN elsewhere). */
+function cpuMs(pid: number): number {
+  if (!existsSync(`/proc/${pid}`)) return Number.NaN;
+  let ticks = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      // fields after the command name (which may contain spaces): utime and stime are the 12th and 13th
+      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+      for (const child of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean)) ticks += (cpuMs(Number(child)) * CLOCK_TICKS) / 1000;
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return (ticks * 1000) / CLOCK_TICKS;
+}
+
+/** wrk's `385.00us` / `1.23ms` / `1.01s` in ms. */
+function duration(text: string | undefined): number {
+  const m = /^([\d.]+)(us|ms|s|m)$/.exec(text ?? '');
+  if (!m) return Number.NaN;
+  const n = Number(m[1]);
+  return m[2] === 'us' ? n / 1000 : m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+function printTable(targets: Target[], results: Map<string, Sample[]>): void {
+  const of = (key: string) => results.get(key);
+  const direct = of('direct');
+  const nginx = of('nginx');
+  // Ratios and added latency are taken round by round (each round's targets ran back to back), then the median.
+  const perRound = (samples: Sample[], base: Sample[] | undefined, f: (s: Sample, b: Sample) => number) =>
+    base ? median(samples.map((s, i) => f(s, base[i]!))) : Number.NaN;
+  const rows = targets.map((t) => {
+    const s = of(t.key)!;
+    return [
+      t.label,
+      fmt(median(s.map((x) => x.rps)), 0),
+      `${fmt(Math.min(...s.map((x) => x.rps)), 0)}–${fmt(Math.max(...s.map((x) => x.rps)), 0)}`,
+      ratio(perRound(s, nginx, (a, b) => a.rps / b.rps)),
+      ratio(perRound(s, direct, (a, b) => a.rps / b.rps)),
+      fmt(median(s.map((x) => x.p50)), 2),
+      fmt(median(s.map((x) => x.p99)), 2),
+      t.key === 'direct' ? '' : fmt(perRound(s, direct, (a, b) => a.p50 - b.p50), 2),
+      t.key === 'direct' ? '' : fmt(perRound(s, direct, (a, b) => a.p99 - b.p99), 2),
+      fmt(median(s.map((x) => x.cpuPerRequest)), 1),
+      String(s.reduce((a, x) => a + x.errors, 0)),
+    ];
+  });
+  const header = ['target', 'req/s', 'range', 'vs nginx', 'vs direct', 'p50 ms', 'p99 ms', '+p50 ms', '+p99 ms', 'CPU µs/req', 'errors'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  console.log('');
+  console.log(line(header));
+  console.log(`|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|')}|`);
+  for (const r of rows) console.log(line(r));
+  const off = of('router');
+  const on = of('capture');
+  if (off && on) {
+    const cost = median(on.map((s, i) => 1 - s.rps / off[i]!.rps));
+    console.log(`\ncapture at 100% costs ${(cost * 100).toFixed(1)}% of the router's throughput (median over rounds)`);
+  }
+  console.log('(+p50/+p99: latency added over calling the model directly, same round; "vs": median of per-round ratios;');
+  console.log(' CPU µs/req: CPU time of the process under test per request, the model for "directly", the proxy otherwise)');
+}
+
+const fmt = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+const ratio = (n: number) => (Number.isFinite(n) ? `${n.toFixed(2)}×` : '–');
+
+function printMachine(workers: number, captureKind: string, run: { duration: number; rounds: number; connections: number; threads: number }): void {
+  const cpu = /model name\s*:\s*(.*)/.exec(existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '')?.[1] ?? 'unknown CPU';
+  const wrkVersion = spawnSync('wrk', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0]?.trim();
+  const nginxVersion = spawnSync(findNginx()!, ['-v'], { encoding: 'utf8' }).stderr.trim();
+  console.log(`machine: ${availableParallelism()} CPUs (${cpu}), Node ${process.version}, ${wrkVersion}, ${nginxVersion}`);
+  console.log(`load: wrk -t${run.threads} -c${run.connections} -d${run.duration}s, POST ${BODY.length}-byte JSON; ${run.rounds} interleaved rounds`);
+  console.log(`router: ${workers} process${workers > 1 ? 'es (cluster)' : ''}; capture: ${captureKind}`);
+}
+
+function hasCommand(cmd: string, args: string[]): boolean {
+  return spawnSync(cmd, args, { stdio: 'ignore' }).error === undefined;
+}
+
+function findNginx(): string | undefined {
+  if (hasCommand('nginx', ['-v'])) return 'nginx';
+  return ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx'].find((p) => existsSync(p));
+}
+
+/** Starts a process and waits until its port accepts connections. */
+async function start(what: string, cmd: string, args: string[], env: Record<string, string>, port: number): Promise<ChildProcess> {
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const deadline = Date.now() + 20_000;
+  while (!(await canConnect(port))) {
+    if (child.exitCode !== null) throw new Error(`${what} exited (${child.exitCode}): ${stderr}`);
+    if (Date.now() > deadline) throw new Error(`${what} did not listen on ${port} within 20 s: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return child;
+}
+
+async function startNginx(bin: string, dir: string, port: number, modelPort: number): Promise<ChildProcess> {
+  const prefix = join(dir, 'nginx');
+  mkdirSync(join(prefix, 'logs'), { recursive: true });
+  const conf = join(prefix, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `${process.getuid?.() === 0 ? 'user root;\n' : ''}worker_processes 2;
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${prefix}/body;
+  proxy_temp_path ${prefix}/proxy;
+  fastcgi_temp_path ${prefix}/fastcgi;
+  uwsgi_temp_path ${prefix}/uwsgi;
+  scgi_temp_path ${prefix}/scgi;
+  upstream model { server 127.0.0.1:${modelPort}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${port};
+    location = /endpoints/${PIPELINE}/invocations {
+      proxy_pass http://model/invocations;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+`,
+  );
+  return start('nginx', bin, ['-p', prefix, '-c', conf, '-g', 'daemon off;'], {}, port);
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+await main();
