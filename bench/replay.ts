@@ -9,6 +9,7 @@
  *   autocannon ×2     two autocannon processes at once, one per model (what side by side costs a load generator)
  *   replay, candidate only   runReplay with no current model: the same work as autocannon ×1
  *   replay, side by side     runReplay against both models: every request goes to each
+ *   reading the capture      readCapture of the 10,000 records alone
  *   gate, end to end         reading the capture + side-by-side replay + latency, PSI, max_abs_diff and a python check
  *
  * Replay's rates count captured requests per second (each one a request to every model called); totals
@@ -116,6 +117,16 @@ async function main(): Promise<void> {
         run: async () => {
           const ms = await replayRun(true);
           return { perModel: (n / ms) * 1000, total: ((2 * n) / ms) * 1000, wallMs: ms };
+        },
+      },
+      {
+        label: 'reading the capture alone',
+        run: async () => {
+          const started = performance.now();
+          let count = 0;
+          for await (const _ of read()) count++;
+          if (count !== n) throw new Error(`read ${count} captured requests, wrote ${n}`);
+          return { perModel: NaN, total: NaN, wallMs: performance.now() - started };
         },
       },
       {
@@ -251,7 +262,8 @@ function print(rows: Row[], o: { n: number; concurrency: number; rounds: number 
   const table = rows.map((r) => {
     const pm = median(r.perModel);
     const tot = median(r.total);
-    return [r.label, fmt(pm), fmt(tot), fmt(median(r.wallMs)), `${(pm / one).toFixed(2)}×`, `${(tot / two).toFixed(2)}×`];
+    const ratio = (x: number) => (Number.isFinite(x) ? `${x.toFixed(2)}×` : '–');
+    return [r.label, fmt(pm), fmt(tot), fmt(median(r.wallMs)), ratio(pm / one), ratio(tot / two)];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
@@ -259,6 +271,6 @@ function print(rows: Row[], o: { n: number; concurrency: number; rounds: number 
   for (const row of table) console.log(line(row));
 }
 
-const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
+const fmt = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '–');
 
 await main();

@@ -2,8 +2,9 @@
  * Replay's HTTP client: `POST /invocations` straight to one model server (not through the router, so
  * replayed requests stay out of live metrics and Data Capture), over a pool of keep-alive connections.
  *
- * undici's Pool costs about half the CPU per request of node:http with a keep-alive Agent (28 vs 54 µs
- * on this machine, docs/rollouts.md): replay sends every request twice, so that is what bounds its rate.
+ * undici's `Pool.dispatch` costs about half the CPU per request of node:http with a keep-alive Agent,
+ * and two thirds of undici's own `request` (docs/rollouts.md, "Replay", measured): replay sends every
+ * request twice, so the client's cost per request bounds its rate.
  */
 import { Pool } from 'undici';
 
@@ -18,7 +19,7 @@ export interface ModelAnswer {
   status: number | null;
   body: Buffer;
   contentType: string | undefined;
-  /** From sending the request to the last byte of the answer (or to the failure). */
+  /** From handing the request to the pool to the last byte of the answer (or to the failure). */
   latencyMs: number;
   /** Set when there is no answer: `timeout after 30000 ms`, `connection refused (ECONNREFUSED)`, `cancelled`. */
   error: string | null;

@@ -52,7 +52,7 @@ export interface ReplayOptions {
   current: ReplayTarget | null;
   /** Requests in flight at once (each goes to both models, so up to this many per model). */
   concurrency: number;
-  /** Per request and model; a timeout is an error. */
+  /** A model that has not started answering this long after a request was sent (or stalls mid-answer this long) has failed it. */
   timeoutMs: number;
   checks: readonly ReplayCheck[];
   /** Working directory of python checks (their file paths are relative to it). */
