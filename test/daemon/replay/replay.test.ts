@@ -186,7 +186,7 @@ describe('latency checks, side by side', () => {
   let slow: TestModel;
   before(async () => {
     fast = await model('v1');
-    slow = await model('v2', { DELAY_MS: 100 });
+    slow = await model('v2', { DELAY_MS: 200 });
   });
 
   it('fails a candidate slower than the ratio allows, and passes an absolute bound it meets', async () => {
@@ -195,8 +195,8 @@ describe('latency checks, side by side', () => {
     const [ratio, absolute] = report.checks;
     assert.equal(ratio!.rule, 'p90 latency ≤ 1.5 × current');
     assert.equal(ratio!.passed, false);
-    assert.ok((ratio!.observed as number) >= 100, `observed ${ratio!.observed}`);
-    assert.ok(ratio!.threshold! < 100, `threshold ${ratio!.threshold}`);
+    assert.ok((ratio!.observed as number) >= 200, `observed ${ratio!.observed}`);
+    assert.ok(ratio!.threshold! < 200, `threshold ${ratio!.threshold}`);
     assert.ok(report.latency.current!.p95 < report.latency.candidate!.p50);
     assert.match(ratio!.detail, /^candidate p90 [\d.]+ ms, current p90 [\d.]+ ms \([\d.]+×\), side by side over 80 requests$/);
     assert.equal(absolute!.rule, 'p95 latency ≤ 2000 ms');
@@ -207,7 +207,7 @@ describe('latency checks, side by side', () => {
   });
 
   it('fails an absolute bound the candidate misses and passes a ratio it meets', async () => {
-    const checks: ReplayCheck[] = [{ latency: { quantile: 0.5, max_ms: 20 } }, { latency: { quantile: 0.5, max_ratio: 1.5 } }];
+    const checks: ReplayCheck[] = [{ latency: { quantile: 0.5, max_ms: 100 } }, { latency: { quantile: 0.5, max_ratio: 1.5 } }];
     const report = await replay(slow, slow, { requests: requestsUpTo(16), checks });
     assert.deepEqual(
       report.checks.map((c) => c.passed),
