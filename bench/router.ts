@@ -7,7 +7,7 @@
  * order rotates) so drift on a shared machine hits all of them alike; the table shows medians.
  *
  *   npm run bench:router -- [--duration 3] [--rounds 6] [--warmup 1] [--connections 32] [--threads 2]
- *                           [--router-workers 1] [--only direct,router,capture,nginx]
+ *                           [--router-workers 1] [--nginx-workers 2] [--only direct,router,capture,nginx]
  *
  * Needs wrk and nginx (Debian: apt-get install -y wrk nginx). The router and the model run in
  * processes of their own, like nginx, so the script itself takes no CPU during a measurement.
@@ -15,11 +15,14 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import cluster from 'node:cluster';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { CaptureSink, Invocation, RouteTable } from '../daemon/serving/types.js';
+import { createCaptureWriter } from '../daemon/serving/capture.js';
+import { createLiveMetrics } from '../daemon/serving/metrics.js';
+import { startRouter } from '../daemon/serving/router.js';
+import type { RouteTable } from '../daemon/serving/types.js';
 
 const PIPELINE = 'bench';
 const BODY = '{"city":"london","week":12}';
@@ -60,6 +63,7 @@ async function main(): Promise<void> {
       connections: { type: 'string', default: '32' },
       threads: { type: 'string', default: '2' },
       'router-workers': { type: 'string', default: '1' },
+      'nginx-workers': { type: 'string', default: '2' },
       only: { type: 'string' },
       // internal: run one router process (spawned by the benchmark itself)
       serve: { type: 'boolean', default: false },
@@ -98,7 +102,7 @@ async function main(): Promise<void> {
     process.exit(130);
   });
   try {
-    const [modelPort, routerPort, capturePort, nginxPort] = [18080, 18081, 18082, 18083];
+    const [modelPort, routerPort, capturePort, nginxPort] = (await freePorts(4)) as [number, number, number, number];
     const model = await start('model', process.execPath, ['--input-type=module', '-e', MODEL_SERVER], { PORT: String(modelPort) }, modelPort);
     children.push(model);
     const self = [...process.execArgv, process.argv[1]!];
@@ -113,7 +117,8 @@ async function main(): Promise<void> {
       capturePort,
     );
     children.push(captureRouter);
-    const nginx = await startNginx(nginxBin!, dir, nginxPort, modelPort);
+    const nginxWorkers = Number(values['nginx-workers']);
+    const nginx = await startNginx(nginxBin!, dir, nginxPort, modelPort, nginxWorkers);
     children.push(nginx);
 
     const script = join(dir, 'post.lua');
@@ -123,12 +128,11 @@ async function main(): Promise<void> {
       { key: 'direct', label: 'model directly', url: `http://127.0.0.1:${modelPort}/invocations`, pid: model.pid! },
       { key: 'router', label: 'mlp router, capture off', url: `http://127.0.0.1:${routerPort}${endpoint}`, pid: router.pid! },
       { key: 'capture', label: 'mlp router, capture 100%', url: `http://127.0.0.1:${capturePort}${endpoint}`, pid: captureRouter.pid! },
-      { key: 'nginx', label: 'nginx (2 workers, keepalive)', url: `http://127.0.0.1:${nginxPort}${endpoint}`, pid: nginx.pid! },
+      { key: 'nginx', label: `nginx (${nginxWorkers} worker${nginxWorkers > 1 ? 's' : ''}, keepalive)`, url: `http://127.0.0.1:${nginxPort}${endpoint}`, pid: nginx.pid! },
     ];
     if (values.only) targets = targets.filter((t) => values.only!.split(',').includes(t.key));
 
-    const captureKind = readFileSync(join(dir, 'capture-kind.txt'), 'utf8').trim();
-    printMachine(workers, captureKind, { duration, rounds, connections, threads });
+    printMachine(workers, { duration, rounds, connections, threads });
     for (const t of targets) wrk(t, script, warmup, connections, threads);
 
     const results = new Map<string, Sample[]>(targets.map((t) => [t.key, []]));
@@ -162,7 +166,6 @@ async function serveRouter(port: number, modelPort: number, captureDir: string |
     });
     return;
   }
-  const { startRouter } = await import('../daemon/serving/router.js');
   const route = {
     pipeline: PIPELINE,
     group: 'default',
@@ -174,49 +177,12 @@ async function serveRouter(port: number, modelPort: number, captureDir: string |
     generation: 1,
     lookup: (pipeline) => (pipeline === PIPELINE ? { kind: 'route', route } : { kind: 'unknown_pipeline', known: [PIPELINE] }),
   };
-  let capture: CaptureSink | undefined;
-  if (captureDir !== undefined) {
-    const made = await captureSink(captureDir);
-    capture = made.sink;
-    writeFileSync(join(captureDir, '..', 'capture-kind.txt'), made.kind);
-  }
-  await startRouter({ host: '127.0.0.1', port, table, ...(capture ? { capture } : {}) });
+  // As in the daemon: live metrics always, Data Capture (the real writer, files on disk) when asked.
+  const metrics = createLiveMetrics();
+  const capture = captureDir === undefined ? undefined : createCaptureWriter({ dir: captureDir, retention: { days: 1, maxBytes: 2 * 1024 ** 3 } });
+  await startRouter({ host: '127.0.0.1', port, table, metrics, ...(capture ? { capture } : {}) });
   if (cluster.isWorker) process.send!('ready');
   else process.stdout.write('listening\n');
-}
-
-/**
- * The real Data Capture writer (daemon/serving/capture.ts) when it is there; else a stand-in that
- * only queues invocations and drops them on the next turn of the event loop.
- */
-async function captureSink(dir: string): Promise<{ sink: CaptureSink; kind: string }> {
-  mkdirSync(dir, { recursive: true });
-  const modulePath = '../daemon/serving/capture.js';
-  try {
-    const mod = (await import(modulePath)) as {
-      createCaptureWriter: (o: { dir: string; retention: { days: number; maxBytes: number }; onError?: (e: Error) => void }) => CaptureSink;
-    };
-    const sink = mod.createCaptureWriter({ dir, retention: { days: 1, maxBytes: 2 * 1024 ** 3 }, onError: (e) => console.error(`capture: ${e.message}`) });
-    return { sink, kind: 'real Data Capture writer (daemon/serving/capture.ts, JSON Lines files on disk)' };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
-    const queue: Invocation[] = [];
-    let scheduled = false;
-    const drain = () => {
-      queue.length = 0;
-      scheduled = false;
-    };
-    const sink: CaptureSink = {
-      record(invocation) {
-        queue.push(invocation);
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(drain);
-        }
-      },
-    };
-    return { sink, kind: 'stand-in (queue drained by setImmediate; daemon/serving/capture.ts not found)' };
-  }
 }
 
 function wrk(target: Target, script: string, seconds: number, connections: number, threads: number): Sample {
@@ -312,13 +278,13 @@ function printTable(targets: Target[], results: Map<string, Sample[]>): void {
 const fmt = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
 const ratio = (n: number) => (Number.isFinite(n) ? `${n.toFixed(2)}×` : '–');
 
-function printMachine(workers: number, captureKind: string, run: { duration: number; rounds: number; connections: number; threads: number }): void {
+function printMachine(workers: number, run: { duration: number; rounds: number; connections: number; threads: number }): void {
   const cpu = /model name\s*:\s*(.*)/.exec(existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '')?.[1] ?? 'unknown CPU';
   const wrkVersion = spawnSync('wrk', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0]?.trim();
   const nginxVersion = spawnSync(findNginx()!, ['-v'], { encoding: 'utf8' }).stderr.trim();
   console.log(`machine: ${availableParallelism()} CPUs (${cpu}), Node ${process.version}, ${wrkVersion}, ${nginxVersion}`);
   console.log(`load: wrk -t${run.threads} -c${run.connections} -d${run.duration}s, POST ${BODY.length}-byte JSON; ${run.rounds} interleaved rounds`);
-  console.log(`router: ${workers} process${workers > 1 ? 'es (cluster)' : ''}; capture: ${captureKind}`);
+  console.log(`router: ${workers} process${workers > 1 ? 'es (cluster)' : ''}, live metrics on; capture: the Data Capture writer (daemon/serving/capture.ts), JSON Lines on disk`);
 }
 
 function hasCommand(cmd: string, args: string[]): boolean {
@@ -344,13 +310,13 @@ async function start(what: string, cmd: string, args: string[], env: Record<stri
   return child;
 }
 
-async function startNginx(bin: string, dir: string, port: number, modelPort: number): Promise<ChildProcess> {
+async function startNginx(bin: string, dir: string, port: number, modelPort: number, workers: number): Promise<ChildProcess> {
   const prefix = join(dir, 'nginx');
   mkdirSync(join(prefix, 'logs'), { recursive: true });
   const conf = join(prefix, 'nginx.conf');
   writeFileSync(
     conf,
-    `${process.getuid?.() === 0 ? 'user root;\n' : ''}worker_processes 2;
+    `${process.getuid?.() === 0 ? 'user root;\n' : ''}worker_processes ${workers};
 pid ${prefix}/nginx.pid;
 error_log ${prefix}/error.log warn;
 events { worker_connections 4096; }
@@ -374,6 +340,22 @@ http {
 `,
   );
   return start('nginx', bin, ['-p', prefix, '-c', conf, '-g', 'daemon off;'], {}, port);
+}
+
+/** `n` different ports free right now (another run of this benchmark may be going on at the same time). */
+async function freePorts(n: number): Promise<number[]> {
+  const servers = Array.from({ length: n }, () => createServer());
+  const ports = await Promise.all(
+    servers.map(
+      (server) =>
+        new Promise<number>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+        }),
+    ),
+  );
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
 }
 
 function canConnect(port: number): Promise<boolean> {

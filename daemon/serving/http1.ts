@@ -5,8 +5,6 @@
  * that forwarded bytes round-trip exactly.
  */
 
-export const CRLFCRLF = Buffer.from('\r\n\r\n');
-
 /** Control characters other than HTAB (RFC 9110 §5.5); in a request target, any of them is an error. */
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 
@@ -52,8 +50,9 @@ for (const f of FIELDS) (FIELDS_BY_LENGTH[f[0].length] ??= []).push(f);
 
 /**
  * Which known field `text[start..end)` names, case-insensitively, without making a string: this
- * runs for every header line of every request and response. The name must already be a token
- * (then `| 0x20` lower-cases letters and changes no other token character into a letter or '-').
+ * runs for every header line of every request and response. `| 0x20` lower-cases letters and
+ * turns no other token character into a letter or '-' (request names are checked to be tokens;
+ * from a model server, only a stray CR could pass for '-').
  */
 function fieldOf(text: string, start: number, end: number): number {
   const candidates = FIELDS_BY_LENGTH[end - start];
