@@ -176,21 +176,35 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
     for (const r of store.rollouts.listActive()) {
       const watching = r.phase === 'shifting' || (r.phase === 'paused' && r.pausedFrom === 'shifting');
       if (!watching || r.candidateWeight === 0) continue;
-      const worst = worstGroup(r);
+      const policy = deps.policyFor(r.pipeline);
+      if (!policy) continue;
+      const worst = worstGroup(r, policy.minRequests);
       if (worst) void dispatch(r.id, { type: 'watch', sample: worst }).catch(() => {});
     }
   }, deps.watchEveryMs ?? 100);
   watch.unref();
 
-  const worstGroup = (r: Rollout): WatchSample | undefined => {
-    let worst: WatchSample | undefined;
+  /**
+   * The worst of every group's two windows: the last 60 s, and the last 1,000 requests. The count
+   * window reacts within a few dozen failures even after a long healthy stretch fills the time
+   * window with good requests; windows below min_requests cannot give a verdict.
+   */
+  const worstGroup = (r: Rollout, minRequests: number): WatchSample | undefined => {
+    const samples: WatchSample[] = [];
     for (const g of r.groups) {
       const m = deps.metrics.variant(r.pipeline, g.group, `v${g.candidate}`);
       if (!m) continue;
-      const sample = { group: g.group, requests: m.window.requests, errors: m.window.errors, errorRate: m.window.errorRate, p99Ms: m.window.p99Ms };
-      if (!worst || sample.errorRate > worst.errorRate || (sample.errorRate === worst.errorRate && (sample.p99Ms ?? 0) > (worst.p99Ms ?? 0))) worst = sample;
+      for (const [window, w] of [[`${Math.round(m.window.windowMs / 1000)}s`, m.window], [`last ${m.recent.windowCount}`, m.recent]] as const) {
+        if (w.requests >= minRequests) samples.push({ group: g.group, window, requests: w.requests, errors: w.errors, errorRate: w.errorRate, p99Ms: w.p99Ms });
+      }
     }
-    return worst;
+    const badness = (x: WatchSample) => [x.errorRate, x.p99Ms ?? 0] as const;
+    return samples.reduce<WatchSample | undefined>((worst, x) => {
+      if (!worst) return x;
+      const [e1, l1] = badness(x);
+      const [e2, l2] = badness(worst);
+      return e1 > e2 || (e1 === e2 && l1 > l2) ? x : worst;
+    }, undefined);
   };
 
   return {

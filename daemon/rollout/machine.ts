@@ -31,9 +31,11 @@ export interface GateOutcome {
   sample?: unknown;
 }
 
-/** What the live error-rate watch saw on the candidate (the worst group). */
+/** What the live error-rate watch saw on the candidate (the worst group, over the worse of its windows). */
 export interface WatchSample {
   group: string;
+  /** `60s` (the time window) or `last 1000` (the count window, which reacts within a few requests). */
+  window: string;
   requests: number;
   errors: number;
   errorRate: number;
@@ -183,14 +185,14 @@ export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutP
       const smp = ev.sample;
       if (smp.requests < policy.minRequests) return out;
       if (smp.errorRate > policy.errorRateAbove) {
-        const reason = `error rate ${pct(smp.errorRate)} on ${smp.group} (${smp.errors} of ${smp.requests} requests) is above ${pct(policy.errorRateAbove)}: rolling back`;
-        decide({ rule: 'error_rate', observed: smp.errorRate, threshold: policy.errorRateAbove, sample: { group: smp.group, requests: smp.requests, errors: smp.errors }, verdict: 'rollback', reason });
-        go('rolling_back', { pausedFrom: null });
+        const reason = `error rate ${pct(smp.errorRate)} on ${smp.group} (${smp.errors} of the ${smp.requests} requests of the ${smp.window} window) is above ${pct(policy.errorRateAbove)}: rolling back`;
+        decide({ rule: 'error_rate', observed: smp.errorRate, threshold: policy.errorRateAbove, sample: { group: smp.group, window: smp.window, requests: smp.requests, errors: smp.errors }, verdict: 'rollback', reason });
+        go('rolling_back', { pausedFrom: null, candidateWeight: 0 });
         heading('rolled_back', reason, { type: 'retire_candidates' });
       } else if (policy.latencyP99AboveMs !== null && smp.p99Ms !== null && smp.p99Ms > policy.latencyP99AboveMs) {
         const reason = `p99 latency ${smp.p99Ms.toFixed(0)} ms on ${smp.group} is above ${policy.latencyP99AboveMs} ms: rolling back`;
-        decide({ rule: 'latency_p99', observed: smp.p99Ms, threshold: policy.latencyP99AboveMs, sample: { group: smp.group, requests: smp.requests }, verdict: 'rollback', reason });
-        go('rolling_back', { pausedFrom: null });
+        decide({ rule: 'latency_p99', observed: smp.p99Ms, threshold: policy.latencyP99AboveMs, sample: { group: smp.group, window: smp.window, requests: smp.requests }, verdict: 'rollback', reason });
+        go('rolling_back', { pausedFrom: null, candidateWeight: 0 });
         heading('rolled_back', reason, { type: 'retire_candidates' });
       }
       return out;
@@ -229,7 +231,7 @@ export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutP
       const reason = `superseded by ${ev.by}: the older candidate is rolled back first`;
       decide({ rule: 'superseded', observed: ev.by, threshold: null, sample: null, verdict: 'rollback', reason });
       out.effects.push({ type: 'cancel_gate' });
-      go('rolling_back', { pausedFrom: null });
+      go('rolling_back', { pausedFrom: null, candidateWeight: 0 });
       heading('rolled_back', reason, { type: 'retire_candidates' });
       return out;
     }
@@ -329,7 +331,7 @@ function command(
       if (r.phase === 'rolling_back') return reject('the rollout is already rolling back');
       manual('rollback', `rolled back ${by} at ${r.candidateWeight}% traffic`);
       out.effects.push({ type: 'cancel_gate' });
-      go('rolling_back', { pausedFrom: null });
+      go('rolling_back', { pausedFrom: null, candidateWeight: 0 });
       heading('rolled_back', `rolled back ${by}`, { type: 'retire_candidates' });
       return out;
     }

@@ -96,20 +96,21 @@ describe('rollout state machine', () => {
 
   it('rolls back as soon as the error rate is above the threshold, with the figures, not before min_requests', () => {
     const shifting = rollout({ phase: 'shifting', candidateWeight: 25, state: { stepStartedAt: 0 } });
-    const few = step(shifting, { type: 'watch', sample: { group: 'london', requests: 49, errors: 49, errorRate: 1, p99Ms: 5 } }, 10, policy);
+    const few = step(shifting, { type: 'watch', sample: { group: 'london', window: '60s', requests: 49, errors: 49, errorRate: 1, p99Ms: 5 } }, 10, policy);
     assert.equal(few.next, shifting);
-    const bad = step(shifting, { type: 'watch', sample: { group: 'london', requests: 60, errors: 6, errorRate: 0.1, p99Ms: 5 } }, 10, policy);
+    const bad = step(shifting, { type: 'watch', sample: { group: 'london', window: 'last 1000', requests: 60, errors: 6, errorRate: 0.1, p99Ms: 5 } }, 10, policy);
     assert.equal(bad.next.phase, 'rolling_back');
     assert.deepEqual(bad.effects, [{ type: 'retire_candidates' }]);
     assert.deepEqual(
       { rule: bad.decisions[0]!.rule, observed: bad.decisions[0]!.observed, threshold: bad.decisions[0]!.threshold, sample: bad.decisions[0]!.sample, verdict: bad.decisions[0]!.verdict },
-      { rule: 'error_rate', observed: 0.1, threshold: 0.05, sample: { group: 'london', requests: 60, errors: 6 }, verdict: 'rollback' },
+      { rule: 'error_rate', observed: 0.1, threshold: 0.05, sample: { group: 'london', window: 'last 1000', requests: 60, errors: 6 }, verdict: 'rollback' },
     );
-    assert.match(bad.decisions[0]!.reason, /error rate 10% on london \(6 of 60 requests\) is above 5%/);
+    assert.match(bad.decisions[0]!.reason, /error rate 10% on london \(6 of the 60 requests of the last 1000 window\) is above 5%/);
+    assert.equal(bad.next.candidateWeight, 0, 'the weight shows 0 as soon as the rollback starts');
     const done = step(bad.next, { type: 'retired' }, 20, policy);
     assert.equal(done.next.phase, 'rolled_back');
     assert.equal(done.next.candidateWeight, 0);
-    const slow = step(shifting, { type: 'watch', sample: { group: 'london', requests: 60, errors: 0, errorRate: 0, p99Ms: 900 } }, 10, policy);
+    const slow = step(shifting, { type: 'watch', sample: { group: 'london', window: '60s', requests: 60, errors: 0, errorRate: 0, p99Ms: 900 } }, 10, policy);
     assert.equal(slow.decisions[0]!.rule, 'latency_p99');
   });
 
@@ -153,6 +154,7 @@ describe('rollout state machine', () => {
     assert.match(promoted.decisions[0]!.reason, /promoted by ops at 25% traffic/);
     const rolledBack = step(shifting, { type: 'command', command: 'rollback', actor: 'ops' }, 1, policy);
     assert.equal(rolledBack.next.phase, 'rolling_back');
+    assert.equal(rolledBack.next.candidateWeight, 0);
     assert.match(step(rollout(), { type: 'command', command: 'promote', actor: 'ops' }, 1, policy).rejected!, /not live yet/);
     assert.match(step(rollout({ phase: 'promoted' }), { type: 'command', command: 'rollback', actor: 'ops' }, 1, policy).rejected!, /already promoted/);
     assert.match(step(shifting, { type: 'command', command: 'resume', actor: 'ops' }, 1, policy).rejected!, /only a paused rollout/);
