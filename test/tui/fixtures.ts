@@ -1,0 +1,112 @@
+/** Pipelines as the daemon sends them, in the states the TUI must show. */
+import type { DecisionView, PipelineView, RolloutView, Snapshot, VariantView } from '../../shared/protocol.js';
+
+export const NOW = Date.UTC(2025, 10, 20, 12, 0, 0);
+
+export function metrics(requests: number, errors: number): NonNullable<VariantView['metrics']> {
+  const m = { requests, errors, errorRate: requests ? errors / requests : 0, requestsPerSecond: requests / 60, p50Ms: 3, p95Ms: 8, p99Ms: 12 };
+  return { total: { requests, errors }, window: m, recent: m };
+}
+
+export function variant(over: Partial<VariantView> = {}): VariantView {
+  return { group: 'london', variant: 'v2', role: 'current', weight: 100, backend: 'local', state: 'live', port: 9001, restarts: 0, lastError: null, metrics: null, ...over };
+}
+
+export function decision(over: Partial<DecisionView> = {}): DecisionView {
+  return { at: NOW - 60_000, phase: 'shifting', rule: 'step', observed: 20, threshold: 100, sample: null, verdict: 'advance', reason: 'traffic 10% → 20%', ...over };
+}
+
+export function rollout(over: Partial<RolloutView> = {}): RolloutView {
+  return {
+    id: 1,
+    phase: 'shifting',
+    candidateVersion: 'v3',
+    currentVersion: 'v2',
+    candidateWeight: 20,
+    groups: [{ group: 'london', candidateVersion: 'v3', currentVersion: 'v2' }],
+    pausedFrom: null,
+    gates: {},
+    startedAt: NOW - 600_000,
+    updatedAt: NOW - 60_000,
+    finishedAt: null,
+    reason: null,
+    decisions: [decision()],
+    ...over,
+  };
+}
+
+export function pipeline(name: string, over: Partial<PipelineView> = {}): PipelineView {
+  return {
+    name,
+    dir: name,
+    schedule: '0 3 * * *',
+    groups: ['london'],
+    groupsError: null,
+    current: { version: 'v2', groups: { london: 'v2' } },
+    variants: [variant()],
+    rollout: null,
+    problems: [],
+    configLoadedAt: NOW - 3_600_000,
+    runs: [],
+    ...over,
+  };
+}
+
+/** A rollout shifting at 20% with live metrics on both variants. */
+export function shifting(name: string, weight = 20, candidateErrors = 3): PipelineView {
+  return pipeline(name, {
+    variants: [
+      variant({ weight: 100 - weight, metrics: metrics(800, 1) }),
+      variant({ variant: 'v3', role: 'candidate', weight, metrics: metrics(200, candidateErrors) }),
+    ],
+    rollout: rollout({ candidateWeight: weight }),
+  });
+}
+
+export const replayReport = {
+  london: {
+    requested: 100,
+    sent: 100,
+    baseline: 'current',
+    candidateErrors: 2,
+    currentErrors: 0,
+    capturedErrors: 0,
+    flaky: 0,
+    regressions: {
+      count: 2,
+      samples: [
+        { request: { contentType: 'application/json', body: '{"x":7}' }, current: { status: 200, body: '{"y":7}', latencyMs: 3 }, candidate: { status: 500, body: '{"error":"cannot score x=7"}', latencyMs: 2 } },
+        { request: { contentType: 'application/json', body: '{"x":9}' }, current: { status: 200, body: '{"y":9}', latencyMs: 3 }, candidate: { status: null, body: '', latencyMs: 30000, error: 'timeout after 30000 ms' } },
+      ],
+    },
+    checks: [{ kind: 'latency', rule: 'p99 latency ≤ 1.5 × current', observed: 6.2, threshold: 7.4, passed: true, detail: 'ok' }],
+    verdict: 'fail',
+    reason: '2 of 100 requests that worked on v2 fail on v3',
+  },
+};
+
+/** Blocked by the replay gate, with two failing requests. */
+export function blockedByReplay(name: string): PipelineView {
+  return pipeline(name, {
+    variants: [variant()],
+    rollout: rollout({
+      phase: 'blocked',
+      candidateWeight: 0,
+      reason: 'replay: 2 of 100 requests that worked on v2 fail on v3',
+      finishedAt: NOW - 30_000,
+      gates: {
+        data_checks: { passed: true, skipped: false, summary: '3 suites passed', report: null },
+        integration_tests: { passed: true, skipped: true, summary: 'not configured', report: null },
+        replay: { passed: false, skipped: false, summary: '2 regressions in london', report: replayReport },
+      },
+      decisions: [
+        decision({ at: NOW - 120_000, phase: 'checking_data', rule: 'data_checks', verdict: 'advance', reason: '3 suites passed', observed: null, threshold: null }),
+        decision({ at: NOW - 30_000, phase: 'replaying', rule: 'replay', verdict: 'block', reason: '2 of 100 requests that worked on v2 fail on v3', observed: 2, threshold: 0 }),
+      ],
+    }),
+  });
+}
+
+export function snapshot(pipelines: PipelineView[]): Snapshot {
+  return { type: 'snapshot', at: NOW, repo: { root: '/repo', problems: [] }, pipelines };
+}
