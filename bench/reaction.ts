@@ -15,10 +15,10 @@
  *           earliest moment the rule can fire (reconstructed from the client's records)
  *   Tw0     the first `pipeline_updated` event (WebSocket API, tui/client.ts) of the rollout in
  *           rolling_back/rolled_back or with candidateWeight 0. The daemon sets the router's weight to 0
- *           in the same tick as it publishes rolling_back; the event right after it ("routes") shows
- *           the candidate gone from the variants. The rollout's candidateWeight still shows the old weight.
- *   Tcw0    the first event with rollout.candidateWeight === 0: rolled_back, after the retire effect's
- *           2 s drain and the server's stop
+ *           in the same tick as it publishes rolling_back (whose candidateWeight reads 0); the event
+ *           right after it ("routes") shows the candidate gone from the variants.
+ *   Tcw0    the first event of the rollout in rolled_back: after the retire effect's 2 s drain and
+ *           the server's stop
  *   last    the last response the candidate answered
  *
  * and the decision record the daemon wrote (rule, observed, threshold, sample). Reaction = Tw0 − Tmin
@@ -426,7 +426,7 @@ async function main(): Promise<void> {
       const isRollout = (s: Seen) => s.rollout?.id === ro.id;
       const w0 = await waitFor(idx, (s) => isRollout(s) && (['rolling_back', 'rolled_back'].includes(s.rollout!.phase) || s.rollout!.candidateWeight === 0), 30_000, `round ${k + 1}'s rollback`);
       const routes = await waitFor(idx, (s) => isRollout(s) && !s.variants.some((v) => v.variant === candidate && v.weight > 0), 30_000, `round ${k + 1}'s candidate to leave the routes`);
-      const cw0 = await waitFor(idx, (s) => isRollout(s) && s.rollout!.candidateWeight === 0, 30_000, `round ${k + 1}'s candidate weight to be 0`);
+      const cw0 = await waitFor(idx, (s) => isRollout(s) && ['rolled_back', 'promoted', 'blocked', 'failed'].includes(s.rollout!.phase), 30_000, `round ${k + 1}'s rollout to end`);
       if (cw0.rollout!.phase !== 'rolled_back') throw new Error(`round ${k + 1}: the rollout ended ${cw0.rollout!.phase}: ${cw0.rollout!.reason}`);
       await sleep(300); // stragglers
       await collect('collect');
@@ -578,7 +578,7 @@ function print(results: RoundResult[], o: Options, wallS: number): void {
   console.log(' Tcross: the first candidate answer after which its last 60 s hold ≥ min_requests requests over the threshold (reconstructed)');
   console.log(` decision: the rollback decision record's time (daemon clock); Tw0: the first pipeline_updated event in rolling_back`);
   console.log(` routes: the first event without the candidate in its variants; last cand.: the last answer from the candidate`);
-  console.log(` Tcw0: the first event with rollout.candidateWeight 0 (rolled_back); the Tw0 events showed candidateWeight ${[...new Set(results.map((r) => r.weightShownAtW0))].join('/')}`);
+  console.log(` Tcw0: the first event with the rollout rolled_back (drained and stopped); the Tw0 events showed candidateWeight ${[...new Set(results.map((r) => r.weightShownAtW0))].join('/')}`);
 
   for (const warmupS of [...new Set(results.map((r) => r.warmupS))]) {
     const rs = results.filter((r) => r.warmupS === warmupS);
