@@ -190,6 +190,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         logs,
         dataChecks: runDataCheckGate,
         timeScale: opts.timeScale,
+        ...(process.env.MLP_PYTHON ? { python: process.env.MLP_PYTHON } : {}),
       }),
       onChanged: (r) => publishPipelines([r.pipeline]),
     });

@@ -15,6 +15,7 @@ export const runDataCheckGate: DataCheckRunner = async ({ pipeline, repo, repoRo
     warehouses: repo?.warehouses ?? {},
     ...(connection ? { defaultConnection: connection } : {}),
     group,
+    ...(process.env.MLP_PYTHON ? { python: process.env.MLP_PYTHON } : {}),
   });
   return reports.map((r) => ({
     passed: r.success,
