@@ -67,17 +67,27 @@ export function createGateRunner(deps: GateDeps): GateRunner {
   async function dataChecks(p: InForcePipeline, r: Rollout, signal: AbortSignal): Promise<GateOutcome> {
     const checks = p.config.pipeline.deployment.data_checks;
     if (checks.length === 0) return { passed: true, skipped: true, summary: 'no data checks configured (deployment.data_checks)' };
-    const results = await deps.dataChecks({ pipeline: p, repo: deps.repoConfig(), repoRoot: deps.repoRoot, group: r.groups[0]!.group, signal });
+    // Every group's data is checked (a `sql:` query sees its group as :group).
+    const results = [];
+    for (const g of r.groups) {
+      if (signal.aborted) throw new Error('data checks cancelled');
+      const ofGroup = await deps.dataChecks({ pipeline: p, repo: deps.repoConfig(), repoRoot: deps.repoRoot, group: g.group, signal });
+      results.push(...ofGroup.map((x) => ({ ...x, group: g.group })));
+    }
     const failed = results.filter((x) => !x.passed);
     const evaluated = results.reduce((n, x) => n + x.evaluated, 0);
     const failedExpectations = results.reduce((n, x) => n + x.failed, 0);
+    const where = (x: { group: string }) => (r.groups.length > 1 ? `${x.group}: ` : '');
     return {
       passed: failed.length === 0,
-      summary: failed.length === 0 ? `${results.length} suite${results.length === 1 ? '' : 's'} passed (${evaluated} expectations)` : failed.map((x) => x.summary).join('; '),
+      summary:
+        failed.length === 0
+          ? `${checks.length} suite${checks.length === 1 ? '' : 's'} passed (${evaluated} expectations${r.groups.length > 1 ? ` over ${r.groups.length} groups` : ''})`
+          : failed.map((x) => where(x) + x.summary).join('; '),
       report: results.map((x) => x.report),
       observed: failedExpectations,
       threshold: 0,
-      sample: { suites: results.length, expectations: evaluated },
+      sample: { suites: checks.length, groups: r.groups.length, expectations: evaluated },
     };
   }
 
