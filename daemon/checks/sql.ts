@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { MlpError } from '../../shared/errors.js';
 import { RecordsBuilder, type Cell, type Dataset } from './dataset.js';
+import { redact } from '../warehouse/redact.js';
 
 export interface QueryTarget {
   /** Connection name, for messages. */
@@ -147,16 +148,5 @@ function rejectRepeatedNames(names: string[], where: string): void {
   const repeated = names.find((n, i) => names.indexOf(n) !== i);
   if (repeated !== undefined) {
     throw new MlpError('check_failed', `${where}: the query returns more than one column named '${repeated}'; name them apart (... AS other_name)`);
-  }
-}
-
-/** A connection URL without its password, for messages. */
-export function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url.replace(/:[^:@/]*@/, ':***@');
   }
 }

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { DEFAULT_GROUP, parseGroupSource, type PipelineConfig } from '../../shared/config/schema.js';
 import { MlpError } from '../../shared/errors.js';
+import { redact } from './redact.js';
 
 export interface GroupSource {
   /** Connection name as written in `groups.source` (`<connection>.<table>`). */
@@ -110,16 +111,5 @@ async function postgresGroups(url: string, source: GroupSource): Promise<string[
     throw new MlpError('unavailable', `${where}: ${(err as Error).message}`);
   } finally {
     await client.end().catch(() => {});
-  }
-}
-
-/** A connection URL without its password, for messages. */
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url.replace(/:[^:@/]*@/, ':***@');
   }
 }
