@@ -7,6 +7,7 @@
  * Events for one rollout are handled one at a time, in order (a per-rollout queue), so an effect
  * finishing and a command arriving never race on the same saved state.
  */
+import { isTerminalPhase } from '../../shared/domain.js';
 import { describeError, MlpError } from '../../shared/errors.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../log.js';
@@ -94,7 +95,7 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
     for (const d of result.decisions) log.info('rollout', `${d.phase}: ${d.verdict}: ${d.reason}`, r.pipeline);
     if (saved.phase !== r.phase) log.info('rollout', `#${r.id} ${r.phase} → ${saved.phase}`, r.pipeline);
     if (result.next !== r || result.decisions.length) deps.onChanged(saved);
-    if (isTerminal(saved)) {
+    if (isTerminalPhase(saved.phase)) {
       settled.get(saved.id)?.();
       settled.delete(saved.id);
       clearTimeout(timers.get(saved.id));
@@ -254,8 +255,6 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
     },
   };
 }
-
-const isTerminal = (r: Rollout) => ['promoted', 'blocked', 'rolled_back', 'failed'].includes(r.phase);
 
 /** Used only to fail a rollout whose pipeline left the repo. */
 const FALLBACK_POLICY: RolloutPolicy = { strategy: 'gradual', initialTraffic: 0, stepPercent: 10, stepIntervalMs: 60_000, errorRateAbove: 0.05, minRequests: 50, latencyP99AboveMs: null };
