@@ -1,0 +1,68 @@
+/** Renders the TUI around a fleet fixture, with the provider and a fake action handler at its boundary. */
+import { render } from 'ink-testing-library';
+import type { FleetActions, TuiCommand } from '../../tui/actions.js';
+import { App } from '../../tui/app.js';
+import { TuiProvider } from '../../tui/provider.js';
+import { fleetReducer, initialFleet, type FleetState } from '../../tui/state/fleet.js';
+import { createFleetStore } from '../../tui/state/store.js';
+import type { PipelineView, Role } from '../../shared/protocol.js';
+import { snapshot } from './fixtures.js';
+
+export interface FakeActions extends FleetActions {
+  sent: Array<{ command: TuiCommand; pipeline: string }>;
+  followed: string[];
+  unfollowed: string[];
+}
+
+/** Answers every command with `answer` (or rejects with it when it is an Error). */
+export function fakeActions(answer: (command: TuiCommand, pipeline: string) => string | Error = (c, p) => `${c} ${p}: accepted`): FakeActions {
+  const fake: FakeActions = {
+    sent: [],
+    followed: [],
+    unfollowed: [],
+    async command(command, pipeline) {
+      fake.sent.push({ command, pipeline });
+      const a = answer(command, pipeline);
+      if (a instanceof Error) throw a;
+      return a;
+    },
+    followLogs: (p) => void fake.followed.push(p),
+    unfollowLogs: (p) => void fake.unfollowed.push(p),
+  };
+  return fake;
+}
+
+export const KEY = { up: '\u001b[A', down: '\u001b[B', enter: '\r', esc: '\u001b', backspace: '\u007f' } as const;
+
+export function fleetState(pipelines: PipelineView[], role: Role = 'operator'): FleetState {
+  const s = fleetReducer(initialFleet, { type: 'snapshot', snapshot: snapshot(pipelines) });
+  return fleetReducer(s, { type: 'connection', connection: { status: 'connected', role, daemonVersion: '0.1.0' } });
+}
+
+export function renderTui(pipelines: PipelineView[], opts: { role?: Role; actions?: FakeActions; columns?: number; rows?: number } = {}) {
+  const store = createFleetStore(fleetState(pipelines, opts.role));
+  const actions = opts.actions ?? fakeActions();
+  let quit = false;
+  const r = render(
+    <TuiProvider store={store} actions={actions} onQuit={() => (quit = true)}>
+      <App columns={opts.columns ?? 80} rows={opts.rows ?? 24} />
+    </TuiProvider>,
+  );
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+  return {
+    ...r,
+    store,
+    actions,
+    quitted: () => quit,
+    frame: () => r.lastFrame() ?? '',
+    /** Types keys one at a time and lets the frame settle after each. */
+    async press(...keys: string[]) {
+      await settle();
+      for (const k of keys) {
+        r.stdin.write(k);
+        await settle();
+      }
+    },
+    settle,
+  };
+}

@@ -1,0 +1,40 @@
+/** Every pipeline, what needs a person first; only the rows that fit are rendered, so a large fleet stays fast. */
+import { Box, Text } from 'ink';
+import { useMemo } from 'react';
+import { useTui } from '../../provider.js';
+import { attentionOf, fleetCounts, fleetRows } from '../../state/selectors.js';
+import { fit } from '../common/format.js';
+import { fleetColumns } from './columns.js';
+import { PipelineRow } from './PipelineRow.js';
+
+export function FleetView({ width, height }: { width: number; height: number }) {
+  const { fleet, ui } = useTui();
+  const rows = useMemo(() => fleetRows(fleet.pipelines, ui.filter), [fleet.pipelines, ui.filter]);
+  const counts = useMemo(() => fleetCounts(fleet.pipelines), [fleet.pipelines]);
+  const cols = fleetColumns(width);
+  const selectedIndex = Math.max(0, rows.findIndex((p) => p.name === ui.selected));
+  const selected = ui.selected === null ? undefined : rows[selectedIndex];
+  const why = selected ? attentionOf(selected)?.why : undefined;
+  // header, column titles, filter line, the selected pipeline's trouble, status line
+  const visible = Math.max(1, height - 5);
+  const first = Math.min(Math.max(0, selectedIndex - visible + 1), Math.max(0, rows.length - visible));
+  const shown = rows.slice(first, first + visible);
+  const header = `mlp · ${counts.total} pipelines · ${counts.attention} need you · ${counts.active} rolling out${rows.length > visible ? ` · ${first + 1}-${first + shown.length} of ${rows.length}` : ''}`;
+  return (
+    <Box flexDirection="column" width={width}>
+      <Text bold>{fit(header, width)}</Text>
+      <Text dimColor>
+        {fit(
+          `  ${'PIPELINE'.padEnd(cols.name)} ${'PHASE'.padEnd(cols.phase)} ${'VERSIONS'.padEnd(cols.versions)} ${'TRAFFIC cur|cand'.padEnd(cols.bar + 8)} ${'CAND ERR / MAX'.padEnd(cols.error)}${cols.lastRun ? ' LAST RUN' : ''}`,
+          width,
+        )}
+      </Text>
+      {shown.map((p) => (
+        <PipelineRow key={p.name} p={p} cols={cols} selected={p.name === ui.selected} now={fleet.at} />
+      ))}
+      {rows.length === 0 && <Text dimColor>{fleet.pipelines.length ? `no pipeline matches "${ui.filter}"` : 'no pipelines in force (add a pipeline.yaml to the repo)'}</Text>}
+      {(ui.filterEditing || ui.filter) && <Text color="cyan">{fit(`/${ui.filter}${ui.filterEditing ? '▏' : ''}`, width)}</Text>}
+      {why && <Text color="red">{fit(`${selected!.name}: ${why}`, width)}</Text>}
+    </Box>
+  );
+}

@@ -1,0 +1,49 @@
+/** One pipeline: versions and phase, traffic per group, gates, the failing-request browser, decisions. */
+import { Box, Text } from 'ink';
+import { useTui } from '../../provider.js';
+import { replaySamples } from '../../replay.js';
+import { attentionOf, candidateErrorRate, errorRateThreshold, groupSplits } from '../../state/selectors.js';
+import { ago, fit, rate } from '../common/format.js';
+import { Phase } from '../common/Phase.js';
+import { TrafficBar } from '../common/TrafficBar.js';
+import { Gates } from './Gates.js';
+import { ReplayBrowser } from './ReplayBrowser.js';
+import { Timeline } from './Timeline.js';
+
+const MAX_GROUP_BARS = 4;
+
+export function PipelineView({ width, height }: { width: number; height: number }) {
+  const { fleet, ui } = useTui();
+  const p = fleet.pipelines.find((x) => x.name === ui.selected);
+  if (!p) return <Text color="yellow">{`${ui.selected ?? 'the pipeline'} is no longer in force (esc goes back)`}</Text>;
+  const r = p.rollout;
+  const splits = groupSplits(p);
+  const err = candidateErrorRate(p);
+  const threshold = errorRateThreshold(p);
+  const why = attentionOf(p)?.why;
+  const gates = Object.keys(r?.gates ?? {}).length + (r?.gates.replay ? Object.keys(r.gates.replay.report ?? {}).length : 0);
+  const samples = replaySamples(p).length ? 4 : 0;
+  const groupLines = Math.min(splits.length, MAX_GROUP_BARS) + (splits.length > MAX_GROUP_BARS ? 1 : 0);
+  // title, why, error line, gates, samples, status line
+  const timelineLines = height - (2 + (why ? 1 : 0) + groupLines + Math.max(1, gates) + samples + 1);
+  return (
+    <Box flexDirection="column" width={width}>
+      <Text>
+        <Text bold>{p.name} </Text>
+        <Phase pipeline={p} />
+        <Text>{fit(r ? ` ${r.currentVersion ?? '∅'} → ${r.candidateVersion} at ${r.candidateWeight}% · started ${ago(r.startedAt, fleet.at)}` : ` ${p.current?.version ?? 'never deployed'}`, width - p.name.length - 14)}</Text>
+      </Text>
+      {why && <Text color="red">{fit(why, width)}</Text>}
+      {splits.slice(0, MAX_GROUP_BARS).map((g) => (
+        <Text key={g.group}>
+          {fit(g.group, 14).padEnd(14)} <TrafficBar split={g.current + g.candidate ? g : null} width={Math.max(10, Math.min(40, width - 40))} />
+        </Text>
+      ))}
+      {splits.length > MAX_GROUP_BARS && <Text dimColor>{`+${splits.length - MAX_GROUP_BARS} more groups`}</Text>}
+      <Text>{fit(`candidate errors ${err ? `${rate(err.rate)} over ${err.requests} requests (worst: ${err.group})` : '-'}${threshold !== null ? ` · rollback above ${rate(threshold)}` : ''}`, width)}</Text>
+      <Gates p={p} width={width} />
+      <ReplayBrowser p={p} index={ui.sample} width={width} />
+      <Timeline decisions={r?.decisions ?? []} width={width} lines={timelineLines} />
+    </Box>
+  );
+}
