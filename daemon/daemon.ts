@@ -117,11 +117,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     closers.push(() => repo.close());
     const { registry } = repo;
     const metrics = createLiveMetrics();
+    const replayProgress = new Map<string, Map<string, { group: string; done: number; total: number | null }>>();
     sources = {
       registry,
       groups: repo.groups,
       store,
       variantMetrics: (pipeline, group, variant) => metricsView(metrics.variant(pipeline, group, variant)),
+      replayProgress: (pipeline) => [...(replayProgress.get(pipeline)?.values() ?? [])],
     };
     const count = registry.list().length;
     log.info('config', `${count} pipeline${count === 1 ? '' : 's'} in force from ${opts.repo}`);
@@ -189,10 +191,19 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         executor: executors.get('local'),
         logs,
         dataChecks: runDataCheckGate,
+        onReplayProgress: (pipeline, group, done, total) => {
+          const groups = replayProgress.get(pipeline) ?? new Map();
+          groups.set(group, { group, done, total });
+          replayProgress.set(pipeline, groups);
+          publishPipelines([pipeline]); // at most 4 times a second per group (the replay throttles)
+        },
         timeScale: opts.timeScale,
         ...(process.env.MLP_PYTHON ? { python: process.env.MLP_PYTHON } : {}),
       }),
-      onChanged: (r) => publishPipelines([r.pipeline]),
+      onChanged: (r) => {
+        if (r.phase !== 'replaying') replayProgress.delete(r.pipeline);
+        publishPipelines([r.pipeline]);
+      },
     });
     closers.push(() => rollouts?.close());
     rollouts.recover();

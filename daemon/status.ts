@@ -16,6 +16,8 @@ export interface StatusSources {
   store: Store;
   /** Live metrics of a variant, when serving is running. */
   variantMetrics?(pipeline: string, group: string, variant: string): VariantView['metrics'];
+  /** Progress of a replay under way. */
+  replayProgress?(pipeline: string): NonNullable<RolloutView['replayProgress']>;
 }
 
 export function pipelineView(p: InForcePipeline, src: StatusSources): PipelineView {
@@ -30,7 +32,7 @@ export function pipelineView(p: InForcePipeline, src: StatusSources): PipelineVi
     groupsError: info.error,
     current: currentOf(variants),
     variants,
-    rollout: rolloutView(p.name, store),
+    rollout: rolloutView(p.name, src),
     problems: p.problems,
     configLoadedAt: p.loadedAt,
     runs: store.runs.listRecent(p.name, RECENT_RUNS).map((run) => runViewOf(run, store)),
@@ -100,7 +102,8 @@ function currentOf(variants: VariantView[]): PipelineView['current'] {
 }
 
 /** The active rollout, else the most recent one (DESIGN §3). */
-function rolloutView(pipeline: string, store: Store): RolloutView | null {
+function rolloutView(pipeline: string, src: StatusSources): RolloutView | null {
+  const { store } = src;
   const r = store.rollouts.active(pipeline) ?? store.rollouts.latest(pipeline);
   if (!r) return null;
   const newest = (versions: (number | null)[]) => {
@@ -119,6 +122,7 @@ function rolloutView(pipeline: string, store: Store): RolloutView | null {
     gates: Object.fromEntries(
       Object.entries(gates).map(([gate, o]) => [gate, { passed: o.passed, skipped: o.skipped ?? false, summary: o.summary, report: o.report ?? null }]),
     ),
+    replayProgress: r.phase === 'replaying' ? (src.replayProgress?.(pipeline) ?? []) : [],
     startedAt: r.createdAt,
     updatedAt: r.updatedAt,
     finishedAt: r.finishedAt,

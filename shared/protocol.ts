@@ -62,6 +62,8 @@ export const rolloutView = z.object({
   /** The phase a paused rollout resumes to. */
   pausedFrom: z.string().nullable(),
   gates: z.record(z.string(), gateView),
+  /** While replaying: requests replayed so far per group (total null while still reading the capture). */
+  replayProgress: z.array(z.object({ group: z.string(), done: z.number(), total: z.number().nullable() })).optional(),
   startedAt: z.number(),
   updatedAt: z.number(),
   finishedAt: z.number().nullable(),

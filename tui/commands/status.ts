@@ -102,6 +102,7 @@ function lastRunCell(p: PipelineView, now: number): string {
 export function formatRollout(pipeline: string, r: RolloutView): string[] {
   const versions = `${r.currentVersion ? `${r.currentVersion} → ` : ''}${r.candidateVersion}`;
   const out = [`${pipeline}: rollout #${r.id} ${versions}: ${r.phase}${r.pausedFrom ? ` (from ${r.pausedFrom})` : ''} at ${r.candidateWeight}%${r.reason ? ` — ${r.reason}` : ''}`];
+  for (const p of r.replayProgress ?? []) out.push(`  … replaying ${p.group}: ${p.done}${p.total !== null ? ` of ${p.total}` : ''} requests`);
   for (const [gate, g] of Object.entries(r.gates)) {
     out.push(`  ${g.passed ? (g.skipped ? '-' : '✔') : '✖'} ${gate.replace('_', ' ')}: ${g.summary}`);
     if (gate === 'replay' && !g.passed && g.report && typeof g.report === 'object') {
