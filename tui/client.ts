@@ -28,6 +28,8 @@ export interface DaemonConnection {
   status(): Promise<Snapshot>;
   /** Stored lines of a pipeline; with `follow`, later lines arrive as `log` events. */
   tail(pipeline: string, opts: { sinceMs?: number; limit?: number; follow?: boolean }): Promise<LogLineView[]>;
+  /** Stop the `log` events of a followed pipeline. */
+  unfollow(pipeline: string): void;
   command(cmd: Omit<Command, 'type' | 'id'>): Promise<unknown>;
   onEvent(listener: (event: DaemonEvent) => void): () => void;
   /** Resolves when the daemon closes the connection (with its reason). */
@@ -136,6 +138,9 @@ export async function connect(settings: ClientSettings, opts: { timeoutMs?: numb
     },
     tail(pipeline, opts) {
       return request((id) => ({ type: 'tail', id, pipeline, ...opts })) as Promise<LogLineView[]>;
+    },
+    unfollow(pipeline) {
+      send({ type: 'unfollow', pipeline });
     },
     onEvent(listener) {
       listeners.add(listener);

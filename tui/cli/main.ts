@@ -144,6 +144,8 @@ export async function main(argv: string[], extra: Record<string, CommandSpec> = 
   const [name, ...rest] = argv;
   const commands = { ...COMMANDS, ...extra };
   try {
+    // Imported on demand so the non-interactive commands do not load Ink and React.
+    if (name === undefined && process.stdout.isTTY && process.stdin.isTTY) return await (await import('../run.js')).runTui();
     if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
       console.log(usageText(commands));
       return 0;

@@ -12,8 +12,9 @@ export function FleetView({ width, height }: { width: number; height: number }) 
   const rows = useMemo(() => fleetRows(fleet.pipelines, ui.filter), [fleet.pipelines, ui.filter]);
   const counts = useMemo(() => fleetCounts(fleet.pipelines), [fleet.pipelines]);
   const cols = fleetColumns(width);
+  // Until the first selection lands, the top row is the selected one (perform() agrees).
   const selectedIndex = Math.max(0, rows.findIndex((p) => p.name === ui.selected));
-  const selected = ui.selected === null ? undefined : rows[selectedIndex];
+  const selected = rows[selectedIndex];
   const why = selected ? attentionOf(selected)?.why : undefined;
   // header, column titles, filter line, the selected pipeline's trouble, status line
   const visible = Math.max(1, height - 5);
@@ -30,7 +31,7 @@ export function FleetView({ width, height }: { width: number; height: number }) 
         )}
       </Text>
       {shown.map((p) => (
-        <PipelineRow key={p.name} p={p} cols={cols} selected={p.name === ui.selected} now={fleet.at} />
+        <PipelineRow key={p.name} p={p} cols={cols} selected={p.name === selected?.name} now={fleet.at} />
       ))}
       {rows.length === 0 && <Text dimColor>{fleet.pipelines.length ? `no pipeline matches "${ui.filter}"` : 'no pipelines in force (add a pipeline.yaml to the repo)'}</Text>}
       {(ui.filterEditing || ui.filter) && <Text color="cyan">{fit(`/${ui.filter}${ui.filterEditing ? '▏' : ''}`, width)}</Text>}

@@ -1,0 +1,70 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { DaemonConnection } from '../../tui/client.js';
+import { startLive } from '../../tui/live.js';
+import { createFleetStore } from '../../tui/state/store.js';
+import type { DaemonEvent } from '../../shared/protocol.js';
+import { pipeline, shifting, snapshot } from './fixtures.js';
+
+/** A connection the test drives: events, a close, what the client sent. */
+function fakeConnection(pipelines = [pipeline('a')], role: 'viewer' | 'operator' = 'operator') {
+  let close!: (reason: string) => void;
+  const listeners = new Set<(e: DaemonEvent) => void>();
+  const calls: string[] = [];
+  const conn: DaemonConnection = {
+    url: 'ws://fake',
+    hello: { type: 'hello', protocol: 1, daemon: { version: '0.1.0', startedAt: 0, serveUrl: 'http://fake' }, session: { token: 't', role } },
+    snapshot: snapshot(pipelines),
+    status: async () => snapshot(pipelines),
+    tail: async (p, o) => (calls.push(`tail ${p} follow=${o.follow}`), []),
+    unfollow: (p) => void calls.push(`unfollow ${p}`),
+    command: async (c) => (calls.push(`${c.command} ${c.pipeline}`), { message: `${c.command} ${c.pipeline}: done` }),
+    onEvent: (l) => (listeners.add(l), () => listeners.delete(l)),
+    closed: new Promise((resolve) => (close = resolve)),
+    close: () => close('client done'),
+  };
+  return { conn, calls, emit: (e: DaemonEvent) => listeners.forEach((l) => l(e)), drop: (reason: string) => close(reason) };
+}
+
+const until = async (check: () => boolean, ms = 2_000) => {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+test('live: snapshot then events into the store; on a drop it says so, retries with backoff, resyncs and follows again', async () => {
+  const store = createFleetStore();
+  const first = fakeConnection([pipeline('a')]);
+  const second = fakeConnection([shifting('a'), pipeline('b')]);
+  const attempts: number[] = [];
+  const plan: Array<() => Promise<DaemonConnection>> = [
+    async () => first.conn,
+    async () => Promise.reject(new Error('cannot reach mlpd: connection refused')),
+    async () => second.conn,
+  ];
+  const live = startLive({ store, initialDelayMs: 20, connect: () => (attempts.push(Date.now()), plan.shift()!()) });
+  try {
+    await until(() => store.getState().connection.status === 'connected');
+    assert.deepEqual(store.getState().pipelines.map((p) => p.name), ['a']);
+    first.emit({ kind: 'pipeline_updated', pipeline: pipeline('c') });
+    assert.deepEqual(store.getState().pipelines.map((p) => p.name), ['a', 'c']);
+    live.followLogs('a');
+    assert.equal(await live.command('pause', 'a'), 'pause a: done');
+
+    first.drop('mlpd stopped');
+    await until(() => store.getState().connection.status === 'disconnected');
+    assert.match(JSON.stringify(store.getState().connection), /mlpd stopped/);
+    await until(() => attempts.length === 2);
+    await until(() => store.getState().connection.status === 'disconnected' && /refused/.test(JSON.stringify(store.getState().connection)));
+    await until(() => store.getState().connection.status === 'connected');
+    assert.deepEqual(store.getState().pipelines.map((p) => [p.name, p.rollout?.phase ?? null]), [['a', 'shifting'], ['b', null]]);
+    assert.ok(attempts[2]! - attempts[1]! >= 35, 'the second wait is longer than the first');
+    await until(() => second.calls.includes('tail a follow=true'));
+    live.unfollowLogs('a');
+    assert.deepEqual(second.calls, ['tail a follow=true', 'unfollow a']);
+  } finally {
+    live.stop();
+  }
+});

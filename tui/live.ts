@@ -1,0 +1,98 @@
+/**
+ * The TUI's link to mlpd: feeds the fleet store from the connection's snapshot and events, and
+ * reconnects with backoff when the daemon goes away, resynchronising from the new snapshot (and
+ * following the same logs again). It is also the action handler the provider calls.
+ */
+import type { FleetActions, TuiCommand } from './actions.js';
+import type { DaemonConnection } from './client.js';
+import type { FleetStore } from './state/store.js';
+
+export interface LiveOptions {
+  connect(): Promise<DaemonConnection>;
+  store: FleetStore;
+  /** First wait after a failure, doubled up to `maxDelayMs`. */
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+export interface Live extends FleetActions {
+  stop(): void;
+}
+
+/** Lines of history fetched when logs are opened. */
+const LOG_HISTORY = 200;
+
+export function startLive(opts: LiveOptions): Live {
+  const { store } = opts;
+  const initialDelay = opts.initialDelayMs ?? 250;
+  const maxDelay = opts.maxDelayMs ?? 5_000;
+  const followed = new Set<string>();
+  let conn: DaemonConnection | null = null;
+  let stopped = false;
+  let wake: (() => void) | null = null;
+
+  const follow = (c: DaemonConnection, pipeline: string) =>
+    c.tail(pipeline, { limit: LOG_HISTORY, follow: true }).then(
+      (lines) => store.dispatch({ type: 'logs', pipeline, lines }),
+      () => undefined, // the connection dropped: the reconnect follows again
+    );
+
+  async function run() {
+    let delay = initialDelay;
+    while (!stopped) {
+      let reason: string;
+      try {
+        const c = await opts.connect();
+        if (stopped) return c.close();
+        conn = c;
+        delay = initialDelay;
+        // Registered in the same tick the snapshot arrives in, so no event falls between the two.
+        const off = c.onEvent((event) => store.dispatch({ type: 'event', event }));
+        store.dispatch({ type: 'snapshot', snapshot: c.snapshot });
+        store.dispatch({ type: 'connection', connection: { status: 'connected', role: c.hello.session.role, daemonVersion: c.hello.daemon.version } });
+        for (const p of followed) void follow(c, p);
+        reason = await c.closed;
+        off();
+        conn = null;
+      } catch (err) {
+        reason = err instanceof Error ? err.message : String(err);
+      }
+      if (stopped) return;
+      store.dispatch({ type: 'connection', connection: { status: 'disconnected', reason, retryInMs: delay } });
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      delay = Math.min(maxDelay, delay * 2);
+    }
+  }
+  void run();
+
+  return {
+    async command(command: TuiCommand, pipeline: string) {
+      if (!conn) throw new Error('not connected to mlpd');
+      const result = await conn.command({ command, pipeline });
+      return typeof result === 'object' && result && 'message' in result ? String(result.message) : `${command} ${pipeline}: accepted`;
+    },
+    followLogs(pipeline) {
+      followed.add(pipeline);
+      if (conn) void follow(conn, pipeline);
+    },
+    unfollowLogs(pipeline) {
+      followed.delete(pipeline);
+      try {
+        conn?.unfollow(pipeline);
+      } catch {
+        // closed meanwhile: nothing is followed on a dead connection
+      }
+    },
+    stop() {
+      stopped = true;
+      wake?.();
+      conn?.close();
+    },
+  };
+}
