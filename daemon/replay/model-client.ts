@@ -37,6 +37,9 @@ export interface ModelClient {
 
 const EMPTY = Buffer.alloc(0);
 
+/** How long past `timeoutMs` the hard deadline of a request falls. */
+const DEADLINE_SLACK_MS = 1_000;
+
 /** An error (status >= 400, or no answer at all). */
 export function failed(a: ModelAnswer): boolean {
   return a.status === null || a.status >= 400;
@@ -60,7 +63,16 @@ export function createModelClient(target: ModelAddress, opts: { connections: num
       let status: number | null = null;
       let type: string | undefined;
       const chunks: Buffer[] = [];
-      const settle = (error: string | null, timedOut = false) =>
+      let abort: ((reason: Error) => void) | undefined;
+      // A hard deadline besides undici's timers: those only start once the request is written, so a
+      // request stuck before that (a stalled write, a wedged connection) would otherwise wait for the
+      // model server's own request timeout (Node's is 5 minutes).
+      const deadline = setTimeout(() => {
+        abort?.(new Error(timeoutText));
+        settle(timeoutText, true);
+      }, opts.timeoutMs + DEADLINE_SLACK_MS);
+      const settle = (error: string | null, timedOut = false) => {
+        clearTimeout(deadline);
         resolve({
           status: error === null ? status : null,
           body: error !== null ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
@@ -69,6 +81,7 @@ export function createModelClient(target: ModelAddress, opts: { connections: num
           error,
           timedOut,
         });
+      };
       try {
         pool.dispatch(
           {
@@ -80,7 +93,9 @@ export function createModelClient(target: ModelAddress, opts: { connections: num
             bodyTimeout: opts.timeoutMs,
           },
           {
-            onRequestStart() {},
+            onRequestStart(controller) {
+              abort = (reason) => controller.abort(reason);
+            },
             onResponseStart(_controller, statusCode, headers) {
               status = statusCode;
               const t = headers['content-type'];
