@@ -9,6 +9,7 @@
 #   test image      mlp-test-python:latest: the host's python3 + stdlib + /bin/sh + coreutils,
 #                   imported from a root filesystem tarball (no registry is reachable)
 #   PostgreSQL      127.0.0.1:54329, role mlp/mlp, database mlp_test
+#   tmux            the real terminal the TUI's end-to-end test (test/e2e/tui.test.ts) drives
 #
 # Where the tests find these: test/helpers/services.ts. Expensive things are cached in
 # ${MLP_CACHE:-$HOME/.cache/mlp}; servers are left running for the next run.
@@ -291,7 +292,15 @@ SQL
     missing "a PostgreSQL login as mlp on 127.0.0.1:$PG_PORT" "is another server on that port? see $data/server.log"
 }
 
+# ---------------------------------------------------------------------------------------------
+# tmux: the TUI's end-to-end test runs `mlp` in a detached session and reads captured panes.
+
+ensure_tmux() {
+  command -v tmux >/dev/null 2>&1 || apt_install "tmux (the terminal the TUI's end-to-end test drives)" tmux
+}
+
 ensure_venv
+ensure_tmux
 ensure_docker
 ensure_test_image
 ensure_postgres
