@@ -8,6 +8,7 @@ import { Phase } from '../common/Phase.js';
 import { TrafficBar } from '../common/TrafficBar.js';
 import { Gates } from './Gates.js';
 import { ReplayBrowser } from './ReplayBrowser.js';
+import { ReplayProgress, replayProgressLines } from './ReplayProgress.js';
 import { Timeline } from './Timeline.js';
 
 const MAX_GROUP_BARS = 4;
@@ -23,9 +24,10 @@ export function PipelineView({ width, height }: { width: number; height: number 
   const why = attentionOf(p)?.why;
   const gates = Object.keys(r?.gates ?? {}).length + (r?.gates.replay ? Object.keys(r.gates.replay.report ?? {}).length : 0);
   const samples = replaySamples(p).length ? 4 : 0;
+  const progress = r?.phase === 'replaying' ? (r.replayProgress ?? []) : [];
   const groupLines = Math.min(splits.length, MAX_GROUP_BARS) + (splits.length > MAX_GROUP_BARS ? 1 : 0);
-  // title, why, error line, gates, samples, status line
-  const timelineLines = height - (2 + (why ? 1 : 0) + groupLines + Math.max(1, gates) + samples + 1);
+  // title, why, error line, gates, replay progress, samples, status line
+  const timelineLines = height - (2 + (why ? 1 : 0) + groupLines + Math.max(1, gates) + replayProgressLines(progress) + samples + 1);
   return (
     <Box flexDirection="column" width={width}>
       <Text>
@@ -42,6 +44,7 @@ export function PipelineView({ width, height }: { width: number; height: number 
       {splits.length > MAX_GROUP_BARS && <Text dimColor>{`+${splits.length - MAX_GROUP_BARS} more groups`}</Text>}
       <Text>{fit(`candidate errors ${err ? `${rate(err.rate)} over ${err.requests} requests (worst: ${err.group})` : '-'}${threshold !== null ? ` · rollback above ${rate(threshold)}` : ''}`, width)}</Text>
       <Gates p={p} width={width} />
+      <ReplayProgress progress={progress} width={width} />
       <ReplayBrowser p={p} index={ui.sample} width={width} />
       <Timeline decisions={r?.decisions ?? []} width={width} lines={timelineLines} />
     </Box>
