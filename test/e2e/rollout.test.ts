@@ -10,48 +10,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { eventually, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { GATED_IT_PY, GATED_SERVE_PY, GATED_TRAIN_PY } from '../helpers/gated-pipeline.js';
 import { pipelineRepo } from '../helpers/pipelines.js';
-
-/** Training copies behaviour.json (what the next model will do wrong) into the model. */
-const TRAIN_PY = `import json, os, pathlib, shutil
-model = pathlib.Path(os.environ["MLP_MODEL_DIR"])
-behaviour = json.loads(pathlib.Path("behaviour.json").read_text()) if pathlib.Path("behaviour.json").exists() else {}
-(model / "model.json").write_text(json.dumps({"behaviour": behaviour}))
-print("trained with", behaviour, flush=True)
-`;
-
-/** Answers {"y": 2x}; fails (500) where its behaviour says: x % fail_mod == 0, or x >= fail_above. */
-const SERVE_PY = `import json, os, pathlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-b = json.loads((pathlib.Path(os.environ["MLP_MODEL_DIR"]) / "model.json").read_text())["behaviour"]
-class H(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def do_GET(self):
-        self.reply(200, {"ok": True})
-    def do_POST(self):
-        x = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))["x"]
-        if ("fail_mod" in b and x % b["fail_mod"] == 0) or ("fail_above" in b and x >= b["fail_above"]):
-            return self.reply(500, {"error": "boom"})
-        self.reply(200, {"y": 2 * x, "v": os.environ["MLP_VARIANT"]})
-    def reply(self, status, payload):
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-    def log_message(self, *a):
-        pass
-ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
-`;
-
-/** The integration tests: the candidate (MLP_ENDPOINT_URL) must double x. */
-const IT_PY = `import json, os, urllib.request
-req = urllib.request.Request(os.environ["MLP_ENDPOINT_URL"] + "/invocations", data=b'{"x": 22}', headers={"content-type": "application/json"})
-answer = json.loads(urllib.request.urlopen(req).read())
-assert answer["y"] == 44, answer
-print("integration ok against", answer["v"], flush=True)
-`;
 
 const PIPELINE = `pipeline:
   name: shop
@@ -129,7 +89,7 @@ describe('gated rollouts', () => {
   before(async () => {
     repo = pipelineRepo({
       pipelineYaml: PIPELINE,
-      extra: { 'forecast/train.py': TRAIN_PY, 'forecast/serve.py': SERVE_PY, 'forecast/it.py': IT_PY },
+      extra: { 'forecast/train.py': GATED_TRAIN_PY, 'forecast/serve.py': GATED_SERVE_PY, 'forecast/it.py': GATED_IT_PY },
     });
     d = await startTestDaemon({ repo, args: ['--time-scale', '60'] });
   });

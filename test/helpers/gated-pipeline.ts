@@ -1,5 +1,5 @@
 /**
- * The gated-rollout pipeline's code (as in test/e2e/rollout.test.ts): a model whose failures come
+ * The gated-rollout pipeline's code (test/e2e/rollout.test.ts, test/e2e/tui.test.ts): a model whose failures come
  * from behaviour.json, so each deploy can be told what the next version will do wrong.
  */
 /** Training copies behaviour.json (what the next model will do wrong) into the model. */
