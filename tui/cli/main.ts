@@ -127,6 +127,8 @@ export function usageText(commands: Record<string, CommandSpec> = COMMANDS): str
   return [
     'mlp — self-service ML deployment',
     '',
+    'Run `mlp` with no command on a terminal for the TUI (live pipelines, rollouts, logs; ? for its keys).',
+    '',
     'Commands:',
     ...Object.values(commands).map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
     '',
