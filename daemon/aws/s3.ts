@@ -1,5 +1,13 @@
 /** Moving files between this machine and S3: whole folders up, single objects and prefixes down. */
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type PutObjectCommandInput } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type BucketLocationConstraint,
+  type PutObjectCommandInput,
+} from '@aws-sdk/client-s3';
 import { createWriteStream, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -26,6 +34,32 @@ export function parseS3Uri(uri: string): S3Location {
 
 /** Files up to this size are sent from memory: the SDK retries those, but never a streamed body. */
 const IN_MEMORY_MAX = 8 * 1024 * 1024;
+
+/**
+ * Makes sure the artifacts bucket exists, creating it when it does not (as the SageMaker Python SDK
+ * does with its default bucket). Returns true when it created it. Access denied and other errors are
+ * left to the caller's message.
+ */
+export async function ensureBucket(aws: AwsClients, bucket: string, signal?: AbortSignal): Promise<boolean> {
+  try {
+    await aws.s3.send(new HeadBucketCommand({ Bucket: bucket }), signal ? { abortSignal: signal } : {});
+    return false;
+  } catch (err) {
+    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+    if (e.name !== 'NotFound' && e.name !== 'NoSuchBucket' && e.$metadata?.httpStatusCode !== 404) return false;
+  }
+  const region = aws.region;
+  await awsCall(aws, 's3', 'CreateBucket', () =>
+    aws.s3.send(
+      new CreateBucketCommand({
+        Bucket: bucket,
+        ...(region && region !== 'us-east-1' ? { CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } } : {}),
+      }),
+      signal ? { abortSignal: signal } : {},
+    ),
+  signal);
+  return true;
+}
 
 export async function uploadFile(aws: AwsClients, file: string, to: S3Location, signal?: AbortSignal): Promise<void> {
   const put = (Body: PutObjectCommandInput['Body'], ContentLength: number) =>

@@ -21,7 +21,7 @@ import { formatDuration } from '../../shared/duration.js';
 import { describeError, MlpError } from '../../shared/errors.js';
 import { createAwsClients, type AwsClients } from '../aws/clients.js';
 import { awsCall, isAbort } from '../aws/errors.js';
-import { downloadFile, downloadPrefix, parseS3Uri, s3Uri, uploadDir, uploadFile } from '../aws/s3.js';
+import { downloadFile, downloadPrefix, ensureBucket, parseS3Uri, s3Uri, uploadDir, uploadFile } from '../aws/s3.js';
 import { TAIL_LINES, type Executor, type StepIO, type StepOutcome, type StepSpec } from './executor.js';
 import {
   jobName as defaultJobName,
@@ -109,6 +109,7 @@ async function runStep(aws: AwsClients, opts: CloudExecutorOptions, settings: Se
     if (signal.aborted) return cancelled();
     const codeFile = join(tmp, 'code.tar.gz');
     await pack(spec.pipelineDir, codeFile);
+    if (await ensureBucket(aws, bucket, signal)) say(`created the S3 bucket ${bucket} (aws.bucket in mlp.yaml)`);
     await uploadFile(aws, codeFile, { bucket, key: keys.code }, signal);
     say(`code of ${spec.pipelineDir} uploaded to ${s3Uri(bucket, keys.code)}`);
     const inputFiles = await uploadDir(aws, spec.dirs.input, { bucket, key: keys.input }, signal);

@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ListObjectsV2Command, S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DescribeTrainingJobCommand, ListProcessingJobsCommand, ListTrainingJobsCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { runCli } from '../helpers/cli.js';
 import { startMoto, type Moto } from '../helpers/moto.js';
@@ -44,7 +44,6 @@ describe('mlp run --cloud', () => {
 `,
       extra: { 'mlp.yaml': `warehouses:\n  warehouse: sqlite:warehouse.db\naws:\n  region: us-east-1\n  role_arn: ${ROLE}\n  bucket: team-mlp\n` },
     });
-    await s3.send(new CreateBucketCommand({ Bucket: 'team-mlp' }));
   });
   after(async () => {
     await moto?.stop();
@@ -53,9 +52,10 @@ describe('mlp run --cloud', () => {
   const run = (step: string) =>
     runCli('mlp', ['run', step, '--cloud'], { cwd: join(repo, 'forecast'), env: { ...moto.env, MLP_DATA_DIR: mkdtempSync(join(tmpdir(), 'mlp-data-')) } });
 
-  it('runs a processing step as a SageMaker processing job with the code in S3', async () => {
+  it('runs a processing step as a SageMaker processing job with the code in S3, creating the bucket first', async () => {
     const r = await run('preprocess');
     assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /created the S3 bucket team-mlp/);
     const jobs = await sagemaker.send(new ListProcessingJobsCommand({}));
     assert.equal(jobs.ProcessingJobSummaries?.length, 1);
     assert.match(jobs.ProcessingJobSummaries![0]!.ProcessingJobName!, /^mlp-forecast-london-preprocess-/);

@@ -4,7 +4,7 @@
  * puts into and takes out of S3, and how it reports failures; a job's InProgress phase is shown by
  * rewriting DescribeTrainingJob answers in a client middleware.
  */
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import {
   DescribeProcessingJobCommand,
   DescribeTrainingJobCommand,
@@ -283,10 +283,11 @@ describe('cloud executor on moto', () => {
     assert.match(outcome.reason!, /^step 'train': cannot reach AWS at http:\/\/127\.0\.0\.1:1 for PutObject: connect ECONNREFUSED/);
   });
 
-  it('names the bucket when it does not exist', async () => {
-    const { outcome } = await run(createCloudExecutor({ aws: { roleArn: ROLE, bucket: 'no-such-bucket' }, clients: clients(), ...FAST }), stepSpec());
-    assert.equal(outcome.status, 'failed');
-    assert.match(outcome.reason!, /S3 bucket no-such-bucket does not exist \(PutObject\); check aws\.bucket in mlp\.yaml/);
+  it('creates the bucket when it does not exist, and says so', async () => {
+    const aws = clients();
+    const { lines } = await run(createCloudExecutor({ aws: { roleArn: ROLE, bucket: 'fresh-bucket' }, clients: aws, ...FAST }), stepSpec());
+    assert.ok(lines.includes('sagemaker: created the S3 bucket fresh-bucket (aws.bucket in mlp.yaml)'), lines.join('\n'));
+    await aws.s3.send(new HeadBucketCommand({ Bucket: 'fresh-bucket' }));
   });
 
   it('says which credentials are missing', async () => {
