@@ -7,10 +7,11 @@
  * than every unread file are in hand, reading stops, so taking the last 10,000 requests does not read a
  * month of traffic.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseCaptureLine, type CapturedRequest } from './capture-format.js';
 import { captureEndpoint, HOUR, hourStart } from './capture-layout.js';
+import { dirs, entries } from './capture-fs.js';
 
 export type { CapturedRequest } from './capture-format.js';
 
@@ -156,16 +157,4 @@ async function readFileRecords(path: string, variant: string, stats: CaptureRead
     start = nl + 1;
   }
   return out;
-}
-
-async function entries(dir: string) {
-  try {
-    return await readdir(dir, { withFileTypes: true });
-  } catch {
-    return [];
-  }
-}
-
-async function dirs(dir: string): Promise<string[]> {
-  return (await entries(dir)).filter((e) => e.isDirectory()).map((e) => e.name);
 }

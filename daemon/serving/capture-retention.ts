@@ -6,9 +6,10 @@
  * A sweep also repairs the files a killed writer left behind: a file whose last line was cut short by a
  * `kill -9` mid-write is truncated after its last complete line, so no tool reading the folder trips on it.
  */
-import { open, readdir, rm, rmdir, stat, truncate } from 'node:fs/promises';
+import { open, rm, rmdir, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HOUR, hourStart } from './capture-layout.js';
+import { dirs, entries } from './capture-fs.js';
 
 export interface CaptureRetention {
   /** Hour folders whose whole hour is older than this many days are deleted. */
@@ -221,16 +222,4 @@ async function remove(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-async function entries(dir: string) {
-  try {
-    return await readdir(dir, { withFileTypes: true });
-  } catch {
-    return [];
-  }
-}
-
-async function dirs(dir: string): Promise<string[]> {
-  return (await entries(dir)).filter((e) => e.isDirectory()).map((e) => e.name).sort();
 }
