@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The one test command (README, .ci/run): build, bring up what the tests need, run every test file.
 // Usage: npm test [-- FILE_OR_DIR ...]   (default: every *.test.ts / *.test.tsx in the project)
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { cpus } from 'node:os';
@@ -40,9 +40,32 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = String(Math.max(2, cpus().length));
-const r = spawnSync(
+// A test that hangs fails after TEST_TIMEOUT_MS instead of holding CI to its limit; the whole run has a
+// budget too, because a file whose tests all finished can still hang on a process or timer it leaked.
+const TEST_TIMEOUT_MS = 5 * 60_000;
+const budgetMs = Number(process.env.MLP_TEST_BUDGET_MINUTES || 30) * 60_000;
+const child = spawn(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, ...files.map((f) => relative(root, f))],
-  { cwd: root, stdio: 'inherit', env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...process.env, MLP_TEST: '1' } },
+  [
+    '--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, `--test-timeout=${TEST_TIMEOUT_MS}`,
+    ...files.map((f) => relative(root, f)),
+  ],
+  { cwd: root, stdio: 'inherit', detached: true, env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...process.env, MLP_TEST: '1' } },
 );
-process.exit(r.status ?? 1);
+const killAll = (signal) => {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+};
+const budget = setTimeout(() => {
+  console.error(`npm test: the run took longer than ${budgetMs / 60_000} min and was stopped; a test file above probably left a process or timer running (MLP_TEST_BUDGET_MINUTES changes the budget)`);
+  killAll('SIGTERM');
+  setTimeout(() => killAll('SIGKILL'), 5_000).unref();
+}, budgetMs);
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => killAll(signal));
+child.on('exit', (code, signal) => {
+  clearTimeout(budget);
+  process.exit(code ?? (signal ? 1 : 0));
+});

@@ -83,7 +83,10 @@ describe('the TUI in tmux against a real daemon', () => {
 
   const invoke = (x: number) =>
     fetch(`${d.serveUrl}/endpoints/shop/invocations`, { method: 'POST', body: JSON.stringify({ x }), headers: { 'content-type': 'application/json' } });
-  const traffic = (from: number) => {
+  // One loop at a time: a test that failed mid-way leaves its loop here, and a loop that keeps
+  // running would keep this file's process alive after the last test.
+  const traffic = async (from: number) => {
+    await live?.stop();
     let running = true;
     const loop = (async () => {
       for (let x = from; running; x++) {
@@ -128,14 +131,15 @@ describe('the TUI in tmux against a real daemon', () => {
   it('shows the first version promoted in the fleet', async () => {
     await deploy();
     const env = d.clientEnv();
-    tmux('new-session', '-d', '-s', SESSION, '-x', '100', '-y', '30', `env MLP_URL=${env.MLP_URL} MLP_TOKEN=${env.MLP_TOKEN} NO_COLOR=1 ${process.execPath} ${BIN.mlp}`);
+    // CI=true as on a CI runner: the TUI must still draw live frames in a real terminal.
+    tmux('new-session', '-d', '-s', SESSION, '-x', '100', '-y', '30', `env CI=true MLP_URL=${env.MLP_URL} MLP_TOKEN=${env.MLP_TOKEN} NO_COLOR=1 ${process.execPath} ${BIN.mlp}`);
     await screen('v1 promoted', (p) => promoted(p, 'v1'), 60_000);
     // Captured traffic the next rollouts replay.
     for (let x = 1; x <= 60; x++) assert.equal((await invoke(x)).status, 200);
   });
 
   it('shows a rollout shifting with the traffic bar moving; p then y promotes it', async () => {
-    live = traffic(2000);
+    live = await traffic(2000);
     await deploy();
     const first = await screen('shop shifting', (p) => {
       const row = shopRow(p);
@@ -155,7 +159,7 @@ describe('the TUI in tmux against a real daemon', () => {
   });
 
   it('r then y rolls back the next rollout', async () => {
-    live = traffic(3000);
+    live = await traffic(3000);
     await deploy();
     await screen('the next rollout shifting', (p) => {
       const row = shopRow(p);

@@ -146,8 +146,14 @@ export async function main(argv: string[], extra: Record<string, CommandSpec> = 
   const [name, ...rest] = argv;
   const commands = { ...COMMANDS, ...extra };
   try {
-    // Imported on demand so the non-interactive commands do not load Ink and React.
-    if (name === undefined && process.stdout.isTTY && process.stdin.isTTY) return await (await import('../run.js')).runTui();
+    if (name === undefined && process.stdout.isTTY && process.stdin.isTTY) {
+      // Ink draws nothing but the last frame when CI or CONTINUOUS_INTEGRATION is set (it reads them
+      // once, at import). A person at a terminal would see a blank screen until they quit, so the
+      // interactive TUI ignores them. Imported on demand so other commands do not load Ink and React.
+      delete process.env.CI;
+      delete process.env.CONTINUOUS_INTEGRATION;
+      return await (await import('../run.js')).runTui();
+    }
     if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
       console.log(usageText(commands));
       return 0;
