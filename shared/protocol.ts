@@ -69,6 +69,11 @@ export const rolloutView = z.object({
   finishedAt: z.number().nullable(),
   reason: z.string().nullable(),
   decisions: z.array(decisionView),
+  /**
+   * While shifting: when the next step is due and the candidates' share after it (100: they take all
+   * traffic and the rollout is promoted). Null in every other phase, paused included.
+   */
+  nextStep: z.object({ at: z.number(), weight: z.number() }).nullable(),
 });
 export type RolloutView = z.infer<typeof rolloutView>;
 
@@ -143,6 +148,67 @@ export const variantView = z.object({
 });
 export type VariantView = z.infer<typeof variantView>;
 
+/** Live traffic of one role (current or candidate) of a pipeline, over one history interval, all groups pooled. */
+const roleSample = z.object({ requests: z.number(), errors: z.number(), p50Ms: z.number().nullable(), p99Ms: z.number().nullable() });
+/** One point of a pipeline's traffic history (the sparklines); a role is null when it served nothing in the interval. */
+export const historyPoint = z.object({ at: z.number(), current: roleSample.nullable(), candidate: roleSample.nullable() });
+export type HistoryPoint = z.infer<typeof historyPoint>;
+
+/**
+ * How fast a pipeline answers and what it costs (docs/api.md, "Performance and cost"). Costs are
+ * estimates: instance-hours × the dated price table in `prices` (SageMaker list prices; mlp.yaml may
+ * override them). Runs that did not run on SageMaker show what the same instance-hours would cost there.
+ */
+/** Model latency and errors over the last minute of live traffic, every group and variant pooled. */
+export const latencyView = z.object({
+  requests: z.number(),
+  errors: z.number(),
+  errorRate: z.number(),
+  p50Ms: z.number().nullable(),
+  p99Ms: z.number().nullable(),
+  windowMs: z.number(),
+});
+export type LatencyView = z.infer<typeof latencyView>;
+
+export const performanceView = z.object({
+  /** Null without traffic in the last minute. */
+  latency: latencyView.nullable(),
+  /** The last points of the traffic history, oldest first, `intervalMs` apart. */
+  history: z.object({ intervalMs: z.number(), points: z.array(historyPoint) }),
+  /** The last finished training run; null before any. */
+  training: z
+    .object({
+      runId: z.string(),
+      finishedAt: z.number().nullable(),
+      /** Wall-clock time of the whole run. */
+      durationMs: z.number(),
+      /** Every step of every group added up: the compute time the run used. */
+      computeMs: z.number(),
+      /** Where its train step ran: local, docker or cloud. */
+      executor: z.string(),
+      instanceType: z.string(),
+      /** The train step's instance-hours (one instance per group). */
+      instanceHours: z.number(),
+      /** Price of `instanceType` for training; null when the price table does not list it. */
+      usdPerHour: z.number().nullable(),
+      estimatedUsd: z.number().nullable(),
+    })
+    .nullable(),
+  /** The model servers live now, priced as one SageMaker hosting instance each; null when none is live. */
+  serving: z
+    .object({
+      backend: z.string(),
+      instanceType: z.string(),
+      instances: z.number(),
+      usdPerHour: z.number().nullable(),
+      estimatedUsdPer30Days: z.number().nullable(),
+    })
+    .nullable(),
+  /** Which price table the estimates use. */
+  prices: z.object({ asOf: z.string(), region: z.string(), source: z.string() }),
+});
+export type PerformanceView = z.infer<typeof performanceView>;
+
 export const pipelineView = z.object({
   name: z.string(),
   /** Folder of the pipeline, relative to the repo root. */
@@ -160,6 +226,7 @@ export const pipelineView = z.object({
   configLoadedAt: z.number(),
   /** Recent runs, newest first (a few; `mlp status --json` shows them). */
   runs: z.array(runView),
+  performance: performanceView,
 });
 export type PipelineView = z.infer<typeof pipelineView>;
 
@@ -226,6 +293,14 @@ export const daemonEvent = z.discriminatedUnion('kind', [
     kind: z.literal('metrics'),
     at: z.number(),
     variants: z.array(z.object({ pipeline: z.string(), group: z.string(), variant: z.string(), metrics: variantMetricsSet })),
+  }),
+  /** A new point of the traffic history of each pipeline that served requests in the interval. */
+  z.object({
+    kind: z.literal('history'),
+    at: z.number(),
+    intervalMs: z.number(),
+    /** `latency` is the pipeline's `performance.latency` as of now. */
+    pipelines: z.array(z.object({ pipeline: z.string(), point: historyPoint, latency: latencyView.nullable() })),
   }),
 ]);
 export type DaemonEvent = z.infer<typeof daemonEvent>;

@@ -8,6 +8,18 @@ export function metrics(requests: number, errors: number): NonNullable<VariantVi
   return { total: { requests, errors }, window: m, recent: m };
 }
 
+/** No traffic yet, never trained: what a pipeline that was just added shows. */
+export function performance(over: Partial<PipelineView['performance']> = {}): PipelineView['performance'] {
+  return {
+    latency: null,
+    history: { intervalMs: 5_000, points: [] },
+    training: null,
+    serving: null,
+    prices: { asOf: '2026-11-01', region: 'us-east-1', source: 'built-in' },
+    ...over,
+  };
+}
+
 export function variant(over: Partial<VariantView> = {}): VariantView {
   return { group: 'london', variant: 'v2', role: 'current', weight: 100, backend: 'local', state: 'live', port: 9001, restarts: 0, lastError: null, metrics: null, ...over };
 }
@@ -31,6 +43,7 @@ export function rollout(over: Partial<RolloutView> = {}): RolloutView {
     finishedAt: null,
     reason: null,
     decisions: [decision()],
+    nextStep: { at: NOW + 120_000, weight: 30 },
     ...over,
   };
 }
@@ -48,6 +61,7 @@ export function pipeline(name: string, over: Partial<PipelineView> = {}): Pipeli
     problems: [],
     configLoadedAt: NOW - 3_600_000,
     runs: [],
+    performance: performance(),
     ...over,
   };
 }
