@@ -131,6 +131,17 @@ export function resumeEffects(r: Rollout, now: number, policy: RolloutPolicy): {
   }
 }
 
+/**
+ * When the shift's next step is due and the candidates' weight after it, for people watching; the
+ * `tick` handler below decides the same from the same stored start time. Null outside `shifting`, and
+ * once the rollout is heading to its end (the last step was taken).
+ */
+export function nextStepOf(r: Rollout, policy: RolloutPolicy): { at: number; weight: number } | null {
+  const s = machineState(r);
+  if (r.phase !== 'shifting' || s.ending) return null;
+  return { at: (s.stepStartedAt ?? r.phaseStartedAt) + policy.stepIntervalMs, weight: Math.min(100, r.candidateWeight + policy.stepPercent) };
+}
+
 export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutPolicy): StepResult {
   const s = machineState(r);
   const out: StepResult = { next: r, effects: [], decisions: [] };

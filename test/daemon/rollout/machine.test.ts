@@ -1,7 +1,7 @@
 /** The rollout state machine on its own: events in, state, effects and decisions out. No I/O. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { resumeEffects, step, type GateOutcome, type RolloutEvent, type RolloutPolicy, type StepResult } from '../../../daemon/rollout/machine.js';
+import { nextStepOf, resumeEffects, step, type GateOutcome, type RolloutEvent, type RolloutPolicy, type StepResult } from '../../../daemon/rollout/machine.js';
 import type { Rollout } from '../../../daemon/store/rollouts.js';
 
 const policy: RolloutPolicy = { strategy: 'gradual', initialTraffic: 0, stepPercent: 25, stepIntervalMs: 1000, errorRateAbove: 0.05, minRequests: 50, latencyP99AboveMs: 800 };
@@ -179,5 +179,31 @@ describe('rollout state machine', () => {
     assert.deepEqual(shifting, { effects: [{ type: 'set_weight', weight: 75 }], wakeAt: 1500 });
     assert.deepEqual(resumeEffects(rollout({ phase: 'rolling_back', state: { ending: { phase: 'rolled_back', reason: 'x' } } }), 0, policy).effects, [{ type: 'retire_candidates' }]);
     assert.deepEqual(resumeEffects(rollout({ phase: 'shifting', state: { ending: { phase: 'promoted', reason: 'x' } } }), 0, policy).effects, [{ type: 'promote' }]);
+  });
+
+  it('says when the next step of the shift is due and where it takes the weight, as the tick then does', () => {
+    const shifting = step(rollout({ phase: 'replaying' }), { type: 'gate_done', gate: 'replay', outcome: pass() }, 5000, policy).next;
+    assert.deepEqual(nextStepOf(shifting, policy), { at: 6000, weight: 50 });
+    assert.equal(step(shifting, { type: 'tick' }, 5999, policy).next.candidateWeight, 25, 'not due a millisecond earlier');
+    const stepped = step(shifting, { type: 'tick' }, 6000, policy).next;
+    assert.equal(stepped.candidateWeight, 50);
+    assert.deepEqual(nextStepOf(stepped, policy), { at: 7000, weight: 75 });
+  });
+
+  it('has no next step while paused, and after a resume the wait goes on with the time it had left', () => {
+    const shifting = rollout({ phase: 'shifting', candidateWeight: 25, state: { stepStartedAt: 1000 } });
+    const paused = step(shifting, { type: 'command', command: 'pause', actor: 'ana' }, 1400, policy).next;
+    assert.equal(nextStepOf(paused, policy), null);
+    const resumed = step(paused, { type: 'command', command: 'resume', actor: 'ana' }, 9400, policy).next;
+    assert.deepEqual(nextStepOf(resumed, policy), { at: 10_000, weight: 50 });
+  });
+
+  it('stops the next step at 100%, and has none once the last step was taken or outside the shift', () => {
+    const near = rollout({ phase: 'shifting', candidateWeight: 90, state: { stepStartedAt: 0 } });
+    assert.deepEqual(nextStepOf(near, policy), { at: 1000, weight: 100 });
+    const last = step(near, { type: 'tick' }, 1000, policy).next;
+    assert.equal(last.phase, 'shifting', 'still shifting while the promote runs');
+    assert.equal(nextStepOf(last, policy), null);
+    for (const phase of ['deploying', 'replaying', 'promoted', 'rolled_back'] as const) assert.equal(nextStepOf(rollout({ phase, candidateWeight: 25 }), policy), null, phase);
   });
 });
