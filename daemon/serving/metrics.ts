@@ -39,9 +39,37 @@ export interface VariantMetrics {
   lastAt: number;
 }
 
+/** Requests of several variants counted together (`LiveMetrics.pooled`). */
+export interface PooledMetrics {
+  requests: number;
+  errors: number;
+  /** errors / requests; 0 when there were no requests. */
+  errorRate: number;
+  /** Quantiles of the union of the variants' requests, computed as for one variant's time window. */
+  p50Ms: number | null;
+  p95Ms: number | null;
+  p99Ms: number | null;
+  maxMs: number | null;
+}
+
+export interface PoolOptions {
+  /** Which of the pipeline's variants count. Default: all. */
+  include?: (group: string, variant: string) => boolean;
+  /**
+   * Requests that completed between `from` and `to` instead of the whole time window; both are rounded
+   * down to the window's 1-second buckets, so back-to-back ranges count every request exactly once, and
+   * a bucket still filling is left to the next range. Ranges reach back no further than the window.
+   */
+  range?: { from: number; to: number };
+}
+
 export interface LiveMetrics extends MetricsSink {
+  /** Length of the time window. */
+  readonly windowMs: number;
   snapshot(): VariantMetrics[];
   variant(pipeline: string, group: string, variant: string): VariantMetrics | undefined;
+  /** A pipeline's variants' requests pooled: all groups and variants of the pipeline by default. */
+  pooled(pipeline: string, opts?: PoolOptions): PooledMetrics;
   /** Drops the metrics of a pipeline, one of its groups, or one variant (a retired or restarted model). */
   forget(pipeline: string, group?: string, variant?: string): void;
 }
@@ -262,8 +290,50 @@ export function createLiveMetrics(opts: LiveMetricsOptions = {}): LiveMetrics {
     };
   }
 
+  // Pooling is asked for a few times a second at most, off the request path: one scratch array is enough.
+  const pooledBins = new Uint32Array(LATENCY_BINS);
+
+  function pooled(pipeline: string, opts: PoolOptions = {}): PooledMetrics {
+    const { include, range } = opts;
+    const nowBucket = Math.floor(now() / bucketMs);
+    const from = range ? Math.floor(range.from / bucketMs) : 0;
+    const to = range ? Math.floor(range.to / bucketMs) : 0;
+    pooledBins.fill(0);
+    let requests = 0;
+    let errors = 0;
+    let max = 0;
+    for (const [group, byVariant] of byPipeline.get(pipeline) ?? []) {
+      for (const [variant, st] of byVariant) {
+        if (include && !include(group, variant)) continue;
+        if (!range) {
+          st.advance(nowBucket);
+          requests += st.windowRequests;
+          errors += st.windowErrors;
+          for (let i = 0; i < LATENCY_BINS; i++) pooledBins[i] = pooledBins[i]! + st.windowBins[i]!;
+        }
+        for (let s = 0; s < slots; s++) {
+          const b = st.slotBucket[s]!;
+          if (b === -1 || (range && (b < from || b >= to))) continue;
+          if (st.slotMax[s]! > max) max = st.slotMax[s]!;
+          if (!range) continue;
+          // A slot holds the bucket it names until it is reused, so an idle variant's old buckets still count.
+          requests += st.slotRequests[s]!;
+          errors += st.slotErrors[s]!;
+          const bins = st.slotBins;
+          if (!bins) continue;
+          const base = s * LATENCY_BINS;
+          for (let i = 0; i < LATENCY_BINS; i++) pooledBins[i] = pooledBins[i]! + bins[base + i]!;
+        }
+      }
+    }
+    const [p50, p95, p99] = requests > 0 ? binQuantiles(pooledBins, requests, max) : [null, null, null];
+    return { requests, errors, errorRate: requests > 0 ? errors / requests : 0, p50Ms: p50, p95Ms: p95, p99Ms: p99, maxMs: requests > 0 ? max : null };
+  }
+
   return {
+    windowMs,
     observe,
+    pooled,
     snapshot() {
       const t = now();
       const out: VariantMetrics[] = [];

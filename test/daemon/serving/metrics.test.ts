@@ -188,4 +188,76 @@ describe('live metrics', () => {
     m.observe('p', 'a', 'v1', 200, 1, T0); // starts from zero again
     assert.deepEqual(m.variant('p', 'a', 'v1')!.total, { requests: 1, errors: 0 });
   });
+
+  describe('pooled', () => {
+    /** What pooling must give, worked out from the raw latencies: the nearest-rank value's bin middle, capped at the max. */
+    const binnedRank = (values: number[], p: number) => Math.min(binLatencyMs(latencyBin(nearestRank(values, p))), Math.max(...values));
+
+    test("a pipeline's variants together: counts and quantiles of the union of their requests", () => {
+      const c = clock();
+      const m = createLiveMetrics({ now: c.now });
+      const rnd = random(7);
+      const fast: number[] = [];
+      const slow: number[] = [];
+      for (let i = 0; i < 900; i++) {
+        const l = Math.round((1 + 9 * rnd()) * 1000) / 1000; // 1-10 ms
+        fast.push(l);
+        m.observe('shop', 'london', 'v1', i % 100 === 0 ? 500 : 200, l, T0 + i);
+      }
+      for (let i = 0; i < 100; i++) {
+        const l = Math.round((200 + 800 * rnd()) * 1000) / 1000; // 200-1000 ms: the union's p99 is here, neither p50
+        slow.push(l);
+        m.observe('shop', 'paris', 'v2', 503, l, T0 + i);
+      }
+      m.observe('other', 'london', 'v1', 200, 5000, T0);
+      c.set(T0 + 2000);
+
+      const all = [...fast, ...slow];
+      const pooled = m.pooled('shop');
+      assert.equal(pooled.requests, 1000);
+      assert.equal(pooled.errors, 9 + 100);
+      assert.equal(pooled.errorRate, 0.109);
+      assert.equal(pooled.p50Ms, binnedRank(all, 0.5));
+      assert.equal(pooled.p99Ms, binnedRank(all, 0.99));
+      assert.ok(pooled.p99Ms! >= 200, `the slow variant's tail shows in the pooled p99: ${pooled.p99Ms}`);
+      assert.equal(pooled.maxMs, Math.max(...slow));
+
+      const londonOnly = m.pooled('shop', { include: (group) => group === 'london' });
+      assert.equal(londonOnly.requests, 900);
+      assert.equal(londonOnly.p99Ms, binnedRank(fast, 0.99));
+      assert.equal(londonOnly.p99Ms, m.variant('shop', 'london', 'v1')!.window.p99Ms, 'one variant pooled is that variant');
+    });
+
+    test('nothing to pool: no requests and no quantiles', () => {
+      const c = clock();
+      const m = createLiveMetrics({ now: c.now });
+      assert.deepEqual(m.pooled('nope'), { requests: 0, errors: 0, errorRate: 0, p50Ms: null, p95Ms: null, p99Ms: null, maxMs: null });
+      m.observe('shop', 'london', 'v1', 200, 3, c.now());
+      c.advance(61_000);
+      assert.equal(m.pooled('shop').requests, 0, 'out of the window');
+      assert.equal(m.pooled('shop').p50Ms, null);
+    });
+
+    test('over a range: back-to-back ranges count each request once, a bucket still filling waits for the next', () => {
+      const c = clock();
+      const m = createLiveMetrics({ now: c.now });
+      const at80 = binLatencyMs(latencyBin(80));
+      // 10 requests in each of five seconds, 20 ms in the first three seconds and 80 ms after.
+      for (let sec = 0; sec < 5; sec++) {
+        for (let i = 0; i < 10; i++) m.observe('shop', 'g', sec % 2 ? 'v1' : 'v2', 200, sec < 3 ? 20 : 80, T0 + sec * 1000 + i * 50);
+      }
+      c.set(T0 + 4500); // the fifth second is still filling
+      const first = m.pooled('shop', { range: { from: T0 - 10_000, to: c.now() } });
+      assert.equal(first.requests, 40);
+      assert.equal(first.p50Ms, binLatencyMs(latencyBin(20)));
+      assert.equal(first.p99Ms, at80);
+      c.set(T0 + 9000);
+      const second = m.pooled('shop', { range: { from: T0 + 4500, to: c.now() } });
+      assert.equal(second.requests, 10, 'the fifth second, once, in the range after it closed');
+      assert.equal(second.p50Ms, at80);
+      assert.equal(second.p99Ms, at80);
+      assert.equal(m.pooled('shop', { range: { from: T0 + 9000, to: T0 + 14_000 } }).requests, 0, 'no traffic, nothing counted');
+      assert.equal(m.pooled('shop', { range: { from: T0, to: T0 + 3000 }, include: (_g, v) => v === 'v1' }).requests, 10, 'of v1, only its second second is in range');
+    });
+  });
 });
