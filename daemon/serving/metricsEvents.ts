@@ -1,9 +1,9 @@
 /**
- * Live metrics for clients: the API view of a variant's metrics, and a ticker that publishes the
- * variants that served requests since the last tick, a few times a second while traffic flows
- * (and nothing while it does not).
+ * Live metrics for clients: the API views of a variant's metrics and of a pipeline's pooled
+ * latency, and a ticker that publishes the variants that served requests since the last tick, a few
+ * times a second while traffic flows (and nothing while it does not).
  */
-import type { VariantMetricsSet } from '../../shared/protocol.js';
+import type { LatencyView, VariantMetricsSet } from '../../shared/protocol.js';
 import type { EventBus } from '../events.js';
 import type { LiveMetrics, VariantMetrics, WindowMetrics } from './metrics.js';
 
@@ -21,6 +21,13 @@ const windowView = (w: WindowMetrics) => ({
 
 export function metricsView(m: VariantMetrics | undefined): VariantMetricsSet | null {
   return m ? { total: m.total, window: windowView(m.window), recent: windowView(m.recent) } : null;
+}
+
+/** A pipeline's `performance.latency`: every group and variant pooled over the time window; null without requests in it. */
+export function pipelineLatency(metrics: LiveMetrics, pipeline: string): LatencyView | null {
+  const m = metrics.pooled(pipeline);
+  if (m.requests === 0) return null;
+  return { requests: m.requests, errors: m.errors, errorRate: m.errorRate, p50Ms: m.p50Ms, p99Ms: m.p99Ms, windowMs: metrics.windowMs };
 }
 
 export function startMetricsTicker(opts: { metrics: LiveMetrics; bus: EventBus; tickMs?: number }): () => void {
