@@ -72,11 +72,14 @@ const Groups = z
   }, unlessInvalid(['generate'], ['source']))
   .describe('How the pipeline splits into groups (e.g. one model per city). Without it: one group named `default`.');
 
+const INSTANCE_TYPE = /^ml\.[a-z0-9]+\.[a-z0-9-]+$/;
+const instanceType = () => patternString(INSTANCE_TYPE, "a SageMaker instance type like 'ml.m5.xlarge'");
+
 const Training = z
   .strictObject({
-    instance_type: patternString(/^ml\.[a-z0-9]+\.[a-z0-9-]+$/, "a SageMaker instance type like 'ml.m5.xlarge'")
+    instance_type: instanceType()
       .default('ml.m5.xlarge')
-      .describe('Instance type for training with `--cloud`.'),
+      .describe('Instance type for training with `--cloud`, and what the cost estimate of every run prices it as (docs/costs.md).'),
     timeout_hours: boundedNumber({ above: 0, max: 120 }, { explain: 'SageMaker stops training jobs after 5 days' })
       .default(4)
       .describe('Time limit of the `train` step, on every backend.'),
@@ -112,6 +115,9 @@ const Serve = z
     timeout_seconds: boundedNumber({ above: 0, max: 3600 })
       .default(60)
       .describe('How long one invocation may take; the router answers 504 after it (SageMaker: 60 s).'),
+    instance_type: instanceType()
+      .default('ml.m5.large')
+      .describe('SageMaker hosting instance type: used by the `sagemaker` backend, and for cost estimates on every backend (docs/costs.md).'),
   })
   .describe('The model server, the same contract as a SageMaker bring-your-own container.');
 
@@ -294,6 +300,28 @@ const Warehouse = z.string().regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, {
   error: (iss) => `warehouse '${keyOf(iss.path)}' must be 'sqlite:<file>' or a URL like 'postgres://user@host:5432/db', got ${quoteValue(iss.input)}`,
 });
 
+const AWS_REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d+$/;
+
+/** USD per hour by instance type. */
+const priceList = (what: string) =>
+  z
+    .record(z.string().regex(INSTANCE_TYPE), boundedNumber({ min: 0 }), {
+      error: (iss) => (iss.code === 'invalid_key' ? `instance type ${quoteValue(iss.input)} must look like 'ml.m5.xlarge'` : undefined),
+    })
+    .optional()
+    .meta({ description: `USD per hour of one instance for ${what}, by instance type; listed types replace the built-in prices, the rest stay.`, examples: [{ 'ml.m5.xlarge': 0.23 }] });
+
+const Prices = z
+  .strictObject({
+    as_of: nonEmptyString().optional().meta({ description: "When these prices were copied, shown with every estimate. Default: the built-in table's date.", examples: ['2026-11-01'] }),
+    region: patternString(AWS_REGION, "an AWS region like 'eu-west-1'")
+      .optional()
+      .meta({ description: "The region the prices are for. Default: the built-in table's (`us-east-1`).", examples: ['eu-west-1'] }),
+    training: priceList('training'),
+    hosting: priceList('real-time hosting'),
+  })
+  .describe("Prices for the cost estimates in `mlp status` and the TUI, over the built-in table of SageMaker on-demand list prices (docs/costs.md): your region's, or what you actually pay.");
+
 /** The repo's `mlp.yaml`, shared by every pipeline under it. */
 export const RepoConfigSchema = z.strictObject({
   warehouses: z
@@ -308,7 +336,7 @@ export const RepoConfigSchema = z.strictObject({
     }),
   aws: z
     .strictObject({
-      region: patternString(/^[a-z]{2}(-gov)?-[a-z]+-\d+$/, "an AWS region like 'eu-west-1'")
+      region: patternString(AWS_REGION, "an AWS region like 'eu-west-1'")
         .optional()
         .meta({ description: 'AWS region. Default: the standard AWS configuration (AWS_REGION, profile).', examples: ['eu-west-1'] }),
       role_arn: patternString(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, "an IAM role ARN like 'arn:aws:iam::123456789012:role/mlp-sagemaker'")
@@ -333,6 +361,7 @@ export const RepoConfigSchema = z.strictObject({
     })
     .optional()
     .describe('Values for pipelines that do not set them themselves.'),
+  prices: Prices.optional(),
 });
 
 /** A validated pipeline.yaml, every default filled in. */

@@ -237,6 +237,22 @@ describe('mlp.yaml problems', () => {
     });
     assert.deepEqual(parseRepoConfig('', 'mlp.yaml').config, { warehouses: {} });
   });
+
+  it('takes prices for the cost estimates, and reports a wrong instance type or price where it is', () => {
+    const prices = ['prices:', '  as_of: 2027-01-15', '  region: eu-west-1', '  training:', '    ml.m5.xlarge: 0.26', '  hosting:', '    ml.m5.large: 0.13', ''];
+    assert.deepEqual(parseRepoConfig(prices.join('\n'), 'mlp.yaml').config?.prices, {
+      as_of: '2027-01-15',
+      region: 'eu-west-1',
+      training: { 'ml.m5.xlarge': 0.26 },
+      hosting: { 'ml.m5.large': 0.13 },
+    });
+    const wrong = ['prices:', '  training:', '    m5.xlarge: 0.26', '  hosting:', '    ml.m5.large: -1', '  currency: EUR', ''];
+    assert.deepEqual(parseRepoConfig(wrong.join('\n'), 'mlp.yaml').problems.map((p) => formatProblem(p)), [
+      "mlp.yaml:3:5: instance type 'm5.xlarge' must look like 'ml.m5.xlarge'",
+      'mlp.yaml:5:18: ml.m5.large must be at least 0, got -1',
+      "mlp.yaml:6:3: unknown key 'currency'",
+    ]);
+  });
 });
 
 describe('rules across keys', () => {
