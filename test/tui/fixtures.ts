@@ -1,5 +1,5 @@
 /** Pipelines as the daemon sends them, in the states the TUI must show. */
-import type { DecisionView, PipelineView, RolloutView, Snapshot, VariantView } from '../../shared/protocol.js';
+import type { DecisionView, HistoryPoint, LatencyView, PipelineView, RolloutView, Snapshot, VariantView } from '../../shared/protocol.js';
 
 export const NOW = Date.UTC(2025, 10, 20, 12, 0, 0);
 
@@ -19,6 +19,43 @@ export function performance(over: Partial<PipelineView['performance']> = {}): Pi
     ...over,
   };
 }
+
+/** The last minute of live traffic, all groups and variants pooled. */
+export function latency(over: Partial<LatencyView> = {}): LatencyView {
+  return { requests: 1_000, errors: 5, errorRate: 0.005, p50Ms: 3, p99Ms: 12, windowMs: 60_000, ...over };
+}
+
+type RoleSample = NonNullable<HistoryPoint['current']>;
+
+export function roleSample(requests: number, errors: number, p99Ms: number | null = 12, p50Ms: number | null = 3): RoleSample {
+  return { requests, errors, p50Ms, p99Ms };
+}
+
+/** `n` history points 5 s apart ending at NOW; `at(i)` gives point i's roles (oldest first). */
+export function history(n: number, at: (i: number) => Pick<HistoryPoint, 'current' | 'candidate'>): PipelineView['performance']['history'] {
+  return { intervalMs: 5_000, points: Array.from({ length: n }, (_, i) => ({ at: NOW - (n - 1 - i) * 5_000, ...at(i) })) };
+}
+
+/** A train step that ran on SageMaker: two groups of 30 minutes each on ml.m5.xlarge. */
+export const cloudTraining: NonNullable<PipelineView['performance']['training']> = {
+  runId: 'r7',
+  finishedAt: NOW - 3_600_000,
+  durationMs: 34 * 60_000,
+  computeMs: 62 * 60_000,
+  executor: 'cloud',
+  instanceType: 'ml.m5.xlarge',
+  instanceHours: 1,
+  usdPerHour: 0.23,
+  estimatedUsd: 0.23,
+};
+
+export const serving: NonNullable<PipelineView['performance']['serving']> = {
+  backend: 'local',
+  instanceType: 'ml.m5.large',
+  instances: 2,
+  usdPerHour: 0.115,
+  estimatedUsdPer30Days: 165.6,
+};
 
 export function variant(over: Partial<VariantView> = {}): VariantView {
   return { group: 'london', variant: 'v2', role: 'current', weight: 100, backend: 'local', state: 'live', port: 9001, restarts: 0, lastError: null, metrics: null, ...over };

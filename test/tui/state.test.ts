@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fleetReducer, initialFleet, MAX_LOG_LINES, type FleetAction, type FleetState } from '../../tui/state/fleet.js';
+import type { DaemonEvent } from '../../shared/protocol.js';
+import { fleetReducer, initialFleet, MAX_HISTORY_POINTS, MAX_LOG_LINES, type FleetAction, type FleetState } from '../../tui/state/fleet.js';
 import { attentionOf, candidateErrorRate, errorRateThreshold, fleetRows, groupSplits, trafficSplit } from '../../tui/state/selectors.js';
 import { initialUi, uiReducer } from '../../tui/state/ui.js';
-import { blockedByReplay, decision, metrics, NOW, pipeline, rollout, shifting, snapshot, variant } from './fixtures.js';
+import { blockedByReplay, decision, latency, metrics, NOW, pipeline, roleSample, rollout, shifting, snapshot, variant } from './fixtures.js';
 
 const fold = (actions: FleetAction[], from: FleetState = initialFleet) => actions.reduce(fleetReducer, from);
 const log = (line: string, at = NOW) => ({ type: 'event', event: { kind: 'log', at, pipeline: 'a', runId: 'r1', step: 'train', group: 'london', stream: 'stdout', line } }) as const;
@@ -26,6 +27,34 @@ test('a metrics tick updates only the variants it names', () => {
   assert.equal(candidateErrorRate(s.pipelines[0]!)?.rate, 0.5);
   assert.equal(candidateErrorRate(s.pipelines[1]!)?.rate, 3 / 200);
   assert.equal(s.at, NOW + 500);
+});
+
+test('a history event appends each named pipeline a point (the last 60 kept), sets its latency, and moves the clock', () => {
+  const tick = (k: number, pipelines: string[]): FleetAction => ({
+    type: 'event',
+    event: {
+      kind: 'history',
+      at: NOW + k * 5_000,
+      intervalMs: 5_000,
+      pipelines: pipelines.map((pipeline) => ({ pipeline, point: { at: NOW + k * 5_000, current: roleSample(100, k), candidate: null }, latency: latency({ p99Ms: k }) })),
+    } satisfies DaemonEvent,
+  });
+  let s = fold([{ type: 'snapshot', snapshot: snapshot([shifting('a'), shifting('b')]) }, tick(1, ['a', 'ghost'])]);
+  const [a, b] = s.pipelines;
+  assert.deepEqual(a!.performance.history.points.map((p) => p.current?.errors), [1]);
+  assert.equal(a!.performance.latency?.p99Ms, 1);
+  assert.deepEqual(b!.performance, shifting('b').performance, 'b was not in the event');
+  assert.equal(s.at, NOW + 5_000);
+  s = fold(Array.from({ length: MAX_HISTORY_POINTS + 10 }, (_, i) => tick(i + 2, ['a'])), s);
+  const points = s.pipelines[0]!.performance.history.points;
+  assert.equal(points.length, MAX_HISTORY_POINTS);
+  assert.equal(points.at(-1)!.current?.errors, MAX_HISTORY_POINTS + 11, 'the newest point is last');
+  assert.equal(points[0]!.current?.errors, 12, 'the oldest ones went');
+  assert.equal(s.pipelines[0]!.performance.latency?.p99Ms, MAX_HISTORY_POINTS + 11);
+  // Pipelines the client does not know are ignored: the list stays the same object.
+  const before = s.pipelines;
+  s = fleetReducer(s, tick(100, ['ghost']));
+  assert.equal(s.pipelines, before);
 });
 
 test('run_updated puts the run first', () => {

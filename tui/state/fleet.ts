@@ -16,7 +16,7 @@ export interface LogEntry extends LogLineView {
 
 export interface FleetState {
   connection: Connection;
-  /** Daemon time of the last snapshot or metrics tick (for "3m ago"). */
+  /** Daemon time of the last snapshot, metrics tick or history point (for "3m ago" and "in 2m"). */
   at: number;
   repoRoot: string;
   repoProblems: Snapshot['repo']['problems'];
@@ -29,6 +29,9 @@ export interface FleetState {
 
 /** Lines kept per pipeline; older ones are dropped. */
 export const MAX_LOG_LINES = 1_000;
+
+/** History points kept per pipeline: as many as the daemon sends in a snapshot, so a long session shows the same span. */
+export const MAX_HISTORY_POINTS = 60;
 
 export type FleetAction =
   | { type: 'snapshot'; snapshot: Snapshot }
@@ -96,6 +99,19 @@ function applyEvent(state: FleetState, event: DaemonEvent): FleetState {
         return { ...p, variants };
       });
       return { ...state, at: Math.max(state.at, event.at), pipelines };
+    }
+    case 'history': {
+      const byPipeline = new Map(event.pipelines.map((x) => [x.pipeline, x]));
+      let changed = false;
+      const pipelines = state.pipelines.map((p) => {
+        const u = byPipeline.get(p.name);
+        if (!u) return p;
+        changed = true;
+        const points = [...p.performance.history.points, u.point].slice(-MAX_HISTORY_POINTS);
+        return { ...p, performance: { ...p.performance, latency: u.latency, history: { intervalMs: event.intervalMs, points } } };
+      });
+      // An unchanged list keeps the fleet's sort and counts memoised.
+      return { ...state, at: Math.max(state.at, event.at), pipelines: changed ? pipelines : state.pipelines };
     }
     case 'log': {
       if (!event.pipeline) return state;
