@@ -27,7 +27,8 @@ import { createRunQueue } from './runs/queue.js';
 import { startScheduling } from './scheduler/wiring.js';
 import { createCaptureWriter } from './serving/capture.js';
 import { createLiveMetrics } from './serving/metrics.js';
-import { metricsView, startMetricsTicker } from './serving/metricsEvents.js';
+import { metricsView, pipelineLatency, startMetricsTicker } from './serving/metricsEvents.js';
+import { HISTORY_INTERVAL_MS, startMetricsHistory, type MetricsHistory } from './serving/metricsHistory.js';
 import { startRouter } from './serving/router.js';
 import { createServerBackends } from './serving/backends.js';
 import { createServing, type Serving } from './serving/service.js';
@@ -79,6 +80,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   let serving: Serving | undefined;
   let scheduling: ReturnType<typeof startScheduling> | undefined;
   let rollouts: RolloutController | undefined;
+  let history: MetricsHistory | undefined;
   try {
     const bus = createEventBus();
     const logs = createLogWriter(store, (err) => log.error('logs', `cannot store log lines: ${err.message}`));
@@ -109,6 +111,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         removed: (name) => {
           serving?.refreshRoutes();
           scheduling?.sync();
+          history?.forget(name);
           bus.publish({ kind: 'pipeline_removed', name });
         },
         repoProblems: (problems) => bus.publish({ kind: 'repo_problems', problems }),
@@ -122,8 +125,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       registry,
       groups: repo.groups,
       store,
+      timeScale: opts.timeScale,
       variantMetrics: (pipeline, group, variant) => metricsView(metrics.variant(pipeline, group, variant)),
       replayProgress: (pipeline) => [...(replayProgress.get(pipeline)?.values() ?? [])],
+      latency: (pipeline) => pipelineLatency(metrics, pipeline),
+      history: (pipeline) => ({ intervalMs: history?.intervalMs ?? HISTORY_INTERVAL_MS, points: history?.points(pipeline) ?? [] }),
     };
     const count = registry.list().length;
     log.info('config', `${count} pipeline${count === 1 ? '' : 's'} in force from ${opts.repo}`);
@@ -239,6 +245,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     closers.push(() => router.close());
     const serveUrl = `http://${urlHost(opts.host)}:${router.port}`;
     closers.push(startMetricsTicker({ metrics, bus }));
+    history = startMetricsHistory({
+      metrics,
+      bus,
+      pipelines: () => registry.list().map((p) => p.name),
+      variants: (pipeline) => store.variants.live(pipeline).map((v) => ({ group: v.group, variant: `v${v.version}`, role: v.role })),
+    });
+    closers.push(() => history?.close());
 
     const commands = createCommandService({
       store,

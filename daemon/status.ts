@@ -1,12 +1,16 @@
 /** What clients see: the snapshot of every pipeline in force, built from the registry and the store. */
 import { relative } from 'node:path';
-import type { PipelineView, RolloutView, RunView, Snapshot, VariantView } from '../shared/protocol.js';
+import type { LatencyView, PerformanceView, PipelineView, RolloutView, RunView, Snapshot, VariantView } from '../shared/protocol.js';
+import { servingEstimate, trainingEstimate } from './costs/estimate.js';
+import { priceTable } from './costs/prices.js';
 import type { Run } from './store/runs.js';
 import type { PipelineRegistry } from './repo/registry.js';
 import type { InForcePipeline } from './repo/reconcile.js';
 import type { Store } from './store/db.js';
 import type { Variant } from './store/variants.js';
-import type { MachineState } from './rollout/machine.js';
+import { nextStepOf, type MachineState } from './rollout/machine.js';
+import { rolloutPolicy } from './rollout/policy.js';
+import { HISTORY_INTERVAL_MS } from './serving/metricsHistory.js';
 import type { GroupDirectory } from './warehouse/directory.js';
 
 /** Where the views' facts come from. */
@@ -14,16 +18,23 @@ export interface StatusSources {
   registry: PipelineRegistry;
   groups: GroupDirectory;
   store: Store;
+  /** The daemon's --time-scale: when a rollout's next step is due depends on it. */
+  timeScale: number;
   /** Live metrics of a variant, when serving is running. */
   variantMetrics?(pipeline: string, group: string, variant: string): VariantView['metrics'];
   /** Progress of a replay under way. */
   replayProgress?(pipeline: string): NonNullable<RolloutView['replayProgress']>;
+  /** A pipeline's live traffic over the last minute, every group and variant pooled; null without any. */
+  latency?(pipeline: string): LatencyView | null;
+  /** A pipeline's traffic history. */
+  history?(pipeline: string): PerformanceView['history'];
 }
 
 export function pipelineView(p: InForcePipeline, src: StatusSources): PipelineView {
   const { registry, groups, store } = src;
   const info = groups.get(p.name);
-  const variants = store.variants.live(p.name).map((v) => variantViewOf(v, src));
+  const live = store.variants.live(p.name);
+  const variants = live.map((v) => variantViewOf(v, src));
   return {
     name: p.name,
     dir: relative(registry.root, p.dir) || '.',
@@ -32,10 +43,29 @@ export function pipelineView(p: InForcePipeline, src: StatusSources): PipelineVi
     groupsError: info.error,
     current: currentOf(variants),
     variants,
-    rollout: rolloutView(p.name, src),
+    rollout: rolloutView(p, src),
     problems: p.problems,
     configLoadedAt: p.loadedAt,
     runs: store.runs.listRecent(p.name, RECENT_RUNS).map((run) => runViewOf(run, store)),
+    performance: performanceOf(p, live, src),
+  };
+}
+
+/**
+ * How fast the pipeline answers and what it costs (docs/costs.md). Costs use the instance types in
+ * force now, so an edited `training.instance_type` re-prices the last run too.
+ */
+function performanceOf(p: InForcePipeline, variants: Variant[], src: StatusSources): PerformanceView {
+  const { store } = src;
+  const prices = priceTable(src.registry.repoConfig()?.prices);
+  const run = store.runs.latestSucceeded(p.name);
+  const { training, serve } = p.config.pipeline;
+  return {
+    latency: src.latency?.(p.name) ?? null,
+    history: src.history?.(p.name) ?? { intervalMs: HISTORY_INTERVAL_MS, points: [] },
+    training: run ? trainingEstimate(run, store.stepRuns.listByRun(run.id), training.instance_type, prices) : null,
+    serving: servingEstimate(variants, serve.instance_type, prices),
+    prices: { asOf: prices.asOf, region: prices.region, source: prices.source },
   };
 }
 
@@ -102,8 +132,9 @@ function currentOf(variants: VariantView[]): PipelineView['current'] {
 }
 
 /** The active rollout, else the most recent one (DESIGN §3). */
-function rolloutView(pipeline: string, src: StatusSources): RolloutView | null {
+function rolloutView(p: InForcePipeline, src: StatusSources): RolloutView | null {
   const { store } = src;
+  const pipeline = p.name;
   const r = store.rollouts.active(pipeline) ?? store.rollouts.latest(pipeline);
   if (!r) return null;
   const newest = (versions: (number | null)[]) => {
@@ -128,5 +159,6 @@ function rolloutView(pipeline: string, src: StatusSources): RolloutView | null {
     finishedAt: r.finishedAt,
     reason: r.reason,
     decisions: store.decisions.list(r.id),
+    nextStep: nextStepOf(r, rolloutPolicy(p.config, src.timeScale)),
   };
 }

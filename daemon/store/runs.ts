@@ -76,6 +76,7 @@ export class RunsRepository {
   private readonly selectOne: Database.Statement<[string], RunRow>;
   private readonly selectScheduled: Database.Statement<[string, number], RunRow>;
   private readonly selectRecent: Database.Statement<[string, number], RunRow>;
+  private readonly selectLatestSucceeded: Database.Statement<[string], RunRow>;
   private readonly selectActive: Database.Statement<[string], RunRow>;
   private readonly selectAllActive: Database.Statement<[], RunRow>;
   private readonly selectLatestScheduled: Database.Statement<[string], { at: number | null }>;
@@ -96,6 +97,8 @@ export class RunsRepository {
     this.selectOne = db.prepare('SELECT * FROM runs WHERE id = ?');
     this.selectScheduled = db.prepare('SELECT * FROM runs WHERE pipeline = ? AND scheduled_for = ?');
     this.selectRecent = db.prepare('SELECT * FROM runs WHERE pipeline = ? ORDER BY created_at DESC, rowid DESC LIMIT ?');
+    this.selectLatestSucceeded = db.prepare(`
+      SELECT * FROM runs WHERE pipeline = ? AND status = 'succeeded' ORDER BY created_at DESC, rowid DESC LIMIT 1`);
     this.selectActive = db.prepare(`
       SELECT * FROM runs WHERE status IN ('queued', 'running') AND pipeline = ? ORDER BY created_at, rowid`);
     this.selectAllActive = db.prepare(`
@@ -156,6 +159,12 @@ export class RunsRepository {
   /** The newest runs of a pipeline, newest first. */
   listRecent(pipeline: string, limit: number): Run[] {
     return this.selectRecent.all(pipeline, limit).map(toRun);
+  }
+
+  /** The newest run of a pipeline that succeeded (what its cost estimate is about), if any. */
+  latestSucceeded(pipeline: string): Run | undefined {
+    const row = this.selectLatestSucceeded.get(pipeline);
+    return row && toRun(row);
   }
 
   /** Queued and running runs, oldest first: of one pipeline, or of all (to resume after a restart). */

@@ -81,6 +81,22 @@ describe('runs', () => {
       [ids[1], ids[2], other],
     );
   });
+
+  test('latestSucceeded is the newest run of the pipeline that succeeded, whatever came after it', () => {
+    const store = freshStore();
+    assert.equal(store.runs.latestSucceeded('p'), undefined);
+    const finish = (at: number, status: 'succeeded' | 'failed', pipeline = 'p') => {
+      const { run } = store.runs.enqueue({ pipeline, trigger: 'manual', at });
+      store.runs.setStatus(run.id, 'running', { at });
+      return store.runs.setStatus(run.id, status, { at: at + 1 }).id;
+    };
+    finish(1, 'succeeded');
+    const newest = finish(2, 'succeeded');
+    finish(3, 'failed');
+    finish(4, 'succeeded', 'q');
+    store.runs.enqueue({ pipeline: 'p', trigger: 'manual', at: 5 });
+    assert.equal(store.runs.latestSucceeded('p')?.id, newest);
+  });
 });
 
 describe('step runs', () => {
