@@ -1,5 +1,7 @@
 /** Cost estimates and the price table, with the figures worked out by hand. */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { servingEstimate, trainingEstimate } from '../../../daemon/costs/estimate.js';
 import { BUILT_IN_PRICES, priceTable } from '../../../daemon/costs/prices.js';
@@ -77,6 +79,16 @@ describe('price table', () => {
     assert.equal(BUILT_IN_PRICES.training['ml.p3.2xlarge'], 3.825);
     assert.equal(BUILT_IN_PRICES.hosting['ml.c5.large'], 0.102);
     assert.equal(priceTable(undefined), BUILT_IN_PRICES);
+  });
+
+  it('is the table docs/costs.md shows', () => {
+    const doc = readFileSync(join(import.meta.dirname, '../../../docs/costs.md'), 'utf8');
+    const table = doc.slice(doc.indexOf('<!-- price-table:begin'), doc.indexOf('<!-- price-table:end'));
+    const rows = [...table.matchAll(/^\| `(ml\.[^`]+)` \| ([^|]+) \| ([^|]+) \|$/gm)].map(([, type, training, hosting]) => [type, training!.trim(), hosting!.trim()]);
+    const types = [...new Set([...Object.keys(BUILT_IN_PRICES.hosting), ...Object.keys(BUILT_IN_PRICES.training)])];
+    const price = (list: Readonly<Record<string, number>>, type: string) => (type in list ? String(list[type]) : '—');
+    assert.deepEqual(rows, types.map((type) => [type, price(BUILT_IN_PRICES.training, type), price(BUILT_IN_PRICES.hosting, type)]));
+    assert.match(doc, new RegExp(`${BUILT_IN_PRICES.region}, as copied on ${BUILT_IN_PRICES.asOf}`));
   });
 
   it("takes mlp.yaml's prices over the built-in ones, keeps the rest, and says so", () => {
