@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { blockedByReplay, decision, NOW, pipeline, rollout, shifting } from './fixtures.js';
+import { blockedByReplay, decision, latency, NOW, performance, pipeline, rollout, serving, shifting } from './fixtures.js';
 import { KEY, renderTui } from './render.js';
 
 const fleet = () => [pipeline('churn'), shifting('demand-forecast', 30), blockedByReplay('pricing'), pipeline('ads', { rollout: rollout({ phase: 'paused', pausedFrom: 'shifting' }) })];
@@ -28,6 +28,45 @@ test('the threshold shows when a decision carries it, and the rate turns red abo
   t.unmount();
 });
 
+test('NEXT: when the next traffic step is due and the share after it, "promote" for the last one, "paused" when paused', async () => {
+  const last = shifting('last-step', 80);
+  last.rollout!.nextStep = { at: NOW + 45_000, weight: 100 };
+  const t = renderTui([...fleet(), last]);
+  await t.settle();
+  const row = (name: string) => t.frame().split('\n').find((l) => l.includes(name))!;
+  assert.match(row('demand-forecast'), /1\.5%\s+in 2m → 30%$/, 'nextStep.at is 120 s after the fleet clock');
+  assert.match(row('last-step'), / 45s → promote$/, 'too wide with "in": the time and the target stay');
+  assert.match(row('ads'), /paused$/);
+  assert.match(row('churn'), /-\s+-$/);
+  assert.match(t.frame(), /CAND ERR\s+NEXT$/m);
+  // The countdown follows the daemon's clock, which metrics and history ticks move.
+  t.store.dispatch({ type: 'event', event: { kind: 'history', at: NOW + 60_000, intervalMs: 5_000, pipelines: [] } });
+  await t.settle();
+  assert.match(row('demand-forecast'), /in 1m → 30%$/);
+  assert.match(row('last-step'), /due → promote$/);
+  t.unmount();
+});
+
+test('wider terminals add p50/p99 latency, the serving cost per month and the last run', async () => {
+  const demand = shifting('demand-forecast', 30);
+  demand.performance = performance({ latency: latency({ p50Ms: 3, p99Ms: 12 }), serving });
+  const slow = pipeline('slow', { performance: performance({ latency: latency({ p50Ms: 45.2, p99Ms: 1520 }) }) });
+  const t = renderTui([demand, slow, pipeline('churn')], { columns: 140 });
+  await t.settle();
+  const row = (name: string) => t.frame().split('\n').find((l) => l.includes(name))!;
+  assert.match(t.frame(), /NEXT\s+P50\/P99\s+SERVING\s+LAST RUN$/m);
+  assert.match(row('demand-forecast'), /in 2m → 30%\s+3\/12ms\s+\$166\/mo\s+-$/, `2 × $0.115/h for 30 days is $165.60: ${row('demand-forecast')}`);
+  assert.match(row('slow'), /\s45ms\/1\.5s\s+-\s+-$/);
+  assert.match(row('churn'), /-\s+-\s+-\s+-$/, 'no traffic, nothing live: dashes');
+  t.unmount();
+  // At 80 columns the least useful columns give way.
+  const narrow = renderTui([demand], { columns: 80 });
+  await narrow.settle();
+  assert.doesNotMatch(narrow.frame(), /P50\/P99|SERVING|LAST RUN|3\/12ms/);
+  assert.match(narrow.frame(), /VERSIONS.*NEXT/);
+  narrow.unmount();
+});
+
 test('every line fits in 80 columns and the frame in 24 rows, even with 200 pipelines', async () => {
   const many = Array.from({ length: 200 }, (_, i) => shifting(`${String(i).padStart(3, '0')}-pipeline-with-a-rather-long-name`, i % 100));
   const t = renderTui(many, { columns: 80, rows: 24 });
@@ -40,6 +79,19 @@ test('every line fits in 80 columns and the frame in 24 rows, even with 200 pipe
   assert.match(t.frame(), /› 025-pipeline/);
   assert.match(t.frame(), /9-26 of 200/);
   t.unmount();
+});
+
+test('at any width from 60 to 200 columns no line is wider than the terminal', async () => {
+  const p = shifting('a-pipeline-with-a-rather-long-name-indeed', 30);
+  p.performance = performance({ latency: latency({ p50Ms: 450, p99Ms: 12_500 }), serving: { ...serving, estimatedUsdPer30Days: 123_456 } });
+  p.runs = [{ id: 'r1', pipeline: p.name, trigger: 'cron', status: 'succeeded', reason: null, scheduledFor: null, createdAt: NOW - 7_200_000, startedAt: NOW - 7_200_000, finishedAt: NOW - 3_600_000, gitCommit: null, steps: [] }];
+  p.rollout!.nextStep = { at: NOW + 11 * 3_600_000, weight: 100 };
+  for (const columns of [60, 72, 80, 81, 90, 100, 101, 120, 140, 200]) {
+    const t = renderTui([p, blockedByReplay('pricing')], { columns });
+    await t.settle();
+    for (const l of t.frame().split('\n')) assert.ok(l.length <= columns, `${columns} columns, a line of ${l.length}: ${l}`);
+    t.unmount();
+  }
 });
 
 test('↑/↓ and j/k move the selection; / filters as you type; esc clears it', async () => {

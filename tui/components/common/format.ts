@@ -26,6 +26,43 @@ export function ago(at: number | null, now: number): string {
   return `${formatDuration(Math.max(0, now - at))} ago`;
 }
 
+/** `45s`, `3m`, `2h`, `4d`: one unit, rounded, for narrow columns. */
+export function shortDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3_600) return `${Math.round(s / 60)}m`;
+  if (s < 86_400) return `${Math.round(s / 3_600)}h`;
+  return `${Math.round(s / 86_400)}d`;
+}
+
+/**
+ * `in 3m → 30%`, or `in 3m → promote` for the last step (the candidates then take all traffic);
+ * `due → 30%` once the time has come and the daemon has not taken the step yet.
+ */
+export function nextStepText(step: { at: number; weight: number }, now: number, duration: (ms: number) => string = shortDuration): string {
+  const to = step.weight >= 100 ? 'promote' : pct(step.weight);
+  return step.at > now ? `in ${duration(step.at - now)} → ${to}` : `due → ${to}`;
+}
+
+/** `3ms`, `12ms`, `1.5s`: a latency as short as it reads. */
+export function millis(ms: number): string {
+  return ms >= 1000 ? `${+(ms / 1000).toFixed(1)}s` : `${latencyNumber(ms)}ms`;
+}
+
+/** `3/12ms` (p50/p99; `45ms/1.5s` once a second is reached), `-` without traffic. */
+export function latencyPair(p50: number | null, p99: number | null): string {
+  if (p50 === null || p99 === null) return '-';
+  return p99 < 1000 ? `${latencyNumber(p50)}/${millis(p99)}` : `${millis(p50)}/${millis(p99)}`;
+}
+
+const latencyNumber = (ms: number) => (ms < 10 ? +ms.toFixed(1) : Math.round(ms));
+
+/** `$0.46`, `$166`, `$1,234`: cents below $100, whole dollars above. */
+export function usd(n: number): string {
+  if (n > 0 && n < 0.005) return '<$0.01';
+  return n < 100 ? `$${n.toFixed(2)}` : `$${Math.round(n).toLocaleString('en-US')}`;
+}
+
 /** HH:MM:SS in UTC, like the rest of mlp's times. */
 export const clock = (at: number) => new Date(at).toISOString().slice(11, 19);
 

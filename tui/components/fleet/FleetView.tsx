@@ -4,14 +4,15 @@ import { useMemo } from 'react';
 import { useTui } from '../../provider.js';
 import { attentionOf, fleetCounts, fleetRows } from '../../state/selectors.js';
 import { fit } from '../common/format.js';
-import { fleetColumns } from './columns.js';
+import { fleetColumns, fleetHeader } from './columns.js';
 import { PipelineRow } from './PipelineRow.js';
 
 export function FleetView({ width, height }: { width: number; height: number }) {
   const { fleet, ui } = useTui();
   const rows = useMemo(() => fleetRows(fleet.pipelines, ui.filter), [fleet.pipelines, ui.filter]);
   const counts = useMemo(() => fleetCounts(fleet.pipelines), [fleet.pipelines]);
-  const cols = fleetColumns(width);
+  // Memoised, so rows whose pipeline did not change skip rendering (PipelineRow is memo'd on its props).
+  const cols = useMemo(() => fleetColumns(width), [width]);
   // Until the first selection lands, the top row is the selected one (perform() agrees).
   const selectedIndex = Math.max(0, rows.findIndex((p) => p.name === ui.selected));
   const selected = rows[selectedIndex];
@@ -24,12 +25,7 @@ export function FleetView({ width, height }: { width: number; height: number }) 
   return (
     <Box flexDirection="column" width={width}>
       <Text bold>{fit(header, width)}</Text>
-      <Text dimColor>
-        {fit(
-          `  ${'PIPELINE'.padEnd(cols.name)} ${'PHASE'.padEnd(cols.phase)} ${'VERSIONS'.padEnd(cols.versions)} ${'TRAFFIC cur|cand'.padEnd(cols.bar + 8)} ${'CAND ERR / MAX'.padEnd(cols.error)}${cols.lastRun ? ' LAST RUN' : ''}`,
-          width,
-        )}
-      </Text>
+      <Text dimColor>{fit(fleetHeader(cols), width)}</Text>
       {shown.map((p) => (
         <PipelineRow key={p.name} p={p} cols={cols} selected={p.name === selected?.name} now={fleet.at} />
       ))}

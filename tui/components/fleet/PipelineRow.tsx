@@ -1,9 +1,9 @@
-/** One pipeline on one line: name, phase, versions, traffic, candidate error rate, last run. */
+/** One pipeline on one line: name, phase, versions, traffic, candidate error rate, next step, latency, serving cost, last run. */
 import { Box, Text } from 'ink';
 import { memo } from 'react';
 import type { PipelineView } from '../../../shared/protocol.js';
 import { attentionOf, candidateErrorRate, errorRateThreshold, trafficSplit } from '../../state/selectors.js';
-import { ago, fit, rate } from '../common/format.js';
+import { ago, fit, latencyPair, nextStepText, rate, usd } from '../common/format.js';
 import { Phase } from '../common/Phase.js';
 import { TrafficBar } from '../common/TrafficBar.js';
 import type { FleetColumns } from './columns.js';
@@ -16,16 +16,34 @@ export const PipelineRow = memo(function PipelineRow({ p, cols, selected, now }:
   const errText = err ? `${rate(err.rate)}${threshold !== null ? ` / ${rate(threshold)}` : ''}` : '-';
   const over = err !== null && threshold !== null && err.rate > threshold;
   const run = p.runs[0];
+  const latency = p.performance.latency;
+  const serving = p.performance.serving?.estimatedUsdPer30Days;
   return (
     <Box>
       <Text color={attention ? 'red' : undefined} inverse={selected}>{selected ? '›' : attention ? '!' : ' '} </Text>
-      <Text bold={selected} inverse={selected}>{fit(p.name, cols.name).padEnd(cols.name)}</Text>
+      <Text bold={selected} inverse={selected}>{cell(p.name, cols.name)}</Text>
       <Text> </Text>
       <Phase pipeline={p} width={cols.phase} />
-      <Text> {fit(versions, cols.versions).padEnd(cols.versions)} </Text>
+      {cols.versions > 0 && <Text> {cell(versions, cols.versions)}</Text>}
+      <Text> </Text>
       <TrafficBar split={trafficSplit(p)} width={cols.bar} />
-      <Text color={over ? 'red' : undefined}> {fit(errText, cols.error).padEnd(cols.error)}</Text>
+      <Text color={over ? 'red' : undefined}> {cell(errText, cols.error)}</Text>
+      {cols.next > 0 && <Text color={p.rollout?.phase === 'paused' ? 'yellow' : undefined}> {cell(nextCell(p, now, cols.next), cols.next)}</Text>}
+      {cols.latency > 0 && <Text> {cell(latency ? latencyPair(latency.p50Ms, latency.p99Ms) : '-', cols.latency)}</Text>}
+      {cols.cost > 0 && <Text> {cell(serving != null ? `${usd(serving)}/mo` : '-', cols.cost)}</Text>}
       {cols.lastRun > 0 && <Text dimColor> {fit(run ? `${run.status} ${ago(run.finishedAt ?? run.startedAt ?? run.createdAt, now)}` : '-', cols.lastRun)}</Text>}
     </Box>
   );
 });
+
+const cell = (text: string, width: number) => fit(text, width).padEnd(width);
+
+/** When the rollout's next traffic step is due; "paused" says why a shifting rollout has none. */
+function nextCell(p: PipelineView, now: number, width: number): string {
+  const r = p.rollout;
+  if (r?.phase === 'paused') return 'paused';
+  if (r?.phase !== 'shifting' || !r.nextStep) return '-';
+  const text = nextStepText(r.nextStep, now);
+  // `in 45s → promote` is one wider than the column: the time and the target matter more than "in".
+  return text.length > width ? text.replace(/^in /, '') : text;
+}
