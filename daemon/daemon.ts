@@ -28,7 +28,7 @@ import { startScheduling } from './scheduler/wiring.js';
 import { createCaptureWriter } from './serving/capture.js';
 import { createLiveMetrics } from './serving/metrics.js';
 import { metricsView, pipelineLatency, startMetricsTicker } from './serving/metricsEvents.js';
-import { HISTORY_INTERVAL_MS, startMetricsHistory, type MetricsHistory } from './serving/metricsHistory.js';
+import { startMetricsHistory, type MetricsHistory } from './serving/metricsHistory.js';
 import { startRouter } from './serving/router.js';
 import { createServerBackends } from './serving/backends.js';
 import { createServing, type Serving } from './serving/service.js';
@@ -129,7 +129,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       variantMetrics: (pipeline, group, variant) => metricsView(metrics.variant(pipeline, group, variant)),
       replayProgress: (pipeline) => [...(replayProgress.get(pipeline)?.values() ?? [])],
       latency: (pipeline) => pipelineLatency(metrics, pipeline),
-      history: (pipeline) => ({ intervalMs: history?.intervalMs ?? HISTORY_INTERVAL_MS, points: history?.points(pipeline) ?? [] }),
     };
     const count = registry.list().length;
     log.info('config', `${count} pipeline${count === 1 ? '' : 's'} in force from ${opts.repo}`);
@@ -245,13 +244,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     closers.push(() => router.close());
     const serveUrl = `http://${urlHost(opts.host)}:${router.port}`;
     closers.push(startMetricsTicker({ metrics, bus }));
-    history = startMetricsHistory({
+    const sampler = startMetricsHistory({
       metrics,
       bus,
       pipelines: () => registry.list().map((p) => p.name),
       variants: (pipeline) => store.variants.live(pipeline).map((v) => ({ group: v.group, variant: `v${v.version}`, role: v.role })),
     });
-    closers.push(() => history?.close());
+    history = sampler; // for the repo listener, which forgets a removed pipeline's history
+    closers.push(() => sampler.close());
+    sources.history = (pipeline) => ({ intervalMs: sampler.intervalMs, points: sampler.points(pipeline) });
 
     const commands = createCommandService({
       store,
