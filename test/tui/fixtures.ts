@@ -158,6 +158,54 @@ export function blockedByReplay(name: string): PipelineView {
   });
 }
 
+/** The data-checks gate's report as the daemon stores it: one report per suite (docs/rollouts.md, "Data checks"). */
+export const dataChecksReport = [
+  {
+    suite: 'suites/orders.json',
+    data: 'data/latest.csv',
+    engine: 'native',
+    success: false,
+    statistics: { evaluated_expectations: 3, successful_expectations: 1, unsuccessful_expectations: 2, success_percent: 33.3 },
+    results: [],
+    failed: [
+      { expectation: { type: 'expect_column_values_to_be_between', kwargs: { column: 'demand', min_value: 0, max_value: 10_000 } }, unexpected_count: 2, unexpected_percent: 50, element_count: 4, sample: [-4, 99_999] },
+      { expectation: { type: 'expect_column_values_to_not_be_null', kwargs: { column: 'city' } }, unexpected_count: 1, unexpected_percent: 25, element_count: 4, sample: [] },
+    ],
+    summary: '2 of 3 expectations failed: expect_column_values_to_be_between(demand, 0..10000): 2 of 4 values (50%) outside, e.g. -4, 99999; expect_column_values_to_not_be_null(city): 1 of 4 values (25%) null',
+    durationMs: 12,
+  },
+  {
+    suite: 'suites/cities.json',
+    data: 'sql: SELECT * FROM orders WHERE city = :group',
+    engine: 'great_expectations',
+    success: false,
+    statistics: { evaluated_expectations: 2, successful_expectations: 0, unsuccessful_expectations: 2, success_percent: 0 },
+    results: [],
+    failed: [
+      { expectation: { type: 'expect_column_values_to_be_in_set', kwargs: { column: 'city', value_set: ['berlin', 'london'] } }, unexpected_count: 3, unexpected_percent: 0.3, element_count: 1_000, sample: ['oslo', 'rome', 'oslo'] },
+      { expectation: { type: 'expect_table_row_count_to_be_between', kwargs: { min_value: 100 } }, observed: 12 },
+    ],
+    summary: '2 of 2 expectations failed',
+    durationMs: 340,
+  },
+  { suite: 'suites/returns.json', data: 'data/returns.csv', engine: 'native', success: false, statistics: {}, results: [], failed: [], error: 'data file data/returns.csv does not exist', summary: 'could not check data/returns.csv against suites/returns.json: data file data/returns.csv does not exist', durationMs: 1 },
+];
+
+/** Blocked by its data checks: five failures over three suites. */
+export function blockedByDataChecks(name: string): PipelineView {
+  return pipeline(name, {
+    rollout: rollout({
+      phase: 'blocked',
+      candidateWeight: 0,
+      nextStep: null,
+      reason: 'data checks: 2 of 3 expectations failed',
+      finishedAt: NOW - 30_000,
+      gates: { data_checks: { passed: false, skipped: false, summary: dataChecksReport.map((r) => r.summary).join('; '), report: dataChecksReport } },
+      decisions: [decision({ at: NOW - 30_000, phase: 'checking_data', rule: 'data_checks', verdict: 'block', reason: '5 expectations failed', observed: 5, threshold: 0 })],
+    }),
+  });
+}
+
 export function snapshot(pipelines: PipelineView[]): Snapshot {
   return { type: 'snapshot', at: NOW, repo: { root: '/repo', problems: [] }, pipelines };
 }

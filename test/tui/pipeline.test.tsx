@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { blockedByReplay, NOW, pipeline, shifting } from './fixtures.js';
+import { blockedByDataChecks, blockedByReplay, dataChecksReport, NOW, pipeline, shifting } from './fixtures.js';
 import { KEY, renderTui } from './render.js';
 
 test('enter opens the pipeline: gates, replay counts, the failing-request browser, the decisions; esc goes back', async () => {
@@ -56,5 +56,32 @@ test('l follows the logs through the action handler and prints lines as they arr
   assert.match(t.frame(), /following the logs of demand \(2 lines\)/);
   await t.press(KEY.esc);
   assert.deepEqual(t.actions.unfollowed, ['demand']);
+  t.unmount();
+});
+
+test('a failed data-checks gate lists each failing expectation: suite, type, column, what was found, sample values', async () => {
+  const t = renderTui([blockedByDataChecks('orders')], { columns: 100, rows: 40 });
+  await t.press(KEY.enter);
+  const f = t.frame();
+  const [orders, cities, returns] = dataChecksReport;
+  const between = orders!.failed[0]!;
+  assert.ok(f.includes(`✖ ${orders!.suite}: ${between.expectation.type} (${between.expectation.kwargs.column})`), f);
+  assert.ok(f.includes(`${between.unexpected_count} of ${between.element_count} unexpected (${between.unexpected_percent}%), e.g. ${between.sample!.join(', ')}`), f);
+  assert.match(f, /✖ suites\/orders\.json: expect_column_values_to_not_be_null \(city\)\n\s+1 of 4 unexpected \(25%\)\n/, 'no sample for nulls');
+  assert.ok(f.includes(`✖ ${cities!.suite}: expect_column_values_to_be_in_set (city)`), f);
+  assert.match(f, /3 of 1,000 unexpected \(0\.3%\), e\.g\. "oslo", "rome"$/m, 'string values quoted, repeats once');
+  assert.match(f, /✖ suites\/cities\.json: expect_table_row_count_to_be_between\n\s+observed 12$/m);
+  assert.ok(f.includes(`✖ ${returns!.suite}: cannot check ${returns!.data}`), f);
+  assert.match(f, /could not run: data file data\/returns\.csv does not exist/);
+  t.unmount();
+});
+
+test('short of room, the failing expectations that fit show and the rest are counted', async () => {
+  const t = renderTui([blockedByDataChecks('orders')], { columns: 80, rows: 14 });
+  await t.press(KEY.enter);
+  const f = t.frame();
+  assert.ok(f.split('\n').length <= 14, f);
+  assert.match(f, /expect_column_values_to_be_between \(demand\)/);
+  assert.match(f, /\+\d more failing expectations \(mlp status --json has the whole report\)/);
   t.unmount();
 });

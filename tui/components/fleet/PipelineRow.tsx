@@ -3,7 +3,8 @@ import { Box, Text } from 'ink';
 import { memo } from 'react';
 import type { PipelineView } from '../../../shared/protocol.js';
 import { attentionOf, candidateErrorRate, errorRateThreshold, trafficSplit } from '../../state/selectors.js';
-import { ago, fit, latencyPair, nextStepText, rate, usd } from '../common/format.js';
+import { servingPerMonth } from '../../costs.js';
+import { ago, fit, latencyPair, nextStepText, rate } from '../common/format.js';
 import { Phase } from '../common/Phase.js';
 import { TrafficBar } from '../common/TrafficBar.js';
 import type { FleetColumns } from './columns.js';
@@ -17,7 +18,6 @@ export const PipelineRow = memo(function PipelineRow({ p, cols, selected, now }:
   const over = err !== null && threshold !== null && err.rate > threshold;
   const run = p.runs[0];
   const latency = p.performance.latency;
-  const serving = p.performance.serving?.estimatedUsdPer30Days;
   return (
     <Box>
       <Text color={attention ? 'red' : undefined} inverse={selected}>{selected ? '›' : attention ? '!' : ' '} </Text>
@@ -30,7 +30,7 @@ export const PipelineRow = memo(function PipelineRow({ p, cols, selected, now }:
       <Text color={over ? 'red' : undefined}> {cell(errText, cols.error)}</Text>
       {cols.next > 0 && <Text color={p.rollout?.phase === 'paused' ? 'yellow' : undefined}> {cell(nextCell(p, now, cols.next), cols.next)}</Text>}
       {cols.latency > 0 && <Text> {cell(latency ? latencyPair(latency.p50Ms, latency.p99Ms) : '-', cols.latency)}</Text>}
-      {cols.cost > 0 && <Text> {cell(serving != null ? `${usd(serving)}/mo` : '-', cols.cost)}</Text>}
+      {cols.cost > 0 && <Text> {cell(servingPerMonth(p.performance.serving) ?? '-', cols.cost)}</Text>}
       {cols.lastRun > 0 && <Text dimColor> {fit(run ? `${run.status} ${ago(run.finishedAt ?? run.startedAt ?? run.createdAt, now)}` : '-', cols.lastRun)}</Text>}
     </Box>
   );

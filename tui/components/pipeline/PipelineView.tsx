@@ -1,15 +1,23 @@
-/** One pipeline: versions and phase, traffic per group, gates, the failing-request browser, decisions. */
+/**
+ * One pipeline: versions, phase and next step, traffic per group, gates (with failing data checks),
+ * the failing-request browser, performance and cost, decisions. Fits its height: see layout.ts.
+ */
 import { Box, Text } from 'ink';
+import { formatDuration } from '../../../shared/duration.js';
 import { useTui } from '../../provider.js';
 import { replaySamples } from '../../replay.js';
 import { attentionOf, candidateErrorRate, errorRateThreshold, groupSplits } from '../../state/selectors.js';
-import { ago, fit, rate } from '../common/format.js';
+import { ago, fit, nextStepText, rate } from '../common/format.js';
 import { Phase } from '../common/Phase.js';
 import { TrafficBar } from '../common/TrafficBar.js';
+import { DataCheckFailures, dataCheckFailureLines } from './DataCheckFailures.js';
 import { Gates } from './Gates.js';
+import { pipelineLayout } from './layout.js';
+import { costLinesWanted, Performance } from './Performance.js';
 import { ReplayBrowser } from './ReplayBrowser.js';
 import { ReplayProgress, replayProgressLines } from './ReplayProgress.js';
 import { Timeline } from './Timeline.js';
+import { trends } from './Trends.js';
 
 const MAX_GROUP_BARS = 4;
 
@@ -26,14 +34,16 @@ export function PipelineView({ width, height }: { width: number; height: number 
   const samples = replaySamples(p).length ? 4 : 0;
   const progress = r?.phase === 'replaying' ? (r.replayProgress ?? []) : [];
   const groupLines = Math.min(splits.length, MAX_GROUP_BARS) + (splits.length > MAX_GROUP_BARS ? 1 : 0);
-  // title, why, error line, gates, replay progress, samples, status line
-  const timelineLines = height - (2 + (why ? 1 : 0) + groupLines + Math.max(1, gates) + replayProgressLines(progress) + samples + 1);
+  // title, why, group bars, the candidate's error line, gates, replay progress, failing requests
+  const fixed = 1 + (why ? 1 : 0) + groupLines + 1 + Math.max(1, gates) + replayProgressLines(progress) + samples;
+  const lines = pipelineLayout(height, fixed, { dataChecks: dataCheckFailureLines(p), trends: trends(p).length, costs: costLinesWanted(p) });
+  const next = r?.phase === 'shifting' && r.nextStep ? ` · next step ${nextStepText(r.nextStep, fleet.at, formatDuration)}` : '';
   return (
     <Box flexDirection="column" width={width}>
       <Text>
         <Text bold>{p.name} </Text>
         <Phase pipeline={p} />
-        <Text>{fit(r ? ` ${r.currentVersion ?? '∅'} → ${r.candidateVersion} at ${r.candidateWeight}% · started ${ago(r.startedAt, fleet.at)}` : ` ${p.current?.version ?? 'never deployed'}`, width - p.name.length - 14)}</Text>
+        <Text>{fit(r ? ` ${r.currentVersion ?? '∅'} → ${r.candidateVersion} at ${r.candidateWeight}%${next} · started ${ago(r.startedAt, fleet.at)}` : ` ${p.current?.version ?? 'never deployed'}`, width - p.name.length - 14)}</Text>
       </Text>
       {why && <Text color="red">{fit(why, width)}</Text>}
       {splits.slice(0, MAX_GROUP_BARS).map((g) => (
@@ -44,9 +54,11 @@ export function PipelineView({ width, height }: { width: number; height: number 
       {splits.length > MAX_GROUP_BARS && <Text dimColor>{`+${splits.length - MAX_GROUP_BARS} more groups`}</Text>}
       <Text>{fit(`candidate errors ${err ? `${rate(err.rate)} over ${err.requests} requests (worst: ${err.group})` : '-'}${threshold !== null ? ` · rollback above ${rate(threshold)}` : ''}`, width)}</Text>
       <Gates p={p} width={width} />
+      <DataCheckFailures p={p} width={width} lines={lines.dataChecks} />
       <ReplayProgress progress={progress} width={width} />
       <ReplayBrowser p={p} index={ui.sample} width={width} />
-      <Timeline decisions={r?.decisions ?? []} width={width} lines={timelineLines} />
+      {lines.latency > 0 && <Performance p={p} width={width} trends={lines.trends} costs={lines.costs} threshold={threshold} />}
+      <Timeline decisions={r?.decisions ?? []} width={width} lines={lines.timeline} />
     </Box>
   );
 }

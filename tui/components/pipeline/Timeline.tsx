@@ -8,10 +8,11 @@ const VERDICT_COLOUR: Record<string, string> = { block: 'red', fail: 'red', roll
 export function Timeline({ decisions, width, lines }: { decisions: DecisionView[]; width: number; lines: number }) {
   if (lines <= 0) return null;
   if (decisions.length === 0) return <Text dimColor>no decisions yet</Text>;
+  // One line has room for the last decision only; more lines take a heading first.
   const shown = decisions.slice(-Math.max(1, lines - 1));
   return (
     <Box flexDirection="column">
-      <Text bold>{`decisions${decisions.length > shown.length ? ` (last ${shown.length} of ${decisions.length})` : ''}`}</Text>
+      {lines > 1 && <Text bold>{`decisions${decisions.length > shown.length ? ` (last ${shown.length} of ${decisions.length})` : ''}`}</Text>}
       {shown.map((d, i) => {
         const figures = d.observed === null && d.threshold === null ? '' : ` ${figure(d.observed)} vs ${figure(d.threshold)}`;
         return (

@@ -1,0 +1,51 @@
+/**
+ * How the pipeline answers and what it costs: latency and errors over the last minute, the trends
+ * (sparklines) of the last minutes, and the cost estimates of its last training run and of serving.
+ */
+import { Box, Text } from 'ink';
+import { formatDuration } from '../../../shared/duration.js';
+import type { PipelineView } from '../../../shared/protocol.js';
+import { pricesText, servingText, trainingText } from '../../costs.js';
+import { fit, millis, rate } from '../common/format.js';
+import { TREND_LABEL, Trends } from './Trends.js';
+
+const label = (text: string) => text.padEnd(TREND_LABEL);
+
+/** `latency  p50 3ms · p99 12ms · 0.5% errors, 1,000 requests in 60 s · graphs: 5m` */
+export function LatencyLine({ p, width }: { p: PipelineView; width: number }) {
+  const l = p.performance.latency;
+  const h = p.performance.history;
+  const span = h.points.length ? ` · graphs: ${formatDuration(h.points.length * h.intervalMs)}` : '';
+  const window = `${Math.round((l?.windowMs ?? 60_000) / 1000)} s`;
+  const text =
+    l && l.requests > 0
+      ? `p50 ${l.p50Ms === null ? '-' : millis(l.p50Ms)} · p99 ${l.p99Ms === null ? '-' : millis(l.p99Ms)} · ${rate(l.errorRate)} errors, ${l.requests.toLocaleString('en-US')} requests in ${window}`
+      : `no traffic in the last ${window}`;
+  return <Text>{fit(label('latency') + text + span, width)}</Text>;
+}
+
+/** The cost lines, most useful first: the last training (two lines, or one when short of room), serving, the price table. */
+export function costLines(p: PipelineView, lines: number): string[] {
+  const perf = p.performance;
+  const training = trainingText(perf.training);
+  const full = [label('training') + training[0], ...(training[1] ? [label('') + training[1]] : []), label('serving') + servingText(perf.serving), label('prices') + pricesText(perf.prices)];
+  if (full.length <= lines) return full;
+  return [label('training') + training.join('; '), ...full.slice(training.length)].slice(0, Math.max(0, lines));
+}
+
+/** Lines the cost block takes with room for all of it. */
+export const costLinesWanted = (p: PipelineView) => costLines(p, Infinity).length;
+
+export function Performance({ p, width, trends, costs, threshold }: { p: PipelineView; width: number; trends: number; costs: number; threshold: number | null }) {
+  return (
+    <Box flexDirection="column">
+      <LatencyLine p={p} width={width} />
+      <Trends p={p} width={width} lines={trends} threshold={threshold} />
+      {costLines(p, costs).map((line, i) => (
+        <Text key={i} dimColor={line.startsWith(label('prices'))}>
+          {fit(line, width)}
+        </Text>
+      ))}
+    </Box>
+  );
+}
