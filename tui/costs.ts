@@ -34,10 +34,11 @@ export function servingText(s: Serving | null): string {
 }
 
 /** Which price table the estimates come from: `us-east-1 list prices of 2026-11-01`, or mlp.yaml's. */
-export function pricesText(prices: PerformanceView['prices']): string {
-  const table = prices.source === 'built-in' ? `${prices.region} list prices of ${prices.asOf}` : `${prices.region} prices of ${prices.asOf} from ${prices.source}`;
-  return `${table}: estimates (docs/costs.md)`;
+export function priceTable(prices: PerformanceView['prices']): string {
+  return prices.source === 'built-in' ? `${prices.region} list prices of ${prices.asOf}` : `${prices.region} prices of ${prices.asOf} from ${prices.source}`;
 }
+
+export const pricesText = (prices: PerformanceView['prices']) => `${priceTable(prices)}: estimates (docs/costs.md)`;
 
 /** `$166/mo`: the serving estimate in a few characters (null without one). */
 export function servingPerMonth(s: Serving | null): string | null {

@@ -1,9 +1,11 @@
-/** `mlp status [--json]`: every pipeline in force, its groups, current version and rollout. */
+/** `mlp status [--json]`: every pipeline in force, its groups, current version, rollout, latency and serving cost. */
 import { relative } from 'node:path';
 import { formatProblem } from '../../shared/config/problems.js';
 import { formatDuration } from '../../shared/duration.js';
 import type { PipelineView, RolloutView, Snapshot } from '../../shared/protocol.js';
 import { clientSettings, connect } from '../client.js';
+import { latencyPair, nextStepText } from '../components/common/format.js';
+import { priceTable, servingPerMonth } from '../costs.js';
 import { renderTable } from './table.js';
 
 export async function status(opts: { json: boolean }): Promise<number> {
@@ -28,7 +30,7 @@ export function formatStatus(snap: Snapshot): string {
   } else {
     out.push(
       renderTable(
-        ['PIPELINE', 'GROUPS', 'CURRENT', 'ROLLOUT', 'CANDIDATE', 'LAST RUN', 'SCHEDULE', 'CONFIG'],
+        ['PIPELINE', 'GROUPS', 'CURRENT', 'ROLLOUT', 'CANDIDATE', 'LAST RUN', 'NEXT STEP', 'P50/P99', 'COST', 'SCHEDULE', 'CONFIG'],
         snap.pipelines.map((p) => [
           p.name,
           groupsCell(p),
@@ -36,11 +38,17 @@ export function formatStatus(snap: Snapshot): string {
           p.rollout ? p.rollout.phase : '-',
           p.rollout ? `${p.rollout.candidateVersion} ${p.rollout.candidateWeight}%` : '-',
           lastRunCell(p, snap.at),
+          nextStepCell(p, snap.at),
+          p.performance.latency ? latencyPair(p.performance.latency.p50Ms, p.performance.latency.p99Ms) : '-',
+          servingPerMonth(p.performance.serving) ?? '-',
           p.schedule ?? 'on demand',
           p.problems.length ? 'INVALID EDIT' : 'ok',
         ]),
       ),
     );
+    // The price table is the daemon's, the same for every pipeline: said once, under the table.
+    const priced = snap.pipelines.find((p) => servingPerMonth(p.performance.serving) !== null);
+    if (priced) out.push(`COST: estimated cost of the live model servers per 30 days at SageMaker prices (${priceTable(priced.performance.prices)}; docs/costs.md)`);
   }
   const serving = snap.pipelines.filter((p) => p.variants.length);
   if (serving.length) {
@@ -69,7 +77,7 @@ export function formatStatus(snap: Snapshot): string {
     );
   }
   for (const p of snap.pipelines) {
-    if (p.rollout) out.push('', ...formatRollout(p.name, p.rollout));
+    if (p.rollout) out.push('', ...formatRollout(p.name, p.rollout, snap.at));
     for (const v of p.variants) if (v.state !== 'live' && v.lastError) out.push('', `${p.name}/${v.group} ${v.variant}: ${v.lastError}`);
     if (p.groupsError) out.push('', `${p.name}: groups: ${p.groupsError}`);
     const last = p.runs[0];
@@ -86,6 +94,13 @@ export function formatStatus(snap: Snapshot): string {
   return out.join('\n') + '\n';
 }
 
+/** When a shifting rollout takes its next step (`in 2m → 30%`); `paused` when it waits for a resume. */
+function nextStepCell(p: PipelineView, now: number): string {
+  const r = p.rollout;
+  if (r?.phase === 'paused') return 'paused';
+  return r?.phase === 'shifting' && r.nextStep ? nextStepText(r.nextStep, now, formatDuration) : '-';
+}
+
 function groupsCell(p: PipelineView): string {
   if (p.groups.length === 0) return p.groupsError ? '? (see below)' : '-';
   const shown = p.groups.slice(0, 4).join(', ');
@@ -99,9 +114,10 @@ function lastRunCell(p: PipelineView, now: number): string {
 }
 
 /** A rollout in a few lines: where it is, its gates, its last decisions, failing replayed requests. */
-export function formatRollout(pipeline: string, r: RolloutView): string[] {
+export function formatRollout(pipeline: string, r: RolloutView, now: number): string[] {
   const versions = `${r.currentVersion ? `${r.currentVersion} → ` : ''}${r.candidateVersion}`;
-  const out = [`${pipeline}: rollout #${r.id} ${versions}: ${r.phase}${r.pausedFrom ? ` (from ${r.pausedFrom})` : ''} at ${r.candidateWeight}%${r.reason ? ` — ${r.reason}` : ''}`];
+  const next = r.phase === 'shifting' && r.nextStep ? `, next step ${nextStepText(r.nextStep, now, formatDuration)}` : '';
+  const out = [`${pipeline}: rollout #${r.id} ${versions}: ${r.phase}${r.pausedFrom ? ` (from ${r.pausedFrom})` : ''} at ${r.candidateWeight}%${next}${r.reason ? ` — ${r.reason}` : ''}`];
   for (const p of r.replayProgress ?? []) out.push(`  … replaying ${p.group}: ${p.done}${p.total !== null ? ` of ${p.total}` : ''} requests`);
   for (const [gate, g] of Object.entries(r.gates)) {
     out.push(`  ${g.passed ? (g.skipped ? '-' : '✔') : '✖'} ${gate.replace('_', ' ')}: ${g.summary}`);

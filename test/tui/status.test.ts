@@ -1,0 +1,54 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { PROTOCOL_VERSION } from '../../shared/protocol.js';
+import { formatStatus, status } from '../../tui/commands/status.js';
+import { cloudTraining, history, latency, performance, pipeline, roleSample, rollout, serving, shifting, snapshot } from './fixtures.js';
+
+const fleet = () => {
+  const demand = shifting('demand', 20);
+  demand.performance = performance({ latency: latency({ p50Ms: 3, p99Ms: 12 }), serving, training: cloudTraining, history: history(2, () => ({ current: roleSample(10, 0), candidate: null })) });
+  return [demand, pipeline('churn'), pipeline('ads', { rollout: rollout({ phase: 'paused', pausedFrom: 'shifting', nextStep: null }) })];
+};
+
+test('mlp status: the next step, p50/p99 latency and the serving cost per pipeline, with the price table once', () => {
+  const out = formatStatus(snapshot(fleet()));
+  const lines = out.split('\n');
+  assert.match(lines[0]!, /^PIPELINE\s+GROUPS\s+CURRENT\s+ROLLOUT\s+CANDIDATE\s+LAST RUN\s+NEXT STEP\s+P50\/P99\s+COST\s+SCHEDULE\s+CONFIG$/);
+  assert.match(lines.find((l) => l.startsWith('demand'))!, /shifting\s+v3 20%\s+-\s+in 2m → 30%\s+3\/12ms\s+\$166\/mo\s+0 3 \* \* \*/);
+  assert.match(lines.find((l) => l.startsWith('churn'))!, /-\s+-\s+-\s+-\s+0 3 \* \* \*/);
+  assert.match(lines.find((l) => l.startsWith('ads'))!, /paused\s+-\s+-\s+0 3/);
+  assert.equal(lines.filter((l) => l.startsWith('COST:')).length, 1);
+  assert.match(out, /^COST: estimated cost of the live model servers per 30 days at SageMaker prices \(us-east-1 list prices of 2026-11-01; docs\/costs\.md\)$/m);
+  assert.match(out, /^demand: rollout #1 v2 → v3: shifting at 20%, next step in 2m → 30%$/m);
+});
+
+test('mlp status: no price line when nothing has a cost figure', () => {
+  assert.doesNotMatch(formatStatus(snapshot([pipeline('churn')])), /COST:/);
+});
+
+test('mlp status --json prints the pipelines as the daemon sent them, performance and next step included', async (t) => {
+  const sent = snapshot(fleet());
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  t.after(() => wss.close());
+  wss.on('connection', (ws) => {
+    ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, daemon: { version: '0.1.0', startedAt: 0, serveUrl: 'http://x' }, session: { token: 't', role: 'viewer' } }));
+    ws.send(JSON.stringify(sent));
+  });
+  await new Promise((resolve) => wss.once('listening', resolve));
+  const printed: string[] = [];
+  const log = console.log;
+  const env = { MLP_URL: process.env.MLP_URL, MLP_TOKEN: process.env.MLP_TOKEN };
+  process.env.MLP_URL = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
+  process.env.MLP_TOKEN = 't';
+  console.log = (s: string) => void printed.push(s);
+  try {
+    assert.equal(await status({ json: true }), 0);
+  } finally {
+    console.log = log;
+    for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  assert.deepEqual(JSON.parse(printed.join('\n')), { repo: sent.repo, pipelines: sent.pipelines });
+});
