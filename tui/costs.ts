@@ -10,11 +10,9 @@ import { usd } from './components/common/format.js';
 type Training = NonNullable<PerformanceView['training']>;
 type Serving = NonNullable<PerformanceView['serving']>;
 
-const HOURS_PER_30_DAYS = 30 * 24;
-
-/** The last training run: how long it took and where (first line), and what it cost or would cost (second). */
+/** The newest training run that succeeded: how long it took and where (first line), and what it cost or would cost (second). */
 export function trainingText(t: Training | null): [string] | [string, string] {
-  if (!t) return ['no training run finished yet'];
+  if (!t) return ['no training run has succeeded yet'];
   const local = t.executor !== 'cloud';
   const where = local ? `ran locally${t.executor === 'docker' ? ' in Docker' : ''}` : 'on SageMaker';
   const first = `last run ${formatDuration(t.durationMs)}, ${formatDuration(t.computeMs)} compute, ${where}`;
@@ -29,8 +27,8 @@ export function servingText(s: Serving | null): string {
   const fleet = `${s.instances} instance${s.instances === 1 ? '' : 's'} × ${s.instanceType}`;
   // Model servers run here today; the figure is what SageMaker hosting would charge for them.
   const here = s.backend === 'sagemaker' ? '' : ` (runs ${s.backend === 'docker' ? 'in Docker' : 'locally'})`;
-  if (s.estimatedUsdPer30Days === null) return `${fleet}: no estimate, ${s.instanceType} is not in the price table${here}`;
-  return `${fleet} ≈ ${usd(s.estimatedUsdPer30Days / HOURS_PER_30_DAYS)}/hour, ${usd(s.estimatedUsdPer30Days)} per 30 days${here}`;
+  if (s.usdPerHour === null || s.estimatedUsdPer30Days === null) return `${fleet}: no estimate, ${s.instanceType} is not in the price table${here}`;
+  return `${fleet} ≈ ${usd(s.usdPerHour)}/hour, ${usd(s.estimatedUsdPer30Days)} per 30 days${here}`;
 }
 
 /** Which price table the estimates come from: `us-east-1 list prices of 2026-11-01`, or mlp.yaml's. */

@@ -49,11 +49,12 @@ export const cloudTraining: NonNullable<PipelineView['performance']['training']>
   estimatedUsd: 0.23,
 };
 
+/** Two model servers running here, priced as SageMaker ml.m5.large hosting: 2 × $0.115 an hour. */
 export const serving: NonNullable<PipelineView['performance']['serving']> = {
   backend: 'local',
   instanceType: 'ml.m5.large',
   instances: 2,
-  usdPerHour: 0.115,
+  usdPerHour: 0.23,
   estimatedUsdPer30Days: 165.6,
 };
 

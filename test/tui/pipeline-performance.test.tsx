@@ -44,7 +44,7 @@ test('performance and cost: latency and errors of the last minute, the last trai
   const hours = `${tr!.instanceHours} instance-hour${tr!.instanceHours === 1 ? '' : 's'}`;
   assert.match(f, /training +last run 34m, 1h2m compute, on SageMaker/);
   assert.ok(f.includes(`≈ $${tr!.estimatedUsd!.toFixed(2)} on ${tr!.instanceType} (${hours})`), f);
-  const perHour = (sv!.estimatedUsdPer30Days! / 720).toFixed(2);
+  const perHour = sv!.usdPerHour!.toFixed(2);
   assert.ok(f.includes(`serving  ${sv!.instances} instances × ${sv!.instanceType} ≈ $${perHour}/hour, $${Math.round(sv!.estimatedUsdPer30Days!)} per 30 days (runs locally)`), f);
   assert.ok(f.includes(`prices   ${prices.region} list prices of ${prices.asOf}: estimates (docs/costs.md)`), f);
   t.unmount();
@@ -64,7 +64,7 @@ test('a run that trained here says so, with what it would cost on SageMaker; pri
 test('without traffic, training or a live server, the block says so', async () => {
   const t = await open([shifting('quiet')], { columns: 100, rows: 40 });
   assert.match(t.frame(), /latency +no traffic in the last 60 s$/m);
-  assert.match(t.frame(), /training +no training run finished yet/);
+  assert.match(t.frame(), /training +no training run has succeeded yet/);
   assert.match(t.frame(), /serving +no model server live/);
   assert.doesNotMatch(t.frame(), /cand err|curr p99/, 'no history, no sparklines');
   t.unmount();
