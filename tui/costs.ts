@@ -16,9 +16,11 @@ export function trainingText(t: Training | null): [string] | [string, string] {
   const local = t.executor !== 'cloud';
   const where = local ? `ran locally${t.executor === 'docker' ? ' in Docker' : ''}` : 'on SageMaker';
   const first = `last run ${formatDuration(t.durationMs)}, ${formatDuration(t.computeMs)} compute, ${where}`;
-  const hours = `${+t.instanceHours.toFixed(2)} instance-hour${t.instanceHours === 1 ? '' : 's'}`;
+  // A few seconds of training is a sliver of an instance-hour: say so rather than "0".
+  const h = t.instanceHours > 0 && t.instanceHours < 0.01 ? '<0.01' : String(+t.instanceHours.toFixed(2));
+  const hours = `${h} instance-hour${t.instanceHours === 1 ? '' : 's'}`;
   if (t.estimatedUsd === null) return [first, `no estimate: ${t.instanceType} is not in the price table (${hours})`];
-  return [first, `${local ? 'would cost ≈ ' : '≈ '}${usd(t.estimatedUsd)} on ${local ? 'SageMaker ' : ''}${t.instanceType} (${hours})`];
+  return [first, `${local ? 'would cost ' : ''}${approx(t.estimatedUsd)} on ${local ? 'SageMaker ' : ''}${t.instanceType} (${hours})`];
 }
 
 /** `2 instances × ml.m5.large ≈ $0.23/hour, $166 per 30 days (runs locally)`. */
@@ -28,7 +30,13 @@ export function servingText(s: Serving | null): string {
   // Model servers run here today; the figure is what SageMaker hosting would charge for them.
   const here = s.backend === 'sagemaker' ? '' : ` (runs ${s.backend === 'docker' ? 'in Docker' : 'locally'})`;
   if (s.usdPerHour === null || s.estimatedUsdPer30Days === null) return `${fleet}: no estimate, ${s.instanceType} is not in the price table${here}`;
-  return `${fleet} ≈ ${usd(s.usdPerHour)}/hour, ${usd(s.estimatedUsdPer30Days)} per 30 days${here}`;
+  return `${fleet} ${approx(s.usdPerHour)}/hour, ${usd(s.estimatedUsdPer30Days)} per 30 days${here}`;
+}
+
+/** `≈ $0.23`, or `<$0.01`, which is approximate already. */
+function approx(n: number): string {
+  const text = usd(n);
+  return text.startsWith('<') ? text : `≈ ${text}`;
 }
 
 /** Which price table the estimates come from: `us-east-1 list prices of 2026-11-01`, or mlp.yaml's. */

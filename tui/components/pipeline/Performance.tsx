@@ -11,17 +11,16 @@ import { TREND_LABEL, Trends } from './Trends.js';
 
 const label = (text: string) => text.padEnd(TREND_LABEL);
 
-/** `latency  p50 3ms · p99 12ms · 0.5% errors, 1,000 requests in 60 s · graphs: 5m` */
+/** `last 1m  p50 3ms · p99 12ms · 0.5% errors of 1,000 requests · graphs: 5m` */
 export function LatencyLine({ p, width }: { p: PipelineView; width: number }) {
   const l = p.performance.latency;
   const h = p.performance.history;
   const span = h.points.length ? ` · graphs: ${formatDuration(h.points.length * h.intervalMs)}` : '';
-  const window = `${Math.round((l?.windowMs ?? 60_000) / 1000)} s`;
   const text =
     l && l.requests > 0
-      ? `p50 ${l.p50Ms === null ? '-' : millis(l.p50Ms)} · p99 ${l.p99Ms === null ? '-' : millis(l.p99Ms)} · ${rate(l.errorRate)} errors, ${l.requests.toLocaleString('en-US')} requests in ${window}`
-      : `no traffic in the last ${window}`;
-  return <Text>{fit(label('latency') + text + span, width)}</Text>;
+      ? `p50 ${l.p50Ms === null ? '-' : millis(l.p50Ms)} · p99 ${l.p99Ms === null ? '-' : millis(l.p99Ms)} · ${rate(l.errorRate)} errors of ${l.requests.toLocaleString('en-US')} requests`
+      : 'no traffic';
+  return <Text>{fit(label(`last ${formatDuration(l?.windowMs ?? 60_000)}`) + text + span, width)}</Text>;
 }
 
 /** The cost lines, most useful first: the last training (two lines, or one when short of room), serving, the price table. */
