@@ -40,7 +40,7 @@ test('performance and cost: latency and errors of the last minute, the last trai
   const { latency: l, training: tr, serving: sv, prices } = p.performance;
   const t = await open([p], { columns: 100, rows: 40 });
   const f = t.frame();
-  assert.match(f, new RegExp(`^last 1m +p50 ${l!.p50Ms}ms · p99 ${l!.p99Ms}ms · ${(l!.errorRate * 100).toFixed(1)}% errors of 1,250 requests · graphs: 5m$`, 'm'));
+  assert.match(f, new RegExp(`^last 1m +p50 ${l!.p50Ms}ms · p99 ${l!.p99Ms}ms · ${(l!.errorRate * 100).toFixed(1)}% errors of 1,250 requests · graphs: last 5m$`, 'm'));
   const hours = `${tr!.instanceHours} instance-hour${tr!.instanceHours === 1 ? '' : 's'}`;
   assert.match(f, /training +last run 34m, 1h2m compute, on SageMaker/);
   assert.ok(f.includes(`≈ $${tr!.estimatedUsd!.toFixed(2)} on ${tr!.instanceType} (${hours})`), f);
@@ -85,6 +85,29 @@ test('sparklines: candidate and current error rates and p99s from the history, n
   // p99s 10-40 ms against the current's steady 20 ms, on one scale up to 40 ms.
   assert.match(row('cand p99'), /^cand p99 +▃▅▆█  40ms$/, row('cand p99'));
   assert.match(row('curr p99'), /^curr p99 +▅{6} 20ms$/, row('curr p99'));
+  t.unmount();
+});
+
+test('sparklines keep time: quiet intervals (no point from the daemon) are gaps, and a pipeline gone quiet slides left', async () => {
+  const p = shifting('demand', 20);
+  // Three points: 20 s of quiet between the first two, then 5 s.
+  p.performance = performance({
+    history: {
+      intervalMs: 5_000,
+      points: [
+        { at: NOW - 25_000, current: roleSample(100, 0, 10), candidate: null },
+        { at: NOW - 5_000, current: roleSample(100, 0, 20), candidate: null },
+        { at: NOW, current: roleSample(100, 0, 40), candidate: null },
+      ],
+    },
+  });
+  const t = await open([p], { columns: 100, rows: 40 });
+  const row = () => t.frame().split('\n').find((l) => l.startsWith('curr p99')) ?? '';
+  assert.match(row(), /^curr p99 +▃   ▅█ 40ms$/, row());
+  // A minute later by the daemon's clock, with no new point: eleven quiet intervals on the right (one of grace).
+  t.store.dispatch({ type: 'event', event: { kind: 'history', at: NOW + 60_000, intervalMs: 5_000, pipelines: [] } });
+  await t.settle();
+  assert.match(row(), /^curr p99 +▃   ▅█ {11} 40ms$/, row());
   t.unmount();
 });
 

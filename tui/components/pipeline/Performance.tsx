@@ -6,16 +6,16 @@ import { Box, Text } from 'ink';
 import { formatDuration } from '../../../shared/duration.js';
 import type { PipelineView } from '../../../shared/protocol.js';
 import { pricesText, servingText, trainingText } from '../../costs.js';
-import { fit, millis, rate } from '../common/format.js';
-import { TREND_LABEL, Trends } from './Trends.js';
+import { fit, millis, rate, shortDuration } from '../common/format.js';
+import { TREND_LABEL, trendSlots, Trends } from './Trends.js';
 
 const label = (text: string) => text.padEnd(TREND_LABEL);
 
-/** `last 1m  p50 3ms · p99 12ms · 0.5% errors of 1,000 requests · graphs: 5m` */
+/** `last 1m  p50 3ms · p99 12ms · 0.5% errors of 1,000 requests · graphs: last 5m` */
 export function LatencyLine({ p, width }: { p: PipelineView; width: number }) {
   const l = p.performance.latency;
   const h = p.performance.history;
-  const span = h.points.length ? ` · graphs: ${formatDuration(h.points.length * h.intervalMs)}` : '';
+  const span = h.points.length ? ` · graphs: last ${shortDuration(trendSlots(width) * h.intervalMs)}` : '';
   const text =
     l && l.requests > 0
       ? `p50 ${l.p50Ms === null ? '-' : millis(l.p50Ms)} · p99 ${l.p99Ms === null ? '-' : millis(l.p99Ms)} · ${rate(l.errorRate)} errors of ${l.requests.toLocaleString('en-US')} requests`
@@ -35,11 +35,12 @@ export function costLines(p: PipelineView, lines: number): string[] {
 /** Lines the cost block takes with room for all of it. */
 export const costLinesWanted = (p: PipelineView) => costLines(p, Infinity).length;
 
-export function Performance({ p, width, trends, costs, threshold }: { p: PipelineView; width: number; trends: number; costs: number; threshold: number | null }) {
+export function Performance(props: { p: PipelineView; width: number; trends: number; costs: number; threshold: number | null; now: number }) {
+  const { p, width, costs } = props;
   return (
     <Box flexDirection="column">
       <LatencyLine p={p} width={width} />
-      <Trends p={p} width={width} lines={trends} threshold={threshold} />
+      <Trends p={p} width={width} lines={props.trends} threshold={props.threshold} now={props.now} />
       {costLines(p, costs).map((line, i) => (
         <Text key={i} dimColor={line.startsWith(label('prices'))}>
           {fit(line, width)}

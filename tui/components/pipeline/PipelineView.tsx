@@ -57,7 +57,7 @@ export function PipelineView({ width, height }: { width: number; height: number 
       <DataCheckFailures p={p} width={width} lines={lines.dataChecks} />
       <ReplayProgress progress={progress} width={width} />
       <ReplayBrowser p={p} index={ui.sample} width={width} />
-      {lines.latency > 0 && <Performance p={p} width={width} trends={lines.trends} costs={lines.costs} threshold={threshold} />}
+      {lines.latency > 0 && <Performance p={p} width={width} trends={lines.trends} costs={lines.costs} threshold={threshold} now={fleet.at} />}
       <Timeline decisions={r?.decisions ?? []} width={width} lines={lines.timeline} />
     </Box>
   );
