@@ -13,6 +13,9 @@ export interface LiveOptions {
   /** First wait after a failure, doubled up to `maxDelayMs`. */
   initialDelayMs?: number;
   maxDelayMs?: number;
+  /** How often the daemon's clock is advanced between messages ("in 2m" counts down without traffic). Default 1 s. */
+  clockMs?: number;
+  now?: () => number;
 }
 
 export interface Live extends FleetActions {
@@ -30,6 +33,13 @@ export function startLive(opts: LiveOptions): Live {
   let conn: DaemonConnection | null = null;
   let stopped = false;
   let wake: (() => void) | null = null;
+  const now = opts.now ?? Date.now;
+  // Daemon time minus local time at the last snapshot: the two machines' clocks may differ.
+  let skew: number | null = null;
+  const clock = setInterval(() => {
+    if (conn && skew !== null) store.dispatch({ type: 'clock', at: now() + skew });
+  }, opts.clockMs ?? 1_000);
+  clock.unref?.();
 
   const follow = (c: DaemonConnection, pipeline: string) =>
     c.tail(pipeline, { limit: LOG_HISTORY, follow: true }).then(
@@ -49,6 +59,7 @@ export function startLive(opts: LiveOptions): Live {
         // Registered in the same tick the snapshot arrives in, so no event falls between the two.
         const off = c.onEvent((event) => store.dispatch({ type: 'event', event }));
         store.dispatch({ type: 'snapshot', snapshot: c.snapshot });
+        skew = c.snapshot.at - now();
         store.dispatch({ type: 'connection', connection: { status: 'connected', role: c.hello.session.role, daemonVersion: c.hello.daemon.version } });
         for (const p of followed) void follow(c, p);
         reason = await c.closed;
@@ -91,6 +102,7 @@ export function startLive(opts: LiveOptions): Live {
     },
     stop() {
       stopped = true;
+      clearInterval(clock);
       wake?.();
       conn?.close();
     },

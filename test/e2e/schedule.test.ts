@@ -22,7 +22,8 @@ const nextMinute = (t: number) => Math.floor(t / 60_000) * 60_000 + 60_000;
 describe('cron schedules', () => {
   const daemons: TestDaemon[] = [];
   after(async () => {
-    for (const d of daemons) await d.stop('SIGKILL');
+    // SIGTERM: a daemon stops its model servers; a killed one would leave them running.
+    for (const d of daemons) await d.stop();
   });
 
   it('runs on the minute, and runs a fire time missed while killed exactly once', { timeout: 200_000 }, async () => {

@@ -68,3 +68,22 @@ test('live: snapshot then events into the store; on a drop it says so, retries w
     live.stop();
   }
 });
+
+test('live: the daemon clock moves between messages, from the snapshot time and the local clock, never backwards', async () => {
+  const store = createFleetStore();
+  const c = fakeConnection([shifting('a')]);
+  let local = 1_000_000; // the client's clock is far off the daemon's: only elapsed time counts
+  const live = startLive({ store, clockMs: 5, now: () => local, connect: async () => c.conn });
+  try {
+    await until(() => store.getState().connection.status === 'connected');
+    const start = store.getState().at;
+    assert.equal(start, c.conn.snapshot.at);
+    local += 90_000;
+    await until(() => store.getState().at === start + 90_000);
+    // A message stamped earlier than the estimate does not turn the clock back.
+    c.emit({ kind: 'metrics', at: start + 1_000, variants: [] });
+    assert.equal(store.getState().at, start + 90_000);
+  } finally {
+    live.stop();
+  }
+});

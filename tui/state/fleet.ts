@@ -38,7 +38,9 @@ export type FleetAction =
   | { type: 'event'; event: DaemonEvent }
   /** Stored lines answered to a `tail` request (they may overlap lines already received as events). */
   | { type: 'logs'; pipeline: string; lines: LogLineView[] }
-  | { type: 'connection'; connection: Connection };
+  | { type: 'connection'; connection: Connection }
+  /** The daemon's clock as this client estimates it between messages, so countdowns move without traffic. */
+  | { type: 'clock'; at: number };
 
 export const initialFleet: FleetState = {
   connection: { status: 'connecting' },
@@ -58,6 +60,8 @@ export function fleetReducer(state: FleetState, action: FleetAction): FleetState
     }
     case 'connection':
       return { ...state, connection: action.connection };
+    case 'clock':
+      return action.at > state.at ? { ...state, at: action.at } : state;
     case 'logs':
       return appendLogs(state, action.pipeline, action.lines);
     case 'event':
