@@ -18,6 +18,9 @@ import { createRouteTable, type MutableRouteTable, type RouteVariant } from './r
 import type { ServerBackend } from './servers.js';
 import { supervise, type Supervisor } from './supervisor.js';
 
+export const SAGEMAKER_SERVING_UNAVAILABLE =
+  'deployment.backend: sagemaker: serving from SageMaker endpoints is not available in this version of mlp; set deployment.backend to local or docker (steps still run on SageMaker with --cloud)';
+
 export interface ServingDeps {
   store: Store;
   log: Logger;
@@ -144,6 +147,9 @@ export function createServing(deps: ServingDeps): Serving {
     async startCandidate(pipeline, group, version) {
       const p = deps.pipeline(pipeline);
       if (!p) throw new MlpError('not_found', `no pipeline named '${pipeline}'`);
+      // Serving from SageMaker endpoints is not built yet: say so rather than start a local server
+      // the router would never send this pipeline's traffic to. The rollout blocks with this reason.
+      if (p.config.pipeline.deployment.backend === 'sagemaker') throw new MlpError('unavailable', SAGEMAKER_SERVING_UNAVAILABLE);
       const backend: VariantBackend = p.config.pipeline.deployment.backend === 'docker' ? 'docker' : 'local';
       const live = store.variants.live(pipeline).filter((v) => v.group === group);
       let candidate = live.find((v) => v.version === version);
