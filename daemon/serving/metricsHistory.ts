@@ -10,14 +10,13 @@
  */
 import type { HistoryPoint } from '../../shared/protocol.js';
 import type { EventBus } from '../events.js';
+import type { VariantRole } from '../store/variants.js';
 import type { LiveMetrics } from './metrics.js';
 import { pipelineLatency } from './metricsEvents.js';
 
 export const HISTORY_INTERVAL_MS = 5000;
 /** Five minutes at the default interval. */
 export const HISTORY_POINTS = 60;
-
-export type Role = 'current' | 'candidate';
 
 export interface MetricsHistory {
   readonly intervalMs: number;
@@ -36,7 +35,7 @@ export interface MetricsHistoryOptions {
   /** The pipelines in force. */
   pipelines(): string[];
   /** The variants that serve a pipeline now, with their role (a variant's role at sampling time counts). */
-  variants(pipeline: string): { group: string; variant: string; role: Role }[];
+  variants(pipeline: string): { group: string; variant: string; role: VariantRole }[];
   intervalMs?: number;
   maxPoints?: number;
   now?: () => number;
@@ -73,7 +72,7 @@ export function startMetricsHistory(opts: MetricsHistoryOptions): MetricsHistory
     sampledUntil = at;
     const published: { pipeline: string; point: HistoryPoint; latency: ReturnType<typeof pipelineLatency> }[] = [];
     for (const pipeline of opts.pipelines()) {
-      const keys: Record<Role, Set<string>> = { current: new Set(), candidate: new Set() };
+      const keys: Record<VariantRole, Set<string>> = { current: new Set(), candidate: new Set() };
       for (const v of opts.variants(pipeline)) keys[v.role].add(`${v.group}/${v.variant}`);
       const current = roleSample(pipeline, keys.current, range);
       const candidate = roleSample(pipeline, keys.candidate, range);

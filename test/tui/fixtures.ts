@@ -81,7 +81,8 @@ export function rollout(over: Partial<RolloutView> = {}): RolloutView {
     finishedAt: null,
     reason: null,
     decisions: [decision()],
-    nextStep: { at: NOW + 120_000, weight: 30 },
+    // As the daemon sends it: a next step only while shifting.
+    nextStep: (over.phase ?? 'shifting') === 'shifting' ? { at: NOW + 120_000, weight: 30 } : null,
     ...over,
   };
 }

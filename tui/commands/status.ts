@@ -4,7 +4,7 @@ import { formatProblem } from '../../shared/config/problems.js';
 import { formatDuration } from '../../shared/duration.js';
 import type { PipelineView, RolloutView, Snapshot } from '../../shared/protocol.js';
 import { clientSettings, connect } from '../client.js';
-import { latencyPair, nextStepText } from '../components/common/format.js';
+import { latencyPair, nextStepCell, nextStepText } from '../components/common/format.js';
 import { priceTable, servingPerMonth } from '../costs.js';
 import { renderTable } from './table.js';
 
@@ -38,7 +38,7 @@ export function formatStatus(snap: Snapshot): string {
           p.rollout ? p.rollout.phase : '-',
           p.rollout ? `${p.rollout.candidateVersion} ${p.rollout.candidateWeight}%` : '-',
           lastRunCell(p, snap.at),
-          nextStepCell(p, snap.at),
+          nextStepCell(p.rollout, snap.at, formatDuration),
           p.performance.latency ? latencyPair(p.performance.latency.p50Ms, p.performance.latency.p99Ms) : '-',
           servingPerMonth(p.performance.serving) ?? '-',
           p.schedule ?? 'on demand',
@@ -94,13 +94,6 @@ export function formatStatus(snap: Snapshot): string {
   return out.join('\n') + '\n';
 }
 
-/** When a shifting rollout takes its next step (`in 2m → 30%`); `paused` when it waits for a resume. */
-function nextStepCell(p: PipelineView, now: number): string {
-  const r = p.rollout;
-  if (r?.phase === 'paused') return 'paused';
-  return r?.phase === 'shifting' && r.nextStep ? nextStepText(r.nextStep, now, formatDuration) : '-';
-}
-
 function groupsCell(p: PipelineView): string {
   if (p.groups.length === 0) return p.groupsError ? '? (see below)' : '-';
   const shown = p.groups.slice(0, 4).join(', ');
@@ -116,7 +109,7 @@ function lastRunCell(p: PipelineView, now: number): string {
 /** A rollout in a few lines: where it is, its gates, its last decisions, failing replayed requests. */
 export function formatRollout(pipeline: string, r: RolloutView, now: number): string[] {
   const versions = `${r.currentVersion ? `${r.currentVersion} → ` : ''}${r.candidateVersion}`;
-  const next = r.phase === 'shifting' && r.nextStep ? `, next step ${nextStepText(r.nextStep, now, formatDuration)}` : '';
+  const next = r.nextStep ? `, next step ${nextStepText(r.nextStep, now, formatDuration)}` : '';
   const out = [`${pipeline}: rollout #${r.id} ${versions}: ${r.phase}${r.pausedFrom ? ` (from ${r.pausedFrom})` : ''} at ${r.candidateWeight}%${next}${r.reason ? ` — ${r.reason}` : ''}`];
   for (const p of r.replayProgress ?? []) out.push(`  … replaying ${p.group}: ${p.done}${p.total !== null ? ` of ${p.total}` : ''} requests`);
   for (const [gate, g] of Object.entries(r.gates)) {

@@ -5,7 +5,8 @@ import type { DaemonEvent } from '../../../shared/protocol.js';
 import { createEventBus } from '../../../daemon/events.js';
 import { binLatencyMs, latencyBin } from '../../../daemon/serving/latency-bins.js';
 import { createLiveMetrics } from '../../../daemon/serving/metrics.js';
-import { startMetricsHistory, type Role } from '../../../daemon/serving/metricsHistory.js';
+import { startMetricsHistory } from '../../../daemon/serving/metricsHistory.js';
+import type { VariantRole as Role } from '../../../daemon/store/variants.js';
 
 const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
 /** A quantile where every latency was `ms`: the middle of its bin, never above the largest seen. */

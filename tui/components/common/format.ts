@@ -1,6 +1,6 @@
 /** Small text helpers the views share. */
 import { formatDuration } from '../../../shared/duration.js';
-import type { RolloutPhase } from '../../../shared/protocol.js';
+import type { RolloutPhase, RolloutView } from '../../../shared/protocol.js';
 
 /** Ink colour per phase: red needs a person now, yellow is waiting on one, cyan is moving, green is done. */
 export const PHASE_COLOUR: Record<RolloutPhase | 'idle', string> = {
@@ -42,6 +42,12 @@ export function shortDuration(ms: number): string {
 export function nextStepText(step: { at: number; weight: number }, now: number, duration: (ms: number) => string = shortDuration): string {
   const to = step.weight >= 100 ? 'promote' : pct(step.weight);
   return step.at > now ? `in ${duration(step.at - now)} → ${to}` : `due → ${to}`;
+}
+
+/** The NEXT cell of the fleet and `mlp status`: when the shift's next step is due, `paused` when it waits for a resume, else `-`. */
+export function nextStepCell(r: RolloutView | null, now: number, duration: (ms: number) => string = shortDuration): string {
+  if (r?.phase === 'paused') return 'paused';
+  return r?.nextStep ? nextStepText(r.nextStep, now, duration) : '-';
 }
 
 /** `3ms`, `12ms`, `1.5s`: a latency as short as it reads. */

@@ -4,7 +4,7 @@ import { memo } from 'react';
 import type { PipelineView } from '../../../shared/protocol.js';
 import { attentionOf, candidateErrorRate, errorRateThreshold, trafficSplit } from '../../state/selectors.js';
 import { servingPerMonth } from '../../costs.js';
-import { ago, fit, latencyPair, nextStepText, rate } from '../common/format.js';
+import { ago, fit, latencyPair, nextStepCell, rate } from '../common/format.js';
 import { Phase } from '../common/Phase.js';
 import { TrafficBar } from '../common/TrafficBar.js';
 import type { FleetColumns } from './columns.js';
@@ -40,10 +40,7 @@ const cell = (text: string, width: number) => fit(text, width).padEnd(width);
 
 /** When the rollout's next traffic step is due; "paused" says why a shifting rollout has none. */
 function nextCell(p: PipelineView, now: number, width: number): string {
-  const r = p.rollout;
-  if (r?.phase === 'paused') return 'paused';
-  if (r?.phase !== 'shifting' || !r.nextStep) return '-';
-  const text = nextStepText(r.nextStep, now);
+  const text = nextStepCell(p.rollout, now);
   // `in 45s → promote` is one wider than the column: the time and the target matter more than "in".
   return text.length > width ? text.replace(/^in /, '') : text;
 }

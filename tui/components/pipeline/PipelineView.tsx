@@ -37,7 +37,7 @@ export function PipelineView({ width, height }: { width: number; height: number 
   // title, why, group bars, the candidate's error line, gates, replay progress, failing requests
   const fixed = 1 + (why ? 1 : 0) + groupLines + 1 + Math.max(1, gates) + replayProgressLines(progress) + samples;
   const lines = pipelineLayout(height, fixed, { dataChecks: dataCheckFailureLines(p), trends: trends(p).length, costs: costLinesWanted(p) });
-  const next = r?.phase === 'shifting' && r.nextStep ? ` · next step ${nextStepText(r.nextStep, fleet.at, formatDuration)}` : '';
+  const next = r?.nextStep ? ` · next step ${nextStepText(r.nextStep, fleet.at, formatDuration)}` : '';
   return (
     <Box flexDirection="column" width={width}>
       <Text>

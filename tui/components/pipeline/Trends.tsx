@@ -4,7 +4,7 @@
  * roles compare; a candidate point above the rollback threshold is red.
  */
 import { Box, Text } from 'ink';
-import type { HistoryPoint, PipelineView } from '../../../shared/protocol.js';
+import type { HistoryPoint, PipelineView, VariantView } from '../../../shared/protocol.js';
 import { millis, rate } from '../common/format.js';
 import { sparkline } from '../common/sparkline.js';
 import { onTimeAxis } from './timeAxis.js';
@@ -15,7 +15,7 @@ const VALUE = 7;
 /** As many intervals as the daemon keeps points. */
 const MAX_SLOTS = 60;
 
-type Role = 'current' | 'candidate';
+type Role = VariantView['role'];
 
 interface Trend {
   label: string;
