@@ -162,6 +162,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       async groups(p) {
         const info = await repo.refreshGroups(p.name);
         if (info.groups.length === 0 && info.error) throw new MlpError('unavailable', `cannot discover groups: ${info.error}`);
+        if (info.groups.length === 0 && info.refused.length) throw new MlpError('check_failed', `no group to run: ${info.refused.join('; ')}`);
         return info.groups;
       },
       executorFor: (p) => executors.forBackend(p.config.pipeline.deployment.backend),

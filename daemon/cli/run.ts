@@ -18,6 +18,7 @@ import { createLogWriter } from '../logWriter.js';
 import { headCommit } from '../repo/git.js';
 import { executeRun } from '../runs/runner.js';
 import { openStore } from '../store/db.js';
+import { groupNameProblem, showValue } from '../warehouse/group-names.js';
 import { pipelineGroups } from '../warehouse/groups.js';
 
 import { RUN_USAGE as USAGE } from './runUsage.js';
@@ -55,6 +56,10 @@ MLP_MODEL_DIR becomes the group's next model version. --data-dir (default: $MLP_
   const steps = pipeline.config.pipeline.steps.map((s) => s.name);
   if (!steps.includes(stepName)) {
     throw usageError(`mlp run: pipeline '${pipeline.name}' has no step '${stepName}' (steps: ${steps.join(', ')})`);
+  }
+  for (const group of values.group ?? []) {
+    const problem = groupNameProblem(group);
+    if (problem) throw usageError(`mlp run: --group ${showValue(group)}: ${problem}`);
   }
   const groups = values.group?.length ? values.group : await groupsOf(pipeline, repo, root);
   const executor = createExecutorFactory({ repoConfig: () => repo }).get(kind);
@@ -150,10 +155,13 @@ function findPipeline(flag: string | undefined, cwd: string) {
   return { pipeline, root, repo: load.repoConfig };
 }
 
+/** The discovered groups; values refused as groups are reported, and the others run. */
 async function groupsOf(pipeline: LoadedPipeline, repo: ReturnType<typeof loadRepo>['repoConfig'], root: string): Promise<string[]> {
   const found = await pipelineGroups(pipeline.config, repo?.warehouses ?? {}, root);
-  if (found.length === 0) {
-    throw new MlpError('check_failed', `groups.source ${pipeline.config.pipeline.groups.source} has no rows: nothing to run (pass --group G to run one anyway)`);
+  for (const line of found.refused) process.stderr.write(`mlp run: ${line}\n`);
+  if (found.groups.length === 0) {
+    const why = found.refused.length ? 'no usable rows' : 'no rows';
+    throw new MlpError('check_failed', `groups.source ${pipeline.config.pipeline.groups.source} has ${why}: nothing to run (pass --group G to run one anyway)`);
   }
-  return found;
+  return found.groups;
 }
