@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { parsePipelineConfig } from '../../../shared/config/load.js';
+import { parsePipelineConfig, parseRepoConfig } from '../../../shared/config/load.js';
 import { groupNameProblem, MAX_GROUP_NAME } from '../../../daemon/warehouse/group-names.js';
+import { createGroupDirectory } from '../../../daemon/warehouse/directory.js';
 import { discoverGroups, pipelineGroups } from '../../../daemon/warehouse/groups.js';
 import { POSTGRES_URL } from '../../helpers/services.js';
 
@@ -59,6 +60,32 @@ describe('values that cannot be groups', () => {
       'groups.source wh.cities: the value "lon\\ndon" is not used as a group: a group name cannot contain control characters (U+000A at position 4) (fix or remove its rows)',
       `groups.source wh.cities: the value "${'x'.repeat(59)}…" (300 characters) is not used as a group: a group name can be at most 255 characters long (this one has 300) (fix or remove its rows)`,
     ]);
+  });
+});
+
+describe('the daemon\'s group directory', () => {
+  it('keeps refused values apart from the groups and reports them once, not at every refresh', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'mlp-wh-'));
+    const db = new Database(join(root, 'w.db'));
+    db.exec("CREATE TABLE cities (name TEXT); INSERT INTO cities VALUES ('london'), ('')");
+    const { config } = parsePipelineConfig('pipeline:\n  name: forecast\n  groups:\n    generate: true\n    source: wh.cities\n', 'pipeline.yaml');
+    const reported: string[][] = [];
+    const directory = createGroupDirectory({ onRefused: (_pipeline, refused) => reported.push(refused) });
+    const repo = parseRepoConfig('warehouses:\n  wh: sqlite:w.db\n', 'mlp.yaml').config!;
+    const refresh = () => directory.refresh([{ name: 'forecast', config: config! }], repo, root);
+
+    await refresh();
+    await refresh();
+    assert.deepEqual(directory.get('forecast').groups, ['london']);
+    assert.equal(directory.get('forecast').error, null);
+    assert.equal(reported.length, 1);
+    assert.match(reported[0]![0]!, /the value "" is not used as a group: a group name cannot be empty/);
+
+    db.exec("INSERT INTO cities VALUES ('a\tb')");
+    db.close();
+    await refresh();
+    assert.equal(reported.length, 2);
+    assert.equal(directory.get('forecast').refused.length, 2);
   });
 });
 
