@@ -23,6 +23,7 @@ import { startMaintenance } from './maintenance.js';
 import { urlHost } from './net.js';
 import { checkPullable, startPulling, type PullResult } from './repo/pull.js';
 import { startRepoService } from './repo/service.js';
+import { moveLegacyGroupFolders } from './runs/legacy-folders.js';
 import { createRunQueue } from './runs/queue.js';
 import { startScheduling } from './scheduler/wiring.js';
 import { createCaptureWriter } from './serving/capture.js';
@@ -86,6 +87,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     const logs = createLogWriter(store, (err) => log.error('logs', `cannot store log lines: ${err.message}`));
     closers.push(createLogPersister({ log, writer: logs, bus }));
     ensureOperatorTokenFile(opts.dataDir, store, log);
+    for (const line of moveLegacyGroupFolders(opts.dataDir)) log.warn('upgrade', line);
     closers.push(startMaintenance({ store, log }));
 
     // Views of pipelines are built from every part (registry, runs, variants, metrics), so the parts

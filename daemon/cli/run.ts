@@ -16,6 +16,7 @@ import type { ExecutorKind, StepOutcome } from '../executors/executor.js';
 import { createExecutorFactory } from '../executors/factory.js';
 import { createLogWriter } from '../logWriter.js';
 import { headCommit } from '../repo/git.js';
+import { moveLegacyGroupFolders } from '../runs/legacy-folders.js';
 import { executeRun } from '../runs/runner.js';
 import { openStore } from '../store/db.js';
 import { groupNameProblem, showValue } from '../warehouse/group-names.js';
@@ -64,8 +65,10 @@ MLP_MODEL_DIR becomes the group's next model version. --data-dir (default: $MLP_
   const groups = values.group?.length ? values.group : await groupsOf(pipeline, repo, root);
   const executor = createExecutorFactory({ repoConfig: () => repo }).get(kind);
 
+  const say = (text: string) => process.stderr.write(text + '\n');
   const dataDir = resolveDataDir(values['data-dir']);
   const store = openStore(dataDir);
+  for (const line of moveLegacyGroupFolders(dataDir)) say(`mlp run: ${line}`);
   const logs = createLogWriter(store);
   const controller = new AbortController();
   const onSigint = () => {
@@ -75,7 +78,6 @@ MLP_MODEL_DIR becomes the group's next model version. --data-dir (default: $MLP_
   };
   process.on('SIGINT', onSigint);
   const json = values.json === true;
-  const say = (text: string) => process.stderr.write(text + '\n');
   try {
     const { run: record } = store.runs.enqueue({ pipeline: pipeline.name, trigger: 'manual', reason: `mlp run ${stepName} --${kind}` });
     say(`${pipeline.name}: ${stepName} --${kind} for ${groups.length} group${groups.length === 1 ? '' : 's'} (${groups.join(', ')}), run ${record.id}`);
