@@ -6,7 +6,7 @@
  *
  * Plain names (`london`, `new-york`, `r-01j…`, `v3`) stay as they are. Any other name is folded to
  * something readable and suffixed with `~` and a hash of the exact name: `São Paulo` ->
- * `sao-paulo~6c2e…`. `~` never occurs in a plain name and the hash is of the exact text, so two
+ * `sao-paulo~f00fd81d…`. `~` never occurs in a plain name and the hash is of the exact text, so two
  * different names never share a folder, even on a case- or normalization-insensitive file system
  * (macOS), where `London` and `london` would otherwise be one folder.
  */

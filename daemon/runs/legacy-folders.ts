@@ -20,7 +20,7 @@ export function moveLegacyGroupFolders(dataDir: string): string[] {
   const lines: string[] = [];
   for (const area of ['runs', 'artifacts']) {
     for (const pipelineDir of subfolders(inside(dataDir, area))) {
-      for (const name of readdirSync(pipelineDir)) {
+      for (const name of entries(pipelineDir, lines)) {
         const segment = pathSegment(name);
         if (segment === name || ENCODED.test(name)) continue;
         const from = join(pipelineDir, name);
@@ -59,4 +59,14 @@ function subfolders(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })
     .filter((e) => e.isDirectory())
     .map((e) => join(dir, e.name));
+}
+
+/** A folder's entries; one that cannot be read is reported and skipped, so a daemon still starts. */
+function entries(dir: string, lines: string[]): string[] {
+  try {
+    return readdirSync(dir);
+  } catch (err) {
+    lines.push(`cannot look for folders to move in ${dir}: ${(err as Error).message}`);
+    return [];
+  }
 }
