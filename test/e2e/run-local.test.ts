@@ -162,7 +162,7 @@ describe('mlp run --local', () => {
       assert.equal(v!.group, '../x');
       assert.match(v!.uri, new RegExp(`^${dataDir}/artifacts/forecast/x~[0-9a-f]{16}/v1$`));
 
-      for (const [group, why] of [['', /a group name cannot be empty/], ['a\nb', /"a\\nb": a group name cannot contain control characters/]] as const) {
+      for (const [group, why] of [['', /a group name cannot be empty/], ['..', /a group name cannot be '\.\.' \(URLs resolve it/], ['a\nb', /"a\\nb": a group name cannot contain control characters/]] as const) {
         const bad = await runCli('mlp', ['run', 'train', '--local', '--group', 'london', '--group', group], { cwd, env });
         assert.equal(bad.code, 2, bad.stderr);
         assert.match(bad.stderr, /mlp run: --group /);

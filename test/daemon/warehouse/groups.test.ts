@@ -36,10 +36,12 @@ describe('values that cannot be groups', () => {
   it('refuses empty, blank, control characters and absurd lengths; anything else is a group', () => {
     assert.equal(groupNameProblem(''), 'a group name cannot be empty');
     assert.equal(groupNameProblem(' \t '), 'a group name cannot be only whitespace');
+    assert.equal(groupNameProblem('..'), "a group name cannot be '..' (URLs resolve it, so no request could reach the group)");
+    assert.equal(groupNameProblem('.'), "a group name cannot be '.' (URLs resolve it, so no request could reach the group)");
     assert.equal(groupNameProblem('lon\ndon'), 'a group name cannot contain control characters (U+000A at position 4)');
     assert.equal(groupNameProblem('nul\0'), 'a group name cannot contain control characters (U+0000 at position 4)');
     assert.equal(groupNameProblem('é'.repeat(MAX_GROUP_NAME + 1)), `a group name can be at most 255 characters long (this one has 256)`);
-    for (const ok of ['london', 'São Paulo', '../../../../OUTSIDE', '../other-pipeline/default', '..', ' london', '東京', 'é'.repeat(MAX_GROUP_NAME)]) {
+    for (const ok of ['london', 'São Paulo', '../../../../OUTSIDE', '../other-pipeline/default', '...', '.hidden', ' london', '東京', 'é'.repeat(MAX_GROUP_NAME)]) {
       assert.equal(groupNameProblem(ok), null, ok);
     }
   });
