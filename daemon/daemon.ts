@@ -23,6 +23,7 @@ import { startMaintenance } from './maintenance.js';
 import { urlHost } from './net.js';
 import { checkPullable, startPulling, type PullResult } from './repo/pull.js';
 import { startRepoService } from './repo/service.js';
+import { moveLegacyGroupFolders } from './runs/legacy-folders.js';
 import { createRunQueue } from './runs/queue.js';
 import { startScheduling } from './scheduler/wiring.js';
 import { createCaptureWriter } from './serving/capture.js';
@@ -86,6 +87,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     const logs = createLogWriter(store, (err) => log.error('logs', `cannot store log lines: ${err.message}`));
     closers.push(createLogPersister({ log, writer: logs, bus }));
     ensureOperatorTokenFile(opts.dataDir, store, log);
+    for (const line of moveLegacyGroupFolders(opts.dataDir)) log.warn('upgrade', line);
     closers.push(startMaintenance({ store, log }));
 
     // Views of pipelines are built from every part (registry, runs, variants, metrics), so the parts
@@ -162,6 +164,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       async groups(p) {
         const info = await repo.refreshGroups(p.name);
         if (info.groups.length === 0 && info.error) throw new MlpError('unavailable', `cannot discover groups: ${info.error}`);
+        if (info.groups.length === 0 && info.refused.length) throw new MlpError('check_failed', `no group to run: ${info.refused.join('; ')}`);
         return info.groups;
       },
       executorFor: (p) => executors.forBackend(p.config.pipeline.deployment.backend),

@@ -40,7 +40,7 @@ export function pipelineView(p: InForcePipeline, src: StatusSources): PipelineVi
     dir: relative(registry.root, p.dir) || '.',
     schedule: p.config.pipeline.schedule ?? null,
     groups: info.groups,
-    groupsError: info.error,
+    groupsError: info.error ?? (info.refused.length ? info.refused.join('; ') : null),
     current: currentOf(variants),
     variants,
     rollout: rolloutView(p, src),

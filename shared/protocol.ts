@@ -215,7 +215,7 @@ export const pipelineView = z.object({
   dir: z.string(),
   schedule: z.string().nullable(),
   groups: z.array(z.string()),
-  /** Why groups could not be discovered (missing table, bad connection), else null. */
+  /** Why groups could not be discovered (missing table, bad connection) or which values were refused as groups, else null. */
   groupsError: z.string().nullable(),
   /** The version serving each group's traffic; `version` is the newest of them. Null before the first deploy. */
   current: z.object({ version: z.string(), groups: z.record(z.string(), z.string()) }).nullable(),

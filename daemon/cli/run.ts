@@ -16,8 +16,10 @@ import type { ExecutorKind, StepOutcome } from '../executors/executor.js';
 import { createExecutorFactory } from '../executors/factory.js';
 import { createLogWriter } from '../logWriter.js';
 import { headCommit } from '../repo/git.js';
+import { moveLegacyGroupFolders } from '../runs/legacy-folders.js';
 import { executeRun } from '../runs/runner.js';
 import { openStore } from '../store/db.js';
+import { groupNameProblem, showValue } from '../warehouse/group-names.js';
 import { pipelineGroups } from '../warehouse/groups.js';
 
 import { RUN_USAGE as USAGE } from './runUsage.js';
@@ -56,11 +58,17 @@ MLP_MODEL_DIR becomes the group's next model version. --data-dir (default: $MLP_
   if (!steps.includes(stepName)) {
     throw usageError(`mlp run: pipeline '${pipeline.name}' has no step '${stepName}' (steps: ${steps.join(', ')})`);
   }
+  for (const group of values.group ?? []) {
+    const problem = groupNameProblem(group);
+    if (problem) throw usageError(`mlp run: --group ${showValue(group)}: ${problem}`);
+  }
   const groups = values.group?.length ? values.group : await groupsOf(pipeline, repo, root);
   const executor = createExecutorFactory({ repoConfig: () => repo }).get(kind);
 
+  const say = (text: string) => process.stderr.write(text + '\n');
   const dataDir = resolveDataDir(values['data-dir']);
   const store = openStore(dataDir);
+  for (const line of moveLegacyGroupFolders(dataDir)) say(`mlp run: ${line}`);
   const logs = createLogWriter(store);
   const controller = new AbortController();
   const onSigint = () => {
@@ -70,7 +78,6 @@ MLP_MODEL_DIR becomes the group's next model version. --data-dir (default: $MLP_
   };
   process.on('SIGINT', onSigint);
   const json = values.json === true;
-  const say = (text: string) => process.stderr.write(text + '\n');
   try {
     const { run: record } = store.runs.enqueue({ pipeline: pipeline.name, trigger: 'manual', reason: `mlp run ${stepName} --${kind}` });
     say(`${pipeline.name}: ${stepName} --${kind} for ${groups.length} group${groups.length === 1 ? '' : 's'} (${groups.join(', ')}), run ${record.id}`);
@@ -150,10 +157,13 @@ function findPipeline(flag: string | undefined, cwd: string) {
   return { pipeline, root, repo: load.repoConfig };
 }
 
+/** The discovered groups; values refused as groups are reported, and the others run. */
 async function groupsOf(pipeline: LoadedPipeline, repo: ReturnType<typeof loadRepo>['repoConfig'], root: string): Promise<string[]> {
   const found = await pipelineGroups(pipeline.config, repo?.warehouses ?? {}, root);
-  if (found.length === 0) {
-    throw new MlpError('check_failed', `groups.source ${pipeline.config.pipeline.groups.source} has no rows: nothing to run (pass --group G to run one anyway)`);
+  for (const line of found.refused) process.stderr.write(`mlp run: ${line}\n`);
+  if (found.groups.length === 0) {
+    const why = found.refused.length ? 'no usable rows' : 'no rows';
+    throw new MlpError('check_failed', `groups.source ${pipeline.config.pipeline.groups.source} has ${why}: nothing to run (pass --group G to run one anyway)`);
   }
-  return found;
+  return found.groups;
 }

@@ -56,8 +56,12 @@ export function stepKeys(spec: Pick<StepSpec, 'pipeline' | 'runId' | 'group' | '
   return { prefix, code: `${prefix}/code.tar.gz`, input: `${prefix}/input`, model: `${prefix}/model`, output: `${prefix}/output` };
 }
 
-/** Group names come from warehouse data: anything beyond letters, digits and `._-` is percent-encoded, so no two groups share a folder. */
+/**
+ * Group names come from warehouse data: anything beyond letters, digits and `._-` is percent-encoded, so
+ * no two groups share a folder; a whole `.` or `..` too, which HTTP clients and tools would resolve.
+ */
 function keySegment(s: string): string {
+  if (s === '.' || s === '..') return s.replaceAll('.', '%2E');
   return s.replace(/[^A-Za-z0-9._-]/g, (c) => [...Buffer.from(c)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
 }
 

@@ -33,7 +33,7 @@ export interface RepoListener {
 export async function startRepoService(opts: { root: string; store: Store; log: Logger; listener: RepoListener }): Promise<RepoService> {
   const { store, log, listener } = opts;
   const registry = createRegistry({ root: opts.root, store, log });
-  const groups = createGroupDirectory();
+  const groups = createGroupDirectory({ onRefused: (name, refused) => refused.forEach((line) => log.warn('groups', line, name)) });
   let queue: Promise<unknown> = Promise.resolve();
 
   /** Runs `task` after the ones before it; a failure is logged and does not stop later ones. */

@@ -1,9 +1,11 @@
 /**
  * The artifact store on this machine: what `train` left in the model dir becomes version vN of
- * (pipeline, group), copied to `<data dir>/artifacts/<pipeline>/<group>/vN/`.
+ * (pipeline, group), copied to `<data dir>/artifacts/<pipeline>/<group>/vN/` (each name one path
+ * segment inside the data dir, data-paths.ts).
  */
 import { cpSync, existsSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { inside, pathSegment } from '../data-paths.js';
 import type { Store } from '../store/db.js';
 import type { ModelVersion } from '../store/model-versions.js';
 
@@ -11,7 +13,11 @@ import type { ModelVersion } from '../store/model-versions.js';
 const METRICS_FILES = ['metrics.json'];
 
 export function artifactDir(dataDir: string, pipeline: string, group: string, version: number) {
-  return join(dataDir, 'artifacts', pipeline, group, `v${version}`);
+  return inside(groupArtifacts(dataDir, pipeline, group), `v${version}`);
+}
+
+function groupArtifacts(dataDir: string, pipeline: string, group: string) {
+  return inside(dataDir, 'artifacts', pathSegment(pipeline), pathSegment(group));
 }
 
 /**
@@ -34,7 +40,7 @@ export function registerModelVersion(opts: {
   if (!existsSync(opts.modelDir) || readdirSync(opts.modelDir).length === 0) {
     throw new Error(`train succeeded but wrote nothing to MLP_MODEL_DIR (${opts.modelDir}): save the model there`);
   }
-  const incoming = join(opts.dataDir, 'artifacts', opts.pipeline, opts.group, `.incoming-${opts.runId}`);
+  const incoming = inside(groupArtifacts(opts.dataDir, opts.pipeline, opts.group), `.incoming-${pathSegment(opts.runId)}`);
   rmSync(incoming, { recursive: true, force: true });
   cpSync(opts.modelDir, incoming, { recursive: true });
   try {

@@ -7,15 +7,18 @@
  *   <data dir>/runs/<pipeline>/<group>/last/<step>             the latest successful output of <step>
  *
  * The `last` links let `mlp run train` on its own read what the latest `mlp run preprocess` wrote.
+ * Every name in these paths is one segment that stays inside the data dir (data-paths.ts): a group
+ * like `../other-pipeline/default` gets a folder of its own.
  */
 import { mkdirSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
+import { inside, pathSegment } from '../data-paths.js';
 
 /** Run workspaces kept per (pipeline, group); older ones are deleted (their models are versioned). */
 export const KEEP_RUNS = 5;
 
 export function groupDir(dataDir: string, pipeline: string, group: string) {
-  return join(dataDir, 'runs', pipeline, group);
+  return inside(dataDir, 'runs', pathSegment(pipeline), pathSegment(group));
 }
 
 export interface StepDirs {
@@ -26,14 +29,14 @@ export interface StepDirs {
 
 /** Creates (if needed) and returns the folders of one step of a run. */
 export function stepDirs(dataDir: string, pipeline: string, group: string, runId: string, step: string, previousStep: string | null): StepDirs {
-  const base = join(groupDir(dataDir, pipeline, group), runId);
-  const ownPrevious = previousStep ? join(base, previousStep, 'output') : null;
+  const base = inside(groupDir(dataDir, pipeline, group), pathSegment(runId));
+  const ownPrevious = previousStep ? inside(base, pathSegment(previousStep), 'output') : null;
   const input = ownPrevious && exists(ownPrevious)
     ? ownPrevious
     : previousStep
       ? lastOutput(dataDir, pipeline, group, previousStep) ?? join(base, 'input')
       : join(base, 'input');
-  const dirs = { model: join(base, 'model'), input, output: join(base, step, 'output') };
+  const dirs = { model: join(base, 'model'), input, output: inside(base, pathSegment(step), 'output') };
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
   return dirs;
 }
@@ -42,17 +45,19 @@ export function stepDirs(dataDir: string, pipeline: string, group: string, runId
 export function recordLastOutput(dataDir: string, pipeline: string, group: string, step: string, output: string) {
   const lastDir = join(groupDir(dataDir, pipeline, group), 'last');
   mkdirSync(lastDir, { recursive: true });
-  const link = join(lastDir, step);
+  const link = inside(lastDir, pathSegment(step));
   const tmp = `${link}.${process.pid}.tmp`;
   rmSync(tmp, { force: true });
   symlinkSync(output, tmp);
   renameSync(tmp, link); // atomic replace: a reader sees the old or the new output, never none
 }
 
+/** Where `last/<step>` points, if that is still there and inside the group's folder (links are only ever made there). */
 function lastOutput(dataDir: string, pipeline: string, group: string, step: string): string | null {
+  const dir = groupDir(dataDir, pipeline, group);
   try {
-    const target = readlinkSync(join(groupDir(dataDir, pipeline, group), 'last', step));
-    return exists(target) ? target : null;
+    const target = readlinkSync(inside(dir, 'last', pathSegment(step)));
+    return target.startsWith(dir + sep) && exists(target) ? target : null;
   } catch {
     return null;
   }

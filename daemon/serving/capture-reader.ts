@@ -9,6 +9,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { inside } from '../data-paths.js';
 import { parseCaptureLine, type CapturedRequest } from './capture-format.js';
 import { captureEndpoint, HOUR, hourStart } from './capture-layout.js';
 import { dirs, entries } from './capture-fs.js';
@@ -62,7 +63,7 @@ async function* newestFirst(opts: ReadCaptureOptions, stats: CaptureReadStats): 
   const until = opts.untilMs ?? Infinity;
   let remaining = Math.floor(opts.limit);
   if (remaining <= 0 || opts.sinceMs > until) return;
-  const hours = await hourFolders(join(opts.dir, captureEndpoint(opts.pipeline, opts.group)), opts.sinceMs, until);
+  const hours = await hourFolders(inside(opts.dir, captureEndpoint(opts.pipeline, opts.group)), opts.sinceMs, until);
   const starts = [...new Set(hours.map((h) => h.start))].sort((a, b) => b - a);
   const keep = (r: CapturedRequest) =>
     r.at >= opts.sinceMs && r.at <= until && (r.pipeline === null || r.pipeline === opts.pipeline) && (r.group === null || r.group === opts.group);

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { inside } from '../data-paths.js';
 import type { Logger } from '../log.js';
 import { CaptureLines, mlpIdentity } from './capture-format.js';
 import { captureEndpoint, captureFileName, captureVariant, HOUR, hourFolder } from './capture-layout.js';
@@ -330,7 +331,7 @@ export function createCaptureWriter(opts: CaptureWriterOptions): CaptureWriter {
     let st = byVariant.get(inv.variant);
     if (!st) {
       st = {
-        dir: join(opts.dir, captureEndpoint(inv.pipeline, inv.group), captureVariant(inv.variant)),
+        dir: inside(opts.dir, captureEndpoint(inv.pipeline, inv.group), captureVariant(inv.variant)),
         identity: mlpIdentity(inv.pipeline, inv.group, inv.variant),
         pending: [],
         files: new Map(),

@@ -48,7 +48,11 @@ export function createDockerServerBackend(opts: { socketPath?: string } = {}): S
           HostConfig: {
             NetworkMode: 'host',
             Init: true,
-            Binds: [`${spec.modelDir}:/opt/ml/model:ro`, `${spec.pipelineDir}:/opt/ml/code:ro`],
+            // Mounts, not `SRC:DST:ro` binds: a ':' in a folder name must not be read as a separator.
+            Mounts: [
+              { Type: 'bind', Source: spec.modelDir, Target: '/opt/ml/model', ReadOnly: true },
+              { Type: 'bind', Source: spec.pipelineDir, Target: '/opt/ml/code', ReadOnly: true },
+            ],
           },
         });
         await container.start();

@@ -11,6 +11,8 @@ export interface GroupInfo {
   groups: string[];
   /** Why discovery failed (the previous groups are kept), else null. */
   error: string | null;
+  /** Values of the groups source that cannot be groups, one line each (warehouse/groups.ts). */
+  refused: string[];
 }
 
 export interface GroupDirectory {
@@ -20,19 +22,20 @@ export interface GroupDirectory {
   forget(pipeline: string): void;
 }
 
-export function createGroupDirectory(): GroupDirectory {
+/** `onRefused` hears of refused values when they change, so a daemon logs them once, not at every refresh. */
+export function createGroupDirectory(opts: { onRefused?(pipeline: string, refused: string[]): void } = {}): GroupDirectory {
   const cache = new Map<string, GroupInfo>();
 
   async function discover(config: PipelineConfig, repo: RepoConfig | null, root: string, previous?: GroupInfo): Promise<GroupInfo> {
     try {
-      return { groups: await pipelineGroups(config, repo?.warehouses ?? {}, root), error: null };
+      return { ...(await pipelineGroups(config, repo?.warehouses ?? {}, root)), error: null };
     } catch (err) {
-      return { groups: previous?.groups ?? [], error: describeError(err) };
+      return { groups: previous?.groups ?? [], error: describeError(err), refused: previous?.refused ?? [] };
     }
   }
 
   return {
-    get: (name) => cache.get(name) ?? { groups: [], error: null },
+    get: (name) => cache.get(name) ?? { groups: [], error: null, refused: [] },
     async refresh(pipelines, repo, root) {
       const changed: string[] = [];
       for (const p of pipelines) {
@@ -40,6 +43,7 @@ export function createGroupDirectory(): GroupDirectory {
         const after = await discover(p.config, repo, root, before);
         cache.set(p.name, after);
         if (JSON.stringify(before) !== JSON.stringify(after)) changed.push(p.name);
+        if (after.refused.length && JSON.stringify(before?.refused) !== JSON.stringify(after.refused)) opts.onRefused?.(p.name, after.refused);
       }
       return changed;
     },

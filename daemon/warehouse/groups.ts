@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { DEFAULT_GROUP, parseGroupSource, type PipelineConfig } from '../../shared/config/schema.js';
 import { MlpError } from '../../shared/errors.js';
+import { groupNameProblem, showValue } from './group-names.js';
 import { redact } from './redact.js';
 
 export interface GroupSource {
@@ -18,12 +19,28 @@ export interface GroupSource {
   key?: string;
 }
 
-/** A pipeline's groups: discovered from its `groups.source`, else the one implicit group. */
-export async function pipelineGroups(config: PipelineConfig, warehouses: Record<string, string>, repoRoot: string): Promise<string[]> {
+export interface PipelineGroups {
+  groups: string[];
+  /** One line per value that cannot be a group (group-names.ts), naming the source, the value and why. */
+  refused: string[];
+}
+
+/**
+ * A pipeline's groups: discovered from its `groups.source`, else the one implicit group. A value that
+ * cannot be a group is left out and reported, like a NULL is left out: the other groups still run.
+ */
+export async function pipelineGroups(config: PipelineConfig, warehouses: Record<string, string>, repoRoot: string): Promise<PipelineGroups> {
   const groups = config.pipeline.groups;
   const source = groups.generate && groups.source ? parseGroupSource(groups.source) : undefined;
-  if (!source) return [DEFAULT_GROUP];
-  return discoverGroups({ ...source, ...(groups.key ? { key: groups.key } : {}) }, warehouses, repoRoot);
+  if (!source) return { groups: [DEFAULT_GROUP], refused: [] };
+  const values = await discoverGroups({ ...source, ...(groups.key ? { key: groups.key } : {}) }, warehouses, repoRoot);
+  const found: PipelineGroups = { groups: [], refused: [] };
+  for (const value of values) {
+    const problem = groupNameProblem(value);
+    if (problem === null) found.groups.push(value);
+    else found.refused.push(`groups.source ${groups.source}: the value ${showValue(value)} is not used as a group: ${problem} (fix or remove its rows)`);
+  }
+  return found;
 }
 
 /** Reads the groups named by `source`, or throws an MlpError that names what is missing. */

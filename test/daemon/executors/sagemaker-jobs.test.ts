@@ -56,6 +56,9 @@ describe('stepKeys', () => {
     const key = (group: string) => stepKeys({ pipeline: 'p', runId: 'r', group, step: 's' }).prefix;
     assert.equal(key('new york/../x'), 'mlp/p/runs/r/new%20york%2F..%2Fx/s');
     assert.notEqual(key('são paulo'), key('s_o paulo'));
+    // a whole `..` would be resolved by HTTP clients and tools: mlp/p/runs/s
+    assert.equal(key('..'), 'mlp/p/runs/r/%2E%2E/s');
+    assert.equal(key('.'), 'mlp/p/runs/r/%2E/s');
   });
 });
 

@@ -24,6 +24,8 @@ describe('model-traffic router', () => {
       route('churn', 'eu', [v1.target('v1', 'current', 100)]),
       route('churn', 'us', [v2.target('v2', 'current', 100)]),
       route('empty', 'default', []),
+      // A group named like a path to another pipeline's group (groups are warehouse data).
+      route('paths', '../churn/us', [v1.target('v1', 'current', 100)]),
     ]);
     observed = new Observed();
     router = await startRouter({ host: '127.0.0.1', port: 0, table, capture: observed.capture, metrics: observed.sink, maxBodyBytes: 64 * 1024 });
@@ -72,6 +74,22 @@ describe('model-traffic router', () => {
     assert.match(await errorOf(unknown), /pipeline 'churn' has no group 'asia' \(groups: eu, us\)/);
   });
 
+  it("a group named like a path reaches only its own pipeline's group, never another pipeline's", async () => {
+    const churnUs = 'v2';
+    const own = await invoke('/endpoints/paths/groups/..%2Fchurn%2Fus/invocations');
+    assert.equal(own.headers.get('x-mlp-variant'), 'v1');
+    await own.body?.cancel();
+    const byHeader = await invoke('/endpoints/paths/invocations', '{}', { 'x-mlp-group': '../churn/us' });
+    assert.equal(byHeader.headers.get('x-mlp-variant'), 'v1');
+    await byHeader.body?.cancel();
+    for (const path of ['/endpoints/paths%2F..%2Fchurn/groups/us/invocations', '/endpoints/paths/groups/..%2F..%2Fchurn%2Fus/invocations', '/endpoints/churn/groups/..%2Fchurn%2Fus/invocations']) {
+      const res = await invoke(path);
+      assert.equal(res.status, 404, path);
+      assert.notEqual(res.headers.get('x-mlp-variant'), churnUs, path);
+      await res.body?.cancel();
+    }
+  });
+
   it('pins a variant by name or role, and says which variants are live when the pin is wrong', async () => {
     for (const [pin, expected] of [['v2', 'v2'], ['candidate', 'v2'], ['current', 'v1'], ['v1', 'v1']]) {
       const res = await invoke('/endpoints/forecast/invocations', '{}', { 'x-mlp-target-variant': pin! });
@@ -89,7 +107,7 @@ describe('model-traffic router', () => {
 
   it('answers routing mistakes with JSON errors that say what to fix', async () => {
     const cases: [Response, number, RegExp][] = [
-      [await invoke('/endpoints/nope/invocations'), 404, /no pipeline named 'nope' \(known: forecast, churn, empty\)/],
+      [await invoke('/endpoints/nope/invocations'), 404, /no pipeline named 'nope' \(known: forecast, churn, empty, paths\)/],
       [await invoke('/endpoints/empty/invocations'), 503, /no live model for empty\/default: deploy a version first \(mlp deploy empty\)/],
       [await fetch(`${base}/endpoints/forecast/invocations`), 405, /use POST for invocations, not GET/],
       [await invoke('/somewhere/else'), 404, /no such endpoint: POST \/somewhere\/else/],

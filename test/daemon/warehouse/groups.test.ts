@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { discoverGroups } from '../../../daemon/warehouse/groups.js';
+import { parsePipelineConfig, parseRepoConfig } from '../../../shared/config/load.js';
+import { groupNameProblem, MAX_GROUP_NAME } from '../../../daemon/warehouse/group-names.js';
+import { createGroupDirectory } from '../../../daemon/warehouse/directory.js';
+import { discoverGroups, pipelineGroups } from '../../../daemon/warehouse/groups.js';
 import { POSTGRES_URL } from '../../helpers/services.js';
 
 describe('groups from SQLite', () => {
@@ -26,6 +29,65 @@ describe('groups from SQLite', () => {
     await assert.rejects(discoverGroups({ connection: 'wh', table: 'towns' }, warehouses, root), /table 'towns' does not exist/);
     await assert.rejects(discoverGroups({ connection: 'wh', table: 'cities', key: 'city' }, warehouses, root), /has no column 'city' \(columns: name, region\)/);
     await assert.rejects(discoverGroups({ connection: 'wh', table: 'cities' }, { wh: 'sqlite:missing.db' }, root), /SQLite file .*missing\.db does not exist/);
+  });
+});
+
+describe('values that cannot be groups', () => {
+  it('refuses empty, blank, control characters and absurd lengths; anything else is a group', () => {
+    assert.equal(groupNameProblem(''), 'a group name cannot be empty');
+    assert.equal(groupNameProblem(' \t '), 'a group name cannot be only whitespace');
+    assert.equal(groupNameProblem('..'), "a group name cannot be '..' (URLs resolve it, so no request could reach the group)");
+    assert.equal(groupNameProblem('.'), "a group name cannot be '.' (URLs resolve it, so no request could reach the group)");
+    assert.equal(groupNameProblem('lon\ndon'), 'a group name cannot contain control characters (U+000A at position 4)');
+    assert.equal(groupNameProblem('nul\0'), 'a group name cannot contain control characters (U+0000 at position 4)');
+    assert.equal(groupNameProblem('é'.repeat(MAX_GROUP_NAME + 1)), `a group name can be at most 255 characters long (this one has 256)`);
+    for (const ok of ['london', 'São Paulo', '../../../../OUTSIDE', '../other-pipeline/default', '...', '.hidden', ' london', '東京', 'é'.repeat(MAX_GROUP_NAME)]) {
+      assert.equal(groupNameProblem(ok), null, ok);
+    }
+  });
+
+  it('discovery leaves them out, says which and why, and keeps the other groups', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'mlp-wh-'));
+    const db = new Database(join(root, 'w.db'));
+    db.exec('CREATE TABLE cities (name TEXT)');
+    const insert = db.prepare('INSERT INTO cities VALUES (?)');
+    for (const name of ['london', '', '   ', 'lon\ndon', 'x'.repeat(300), '../../../../OUTSIDE']) insert.run(name);
+    db.close();
+    const { config } = parsePipelineConfig('pipeline:\n  name: forecast\n  groups:\n    generate: true\n    source: wh.cities\n', 'pipeline.yaml');
+    const found = await pipelineGroups(config!, { wh: 'sqlite:w.db' }, root);
+    assert.deepEqual(found.groups, ['../../../../OUTSIDE', 'london']);
+    assert.deepEqual(found.refused, [
+      'groups.source wh.cities: the value "" is not used as a group: a group name cannot be empty (fix or remove its rows)',
+      'groups.source wh.cities: the value "   " is not used as a group: a group name cannot be only whitespace (fix or remove its rows)',
+      'groups.source wh.cities: the value "lon\\ndon" is not used as a group: a group name cannot contain control characters (U+000A at position 4) (fix or remove its rows)',
+      `groups.source wh.cities: the value "${'x'.repeat(59)}…" (300 characters) is not used as a group: a group name can be at most 255 characters long (this one has 300) (fix or remove its rows)`,
+    ]);
+  });
+});
+
+describe('the daemon\'s group directory', () => {
+  it('keeps refused values apart from the groups and reports them once, not at every refresh', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'mlp-wh-'));
+    const db = new Database(join(root, 'w.db'));
+    db.exec("CREATE TABLE cities (name TEXT); INSERT INTO cities VALUES ('london'), ('')");
+    const { config } = parsePipelineConfig('pipeline:\n  name: forecast\n  groups:\n    generate: true\n    source: wh.cities\n', 'pipeline.yaml');
+    const reported: string[][] = [];
+    const directory = createGroupDirectory({ onRefused: (_pipeline, refused) => reported.push(refused) });
+    const repo = parseRepoConfig('warehouses:\n  wh: sqlite:w.db\n', 'mlp.yaml').config!;
+    const refresh = () => directory.refresh([{ name: 'forecast', config: config! }], repo, root);
+
+    await refresh();
+    await refresh();
+    assert.deepEqual(directory.get('forecast').groups, ['london']);
+    assert.equal(directory.get('forecast').error, null);
+    assert.equal(reported.length, 1);
+    assert.match(reported[0]![0]!, /the value "" is not used as a group: a group name cannot be empty/);
+
+    db.exec("INSERT INTO cities VALUES ('a\tb')");
+    db.close();
+    await refresh();
+    assert.equal(reported.length, 2);
+    assert.equal(directory.get('forecast').refused.length, 2);
   });
 });
 
