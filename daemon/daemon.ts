@@ -272,6 +272,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
           const token = store.tokens.verify(secret);
           return token ? { token: token.name, role: token.role } : null;
         },
+        sessionValid: (session) => store.tokens.isLive(session.token),
         snapshot: () => buildSnapshot(sources!, Date.now()),
         execute: (cmd, session) => commands.execute(cmd, session),
         tail(pipeline, q) {
