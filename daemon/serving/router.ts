@@ -8,6 +8,7 @@
  * path (docs/serving.md, "Router performance"). Here a request is parsed just far enough to route it
  * and find its end; header lines are forwarded verbatim; one object per client connection carries
  * each exchange in turn. Errors are JSON bodies that say what to fix; no input makes it throw.
+ * With a serving token (MLP_SERVE_TOKEN), every request but GET /ping must carry it (bearer.ts).
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
