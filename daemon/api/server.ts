@@ -55,10 +55,10 @@ const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
  * (`mlpd token revoke` writes the store), so the daemon learns of it by looking: on every message a
  * session sends, and this often for sessions that only listen to events.
  */
-export const REVOCATION_CHECK_MS = 1_000;
+const REVOCATION_CHECK_MS = 1_000;
 
 /** The close frame a session of a revoked token gets (1008: policy violation). */
-export const REVOKED_CLOSE = { code: 1008, reason: 'token revoked' } as const;
+const REVOKED_CLOSE = { code: 1008, reason: 'token revoked' } as const;
 
 export async function startApiServer(opts: {
   host: string;
@@ -121,6 +121,7 @@ export async function startApiServer(opts: {
     return false;
   }
 
+  let checkFailing = false; // said once when the store cannot be read, once when it can again
   const revocationCheck = setInterval(() => {
     if (sessions.size === 0) return;
     try {
@@ -130,8 +131,11 @@ export async function startApiServer(opts: {
         if (ok === undefined) valid.set(session.token, (ok = handlers.sessionValid(session)));
         if (!ok) endRevoked(ws, session);
       }
+      if (checkFailing) log.info('api', 'open sessions are checked against revoked tokens again');
+      checkFailing = false;
     } catch (err) {
-      log.error('api', `cannot check open sessions against revoked tokens: ${describeError(err)}`);
+      if (!checkFailing) log.error('api', `cannot check open sessions against revoked tokens (retrying every second): ${describeError(err)}`);
+      checkFailing = true;
     }
   }, opts.revocationCheckMs ?? REVOCATION_CHECK_MS);
   revocationCheck.unref();

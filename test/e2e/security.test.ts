@@ -131,6 +131,21 @@ describe('security: who may call what, and where things listen', () => {
   });
 });
 
+describe('mlpd start without a serving token', () => {
+  it('warns when the router is reachable from the network', async () => {
+    const open = await startTestDaemon({ repo: copyExampleRepo(), args: ['--host', '0.0.0.0'] });
+    try {
+      await open.waitForLog(/serving: http:\/\/0\.0\.0\.0:\d+ is reachable from the network and has no authentication: .*set MLP_SERVE_TOKEN/);
+    } finally {
+      await open.stop();
+    }
+    const local = await startTestDaemon({ repo: copyExampleRepo() });
+    await local.stop();
+    await local.waitForLog(/: stopped/); // the last line: everything before it has arrived
+    assert.doesNotMatch(local.stderr(), /has no authentication/, 'the default --host 127.0.0.1 is not reachable from the network');
+  });
+});
+
 describe('mlpd start with a serving token that cannot work', () => {
   it('refuses to start, saying what is wrong with MLP_SERVE_TOKEN', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'mlp-data-'));
