@@ -2,12 +2,13 @@
  * Router benchmark (issue 4, "Performance"; figures in docs/serving.md, "Router performance").
  *
  * One cheap Node model server; the same wrk load (POST, small JSON body) against: the model
- * directly, the mlp router with capture off, the router with Data Capture at 100%, and nginx as a
- * keep-alive reverse proxy in front of the same model. Targets are interleaved round by round (the
+ * directly, the mlp router with capture off, the router with Data Capture at 100%, the router
+ * with a serving token (MLP_SERVE_TOKEN; the load then carries its Authorization header), and
+ * nginx as a keep-alive reverse proxy in front of the same model. Targets are interleaved round by round (the
  * order rotates) so drift on a shared machine hits all of them alike; the table shows medians.
  *
  *   npm run bench:router -- [--duration 3] [--rounds 6] [--warmup 1] [--connections 32] [--threads 2]
- *                           [--router-workers 1] [--nginx-workers 2] [--only direct,router,capture,nginx]
+ *                           [--router-workers 1] [--nginx-workers 2] [--only direct,router,capture,token,nginx]
  *
  * Needs wrk and nginx (Debian: apt-get install -y wrk nginx). The router and the model run in
  * processes of their own, like nginx, so the script itself takes no CPU during a measurement.
@@ -26,6 +27,8 @@ import type { RouteTable } from '../daemon/serving/types.js';
 
 const PIPELINE = 'bench';
 const BODY = '{"city":"london","week":12}';
+/** The serving token of the `token` target: as long as `openssl rand -hex 32`, as docs/serving.md suggests. */
+const SERVE_TOKEN = 'b'.repeat(64);
 
 /** The model: answers every POST with a small JSON prediction, as cheaply as node:http allows. */
 const MODEL_SERVER = `
@@ -38,8 +41,10 @@ server.listen(Number(process.env.PORT), '127.0.0.1', () => process.stdout.write(
 `;
 
 interface Target {
-  key: 'direct' | 'router' | 'capture' | 'nginx';
+  key: 'direct' | 'router' | 'capture' | 'token' | 'nginx';
   label: string;
+  /** wrk's request script, when not the common one. */
+  script?: string;
   url: string;
   /** The process whose CPU time is charged to this target: the model when called directly, else the proxy. */
   pid: number;
@@ -70,9 +75,10 @@ async function main(): Promise<void> {
       port: { type: 'string' },
       'model-port': { type: 'string' },
       'capture-dir': { type: 'string' },
+      token: { type: 'string' },
     },
   });
-  if (values.serve) return serveRouter(Number(values.port), Number(values['model-port']), values['capture-dir'], Number(values['router-workers']));
+  if (values.serve) return serveRouter(Number(values.port), Number(values['model-port']), values['capture-dir'], Number(values['router-workers']), values.token);
 
   const duration = Number(values.duration);
   const rounds = Number(values.rounds);
@@ -102,7 +108,7 @@ async function main(): Promise<void> {
     process.exit(130);
   });
   try {
-    const [modelPort, routerPort, capturePort, nginxPort] = (await freePorts(4)) as [number, number, number, number];
+    const [modelPort, routerPort, capturePort, tokenPort, nginxPort] = (await freePorts(5)) as [number, number, number, number, number];
     const model = await start('model', process.execPath, ['--input-type=module', '-e', MODEL_SERVER], { PORT: String(modelPort) }, modelPort);
     children.push(model);
     const self = [...process.execArgv, process.argv[1]!];
@@ -117,30 +123,41 @@ async function main(): Promise<void> {
       capturePort,
     );
     children.push(captureRouter);
+    const tokenRouter = await start(
+      'router+token',
+      process.execPath,
+      [...self, '--serve', '--port', String(tokenPort), '--model-port', String(modelPort), '--token', SERVE_TOKEN, '--router-workers', String(workers)],
+      {},
+      tokenPort,
+    );
+    children.push(tokenRouter);
     const nginxWorkers = Number(values['nginx-workers']);
     const nginx = await startNginx(nginxBin!, dir, nginxPort, modelPort, nginxWorkers);
     children.push(nginx);
 
     const script = join(dir, 'post.lua');
     writeFileSync(script, `wrk.method = "POST"\nwrk.body = '${BODY}'\nwrk.headers["Content-Type"] = "application/json"\n`);
+    const tokenScript = join(dir, 'post-token.lua');
+    writeFileSync(tokenScript, `${readFileSync(script, 'utf8')}wrk.headers["Authorization"] = "Bearer ${SERVE_TOKEN}"\n`);
     const endpoint = `/endpoints/${PIPELINE}/invocations`;
     let targets: Target[] = [
       { key: 'direct', label: 'model directly', url: `http://127.0.0.1:${modelPort}/invocations`, pid: model.pid! },
       { key: 'router', label: 'mlp router, capture off', url: `http://127.0.0.1:${routerPort}${endpoint}`, pid: router.pid! },
       { key: 'capture', label: 'mlp router, capture 100%', url: `http://127.0.0.1:${capturePort}${endpoint}`, pid: captureRouter.pid! },
+      { key: 'token', label: 'mlp router, serving token', url: `http://127.0.0.1:${tokenPort}${endpoint}`, pid: tokenRouter.pid!, script: tokenScript },
       { key: 'nginx', label: `nginx (${nginxWorkers} worker${nginxWorkers > 1 ? 's' : ''}, keepalive)`, url: `http://127.0.0.1:${nginxPort}${endpoint}`, pid: nginx.pid! },
     ];
     if (values.only) targets = targets.filter((t) => values.only!.split(',').includes(t.key));
 
     printMachine(workers, { duration, rounds, connections, threads });
-    for (const t of targets) wrk(t, script, warmup, connections, threads);
+    for (const t of targets) wrk(t, t.script ?? script, warmup, connections, threads);
 
     const results = new Map<string, Sample[]>(targets.map((t) => [t.key, []]));
     for (let round = 0; round < rounds; round++) {
       const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
       const line: string[] = [];
       for (const t of order) {
-        const s = wrk(t, script, duration, connections, threads);
+        const s = wrk(t, t.script ?? script, duration, connections, threads);
         results.get(t.key)!.push(s);
         line.push(`${t.key} ${Math.round(s.rps)}`);
       }
@@ -153,7 +170,7 @@ async function main(): Promise<void> {
 }
 
 /** The child process mode: one router (or a cluster of them) in front of the model. */
-async function serveRouter(port: number, modelPort: number, captureDir: string | undefined, workers: number): Promise<void> {
+async function serveRouter(port: number, modelPort: number, captureDir: string | undefined, workers: number, token: string | undefined): Promise<void> {
   if (workers > 1 && cluster.isPrimary) {
     for (let i = 0; i < workers; i++) cluster.fork();
     let ready = 0;
@@ -180,7 +197,7 @@ async function serveRouter(port: number, modelPort: number, captureDir: string |
   // As in the daemon: live metrics always, Data Capture (the real writer, files on disk) when asked.
   const metrics = createLiveMetrics();
   const capture = captureDir === undefined ? undefined : createCaptureWriter({ dir: captureDir, retention: { days: 1, maxBytes: 2 * 1024 ** 3 } });
-  await startRouter({ host: '127.0.0.1', port, table, metrics, ...(capture ? { capture } : {}) });
+  await startRouter({ host: '127.0.0.1', port, table, metrics, ...(capture ? { capture } : {}), ...(token ? { token } : {}) });
   if (cluster.isWorker) process.send!('ready');
   else process.stdout.write('listening\n');
 }
@@ -270,6 +287,11 @@ function printTable(targets: Target[], results: Map<string, Sample[]>): void {
   if (off && on) {
     const cost = median(on.map((s, i) => 1 - s.rps / off[i]!.rps));
     console.log(`\ncapture at 100% costs ${(cost * 100).toFixed(1)}% of the router's throughput (median over rounds)`);
+  }
+  const token = of('token');
+  if (off && token) {
+    const cost = median(token.map((s, i) => 1 - s.rps / off[i]!.rps));
+    console.log(`the serving token costs ${(cost * 100).toFixed(1)}% of the router's throughput (median over rounds)`);
   }
   console.log('(+p50/+p99: latency added over calling the model directly, same round; "vs": median of per-round ratios;');
   console.log(' CPU µs/req: CPU time of the process under test per request, the model for "directly", the proxy otherwise)');

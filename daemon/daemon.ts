@@ -20,7 +20,7 @@ import type { Logger } from './log.js';
 import { createLogPersister } from './logPersister.js';
 import { createLogWriter } from './logWriter.js';
 import { startMaintenance } from './maintenance.js';
-import { urlHost } from './net.js';
+import { isLoopback, urlHost } from './net.js';
 import { checkPullable, startPulling, type PullResult } from './repo/pull.js';
 import { startRepoService } from './repo/service.js';
 import { moveLegacyGroupFolders } from './runs/legacy-folders.js';
@@ -46,6 +46,8 @@ export interface DaemonOptions {
   host: string;
   port: number;
   servePort: number;
+  /** MLP_SERVE_TOKEN: the bearer token the router requires (absent: the router is open). */
+  serveToken?: string;
   pullIntervalMs?: number;
   /** Every configured duration is divided by this (demos and tests). */
   timeScale: number;
@@ -243,9 +245,21 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       log,
     });
     closers.push(() => capture.close());
-    const router = await startRouter({ host: opts.host, port: opts.servePort, table: serving.table, capture, metrics, log });
+    const router = await startRouter({
+      host: opts.host,
+      port: opts.servePort,
+      table: serving.table,
+      capture,
+      metrics,
+      log,
+      ...(opts.serveToken !== undefined ? { token: opts.serveToken } : {}),
+    });
     closers.push(() => router.close());
     const serveUrl = `http://${urlHost(opts.host)}:${router.port}`;
+    if (opts.serveToken !== undefined) log.info('serving', `${serveUrl} requires the serving token (MLP_SERVE_TOKEN) on every invocation`);
+    else if (!isLoopback(opts.host)) {
+      log.warn('serving', `${serveUrl} is reachable from the network and has no authentication: anyone who reaches it can call every model; set MLP_SERVE_TOKEN`);
+    }
     closers.push(startMetricsTicker({ metrics, bus }));
     const sampler = startMetricsHistory({
       metrics,
@@ -275,6 +289,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
           const token = store.tokens.verify(secret);
           return token ? { token: token.name, role: token.role } : null;
         },
+        sessionValid: (session) => store.tokens.isLive(session.token),
         snapshot: () => buildSnapshot(sources!, Date.now()),
         execute: (cmd, session) => commands.execute(cmd, session),
         tail(pipeline, q) {

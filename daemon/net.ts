@@ -26,3 +26,6 @@ export async function listen(server: Server, what: string, host: string, port: n
 
 /** A host as it goes into a URL (IPv6 literals in brackets). */
 export const urlHost = (host: string) => (host.includes(':') ? `[${host}]` : host);
+
+/** Whether binding `host` keeps a port to this machine (no other machine can connect). */
+export const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);

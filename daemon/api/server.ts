@@ -32,6 +32,8 @@ export interface Session {
 
 export interface ApiHandlers {
   authenticate(secret: string): Session | null;
+  /** Whether the session's token is still valid (not revoked since it connected). Must be cheap. */
+  sessionValid(session: Session): boolean;
   snapshot(): Snapshot;
   execute(command: CommandMessage, session: Session): Promise<unknown>;
   /** Stored log lines of a pipeline, oldest first (the newest `limit` of those since `sinceMs`). */
@@ -48,12 +50,23 @@ export interface ApiServer {
 /** A client that lets this much pile up unsent is too slow to keep up with events and is dropped. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
+/**
+ * How often open sessions are checked against revocation. Tokens are revoked by another process
+ * (`mlpd token revoke` writes the store), so the daemon learns of it by looking: on every message a
+ * session sends, and this often for sessions that only listen to events.
+ */
+const REVOCATION_CHECK_MS = 1_000;
+
+/** The close frame a session of a revoked token gets (1008: policy violation). */
+const REVOKED_CLOSE = { code: 1008, reason: 'token revoked' } as const;
+
 export async function startApiServer(opts: {
   host: string;
   port: number;
   handlers: ApiHandlers;
   log: Logger;
   daemon: { version: string; startedAt: number; serveUrl: string };
+  revocationCheckMs?: number;
 }): Promise<ApiServer> {
   const { handlers, log } = opts;
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
@@ -80,6 +93,52 @@ export async function startApiServer(opts: {
     }
     wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, session));
   });
+
+  /** Ends the session of a revoked token: no more events, commands or reads on it. */
+  function endRevoked(ws: WebSocket, session: Session) {
+    if (!sessions.delete(ws)) return;
+    follows.delete(ws);
+    log.info('api', `closed a connection of token '${session.token}': the token was revoked`);
+    ws.close(REVOKED_CLOSE.code, REVOKED_CLOSE.reason);
+  }
+
+  /**
+   * Checked before any message is acted on, since the token may have been revoked after the
+   * upgrade: a revoked session's message is answered with an error and the session ends.
+   */
+  function stillValid(ws: WebSocket, session: Session, id: string | null): boolean {
+    let valid: boolean;
+    try {
+      valid = handlers.sessionValid(session);
+    } catch (err) {
+      log.error('api', `cannot check token '${session.token}' against revocation: ${describeError(err)}`);
+      send(ws, { type: 'error', id, code: 'unavailable', message: `mlpd cannot check this token right now: ${describeError(err)}` });
+      return false;
+    }
+    if (valid) return true;
+    send(ws, { type: 'error', id, code: 'unauthenticated', message: `token '${session.token}' was revoked: this connection is closed (ask for a new token: mlpd token create)` });
+    endRevoked(ws, session);
+    return false;
+  }
+
+  let checkFailing = false; // said once when the store cannot be read, once when it can again
+  const revocationCheck = setInterval(() => {
+    if (sessions.size === 0) return;
+    try {
+      const valid = new Map<string, boolean>(); // one lookup per token, however many sessions share it
+      for (const [ws, session] of sessions) {
+        let ok = valid.get(session.token);
+        if (ok === undefined) valid.set(session.token, (ok = handlers.sessionValid(session)));
+        if (!ok) endRevoked(ws, session);
+      }
+      if (checkFailing) log.info('api', 'open sessions are checked against revoked tokens again');
+      checkFailing = false;
+    } catch (err) {
+      if (!checkFailing) log.error('api', `cannot check open sessions against revoked tokens (retrying every second): ${describeError(err)}`);
+      checkFailing = true;
+    }
+  }, opts.revocationCheckMs ?? REVOCATION_CHECK_MS);
+  revocationCheck.unref();
 
   const unsubscribe = handlers.subscribe((event) => {
     if (sessions.size === 0) return;
@@ -117,7 +176,9 @@ export async function startApiServer(opts: {
   }
 
   async function onMessage(ws: WebSocket, session: Session, data: Buffer, isBinary: boolean) {
+    if (!sessions.has(ws)) return; // ended (revoked) while this frame was on its way
     const parsed = parseClientMessage(data, isBinary);
+    if (!stillValid(ws, session, 'error' in parsed ? parsed.id : (parsed.message.id ?? null))) return;
     if ('error' in parsed) {
       send(ws, { type: 'error', id: parsed.id, code: 'bad_request', message: parsed.error });
       return;
@@ -165,6 +226,7 @@ export async function startApiServer(opts: {
     url: `ws://${urlHost(opts.host)}:${port}`,
     port,
     async close() {
+      clearInterval(revocationCheck);
       unsubscribe();
       for (const ws of sessions.keys()) ws.close(1001, 'mlpd is shutting down');
       await new Promise<void>((resolve) => {

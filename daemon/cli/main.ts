@@ -7,6 +7,7 @@ import { parseCommandLine, parsePort } from '../../shared/args.js';
 import { parseDuration } from '../../shared/duration.js';
 import { describeError, exitCodeFor, MlpError, usageError } from '../../shared/errors.js';
 import { resolveDataDir } from '../../shared/paths.js';
+import { serveTokenFrom } from '../../shared/serveToken.js';
 import { ROLES, type Role } from '../../shared/protocol.js';
 import { findRepoRoot } from '../../shared/repo/discover.js';
 import { MLP_VERSION } from '../../shared/version.js';
@@ -38,6 +39,9 @@ Options:
   --time-scale N    make every configured duration N times shorter (demos and tests)
   --log-level LEVEL debug | info | warn | error (default info)
 
+Environment: MLP_SERVE_TOKEN, when set, is the bearer token every request to the router must carry
+(at least 16 characters); unset, the router answers whoever can reach it.
+
 Prints 'mlpd ready ws://HOST:PORT serving http://HOST:SERVE_PORT' once it accepts connections;
 logs go to stderr. SIGTERM or SIGINT stops it cleanly.`;
 
@@ -45,7 +49,7 @@ const TOKEN_HELP = `mlpd token — API tokens for mlp clients
 
   mlpd token create --role viewer|operator [--name NAME] [--json]   mint a token; prints its secret once
   mlpd token list [--json]                                          names, roles, dates (never secrets)
-  mlpd token revoke NAME                                            the token stops working at once
+  mlpd token revoke NAME                                            the token stops working at once, on open connections too
 
 All take --data-dir DIR (default: $MLP_DATA_DIR, else ~/.mlp). Viewers read; operators may also
 deploy, promote, roll back, pause and resume. Clients read the secret from MLP_TOKEN.`;
@@ -100,6 +104,8 @@ async function start(args: string[]): Promise<number> {
   const level = (values['log-level'] ?? 'info') as LogLevel;
   if (!['debug', 'info', 'warn', 'error'].includes(level)) throw usageError(`--log-level: '${level}' is not one of debug, info, warn, error`);
 
+  const serveToken = serveTokenFrom(process.env);
+
   const log = createLogger({ level });
   const daemon = await startDaemon({
     repo,
@@ -107,6 +113,7 @@ async function start(args: string[]): Promise<number> {
     host: values.host ?? '127.0.0.1',
     port: parsePort(values.port, '--port', 7070),
     servePort: parsePort(values['serve-port'], '--serve-port', 8080),
+    ...(serveToken !== undefined ? { serveToken } : {}),
     ...(values.pull !== undefined ? { pullIntervalMs: parseDuration(values.pull, '--pull') } : {}),
     timeScale,
     log,
@@ -180,7 +187,7 @@ function token(args: string[]): number {
         const name = positionals[0];
         if (!name) throw usageError('mlpd token revoke: name the token to revoke (mlpd token list shows them)');
         store.tokens.revoke(name);
-        process.stderr.write(`revoked token '${name}'\n`);
+        process.stderr.write(`revoked token '${name}': a running mlpd closes its open connections within a second\n`);
         return 0;
       }
       default:

@@ -1,7 +1,9 @@
 /**
  * Model servers as containers, the way SageMaker runs a bring-your-own image: `docker run IMAGE serve`
  * with the model at /opt/ml/model. Differences, because containers share the host's network here:
- * the server listens on the PORT it is given (not always 8080), and the pipeline folder is mounted
+ * the server listens on the HOST and PORT it is given (not 0.0.0.0:8080: HOST is 127.0.0.1, the
+ * host's own loopback, so a container is no more reachable from the network than a local server
+ * is, and PORT is a free port of the host), and the pipeline folder is mounted
  * read-only at /opt/ml/code with `serve.command` in MLP_SERVE_COMMAND, so an image's `serve` script
  * can be as small as `cd /opt/ml/code && exec sh -c "$MLP_SERVE_COMMAND"`.
  *

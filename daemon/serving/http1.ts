@@ -27,6 +27,7 @@ const MLP_VARIANT = 9;
 const HOST = 10;
 const KEEP_ALIVE = 11;
 const HOP_BY_HOP = 12;
+const AUTHORIZATION = 13;
 
 const FIELDS: [string, number][] = [
   ['content-length', CONTENT_LENGTH],
@@ -44,6 +45,7 @@ const FIELDS: [string, number][] = [
   ['te', HOP_BY_HOP],
   ['trailer', HOP_BY_HOP],
   ['upgrade', HOP_BY_HOP],
+  ['authorization', AUTHORIZATION],
 ];
 const FIELDS_BY_LENGTH: [string, number][][] = [];
 for (const f of FIELDS) (FIELDS_BY_LENGTH[f[0].length] ??= []).push(f);
@@ -105,6 +107,12 @@ export class RequestHead {
   group: string | undefined = undefined;
   targetVariant: string | undefined = undefined;
   inferenceId: string | undefined = undefined;
+  /**
+   * Set when the router checks a serving token: `Authorization` is then read into `authorization`
+   * and kept from the model server. Otherwise the header is forwarded like any other.
+   */
+  readsAuthorization = false;
+  authorization: string | undefined = undefined;
   /** Header lines to forward to the model server, each ending in CRLF. */
   forward = '';
 }
@@ -162,7 +170,7 @@ export function parseResponseHead(text: string, start: number, end: number, into
     const colon = text.indexOf(':', p);
     if (colon <= p || colon > lineEnd) return 'malformed header line';
     const field = fieldOf(text, p, colon);
-    if (field === OTHER) continue;
+    if (field === OTHER || field === AUTHORIZATION) continue; // only a request's Authorization is the router's
     if (field === CONTENT_TYPE) {
       into.contentType = valueOf(text, colon, lineEnd);
       continue;
@@ -214,6 +222,7 @@ export function parseRequestHead(text: string, end: number, into: RequestHead): 
   into.group = undefined;
   into.targetVariant = undefined;
   into.inferenceId = undefined;
+  into.authorization = undefined;
   into.forward = '';
 
   let lineEnd = text.indexOf('\r\n');
@@ -279,6 +288,10 @@ export function parseRequestHead(text: string, end: number, into: RequestHead): 
         continue;
       case MLP_INFERENCE_ID:
         into.inferenceId = valueOf(text, colon, lineEnd);
+        break;
+      case AUTHORIZATION:
+        if (!into.readsAuthorization) continue;
+        into.authorization = valueOf(text, colon, lineEnd);
         break;
     }
     // a field that is not forwarded: close the run of kept lines before it

@@ -8,6 +8,7 @@
  * path (docs/serving.md, "Router performance"). Here a request is parsed just far enough to route it
  * and find its end; header lines are forwarded verbatim; one object per client connection carries
  * each exchange in turn. Errors are JSON bodies that say what to fix; no input makes it throw.
+ * With a serving token (MLP_SERVE_TOKEN), every request but GET /ping must carry it (bearer.ts).
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -15,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { listen } from '../net.js';
 import type { Logger } from '../log.js';
 import { ChunkedDecoder, isJsonContentType, parseRequestHead, reasonPhrase, RequestHead, unframedLines, type ResponseHead } from './http1.js';
+import { BEARER_CHALLENGE, bearerProblem } from './bearer.js';
 import { isJsonText } from './json-syntax.js';
 import { GroupPicker } from './picker.js';
 import type { CaptureSink, GroupRoute, MetricsSink, RouteTable, VariantTarget } from './types.js';
@@ -63,6 +65,12 @@ export interface RouterOptions {
   limits?: Partial<RouterLimits>;
   /** Where a router bug on one connection is reported (the connection is dropped, the router goes on). */
   log?: Logger;
+  /**
+   * The serving token (MLP_SERVE_TOKEN): every request but `GET /ping` must carry
+   * `Authorization: Bearer <token>` (401 without it), and the header is not passed on to models.
+   * Absent: no authentication, and Authorization reaches the model server like any header.
+   */
+  token?: string;
 }
 
 export interface Router {
@@ -128,6 +136,7 @@ class RouterCore {
   readonly capture: CaptureSink | undefined;
   readonly metrics: MetricsSink | undefined;
   readonly log: Logger | undefined;
+  readonly token: string | undefined;
   readonly connections = new Set<ClientConnection>();
   /** A clock good to SWEEP_MS, for the connection timeouts. */
   now = Date.now();
@@ -147,6 +156,7 @@ class RouterCore {
     this.capture = opts.capture;
     this.metrics = opts.metrics;
     this.log = opts.log;
+    this.token = opts.token;
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
@@ -364,6 +374,7 @@ class ClientConnection implements Exchange {
     private readonly socket: Socket,
   ) {
     this.phaseSince = router.now;
+    this.head.readsAuthorization = router.token !== undefined;
     socket.on('data', (chunk: Buffer) => {
       try {
         this.onData(chunk);
@@ -588,6 +599,11 @@ class ClientConnection implements Exchange {
     if (path === '/ping') {
       if (head.method === 'GET') return this.reply(200, '{"status":"ok"}');
       return this.replyError(405, `use GET for /ping, not ${head.method}`, 'Allow: GET\r\n');
+    }
+    // Before anything is looked up, so that without the token not even pipeline names are told.
+    if (this.router.token !== undefined) {
+      const refused = bearerProblem(head.authorization, this.router.token);
+      if (refused !== null) return this.replyError(401, refused, BEARER_CHALLENGE);
     }
     // A keep-alive client mostly asks for the same path again: parse it once per connection.
     if (path !== this.lastPath) {

@@ -1,6 +1,6 @@
 /**
  * Model servers as processes (DESIGN §5, the SageMaker bring-your-own-container contract): the
- * server listens on PORT, answers `GET /ping` with 200 when ready and `POST /invocations` with
+ * server listens on HOST:PORT, answers `GET /ping` with 200 when ready and `POST /invocations` with
  * predictions. A backend only starts and stops servers; readiness, restarts and routing are the
  * supervisor's job.
  */
@@ -48,9 +48,18 @@ export interface ServerBackend {
   reap(handle: string, serverId: string): Promise<void>;
 }
 
+/**
+ * Where model servers listen, and where the router, readiness probes, replay and integration tests
+ * reach them: loopback only, so the router (with its token, capture and metrics) is the one way in
+ * from the network. Containers of the docker backend share the host's network, so this is the
+ * host's loopback for them too.
+ */
+export const MODEL_SERVER_HOST = '127.0.0.1';
+
 /** The environment every model server gets, on any backend. */
 export function serverEnv(spec: ServerSpec, modelDir: string): Record<string, string> {
   return {
+    HOST: MODEL_SERVER_HOST,
     PORT: String(spec.port),
     MLP_MODEL_DIR: modelDir,
     SM_MODEL_DIR: modelDir,
@@ -62,7 +71,7 @@ export function serverEnv(spec: ServerSpec, modelDir: string): Record<string, st
 }
 
 /** A port nobody listens on right now (the OS picks it; a tiny race with other programs remains). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
+export function freePort(host = MODEL_SERVER_HOST): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);

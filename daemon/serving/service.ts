@@ -15,7 +15,7 @@ import { artifactDir } from '../runs/artifacts.js';
 import type { Store } from '../store/db.js';
 import type { Variant, VariantBackend } from '../store/variants.js';
 import { createRouteTable, type MutableRouteTable, type RouteVariant } from './routes.js';
-import type { ServerBackend } from './servers.js';
+import { MODEL_SERVER_HOST, type ServerBackend } from './servers.js';
 import { supervise, type Supervisor } from './supervisor.js';
 
 export const SAGEMAKER_SERVING_UNAVAILABLE =
@@ -72,7 +72,7 @@ export function createServing(deps: ServingDeps): Serving {
     for (const v of store.variants.live()) {
       const sup = supervisors.get(v.id);
       if (sup?.state === 'live' && sup.port !== null) {
-        live.push({ pipeline: v.pipeline, group: v.group, name: `v${v.version}`, role: v.role, weight: v.weight, host: '127.0.0.1', port: sup.port });
+        live.push({ pipeline: v.pipeline, group: v.group, name: `v${v.version}`, role: v.role, weight: v.weight, host: MODEL_SERVER_HOST, port: sup.port });
       }
     }
     table.replace(
@@ -170,7 +170,7 @@ export function createServing(deps: ServingDeps): Serving {
     endpointOf(pipeline, group, role) {
       const v = store.variants.live(pipeline).find((x) => x.group === group && x.role === role);
       const port = v ? supervisors.get(v.id)?.port : null;
-      return v && port ? { variant: `v${v.version}`, host: '127.0.0.1', port } : null;
+      return v && port ? { variant: `v${v.version}`, host: MODEL_SERVER_HOST, port } : null;
     },
     setCandidateWeight(pipeline, weight) {
       store.transaction(() => {

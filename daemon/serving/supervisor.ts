@@ -5,7 +5,7 @@
  */
 import { request } from 'node:http';
 import { describeError } from '../../shared/errors.js';
-import { freePort, type RunningServer, type ServerBackend, type ServerSpec } from './servers.js';
+import { freePort, MODEL_SERVER_HOST, type RunningServer, type ServerBackend, type ServerSpec } from './servers.js';
 
 export type SupervisedState = 'starting' | 'live' | 'failed' | 'stopped';
 
@@ -161,7 +161,7 @@ function lastLine(server: RunningServer): string {
 }
 
 /** One GET /ping; true on 200. */
-export function ping(port: number, host = '127.0.0.1', timeoutMs = 1_000): Promise<boolean> {
+export function ping(port: number, host = MODEL_SERVER_HOST, timeoutMs = 1_000): Promise<boolean> {
   return new Promise((resolve) => {
     const req = request({ host, port, path: '/ping', method: 'GET', timeout: timeoutMs, agent: false }, (res) => {
       res.resume();

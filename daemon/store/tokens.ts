@@ -39,6 +39,7 @@ export class TokensRepository {
   private readonly selectAll: Database.Statement<[], TokenRow>;
   private readonly setRevoked: Database.Statement<{ name: string; at: number }>;
   private readonly selectOne: Database.Statement<[string], TokenRow>;
+  private readonly selectIsLive: Database.Statement<[string], { live: 1 }>;
 
   constructor(
     db: Database.Database,
@@ -50,6 +51,7 @@ export class TokensRepository {
     this.selectAll = db.prepare('SELECT * FROM tokens ORDER BY created_at, name');
     this.setRevoked = db.prepare('UPDATE tokens SET revoked_at = coalesce(revoked_at, :at) WHERE name = :name');
     this.selectOne = db.prepare('SELECT * FROM tokens WHERE name = ?');
+    this.selectIsLive = db.prepare('SELECT 1 AS live FROM tokens WHERE name = ? AND revoked_at IS NULL');
   }
 
   /** Creates a token and returns its secret, the only time it is available. Names are never reused. */
@@ -75,6 +77,14 @@ export class TokensRepository {
       if (timingSafeEqual(digest, Buffer.from(t.hash, 'hex')) && match === null) match = { name: t.name, role: t.role };
     }
     return match;
+  }
+
+  /**
+   * Whether the token of this name exists and is not revoked: what an open session re-checks, since
+   * `mlpd token revoke` writes the store from another process. A primary-key lookup.
+   */
+  isLive(name: string): boolean {
+    return this.selectIsLive.get(name) !== undefined;
   }
 
   list(): Token[] {

@@ -110,7 +110,7 @@ const Steps = z
 
 const Serve = z
   .strictObject({
-    command: nonEmptyString().default('python3 serve.py').describe('Starts the model server: listens on PORT, answers GET /ping and POST /invocations.'),
+    command: nonEmptyString().default('python3 serve.py').describe('Starts the model server: listens on HOST:PORT (both set by mlpd), answers GET /ping and POST /invocations.'),
     startup_timeout_seconds: boundedNumber({ above: 0, max: 3600 }).default(60).describe('How long a new model server may take to answer /ping before its deploy fails.'),
     timeout_seconds: boundedNumber({ above: 0, max: 3600 })
       .default(60)

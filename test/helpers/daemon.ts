@@ -25,12 +25,19 @@ export interface TestDaemon {
   waitForLog(pattern: RegExp, timeoutMs?: number): Promise<void>;
 }
 
-export async function startTestDaemon(opts: { repo: string; dataDir?: string; args?: string[]; timeoutMs?: number }): Promise<TestDaemon> {
+export async function startTestDaemon(opts: {
+  repo: string;
+  dataDir?: string;
+  args?: string[];
+  timeoutMs?: number;
+  /** Extra environment for mlpd (the caller's MLP_* variables never reach it). */
+  env?: Record<string, string>;
+}): Promise<TestDaemon> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'mlp-data-'));
   const proc = spawn(
     process.execPath,
     [BIN.mlpd, 'start', '--repo', opts.repo, '--data-dir', dataDir, '--port', '0', '--serve-port', '0', ...(opts.args ?? [])],
-    { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: ROOT, env: cleanEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stdout = '';
   let stderr = '';

@@ -32,7 +32,7 @@ class H(BaseHTTPRequestHandler):
         self.wfile.write(data)
     def log_message(self, *a):
         pass
-ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
+ThreadingHTTPServer((os.environ.get("HOST", "127.0.0.1"), int(os.environ["PORT"])), H).serve_forever()
 `;
 
 /** The integration tests: the candidate (MLP_ENDPOINT_URL) must double x. */

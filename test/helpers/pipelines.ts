@@ -63,7 +63,7 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
+ThreadingHTTPServer((os.environ.get("HOST", "127.0.0.1"), int(os.environ["PORT"])), Handler).serve_forever()
 `;
 
 export function pipelineRepo(opts: { cities?: string[]; pipelineYaml?: string; extra?: Record<string, string> } = {}): string {

@@ -96,7 +96,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       if (values.help) {
         return help(
           this.usage,
-          `${this.summary}.\nThe request goes through mlpd's router like live traffic (split by weight, captured, counted).\n--data @FILE reads a file (@- standard input); JSON bodies are sent as application/json unless --content-type says otherwise.\n--variant pins a version (X-Mlp-Target-Variant). The router's address comes from mlpd (or MLP_SERVE_URL). Exit 0 on a 2xx answer, else 1.`,
+          `${this.summary}.\nThe request goes through mlpd's router like live traffic (split by weight, captured, counted).\n--data @FILE reads a file (@- standard input); JSON bodies are sent as application/json unless --content-type says otherwise.\n--variant pins a version (X-Mlp-Target-Variant). The router's address comes from mlpd (or MLP_SERVE_URL); MLP_SERVE_TOKEN is sent as the bearer token a router started with one requires. Exit 0 on a 2xx answer, 3 when the router refuses the token, else 1.`,
         );
       }
       if (positionals.length !== 1) throw usageError(`mlp invoke: name one pipeline (usage: ${this.usage})`);

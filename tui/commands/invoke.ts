@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { MlpError, usageError } from '../../shared/errors.js';
+import { SERVE_TOKEN_ENV, serveTokenFrom } from '../../shared/serveToken.js';
 import { clientSettings, connect } from '../client.js';
 
 export interface InvokeOptions {
@@ -18,6 +19,7 @@ export interface InvokeOptions {
 export async function invoke(pipeline: string, opts: InvokeOptions): Promise<number> {
   const body = readData(opts.data);
   const contentType = opts.contentType ?? (isJson(body) ? 'application/json' : 'application/octet-stream');
+  const serveToken = serveTokenFrom(process.env);
   const serveUrl = process.env.MLP_SERVE_URL || (await askServeUrl());
   const path = opts.group
     ? `/endpoints/${encodeURIComponent(pipeline)}/groups/${encodeURIComponent(opts.group)}/invocations`
@@ -28,14 +30,23 @@ export async function invoke(pipeline: string, opts: InvokeOptions): Promise<num
     res = await fetch(serveUrl + path, {
       method: 'POST',
       body: new Uint8Array(body),
-      headers: { 'content-type': contentType, ...(opts.variant ? { 'x-mlp-target-variant': opts.variant } : {}) },
+      headers: {
+        'content-type': contentType,
+        ...(opts.variant ? { 'x-mlp-target-variant': opts.variant } : {}),
+        ...(serveToken ? { authorization: `Bearer ${serveToken}` } : {}),
+      },
     });
   } catch (err) {
     throw new MlpError('unreachable', `cannot reach the mlpd router at ${serveUrl}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
   }
   const text = await res.text();
-  const latencyMs = Math.round((performance.now() - started) * 10) / 10;
   const variant = res.headers.get('x-mlp-variant');
+  // A 401 that names no variant is the router's own: the serving token is missing or wrong.
+  if (res.status === 401 && variant === null) {
+    const why = errorOf(text);
+    throw new MlpError('unauthenticated', `the router refused the request: ${why} (${serveToken ? `check ${SERVE_TOKEN_ENV}` : `set ${SERVE_TOKEN_ENV} to mlpd's serving token`})`);
+  }
+  const latencyMs = Math.round((performance.now() - started) * 10) / 10;
   if (opts.json) {
     console.log(JSON.stringify({ status: res.status, variant, latencyMs, body: isJson(Buffer.from(text)) ? JSON.parse(text) : text }));
   } else {
@@ -53,6 +64,14 @@ function readData(data: string): Buffer {
     return readFileSync(file === '-' ? 0 : file);
   } catch (err) {
     throw usageError(`mlp invoke: cannot read --data ${data}: ${(err as Error).message}`);
+  }
+}
+
+function errorOf(text: string): string {
+  try {
+    return String((JSON.parse(text) as { error?: unknown }).error ?? text);
+  } catch {
+    return text;
   }
 }
 

@@ -1,8 +1,12 @@
 """The model server (DESIGN §5, the SageMaker bring-your-own-container contract).
 
-Listens on PORT, answers GET /ping with 200 once the model is loaded and POST /invocations with
-{"demand": ...} for a JSON body {"week": N}. The model is read from MLP_MODEL_DIR (/opt/ml/model
-in a container).
+Listens on HOST:PORT, answers GET /ping with 200 once the model is loaded and POST /invocations
+with {"demand": ...} for a JSON body {"week": N}. The model is read from MLP_MODEL_DIR
+(/opt/ml/model in a container).
+
+mlpd always sets HOST (127.0.0.1: only the router, on the same machine, may call the model) and
+PORT. SageMaker sets neither: it calls the container on port 8080 from outside, so without PORT the
+server listens on 0.0.0.0:8080.
 """
 import json
 import os
@@ -38,4 +42,5 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-ThreadingHTTPServer(("0.0.0.0", int(os.environ.get("PORT", "8080"))), Handler).serve_forever()
+HOST = os.environ.get("HOST") or ("127.0.0.1" if "PORT" in os.environ else "0.0.0.0")
+ThreadingHTTPServer((HOST, int(os.environ.get("PORT", "8080"))), Handler).serve_forever()

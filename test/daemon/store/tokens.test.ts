@@ -31,9 +31,12 @@ describe('tokens', () => {
   test('a revoked token no longer verifies and its name stays taken', () => {
     const store = freshStore();
     const { secret } = store.tokens.create('ci', 'operator');
+    assert.equal(store.tokens.isLive('ci'), true);
+    assert.equal(store.tokens.isLive('nobody'), false);
     store.tokens.revoke('ci', 99);
     store.tokens.revoke('ci', 150);
     assert.equal(store.tokens.verify(secret), null);
+    assert.equal(store.tokens.isLive('ci'), false);
     assert.equal(store.tokens.list()[0]?.revokedAt, 99);
     assert.throws(() => store.tokens.create('ci', 'viewer'), (err: unknown) => err instanceof MlpError && err.code === 'conflict');
     assert.throws(() => store.tokens.revoke('nobody'), (err: unknown) => err instanceof MlpError && err.code === 'not_found');
