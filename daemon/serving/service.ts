@@ -42,7 +42,10 @@ export interface Serving {
   readonly table: MutableRouteTable;
   /** Starts the servers of every variant the store says is live (after reaping what a crashed daemon left). */
   restore(): Promise<void>;
-  /** Starts `version` of the group beside the current one at weight 0; resolves once it is live (idempotent). */
+  /**
+   * Starts `version` of the group beside the current one at weight 0 (idempotent); resolves once it is live and
+   * the current version's server (restored after a restart) has started, rejects when the candidate's first start fails.
+   */
   startCandidate(pipeline: string, group: string, version: number): Promise<void>;
   /** Where a group's current or candidate model server listens (for gates that call it directly). */
   endpointOf(pipeline: string, group: string, role: 'current' | 'candidate'): { variant: string; host: string; port: number } | null;
@@ -161,11 +164,16 @@ export function createServing(deps: ServingDeps): Serving {
       }
       candidate ??= store.variants.create({ pipeline, group, version, role: 'candidate', weight: 0, backend });
       const sup = supervisors.get(candidate.id) ?? start(candidate);
+      // After a restart the current version's server is coming back too, and the gates compare against it.
+      // One that already failed its first start is not waited for (replay then says it is not live).
+      const current = live.find((v) => v.role === 'current');
+      const currentLive = current && supervisors.get(current.id)?.firstLive.catch(() => {});
       try {
         await sup.firstLive;
       } catch (err) {
         throw new MlpError('check_failed', `v${version} of ${pipeline}/${group} did not start: ${(err as Error).message}`);
       }
+      await currentLive;
     },
     endpointOf(pipeline, group, role) {
       const v = store.variants.live(pipeline).find((x) => x.group === group && x.role === role);
