@@ -174,7 +174,7 @@ export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutP
       if (s.awaitingCandidates) {
         // Live traffic had moved (a shift, or one paused): take it back; before that, the gates had not passed.
         const shifted = r.phase === 'shifting' || r.pausedFrom === 'shifting';
-        const reason = `${describeCandidates(r)} did not come back after the daemon restarted: ${ev.reason}`;
+        const reason = `the daemon restarted and a candidate did not come back: ${ev.reason}`;
         decide({ rule: 'candidates_live', observed: null, threshold: null, sample: null, verdict: shifted ? 'rollback' : 'block', reason });
         if (shifted) go('rolling_back', { pausedFrom: null, candidateWeight: 0 });
         heading(shifted ? 'rolled_back' : 'blocked', reason, { type: 'retire_candidates' });

@@ -2,13 +2,14 @@
  * A rollout across daemon restarts, against the real daemon: killed (-9) while a gate runs, the gate runs again
  * once the restored model servers answer /ping, and a good candidate is promoted, not blocked; killed (-9, and
  * stopped with SIGTERM) during a step of the shift and started again after longer than the step, the step goes
- * on with its remaining time from the moment the candidate is live again, and its decision says what was watched.
+ * on with its remaining time from the moment the candidate is live again, and its decision says what was watched;
+ * a candidate that does not come back blocks the rollout with that reason.
  *
  * The model server takes a while to start (`start_delay`), as real ones do, so that "before the candidate is
  * live" is a window wide enough to see; timing assertions compare stored timestamps with generous margins.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
@@ -23,6 +24,7 @@ const PIPELINE = `pipeline:
   name: shop
   serve:
     timeout_seconds: 5
+    startup_timeout_seconds: 8
   deployment:
     integration_tests: false
     rollout:
@@ -37,10 +39,16 @@ const PIPELINE = `pipeline:
       concurrency: 1
 `;
 
-/** Answers {"y": 2x}; waits `start_delay` s before it listens and `delay` s per request, as its behaviour says. */
+/**
+ * Answers {"y": 2x}; waits `start_delay` s before it listens and `delay` s per request, as its behaviour says;
+ * never answers while a file `hang-<variant>` is in the pipeline folder.
+ */
 const SERVE_PY = `import json, os, pathlib, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 b = json.loads((pathlib.Path(os.environ["MLP_MODEL_DIR"]) / "model.json").read_text())["behaviour"]
+if pathlib.Path("hang-" + os.environ["MLP_VARIANT"]).exists():
+    print("hanging at start", flush=True)
+    time.sleep(3600)
 time.sleep(b.get("start_delay", 0))
 class H(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -157,6 +165,27 @@ describe('rollouts across daemon restarts', () => {
     assert.ok(r.decisions[replayed]!.at >= r.decisions[back]!.at);
     assert.match(r.decisions[replayed]!.reason, /\d+ requests/);
     assert.ok(!r.decisions.some((x) => /not live/.test(x.reason)), 'no gate judged a server that was not back');
+  });
+
+  it('blocks, saying so, when the candidate does not come back within the startup timeout after kill -9 during a gate', async () => {
+    const before = await deploy({ delay: 0.1 });
+    const replaying = await rolloutWhere(before, 'the replay to start', (r) => r.phase === 'replaying' || ended(r));
+    assert.equal(replaying.phase, 'replaying', JSON.stringify(replaying.decisions, null, 1));
+    const dataDir = await stopDaemon('SIGKILL');
+    writeFileSync(join(repo, `forecast/hang-${replaying.candidateVersion}`), '');
+    try {
+      await startAgain(dataDir);
+      const r = await rolloutWhere(before, 'the rollout to end', ended, 60_000);
+      assert.equal(r.phase, 'blocked', JSON.stringify(r.decisions, null, 1));
+      const block = r.decisions.at(-1)!;
+      assert.equal(block.verdict, 'block');
+      assert.equal(block.rule, 'candidates_live');
+      assert.match(block.reason, /^the daemon restarted and a candidate did not come back: v\d+ of shop\/default did not start: the model server did not answer GET \/ping with 200 within 8s \(serve.startup_timeout_seconds\); its last output: hanging at start/);
+      assert.ok(!r.decisions.some((x) => x.rule === 'replay'), 'no replay verdict on a server that was not there');
+      assert.equal((await status()).current?.version, 'v2', 'the current version serves on');
+    } finally {
+      rmSync(join(repo, `forecast/hang-${replaying.candidateVersion}`));
+    }
   });
 
   for (const signal of ['SIGKILL', 'SIGTERM'] as const) {

@@ -201,7 +201,7 @@ describe('rollout state machine', () => {
     const why = 'the model server did not answer GET /ping with 200 within 60s (serve.startup_timeout_seconds)';
     const gate = run(rollout({ phase: 'integration_testing' }), [[{ type: 'restarted' }, 1], [{ type: 'candidates_failed', reason: why }, 2]])[1]!;
     assert.equal(gate.decisions[0]!.verdict, 'block');
-    assert.equal(gate.decisions[0]!.reason, `v2 of london did not come back after the daemon restarted: ${why}`);
+    assert.equal(gate.decisions[0]!.reason, `the daemon restarted and a candidate did not come back: ${why}`);
     assert.deepEqual(gate.effects, [{ type: 'retire_candidates' }]);
     assert.equal(step(gate.next, { type: 'retired' }, 3, policy).next.phase, 'blocked');
     const shift = run(rollout({ phase: 'shifting', candidateWeight: 50, state: { stepStartedAt: 0 } }), [[{ type: 'restarted' }, 1], [{ type: 'candidates_failed', reason: why }, 2]])[1]!;
