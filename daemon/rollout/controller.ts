@@ -146,6 +146,16 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
           if (!controller.signal.aborted) await dispatch(r.id, { type: 'gate_done', gate: effect.gate, outcome });
           return;
         }
+        case 'await_candidates': {
+          try {
+            await serving.candidatesBack(r.pipeline);
+          } catch (err) {
+            await dispatch(r.id, { type: 'candidates_failed', reason: describeError(err) });
+            return;
+          }
+          await dispatch(r.id, { type: 'candidates_live' });
+          return;
+        }
         case 'cancel_gate':
           gatesRunning.get(r.id)?.abort();
           gatesRunning.delete(r.id);
@@ -203,7 +213,10 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
     reported.set(r.id, totals);
     // Paused: the counts move on without counting (a pause stops the step's clock, so its requests are not the step's).
     if (r.phase !== 'shifting') return Promise.resolve();
-    return dispatch(r.id, { type: 'observed', requests, errors }).catch((err) => log.error('rollout', describeError(err), r.pipeline));
+    // A candidate that is not live cannot be observed: its time does not count (the machine stops the clock once).
+    const down = serving.candidatesDown(r.pipeline);
+    const ev: RolloutEvent = down ? { type: 'candidates_down', reason: down } : { type: 'observed', requests, errors };
+    return dispatch(r.id, ev).catch((err) => log.error('rollout', describeError(err), r.pipeline));
   };
   const inShift = (r: Rollout) => r.phase === 'shifting' || (r.phase === 'paused' && r.pausedFrom === 'shifting');
   const reportAll = () => Promise.all(store.rollouts.listActive().filter(inShift).map(report));

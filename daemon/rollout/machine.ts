@@ -48,6 +48,8 @@ export type RolloutEvent =
   | { type: 'restarted' }
   | { type: 'candidates_live' }
   | { type: 'candidates_failed'; reason: string }
+  /** While shifting, a candidate's server stopped answering (it is being restarted): the watch cannot observe it. */
+  | { type: 'candidates_down'; reason: string }
   | { type: 'gate_done'; gate: Gate; outcome: GateOutcome }
   | { type: 'watch'; sample: WatchSample }
   /** The watch is observing the shift: the candidates' requests and errors since its last report (about every second). */
@@ -64,6 +66,8 @@ export type Effect =
    * are live → candidates_live / candidates_failed.
    */
   | { type: 'start_candidates' }
+  /** Wait until every candidate is live again (their servers are restarting) → candidates_live / candidates_failed. */
+  | { type: 'await_candidates' }
   /** Run a gate → gate_done. */
   | { type: 'run_gate'; gate: Gate }
   /** Stop a gate that is running (pause, rollback); its result is ignored. */
@@ -98,10 +102,11 @@ export interface MachineState {
    */
   watch?: StepWatch;
   /**
-   * Set when the daemon restarted until the candidates answer /ping again: no gate runs and the shift's clock
-   * stands still from `since` (the last moment the watch observed), so downtime is never counted as watched.
+   * Set while the candidates are not live — the daemon restarted, or a candidate's server went down during the
+   * shift — until they answer /ping again: no gate runs and the shift's clock stands still from `since` (the last
+   * moment the watch observed), so time the watch could not observe is never counted as watched.
    */
-  awaitingCandidates?: { since: number };
+  awaitingCandidates?: { since: number; cause: 'restart' | 'down' };
   /** The terminal phase the machine is heading to once its effect is done. */
   ending?: { phase: 'promoted' | 'blocked' | 'rolled_back' | 'failed'; reason: string };
 }
@@ -135,7 +140,7 @@ export const isFirstVersion = (r: Rollout) => r.groups.every((g) => g.current ==
 /**
  * When the shift's next step is due and the candidates' weight after it, for people watching; the
  * `tick` handler below decides the same from the same stored start time. Null outside `shifting`, while
- * the clock stands still after a restart, and once the rollout is heading to its end (the last step was taken).
+ * the clock stands still (the candidates are not live), and once the rollout is heading to its end (the last step was taken).
  */
 export function nextStepOf(r: Rollout, policy: RolloutPolicy): { at: number; weight: number } | null {
   const s = machineState(r);
@@ -165,7 +170,7 @@ export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutP
     case 'restarted':
       return restarted(r, now, policy, out, go, decide);
     case 'candidates_live': {
-      if (s.awaitingCandidates) return backAfterRestart(r, now, policy, out, go, decide);
+      if (s.awaitingCandidates) return candidatesBack(r, now, policy, out, go, decide);
       if (r.phase !== 'deploying') return out;
       decide({ rule: 'candidates_live', observed: r.groups.length, threshold: null, sample: null, verdict: 'advance', reason: `${describeCandidates(r)} answer /ping at 0% traffic` });
       return enterGate(r, 0, now, policy, out, go, decide, heading);
@@ -174,7 +179,7 @@ export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutP
       if (s.awaitingCandidates) {
         // Live traffic had moved (a shift, or one paused): take it back; before that, the gates had not passed.
         const shifted = r.phase === 'shifting' || r.pausedFrom === 'shifting';
-        const reason = `the daemon restarted and a candidate did not come back: ${ev.reason}`;
+        const reason = s.awaitingCandidates.cause === 'restart' ? `the daemon restarted and a candidate did not come back: ${ev.reason}` : ev.reason;
         decide({ rule: 'candidates_live', observed: null, threshold: null, sample: null, verdict: shifted ? 'rollback' : 'block', reason });
         if (shifted) go('rolling_back', { pausedFrom: null, candidateWeight: 0 });
         heading(shifted ? 'rolled_back' : 'blocked', reason, { type: 'retire_candidates' });
@@ -219,6 +224,22 @@ export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutP
         go('rolling_back', { pausedFrom: null, candidateWeight: 0 });
         heading('rolled_back', reason, { type: 'retire_candidates' });
       }
+      return out;
+    }
+    case 'candidates_down': {
+      if (r.phase !== 'shifting' || s.awaitingCandidates) return out;
+      const since = lastObservedAt(r);
+      const watched = Math.max(0, since - (s.stepStartedAt ?? r.phaseStartedAt));
+      decide({
+        rule: 'candidates_live',
+        observed: { watchedMs: watched },
+        threshold: { stepIntervalMs: policy.stepIntervalMs },
+        sample: { lastObservedAt: since },
+        verdict: 'hold',
+        reason: `${ev.reason}: the step at ${r.candidateWeight}% stands still, watched ${duration(watched)} of ${duration(policy.stepIntervalMs)}, until it answers /ping again`,
+      });
+      go('shifting', {}, { awaitingCandidates: { since, cause: 'down' } });
+      out.effects.push({ type: 'await_candidates' });
       return out;
     }
     case 'observed': {
@@ -331,9 +352,9 @@ function command(
       if (r.phase === 'rolling_back') return reject('a rollback cannot be paused');
       manual('hold', `paused ${by} at ${r.candidateWeight}% traffic`);
       out.effects.push({ type: 'cancel_gate' });
-      // A shift still waiting for its candidates after a restart: its clock stood still since then; the pause
+      // A shift still waiting for its candidates: its clock stood still since then; the pause
       // freezes it from now on, so the time until now is set aside here.
-      const waited = r.phase === 'shifting' && s.awaitingCandidates ? { stepStartedAt: (s.stepStartedAt ?? now) + (now - s.awaitingCandidates.since), awaitingCandidates: { since: now } } : {};
+      const waited = r.phase === 'shifting' && s.awaitingCandidates ? { stepStartedAt: (s.stepStartedAt ?? now) + (now - s.awaitingCandidates.since), awaitingCandidates: { ...s.awaitingCandidates, since: now } } : {};
       go('paused', { pausedFrom: r.phase as Rollout['pausedFrom'] }, { pausedAt: now, ...waited });
       return out;
     }
@@ -342,10 +363,10 @@ function command(
       const from = r.pausedFrom;
       manual('resume', `resumed ${by}: back to ${from}`);
       if (from === 'shifting') {
-        // The wait continues with the time it had left when paused; after a restart, only once the candidates are live.
+        // The wait continues with the time it had left when paused; while the candidates are not live, only once they are.
         const started = (s.stepStartedAt ?? now) + (now - (s.pausedAt ?? now));
         if (s.awaitingCandidates) {
-          go('shifting', { pausedFrom: null }, { stepStartedAt: started, pausedAt: undefined, awaitingCandidates: { since: now } });
+          go('shifting', { pausedFrom: null }, { stepStartedAt: started, pausedAt: undefined, awaitingCandidates: { ...s.awaitingCandidates, since: now } });
           return out;
         }
         go('shifting', { pausedFrom: null }, { stepStartedAt: started, pausedAt: undefined, watch: { ...watchOf(r, now), observedAt: now } });
@@ -360,7 +381,7 @@ function command(
     case 'promote': {
       const phase = r.phase === 'paused' ? r.pausedFrom : r.phase;
       if (phase === 'deploying') return reject('the candidates are not live yet: wait until the rollout leaves deploying');
-      if (s.awaitingCandidates) return reject('the daemon restarted and the candidates are not live again yet: wait until they answer /ping');
+      if (s.awaitingCandidates) return reject('the candidates are not live again yet: wait until they answer /ping');
       if (phase === 'rolling_back') return reject('the rollout is rolling back');
       manual('promote', `promoted ${by} at ${r.candidateWeight}% traffic${phase !== 'shifting' ? ` (skipping ${phase} and what follows)` : ''}`);
       out.effects.push({ type: 'cancel_gate' });
@@ -396,7 +417,7 @@ function restarted(r: Rollout, now: number, policy: RolloutPolicy, out: StepResu
   }
   if (r.phase === 'paused' && r.pausedFrom === 'deploying') return out; // resume starts them
   const since = s.awaitingCandidates?.since ?? (r.phase === 'shifting' ? lastObservedAt(r) : now);
-  go(r.phase, {}, { awaitingCandidates: { since } });
+  go(r.phase, {}, { awaitingCandidates: { since, cause: 'restart' } });
   out.effects.push({ type: 'set_weight', weight: r.candidateWeight }, { type: 'start_candidates' });
   const gate = gateOf(r.phase);
   if (gate) {
@@ -415,13 +436,14 @@ function restarted(r: Rollout, now: number, policy: RolloutPolicy, out: StepResu
   return out;
 }
 
-/** The candidates answer /ping again after a restart: the gate runs again, or the shift's clock goes on. */
-function backAfterRestart(r: Rollout, now: number, policy: RolloutPolicy, out: StepResult, go: Go, decide: Decide): StepResult {
+/** The candidates answer /ping again (after a restart, or their servers went down): the gate runs again, or the shift's clock goes on. */
+function candidatesBack(r: Rollout, now: number, policy: RolloutPolicy, out: StepResult, go: Go, decide: Decide): StepResult {
   const s = machineState(r);
-  const since = s.awaitingCandidates!.since;
+  const { since, cause } = s.awaitingCandidates!;
+  const back = `${describeCandidates(r)} answer /ping again${cause === 'restart' ? ' after the restart' : ''}`;
   const gate = gateOf(r.phase);
   if (gate) {
-    decide({ rule: 'candidates_live', observed: r.groups.length, threshold: null, sample: null, verdict: 'resume', reason: `${describeCandidates(r)} answer /ping again after the restart: the ${gateName(gate)} gate runs again` });
+    decide({ rule: 'candidates_live', observed: r.groups.length, threshold: null, sample: null, verdict: 'resume', reason: `${back}: the ${gateName(gate)} gate runs again` });
     go(r.phase, {}, { awaitingCandidates: undefined });
     out.effects.push({ type: 'run_gate', gate });
     return out;
@@ -438,7 +460,7 @@ function backAfterRestart(r: Rollout, now: number, policy: RolloutPolicy, out: S
     threshold: null,
     sample: null,
     verdict: 'resume',
-    reason: `${describeCandidates(r)} answer /ping again after the restart: the step at ${r.candidateWeight}% goes on with the ${duration(left)} it had left (not watched for ${duration(now - since)})`,
+    reason: `${back}: the step at ${r.candidateWeight}% goes on with the ${duration(left)} it had left (not watched for ${duration(now - since)})`,
   });
   go('shifting', {}, { stepStartedAt: started, awaitingCandidates: undefined, watch: { ...watchOf(r, now), observedAt: now } });
   out.wakeAt = started + policy.stepIntervalMs;
@@ -447,7 +469,7 @@ function backAfterRestart(r: Rollout, now: number, policy: RolloutPolicy, out: S
 
 /**
  * The last moment the watch observed the current step: its last report, or the moment the step's clock last
- * started (a step begun, resumed or back after a restart resets `watch.observedAt`, so the two never mix).
+ * started (a step begun, resumed or with its candidates back resets `watch.observedAt`, so the two never mix).
  */
 function lastObservedAt(r: Rollout): number {
   const s = machineState(r);

@@ -3,13 +3,14 @@
  * once the restored model servers answer /ping, and a good candidate is promoted, not blocked; killed (-9, and
  * stopped with SIGTERM) during a step of the shift and started again after longer than the step, the step goes
  * on with its remaining time from the moment the candidate is live again, and its decision says what was watched;
- * a candidate that does not come back blocks the rollout with that reason.
+ * a candidate that does not come back blocks the rollout with that reason. A candidate's server killed during a step
+ * stops the step's clock the same way until it is live again.
  *
  * The model server takes a while to start (`start_delay`), as real ones do, so that "before the candidate is
  * live" is a window wide enough to see; timing assertions compare stored timestamps with generous margins.
  */
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
@@ -41,11 +42,12 @@ const PIPELINE = `pipeline:
 
 /**
  * Answers {"y": 2x}; waits `start_delay` s before it listens and `delay` s per request, as its behaviour says;
- * never answers while a file `hang-<variant>` is in the pipeline folder.
+ * never answers while a file `hang-<variant>` is in the pipeline folder; leaves its pid in `pid-<variant>`.
  */
 const SERVE_PY = `import json, os, pathlib, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 b = json.loads((pathlib.Path(os.environ["MLP_MODEL_DIR"]) / "model.json").read_text())["behaviour"]
+pathlib.Path("pid-" + os.environ["MLP_VARIANT"]).write_text(str(os.getpid()))
 if pathlib.Path("hang-" + os.environ["MLP_VARIANT"]).exists():
     print("hanging at start", flush=True)
     time.sleep(3600)
@@ -125,6 +127,17 @@ describe('rollouts across daemon restarts', () => {
   };
   const startAgain = async (dataDir: string) => {
     d = await startTestDaemon({ repo, dataDir, args: ['--time-scale', String(TIME_SCALE)] });
+  };
+  /** The step's words are true: the whole interval watched, and no more of the candidate's requests than it answered. */
+  const assertTrueWords = (r: RolloutJson, stepped: Decision, byVariant: Record<string, number>) => {
+    assert.equal(stepped.sample.watchedMs, STEP_MS);
+    assert.match(stepped.reason, new RegExp(`^watched 6 s at 25% without a rollback: ${r.candidateVersion} of default served \\d+ requests`));
+    assert.ok(stepped.sample.requests > 0 && stepped.sample.requests <= (byVariant[r.candidateVersion] ?? 0), `${stepped.sample.requests} counted, ${JSON.stringify(byVariant)} answered`);
+  };
+  const promote = async (before: number) => {
+    const promoted = await runCli('mlp', ['promote', 'shop'], { env: d.clientEnv() });
+    assert.equal(promoted.code, 0, promoted.stderr);
+    assert.equal((await rolloutWhere(before, 'the promotion', ended)).phase, 'promoted');
   };
   const ended = (r: RolloutJson) => ['promoted', 'blocked', 'rolled_back', 'failed'].includes(r.phase);
   const index = (r: RolloutJson, rule: string, verdict: string, phase?: string) => r.decisions.findIndex((x) => x.rule === rule && x.verdict === verdict && (!phase || x.phase === phase));
@@ -219,14 +232,33 @@ describe('rollouts across daemon restarts', () => {
       assert.ok(held.observed.watchedMs <= watchedBefore + 1000, `watched ${held.observed.watchedMs} ms before a stop ${watchedBefore} ms into the step`);
       assert.ok(back.at >= held.at + 1500, 'the candidate took its time to start again');
       assert.ok(stepped.at - back.at >= STEP_MS - held.observed.watchedMs - 50, `${stepped.at - back.at} ms after the candidate was live; ${STEP_MS - held.observed.watchedMs} ms were left`);
-      // Its words are true: the whole interval watched, and no more of the candidate's requests than it answered.
-      assert.equal(stepped.sample.watchedMs, STEP_MS);
-      assert.match(stepped.reason, new RegExp(`^watched 6 s at 25% without a rollback: ${r.candidateVersion} of default served \\d+ requests`));
-      assert.ok(stepped.sample.requests > 0 && stepped.sample.requests <= (byVariant[r.candidateVersion] ?? 0), `${stepped.sample.requests} counted, ${JSON.stringify(byVariant)} answered`);
-
-      const promoted = await runCli('mlp', ['promote', 'shop'], { env: d.clientEnv() });
-      assert.equal(promoted.code, 0, promoted.stderr);
-      assert.equal((await rolloutWhere(before, 'the promotion', ended)).phase, 'promoted');
+      assertTrueWords(r, stepped, byVariant);
+      await promote(before);
     });
   }
+
+  it('stops the step\'s clock while the candidate\'s server is down mid-step, and goes on once it is live again', async () => {
+    live = traffic();
+    const before = await deploy({ start_delay: 2 });
+    const at25 = await rolloutWhere(before, 'the shift to start', (r) => (r.phase === 'shifting' && r.candidateWeight === 25) || ended(r));
+    assert.equal(at25.candidateWeight, 25, JSON.stringify(at25.decisions, null, 1));
+    const stepStarted = at25.decisions.find((x) => x.rule === 'step' && x.observed === 25)!.at;
+    await sleep(Math.max(0, stepStarted + 1500 - Date.now()));
+    process.kill(Number(readFileSync(join(repo, `forecast/pid-${at25.candidateVersion}`), 'utf8')), 'SIGKILL');
+    const killedAt = Date.now();
+
+    const r = await rolloutWhere(before, 'the step to 50%', (x) => x.candidateWeight >= 50 || ended(x), 60_000);
+    const byVariant = await live.stop();
+    const stepped = r.decisions.find((x) => x.rule === 'step' && x.observed === 50);
+    const down = r.decisions.find((x) => x.rule === 'candidates_live' && x.verdict === 'hold' && x.phase === 'shifting');
+    const back = r.decisions.find((x) => x.rule === 'candidates_live' && x.verdict === 'resume' && x.phase === 'shifting');
+    assert.ok(stepped && down && back, JSON.stringify(r.decisions, null, 1));
+    assert.match(down.reason, new RegExp(`^${r.candidateVersion} of shop/default is not live \\(starting: the model server exited`));
+    assert.ok(down.observed.watchedMs <= killedAt - stepStarted, `watched ${down.observed.watchedMs} ms of a step whose candidate was killed ${killedAt - stepStarted} ms in`);
+    assert.ok(back.at - down.at >= 2000, 'its server took its time to start again');
+    assert.ok(stepped.at - back.at >= STEP_MS - down.observed.watchedMs - 50, `${stepped.at - back.at} ms after the candidate was live; ${STEP_MS - down.observed.watchedMs} ms were left`);
+    assert.ok(stepped.at - stepStarted >= STEP_MS + 2000, `the step came ${stepped.at - stepStarted} ms after it began: the time its candidate was down is not watched time`);
+    assertTrueWords(r, stepped, byVariant);
+    await promote(before);
+  });
 });

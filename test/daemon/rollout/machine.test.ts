@@ -245,6 +245,33 @@ describe('rollout state machine', () => {
     assert.deepEqual(machineStateOf(due!.next).watch, { step: 1, observedAt: 52_500, requests: 0, errors: 0 }, 'the next step counts afresh');
   });
 
+  it('stops the step\'s clock while a candidate\'s server is down during the shift, and rolls back if it never comes back', () => {
+    const slow = { ...policy, stepIntervalMs: 20_000 };
+    const shifting = rollout({ phase: 'shifting', candidateWeight: 25, state: { stepStartedAt: 0, watch: { step: 0, observedAt: 0, requests: 0, errors: 0 } } });
+    const why = 'v2 of p/london is not live (starting: the model server exited (signal SIGKILL))';
+    const [, down, again, tick, back] = run(
+      shifting,
+      [
+        [{ type: 'observed', requests: 10, errors: 0 }, 3000],
+        [{ type: 'candidates_down', reason: why }, 3800],
+        [{ type: 'candidates_down', reason: why }, 4800],
+        [{ type: 'tick' }, 20_000],
+        [{ type: 'candidates_live' }, 9000],
+      ],
+      slow,
+    );
+    assert.deepEqual(down!.effects, [{ type: 'await_candidates' }]);
+    assert.equal(down!.decisions[0]!.verdict, 'hold');
+    assert.equal(down!.decisions[0]!.reason, `${why}: the step at 25% stands still, watched 3 s of 20 s, until it answers /ping again`);
+    assert.equal(again!.next, down!.next, 'said once');
+    assert.equal(tick!.next.candidateWeight, 25);
+    assert.equal(back!.wakeAt, 26_000, '3 s watched, 17 s left from 9 s');
+    assert.match(back!.decisions[0]!.reason, /^v2 of london answer \/ping again: the step at 25% goes on with the 17 s it had left \(not watched for 6 s\)$/);
+    const gaveUp = step(down!.next, { type: 'candidates_failed', reason: 'v2 of p/london did not come back: it exited 5 times (gave up after 5 attempts)' }, 9000, slow);
+    assert.equal(gaveUp.next.phase, 'rolling_back');
+    assert.equal(gaveUp.decisions[0]!.reason, 'v2 of p/london did not come back: it exited 5 times (gave up after 5 attempts)');
+  });
+
   it('keeps the earliest stopped moment when the daemon restarts again before the candidates came back', () => {
     const slow = { ...policy, stepIntervalMs: 20_000 };
     const [, , , live] = run(
