@@ -70,11 +70,11 @@ export function supervise(opts: SupervisorOptions): Supervisor {
   const set = (next: SupervisedState, error: string | null) => {
     state = next;
     lastError = error ?? lastError;
-    opts.onChange({ state, port, handle: server?.handle ?? null, restarts, error, lastError });
     if (next === 'live' || next === 'failed' || next === 'stopped') {
       for (const w of waiters) (next === 'live' ? w.resolve() : w.reject(new Error(next === 'failed' ? error ?? 'it failed' : 'it was stopped')));
       waiters.clear();
     }
+    opts.onChange({ state, port, handle: server?.handle ?? null, restarts, error, lastError });
   };
 
   const sleep = (ms: number) =>
