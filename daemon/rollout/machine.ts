@@ -172,7 +172,7 @@ export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutP
     case 'candidates_live': {
       if (s.awaitingCandidates) return candidatesBack(r, now, policy, out, go, decide);
       if (r.phase !== 'deploying') return out;
-      decide({ rule: 'candidates_live', observed: r.groups.length, threshold: null, sample: null, verdict: 'advance', reason: `${describeCandidates(r)} answer /ping at 0% traffic` });
+      decide({ rule: 'candidates_live', observed: r.groups.length, threshold: null, sample: null, verdict: 'advance', reason: `${describeCandidates(r)} ${answer(r)} /ping at 0% traffic` });
       return enterGate(r, 0, now, policy, out, go, decide, heading);
     }
     case 'candidates_failed': {
@@ -430,7 +430,7 @@ function restarted(r: Rollout, now: number, policy: RolloutPolicy, out: StepResu
       threshold: { stepIntervalMs: policy.stepIntervalMs },
       sample: { lastObservedAt: since },
       verdict: 'hold',
-      reason: `the daemon restarted at ${r.candidateWeight}%: this step had been watched ${duration(watched)} of ${duration(policy.stepIntervalMs)} (last observed ${duration(now - since)} ago); the rest is waited once ${describeCandidates(r)} answer /ping again`,
+      reason: `the daemon restarted at ${r.candidateWeight}%: this step had been watched ${duration(watched)} of ${duration(policy.stepIntervalMs)} (last observed ${duration(now - since)} ago); the rest is waited once ${describeCandidates(r)} ${answer(r)} /ping again`,
     });
   }
   return out;
@@ -440,7 +440,7 @@ function restarted(r: Rollout, now: number, policy: RolloutPolicy, out: StepResu
 function candidatesBack(r: Rollout, now: number, policy: RolloutPolicy, out: StepResult, go: Go, decide: Decide): StepResult {
   const s = machineState(r);
   const { since, cause } = s.awaitingCandidates!;
-  const back = `${describeCandidates(r)} answer /ping again${cause === 'restart' ? ' after the restart' : ''}`;
+  const back = `${describeCandidates(r)} ${answer(r)} /ping again${cause === 'restart' ? ' after the restart' : ''}`;
   const gate = gateOf(r.phase);
   if (gate) {
     decide({ rule: 'candidates_live', observed: r.groups.length, threshold: null, sample: null, verdict: 'resume', reason: `${back}: the ${gateName(gate)} gate runs again` });
@@ -515,4 +515,5 @@ function describeCandidates(r: Rollout): string {
   return r.groups.length === 1 ? `${versions[0]} of ${r.groups[0]!.group}` : `the candidates (${r.groups.map((g) => `${g.group} v${g.candidate}`).join(', ')})`;
 }
 
+const answer = (r: Rollout) => (r.groups.length === 1 ? 'answers' : 'answer');
 const pct = (x: number) => `${+(x * 100).toFixed(2)}%`;

@@ -266,7 +266,7 @@ describe('rollout state machine', () => {
     assert.equal(again!.next, down!.next, 'said once');
     assert.equal(tick!.next.candidateWeight, 25);
     assert.equal(back!.wakeAt, 26_000, '3 s watched, 17 s left from 9 s');
-    assert.match(back!.decisions[0]!.reason, /^v2 of london answer \/ping again: the step at 25% goes on with the 17 s it had left \(not watched for 6 s\)$/);
+    assert.match(back!.decisions[0]!.reason, /^v2 of london answers \/ping again: the step at 25% goes on with the 17 s it had left \(not watched for 6 s\)$/);
     const gaveUp = step(down!.next, { type: 'candidates_failed', reason: 'v2 of p/london did not come back: it exited 5 times (gave up after 5 attempts)' }, 9000, slow);
     assert.equal(gaveUp.next.phase, 'rolling_back');
     assert.equal(gaveUp.decisions[0]!.reason, 'v2 of p/london did not come back: it exited 5 times (gave up after 5 attempts)');
