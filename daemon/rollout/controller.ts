@@ -2,7 +2,8 @@
  * Runs rollouts: feeds events to the pure state machine, persists what it decides, records the
  * decisions, carries out the effects (variants, weights, gates) and wakes itself when a step of
  * the shift is due. The persisted rollout *is* the state: a restarted daemon calls `recover()`,
- * which re-applies each active rollout's effects (all idempotent) and goes on from there.
+ * which tells the machine of each active rollout that the daemon restarted; it re-applies the effects (all
+ * idempotent) and waits for the restored model servers before it judges anything again.
  *
  * Events for one rollout are handled one at a time, in order (a per-rollout queue), so an effect
  * finishing and a command arriving never race on the same saved state.
@@ -15,7 +16,7 @@ import type { Serving } from '../serving/service.js';
 import type { LiveMetrics } from '../serving/metrics.js';
 import type { Store } from '../store/db.js';
 import type { Rollout } from '../store/rollouts.js';
-import { resumeEffects, step, type Effect, type Gate, type GateOutcome, type RolloutEvent, type RolloutPolicy, type StepResult, type WatchSample } from './machine.js';
+import { step, type Effect, type Gate, type GateOutcome, type RolloutEvent, type RolloutPolicy, type StepResult, type WatchSample } from './machine.js';
 
 export interface GateRunner {
   run(gate: Gate, rollout: Rollout, signal: AbortSignal): Promise<GateOutcome>;
@@ -33,6 +34,11 @@ export interface RolloutControllerDeps {
   now?: () => number;
   /** How often the live error-rate watch looks at the candidates' metrics. */
   watchEveryMs?: number;
+  /**
+   * How often the watch saves what it observed of a shift (when, and the candidates' requests): after a crash,
+   * at most this much watched time is lost, and never is downtime counted as watched.
+   */
+  observeEveryMs?: number;
 }
 
 export interface RolloutController {
@@ -67,7 +73,7 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
     return p;
   };
 
-  /** Applies one event: step, save, record, publish, then run the effects. */
+  /** Applies one event: step, save, record, publish (not for the watch's routine reports), then run the effects. */
   const dispatch = (id: number, ev: RolloutEvent) =>
     enqueue(id, async () => {
       if (closed) return undefined;
@@ -80,12 +86,12 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
         result = step(r, { type: 'machinery_failed', reason: describeError(err) }, now(), FALLBACK_POLICY);
       }
       if (result.rejected) throw new MlpError('conflict', `${r.pipeline}: cannot ${ev.type === 'command' ? ev.command : ev.type}: ${result.rejected}`);
-      const saved = persist(r, result);
+      const saved = persist(r, result, ev.type !== 'observed');
       apply(saved, result.effects, result.wakeAt);
       return saved;
     });
 
-  const persist = (r: Rollout, result: StepResult): Rollout => {
+  const persist = (r: Rollout, result: StepResult, publish: boolean): Rollout => {
     const at = now();
     const saved = store.transaction(() => {
       const s = result.next === r ? r : store.rollouts.save(result.next, { expectedVersion: r.version, at });
@@ -94,7 +100,7 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
     });
     for (const d of result.decisions) log.info('rollout', `${d.phase}: ${d.verdict}: ${d.reason}`, r.pipeline);
     if (saved.phase !== r.phase) log.info('rollout', `#${r.id} ${r.phase} → ${saved.phase}`, r.pipeline);
-    if (result.next !== r || result.decisions.length) deps.onChanged(saved);
+    if (publish && (result.next !== r || result.decisions.length)) deps.onChanged(saved);
     if (isTerminalPhase(saved.phase)) {
       settled.get(saved.id)?.();
       settled.delete(saved.id);
@@ -140,6 +146,16 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
           if (!controller.signal.aborted) await dispatch(r.id, { type: 'gate_done', gate: effect.gate, outcome });
           return;
         }
+        case 'await_candidates': {
+          try {
+            await serving.candidatesBack(r.pipeline);
+          } catch (err) {
+            await dispatch(r.id, { type: 'candidates_failed', reason: describeError(err) });
+            return;
+          }
+          await dispatch(r.id, { type: 'candidates_live' });
+          return;
+        }
         case 'cancel_gate':
           gatesRunning.get(r.id)?.abort();
           gatesRunning.delete(r.id);
@@ -167,16 +183,50 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
     clearTimeout(timers.get(id));
     const timer = setTimeout(() => {
       timers.delete(id);
+      // The step's decision counts the requests seen up to this moment.
+      const r = store.rollouts.get(id);
+      if (r) void report(r);
       void dispatch(id, { type: 'tick' }).catch((err) => log.error('rollout', describeError(err)));
     }, Math.max(0, at - now()));
     timers.set(id, timer);
   };
 
+  /** The candidates' request totals per variant when the watch last reported, per rollout (live metrics are in memory). */
+  const reported = new Map<number, Map<string, { requests: number; errors: number }>>();
+
+  /** Tells the machine what the watch observed of a shift since its last report: this is what makes the time count. */
+  const report = (r: Rollout): Promise<unknown> => {
+    const before = reported.get(r.id) ?? new Map<string, { requests: number; errors: number }>();
+    const totals = new Map<string, { requests: number; errors: number }>();
+    let requests = 0;
+    let errors = 0;
+    for (const g of r.groups) {
+      const variant = `v${g.candidate}`;
+      const total = deps.metrics.variant(r.pipeline, g.group, variant)?.total ?? { requests: 0, errors: 0 };
+      // A candidate started again counts from zero (its metrics were forgotten).
+      const last = before.get(g.group) ?? { requests: 0, errors: 0 };
+      const fresh = total.requests < last.requests;
+      requests += fresh ? total.requests : total.requests - last.requests;
+      errors += fresh ? total.errors : total.errors - last.errors;
+      totals.set(g.group, { ...total });
+    }
+    reported.set(r.id, totals);
+    // Paused: the counts move on without counting (a pause stops the step's clock, so its requests are not the step's).
+    if (r.phase !== 'shifting') return Promise.resolve();
+    // A candidate that is not live cannot be observed: its time does not count (the machine stops the clock once).
+    const down = serving.candidatesDown(r.pipeline);
+    const ev: RolloutEvent = down ? { type: 'candidates_down', reason: down } : { type: 'observed', requests, errors };
+    return dispatch(r.id, ev).catch((err) => log.error('rollout', describeError(err), r.pipeline));
+  };
+  const inShift = (r: Rollout) => r.phase === 'shifting' || (r.phase === 'paused' && r.pausedFrom === 'shifting');
+  const reportAll = () => Promise.all(store.rollouts.listActive().filter(inShift).map(report));
+  const observer = setInterval(() => void reportAll(), deps.observeEveryMs ?? 1_000);
+  observer.unref();
+
   // The live error-rate watch: the candidates' own requests, continuously, not at step ends.
   const watch = setInterval(() => {
     for (const r of store.rollouts.listActive()) {
-      const watching = r.phase === 'shifting' || (r.phase === 'paused' && r.pausedFrom === 'shifting');
-      if (!watching || r.candidateWeight === 0) continue;
+      if (!inShift(r) || r.candidateWeight === 0) continue;
       const policy = deps.policyFor(r.pipeline);
       if (!policy) continue;
       const worst = worstGroup(r, policy.minRequests);
@@ -234,21 +284,17 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
     },
     recover() {
       for (const r of store.rollouts.listActive()) {
-        let policy: RolloutPolicy;
-        try {
-          policy = policyOf(r);
-        } catch (err) {
-          void dispatch(r.id, { type: 'machinery_failed', reason: describeError(err) }).catch(() => {});
-          continue;
-        }
-        const { effects, wakeAt } = resumeEffects(r, now(), policy);
+        // A rollout whose pipeline left the repo fails there, with that reason (dispatch).
         log.info('rollout', `#${r.id} resumes in ${r.phase} at ${r.candidateWeight}%`, r.pipeline);
-        apply(r, effects, wakeAt);
+        void dispatch(r.id, { type: 'restarted' }).catch((err) => log.error('rollout', describeError(err), r.pipeline));
       }
     },
     async close() {
-      closed = true;
+      clearInterval(observer);
       clearInterval(watch);
+      // A clean stop saves what the watch observed up to now: after the restart the shift goes on from here.
+      await reportAll();
+      closed = true;
       for (const t of timers.values()) clearTimeout(t);
       for (const g of gatesRunning.values()) g.abort();
       await Promise.allSettled([...queues.values()]);

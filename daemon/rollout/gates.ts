@@ -147,6 +147,7 @@ export function createGateRunner(deps: GateDeps): GateRunner {
       const candidate = deps.serving.endpointOf(r.pipeline, g.group, 'candidate');
       const current = deps.serving.endpointOf(r.pipeline, g.group, 'current');
       if (!candidate) return { passed: false, summary: `the candidate of ${g.group} is not live` };
+      if (!current && g.current !== null) return { passed: false, summary: `the current version (v${g.current}) of ${g.group} is not live: replay has nothing to compare the candidate with` };
       if (!current) {
         reports[g.group] = { skipped: 'no current model in this group: nothing to compare against' };
         continue;

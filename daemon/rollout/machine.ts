@@ -44,10 +44,16 @@ export interface WatchSample {
 
 export type RolloutEvent =
   | { type: 'tick' }
+  /** The daemon started again with this rollout active: bring the world back in line with the stored state. */
+  | { type: 'restarted' }
   | { type: 'candidates_live' }
   | { type: 'candidates_failed'; reason: string }
+  /** While shifting, a candidate's server stopped answering (it is being restarted): the watch cannot observe it. */
+  | { type: 'candidates_down'; reason: string }
   | { type: 'gate_done'; gate: Gate; outcome: GateOutcome }
   | { type: 'watch'; sample: WatchSample }
+  /** The watch is observing the shift: the candidates' requests and errors since its last report (about every second). */
+  | { type: 'observed'; requests: number; errors: number }
   | { type: 'promoted' }
   | { type: 'retired' }
   | { type: 'command'; command: 'promote' | 'rollback' | 'pause' | 'resume'; actor: string }
@@ -55,8 +61,13 @@ export type RolloutEvent =
   | { type: 'machinery_failed'; reason: string };
 
 export type Effect =
-  /** Make each group's candidate variant exist (weight 0) and wait until live → candidates_live / candidates_failed. */
+  /**
+   * Make each group's candidate variant exist (weight 0) and wait until it, and the current version beside it,
+   * are live → candidates_live / candidates_failed.
+   */
   | { type: 'start_candidates' }
+  /** Wait until every candidate is live again (their servers are restarting) → candidates_live / candidates_failed. */
+  | { type: 'await_candidates' }
   /** Run a gate → gate_done. */
   | { type: 'run_gate'; gate: Gate }
   /** Stop a gate that is running (pause, rollback); its result is ignored. */
@@ -85,8 +96,26 @@ export interface MachineState {
   /** When the current weight was set (shifting): the next step is due one interval later. */
   stepStartedAt?: number;
   pausedAt?: number;
+  /**
+   * What the watch saw of the current step, saved about every second while it observes (the daemon up, the
+   * shift running, the candidates live): when it last observed, and the candidates' requests and errors.
+   */
+  watch?: StepWatch;
+  /**
+   * Set while the candidates are not live — the daemon restarted, or a candidate's server went down during the
+   * shift — until they answer /ping again: no gate runs and the shift's clock stands still from `since` (the last
+   * moment the watch observed), so time the watch could not observe is never counted as watched.
+   */
+  awaitingCandidates?: { since: number; cause: 'restart' | 'down' };
   /** The terminal phase the machine is heading to once its effect is done. */
   ending?: { phase: 'promoted' | 'blocked' | 'rolled_back' | 'failed'; reason: string };
+}
+
+export interface StepWatch {
+  step: number;
+  observedAt: number;
+  requests: number;
+  errors: number;
 }
 
 export type NewDecision = Omit<Decision, 'at'>;
@@ -108,37 +137,14 @@ const ACTIVE: ReadonlySet<RolloutPhase> = new Set(['deploying', 'checking_data',
 export const machineState = (r: Rollout): MachineState => r.state as MachineState;
 export const isFirstVersion = (r: Rollout) => r.groups.every((g) => g.current === null);
 
-/** The effects that make the world match a persisted rollout: what a restarted daemon runs first. */
-export function resumeEffects(r: Rollout, now: number, policy: RolloutPolicy): { effects: Effect[]; wakeAt?: number } {
-  const s = machineState(r);
-  if (s.ending) return { effects: [s.ending.phase === 'promoted' ? { type: 'promote' } : { type: 'retire_candidates' }] };
-  switch (r.phase) {
-    case 'deploying':
-      return { effects: [{ type: 'start_candidates' }] };
-    case 'checking_data':
-    case 'integration_testing':
-    case 'replaying':
-      // A gate that was running when the daemon died starts again (its partial result is not trusted).
-      return { effects: [{ type: 'start_candidates' }, { type: 'run_gate', gate: gateOf(r.phase)! }] };
-    case 'shifting':
-      return { effects: [{ type: 'set_weight', weight: r.candidateWeight }], wakeAt: (s.stepStartedAt ?? now) + policy.stepIntervalMs };
-    case 'paused':
-      return { effects: [{ type: 'set_weight', weight: r.candidateWeight }] };
-    case 'rolling_back':
-      return { effects: [{ type: 'retire_candidates' }] };
-    default:
-      return { effects: [] };
-  }
-}
-
 /**
  * When the shift's next step is due and the candidates' weight after it, for people watching; the
- * `tick` handler below decides the same from the same stored start time. Null outside `shifting`, and
- * once the rollout is heading to its end (the last step was taken).
+ * `tick` handler below decides the same from the same stored start time. Null outside `shifting`, while
+ * the clock stands still (the candidates are not live), and once the rollout is heading to its end (the last step was taken).
  */
 export function nextStepOf(r: Rollout, policy: RolloutPolicy): { at: number; weight: number } | null {
   const s = machineState(r);
-  if (r.phase !== 'shifting' || s.ending) return null;
+  if (r.phase !== 'shifting' || s.ending || s.awaitingCandidates) return null;
   return { at: (s.stepStartedAt ?? r.phaseStartedAt) + policy.stepIntervalMs, weight: Math.min(100, r.candidateWeight + policy.stepPercent) };
 }
 
@@ -156,17 +162,29 @@ export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutP
   const reject = (why: string): StepResult => ({ next: r, effects: [], decisions: [], rejected: why });
 
   if (!ACTIVE.has(r.phase)) return ev.type === 'command' ? reject(`the rollout is already ${r.phase}`) : out;
-  if (s.ending && ev.type !== 'promoted' && ev.type !== 'retired' && ev.type !== 'machinery_failed') {
+  if (s.ending && ev.type !== 'promoted' && ev.type !== 'retired' && ev.type !== 'machinery_failed' && ev.type !== 'restarted') {
     return ev.type === 'command' ? reject(`the rollout is finishing (${s.ending.phase})`) : out;
   }
 
   switch (ev.type) {
+    case 'restarted':
+      return restarted(r, now, policy, out, go, decide);
     case 'candidates_live': {
+      if (s.awaitingCandidates) return candidatesBack(r, now, policy, out, go, decide);
       if (r.phase !== 'deploying') return out;
-      decide({ rule: 'candidates_live', observed: r.groups.length, threshold: null, sample: null, verdict: 'advance', reason: `${describeCandidates(r)} answer /ping at 0% traffic` });
+      decide({ rule: 'candidates_live', observed: r.groups.length, threshold: null, sample: null, verdict: 'advance', reason: `${describeCandidates(r)} ${answer(r)} /ping at 0% traffic` });
       return enterGate(r, 0, now, policy, out, go, decide, heading);
     }
     case 'candidates_failed': {
+      if (s.awaitingCandidates) {
+        // Live traffic had moved (a shift, or one paused): take it back; before that, the gates had not passed.
+        const shifted = r.phase === 'shifting' || r.pausedFrom === 'shifting';
+        const reason = s.awaitingCandidates.cause === 'restart' ? `the daemon restarted and a candidate did not come back: ${ev.reason}` : ev.reason;
+        decide({ rule: 'candidates_live', observed: null, threshold: null, sample: null, verdict: shifted ? 'rollback' : 'block', reason });
+        if (shifted) go('rolling_back', { pausedFrom: null, candidateWeight: 0 });
+        heading(shifted ? 'rolled_back' : 'blocked', reason, { type: 'retire_candidates' });
+        return out;
+      }
       if (r.phase !== 'deploying') return out;
       decide({ rule: 'candidates_live', observed: null, threshold: null, sample: null, verdict: 'block', reason: ev.reason });
       heading('blocked', ev.reason, { type: 'retire_candidates' });
@@ -208,22 +226,46 @@ export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutP
       }
       return out;
     }
+    case 'candidates_down': {
+      if (r.phase !== 'shifting' || s.awaitingCandidates) return out;
+      const since = lastObservedAt(r);
+      const watched = Math.max(0, since - (s.stepStartedAt ?? r.phaseStartedAt));
+      decide({
+        rule: 'candidates_live',
+        observed: { watchedMs: watched },
+        threshold: { stepIntervalMs: policy.stepIntervalMs },
+        sample: { lastObservedAt: since },
+        verdict: 'hold',
+        reason: `${ev.reason}: the step at ${r.candidateWeight}% stands still, watched ${duration(watched)} of ${duration(policy.stepIntervalMs)}, until it answers /ping again`,
+      });
+      go('shifting', {}, { awaitingCandidates: { since, cause: 'down' } });
+      out.effects.push({ type: 'await_candidates' });
+      return out;
+    }
+    case 'observed': {
+      if (r.phase !== 'shifting' || s.awaitingCandidates) return out;
+      const w = watchOf(r, now);
+      go('shifting', {}, { watch: { ...w, observedAt: now, requests: w.requests + ev.requests, errors: w.errors + ev.errors } });
+      return out;
+    }
     case 'tick': {
-      if (r.phase !== 'shifting') return out;
+      if (r.phase !== 'shifting' || s.awaitingCandidates) return out;
       const due = (s.stepStartedAt ?? now) + policy.stepIntervalMs;
       if (now < due) {
         out.wakeAt = due;
         return out;
       }
       const weight = Math.min(100, r.candidateWeight + policy.stepPercent);
+      const watched = watchedStep(r, now, policy);
+      const nextWatch: StepWatch = { step: r.stepIndex + 1, observedAt: now, requests: 0, errors: 0 };
       if (weight >= 100) {
-        decide({ rule: 'step', observed: 100, threshold: 100, sample: null, verdict: 'promote', reason: `the shift reached 100%: ${describeCandidates(r)} take all traffic` });
-        go('shifting', { candidateWeight: 100, stepIndex: r.stepIndex + 1 }, { stepStartedAt: now });
+        decide({ rule: 'step', observed: 100, threshold: 100, sample: watched.sample, verdict: 'promote', reason: `${watched.words}: the shift reached 100%, ${describeCandidates(r)} take all traffic` });
+        go('shifting', { candidateWeight: 100, stepIndex: r.stepIndex + 1 }, { stepStartedAt: now, watch: nextWatch });
         heading('promoted', 'promoted after the gradual shift', { type: 'promote' });
         return out;
       }
-      decide({ rule: 'step', observed: weight, threshold: 100, sample: null, verdict: 'advance', reason: `${policy.stepIntervalMs / 60_000 >= 1 ? `${+(policy.stepIntervalMs / 60_000).toFixed(2)} min` : `${policy.stepIntervalMs} ms`} without a rollback: traffic ${r.candidateWeight}% → ${weight}%` });
-      go('shifting', { candidateWeight: weight, stepIndex: r.stepIndex + 1 }, { stepStartedAt: now });
+      decide({ rule: 'step', observed: weight, threshold: 100, sample: watched.sample, verdict: 'advance', reason: `${watched.words}: traffic ${r.candidateWeight}% → ${weight}%` });
+      go('shifting', { candidateWeight: weight, stepIndex: r.stepIndex + 1 }, { stepStartedAt: now, watch: nextWatch });
       out.effects.push({ type: 'set_weight', weight });
       out.wakeAt = now + policy.stepIntervalMs;
       return out;
@@ -284,7 +326,7 @@ function enterGate(r: Rollout, from: number, now: number, policy: RolloutPolicy,
   }
   const weight = policy.initialTraffic > 0 ? policy.initialTraffic : Math.min(100, policy.stepPercent);
   decide({ phase: 'shifting', rule: 'step', observed: weight, threshold: 100, sample: null, verdict: 'advance', reason: `gates passed: the candidate gets ${weight}% of the traffic, +${policy.stepPercent}% at each step` });
-  go('shifting', { candidateWeight: weight, stepIndex: 0 }, { stepStartedAt: now });
+  go('shifting', { candidateWeight: weight, stepIndex: 0 }, { stepStartedAt: now, watch: { step: 0, observedAt: now, requests: 0, errors: 0 } });
   out.effects.push({ type: 'set_weight', weight });
   out.wakeAt = now + policy.stepIntervalMs;
   return out;
@@ -310,7 +352,10 @@ function command(
       if (r.phase === 'rolling_back') return reject('a rollback cannot be paused');
       manual('hold', `paused ${by} at ${r.candidateWeight}% traffic`);
       out.effects.push({ type: 'cancel_gate' });
-      go('paused', { pausedFrom: r.phase as Rollout['pausedFrom'] }, { pausedAt: now });
+      // A shift still waiting for its candidates: its clock stood still since then; the pause
+      // freezes it from now on, so the time until now is set aside here.
+      const waited = r.phase === 'shifting' && s.awaitingCandidates ? { stepStartedAt: (s.stepStartedAt ?? now) + (now - s.awaitingCandidates.since), awaitingCandidates: { ...s.awaitingCandidates, since: now } } : {};
+      go('paused', { pausedFrom: r.phase as Rollout['pausedFrom'] }, { pausedAt: now, ...waited });
       return out;
     }
     case 'resume': {
@@ -318,19 +363,25 @@ function command(
       const from = r.pausedFrom;
       manual('resume', `resumed ${by}: back to ${from}`);
       if (from === 'shifting') {
-        // The wait continues with the time it had left when paused.
+        // The wait continues with the time it had left when paused; while the candidates are not live, only once they are.
         const started = (s.stepStartedAt ?? now) + (now - (s.pausedAt ?? now));
-        go('shifting', { pausedFrom: null }, { stepStartedAt: started, pausedAt: undefined });
+        if (s.awaitingCandidates) {
+          go('shifting', { pausedFrom: null }, { stepStartedAt: started, pausedAt: undefined, awaitingCandidates: { ...s.awaitingCandidates, since: now } });
+          return out;
+        }
+        go('shifting', { pausedFrom: null }, { stepStartedAt: started, pausedAt: undefined, watch: { ...watchOf(r, now), observedAt: now } });
         out.wakeAt = started + policy.stepIntervalMs;
         return out;
       }
       go(from, { pausedFrom: null }, { pausedAt: undefined });
-      out.effects.push(from === 'deploying' ? { type: 'start_candidates' } : { type: 'run_gate', gate: gateOf(from)! });
+      // After a restart the gate runs once the candidates answer /ping again (candidates_live), not before.
+      if (!s.awaitingCandidates) out.effects.push(from === 'deploying' ? { type: 'start_candidates' } : { type: 'run_gate', gate: gateOf(from)! });
       return out;
     }
     case 'promote': {
       const phase = r.phase === 'paused' ? r.pausedFrom : r.phase;
       if (phase === 'deploying') return reject('the candidates are not live yet: wait until the rollout leaves deploying');
+      if (s.awaitingCandidates) return reject('the candidates are not live again yet: wait until they answer /ping');
       if (phase === 'rolling_back') return reject('the rollout is rolling back');
       manual('promote', `promoted ${by} at ${r.candidateWeight}% traffic${phase !== 'shifting' ? ` (skipping ${phase} and what follows)` : ''}`);
       out.effects.push({ type: 'cancel_gate' });
@@ -349,6 +400,112 @@ function command(
   }
 }
 
+/**
+ * The daemon came back with this rollout active. A finishing rollout finishes; otherwise the candidates' servers
+ * are coming back (the serving restore started them) and nothing is judged until they answer /ping: a gate that
+ * was running starts again then, and a shift's clock stands still from the last moment the watch observed.
+ */
+function restarted(r: Rollout, now: number, policy: RolloutPolicy, out: StepResult, go: Go, decide: Decide): StepResult {
+  const s = machineState(r);
+  if (s.ending) {
+    out.effects.push(s.ending.phase === 'promoted' ? { type: 'promote' } : { type: 'retire_candidates' });
+    return out;
+  }
+  if (r.phase === 'deploying') {
+    out.effects.push({ type: 'start_candidates' });
+    return out;
+  }
+  if (r.phase === 'paused' && r.pausedFrom === 'deploying') return out; // resume starts them
+  const since = s.awaitingCandidates?.since ?? (r.phase === 'shifting' ? lastObservedAt(r) : now);
+  go(r.phase, {}, { awaitingCandidates: { since, cause: 'restart' } });
+  out.effects.push({ type: 'set_weight', weight: r.candidateWeight }, { type: 'start_candidates' });
+  const gate = gateOf(r.phase);
+  if (gate) {
+    decide({ rule: 'restart', observed: null, threshold: null, sample: null, verdict: 'hold', reason: `the daemon restarted during ${r.phase}: the ${gateName(gate)} gate runs again from the start once ${describeCandidates(r)} and the current version answer /ping` });
+  } else if (r.phase === 'shifting') {
+    const watched = Math.max(0, since - (s.stepStartedAt ?? r.phaseStartedAt));
+    decide({
+      rule: 'restart',
+      observed: { watchedMs: watched },
+      threshold: { stepIntervalMs: policy.stepIntervalMs },
+      sample: { lastObservedAt: since },
+      verdict: 'hold',
+      reason: `the daemon restarted at ${r.candidateWeight}%: this step had been watched ${duration(watched)} of ${duration(policy.stepIntervalMs)} (last observed ${duration(now - since)} ago); the rest is waited once ${describeCandidates(r)} ${answer(r)} /ping again`,
+    });
+  }
+  return out;
+}
+
+/** The candidates answer /ping again (after a restart, or their servers went down): the gate runs again, or the shift's clock goes on. */
+function candidatesBack(r: Rollout, now: number, policy: RolloutPolicy, out: StepResult, go: Go, decide: Decide): StepResult {
+  const s = machineState(r);
+  const { since, cause } = s.awaitingCandidates!;
+  const back = `${describeCandidates(r)} ${answer(r)} /ping again${cause === 'restart' ? ' after the restart' : ''}`;
+  const gate = gateOf(r.phase);
+  if (gate) {
+    decide({ rule: 'candidates_live', observed: r.groups.length, threshold: null, sample: null, verdict: 'resume', reason: `${back}: the ${gateName(gate)} gate runs again` });
+    go(r.phase, {}, { awaitingCandidates: undefined });
+    out.effects.push({ type: 'run_gate', gate });
+    return out;
+  }
+  if (r.phase !== 'shifting') {
+    go(r.phase, {}, { awaitingCandidates: undefined }); // paused: the pause holds the clock
+    return out;
+  }
+  const started = (s.stepStartedAt ?? r.phaseStartedAt) + (now - since);
+  const left = Math.max(0, started + policy.stepIntervalMs - now);
+  decide({
+    rule: 'candidates_live',
+    observed: { unwatchedMs: now - since },
+    threshold: null,
+    sample: null,
+    verdict: 'resume',
+    reason: `${back}: the step at ${r.candidateWeight}% goes on with the ${duration(left)} it had left (not watched for ${duration(now - since)})`,
+  });
+  go('shifting', {}, { stepStartedAt: started, awaitingCandidates: undefined, watch: { ...watchOf(r, now), observedAt: now } });
+  out.wakeAt = started + policy.stepIntervalMs;
+  return out;
+}
+
+/**
+ * The last moment the watch observed the current step: its last report, or the moment the step's clock last
+ * started (a step begun, resumed or with its candidates back resets `watch.observedAt`, so the two never mix).
+ */
+function lastObservedAt(r: Rollout): number {
+  const s = machineState(r);
+  return s.watch?.step === r.stepIndex ? s.watch.observedAt : (s.stepStartedAt ?? r.phaseStartedAt);
+}
+
+/** The watch of the current step (a fresh one when the stored one is of an earlier step). */
+function watchOf(r: Rollout, now: number): StepWatch {
+  const w = machineState(r).watch;
+  return w?.step === r.stepIndex ? w : { step: r.stepIndex, observedAt: now, requests: 0, errors: 0 };
+}
+
+/** What the watch saw of a step that is due: how long it watched, and the candidates' requests in that time. */
+function watchedStep(r: Rollout, now: number, policy: RolloutPolicy): { words: string; sample: { watchedMs: number; requests: number; errors: number } } {
+  const w = watchOf(r, now);
+  // The clock ran only while the watch observed: a due step has been watched for its whole interval.
+  const sample = { watchedMs: policy.stepIntervalMs, requests: w.requests, errors: w.errors };
+  const few = w.requests < policy.minRequests ? `, fewer than min_requests (${policy.minRequests}) for an error-rate verdict` : '';
+  const errors = w.errors ? `, ${w.errors} of them errors (${pct(w.errors / w.requests)})` : ', none of them errors';
+  return {
+    words: `watched ${duration(policy.stepIntervalMs)} at ${r.candidateWeight}% without a rollback: ${describeCandidates(r)} served ${w.requests} request${w.requests === 1 ? '' : 's'}${w.requests ? errors : ''}${few}`,
+    sample,
+  };
+}
+
+function gateName(gate: Gate): string {
+  return gate.replace('_', ' ');
+}
+
+/** `900 ms`, `20 s`, `1.5 min`: durations in decision records, precise enough to check against the record's times. */
+function duration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 120_000) return `${+(ms / 1000).toFixed(1)} s`;
+  return `${+(ms / 60_000).toFixed(2)} min`;
+}
+
 function gateOf(phase: RolloutPhase): Gate | undefined {
   return GATE_ORDER.find((g) => GATE_PHASE[g] === phase);
 }
@@ -358,4 +515,5 @@ function describeCandidates(r: Rollout): string {
   return r.groups.length === 1 ? `${versions[0]} of ${r.groups[0]!.group}` : `the candidates (${r.groups.map((g) => `${g.group} v${g.candidate}`).join(', ')})`;
 }
 
+const answer = (r: Rollout) => (r.groups.length === 1 ? 'answers' : 'answer');
 const pct = (x: number) => `${+(x * 100).toFixed(2)}%`;

@@ -42,8 +42,15 @@ export interface Serving {
   readonly table: MutableRouteTable;
   /** Starts the servers of every variant the store says is live (after reaping what a crashed daemon left). */
   restore(): Promise<void>;
-  /** Starts `version` of the group beside the current one at weight 0; resolves once it is live (idempotent). */
+  /**
+   * Starts `version` of the group beside the current one at weight 0 (idempotent); resolves once it is live and
+   * the current version's server (restored after a restart) has started, rejects when the candidate's first start fails.
+   */
   startCandidate(pipeline: string, group: string, version: number): Promise<void>;
+  /** Why a candidate of the pipeline is not serving right now (its server is restarting, or was given up on); null when all are live. */
+  candidatesDown(pipeline: string): string | null;
+  /** Resolves once every candidate of the pipeline is live again; rejects, saying which and why, when one was given up on. */
+  candidatesBack(pipeline: string): Promise<void>;
   /** Where a group's current or candidate model server listens (for gates that call it directly). */
   endpointOf(pipeline: string, group: string, role: 'current' | 'candidate'): { variant: string; host: string; port: number } | null;
   /** Candidates get `weight`% of their group's traffic, the current variants the rest (idempotent). */
@@ -161,11 +168,39 @@ export function createServing(deps: ServingDeps): Serving {
       }
       candidate ??= store.variants.create({ pipeline, group, version, role: 'candidate', weight: 0, backend });
       const sup = supervisors.get(candidate.id) ?? start(candidate);
+      // After a restart the current version's server is coming back too, and the gates compare against it.
+      // One that already failed its first start is not waited for (replay then says it is not live).
+      const current = live.find((v) => v.role === 'current');
+      const currentLive = current && supervisors.get(current.id)?.firstLive.catch(() => {});
       try {
         await sup.firstLive;
       } catch (err) {
         throw new MlpError('check_failed', `v${version} of ${pipeline}/${group} did not start: ${(err as Error).message}`);
       }
+      await currentLive;
+    },
+    candidatesDown(pipeline) {
+      for (const v of store.variants.live(pipeline).filter((x) => x.role === 'candidate')) {
+        const state = supervisors.get(v.id)?.state ?? 'stopped';
+        if (state !== 'live') return `v${v.version} of ${pipeline}/${v.group} is not live (${state}${v.lastError ? `: ${v.lastError}` : ''})`;
+      }
+      return null;
+    },
+    async candidatesBack(pipeline) {
+      await Promise.all(
+        store.variants
+          .live(pipeline)
+          .filter((v) => v.role === 'candidate')
+          .map(async (v) => {
+            try {
+              const sup = supervisors.get(v.id);
+              if (!sup) throw new Error('it has no server');
+              await sup.whenLive();
+            } catch (err) {
+              throw new MlpError('check_failed', `v${v.version} of ${pipeline}/${v.group} did not come back: ${(err as Error).message}`);
+            }
+          }),
+      );
     },
     endpointOf(pipeline, group, role) {
       const v = store.variants.live(pipeline).find((x) => x.group === group && x.role === role);

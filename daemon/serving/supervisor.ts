@@ -39,6 +39,8 @@ export interface Supervisor {
   readonly port: number | null;
   /** Resolves once live, rejects when the first start fails for good. */
   readonly firstLive: Promise<void>;
+  /** Resolves when the server is live (at once if it is now), rejects when the supervisor gave up or was stopped. */
+  whenLive(): Promise<void>;
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -64,9 +66,14 @@ export function supervise(opts: SupervisorOptions): Supervisor {
   firstLive.catch(() => {}); // a caller that does not wait must not see an unhandled rejection
 
   let lastError: string | null = null;
+  const waiters = new Set<{ resolve: () => void; reject: (err: Error) => void }>();
   const set = (next: SupervisedState, error: string | null) => {
     state = next;
     lastError = error ?? lastError;
+    if (next === 'live' || next === 'failed' || next === 'stopped') {
+      for (const w of waiters) (next === 'live' ? w.resolve() : w.reject(new Error(next === 'failed' ? error ?? 'it failed' : 'it was stopped')));
+      waiters.clear();
+    }
     opts.onChange({ state, port, handle: server?.handle ?? null, restarts, error, lastError });
   };
 
@@ -129,6 +136,11 @@ export function supervise(opts: SupervisorOptions): Supervisor {
       return port;
     },
     firstLive,
+    whenLive() {
+      if (state === 'live') return Promise.resolve();
+      if (state === 'failed' || state === 'stopped') return Promise.reject(new Error(state === 'failed' ? lastError ?? 'it failed' : 'it was stopped'));
+      return new Promise((resolve, reject) => waiters.add({ resolve, reject }));
+    },
     async stop(graceMs = 5_000) {
       stopping = true;
       wake?.();

@@ -1,7 +1,7 @@
 /** The rollout state machine on its own: events in, state, effects and decisions out. No I/O. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { nextStepOf, resumeEffects, step, type GateOutcome, type RolloutEvent, type RolloutPolicy, type StepResult } from '../../../daemon/rollout/machine.js';
+import { nextStepOf, step, type GateOutcome, type MachineState, type RolloutEvent, type RolloutPolicy, type StepResult } from '../../../daemon/rollout/machine.js';
 import type { Rollout } from '../../../daemon/store/rollouts.js';
 
 const policy: RolloutPolicy = { strategy: 'gradual', initialTraffic: 0, stepPercent: 25, stepIntervalMs: 1000, errorRateAbove: 0.05, minRequests: 50, latencyP99AboveMs: 800 };
@@ -27,6 +27,7 @@ function rollout(patch: Partial<Rollout> = {}): Rollout {
   };
 }
 
+const machineStateOf = (r: Rollout) => r.state as MachineState;
 const pass = (summary = 'ok'): GateOutcome => ({ passed: true, summary });
 
 /** Feeds events in order; returns every step's result. */
@@ -173,12 +174,183 @@ describe('rollout state machine', () => {
   });
 
   it('tells a restarted daemon what to re-apply in each phase', () => {
-    assert.deepEqual(resumeEffects(rollout(), 0, policy).effects, [{ type: 'start_candidates' }]);
-    assert.deepEqual(resumeEffects(rollout({ phase: 'replaying' }), 0, policy).effects, [{ type: 'start_candidates' }, { type: 'run_gate', gate: 'replay' }]);
-    const shifting = resumeEffects(rollout({ phase: 'shifting', candidateWeight: 75, state: { stepStartedAt: 500 } }), 900, policy);
-    assert.deepEqual(shifting, { effects: [{ type: 'set_weight', weight: 75 }], wakeAt: 1500 });
-    assert.deepEqual(resumeEffects(rollout({ phase: 'rolling_back', state: { ending: { phase: 'rolled_back', reason: 'x' } } }), 0, policy).effects, [{ type: 'retire_candidates' }]);
-    assert.deepEqual(resumeEffects(rollout({ phase: 'shifting', state: { ending: { phase: 'promoted', reason: 'x' } } }), 0, policy).effects, [{ type: 'promote' }]);
+    const restart = (r: Rollout) => step(r, { type: 'restarted' }, 0, policy).effects;
+    assert.deepEqual(restart(rollout()), [{ type: 'start_candidates' }]);
+    assert.deepEqual(restart(rollout({ phase: 'shifting', candidateWeight: 75, state: { stepStartedAt: 0 } })), [{ type: 'set_weight', weight: 75 }, { type: 'start_candidates' }]);
+    assert.deepEqual(restart(rollout({ phase: 'rolling_back', state: { ending: { phase: 'rolled_back', reason: 'x' } } })), [{ type: 'retire_candidates' }]);
+    assert.deepEqual(restart(rollout({ phase: 'shifting', state: { ending: { phase: 'promoted', reason: 'x' } } })), [{ type: 'promote' }]);
+    assert.deepEqual(restart(rollout({ phase: 'paused', pausedFrom: 'deploying' })), [], 'resume starts the candidates');
+  });
+
+  it('after a restart in a gate phase, runs the gate again only once the candidates are live', () => {
+    const [restarted, live, replayed] = run(rollout({ phase: 'replaying' }), [
+      [{ type: 'restarted' }, 100],
+      [{ type: 'candidates_live' }, 2100],
+      [{ type: 'gate_done', gate: 'replay', outcome: pass('0 of 60 regress') }, 2500],
+    ]);
+    assert.deepEqual(restarted!.effects, [{ type: 'set_weight', weight: 0 }, { type: 'start_candidates' }], 'no gate before the servers are back');
+    assert.deepEqual(restarted!.decisions.map((d) => `${d.rule}:${d.verdict}`), ['restart:hold']);
+    assert.match(restarted!.decisions[0]!.reason, /restarted during replaying: the replay gate runs again from the start once v2 of london and the current version answer \/ping/);
+    assert.deepEqual(live!.effects, [{ type: 'run_gate', gate: 'replay' }]);
+    assert.deepEqual(live!.decisions.map((d) => `${d.rule}:${d.verdict}`), ['candidates_live:resume']);
+    assert.equal(replayed!.next.phase, 'shifting');
+    assert.equal(step(live!.next, { type: 'candidates_live' }, 2200, policy).effects.length, 0, 'a second report runs nothing twice');
+  });
+
+  it('blocks with the true reason when a candidate does not come back after a restart, and rolls back when traffic had moved', () => {
+    const why = 'the model server did not answer GET /ping with 200 within 60s (serve.startup_timeout_seconds)';
+    const gate = run(rollout({ phase: 'integration_testing' }), [[{ type: 'restarted' }, 1], [{ type: 'candidates_failed', reason: why }, 2]])[1]!;
+    assert.equal(gate.decisions[0]!.verdict, 'block');
+    assert.equal(gate.decisions[0]!.reason, `the daemon restarted and a candidate did not come back: ${why}`);
+    assert.deepEqual(gate.effects, [{ type: 'retire_candidates' }]);
+    assert.equal(step(gate.next, { type: 'retired' }, 3, policy).next.phase, 'blocked');
+    const shift = run(rollout({ phase: 'shifting', candidateWeight: 50, state: { stepStartedAt: 0 } }), [[{ type: 'restarted' }, 1], [{ type: 'candidates_failed', reason: why }, 2]])[1]!;
+    assert.equal(shift.next.phase, 'rolling_back');
+    assert.equal(shift.next.candidateWeight, 0);
+    assert.equal(shift.decisions[0]!.verdict, 'rollback');
+  });
+
+  it('does not count downtime as watched: the step goes on with its remaining time once the candidates are live again', () => {
+    const slow = { ...policy, stepIntervalMs: 20_000 };
+    // At 25% since t=0; the watch reported at 1 s .. 4 s; killed at 4.5 s; started again at 34.5 s; live at 36.5 s.
+    const results = run(
+      rollout({ phase: 'shifting', candidateWeight: 25, state: { stepStartedAt: 0, watch: { step: 0, observedAt: 0, requests: 0, errors: 0 } } }),
+      [
+        [{ type: 'observed', requests: 30, errors: 0 }, 1000],
+        [{ type: 'observed', requests: 30, errors: 1 }, 4000],
+        [{ type: 'restarted' }, 34_500],
+        [{ type: 'tick' }, 34_600],
+        [{ type: 'candidates_live' }, 36_500],
+        [{ type: 'tick' }, 52_499],
+        [{ type: 'observed', requests: 500, errors: 2 }, 52_000],
+        [{ type: 'tick' }, 52_500],
+      ],
+      slow,
+    );
+    const [, , restarted, during, live, early, , due] = results;
+    assert.equal(restarted!.wakeAt, undefined, 'no step is due while the candidates are not live');
+    assert.deepEqual(restarted!.decisions[0]!.observed, { watchedMs: 4000 });
+    assert.match(restarted!.decisions[0]!.reason, /this step had been watched 4 s of 20 s \(last observed 30.5 s ago\)/);
+    assert.equal(during!.next.candidateWeight, 25, 'twenty seconds of downtime are not a step');
+    assert.equal(nextStepOf(during!.next, slow), null);
+    // 4 s were watched before the crash: 16 s are left from the moment v2 is live again.
+    assert.equal(live!.wakeAt, 52_500);
+    assert.match(live!.decisions[0]!.reason, /the step at 25% goes on with the 16 s it had left \(not watched for 32.5 s\)/);
+    assert.deepEqual(nextStepOf(live!.next, slow), { at: 52_500, weight: 50 });
+    assert.equal(early!.next.candidateWeight, 25);
+    assert.equal(due!.next.candidateWeight, 50);
+    const d = due!.decisions[0]!;
+    assert.deepEqual(d.sample, { watchedMs: 20_000, requests: 560, errors: 3 });
+    assert.equal(d.reason, 'watched 20 s at 25% without a rollback: v2 of london served 560 requests, 3 of them errors (0.54%): traffic 25% → 50%');
+    assert.deepEqual(machineStateOf(due!.next).watch, { step: 1, observedAt: 52_500, requests: 0, errors: 0 }, 'the next step counts afresh');
+  });
+
+  it('stops the step\'s clock while a candidate\'s server is down during the shift, and rolls back if it never comes back', () => {
+    const slow = { ...policy, stepIntervalMs: 20_000 };
+    const shifting = rollout({ phase: 'shifting', candidateWeight: 25, state: { stepStartedAt: 0, watch: { step: 0, observedAt: 0, requests: 0, errors: 0 } } });
+    const why = 'v2 of p/london is not live (starting: the model server exited (signal SIGKILL))';
+    const [, down, again, tick, back] = run(
+      shifting,
+      [
+        [{ type: 'observed', requests: 10, errors: 0 }, 3000],
+        [{ type: 'candidates_down', reason: why }, 3800],
+        [{ type: 'candidates_down', reason: why }, 4800],
+        [{ type: 'tick' }, 20_000],
+        [{ type: 'candidates_live' }, 9000],
+      ],
+      slow,
+    );
+    assert.deepEqual(down!.effects, [{ type: 'await_candidates' }]);
+    assert.equal(down!.decisions[0]!.verdict, 'hold');
+    assert.equal(down!.decisions[0]!.reason, `${why}: the step at 25% stands still, watched 3 s of 20 s, until it answers /ping again`);
+    assert.equal(again!.next, down!.next, 'said once');
+    assert.equal(tick!.next.candidateWeight, 25);
+    assert.equal(back!.wakeAt, 26_000, '3 s watched, 17 s left from 9 s');
+    assert.match(back!.decisions[0]!.reason, /^v2 of london answers \/ping again: the step at 25% goes on with the 17 s it had left \(not watched for 6 s\)$/);
+    const gaveUp = step(down!.next, { type: 'candidates_failed', reason: 'v2 of p/london did not come back: it exited 5 times (gave up after 5 attempts)' }, 9000, slow);
+    assert.equal(gaveUp.next.phase, 'rolling_back');
+    assert.equal(gaveUp.decisions[0]!.reason, 'v2 of p/london did not come back: it exited 5 times (gave up after 5 attempts)');
+  });
+
+  it('keeps the earliest stopped moment when the daemon restarts again before the candidates came back', () => {
+    const slow = { ...policy, stepIntervalMs: 20_000 };
+    const [, , , live] = run(
+      rollout({ phase: 'shifting', candidateWeight: 25, stepIndex: 2, state: { stepStartedAt: 10_000, watch: { step: 2, observedAt: 10_000, requests: 0, errors: 0 } } }),
+      [
+        [{ type: 'observed', requests: 0, errors: 0 }, 15_000],
+        [{ type: 'restarted' }, 60_000],
+        [{ type: 'restarted' }, 90_000],
+        [{ type: 'candidates_live' }, 100_000],
+      ],
+      slow,
+    );
+    assert.equal(live!.wakeAt, 115_000, '5 s watched before the first crash, 15 s left');
+  });
+
+  it('after a restart, a watch report of an earlier step counts nothing of this one', () => {
+    const slow = { ...policy, stepIntervalMs: 20_000 };
+    const r = rollout({ phase: 'shifting', candidateWeight: 50, stepIndex: 1, state: { stepStartedAt: 30_000, watch: { step: 0, observedAt: 29_000, requests: 9, errors: 0 } } });
+    const [, live] = run(r, [[{ type: 'restarted' }, 60_000], [{ type: 'candidates_live' }, 61_000]], slow);
+    assert.equal(live!.wakeAt, 81_000, 'nothing of step 1 was watched');
+  });
+
+  it('after a restart while paused, resuming waits for the candidates before a gate runs or the clock goes on', () => {
+    const pausedGate = rollout({ phase: 'paused', pausedFrom: 'replaying' });
+    const [restarted, resumed, live] = run(pausedGate, [
+      [{ type: 'restarted' }, 10],
+      [{ type: 'command', command: 'resume', actor: 'ana' }, 20],
+      [{ type: 'candidates_live' }, 3000],
+    ]);
+    assert.deepEqual(restarted!.effects, [{ type: 'set_weight', weight: 0 }, { type: 'start_candidates' }]);
+    assert.equal(resumed!.next.phase, 'replaying');
+    assert.deepEqual(resumed!.effects, [], 'the gate does not judge servers that are not back');
+    assert.deepEqual(live!.effects, [{ type: 'run_gate', gate: 'replay' }]);
+    // Live again while still paused: resume runs the gate at once, as after any pause.
+    const liveWhilePaused = run(pausedGate, [[{ type: 'restarted' }, 10], [{ type: 'candidates_live' }, 20], [{ type: 'command', command: 'resume', actor: 'ana' }, 30]]);
+    assert.deepEqual(liveWhilePaused[2]!.effects, [{ type: 'run_gate', gate: 'replay' }]);
+
+    // A shift paused 400 ms into a 1000 ms step, restarted, resumed, live again later: 600 ms are left from then.
+    const pausedShift = rollout({ phase: 'paused', pausedFrom: 'shifting', candidateWeight: 50, state: { stepStartedAt: 1000, pausedAt: 1400 } });
+    const shift = run(pausedShift, [
+      [{ type: 'restarted' }, 50_000],
+      [{ type: 'command', command: 'resume', actor: 'ana' }, 51_000],
+      [{ type: 'tick' }, 60_000],
+      [{ type: 'candidates_live' }, 70_000],
+    ]);
+    assert.equal(shift[1]!.wakeAt, undefined);
+    assert.equal(shift[2]!.next.candidateWeight, 50);
+    assert.equal(shift[3]!.wakeAt, 70_600);
+  });
+
+  it('a pause while waiting for the candidates after a restart keeps the time that was not watched out of the step', () => {
+    const slow = { ...policy, stepIntervalMs: 20_000 };
+    const [, , , , resumed] = run(
+      rollout({ phase: 'shifting', candidateWeight: 25, state: { stepStartedAt: 0, watch: { step: 0, observedAt: 5000, requests: 0, errors: 0 } } }),
+      [
+        [{ type: 'restarted' }, 30_000],
+        [{ type: 'command', command: 'pause', actor: 'ana' }, 31_000],
+        [{ type: 'candidates_live' }, 32_000],
+        [{ type: 'tick' }, 40_000],
+        [{ type: 'command', command: 'resume', actor: 'ana' }, 50_000],
+      ],
+      slow,
+    );
+    assert.equal(resumed!.wakeAt, 65_000, '5 s watched: 15 s left from the resume');
+  });
+
+  it('refuses a manual promote while the candidates are not live again after a restart', () => {
+    const restarted = step(rollout({ phase: 'shifting', candidateWeight: 25, state: { stepStartedAt: 0 } }), { type: 'restarted' }, 10, policy).next;
+    assert.match(step(restarted, { type: 'command', command: 'promote', actor: 'ops' }, 11, policy).rejected!, /not live again yet/);
+  });
+
+  it('counts what the watch observed only while shifting, not while paused or waiting for the candidates', () => {
+    const shifting = rollout({ phase: 'shifting', candidateWeight: 25, state: { stepStartedAt: 0 } });
+    const seen = step(shifting, { type: 'observed', requests: 7, errors: 1 }, 500, policy).next;
+    assert.deepEqual(machineStateOf(seen).watch, { step: 0, observedAt: 500, requests: 7, errors: 1 });
+    const paused = step(seen, { type: 'command', command: 'pause', actor: 'a' }, 600, policy).next;
+    assert.equal(step(paused, { type: 'observed', requests: 5, errors: 0 }, 700, policy).next, paused);
+    const restarted = step(seen, { type: 'restarted' }, 900, policy).next;
+    assert.equal(step(restarted, { type: 'observed', requests: 5, errors: 0 }, 950, policy).next, restarted);
   });
 
   it('says when the next step of the shift is due and where it takes the weight, as the tick then does', () => {
