@@ -40,7 +40,7 @@ export interface ServingDeps {
 
 export interface Serving {
   readonly table: MutableRouteTable;
-  /** Starts the servers of every variant the store says is live (after reaping what a crashed daemon left). */
+  /** Starts the servers of every variant the store says is live (what a killed daemon left running is reaped before). */
   restore(): Promise<void>;
   /** Starts `version` of the group beside the current one at weight 0; resolves once it is live (idempotent). */
   startCandidate(pipeline: string, group: string, version: number): Promise<void>;
@@ -63,7 +63,7 @@ export function createServing(deps: ServingDeps): Serving {
   const table = createRouteTable();
   const supervisors = new Map<number, Supervisor>();
   const drainMs = deps.drainMs ?? 2_000;
-  // Unique per data dir and variant, so a daemon never reaps another daemon's servers.
+  // Unique per data dir and variant: names a server in its environment and its container's labels.
   const dataDirId = createHash('sha256').update(deps.dataDir).digest('hex').slice(0, 12);
   const serverId = (v: Variant) => `${dataDirId}-${v.id}`;
 
@@ -136,7 +136,6 @@ export function createServing(deps: ServingDeps): Serving {
     async restore() {
       for (const v of store.variants.live()) {
         try {
-          if (v.handle) await deps.backend(v.backend).reap(v.handle, serverId(v));
           start(v);
         } catch (err) {
           log.error('serve', `cannot restore ${v.group}/v${v.version}: ${describeError(err)}`, v.pipeline);
