@@ -101,6 +101,16 @@ async function start(args: string[]): Promise<number> {
   if (!['debug', 'info', 'warn', 'error'].includes(level)) throw usageError(`--log-level: '${level}' is not one of debug, info, warn, error`);
 
   const log = createLogger({ level });
+  // Listening before the ready line: a SIGTERM sent the instant it appears must stop the daemon
+  // cleanly (with its children), not kill it by the signal's default action. One that comes while
+  // starting is acted on once the daemon has started; a second one exits at once.
+  let early: string | undefined;
+  let onSignal = (signal: string) => {
+    if (early) process.exit(1);
+    early = signal;
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
   const daemon = await startDaemon({
     repo,
     dataDir: resolveDataDir(values['data-dir']),
@@ -133,8 +143,8 @@ async function start(args: string[]): Promise<number> {
         },
       );
     };
-    process.on('SIGTERM', () => shutdown('SIGTERM'));
-    process.on('SIGINT', () => shutdown('SIGINT'));
+    onSignal = shutdown;
+    if (early) shutdown(early);
   });
 }
 

@@ -90,12 +90,19 @@ export function createLocalServerBackend(opts: { ledger?: ChildLedger } = {}): S
         detached: true,
       });
       record.spawned(child.pid);
-      child.on('close', () => record.ended());
+      // 'close' comes when every process holding its output has ended: the whole group, not only the shell.
+      let over = false;
+      const closed = new Promise<void>((resolve) => {
+        child.on('close', () => resolve());
+        child.on('error', () => resolve());
+      }).then(() => {
+        over = true;
+        record.ended();
+      });
       child.stdout.on('data', (d: Buffer) => out.write(d));
       child.stderr.on('data', (d: Buffer) => err.write(d));
       const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
         child.on('error', (e) => {
-          record.ended();
           tail.push(`cannot start: ${e.message}`);
           resolve({ code: null, signal: null });
         });
@@ -117,10 +124,10 @@ export function createLocalServerBackend(opts: { ledger?: ChildLedger } = {}): S
         exited,
         tail: () => [...tail],
         async stop(graceMs) {
-          if (child.exitCode !== null || child.signalCode !== null) return;
+          if (over) return;
           signalGroup('SIGTERM');
           const timer = setTimeout(() => signalGroup('SIGKILL'), graceMs);
-          await exited;
+          await closed;
           clearTimeout(timer);
         },
       };

@@ -118,12 +118,18 @@ export function createServing(deps: ServingDeps): Serving {
     return sup;
   };
 
+  // Retired servers while their in-flight requests finish: out of the routes, but still the daemon's
+  // to stop, so a shutdown during the drain stops them too.
+  const draining = new Set<Supervisor>();
+
   const stopVariant = async (id: number) => {
     const sup = supervisors.get(id);
     supervisors.delete(id);
     refreshRoutes();
     if (sup) {
+      draining.add(sup);
       await new Promise((r) => setTimeout(r, drainMs)); // requests already routed to it finish
+      if (!draining.delete(sup)) return; // the daemon is shutting down and stopped it already
       await sup.stop();
     }
     const v = store.variants.get(id);
@@ -210,8 +216,9 @@ export function createServing(deps: ServingDeps): Serving {
       await Promise.all(candidates.map((c) => stopVariant(c.id)));
     },
     async close() {
-      await Promise.all([...supervisors.values()].map((s) => s.stop(3_000)));
+      await Promise.all([...supervisors.values(), ...draining].map((s) => s.stop(3_000)));
       supervisors.clear();
+      draining.clear();
     },
   };
 }
