@@ -183,7 +183,8 @@ describe('children of a killed daemon', { timeout: 240_000 }, () => {
     const v1 = serverOf(repo, 'v1');
     // v2 takes over; v1 drains (2 s), then lingers a minute after SIGTERM until mlpd's SIGKILL 5 s later: kill mlpd in between.
     await deploy(first);
-    await first.waitForLog(/shifting: promote:/, 60_000); // v1 is retired in the store from here on
+    // v2 current means v1 is retired in the store: a restarted daemon no longer has it among the live servers.
+    await eventually(async () => ((await status(first)).current?.version === 'v2' ? true : undefined), 60_000, 'v2 to be current');
     await first.stop('SIGKILL');
     await new Promise((r) => setTimeout(r, 300));
     assert.ok(isAlive(v1.pid), 'the draining server outlived the daemon');
