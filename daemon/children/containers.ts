@@ -2,8 +2,8 @@
 import Docker from 'dockerode';
 import { CHILD_LABEL } from './ledger.js';
 
-export async function removeLabelledContainers(labelValue: string, graceMs: number): Promise<number> {
-  const docker = new Docker();
+export async function removeLabelledContainers(labelValue: string, graceMs: number, socketPath?: string): Promise<number> {
+  const docker = socketPath ? new Docker({ socketPath }) : new Docker();
   const left = await docker.listContainers({ all: true, filters: { label: [`${CHILD_LABEL}=${labelValue}`] } });
   await Promise.all(
     left.map(async (c) => {
