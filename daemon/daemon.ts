@@ -104,7 +104,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     ensureOperatorTokenFile(opts.dataDir, store, log);
     closers.push(startMaintenance({ store, log }));
     const reaped = await reapPredecessorsChildren(opts.dataDir, log);
-    const ledger = createChildLedger(childrenDir(opts.dataDir));
+    const ledger = createChildLedger(childrenDir(opts.dataDir), {
+      // Serving and runs go on without a record (a full disk); the next start finds such children by their environment.
+      onWriteError: (err) => log.warn('daemon', `cannot record a child process in ${childrenDir(opts.dataDir)}: ${err.message}`),
+    });
 
     // Views of pipelines are built from every part (registry, runs, variants, metrics), so the parts
     // report changes here and the daemon publishes one consistent view.

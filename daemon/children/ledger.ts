@@ -17,11 +17,13 @@
  *
  * A child is found again by its pid and start time (proc.ts), and, for the instant between the
  * fork and writing the pid, by MLP_CHILD_ID in its environment (inherited by what it starts) or the
- * `mlp.child` label of a container.
+ * `mlp.child` label of a container. Ids begin with the ledger's owner mark (a hash of its folder),
+ * so a child whose record could not be written (a full disk) is still found by its environment:
+ * a record that cannot be written does not stop a model server from starting.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { bootId, readProcStat } from './proc.js';
 
 /** The environment variable that marks a child process (and everything it starts) as the ledger's. */
@@ -79,20 +81,43 @@ export function childrenDir(dataDir: string): string {
   return join(dataDir, 'children');
 }
 
-export function createChildLedger(dir: string, now: () => number = Date.now): ChildLedger {
+/** The start of every child id of the ledger in `dir`: children of other data dirs never share it. */
+export function ledgerOwner(dir: string): string {
+  return createHash('sha256').update(resolve(dir)).digest('hex').slice(0, 12);
+}
+
+export interface LedgerOptions {
+  now?: () => number;
+  /** A record could not be written or removed; the child starts anyway (default: throw). */
+  onWriteError?(err: Error): void;
+}
+
+export function createChildLedger(dir: string, opts: LedgerOptions = {}): ChildLedger {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const now = opts.now ?? Date.now;
+  const owner = ledgerOwner(dir);
   const boot = bootId();
   const file = (id: string) => join(dir, `${id}.json`);
-  const write = (entry: ChildEntry) => {
-    const tmp = `${file(entry.id)}.tmp`;
-    writeFileSync(tmp, JSON.stringify(entry), { mode: 0o600 });
-    renameSync(tmp, file(entry.id));
+  const guarded = (fn: () => void) => {
+    try {
+      fn();
+    } catch (err) {
+      if (!opts.onWriteError) throw err;
+      opts.onWriteError(err as Error);
+    }
   };
-  const remove = (id: string) => rmSync(file(id), { force: true });
+  const write = (entry: ChildEntry) =>
+    guarded(() => {
+      const tmp = `${file(entry.id)}.tmp`;
+      writeFileSync(tmp, JSON.stringify(entry), { mode: 0o600 });
+      renameSync(tmp, file(entry.id));
+    });
+  const remove = (id: string) => guarded(() => rmSync(file(id), { force: true }));
+  const newId = () => `${owner}.${randomUUID()}`;
 
   return {
     process(purpose) {
-      const id = randomUUID();
+      const id = newId();
       const entry: ChildEntry = { id, purpose, recordedAt: now(), kind: 'process', bootId: boot };
       write(entry);
       let ended = false;
@@ -112,7 +137,7 @@ export function createChildLedger(dir: string, now: () => number = Date.now): Ch
       };
     },
     container(purpose) {
-      const id = randomUUID();
+      const id = newId();
       write({ id, purpose, recordedAt: now(), kind: 'container' });
       return { labels: { [CHILD_LABEL]: id }, ended: () => remove(id) };
     },

@@ -6,11 +6,12 @@
  *
  * A process is stopped only if it is provably the recorded one: same boot, same pid and same start
  * time (then its whole process group is signalled), or carrying the child's MLP_CHILD_ID (what it
- * started, or a child whose pid never reached the ledger). A recycled pid is never signalled.
+ * started, or a child whose pid never reached the ledger), or an MLP_CHILD_ID of this ledger whose
+ * record could not be written at all. A recycled pid is never signalled.
  * SIGTERM first; SIGKILL to what is left after the grace period. Containers go by their label.
  */
 import { describeError } from '../../shared/errors.js';
-import { CHILD_ENV, CHILD_LABEL, readLedger, type ChildEntry } from './ledger.js';
+import { CHILD_ENV, CHILD_LABEL, ledgerOwner, readLedger, type ChildEntry } from './ledger.js';
 import { bootId, envValues, listProcesses, readProcStat, type ProcStat } from './proc.js';
 
 export interface ReapedChild {
@@ -34,23 +35,26 @@ type Target = { group: number } | { pid: number; startTime: number };
 
 export async function reapLeftovers(opts: ReapOptions): Promise<ReapedChild[]> {
   const ledger = readLedger(opts.dir);
-  if (ledger.entries.length === 0) return [];
   const reaped: ReapedChild[] = [];
 
   const processes = ledger.entries.filter((e): e is Extract<ChildEntry, { kind: 'process' }> => e.kind === 'process');
-  if (processes.length > 0) {
-    const all = listProcesses().filter((p) => p.state !== 'Z');
-    const marked = envValues(CHILD_ENV, all.map((p) => p.pid));
-    const byPid = new Map(all.map((p) => [p.pid, p]));
-    const targets: Target[] = [];
-    for (const entry of processes) {
-      const found = targetsOf(entry, bootId(), byPid, marked);
-      targets.push(...found);
-      reaped.push({ entry, outcome: found.length > 0 ? 'stopped' : 'ended' });
-    }
-    await stopAll(targets, opts.graceMs);
-    for (const entry of processes) ledger.remove(entry.id);
+  const all = listProcesses().filter((p) => p.state !== 'Z');
+  const marked = envValues(CHILD_ENV, all.map((p) => p.pid));
+  const byPid = new Map(all.map((p) => [p.pid, p]));
+  const boot = bootId();
+  const targets: Target[] = [];
+  for (const entry of processes) {
+    const found = targetsOf(entry, boot, byPid, marked);
+    targets.push(...found);
+    reaped.push({ entry, outcome: found.length > 0 ? 'stopped' : 'ended' });
   }
+  for (const stray of strays(ledgerOwner(opts.dir), new Set(ledger.entries.map((e) => e.id)), byPid, marked)) {
+    targets.push(stray.pgid === stray.pid ? { group: stray.pid } : { pid: stray.pid, startTime: stray.startTime });
+    const entry: ChildEntry = { id: stray.id, kind: 'process', purpose: { what: 'a child with no record' }, recordedAt: 0, bootId: boot, pid: stray.pid };
+    reaped.push({ entry, outcome: 'stopped' });
+  }
+  await stopAll(targets, opts.graceMs);
+  for (const entry of processes) ledger.remove(entry.id);
 
   for (const entry of ledger.entries.filter((e) => e.kind === 'container')) {
     try {
@@ -82,6 +86,18 @@ export function targetsOf(
     if (p && !(sameProcess && p.pgid === entry.pgid)) targets.push({ pid, startTime: p.startTime });
   }
   return targets;
+}
+
+/** Processes marked as this ledger's children that no record names (it could not be written). */
+function strays(owner: string, recorded: ReadonlySet<string>, now: ReadonlyMap<number, ProcStat>, marked: ReadonlyMap<number, string>) {
+  const found: (ProcStat & { id: string })[] = [];
+  for (const [pid, id] of marked) {
+    const p = now.get(pid);
+    if (p && id.startsWith(`${owner}.`) && !recorded.has(id)) found.push({ ...p, id });
+  }
+  // A group leader stands for its group; its members need no signal of their own.
+  const leaders = new Set(found.filter((p) => p.pgid === p.pid).map((p) => p.pgid));
+  return found.filter((p) => p.pgid === p.pid || !leaders.has(p.pgid));
 }
 
 async function stopAll(targets: readonly Target[], graceMs: number): Promise<void> {

@@ -104,6 +104,24 @@ describe('reaping what a killed daemon left', () => {
     await eventually(() => (gone(child.pid!) ? true : undefined), 3_000, 'the unrecorded child to be gone');
   });
 
+  it("finds a child of this ledger whose record could not be written (a full disk), and no other ledger's", async () => {
+    const dir = ledgerDir();
+    const record = createChildLedger(dir).process({ what: 'model server' });
+    const child = spawnGroup('sleep 300', record.env);
+    record.spawned(child.pid);
+    rmSync(join(dir, readdirSync(dir)[0]!)); // as if the write had failed
+    const otherDir = ledgerDir();
+    const others = createChildLedger(otherDir).process({ what: "another data dir's server" });
+    const bystander = spawnGroup('sleep 300', others.env);
+    others.spawned(bystander.pid);
+    rmSync(join(otherDir, readdirSync(otherDir)[0]!));
+
+    const reaped = await reap(dir);
+    assert.deepEqual(reaped.map((r) => [r.entry.purpose.what, r.outcome]), [['a child with no record', 'stopped']]);
+    await eventually(() => (gone(child.pid!) ? true : undefined), 3_000, 'the unrecorded child to be gone');
+    assert.ok(!gone(bystander.pid!), "another ledger's child is left alone");
+  });
+
   it('sends SIGKILL after the grace period to a process that ignores SIGTERM', async () => {
     const dir = ledgerDir();
     const record = createChildLedger(dir).process({ what: 'model server draining' });
