@@ -39,7 +39,8 @@ Options:
   --log-level LEVEL debug | info | warn | error (default info)
 
 Prints 'mlpd ready ws://HOST:PORT serving http://HOST:SERVE_PORT' once it accepts connections;
-logs go to stderr. SIGTERM or SIGINT stops it cleanly.`;
+logs go to stderr. SIGTERM or SIGINT stops it cleanly, with everything it started. One mlpd per
+data dir; on start it stops what a predecessor killed with -9 left running (docs/runs.md).`;
 
 const TOKEN_HELP = `mlpd token — API tokens for mlp clients
 
