@@ -13,7 +13,7 @@ export function interruptedStepReason(child: ReapedChild | undefined): string {
 
 /** The run's reason: every step the reaper found for it, or that none was running. */
 export function interruptedRunReason(children: readonly ReapedChild[]): string {
-  if (children.length === 0) return 'mlpd stopped while the run was going (no step of it was running); the run cannot be resumed';
+  if (children.length === 0) return 'mlpd stopped while the run was going (no step of it was left running on this machine); the run cannot be resumed';
   const steps = children.map((c) => `step '${c.entry.purpose.run!.step}' (group ${c.entry.purpose.run!.group}, ${handleOf(c)}) was running; ${fate(c)}`);
   return `mlpd stopped while ${steps.join('; ')}`;
 }
@@ -21,7 +21,7 @@ export function interruptedRunReason(children: readonly ReapedChild[]): string {
 function handleOf(child: ReapedChild): string {
   const e = child.entry;
   if (e.kind === 'container') return `container labelled mlp.child=${e.id}`;
-  return e.pid !== undefined ? `pid ${e.pid}` : 'not yet started';
+  return e.pid !== undefined ? `pid ${e.pid}` : 'its pid not yet recorded';
 }
 
 function fate(child: ReapedChild): string {
