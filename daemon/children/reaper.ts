@@ -12,7 +12,7 @@
  */
 import { describeError } from '../../shared/errors.js';
 import { CHILD_ENV, CHILD_LABEL, ledgerOwner, readLedger, type ChildEntry } from './ledger.js';
-import { bootId, envValues, listProcesses, readProcStat, type ProcStat } from './proc.js';
+import { bootId, envValues, listProcesses, type ProcStat } from './proc.js';
 
 export interface ReapedChild {
   entry: ChildEntry;
@@ -102,24 +102,28 @@ function strays(owner: string, recorded: ReadonlySet<string>, now: ReadonlyMap<n
 
 async function stopAll(targets: readonly Target[], graceMs: number): Promise<void> {
   if (targets.length === 0) return;
-  for (const t of targets) signal(t, 'SIGTERM');
+  const living = () => {
+    const now = new Map(listProcesses().filter((p) => p.state !== 'Z').map((p) => [p.pid, p]));
+    return targets.filter((t) => alive(t, now));
+  };
+  for (const t of living()) signal(t, 'SIGTERM');
   const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline && targets.some(alive)) await new Promise((r) => setTimeout(r, 100));
-  for (const t of targets.filter(alive)) signal(t, 'SIGKILL');
+  while (Date.now() < deadline && living().length > 0) await new Promise((r) => setTimeout(r, 100));
+  for (const t of living()) signal(t, 'SIGKILL');
   // SIGKILL cannot be refused; wait (briefly) so ports and files are free when the daemon goes on.
   const killed = Date.now() + 2_000;
-  while (Date.now() < killed && targets.some(alive)) await new Promise((r) => setTimeout(r, 50));
+  while (Date.now() < killed && living().length > 0) await new Promise((r) => setTimeout(r, 50));
 }
 
-function alive(t: Target): boolean {
-  if ('group' in t) return listProcesses().some((p) => p.pgid === t.group && p.state !== 'Z');
-  const p = readProcStat(t.pid);
-  return p !== undefined && p.startTime === t.startTime && p.state !== 'Z';
+/** Zombies count as ended: they hold no port or file, and init collects them. */
+function alive(t: Target, now: ReadonlyMap<number, ProcStat>): boolean {
+  if ('group' in t) return [...now.values()].some((p) => p.pgid === t.group);
+  return now.get(t.pid)?.startTime === t.startTime;
 }
 
 function signal(t: Target, sig: NodeJS.Signals): void {
-  // A group exists only while one of its members does, so a verified group cannot be another's yet.
-  if ('pid' in t && !alive(t)) return;
+  // Only targets seen alive a moment ago are signalled: a group exists only while one of its members
+  // does, so it cannot be another's yet, and a single process was matched by its start time.
   try {
     process.kill('group' in t ? -t.group : t.pid, sig);
   } catch {
