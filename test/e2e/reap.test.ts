@@ -13,7 +13,9 @@ import { after, describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { eventually, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { pipelineRepo } from '../helpers/pipelines.js';
+import { childrenDir } from '../../daemon/children/ledger.js';
 import { readProcStat } from '../../daemon/children/proc.js';
+import { reapLeftovers } from '../../daemon/children/reaper.js';
 
 const PIPELINE = `pipeline:
   name: keeper
@@ -128,6 +130,8 @@ const portFree = (port: number) =>
 
 after(async () => {
   for (const d of daemons) await d.stop();
+  // A test that failed between a kill -9 and the restart leaves children: stop them as a daemon would.
+  for (const dataDir of new Set(daemons.map((d) => d.dataDir))) await reapLeftovers({ dir: childrenDir(dataDir), graceMs: 1_000, warn: () => undefined });
 });
 
 describe('children of a killed daemon', { timeout: 240_000 }, () => {
