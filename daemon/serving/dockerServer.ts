@@ -83,7 +83,7 @@ export function createDockerServerBackend(opts: { socketPath?: string; ledger?: 
         (e: unknown) => ({ code: null, signal: `lost (${engineMessage(e)})` }),
       );
       // A server that ended is gone for good: the supervisor starts a fresh container.
-      void exited.then(() => {
+      const removed = exited.then(() => {
         out.flush();
         err.flush();
         return container.remove({ force: true }).then(() => record.ended(), () => undefined);
@@ -95,7 +95,7 @@ export function createDockerServerBackend(opts: { socketPath?: string; ledger?: 
         tail: () => [...tail],
         async stop(graceMs) {
           await container.stop({ t: Math.max(1, Math.ceil(graceMs / 1000)) }).catch(() => undefined);
-          await exited;
+          await removed; // a daemon that stops right after must not leave the stopped container behind
         },
       };
     },
