@@ -1,13 +1,18 @@
 /**
  * The composition root of `mlpd start`: wires the store, the repo (registry, watcher, pull), the
  * run queue and scheduler, the API and the model-traffic router, and owns start-up and shutdown
- * order. Shutdown runs the closers in reverse: listeners first, then work in flight, then the store.
+ * order. Start-up takes the data dir's lock, then stops what a killed predecessor left running.
+ * Shutdown runs the closers in reverse: listeners first, then work in flight, then the store.
  */
+import { mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { describeError, MlpError } from '../shared/errors.js';
 import { MLP_VERSION } from '../shared/version.js';
 import { createApiHandlers } from './api/handlers.js';
+import { childrenDir, createChildLedger } from './children/ledger.js';
+import { lockDataDir } from './children/lock.js';
+import { reapLeftovers, type ReapedChild } from './children/reaper.js';
 import { createRolloutController, type RolloutController } from './rollout/controller.js';
 import { runDataCheckGate } from './rollout/dataChecks.js';
 import { createGateRunner } from './rollout/gates.js';
@@ -33,9 +38,12 @@ import { startMetricsHistory, type MetricsHistory } from './serving/metricsHisto
 import { startRouter } from './serving/router.js';
 import { createServerBackends } from './serving/backends.js';
 import { createServing, type Serving } from './serving/service.js';
-import { openStore } from './store/db.js';
+import { openStore, type Store } from './store/db.js';
 import { buildSnapshot, pipelineView, runViewOf, type StatusSources } from './status.js';
 import { ensureOperatorTokenFile } from './tokens.js';
+
+/** What a killed daemon left running gets this long between SIGTERM and SIGKILL (as a step past its limit). */
+const REAP_GRACE_MS = 5_000;
 
 /** Data Capture kept on disk: the replay window (30 days by default) with room to spare, and a size cap. */
 const CAPTURE_RETENTION = { days: 45, maxBytes: 20 * 1024 ** 3 };
@@ -68,8 +76,16 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     log.info('pull', `fast-forwarding ${opts.repo} from ${upstream} every ${opts.pullIntervalMs}ms`);
   }
 
-  const store = openStore(opts.dataDir);
-  const closers: (() => Promise<void> | void)[] = [() => store.close()];
+  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  const lock = lockDataDir(opts.dataDir);
+  let store: Store;
+  try {
+    store = openStore(opts.dataDir);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  const closers: (() => Promise<void> | void)[] = [() => lock.release(), () => store.close()];
   const stop = async () => {
     for (const close of closers.reverse()) {
       try {
@@ -91,6 +107,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     ensureOperatorTokenFile(opts.dataDir, store, log);
     for (const line of moveLegacyGroupFolders(opts.dataDir)) log.warn('upgrade', line);
     closers.push(startMaintenance({ store, log }));
+    const reaped = await reapPredecessorsChildren(opts.dataDir, log);
+    const ledger = createChildLedger(childrenDir(opts.dataDir), {
+      // Serving and runs go on without a record (a full disk); the next start finds such children by their environment.
+      onWriteError: (err) => log.warn('daemon', `cannot record a child process in ${childrenDir(opts.dataDir)}: ${err.message}`),
+    });
 
     // Views of pipelines are built from every part (registry, runs, variants, metrics), so the parts
     // report changes here and the daemon publishes one consistent view.
@@ -137,8 +158,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     const count = registry.list().length;
     log.info('config', `${count} pipeline${count === 1 ? '' : 's'} in force from ${opts.repo}`);
 
-    const executors = createExecutorFactory({ repoConfig: () => registry.repoConfig() });
-    const serverBackends = createServerBackends();
+    const executors = createExecutorFactory({ repoConfig: () => registry.repoConfig(), ledger });
+    const serverBackends = createServerBackends({ ledger });
     serving = createServing({
       store,
       log,
@@ -208,6 +229,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
           publishPipelines([pipeline]); // at most 4 times a second per group (the replay throttles)
         },
         timeScale: opts.timeScale,
+        ledger,
         ...(process.env.MLP_PYTHON ? { python: process.env.MLP_PYTHON } : {}),
       }),
       onChanged: (r) => {
@@ -217,7 +239,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     });
     closers.push(() => rollouts?.close());
     rollouts.recover();
-    queue.recover();
+    queue.recover(reaped);
 
     scheduling = startScheduling({ store, log, registry, onEnqueued: () => queue.pump() });
     closers.push(() => scheduling?.stop());
@@ -311,4 +333,19 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     await stop();
     throw err;
   }
+}
+
+/** Stops what the previous daemon on this data dir left running when it was killed, and says so. */
+async function reapPredecessorsChildren(dataDir: string, log: Logger): Promise<ReapedChild[]> {
+  const reaped = await reapLeftovers({
+    dir: childrenDir(dataDir),
+    graceMs: REAP_GRACE_MS,
+    removeContainers: async (label, graceMs) => (await import('./children/containers.js')).removeLabelledContainers(label, graceMs),
+    warn: (message) => log.warn('daemon', message),
+  });
+  for (const { entry } of reaped.filter((c) => c.outcome === 'stopped')) {
+    const where = entry.kind === 'process' && entry.pid !== undefined ? ` (pid ${entry.pid})` : '';
+    log.warn('daemon', `stopped ${entry.purpose.what}${where}: the previous mlpd stopped without stopping it`);
+  }
+  return reaped;
 }

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MlpError } from '../../shared/errors.js';
+import { UNRECORDED, type ChildLedger, type ProcessRecord } from '../children/ledger.js';
 import { pyKind, type Dataset } from './dataset.js';
 import { pyFloat, pyStr } from './python.js';
 import type { ExpectationResult } from './results.js';
@@ -39,7 +40,11 @@ interface RunnerOutput {
 
 const OUTPUT_TAIL = 16_000;
 
-export async function validateWithGx(suite: Suite, data: GxData, opts: { python: string; timeoutMs: number }): Promise<GxRun> {
+export async function validateWithGx(
+  suite: Suite,
+  data: GxData,
+  opts: { python: string; timeoutMs: number; ledger?: ChildLedger; signal?: AbortSignal },
+): Promise<GxRun> {
   const dir = await mkdtemp(join(tmpdir(), 'mlp-gx-'));
   try {
     const request = join(dir, 'request.json');
@@ -51,7 +56,8 @@ export async function validateWithGx(suite: Suite, data: GxData, opts: { python:
       source = { format: 'records', path: rows, columns: data.dataset.columns.map((c) => c.name) };
     }
     await writeFile(request, JSON.stringify({ suite: { name: suite.name, expectations: suite.expectations }, data: source }));
-    await runPython(opts.python, [runnerPath(), request, output], dir, opts.timeoutMs);
+    const record = (opts.ledger ?? UNRECORDED).process({ what: `Great Expectations suite ${suite.name}` });
+    await runPython(opts.python, [runnerPath(), request, output], dir, opts.timeoutMs, record, opts.signal);
 
     let out: RunnerOutput;
     try {
@@ -113,41 +119,53 @@ function runnerPath(): string {
   throw new MlpError('internal', `gx_runner.py is missing from the mlp installation (looked beside ${here} and under the package root)`);
 }
 
-function runPython(python: string, args: string[], cwd: string, timeoutMs: number): Promise<void> {
+function runPython(python: string, args: string[], cwd: string, timeoutMs: number, record: ProcessRecord, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(python, args, {
       cwd,
       detached: true, // its own process group, so a timeout also stops anything it started
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, TQDM_DISABLE: '1', PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' },
+      env: { ...process.env, TQDM_DISABLE: '1', PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1', ...record.env },
     });
+    record.spawned(child.pid);
     let output = '';
     const collect = (chunk: Buffer) => {
       output = (output + chunk.toString('utf8')).slice(-OUTPUT_TAIL);
     };
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
+    let stopped: 'timed_out' | 'cancelled' | undefined;
+    const stop = (why: 'timed_out' | 'cancelled') => {
+      stopped ??= why;
       try {
         process.kill(-child.pid!, 'SIGKILL');
       } catch {
         child.kill('SIGKILL');
       }
-    }, timeoutMs);
+    };
+    const timer = setTimeout(() => stop('timed_out'), timeoutMs);
+    // The daemon stopping (or the rollout moving on) stops the suite too.
+    const onAbort = () => stop('cancelled');
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
     child.on('error', (err: NodeJS.ErrnoException) => {
+      record.ended();
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       if (err.code === 'ENOENT') {
         reject(new MlpError('unavailable', `the Python interpreter '${python}' was not found; engine great_expectations runs the suite with it`));
       } else reject(new MlpError('unavailable', `cannot start ${python}: ${err.message}`));
     });
-    child.on('close', (code, signal) => {
+    child.on('close', (code, killedBy) => {
+      record.ended();
       clearTimeout(timer);
-      if (timedOut) {
+      signal?.removeEventListener('abort', onAbort);
+      if (stopped === 'cancelled') {
+        reject(new MlpError('check_failed', 'Great Expectations was stopped: the data checks were cancelled'));
+      } else if (stopped === 'timed_out') {
         reject(new MlpError('check_failed', `Great Expectations did not finish within ${formatSeconds(timeoutMs)} (${python}); stopped it`));
       } else if (code !== 0) {
-        const why = signal ? `was killed by ${signal}` : `exited with ${code}`;
+        const why = killedBy ? `was killed by ${killedBy}` : `exited with ${code}`;
         reject(new MlpError('check_failed', `Great Expectations (${python}) ${why}:\n${output.trimEnd()}`));
       } else resolve();
     });

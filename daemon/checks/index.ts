@@ -8,6 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { sqlQuery, type DataCheck } from '../../shared/config/schema.js';
 import { describeError, MlpError } from '../../shared/errors.js';
+import type { ChildLedger } from '../children/ledger.js';
 import { csvDataset } from './csv.js';
 import type { Dataset } from './dataset.js';
 import { validateWithGx, type GxData } from './gx.js';
@@ -36,6 +37,10 @@ export interface DataChecksOptions {
   python?: string;
   /** Per check (default: 5 minutes): bounds the warehouse query and the Great Expectations run. */
   timeoutMs?: number;
+  /** Where the daemon records Great Expectations runners. */
+  ledger?: ChildLedger;
+  /** Stops a running Great Expectations suite (the daemon is stopping, the rollout moved on). */
+  signal?: AbortSignal;
 }
 
 export const DEFAULT_CHECK_TIMEOUT_MS = 5 * 60_000;
@@ -59,7 +64,7 @@ export async function runDataCheck(check: DataCheck, opts: DataChecksOptions): P
     if (engine === 'great_expectations') {
       const remaining = Math.max(1, timeoutMs - elapsed());
       const gxData: GxData = 'dataset' in source ? { format: 'records', dataset: source.dataset } : source;
-      const run = await validateWithGx(suite, gxData, { python: opts.python ?? 'python3', timeoutMs: remaining });
+      const run = await validateWithGx(suite, gxData, { python: opts.python ?? 'python3', timeoutMs: remaining, ...(opts.ledger ? { ledger: opts.ledger } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
       return buildReport({ ...base, durationMs: elapsed(), rowCount: run.rowCount, dtypes: run.dtypes, engineVersion: run.engineVersion }, run.results);
     }
     const dataset = 'dataset' in source ? source.dataset : await readDataFile(source.format, source.path, check.data);

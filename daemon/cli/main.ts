@@ -43,7 +43,8 @@ Environment: MLP_SERVE_TOKEN, when set, is the bearer token every request to the
 (at least 16 characters); unset, the router answers whoever can reach it.
 
 Prints 'mlpd ready ws://HOST:PORT serving http://HOST:SERVE_PORT' once it accepts connections;
-logs go to stderr. SIGTERM or SIGINT stops it cleanly.`;
+logs go to stderr. SIGTERM or SIGINT stops it cleanly, with everything it started. One mlpd per
+data dir; on start it stops what a predecessor killed with -9 left running (docs/runs.md).`;
 
 const TOKEN_HELP = `mlpd token — API tokens for mlp clients
 
@@ -107,6 +108,16 @@ async function start(args: string[]): Promise<number> {
   const serveToken = serveTokenFrom(process.env);
 
   const log = createLogger({ level });
+  // Listening before the ready line: a SIGTERM sent the instant it appears must stop the daemon
+  // cleanly (with its children), not kill it by the signal's default action. One that comes while
+  // starting is acted on once the daemon has started; a second one exits at once.
+  let early: string | undefined;
+  let onSignal = (signal: string) => {
+    if (early) process.exit(1);
+    early = signal;
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
   const daemon = await startDaemon({
     repo,
     dataDir: resolveDataDir(values['data-dir']),
@@ -140,8 +151,8 @@ async function start(args: string[]): Promise<number> {
         },
       );
     };
-    process.on('SIGTERM', () => shutdown('SIGTERM'));
-    process.on('SIGINT', () => shutdown('SIGINT'));
+    onSignal = shutdown;
+    if (early) shutdown(early);
   });
 }
 

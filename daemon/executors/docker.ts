@@ -32,6 +32,7 @@ import { join, relative } from 'node:path';
 import { Writable } from 'node:stream';
 import { formatDuration } from '../../shared/duration.js';
 import { MlpError } from '../../shared/errors.js';
+import { UNRECORDED, type ChildLedger } from '../children/ledger.js';
 import { contractEnv, failureReason, lineSplitter, type Executor, type StepIO, type StepOutcome, type StepSpec } from './executor.js';
 
 export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
@@ -52,6 +53,8 @@ export interface DockerExecutorOptions {
   socketPath?: string;
   /** How long a stopped step gets between SIGTERM and SIGKILL (rounded up to seconds). */
   killGraceMs?: number;
+  /** Where the daemon records the containers it starts (to remove them after it was killed). */
+  ledger?: ChildLedger;
 }
 
 /** The tag of the image built from a pipeline's Dockerfile. */
@@ -102,7 +105,7 @@ export function createDockerExecutor(opts: DockerExecutorOptions = {}): Executor
         }
         if (limit.why) return stoppedOutcome(limit.why, null, image.tail);
         if ('failure' in image) return { status: 'failed', exitCode: null, reason: image.failure, tail: image.tail };
-        return await runContainer(docker, spec, image.image, io, limit, graceSeconds, stoppedOutcome);
+        return await runContainer(docker, spec, image.image, io, limit, graceSeconds, stoppedOutcome, opts.ledger ?? UNRECORDED);
       } catch (err) {
         if (isConnectionError(err)) throw unreachable(err);
         if (limit.why) return stoppedOutcome(limit.why, null, []);
@@ -211,32 +214,42 @@ async function runContainer(
   limit: StopSwitch,
   graceSeconds: number,
   stoppedOutcome: (why: Stopped, exitCode: number | null, tail: string[]) => StepOutcome,
+  ledger: ChildLedger,
 ): Promise<StepOutcome> {
   const what = `step '${spec.step}'`;
+  const record = ledger.container({
+    what: `step '${spec.step}' of ${spec.pipeline}/${spec.group} (container)`,
+    run: { id: spec.runId, step: spec.step, group: spec.group },
+  });
   const env = { ...contractEnv(spec, CONTAINER_PATHS), PYTHONUNBUFFERED: '1' };
   const bind = (source: string, target: string) => ({ Type: 'bind' as const, Source: source, Target: target });
-  const container = await docker.createContainer({
-    Image: image,
-    Entrypoint: ['/bin/sh', '-c'],
-    Cmd: [spec.command],
-    WorkingDir: CONTAINER_PATHS.code,
-    Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-    User: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
-    Labels: { [LABEL.pipeline]: spec.pipeline, [LABEL.step]: spec.step, [LABEL.group]: spec.group, [LABEL.run]: spec.runId },
-    AttachStdout: true,
-    AttachStderr: true,
-    Tty: false,
-    HostConfig: {
-      NetworkMode: 'host',
-      Init: true,
-      Mounts: [
-        bind(spec.pipelineDir, CONTAINER_PATHS.code),
-        bind(spec.dirs.model, CONTAINER_PATHS.model),
-        bind(spec.dirs.input, CONTAINER_PATHS.input),
-        bind(spec.dirs.output, CONTAINER_PATHS.output),
-      ],
-    },
-  });
+  const container = await docker
+    .createContainer({
+      Image: image,
+      Entrypoint: ['/bin/sh', '-c'],
+      Cmd: [spec.command],
+      WorkingDir: CONTAINER_PATHS.code,
+      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      User: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
+      Labels: { [LABEL.pipeline]: spec.pipeline, [LABEL.step]: spec.step, [LABEL.group]: spec.group, [LABEL.run]: spec.runId, ...record.labels },
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: false,
+      HostConfig: {
+        NetworkMode: 'host',
+        Init: true,
+        Mounts: [
+          bind(spec.pipelineDir, CONTAINER_PATHS.code),
+          bind(spec.dirs.model, CONTAINER_PATHS.model),
+          bind(spec.dirs.input, CONTAINER_PATHS.input),
+          bind(spec.dirs.output, CONTAINER_PATHS.output),
+        ],
+      },
+    })
+    .catch((err: unknown) => {
+      record.ended();
+      throw err;
+    });
   try {
     const tail: string[] = [];
     const last = { stdout: { line: '', at: 0 }, stderr: { line: '', at: 0 } };
@@ -274,7 +287,8 @@ async function runContainer(
     if (state.OOMKilled) return { status: 'failed', exitCode: code, reason: `${what} ran out of memory and was killed by the kernel`, tail };
     return { status: 'failed', exitCode: code, reason: failureReason(what, code, null, explainingLine(last)), tail };
   } finally {
-    await container.remove({ force: true, v: true }).catch(() => undefined);
+    // A container that could not be removed stays in the ledger: the next daemon removes it.
+    await container.remove({ force: true, v: true }).then(() => record.ended(), () => undefined);
   }
 }
 

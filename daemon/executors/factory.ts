@@ -5,6 +5,7 @@
  */
 import type { RepoConfig } from '../../shared/config/schema.js';
 import { MlpError } from '../../shared/errors.js';
+import type { ChildLedger } from '../children/ledger.js';
 import type { Executor, ExecutorKind } from './executor.js';
 import { createLocalExecutor } from './local.js';
 
@@ -13,13 +14,13 @@ export interface ExecutorFactory {
   forBackend(backend: 'local' | 'docker' | 'sagemaker'): Executor;
 }
 
-export function createExecutorFactory(opts: { repoConfig: () => RepoConfig | null; dockerSocket?: string }): ExecutorFactory {
-  const local = createLocalExecutor();
+export function createExecutorFactory(opts: { repoConfig: () => RepoConfig | null; dockerSocket?: string; ledger?: ChildLedger }): ExecutorFactory {
+  const local = createLocalExecutor(opts.ledger ? { ledger: opts.ledger } : {});
   let docker: Promise<Executor> | undefined;
   const dockerExecutor: Executor = {
     kind: 'docker',
     async run(spec, io) {
-      docker ??= import('./docker.js').then((m) => m.createDockerExecutor(opts.dockerSocket ? { socketPath: opts.dockerSocket } : {}));
+      docker ??= import('./docker.js').then((m) => m.createDockerExecutor({ ...(opts.dockerSocket ? { socketPath: opts.dockerSocket } : {}), ...(opts.ledger ? { ledger: opts.ledger } : {}) }));
       return (await docker).run(spec, io);
     },
   };

@@ -4,13 +4,15 @@
  */
 import { spawn } from 'node:child_process';
 import { formatDuration } from '../../shared/duration.js';
+import { UNRECORDED, type ChildLedger } from '../children/ledger.js';
 import { contractEnv, failureReason, lineSplitter, type Executor, type StepIO, type StepOutcome, type StepSpec } from './executor.js';
 
 /** How long a step gets between SIGTERM and SIGKILL. */
 const KILL_GRACE_MS = 5_000;
 
-export function createLocalExecutor(opts: { killGraceMs?: number; baseEnv?: NodeJS.ProcessEnv } = {}): Executor {
+export function createLocalExecutor(opts: { killGraceMs?: number; baseEnv?: NodeJS.ProcessEnv; ledger?: ChildLedger } = {}): Executor {
   const grace = opts.killGraceMs ?? KILL_GRACE_MS;
+  const ledger = opts.ledger ?? UNRECORDED;
   return {
     kind: 'local',
     run(spec: StepSpec, io: StepIO): Promise<StepOutcome> {
@@ -18,12 +20,17 @@ export function createLocalExecutor(opts: { killGraceMs?: number; baseEnv?: Node
         const tail: string[] = [];
         const out = lineSplitter((l) => io.onLine('stdout', l), tail);
         const err = lineSplitter((l) => io.onLine('stderr', l), tail);
+        const record = ledger.process({
+          what: `step '${spec.step}' of ${spec.pipeline}/${spec.group}`,
+          run: { id: spec.runId, step: spec.step, group: spec.group },
+        });
         const child = spawn('/bin/sh', ['-c', spec.command], {
           cwd: spec.pipelineDir,
-          env: { ...(opts.baseEnv ?? process.env), ...contractEnv(spec, spec.dirs), PYTHONUNBUFFERED: '1' },
+          env: { ...(opts.baseEnv ?? process.env), ...contractEnv(spec, spec.dirs), PYTHONUNBUFFERED: '1', ...record.env },
           stdio: ['ignore', 'pipe', 'pipe'],
           detached: true,
         });
+        record.spawned(child.pid);
         child.stdout.on('data', (d: Buffer) => out.write(d));
         child.stderr.on('data', (d: Buffer) => err.write(d));
 
@@ -42,11 +49,13 @@ export function createLocalExecutor(opts: { killGraceMs?: number; baseEnv?: Node
 
         const what = `step '${spec.step}'`;
         child.on('error', (e) => {
+          record.ended();
           clearTimeout(timeout);
           io.signal.removeEventListener('abort', onAbort);
           resolve({ status: 'failed', exitCode: null, reason: `${what} could not start: ${e.message}`, tail });
         });
         child.on('close', (code, signal) => {
+          record.ended();
           clearTimeout(timeout);
           if (killTimer) clearTimeout(killTimer);
           io.signal.removeEventListener('abort', onAbort);

@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync } from 'node:fs';
+import { UNRECORDED, type ChildLedger } from '../children/ledger.js';
 import { PYTHON_RUNNER } from './python-runner.js';
 import type { CheckResult } from './report.js';
 
@@ -20,6 +21,8 @@ export interface PythonCheckOptions {
   python: string;
   timeoutMs: number;
   signal: AbortSignal;
+  /** Where the daemon records the runner (so a daemon killed mid-check does not leave it running). */
+  ledger?: ChildLedger;
 }
 
 interface RunnerResult {
@@ -41,13 +44,16 @@ export async function runPythonCheck(o: PythonCheckOptions): Promise<CheckResult
   if (!existsSync(o.pipelineDir)) return fail(`the pipeline folder ${o.pipelineDir} does not exist`);
 
   const stdin = openSync(o.recordsFile, 'r');
+  const record = (o.ledger ?? UNRECORDED).process({ what: `replay check ${rule}` });
   let child;
   try {
     child = spawn(o.python, ['-c', PYTHON_RUNNER, file, fn], {
       cwd: o.pipelineDir,
       stdio: [stdin, 'pipe', 'pipe', 'pipe'],
-      env: { ...process.env, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' },
+      env: { ...process.env, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1', ...record.env },
+      detached: true, // its own process group: stopping it stops what the function started too
     });
+    record.spawned(child.pid);
   } finally {
     closeSync(stdin);
   }
@@ -65,7 +71,11 @@ export async function runPythonCheck(o: PythonCheckOptions): Promise<CheckResult
   let stopped: 'timeout' | 'cancelled' | null = null;
   const kill = (why: 'timeout' | 'cancelled') => {
     stopped ??= why;
-    child.kill('SIGKILL');
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL');
+    }
   };
   const timer = setTimeout(() => kill('timeout'), o.timeoutMs);
   const onAbort = () => kill('cancelled');
@@ -76,6 +86,7 @@ export async function runPythonCheck(o: PythonCheckOptions): Promise<CheckResult
     child.once('error', (error) => resolve({ code: null, signal: null, error }));
     child.once('close', (code, signal) => resolve({ code, signal }));
   });
+  record.ended();
   clearTimeout(timer);
   o.signal.removeEventListener('abort', onAbort);
 

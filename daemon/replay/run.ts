@@ -14,6 +14,7 @@ import { decodeBody, parseJsonAnswer } from './bodies.js';
 import { distributionCheck, latencyCheck, maxAbsDiffCheck, skippedWithoutCurrent, type OutputCheck } from './checks.js';
 import { quantileSorted } from './distance.js';
 import { createModelClient, failed, type ModelAddress, type ModelAnswer, type ModelClient } from './model-client.js';
+import type { ChildLedger } from '../children/ledger.js';
 import { DEFAULT_PYTHON_TIMEOUT_MS, runPythonCheck } from './python-check.js';
 import {
   bodyPreview,
@@ -61,6 +62,8 @@ export interface ReplayOptions {
   python?: string;
   /** How long one python check may run; default 60 s. */
   pythonTimeoutMs?: number;
+  /** Where the daemon records python checks' runners. */
+  ledger?: ChildLedger;
   /** Called at the start, at most every 250 ms while requests complete, and once at the end. */
   onProgress?(p: ReplayProgress): void;
   /**
@@ -216,6 +219,7 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayReport> {
               python: opts.python ?? 'python3',
               timeoutMs: opts.pythonTimeoutMs ?? DEFAULT_PYTHON_TIMEOUT_MS,
               signal: stop.signal,
+              ...(opts.ledger ? { ledger: opts.ledger } : {}),
             }),
           );
         } else checks.push(outputChecks.get(c)?.result() ?? skippedWithoutCurrent(c));

@@ -5,7 +5,7 @@
 import type { DataCheckRunner } from './gates.js';
 import { defaultConnection } from './gates.js';
 
-export const runDataCheckGate: DataCheckRunner = async ({ pipeline, repo, repoRoot, group }) => {
+export const runDataCheckGate: DataCheckRunner = async ({ pipeline, repo, repoRoot, group, signal, ledger }) => {
   const { runDataChecks } = await import('../checks/index.js');
   const connection = defaultConnection(pipeline.config);
   const reports = await runDataChecks({
@@ -15,6 +15,8 @@ export const runDataCheckGate: DataCheckRunner = async ({ pipeline, repo, repoRo
     warehouses: repo?.warehouses ?? {},
     ...(connection ? { defaultConnection: connection } : {}),
     group,
+    signal,
+    ...(ledger ? { ledger } : {}),
     ...(process.env.MLP_PYTHON ? { python: process.env.MLP_PYTHON } : {}),
   });
   return reports.map((r) => ({

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { integrationTestCommand, parseGroupSource, type PipelineConfig, type RepoConfig } from '../../shared/config/schema.js';
 import { formatDuration } from '../../shared/duration.js';
+import type { ChildLedger } from '../children/ledger.js';
 import type { Executor } from '../executors/executor.js';
 import type { LogWriter } from '../logWriter.js';
 import type { InForcePipeline } from '../repo/reconcile.js';
@@ -27,6 +28,7 @@ export type DataCheckRunner = (opts: {
   repoRoot: string;
   group: string;
   signal: AbortSignal;
+  ledger?: ChildLedger;
 }) => Promise<{ passed: boolean; summary: string; report: unknown; failed: number; evaluated: number }[]>;
 
 export interface GateDeps {
@@ -41,6 +43,8 @@ export interface GateDeps {
   dataChecks: DataCheckRunner;
   timeScale: number;
   python?: string;
+  /** Where the daemon records the checks' processes (integration tests run through `executor`, which records its own). */
+  ledger?: ChildLedger;
   /** Replay progress, for status and the TUI. */
   onReplayProgress?(pipeline: string, group: string, done: number, total: number | null): void;
 }
@@ -71,7 +75,7 @@ export function createGateRunner(deps: GateDeps): GateRunner {
     const results = [];
     for (const g of r.groups) {
       if (signal.aborted) throw new Error('data checks cancelled');
-      const ofGroup = await deps.dataChecks({ pipeline: p, repo: deps.repoConfig(), repoRoot: deps.repoRoot, group: g.group, signal });
+      const ofGroup = await deps.dataChecks({ pipeline: p, repo: deps.repoConfig(), repoRoot: deps.repoRoot, group: g.group, signal, ...(deps.ledger ? { ledger: deps.ledger } : {}) });
       results.push(...ofGroup.map((x) => ({ ...x, group: g.group })));
     }
     const failed = results.filter((x) => !x.passed);
@@ -170,6 +174,7 @@ export function createGateRunner(deps: GateDeps): GateRunner {
         checks: cfg.checks,
         pipelineDir: p.dir,
         ...(deps.python ? { python: deps.python } : {}),
+        ...(deps.ledger ? { ledger: deps.ledger } : {}),
         signal,
         onProgress: (progress) => deps.onReplayProgress?.(r.pipeline, g.group, progress.done, progress.total),
       });

@@ -2,18 +2,21 @@
  * The daemon's run queue: starts queued runs (from the scheduler, `mlp deploy`, a merged change)
  * as capacity allows, one run per pipeline at a time, and recovers after a restart.
  *
- * Recovery rule: a run the store says was `running` when the daemon died cannot be resumed (its
- * processes died with the daemon); it is marked failed with that reason. Runs still `queued` start.
+ * Recovery rule: a run the store says was `running` when the daemon died cannot be resumed; it is
+ * marked failed, and so are its steps still `running`, saying what became of their processes (the
+ * daemon stopped them at the restart, or they had ended). Runs still `queued` start.
  */
 import { describeError } from '../../shared/errors.js';
 import type { EventBus } from '../events.js';
 import type { Executor } from '../executors/executor.js';
 import type { Logger } from '../log.js';
 import type { LogWriter } from '../logWriter.js';
+import type { ReapedChild } from '../children/reaper.js';
 import type { Store } from '../store/db.js';
 import type { Run } from '../store/runs.js';
 import { headCommit } from '../repo/git.js';
 import type { InForcePipeline } from '../repo/reconcile.js';
+import { interruptedRunReason, interruptedStepReason } from './interrupted.js';
 import { executeRun, type RunResult } from './runner.js';
 
 export interface RunQueueDeps {
@@ -38,8 +41,8 @@ export interface RunQueueDeps {
 export interface RunQueue {
   /** Starts queued runs if there is room (call after enqueueing). */
   pump(): void;
-  /** Marks runs of a dead daemon failed and starts the queued ones. */
-  recover(): void;
+  /** Marks runs of a dead daemon failed (with what became of their steps' processes) and starts the queued ones. */
+  recover(reaped: readonly ReapedChild[]): void;
   /** Cancels running runs and waits for them to end. */
   stop(): Promise<void>;
 }
@@ -114,12 +117,18 @@ export function createRunQueue(deps: RunQueueDeps): RunQueue {
 
   return {
     pump,
-    recover() {
+    recover(reaped) {
       for (const run of deps.store.runs.active()) {
-        if (run.status === 'running' && !running.has(run.id)) {
-          deps.store.runs.setStatus(run.id, 'failed', { reason: 'mlpd stopped while the run was going (its steps died with it)' });
-          deps.log.warn('run', `${run.id} was running when mlpd stopped: marked failed`, run.pipeline);
-        }
+        if (run.status !== 'running' || running.has(run.id)) continue;
+        const children = reaped.filter((c) => c.entry.purpose.run?.id === run.id);
+        deps.store.transaction(() => {
+          for (const s of deps.store.stepRuns.listByRun(run.id).filter((x) => x.status === 'running')) {
+            const child = children.find((c) => c.entry.purpose.run!.step === s.step && c.entry.purpose.run!.group === s.group);
+            deps.store.stepRuns.finish(s.id, { status: 'failed', reason: interruptedStepReason(child) });
+          }
+          deps.store.runs.setStatus(run.id, 'failed', { reason: interruptedRunReason(children) });
+        });
+        deps.log.warn('run', `${run.id} was running when mlpd stopped: marked failed`, run.pipeline);
       }
       pump();
     },

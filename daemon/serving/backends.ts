@@ -1,18 +1,16 @@
 /** The model-server backends by kind; the docker one is loaded on first use (dockerode). */
 import { MlpError } from '../../shared/errors.js';
+import type { ChildLedger } from '../children/ledger.js';
 import { createLocalServerBackend, type ServerBackend } from './servers.js';
 
-export function createServerBackends(): { get(kind: 'local' | 'docker'): ServerBackend } {
-  const local = createLocalServerBackend();
+export function createServerBackends(opts: { ledger?: ChildLedger } = {}): { get(kind: 'local' | 'docker'): ServerBackend } {
+  const local = createLocalServerBackend(opts);
   let docker: Promise<ServerBackend> | undefined;
-  const load = () => (docker ??= import('./dockerServer.js').then((m) => m.createDockerServerBackend()));
+  const load = () => (docker ??= import('./dockerServer.js').then((m) => m.createDockerServerBackend(opts)));
   const lazyDocker: ServerBackend = {
     kind: 'docker',
     async start(spec, onLine) {
       return (await load()).start(spec, onLine);
-    },
-    async reap(handle, serverId) {
-      return (await load()).reap(handle, serverId);
     },
   };
   return {

@@ -14,12 +14,14 @@ import Docker from 'dockerode';
 import { Writable } from 'node:stream';
 import { MlpError } from '../../shared/errors.js';
 import { buildImage, DEFAULT_DOCKER_SOCKET, engineMessage, ensureImage, isConnectionError } from '../executors/docker.js';
+import { UNRECORDED, type ChildLedger } from '../children/ledger.js';
 import { lineSplitter } from '../executors/executor.js';
-import { serverEnv, type RunningServer, type ServerBackend } from './servers.js';
+import { serverEnv, serverPurpose, type RunningServer, type ServerBackend } from './servers.js';
 
 export const SERVER_LABEL = { pipeline: 'mlp.pipeline', group: 'mlp.group', variant: 'mlp.variant', server: 'mlp.server' } as const;
 
-export function createDockerServerBackend(opts: { socketPath?: string } = {}): ServerBackend {
+export function createDockerServerBackend(opts: { socketPath?: string; ledger?: ChildLedger } = {}): ServerBackend {
+  const ledger = opts.ledger ?? UNRECORDED;
   const docker = opts.socketPath ? new Docker({ socketPath: opts.socketPath }) : new Docker();
   const address = opts.socketPath ?? process.env.DOCKER_HOST ?? DEFAULT_DOCKER_SOCKET;
   const unreachable = (err: unknown) =>
@@ -36,6 +38,8 @@ export function createDockerServerBackend(opts: { socketPath?: string } = {}): S
       const io = { onLine };
       const never = new AbortController().signal;
       let container: Docker.Container;
+      let created = false;
+      const record = ledger.container(serverPurpose(spec));
       try {
         const image = spec.image !== undefined ? await ensureImage(docker, spec.image, io, never) : await buildImage(docker, spec, io, never);
         if ('failure' in image) throw new MlpError('check_failed', image.failure);
@@ -46,7 +50,13 @@ export function createDockerServerBackend(opts: { socketPath?: string } = {}): S
           Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
           WorkingDir: '/opt/ml/code',
           User: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
-          Labels: { [SERVER_LABEL.pipeline]: spec.pipeline, [SERVER_LABEL.group]: spec.group, [SERVER_LABEL.variant]: spec.variant, [SERVER_LABEL.server]: spec.serverId },
+          Labels: {
+            [SERVER_LABEL.pipeline]: spec.pipeline,
+            [SERVER_LABEL.group]: spec.group,
+            [SERVER_LABEL.variant]: spec.variant,
+            [SERVER_LABEL.server]: spec.serverId,
+            ...record.labels,
+          },
           HostConfig: {
             NetworkMode: 'host',
             Init: true,
@@ -57,8 +67,12 @@ export function createDockerServerBackend(opts: { socketPath?: string } = {}): S
             ],
           },
         });
+        created = true;
         await container.start();
       } catch (err) {
+        // One that was created but did not start goes too; if it cannot be removed, the ledger keeps it for the next daemon.
+        if (created) await container!.remove({ force: true }).then(() => record.ended(), () => undefined);
+        else record.ended();
         if (isConnectionError(err)) throw unreachable(err);
         if (err instanceof MlpError) throw err;
         throw new MlpError('check_failed', `the model server container could not start: ${engineMessage(err)}`);
@@ -75,10 +89,10 @@ export function createDockerServerBackend(opts: { socketPath?: string } = {}): S
         (e: unknown) => ({ code: null, signal: `lost (${engineMessage(e)})` }),
       );
       // A server that ended is gone for good: the supervisor starts a fresh container.
-      void exited.then(() => {
+      const removed = exited.then(() => {
         out.flush();
         err.flush();
-        return container.remove({ force: true }).catch(() => undefined);
+        return container.remove({ force: true }).then(() => record.ended(), () => undefined);
       });
 
       return {
@@ -87,14 +101,9 @@ export function createDockerServerBackend(opts: { socketPath?: string } = {}): S
         tail: () => [...tail],
         async stop(graceMs) {
           await container.stop({ t: Math.max(1, Math.ceil(graceMs / 1000)) }).catch(() => undefined);
-          await exited;
+          await removed; // a daemon that stops right after must not leave the stopped container behind
         },
       };
-    },
-    async reap(_handle, serverId) {
-      // By label rather than by id: this also finds a container whose id never reached the store.
-      const left = await docker.listContainers({ all: true, filters: { label: [`${SERVER_LABEL.server}=${serverId}`] } }).catch(() => []);
-      await Promise.all(left.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
     },
   };
 }

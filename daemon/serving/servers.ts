@@ -5,8 +5,8 @@
  * supervisor's job.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { UNRECORDED, type ChildLedger, type ChildPurpose } from '../children/ledger.js';
 import { lineSplitter } from '../executors/executor.js';
 
 export interface ServerSpec {
@@ -41,11 +41,11 @@ export interface RunningServer {
 export interface ServerBackend {
   readonly kind: 'local' | 'docker';
   start(spec: ServerSpec, onLine: (stream: 'stdout' | 'stderr', line: string) => void): Promise<RunningServer>;
-  /**
-   * Stops a server a previous daemon left running (it died without stopping it), if `handle` still
-   * names that server: checked against `serverId`, so a recycled pid is never touched.
-   */
-  reap(handle: string, serverId: string): Promise<void>;
+}
+
+/** A server as the ledger of the daemon's children records it. */
+export function serverPurpose(spec: ServerSpec): ChildPurpose {
+  return { what: `model server ${spec.pipeline}/${spec.group}/${spec.variant} on port ${spec.port}` };
 }
 
 /**
@@ -83,18 +83,30 @@ export function freePort(host = MODEL_SERVER_HOST): Promise<number> {
 }
 
 /** The local backend: `serve.command` as a child process in the pipeline folder, in its own process group. */
-export function createLocalServerBackend(): ServerBackend {
+export function createLocalServerBackend(opts: { ledger?: ChildLedger } = {}): ServerBackend {
+  const ledger = opts.ledger ?? UNRECORDED;
   return {
     kind: 'local',
     async start(spec, onLine) {
       const tail: string[] = [];
       const out = lineSplitter((l) => onLine('stdout', l), tail);
       const err = lineSplitter((l) => onLine('stderr', l), tail);
+      const record = ledger.process(serverPurpose(spec));
       const child = spawn('/bin/sh', ['-c', spec.command], {
         cwd: spec.pipelineDir,
-        env: { ...process.env, ...serverEnv(spec, spec.modelDir), PYTHONUNBUFFERED: '1' },
+        env: { ...process.env, ...serverEnv(spec, spec.modelDir), PYTHONUNBUFFERED: '1', ...record.env },
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true,
+      });
+      record.spawned(child.pid);
+      // 'close' comes when every process holding its output has ended: the whole group, not only the shell.
+      let over = false;
+      const closed = new Promise<void>((resolve) => {
+        child.on('close', () => resolve());
+        child.on('error', () => resolve());
+      }).then(() => {
+        over = true;
+        record.ended();
       });
       child.stdout.on('data', (d: Buffer) => out.write(d));
       child.stderr.on('data', (d: Buffer) => err.write(d));
@@ -121,32 +133,13 @@ export function createLocalServerBackend(): ServerBackend {
         exited,
         tail: () => [...tail],
         async stop(graceMs) {
-          if (child.exitCode !== null || child.signalCode !== null) return;
+          if (over) return;
           signalGroup('SIGTERM');
           const timer = setTimeout(() => signalGroup('SIGKILL'), graceMs);
-          await exited;
+          await closed;
           clearTimeout(timer);
         },
       };
-    },
-    async reap(handle, serverId) {
-      const pid = Number(/^pid:(\d+)$/.exec(handle)?.[1]);
-      if (!pid) return;
-      let environ: string;
-      try {
-        environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
-      } catch {
-        return; // gone
-      }
-      if (!environ.split('\0').includes(`MLP_SERVER_ID=${serverId}`)) return;
-      for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
-        try {
-          process.kill(-pid, signal);
-        } catch {
-          return;
-        }
-        await new Promise((r) => setTimeout(r, 1_000));
-      }
     },
   };
 }

@@ -40,7 +40,7 @@ export interface ServingDeps {
 
 export interface Serving {
   readonly table: MutableRouteTable;
-  /** Starts the servers of every variant the store says is live (after reaping what a crashed daemon left). */
+  /** Starts the servers of every variant the store says is live (what a killed daemon left running is reaped before). */
   restore(): Promise<void>;
   /**
    * Starts `version` of the group beside the current one at weight 0 (idempotent); resolves once it is live and
@@ -70,7 +70,7 @@ export function createServing(deps: ServingDeps): Serving {
   const table = createRouteTable();
   const supervisors = new Map<number, Supervisor>();
   const drainMs = deps.drainMs ?? 2_000;
-  // Unique per data dir and variant, so a daemon never reaps another daemon's servers.
+  // Unique per data dir and variant: names a server in its environment and its container's labels.
   const dataDirId = createHash('sha256').update(deps.dataDir).digest('hex').slice(0, 12);
   const serverId = (v: Variant) => `${dataDirId}-${v.id}`;
 
@@ -125,12 +125,18 @@ export function createServing(deps: ServingDeps): Serving {
     return sup;
   };
 
+  // Retired servers while their in-flight requests finish: out of the routes, but still the daemon's
+  // to stop, so a shutdown during the drain stops them too.
+  const draining = new Set<Supervisor>();
+
   const stopVariant = async (id: number) => {
     const sup = supervisors.get(id);
     supervisors.delete(id);
     refreshRoutes();
     if (sup) {
+      draining.add(sup);
       await new Promise((r) => setTimeout(r, drainMs)); // requests already routed to it finish
+      if (!draining.delete(sup)) return; // the daemon is shutting down and stopped it already
       await sup.stop();
     }
     const v = store.variants.get(id);
@@ -143,7 +149,6 @@ export function createServing(deps: ServingDeps): Serving {
     async restore() {
       for (const v of store.variants.live()) {
         try {
-          if (v.handle) await deps.backend(v.backend).reap(v.handle, serverId(v));
           start(v);
         } catch (err) {
           log.error('serve', `cannot restore ${v.group}/v${v.version}: ${describeError(err)}`, v.pipeline);
@@ -246,8 +251,9 @@ export function createServing(deps: ServingDeps): Serving {
       await Promise.all(candidates.map((c) => stopVariant(c.id)));
     },
     async close() {
-      await Promise.all([...supervisors.values()].map((s) => s.stop(3_000)));
+      await Promise.all([...supervisors.values(), ...draining].map((s) => s.stop(3_000)));
       supervisors.clear();
+      draining.clear();
     },
   };
 }

@@ -28,7 +28,6 @@ describe('serving service', () => {
     const backend: ServerBackend = {
       kind: 'local',
       start: async (spec: { port: number }) => (started.push(String(spec.port)), Promise.reject(new Error('no server in this test'))),
-      reap: async () => undefined,
     } as unknown as ServerBackend;
     const serving = createServing({
       store,
