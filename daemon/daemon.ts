@@ -32,6 +32,7 @@ import { startMetricsHistory, type MetricsHistory } from './serving/metricsHisto
 import { startRouter } from './serving/router.js';
 import { createServerBackends } from './serving/backends.js';
 import { createServing, type Serving } from './serving/service.js';
+import { createStorageHealth } from './storageHealth.js';
 import { openStore } from './store/db.js';
 import { buildSnapshot, pipelineView, runViewOf, type StatusSources } from './status.js';
 import { ensureOperatorTokenFile } from './tokens.js';
@@ -83,7 +84,18 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   let history: MetricsHistory | undefined;
   try {
     const bus = createEventBus();
-    const logs = createLogWriter(store, (err) => log.error('logs', `cannot store log lines: ${err.message}`));
+    // A full disk must not stop serving: refused writes are reported once, kept and retried.
+    const storage = createStorageHealth({ log, file: store.file });
+    closers.push(() => storage.close());
+    const logs = createLogWriter(store, {
+      onError: (err) => {
+        if (!storage.failed(err)) log.error('logs', `cannot store log lines: ${err.message}`);
+      },
+      onRecovered: (dropped) => {
+        storage.succeeded();
+        if (dropped) log.warn('logs', `${dropped.toLocaleString('en-US')} log lines were lost while the database refused writes`);
+      },
+    });
     closers.push(createLogPersister({ log, writer: logs, bus }));
     ensureOperatorTokenFile(opts.dataDir, store, log);
     closers.push(startMaintenance({ store, log }));
@@ -129,6 +141,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       variantMetrics: (pipeline, group, variant) => metricsView(metrics.variant(pipeline, group, variant)),
       replayProgress: (pipeline) => [...(replayProgress.get(pipeline)?.values() ?? [])],
       latency: (pipeline) => pipelineLatency(metrics, pipeline),
+      storage: () => storage.problem(),
     };
     const count = registry.list().length;
     log.info('config', `${count} pipeline${count === 1 ? '' : 's'} in force from ${opts.repo}`);
@@ -137,6 +150,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     const serverBackends = createServerBackends();
     serving = createServing({
       store,
+      storage,
       log,
       bus,
       dataDir: opts.dataDir,
@@ -180,6 +194,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
 
     rollouts = createRolloutController({
       store,
+      storage,
       log,
       serving,
       metrics,

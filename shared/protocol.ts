@@ -238,6 +238,11 @@ export const snapshot = z.object({
     /** Problems of files that never loaded (no previous version to keep), and of mlp.yaml. */
     problems: z.array(problem),
   }),
+  /** Set while the daemon's database refuses writes (disk full): serving goes on, state changes wait in memory. */
+  storage: z
+    .object({ error: z.string(), since: z.number(), failedWrites: z.number(), pendingWrites: z.number() })
+    .nullable()
+    .optional(),
   pipelines: z.array(pipelineView),
 });
 export type Snapshot = z.infer<typeof snapshot>;

@@ -13,7 +13,7 @@ export async function status(opts: { json: boolean }): Promise<number> {
   try {
     const snap = conn.snapshot;
     if (opts.json) {
-      console.log(JSON.stringify({ repo: snap.repo, pipelines: snap.pipelines }, null, 2));
+      console.log(JSON.stringify({ repo: snap.repo, storage: snap.storage ?? null, pipelines: snap.pipelines }, null, 2));
     } else {
       process.stdout.write(formatStatus(snap));
     }
@@ -86,6 +86,13 @@ export function formatStatus(snap: Snapshot): string {
       out.push('', `${p.name}: the latest edit is invalid, the previous version stays in force:`);
       for (const problem of p.problems) out.push(`  ${formatProblem(problem, process.cwd())}`);
     }
+  }
+  if (snap.storage) {
+    const s = snap.storage;
+    out.push(
+      '',
+      `storage: the daemon's database refuses writes since ${new Date(s.since).toLocaleTimeString('en-GB')}: ${s.error} (${s.failedWrites.toLocaleString('en-US')} writes refused, ${s.pendingWrites} waiting); serving goes on, changes are written once it has room`,
+    );
   }
   if (snap.repo.problems.length) {
     out.push('', `problems in ${relative(process.cwd(), snap.repo.root) || '.'}:`);

@@ -1,0 +1,116 @@
+/**
+ * What the daemon does when its database refuses writes (disk full, I/O error): serving and the
+ * in-memory state go on, the problem is said once (then counted) and shown in `mlp status`, and the
+ * writes that matter are kept and retried until the disk takes them again. A background callback
+ * never lets a storage error escape: an uncaught one would end the process and the router with it.
+ *
+ * Keyed writes restate a whole record (a variant's observed state), so a newer write under the same
+ * key replaces the waiting one: what is stored after recovery is the latest state, not a replay.
+ */
+import { describeError } from '../shared/errors.js';
+import type { Logger } from './log.js';
+import { isStorageUnavailable } from './store/sqlite-errors.js';
+
+export interface StorageProblem {
+  /** The database's own words (`database or disk is full`). */
+  error: string;
+  /** When writes started to fail. */
+  since: number;
+  /** Writes refused since then (each retry of a waiting write counts once). */
+  failedWrites: number;
+  /** Writes kept in memory, stored once the database accepts writes again. */
+  pendingWrites: number;
+}
+
+export interface StorageHealth {
+  /**
+   * Runs `write`; when storage refuses it, keeps it under `key` (replacing an older one) and retries
+   * it until it succeeds. True when it was written now. Errors that are not about storage are thrown.
+   */
+  write(key: string, write: () => void): boolean;
+  /** A write done elsewhere was refused by storage: report it (once) and count it. False when `err` is not a storage error. */
+  failed(err: unknown): boolean;
+  /** A write succeeded: ends a reported problem once nothing waits any more. */
+  succeeded(): void;
+  /** The current problem, null while writes succeed. */
+  problem(): StorageProblem | null;
+  /** How long callers wait before retrying a refused write. */
+  readonly retryEveryMs: number;
+  /** Tries once more to write what waits (at shutdown). */
+  close(): void;
+}
+
+export function createStorageHealth(opts: { log: Logger; file: string; retryEveryMs?: number; now?: () => number; onChange?: () => void }): StorageHealth {
+  const { log } = opts;
+  const now = opts.now ?? Date.now;
+  const retryEveryMs = opts.retryEveryMs ?? 2_000;
+  const pending = new Map<string, () => void>();
+  let problem: Omit<StorageProblem, 'pendingWrites'> | null = null;
+  let timer: NodeJS.Timeout | undefined;
+
+  const failed = (err: unknown): boolean => {
+    if (!isStorageUnavailable(err)) return false;
+    if (problem) {
+      problem.failedWrites++;
+      return true;
+    }
+    problem = { error: err instanceof Error ? err.message : describeError(err), since: now(), failedWrites: 1 };
+    log.error('storage', `cannot write to ${opts.file}: ${problem.error}; serving goes on, state changes are kept in memory and written once it accepts writes again (retried every ${retryEveryMs / 1000}s)`);
+    opts.onChange?.();
+    return true;
+  };
+
+  const succeeded = () => {
+    if (!problem || pending.size > 0) return;
+    const seconds = Math.round((now() - problem.since) / 1000);
+    log.info('storage', `${opts.file} accepts writes again after ${seconds}s (${problem.failedWrites.toLocaleString('en-US')} writes were refused meanwhile and retried)`);
+    problem = null;
+    opts.onChange?.();
+  };
+
+  const retry = (again: boolean) => {
+    timer = undefined;
+    for (const [key, write] of [...pending]) {
+      try {
+        write();
+        if (pending.get(key) === write) pending.delete(key);
+      } catch (err) {
+        if (!failed(err)) {
+          pending.delete(key);
+          log.error('storage', `a kept write (${key}) failed and is dropped: ${describeError(err)}`);
+        }
+      }
+    }
+    if (pending.size === 0) succeeded();
+    else if (again) arm();
+    else log.error('storage', `${pending.size} state changes could not be written before shutdown (the next start observes the servers again)`);
+  };
+  const arm = () => {
+    timer ??= setTimeout(() => retry(true), retryEveryMs);
+    timer.unref();
+  };
+
+  return {
+    retryEveryMs,
+    write(key, write) {
+      try {
+        write();
+      } catch (err) {
+        if (!failed(err)) throw err;
+        pending.set(key, write);
+        arm();
+        return false;
+      }
+      pending.delete(key); // an older refused write of the same record is superseded
+      succeeded();
+      return true;
+    },
+    failed,
+    succeeded,
+    problem: () => (problem ? { ...problem, pendingWrites: pending.size } : null),
+    close() {
+      clearTimeout(timer);
+      if (pending.size > 0) retry(false);
+    },
+  };
+}
