@@ -165,6 +165,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     await serving.restore();
     const queue = createRunQueue({
       store,
+      storage,
       dataDir: opts.dataDir,
       logs,
       log,
@@ -244,7 +245,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         }
         queue.pump();
       };
-      const puller = startPulling({ root: opts.repo, intervalMs: opts.pullIntervalMs, log, onPulled: (r) => void onPulled(r) });
+      const puller = startPulling({
+        root: opts.repo,
+        intervalMs: opts.pullIntervalMs,
+        log,
+        onPulled: (r) => void onPulled(r).catch((err) => log.error('pull', `cannot queue runs for ${r.to.slice(0, 8)}: ${describeError(err)}`)),
+      });
       closers.push(() => puller.close());
     }
 
@@ -271,6 +277,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
 
     const commands = createCommandService({
       store,
+      storage,
       log,
       pipelineExists: (name) => registry.get(name) !== undefined,
       knownPipelines: () => registry.list().map((p) => p.name),
