@@ -14,6 +14,7 @@
  */
 import { isTerminalPhase } from '../../shared/domain.js';
 import { describeError, MlpError } from '../../shared/errors.js';
+import { formatPercent } from '../../shared/percent.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../log.js';
 import type { Serving } from '../serving/service.js';
@@ -291,7 +292,7 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
           continue;
         }
         const { effects, wakeAt } = resumeEffects(r, now(), policy);
-        log.info('rollout', `#${r.id} resumes in ${r.phase} at ${r.candidateWeight}%`, r.pipeline);
+        log.info('rollout', `#${r.id} resumes in ${r.phase} at ${formatPercent(r.candidateWeight)}`, r.pipeline);
         apply(r, effects, wakeAt);
       }
     },

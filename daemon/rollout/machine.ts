@@ -12,6 +12,7 @@
  * completion event moves it there. A crash in between re-runs the (idempotent) effect on restart.
  */
 import type { RolloutPhase } from '../../shared/domain.js';
+import { formatPercent, roundPercent } from '../../shared/percent.js';
 import type { Decision } from '../store/decisions.js';
 import type { Rollout } from '../store/rollouts.js';
 
@@ -139,7 +140,12 @@ export function resumeEffects(r: Rollout, now: number, policy: RolloutPolicy): {
 export function nextStepOf(r: Rollout, policy: RolloutPolicy): { at: number; weight: number } | null {
   const s = machineState(r);
   if (r.phase !== 'shifting' || s.ending) return null;
-  return { at: (s.stepStartedAt ?? r.phaseStartedAt) + policy.stepIntervalMs, weight: Math.min(100, r.candidateWeight + policy.stepPercent) };
+  return { at: (s.stepStartedAt ?? r.phaseStartedAt) + policy.stepIntervalMs, weight: weightAfterStep(r, policy) };
+}
+
+/** The candidates' weight one step on; percentages may be fractional (12.5), so the sum is rounded to their resolution. */
+function weightAfterStep(r: Rollout, policy: RolloutPolicy): number {
+  return Math.min(100, roundPercent(r.candidateWeight + policy.stepPercent));
 }
 
 export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutPolicy): StepResult {
@@ -215,14 +221,14 @@ export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutP
         out.wakeAt = due;
         return out;
       }
-      const weight = Math.min(100, r.candidateWeight + policy.stepPercent);
+      const weight = weightAfterStep(r, policy);
       if (weight >= 100) {
         decide({ rule: 'step', observed: 100, threshold: 100, sample: null, verdict: 'promote', reason: `the shift reached 100%: ${describeCandidates(r)} take all traffic` });
         go('shifting', { candidateWeight: 100, stepIndex: r.stepIndex + 1 }, { stepStartedAt: now });
         heading('promoted', 'promoted after the gradual shift', { type: 'promote' });
         return out;
       }
-      decide({ rule: 'step', observed: weight, threshold: 100, sample: null, verdict: 'advance', reason: `${policy.stepIntervalMs / 60_000 >= 1 ? `${+(policy.stepIntervalMs / 60_000).toFixed(2)} min` : `${policy.stepIntervalMs} ms`} without a rollback: traffic ${r.candidateWeight}% → ${weight}%` });
+      decide({ rule: 'step', observed: weight, threshold: 100, sample: null, verdict: 'advance', reason: `${policy.stepIntervalMs / 60_000 >= 1 ? `${+(policy.stepIntervalMs / 60_000).toFixed(2)} min` : `${policy.stepIntervalMs} ms`} without a rollback: traffic ${formatPercent(r.candidateWeight)} → ${formatPercent(weight)}` });
       go('shifting', { candidateWeight: weight, stepIndex: r.stepIndex + 1 }, { stepStartedAt: now });
       out.effects.push({ type: 'set_weight', weight });
       out.wakeAt = now + policy.stepIntervalMs;
@@ -283,7 +289,7 @@ function enterGate(r: Rollout, from: number, now: number, policy: RolloutPolicy,
     return out;
   }
   const weight = policy.initialTraffic > 0 ? policy.initialTraffic : Math.min(100, policy.stepPercent);
-  decide({ phase: 'shifting', rule: 'step', observed: weight, threshold: 100, sample: null, verdict: 'advance', reason: `gates passed: the candidate gets ${weight}% of the traffic, +${policy.stepPercent}% at each step` });
+  decide({ phase: 'shifting', rule: 'step', observed: weight, threshold: 100, sample: null, verdict: 'advance', reason: `gates passed: the candidate gets ${formatPercent(weight)} of the traffic, +${formatPercent(policy.stepPercent)} at each step` });
   go('shifting', { candidateWeight: weight, stepIndex: 0 }, { stepStartedAt: now });
   out.effects.push({ type: 'set_weight', weight });
   out.wakeAt = now + policy.stepIntervalMs;
@@ -308,7 +314,7 @@ function command(
     case 'pause': {
       if (r.phase === 'paused') return reject('the rollout is already paused');
       if (r.phase === 'rolling_back') return reject('a rollback cannot be paused');
-      manual('hold', `paused ${by} at ${r.candidateWeight}% traffic`);
+      manual('hold', `paused ${by} at ${formatPercent(r.candidateWeight)} traffic`);
       out.effects.push({ type: 'cancel_gate' });
       go('paused', { pausedFrom: r.phase as Rollout['pausedFrom'] }, { pausedAt: now });
       return out;
@@ -332,7 +338,7 @@ function command(
       const phase = r.phase === 'paused' ? r.pausedFrom : r.phase;
       if (phase === 'deploying') return reject('the candidates are not live yet: wait until the rollout leaves deploying');
       if (phase === 'rolling_back') return reject('the rollout is rolling back');
-      manual('promote', `promoted ${by} at ${r.candidateWeight}% traffic${phase !== 'shifting' ? ` (skipping ${phase} and what follows)` : ''}`);
+      manual('promote', `promoted ${by} at ${formatPercent(r.candidateWeight)} traffic${phase !== 'shifting' ? ` (skipping ${phase} and what follows)` : ''}`);
       out.effects.push({ type: 'cancel_gate' });
       go(r.phase, { candidateWeight: 100 });
       heading('promoted', `promoted ${by}`, { type: 'promote' });
@@ -340,7 +346,7 @@ function command(
     }
     case 'rollback': {
       if (r.phase === 'rolling_back') return reject('the rollout is already rolling back');
-      manual('rollback', `rolled back ${by} at ${r.candidateWeight}% traffic`);
+      manual('rollback', `rolled back ${by} at ${formatPercent(r.candidateWeight)} traffic`);
       out.effects.push({ type: 'cancel_gate' });
       go('rolling_back', { pausedFrom: null, candidateWeight: 0 });
       heading('rolled_back', `rolled back ${by}`, { type: 'retire_candidates' });

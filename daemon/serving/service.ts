@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { describeError, MlpError } from '../../shared/errors.js';
+import { roundPercent } from '../../shared/percent.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../log.js';
 import type { StorageHealth } from '../storageHealth.js';
@@ -188,7 +189,7 @@ export function createServing(deps: ServingDeps): Serving {
       store.transaction(() => {
         for (const v of store.variants.live(pipeline)) {
           const hasCandidate = store.variants.live(pipeline).some((x) => x.group === v.group && x.role === 'candidate');
-          store.variants.setWeight(v.id, v.role === 'candidate' ? weight : hasCandidate ? 100 - weight : 100);
+          store.variants.setWeight(v.id, v.role === 'candidate' ? weight : hasCandidate ? roundPercent(100 - weight) : 100);
         }
       });
       refreshRoutes();

@@ -1,5 +1,6 @@
 /** Small text helpers the views share. */
 import { formatDuration } from '../../../shared/duration.js';
+import { formatPercent } from '../../../shared/percent.js';
 import type { RolloutPhase, RolloutView } from '../../../shared/protocol.js';
 
 /** Ink colour per phase: red needs a person now, yellow is waiting on one, cyan is moving, green is done. */
@@ -18,7 +19,6 @@ export const PHASE_COLOUR: Record<RolloutPhase | 'idle', string> = {
   idle: 'gray',
 };
 
-export const pct = (n: number) => `${Math.round(n)}%`;
 export const rate = (r: number) => `${(r * 100).toFixed(r < 0.1 ? 1 : 0)}%`;
 
 export function ago(at: number | null, now: number): string {
@@ -40,7 +40,7 @@ export function shortDuration(ms: number): string {
  * `due → 30%` once the time has come and the daemon has not taken the step yet.
  */
 export function nextStepText(step: { at: number; weight: number }, now: number, duration: (ms: number) => string = shortDuration): string {
-  const to = step.weight >= 100 ? 'promote' : pct(step.weight);
+  const to = step.weight >= 100 ? 'promote' : formatPercent(step.weight);
   return step.at > now ? `in ${duration(step.at - now)} → ${to}` : `due → ${to}`;
 }
 
