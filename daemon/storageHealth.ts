@@ -40,7 +40,7 @@ export interface StorageHealth {
   close(): void;
 }
 
-export function createStorageHealth(opts: { log: Logger; file: string; retryEveryMs?: number; now?: () => number; onChange?: () => void }): StorageHealth {
+export function createStorageHealth(opts: { log: Logger; file: string; retryEveryMs?: number; now?: () => number }): StorageHealth {
   const { log } = opts;
   const now = opts.now ?? Date.now;
   const retryEveryMs = opts.retryEveryMs ?? 2_000;
@@ -56,7 +56,6 @@ export function createStorageHealth(opts: { log: Logger; file: string; retryEver
     }
     problem = { error: err instanceof Error ? err.message : describeError(err), since: now(), failedWrites: 1 };
     log.error('storage', `cannot write to ${opts.file}: ${problem.error}; serving goes on, state changes are kept in memory and written once it accepts writes again (retried every ${retryEveryMs / 1000}s)`);
-    opts.onChange?.();
     return true;
   };
 
@@ -65,7 +64,6 @@ export function createStorageHealth(opts: { log: Logger; file: string; retryEver
     const seconds = Math.round((now() - problem.since) / 1000);
     log.info('storage', `${opts.file} accepts writes again after ${seconds}s (${problem.failedWrites.toLocaleString('en-US')} writes were refused meanwhile and retried)`);
     problem = null;
-    opts.onChange?.();
   };
 
   const retry = (again: boolean) => {

@@ -21,6 +21,7 @@ import type { Serving } from '../serving/service.js';
 import type { LiveMetrics } from '../serving/metrics.js';
 import type { StorageHealth } from '../storageHealth.js';
 import type { Store } from '../store/db.js';
+import { isStorageUnavailable } from '../store/sqlite-errors.js';
 import type { Rollout } from '../store/rollouts.js';
 import { resumeEffects, step, type Effect, type Gate, type GateOutcome, type RolloutEvent, type RolloutPolicy, type StepResult, type WatchSample } from './machine.js';
 
@@ -161,6 +162,7 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
           try {
             await Promise.all(r.groups.map((g) => serving.startCandidate(r.pipeline, g.group, g.candidate)));
           } catch (err) {
+            if (isStorageUnavailable(err)) throw err; // not the candidate's fault: tried again below
             await dispatch(r.id, { type: 'candidates_failed', reason: describeError(err) });
             return;
           }
