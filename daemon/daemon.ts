@@ -113,6 +113,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     const repo = await startRepoService({
       root: opts.repo,
       store,
+      storage,
       log,
       listener: {
         updated: (names) => {

@@ -4,6 +4,10 @@
  * writes that matter are kept and retried until the disk takes them again. A background callback
  * never lets a storage error escape: an uncaught one would end the process and the router with it.
  *
+ * A disk that is nearly full lets some writes through (a failed file write frees its blocks again),
+ * so recovery is only said once writes have succeeded for a quiet spell (five retry intervals)
+ * without a refusal: a flapping disk is one problem, said once, not a line per flap.
+ *
  * Keyed writes restate a whole record (a variant's observed state), so a newer write under the same
  * key replaces the waiting one: what is stored after recovery is the latest state, not a replay.
  */
@@ -45,22 +49,35 @@ export function createStorageHealth(opts: { log: Logger; file: string; retryEver
   const now = opts.now ?? Date.now;
   const retryEveryMs = opts.retryEveryMs ?? 2_000;
   const pending = new Map<string, () => void>();
+  const quietMs = retryEveryMs * 5;
   let problem: Omit<StorageProblem, 'pendingWrites'> | null = null;
+  let lastFailureAt = 0;
   let timer: NodeJS.Timeout | undefined;
+  let confirm: NodeJS.Timeout | undefined;
 
   const failed = (err: unknown): boolean => {
     if (!isStorageUnavailable(err)) return false;
+    lastFailureAt = now();
     if (problem) {
       problem.failedWrites++;
       return true;
     }
-    problem = { error: err instanceof Error ? err.message : describeError(err), since: now(), failedWrites: 1 };
-    log.error('storage', `cannot write to ${opts.file}: ${problem.error}; serving goes on, state changes are kept in memory and written once it accepts writes again (retried every ${retryEveryMs / 1000}s)`);
+    problem = { error: err instanceof Error ? err.message : describeError(err), since: lastFailureAt, failedWrites: 1 };
+    log.error('storage', `cannot write to ${opts.file}: ${problem.error}; serving goes on, and state changes wait in memory until they can be written (retried every ${retryEveryMs / 1000}s)`);
     return true;
   };
 
   const succeeded = () => {
     if (!problem || pending.size > 0) return;
+    const quietFor = now() - lastFailureAt;
+    if (quietFor < quietMs) {
+      confirm ??= setTimeout(() => {
+        confirm = undefined;
+        succeeded();
+      }, quietMs - quietFor);
+      confirm.unref();
+      return;
+    }
     const seconds = Math.round((now() - problem.since) / 1000);
     log.info('storage', `${opts.file} accepts writes again after ${seconds}s (${problem.failedWrites.toLocaleString('en-US')} writes were refused meanwhile and retried)`);
     problem = null;
@@ -108,6 +125,7 @@ export function createStorageHealth(opts: { log: Logger; file: string; retryEver
     problem: () => (problem ? { ...problem, pendingWrites: pending.size } : null),
     close() {
       clearTimeout(timer);
+      clearTimeout(confirm);
       if (pending.size > 0) retry(false);
     },
   };

@@ -78,6 +78,11 @@ const LINE_OVERHEAD = 600;
 const DROP_REPORT_MS = 10_000;
 /** While writes keep failing (a full disk), how often the count of lost records is said again. */
 const OUTAGE_REPORT_MS = 60_000;
+/**
+ * An outage ends with a write that succeeds this long after the last failure: on a nearly full disk
+ * a failed write frees its blocks and the next small one may fit, which is not a recovery.
+ */
+const OUTAGE_QUIET_MS = 10_000;
 const SIZE_SWEEP_EVERY_MS = 10_000;
 
 /** One (pipeline, group, variant): its folders, the `mlp` identity fragment, its open files by hour. */
@@ -139,7 +144,7 @@ export function createCaptureWriter(opts: CaptureWriterOptions): CaptureWriter {
   let droppedSinceReport = 0;
   let lastDropReport = -Infinity;
   /** Writes failing since `since`: the first failure is reported, the rest counted (a full disk fails every batch). */
-  let outage: { since: number; lost: number; reportedAt: number } | null = null;
+  let outage: { since: number; lost: number; reportedAt: number; lastFailureAt: number } | null = null;
   const lines = new CaptureLines();
   const streams = new Map<string, Map<string, Map<string, Stream>>>();
   const openPaths = new Set<string>();
@@ -279,7 +284,7 @@ export function createCaptureWriter(opts: CaptureWriterOptions): CaptureWriter {
       s.written += r.count;
       s.bytesWritten += bytes.length;
       s.diskBytes += bytes.length;
-      if (outage) {
+      if (outage && now() - outage.lastFailureAt >= OUTAGE_QUIET_MS) {
         opts.log?.info('capture', `writing again: ${lostSince(outage)}`);
         outage = null;
       }
@@ -297,11 +302,12 @@ export function createCaptureWriter(opts: CaptureWriterOptions): CaptureWriter {
   function writeFailed(count: number, err: Error): void {
     const t = now();
     if (!outage) {
-      outage = { since: t, lost: count, reportedAt: t };
+      outage = { since: t, lost: count, reportedAt: t, lastFailureAt: t };
       fail(new Error(`capture write failed (${count} records lost): ${err.message}; failures are counted until a write succeeds`));
       return;
     }
     outage.lost += count;
+    outage.lastFailureAt = t;
     s.lastError = err.message;
     if (t - outage.reportedAt < OUTAGE_REPORT_MS) return;
     outage.reportedAt = t;

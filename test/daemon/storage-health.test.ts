@@ -5,6 +5,14 @@ import { createLogger } from '../../daemon/log.js';
 import { createStorageHealth } from '../../daemon/storageHealth.js';
 import { freshStore, refuseWrites, withVersions } from './store/helpers.js';
 
+const until = async (probe: () => boolean, what: string, timeoutMs = 5_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
 describe('storage health', () => {
   it('keeps the latest refused write per record, says so once, and writes it when storage recovers', async () => {
     const store = freshStore();
@@ -26,9 +34,11 @@ describe('storage health', () => {
 
       refuseWrites(store, false);
       assert.throws(() => storage.write('conflict', () => void store.variants.create({ pipeline: 'p', group: 'g', version: 1, role: 'current', weight: 0, backend: 'local' })), /already has a live current variant/, 'errors not about storage are thrown');
-      await new Promise((r) => setTimeout(r, 200));
-      assert.equal(storage.problem(), null);
+      await until(() => storage.problem()?.pendingWrites === 0, 'the kept writes to be written');
       assert.equal(store.variants.get(v.id)!.port, 4002, 'the latest state, not the first refused one');
+      assert.ok(storage.problem(), 'recovery is said after a quiet spell, not at the first write that succeeds');
+      assert.doesNotMatch(lines.join('\n'), /accepts writes again after/);
+      await until(() => storage.problem() === null, 'the quiet spell to pass');
       assert.match(lines.join('\n'), /accepts writes again after \d+s/);
       assert.match(lines.join('\n'), /a kept write \(bad\) failed and is dropped: .*no model version v9/);
     } finally {

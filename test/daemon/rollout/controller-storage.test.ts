@@ -75,7 +75,7 @@ describe('a rollback while the database refuses writes', () => {
       assert.match(done.reason ?? '', /error rate 100(\.0)?% on g .* rolling back/);
       assert.ok(asked.includes('retire'));
       assert.deepEqual(store.decisions.list(id).filter((d) => d.verdict === 'rollback').length, 1);
-      assert.equal(storage.problem(), null);
+      await until(() => (storage.problem() === null ? true : undefined), 'recovery to be said');
     } finally {
       refuseWrites(store, false);
       await controller.close();

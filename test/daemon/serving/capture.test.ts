@@ -274,7 +274,8 @@ describe('Data Capture writer', () => {
     await writeFile(blocker, 'not a folder');
     const errors: string[] = [];
     const lines: string[] = [];
-    const w = writer(dir, { onError: (e) => errors.push(e.message), log: createLogger({ write: (l) => lines.push(l) }) });
+    let clock = AT;
+    const w = writer(dir, { now: () => clock, onError: (e) => errors.push(e.message), log: createLogger({ write: (l) => lines.push(l) }) });
     for (let i = 0; i < 5; i++) {
       w.record(invocation({ group: 'paris' }));
       await w.flush();
@@ -284,9 +285,13 @@ describe('Data Capture writer', () => {
     assert.match(errors[0]!, /capture write failed \(1 records lost\): .*failures are counted until a write succeeds/);
     await rm(blocker);
     w.record(invocation({ group: 'paris' }));
+    await w.flush();
+    assert.doesNotMatch(lines.join('\n'), /writing again/, 'one write that fits right after a failure is not a recovery yet');
+    clock += 10_000;
+    w.record(invocation({ group: 'paris' }));
     await w.close();
     assert.match(lines.join('\n'), /capture: writing again: 5 records lost since \d\d:\d\d:\d\d/);
-    assert.equal((await records(blocker)).length, 1);
+    assert.equal((await records(blocker)).length, 2);
   });
 
   test('a process killed with SIGKILL loses at most the last flush interval and the batch in flight; no line is left broken', async () => {
