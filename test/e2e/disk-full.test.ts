@@ -105,6 +105,9 @@ describe('a full disk', { skip: whyNot }, () => {
     assert.ok(during.storage!.pendingWrites >= 1, 'the server state waits to be written');
     assert.equal(d.stderr().match(/storage: cannot write to/g)?.length, 1, `the storage problem is said once:\n${d.stderr()}`);
     assert.ok((d.stderr().match(/capture/g)?.length ?? 0) <= 2, `capture failures are said once, then counted:\n${d.stderr()}`);
+    const deploy = await runCli('mlp', ['deploy', 'forecast'], { env: d.clientEnv() });
+    assert.equal(deploy.code, 1);
+    assert.match(deploy.stderr, /the daemon's database refuses writes \(database or disk is full\): nothing was changed/);
     const text = await runCli('mlp', ['status'], { env: d.clientEnv() });
     assert.match(text.stdout, /storage: the daemon's database refuses writes since .*database or disk is full/);
 
