@@ -85,7 +85,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   try {
     const bus = createEventBus();
     // A full disk must not stop serving: refused writes are reported once, kept and retried.
-    const storage = createStorageHealth({ log, file: store.file });
+    const storage = createStorageHealth({ log, file: store.file, onChange: (problem) => bus.publish({ kind: 'storage', storage: problem }) });
     closers.push(() => storage.close());
     const logs = createLogWriter(store, {
       onError: (err) => {

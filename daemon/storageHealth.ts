@@ -44,7 +44,14 @@ export interface StorageHealth {
   close(): void;
 }
 
-export function createStorageHealth(opts: { log: Logger; file: string; retryEveryMs?: number; now?: () => number }): StorageHealth {
+export function createStorageHealth(opts: {
+  log: Logger;
+  file: string;
+  retryEveryMs?: number;
+  now?: () => number;
+  /** The problem started or ended (the daemon tells connected clients). */
+  onChange?: (problem: StorageProblem | null) => void;
+}): StorageHealth {
   const { log } = opts;
   const now = opts.now ?? Date.now;
   const retryEveryMs = opts.retryEveryMs ?? 2_000;
@@ -64,6 +71,7 @@ export function createStorageHealth(opts: { log: Logger; file: string; retryEver
     }
     problem = { error: err instanceof Error ? err.message : describeError(err), since: lastFailureAt, failedWrites: 1 };
     log.error('storage', `cannot write to ${opts.file}: ${problem.error}; serving goes on, and state changes wait in memory until they can be written (retried every ${retryEveryMs / 1000}s)`);
+    opts.onChange?.({ ...problem, pendingWrites: pending.size });
     return true;
   };
 
@@ -81,6 +89,7 @@ export function createStorageHealth(opts: { log: Logger; file: string; retryEver
     const seconds = Math.round((now() - problem.since) / 1000);
     log.info('storage', `${opts.file} accepts writes again after ${seconds}s (${problem.failedWrites.toLocaleString('en-US')} writes were refused meanwhile and retried)`);
     problem = null;
+    opts.onChange?.(null);
   };
 
   const retry = (again: boolean) => {

@@ -5,7 +5,7 @@ import { formatDuration } from '../../shared/duration.js';
 import { formatPercent } from '../../shared/percent.js';
 import type { PipelineView, RolloutView, Snapshot } from '../../shared/protocol.js';
 import { clientSettings, connect } from '../client.js';
-import { latencyPair, nextStepCell, nextStepText } from '../components/common/format.js';
+import { latencyPair, nextStepCell, nextStepText, storageProblemText } from '../components/common/format.js';
 import { priceTable, servingPerMonth } from '../costs.js';
 import { renderTable } from './table.js';
 
@@ -88,13 +88,7 @@ export function formatStatus(snap: Snapshot): string {
       for (const problem of p.problems) out.push(`  ${formatProblem(problem, process.cwd())}`);
     }
   }
-  if (snap.storage) {
-    const s = snap.storage;
-    out.push(
-      '',
-      `storage: the daemon's database refuses writes since ${new Date(s.since).toLocaleTimeString('en-GB')}: ${s.error} (${s.failedWrites.toLocaleString('en-US')} writes refused, ${s.pendingWrites} waiting); serving goes on, changes are written once it has room`,
-    );
-  }
+  if (snap.storage) out.push('', storageProblemText(snap.storage));
   if (snap.repo.problems.length) {
     out.push('', `problems in ${relative(process.cwd(), snap.repo.root) || '.'}:`);
     for (const problem of snap.repo.problems) out.push(`  ${formatProblem(problem, process.cwd())}`);
