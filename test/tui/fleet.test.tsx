@@ -134,3 +134,12 @@ test('a database that refuses writes is said at the top of the fleet, and the li
   assert.doesNotMatch(t.frame(), /storage:/);
   t.unmount();
 });
+
+test('a fractional share shows whole numbers that add up in the bar, and exactly in the pipeline view', async () => {
+  const t = renderTui([shifting('demand-forecast', 12.5)]);
+  await t.settle();
+  assert.match(t.frame().split('\n').find((l) => l.includes('demand-forecast'))!, / 87\|13 /);
+  await t.press(KEY.enter);
+  assert.match(t.frame(), /at 12\.5%/);
+  t.unmount();
+});
