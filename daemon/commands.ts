@@ -7,12 +7,15 @@ import { MlpError, describeError } from '../shared/errors.js';
 import type { CommandMessage, OperatorCommand } from '../shared/protocol.js';
 import type { Session } from './api/server.js';
 import type { Logger } from './log.js';
+import type { StorageHealth } from './storageHealth.js';
 import type { Store } from './store/db.js';
 
 export type CommandHandler = (command: CommandMessage, session: Session) => Promise<unknown>;
 
 export function createCommandService(opts: {
   store: Store;
+  /** An audit record storage refused (disk full) waits here: the command's answer does not depend on it. */
+  storage: StorageHealth;
   log: Logger;
   pipelineExists: (name: string) => boolean;
   knownPipelines: () => string[];
@@ -20,10 +23,12 @@ export function createCommandService(opts: {
   now?: () => number;
 }) {
   const now = opts.now ?? Date.now;
+  let audited = 0;
 
   function audit(cmd: CommandMessage, session: Session, outcome: 'accepted' | 'rejected' | 'failed', message: string) {
-    opts.store.audit.record({
-      at: now(),
+    const at = now();
+    opts.storage.write(`audit ${++audited}`, () => opts.store.audit.record({
+      at,
       actor: session.token,
       role: session.role,
       command: cmd.command,
@@ -31,7 +36,7 @@ export function createCommandService(opts: {
       args: cmd.version ? { version: cmd.version } : {},
       outcome,
       message,
-    });
+    }));
   }
 
   return {

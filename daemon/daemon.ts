@@ -38,6 +38,7 @@ import { startMetricsHistory, type MetricsHistory } from './serving/metricsHisto
 import { startRouter } from './serving/router.js';
 import { createServerBackends } from './serving/backends.js';
 import { createServing, type Serving } from './serving/service.js';
+import { createStorageHealth } from './storageHealth.js';
 import { openStore, type Store } from './store/db.js';
 import { buildSnapshot, pipelineView, runViewOf, type StatusSources } from './status.js';
 import { ensureOperatorTokenFile } from './tokens.js';
@@ -102,7 +103,18 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   let history: MetricsHistory | undefined;
   try {
     const bus = createEventBus();
-    const logs = createLogWriter(store, (err) => log.error('logs', `cannot store log lines: ${err.message}`));
+    // A full disk must not stop serving: refused writes are reported once, kept and retried.
+    const storage = createStorageHealth({ log, file: store.file, onChange: (problem) => bus.publish({ kind: 'storage', storage: problem }) });
+    closers.push(() => storage.close());
+    const logs = createLogWriter(store, {
+      onError: (err) => {
+        if (!storage.failed(err)) log.error('logs', `cannot store log lines: ${err.message}`);
+      },
+      onRecovered: (dropped) => {
+        storage.succeeded();
+        if (dropped) log.warn('logs', `${dropped.toLocaleString('en-US')} log lines were lost while the database refused writes`);
+      },
+    });
     closers.push(createLogPersister({ log, writer: logs, bus }));
     ensureOperatorTokenFile(opts.dataDir, store, log);
     for (const line of moveLegacyGroupFolders(opts.dataDir)) log.warn('upgrade', line);
@@ -126,6 +138,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     const repo = await startRepoService({
       root: opts.repo,
       store,
+      storage,
       log,
       listener: {
         updated: (names) => {
@@ -154,6 +167,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       variantMetrics: (pipeline, group, variant) => metricsView(metrics.variant(pipeline, group, variant)),
       replayProgress: (pipeline) => [...(replayProgress.get(pipeline)?.values() ?? [])],
       latency: (pipeline) => pipelineLatency(metrics, pipeline),
+      storage: () => storage.problem(),
     };
     const count = registry.list().length;
     log.info('config', `${count} pipeline${count === 1 ? '' : 's'} in force from ${opts.repo}`);
@@ -162,6 +176,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     const serverBackends = createServerBackends({ ledger });
     serving = createServing({
       store,
+      storage,
       log,
       bus,
       dataDir: opts.dataDir,
@@ -176,6 +191,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     await serving.restore();
     const queue = createRunQueue({
       store,
+      storage,
       dataDir: opts.dataDir,
       logs,
       log,
@@ -206,6 +222,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
 
     rollouts = createRolloutController({
       store,
+      storage,
       log,
       serving,
       metrics,
@@ -256,7 +273,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         }
         queue.pump();
       };
-      const puller = startPulling({ root: opts.repo, intervalMs: opts.pullIntervalMs, log, onPulled: (r) => void onPulled(r) });
+      const puller = startPulling({
+        root: opts.repo,
+        intervalMs: opts.pullIntervalMs,
+        log,
+        onPulled: (r) => void onPulled(r).catch((err) => log.error('pull', `cannot queue runs for ${r.to.slice(0, 8)}: ${describeError(err)}`)),
+      });
       closers.push(() => puller.close());
     }
 
@@ -295,6 +317,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
 
     const commands = createCommandService({
       store,
+      storage,
       log,
       pipelineExists: (name) => registry.get(name) !== undefined,
       knownPipelines: () => registry.list().map((p) => p.name),

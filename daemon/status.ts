@@ -28,6 +28,8 @@ export interface StatusSources {
   latency?(pipeline: string): LatencyView | null;
   /** A pipeline's traffic history. */
   history?(pipeline: string): PerformanceView['history'];
+  /** Why the database refuses writes, null while it takes them. */
+  storage?(): Snapshot['storage'];
 }
 
 export function pipelineView(p: InForcePipeline, src: StatusSources): PipelineView {
@@ -102,6 +104,7 @@ export function buildSnapshot(src: StatusSources, now: number): Snapshot {
     type: 'snapshot',
     at: now,
     repo: { root: src.registry.root, problems: src.registry.repoProblems() },
+    storage: src.storage?.() ?? null,
     pipelines: src.registry.list().map((p) => pipelineView(p, src)),
   };
 }

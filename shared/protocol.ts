@@ -230,6 +230,10 @@ export const pipelineView = z.object({
 });
 export type PipelineView = z.infer<typeof pipelineView>;
 
+/** Set while the daemon's database refuses writes (disk full): serving goes on, state changes wait in memory. */
+export const storageProblem = z.object({ error: z.string(), since: z.number(), failedWrites: z.number(), pendingWrites: z.number() });
+export type StorageProblemView = z.infer<typeof storageProblem>;
+
 export const snapshot = z.object({
   type: z.literal('snapshot'),
   at: z.number(),
@@ -238,6 +242,7 @@ export const snapshot = z.object({
     /** Problems of files that never loaded (no previous version to keep), and of mlp.yaml. */
     problems: z.array(problem),
   }),
+  storage: storageProblem.nullable().optional(),
   pipelines: z.array(pipelineView),
 });
 export type Snapshot = z.infer<typeof snapshot>;
@@ -286,6 +291,8 @@ export const daemonEvent = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('pipeline_updated'), pipeline: pipelineView }),
   z.object({ kind: z.literal('pipeline_removed'), name: z.string() }),
   z.object({ kind: z.literal('repo_problems'), problems: z.array(problem) }),
+  /** The database started or stopped refusing writes (null: it takes them again). */
+  z.object({ kind: z.literal('storage'), storage: storageProblem.nullable() }),
   z.object({ kind: z.literal('log'), ...logLineFields }),
   z.object({ kind: z.literal('run_updated'), run: runView }),
   /** Live metrics of the variants that served requests since the last tick (a few times a second). */

@@ -4,6 +4,7 @@
  * rollback, pause and resume go to the pipeline's active rollout.
  */
 import { MlpError } from '../../shared/errors.js';
+import { formatPercent } from '../../shared/percent.js';
 import type { OperatorCommand } from '../../shared/protocol.js';
 import type { CommandHandler } from '../commands.js';
 import type { RolloutController } from '../rollout/controller.js';
@@ -21,7 +22,7 @@ export function createApiHandlers(deps: {
     (command: 'promote' | 'rollback' | 'pause' | 'resume'): CommandHandler =>
     async (cmd, session) => {
       const r = await deps.rollouts.command(cmd.pipeline, command, session.token);
-      return { rolloutId: r.id, phase: r.phase, candidateWeight: r.candidateWeight, message: `${cmd.pipeline}: rollout #${r.id} is ${r.phase} at ${r.candidateWeight}%` };
+      return { rolloutId: r.id, phase: r.phase, candidateWeight: r.candidateWeight, message: `${cmd.pipeline}: rollout #${r.id} is ${r.phase} at ${formatPercent(r.candidateWeight)}` };
     };
 
   const deploy: CommandHandler = async (cmd, session) => {

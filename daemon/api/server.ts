@@ -23,6 +23,7 @@ import {
 import { describeError, MlpError } from '../../shared/errors.js';
 import type { Logger } from '../log.js';
 import { listen, urlHost } from '../net.js';
+import { isStorageUnavailable } from '../store/sqlite-errors.js';
 
 export interface Session {
   /** The token's name: who did it, in the audit log. */
@@ -214,9 +215,11 @@ export async function startApiServer(opts: {
           return;
       }
     } catch (err) {
-      if (!(err instanceof MlpError)) log.error('api', `${msg.type} failed: ${describeError(err)}`);
-      const code = err instanceof MlpError ? err.code : 'internal';
-      send(ws, { type: 'error', id, code, message: describeError(err) });
+      // A full disk is not a bug: the client is told what refused, and that nothing was changed.
+      const refused = isStorageUnavailable(err) ? storageRefusal(err as Error) : undefined;
+      if (!(err instanceof MlpError) && !refused) log.error('api', `${msg.type} failed: ${describeError(err)}`);
+      const code = err instanceof MlpError ? err.code : refused ? 'unavailable' : 'internal';
+      send(ws, { type: 'error', id, code, message: refused ?? describeError(err) });
     }
   }
 
@@ -287,4 +290,9 @@ export function parseClientMessage(data: Buffer, isBinary: boolean): Parsed {
     return { error: `invalid message: ${issues.join('; ')}`, id };
   }
   return { message: result.data };
+}
+
+/** What a client is told when the daemon's database refused the write its request needed. */
+function storageRefusal(err: Error): string {
+  return `the daemon's database refuses writes (${err.message}): nothing was changed; try again once its disk has room (mlp status shows the problem)`;
 }

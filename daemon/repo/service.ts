@@ -5,6 +5,7 @@
  */
 import type { ConfigProblem } from '../../shared/config/problems.js';
 import type { Logger } from '../log.js';
+import type { StorageHealth } from '../storageHealth.js';
 import type { Store } from '../store/db.js';
 import { createGroupDirectory, type GroupDirectory, type GroupInfo } from '../warehouse/directory.js';
 import { createRegistry, type PipelineRegistry, type RegistryChange } from './registry.js';
@@ -30,8 +31,9 @@ export interface RepoListener {
   repoProblems(problems: ConfigProblem[]): void;
 }
 
-export async function startRepoService(opts: { root: string; store: Store; log: Logger; listener: RepoListener }): Promise<RepoService> {
+export async function startRepoService(opts: { root: string; store: Store; storage: StorageHealth; log: Logger; listener: RepoListener }): Promise<RepoService> {
   const { store, log, listener } = opts;
+  let reloadAgain: NodeJS.Timeout | undefined;
   const registry = createRegistry({ root: opts.root, store, log });
   const groups = createGroupDirectory({ onRefused: (name, refused) => refused.forEach((line) => log.warn('groups', line, name)) });
   let queue: Promise<unknown> = Promise.resolve();
@@ -39,6 +41,14 @@ export async function startRepoService(opts: { root: string; store: Store; log: 
   /** Runs `task` after the ones before it; a failure is logged and does not stop later ones. */
   const serialise = <T>(what: string, task: () => Promise<T>): Promise<T | undefined> => {
     const next = queue.then(task).catch((err) => {
+      if (opts.storage.failed(err)) {
+        // The change could not be recorded (disk full), so it was not applied: read the folder again later.
+        reloadAgain ??= setTimeout(() => {
+          reloadAgain = undefined;
+          void reload();
+        }, opts.storage.retryEveryMs);
+        return undefined;
+      }
       log.error('config', `${what} failed: ${(err as Error).stack ?? err}`);
       return undefined;
     });
@@ -88,6 +98,7 @@ export async function startRepoService(opts: { root: string; store: Store; log: 
     async close() {
       watcher.close();
       clearInterval(groupTimer);
+      clearTimeout(reloadAgain);
       await queue; // writes of a reload in flight reach the store before it closes
     },
   };

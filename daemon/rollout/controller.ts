@@ -7,14 +7,22 @@
  *
  * Events for one rollout are handled one at a time, in order (a per-rollout queue), so an effect
  * finishing and a command arriving never race on the same saved state.
+ *
+ * When the database refuses a write (disk full), nothing of that step happened: the stored state is
+ * unchanged, so the same event is stepped again a little later and makes its decision then. A
+ * rollback cannot wait for the disk, though: its candidates get no traffic from that moment on (in
+ * memory), and the rollback itself is stored and carried out once the write succeeds.
  */
 import { isTerminalPhase } from '../../shared/domain.js';
 import { describeError, MlpError } from '../../shared/errors.js';
+import { formatPercent } from '../../shared/percent.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../log.js';
 import type { Serving } from '../serving/service.js';
 import type { LiveMetrics } from '../serving/metrics.js';
+import type { StorageHealth } from '../storageHealth.js';
 import type { Store } from '../store/db.js';
+import { isStorageUnavailable } from '../store/sqlite-errors.js';
 import type { Rollout } from '../store/rollouts.js';
 import { step, type Effect, type Gate, type GateOutcome, type RolloutEvent, type RolloutPolicy, type StepResult, type WatchSample } from './machine.js';
 
@@ -24,6 +32,8 @@ export interface GateRunner {
 
 export interface RolloutControllerDeps {
   store: Store;
+  /** Reports refused writes; a decision that could not be stored is stepped again later. */
+  storage: StorageHealth;
   log: Logger;
   serving: Serving;
   metrics: LiveMetrics;
@@ -58,7 +68,18 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
   const gatesRunning = new Map<number, AbortController>();
   const timers = new Map<number, NodeJS.Timeout>();
   const settled = new Map<number, () => void>();
+  const retries = new Map<string, NodeJS.Timeout>();
   let closed = false;
+
+  /** Calls `again` once storage has had time to recover; a newer retry under the same key replaces it (cancelled by close). */
+  const later = (key: string, again: () => void) => {
+    clearTimeout(retries.get(key));
+    const timer = setTimeout(() => {
+      retries.delete(key);
+      if (!closed) again();
+    }, deps.storage.retryEveryMs);
+    retries.set(key, timer);
+  };
 
   /** Serialises work per rollout. */
   const enqueue = <T>(id: number, work: () => Promise<T>): Promise<T> => {
@@ -86,10 +107,33 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
         result = step(r, { type: 'machinery_failed', reason: describeError(err) }, now(), FALLBACK_POLICY);
       }
       if (result.rejected) throw new MlpError('conflict', `${r.pipeline}: cannot ${ev.type === 'command' ? ev.command : ev.type}: ${result.rejected}`);
-      const saved = persist(r, result, ev.type !== 'observed');
+      let saved: Rollout;
+      try {
+        saved = persist(r, result, ev.type !== 'observed');
+      } catch (err) {
+        if (!deps.storage.failed(err)) throw err;
+        return unstored(r, ev, result, err);
+      }
+      deps.storage.succeeded();
       apply(saved, result.effects, result.wakeAt);
       return saved;
     });
+
+  /** A step whose write storage refused: keep the event for later, and a rollback's candidates out of traffic now. */
+  const unstored = (r: Rollout, ev: RolloutEvent, result: StepResult, err: unknown): undefined => {
+    const rollingBack = result.next.phase === 'rolling_back' && r.phase !== 'rolling_back';
+    if (rollingBack) serving.holdCandidates(r.pipeline);
+    // The watch sends a fresh sample ten times a second; only the one that decided a rollback is kept.
+    const key = `${r.id} ${ev.type}${ev.type === 'command' ? ` ${ev.command}` : ''}`;
+    if (ev.type !== 'watch' || rollingBack) later(key, () => void dispatch(r.id, ev).catch((e) => log.error('rollout', describeError(e), r.pipeline)));
+    if (ev.type === 'command') {
+      throw new MlpError(
+        'unavailable',
+        `${r.pipeline}: cannot store the ${ev.command} (${describeError(err)}): it is retried every ${deps.storage.retryEveryMs / 1000}s and carried out once the database accepts writes${rollingBack ? '; the candidates get no traffic meanwhile' : ''}`,
+      );
+    }
+    return undefined;
+  };
 
   const persist = (r: Rollout, result: StepResult, publish: boolean): Rollout => {
     const at = now();
@@ -124,6 +168,7 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
           try {
             await Promise.all(r.groups.map((g) => serving.startCandidate(r.pipeline, g.group, g.candidate)));
           } catch (err) {
+            if (isStorageUnavailable(err)) throw err; // not the candidate's fault: tried again below
             await dispatch(r.id, { type: 'candidates_failed', reason: describeError(err) });
             return;
           }
@@ -174,6 +219,13 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
       }
     } catch (err) {
       if (closed) return;
+      if (deps.storage.failed(err)) {
+        // Effects are idempotent: run it again unless the rollout moved on meanwhile.
+        later(`${r.id} effect ${effect.type}`, () => {
+          if (store.rollouts.get(r.id)?.version === r.version) void run(r, effect);
+        });
+        return;
+      }
       log.error('rollout', `${effect.type} failed: ${describeError(err)}`, r.pipeline);
       if (effect.type !== 'retire_candidates') await dispatch(r.id, { type: 'machinery_failed', reason: `${effect.type} failed: ${describeError(err)}` }).catch(() => {});
     }
@@ -285,7 +337,7 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
     recover() {
       for (const r of store.rollouts.listActive()) {
         // A rollout whose pipeline left the repo fails there, with that reason (dispatch).
-        log.info('rollout', `#${r.id} resumes in ${r.phase} at ${r.candidateWeight}%`, r.pipeline);
+        log.info('rollout', `#${r.id} resumes in ${r.phase} at ${formatPercent(r.candidateWeight)}`, r.pipeline);
         void dispatch(r.id, { type: 'restarted' }).catch((err) => log.error('rollout', describeError(err), r.pipeline));
       }
     },
@@ -296,6 +348,7 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
       await reportAll();
       closed = true;
       for (const t of timers.values()) clearTimeout(t);
+      for (const t of retries.values()) clearTimeout(t);
       for (const g of gatesRunning.values()) g.abort();
       await Promise.allSettled([...queues.values()]);
     },

@@ -12,6 +12,7 @@
  * completion event moves it there. A crash in between re-runs the (idempotent) effect on restart.
  */
 import type { RolloutPhase } from '../../shared/domain.js';
+import { formatPercent, roundPercent } from '../../shared/percent.js';
 import type { Decision } from '../store/decisions.js';
 import type { Rollout } from '../store/rollouts.js';
 
@@ -145,7 +146,12 @@ export const isFirstVersion = (r: Rollout) => r.groups.every((g) => g.current ==
 export function nextStepOf(r: Rollout, policy: RolloutPolicy): { at: number; weight: number } | null {
   const s = machineState(r);
   if (r.phase !== 'shifting' || s.ending || s.awaitingCandidates) return null;
-  return { at: (s.stepStartedAt ?? r.phaseStartedAt) + policy.stepIntervalMs, weight: Math.min(100, r.candidateWeight + policy.stepPercent) };
+  return { at: (s.stepStartedAt ?? r.phaseStartedAt) + policy.stepIntervalMs, weight: weightAfterStep(r, policy) };
+}
+
+/** The candidates' weight one step on; percentages may be fractional (12.5), so the sum is rounded to their resolution. */
+function weightAfterStep(r: Rollout, policy: RolloutPolicy): number {
+  return Math.min(100, roundPercent(r.candidateWeight + policy.stepPercent));
 }
 
 export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutPolicy): StepResult {
@@ -236,7 +242,7 @@ export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutP
         threshold: { stepIntervalMs: policy.stepIntervalMs },
         sample: { lastObservedAt: since },
         verdict: 'hold',
-        reason: `${ev.reason}: the step at ${r.candidateWeight}% stands still, watched ${duration(watched)} of ${duration(policy.stepIntervalMs)}, until it answers /ping again`,
+        reason: `${ev.reason}: the step at ${formatPercent(r.candidateWeight)} stands still, watched ${duration(watched)} of ${duration(policy.stepIntervalMs)}, until it answers /ping again`,
       });
       go('shifting', {}, { awaitingCandidates: { since, cause: 'down' } });
       out.effects.push({ type: 'await_candidates' });
@@ -255,7 +261,7 @@ export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutP
         out.wakeAt = due;
         return out;
       }
-      const weight = Math.min(100, r.candidateWeight + policy.stepPercent);
+      const weight = weightAfterStep(r, policy);
       const watched = watchedStep(r, now, policy);
       const nextWatch: StepWatch = { step: r.stepIndex + 1, observedAt: now, requests: 0, errors: 0 };
       if (weight >= 100) {
@@ -264,7 +270,7 @@ export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutP
         heading('promoted', 'promoted after the gradual shift', { type: 'promote' });
         return out;
       }
-      decide({ rule: 'step', observed: weight, threshold: 100, sample: watched.sample, verdict: 'advance', reason: `${watched.words}: traffic ${r.candidateWeight}% → ${weight}%` });
+      decide({ rule: 'step', observed: weight, threshold: 100, sample: watched.sample, verdict: 'advance', reason: `${watched.words}: traffic ${formatPercent(r.candidateWeight)} → ${formatPercent(weight)}` });
       go('shifting', { candidateWeight: weight, stepIndex: r.stepIndex + 1 }, { stepStartedAt: now, watch: nextWatch });
       out.effects.push({ type: 'set_weight', weight });
       out.wakeAt = now + policy.stepIntervalMs;
@@ -325,7 +331,7 @@ function enterGate(r: Rollout, from: number, now: number, policy: RolloutPolicy,
     return out;
   }
   const weight = policy.initialTraffic > 0 ? policy.initialTraffic : Math.min(100, policy.stepPercent);
-  decide({ phase: 'shifting', rule: 'step', observed: weight, threshold: 100, sample: null, verdict: 'advance', reason: `gates passed: the candidate gets ${weight}% of the traffic, +${policy.stepPercent}% at each step` });
+  decide({ phase: 'shifting', rule: 'step', observed: weight, threshold: 100, sample: null, verdict: 'advance', reason: `gates passed: the candidate gets ${formatPercent(weight)} of the traffic, +${formatPercent(policy.stepPercent)} at each step` });
   go('shifting', { candidateWeight: weight, stepIndex: 0 }, { stepStartedAt: now, watch: { step: 0, observedAt: now, requests: 0, errors: 0 } });
   out.effects.push({ type: 'set_weight', weight });
   out.wakeAt = now + policy.stepIntervalMs;
@@ -350,7 +356,7 @@ function command(
     case 'pause': {
       if (r.phase === 'paused') return reject('the rollout is already paused');
       if (r.phase === 'rolling_back') return reject('a rollback cannot be paused');
-      manual('hold', `paused ${by} at ${r.candidateWeight}% traffic`);
+      manual('hold', `paused ${by} at ${formatPercent(r.candidateWeight)} traffic`);
       out.effects.push({ type: 'cancel_gate' });
       // A shift still waiting for its candidates: its clock stood still since then; the pause
       // freezes it from now on, so the time until now is set aside here.
@@ -383,7 +389,7 @@ function command(
       if (phase === 'deploying') return reject('the candidates are not live yet: wait until the rollout leaves deploying');
       if (s.awaitingCandidates) return reject('the candidates are not live again yet: wait until they answer /ping');
       if (phase === 'rolling_back') return reject('the rollout is rolling back');
-      manual('promote', `promoted ${by} at ${r.candidateWeight}% traffic${phase !== 'shifting' ? ` (skipping ${phase} and what follows)` : ''}`);
+      manual('promote', `promoted ${by} at ${formatPercent(r.candidateWeight)} traffic${phase !== 'shifting' ? ` (skipping ${phase} and what follows)` : ''}`);
       out.effects.push({ type: 'cancel_gate' });
       go(r.phase, { candidateWeight: 100 });
       heading('promoted', `promoted ${by}`, { type: 'promote' });
@@ -391,7 +397,7 @@ function command(
     }
     case 'rollback': {
       if (r.phase === 'rolling_back') return reject('the rollout is already rolling back');
-      manual('rollback', `rolled back ${by} at ${r.candidateWeight}% traffic`);
+      manual('rollback', `rolled back ${by} at ${formatPercent(r.candidateWeight)} traffic`);
       out.effects.push({ type: 'cancel_gate' });
       go('rolling_back', { pausedFrom: null, candidateWeight: 0 });
       heading('rolled_back', `rolled back ${by}`, { type: 'retire_candidates' });
@@ -430,7 +436,7 @@ function restarted(r: Rollout, now: number, policy: RolloutPolicy, out: StepResu
       threshold: { stepIntervalMs: policy.stepIntervalMs },
       sample: { lastObservedAt: since },
       verdict: 'hold',
-      reason: `the daemon restarted at ${r.candidateWeight}%: this step had been watched ${duration(watched)} of ${duration(policy.stepIntervalMs)} (last observed ${duration(now - since)} ago); the rest is waited once ${describeCandidates(r)} ${answer(r)} /ping again`,
+      reason: `the daemon restarted at ${formatPercent(r.candidateWeight)}: this step had been watched ${duration(watched)} of ${duration(policy.stepIntervalMs)} (last observed ${duration(now - since)} ago); the rest is waited once ${describeCandidates(r)} ${answer(r)} /ping again`,
     });
   }
   return out;
@@ -460,7 +466,7 @@ function candidatesBack(r: Rollout, now: number, policy: RolloutPolicy, out: Ste
     threshold: null,
     sample: null,
     verdict: 'resume',
-    reason: `${back}: the step at ${r.candidateWeight}% goes on with the ${duration(left)} it had left (not watched for ${duration(now - since)})`,
+    reason: `${back}: the step at ${formatPercent(r.candidateWeight)} goes on with the ${duration(left)} it had left (not watched for ${duration(now - since)})`,
   });
   go('shifting', {}, { stepStartedAt: started, awaitingCandidates: undefined, watch: { ...watchOf(r, now), observedAt: now } });
   out.wakeAt = started + policy.stepIntervalMs;
@@ -490,7 +496,7 @@ function watchedStep(r: Rollout, now: number, policy: RolloutPolicy): { words: s
   const few = w.requests < policy.minRequests ? `, fewer than min_requests (${policy.minRequests}) for an error-rate verdict` : '';
   const errors = w.errors ? `, ${w.errors} of them errors (${pct(w.errors / w.requests)})` : ', none of them errors';
   return {
-    words: `watched ${duration(policy.stepIntervalMs)} at ${r.candidateWeight}% without a rollback: ${describeCandidates(r)} served ${w.requests} request${w.requests === 1 ? '' : 's'}${w.requests ? errors : ''}${few}`,
+    words: `watched ${duration(policy.stepIntervalMs)} at ${formatPercent(r.candidateWeight)} without a rollback: ${describeCandidates(r)} served ${w.requests} request${w.requests === 1 ? '' : 's'}${w.requests ? errors : ''}${few}`,
     sample,
   };
 }

@@ -12,6 +12,7 @@ import type { Executor } from '../executors/executor.js';
 import type { Logger } from '../log.js';
 import type { LogWriter } from '../logWriter.js';
 import type { ReapedChild } from '../children/reaper.js';
+import type { StorageHealth } from '../storageHealth.js';
 import type { Store } from '../store/db.js';
 import type { Run } from '../store/runs.js';
 import { headCommit } from '../repo/git.js';
@@ -21,6 +22,8 @@ import { executeRun, type RunResult } from './runner.js';
 
 export interface RunQueueDeps {
   store: Store;
+  /** A run's end that storage refused (disk full) waits here and is written once it can be. */
+  storage: StorageHealth;
   dataDir: string;
   logs: LogWriter;
   log: Logger;
@@ -54,7 +57,7 @@ export function createRunQueue(deps: RunQueueDeps): RunQueue {
   function start(run: Run) {
     const pipeline = deps.pipeline(run.pipeline);
     if (!pipeline) {
-      deps.store.runs.setStatus(run.id, 'cancelled', { reason: `pipeline '${run.pipeline}' is no longer in the repo` });
+      deps.storage.write(`run ${run.id}`, () => deps.store.runs.setStatus(run.id, 'cancelled', { reason: `pipeline '${run.pipeline}' is no longer in the repo` }));
       deps.publishRun(deps.store.runs.get(run.id)!);
       return;
     }
@@ -91,11 +94,17 @@ export function createRunQueue(deps: RunQueueDeps): RunQueue {
         deps.onFinished?.(finished, result);
       } catch (err) {
         deps.log.error('run', `${run.id} failed to run: ${describeError(err)}`, run.pipeline);
-        const current = deps.store.runs.get(run.id);
-        if (current && (current.status === 'queued' || current.status === 'running')) {
-          deps.store.runs.setStatus(run.id, 'failed', { reason: describeError(err) });
+        try {
+          deps.storage.write(`run ${run.id}`, () => {
+            const current = deps.store.runs.get(run.id);
+            if (current && (current.status === 'queued' || current.status === 'running')) {
+              deps.store.runs.setStatus(run.id, 'failed', { reason: describeError(err) });
+            }
+          });
+          deps.publishRun(deps.store.runs.get(run.id)!);
+        } catch (e) {
+          deps.log.error('run', `${run.id}: cannot record how it ended: ${describeError(e)}`, run.pipeline);
         }
-        deps.publishRun(deps.store.runs.get(run.id)!);
       } finally {
         running.delete(run.id);
         pump();

@@ -77,6 +77,13 @@ const RECORD_OVERHEAD = 256;
 /** Serialised size of a record beyond its bodies, for sizing batches before serialising them. */
 const LINE_OVERHEAD = 600;
 const DROP_REPORT_MS = 10_000;
+/** While writes keep failing (a full disk), how often the count of lost records is said again. */
+const OUTAGE_REPORT_MS = 60_000;
+/**
+ * An outage ends with a write that succeeds this long after the last failure: on a nearly full disk
+ * a failed write frees its blocks and the next small one may fit, which is not a recovery.
+ */
+const OUTAGE_QUIET_MS = 10_000;
 const SIZE_SWEEP_EVERY_MS = 10_000;
 
 /** One (pipeline, group, variant): its folders, the `mlp` identity fragment, its open files by hour. */
@@ -137,6 +144,8 @@ export function createCaptureWriter(opts: CaptureWriterOptions): CaptureWriter {
   let lastSizeSweep = -Infinity;
   let droppedSinceReport = 0;
   let lastDropReport = -Infinity;
+  /** Writes failing since `since`: the first failure is reported, the rest counted (a full disk fails every batch). */
+  let outage: { since: number; lost: number; reportedAt: number; lastFailureAt: number } | null = null;
   const lines = new CaptureLines();
   const streams = new Map<string, Map<string, Map<string, Stream>>>();
   const openPaths = new Set<string>();
@@ -276,15 +285,38 @@ export function createCaptureWriter(opts: CaptureWriterOptions): CaptureWriter {
       s.written += r.count;
       s.bytesWritten += bytes.length;
       s.diskBytes += bytes.length;
+      if (outage && now() - outage.lastFailureAt >= OUTAGE_QUIET_MS) {
+        opts.log?.info('capture', `writing again: ${lostSince(outage)}`);
+        outage = null;
+      }
     } catch (err) {
       s.failed += r.count;
-      fail(new Error(`capture write failed (${r.count} records lost): ${(err as Error).message}`));
+      writeFailed(r.count, err as Error);
       // Never append after a line that may be cut short: cut it off and start a new file next time.
       if (file) {
         await file.handle.truncate(file.size).catch(() => undefined);
         await closeFile(r.stream, r.hour, file);
       }
     }
+  }
+
+  function writeFailed(count: number, err: Error): void {
+    const t = now();
+    if (!outage) {
+      outage = { since: t, lost: count, reportedAt: t, lastFailureAt: t };
+      fail(new Error(`capture write failed (${count} records lost): ${err.message}; failures are counted until a write succeeds`));
+      return;
+    }
+    outage.lost += count;
+    outage.lastFailureAt = t;
+    s.lastError = err.message;
+    if (t - outage.reportedAt < OUTAGE_REPORT_MS) return;
+    outage.reportedAt = t;
+    opts.log?.warn('capture', `${err.message}: ${lostSince(outage)}`);
+  }
+
+  function lostSince(o: { since: number; lost: number }): string {
+    return `${o.lost.toLocaleString('en-US')} record${o.lost === 1 ? '' : 's'} lost since ${new Date(o.since).toLocaleTimeString('en-GB')}`;
   }
 
   /** The open file for a stream's hour, rotated by size and age; opens one when there is none. */

@@ -8,8 +8,10 @@
  */
 import { createHash } from 'node:crypto';
 import { describeError, MlpError } from '../../shared/errors.js';
+import { roundPercent } from '../../shared/percent.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../log.js';
+import type { StorageHealth } from '../storageHealth.js';
 import type { InForcePipeline } from '../repo/reconcile.js';
 import { artifactDir } from '../runs/artifacts.js';
 import type { Store } from '../store/db.js';
@@ -23,6 +25,8 @@ export const SAGEMAKER_SERVING_UNAVAILABLE =
 
 export interface ServingDeps {
   store: Store;
+  /** Where a refused write of a server's observed state waits (the router keeps going from memory). */
+  storage: StorageHealth;
   log: Logger;
   bus: EventBus;
   dataDir: string;
@@ -59,6 +63,11 @@ export interface Serving {
   promoteCandidates(pipeline: string): Promise<void>;
   /** Candidates go back to 0% and stop; the current variants keep all traffic (idempotent). */
   retireCandidates(pipeline: string): Promise<void>;
+  /**
+   * The candidates get no traffic from now on, in memory only: a rollback that storage could not
+   * record yet. Ends when the candidates are retired or promoted (or with the process).
+   */
+  holdCandidates(pipeline: string): void;
   /** Recomputes routes (after pipelines or groups changed). */
   refreshRoutes(): void;
   /** Stops every server; the store keeps them live, so the next start restores them. */
@@ -73,13 +82,15 @@ export function createServing(deps: ServingDeps): Serving {
   // Unique per data dir and variant: names a server in its environment and its container's labels.
   const dataDirId = createHash('sha256').update(deps.dataDir).digest('hex').slice(0, 12);
   const serverId = (v: Variant) => `${dataDirId}-${v.id}`;
+  const held = new Set<string>();
+  const weightOf = (v: Variant) => (held.has(v.pipeline) ? (v.role === 'candidate' ? 0 : 100) : v.weight);
 
   const refreshRoutes = () => {
     const live: RouteVariant[] = [];
     for (const v of store.variants.live()) {
       const sup = supervisors.get(v.id);
       if (sup?.state === 'live' && sup.port !== null) {
-        live.push({ pipeline: v.pipeline, group: v.group, name: `v${v.version}`, role: v.role, weight: v.weight, host: MODEL_SERVER_HOST, port: sup.port });
+        live.push({ pipeline: v.pipeline, group: v.group, name: `v${v.version}`, role: v.role, weight: weightOf(v), host: MODEL_SERVER_HOST, port: sup.port });
       }
     }
     table.replace(
@@ -113,7 +124,9 @@ export function createServing(deps: ServingDeps): Serving {
       onLine: (stream, line) =>
         deps.bus.publish({ kind: 'log', at: Date.now(), pipeline: v.pipeline, runId: null, step: `serve ${name}`, group: v.group, stream, line }),
       onChange(change) {
-        store.variants.observe(v.id, { state: change.state, port: change.port, handle: change.handle, restarts: change.restarts, lastError: change.lastError });
+        const observed = { state: change.state, port: change.port, handle: change.handle, restarts: change.restarts, lastError: change.lastError, at: Date.now() };
+        // Routes come from the supervisors, so traffic follows the server even when this write waits.
+        deps.storage.write(`variant ${v.id}`, () => store.variants.observe(v.id, observed));
         if (change.state === 'live') log.info('serve', `${name} is live on port ${change.port}${change.restarts ? ` (restart ${change.restarts})` : ''}`, v.pipeline);
         else if (change.state === 'failed') log.error('serve', `${name} failed: ${change.error}`, v.pipeline);
         else if (change.state === 'starting' && change.error) log.warn('serve', `${name}: ${change.error}; restarting`, v.pipeline);
@@ -216,7 +229,7 @@ export function createServing(deps: ServingDeps): Serving {
       store.transaction(() => {
         for (const v of store.variants.live(pipeline)) {
           const hasCandidate = store.variants.live(pipeline).some((x) => x.group === v.group && x.role === 'candidate');
-          store.variants.setWeight(v.id, v.role === 'candidate' ? weight : hasCandidate ? 100 - weight : 100);
+          store.variants.setWeight(v.id, v.role === 'candidate' ? weight : hasCandidate ? roundPercent(100 - weight) : 100);
         }
       });
       refreshRoutes();
@@ -236,6 +249,7 @@ export function createServing(deps: ServingDeps): Serving {
           store.variants.setWeight(c.id, 100);
         }
       });
+      held.delete(pipeline);
       refreshRoutes();
       deps.onVariantChanged?.(pipeline);
       await Promise.all(retired.map(stopVariant));
@@ -246,9 +260,16 @@ export function createServing(deps: ServingDeps): Serving {
         for (const c of candidates) store.variants.retire(c.id);
         for (const v of store.variants.live(pipeline)) store.variants.setWeight(v.id, 100);
       });
+      held.delete(pipeline);
       refreshRoutes();
       deps.onVariantChanged?.(pipeline);
       await Promise.all(candidates.map((c) => stopVariant(c.id)));
+    },
+    holdCandidates(pipeline) {
+      if (held.has(pipeline)) return;
+      held.add(pipeline);
+      log.warn('serve', 'candidates get no traffic until the rollback can be recorded', pipeline);
+      refreshRoutes();
     },
     async close() {
       await Promise.all([...supervisors.values(), ...draining].map((s) => s.stop(3_000)));

@@ -3,6 +3,7 @@
  * that explains it are written once, side by side.
  */
 import { z } from 'zod';
+import { PERCENT_RESOLUTION } from '../percent.js';
 import { keyOf, quoteValue } from './messages.js';
 import { didYouMean } from './suggest.js';
 
@@ -46,6 +47,16 @@ export function boundedNumber(
   if (bounds.max !== undefined) schema = schema.lte(bounds.max, big);
   if (bounds.below !== undefined) schema = schema.lt(bounds.below, big);
   return schema;
+}
+
+/**
+ * A share of traffic in percent, within `bounds`, with at most two decimals (12.5 and 33.33 are
+ * fine, 12.345 is not): the resolution the daemon stores weights in and the router splits by.
+ */
+export function percentage(bounds: Bounds, options: { messages?: { tooBig?: string; tooSmall?: string } } = {}) {
+  return boundedNumber(bounds, options).multipleOf(PERCENT_RESOLUTION, {
+    error: (iss) => `${keyOf(iss.path)} must have at most two decimals (traffic moves in steps of ${PERCENT_RESOLUTION}%), got ${quoteValue(iss.input)}`,
+  });
 }
 
 /** A string matching `pattern`; a mismatch reads "KEY must be WHAT, got 'VALUE'". */

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { validateCron } from './cron.js';
-import { boundedNumber, IDENTIFIER, nonEmptyString, patternString, slug, timeZone, unlessInvalid } from './fields.js';
+import { boundedNumber, IDENTIFIER, nonEmptyString, patternString, percentage, slug, timeZone, unlessInvalid } from './fields.js';
 import { keyOf, quoteValue } from './messages.js';
 
 /** The one group of a pipeline that does not discover groups from data. */
@@ -145,13 +145,13 @@ const DataCheck = z
 const Rollout = z
   .strictObject({
     strategy: z.enum(['gradual', 'all_at_once']).default('gradual').describe('`gradual`: shift traffic step by step while watching the error rate; `all_at_once`: 100% as soon as the gates pass.'),
-    initial_traffic: boundedNumber(
+    initial_traffic: percentage(
       { min: 0, below: 100 },
       { messages: { tooBig: 'initial_traffic must be below 100: a candidate that starts with all traffic skips the gradual shift; use strategy: all_at_once' } },
     )
       .default(0)
-      .describe('Percent of traffic the candidate gets once the gates pass.'),
-    step_percent: boundedNumber({ min: 1, max: 100 }).default(10).describe('Percent of traffic added at each step.'),
+      .describe('Percent of traffic the candidate gets once the gates pass (at most two decimals).'),
+    step_percent: percentage({ above: 0, max: 100 }).default(10).describe('Percent of traffic added at each step; fractions such as 12.5 are fine (at most two decimals).'),
     step_interval_minutes: boundedNumber({ above: 0 }).default(30).describe('Minutes between steps.'),
   })
   .describe('How traffic moves to the candidate.');

@@ -120,3 +120,26 @@ test('? shows the help from the key table; q quits', async () => {
   assert.equal(t.quitted(), true);
   t.unmount();
 });
+
+test('a database that refuses writes is said at the top of the fleet, and the line goes when it recovers', async () => {
+  const t = renderTui(fleet());
+  await t.settle();
+  t.store.dispatch({ type: 'event', event: { kind: 'storage', storage: { error: 'database or disk is full', since: NOW, failedWrites: 3, pendingWrites: 1 } } });
+  await t.settle();
+  const lines = t.frame().split('\n');
+  assert.match(lines[1]!, /^storage: database or disk is full since \d\d:\d\d:\d\d: the daemon's database refuses/);
+  assert.ok(lines.length <= 24 && lines.every((l) => l.length <= 80), t.frame());
+  t.store.dispatch({ type: 'event', event: { kind: 'storage', storage: null } });
+  await t.settle();
+  assert.doesNotMatch(t.frame(), /storage:/);
+  t.unmount();
+});
+
+test('a fractional share shows whole numbers that add up in the bar, and exactly in the pipeline view', async () => {
+  const t = renderTui([shifting('demand-forecast', 12.5)]);
+  await t.settle();
+  assert.match(t.frame().split('\n').find((l) => l.includes('demand-forecast'))!, / 87\|13 /);
+  await t.press(KEY.enter);
+  assert.match(t.frame(), /at 12\.5%/);
+  t.unmount();
+});

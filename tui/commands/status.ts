@@ -2,9 +2,10 @@
 import { relative } from 'node:path';
 import { formatProblem } from '../../shared/config/problems.js';
 import { formatDuration } from '../../shared/duration.js';
+import { formatPercent } from '../../shared/percent.js';
 import type { PipelineView, RolloutView, Snapshot } from '../../shared/protocol.js';
 import { clientSettings, connect } from '../client.js';
-import { latencyPair, nextStepCell, nextStepText } from '../components/common/format.js';
+import { latencyPair, nextStepCell, nextStepText, storageProblemText } from '../components/common/format.js';
 import { priceTable, servingPerMonth } from '../costs.js';
 import { renderTable } from './table.js';
 
@@ -13,7 +14,7 @@ export async function status(opts: { json: boolean }): Promise<number> {
   try {
     const snap = conn.snapshot;
     if (opts.json) {
-      console.log(JSON.stringify({ repo: snap.repo, pipelines: snap.pipelines }, null, 2));
+      console.log(JSON.stringify({ repo: snap.repo, storage: snap.storage ?? null, pipelines: snap.pipelines }, null, 2));
     } else {
       process.stdout.write(formatStatus(snap));
     }
@@ -36,7 +37,7 @@ export function formatStatus(snap: Snapshot): string {
           groupsCell(p),
           p.current?.version ?? '-',
           p.rollout ? p.rollout.phase : '-',
-          p.rollout ? `${p.rollout.candidateVersion} ${p.rollout.candidateWeight}%` : '-',
+          p.rollout ? `${p.rollout.candidateVersion} ${formatPercent(p.rollout.candidateWeight)}` : '-',
           lastRunCell(p, snap.at),
           nextStepCell(p.rollout, snap.at, formatDuration),
           p.performance.latency ? latencyPair(p.performance.latency.p50Ms, p.performance.latency.p99Ms) : '-',
@@ -64,7 +65,7 @@ export function formatStatus(snap: Snapshot): string {
               v.group,
               v.variant,
               v.role,
-              `${v.weight}%`,
+              formatPercent(v.weight),
               v.state + (v.restarts ? ` (${v.restarts} restarts)` : ''),
               m ? m.requestsPerSecond.toFixed(1) : '-',
               m ? `${(m.errorRate * 100).toFixed(1)}%` : '-',
@@ -87,6 +88,7 @@ export function formatStatus(snap: Snapshot): string {
       for (const problem of p.problems) out.push(`  ${formatProblem(problem, process.cwd())}`);
     }
   }
+  if (snap.storage) out.push('', storageProblemText(snap.storage));
   if (snap.repo.problems.length) {
     out.push('', `problems in ${relative(process.cwd(), snap.repo.root) || '.'}:`);
     for (const problem of snap.repo.problems) out.push(`  ${formatProblem(problem, process.cwd())}`);
@@ -110,7 +112,7 @@ function lastRunCell(p: PipelineView, now: number): string {
 export function formatRollout(pipeline: string, r: RolloutView, now: number): string[] {
   const versions = `${r.currentVersion ? `${r.currentVersion} → ` : ''}${r.candidateVersion}`;
   const next = r.nextStep ? `, next step ${nextStepText(r.nextStep, now, formatDuration)}` : '';
-  const out = [`${pipeline}: rollout #${r.id} ${versions}: ${r.phase}${r.pausedFrom ? ` (from ${r.pausedFrom})` : ''} at ${r.candidateWeight}%${next}${r.reason ? ` — ${r.reason}` : ''}`];
+  const out = [`${pipeline}: rollout #${r.id} ${versions}: ${r.phase}${r.pausedFrom ? ` (from ${r.pausedFrom})` : ''} at ${formatPercent(r.candidateWeight)}${next}${r.reason ? ` — ${r.reason}` : ''}`];
   for (const p of r.replayProgress ?? []) out.push(`  … replaying ${p.group}: ${p.done}${p.total !== null ? ` of ${p.total}` : ''} requests`);
   for (const [gate, g] of Object.entries(r.gates)) {
     out.push(`  ${g.passed ? (g.skipped ? '-' : '✔') : '✖'} ${gate.replace('_', ' ')}: ${g.summary}`);

@@ -2,7 +2,7 @@
  * The fleet model: what the daemon has told this client, folded from protocol messages by a pure
  * reducer. The view reads it; only the live connection (and tests) feed it.
  */
-import type { DaemonEvent, LogLineView, PipelineView, Role, Snapshot } from '../../shared/protocol.js';
+import type { DaemonEvent, LogLineView, PipelineView, Role, Snapshot, StorageProblemView } from '../../shared/protocol.js';
 
 export type Connection =
   | { status: 'connecting' }
@@ -20,6 +20,8 @@ export interface FleetState {
   at: number;
   repoRoot: string;
   repoProblems: Snapshot['repo']['problems'];
+  /** Set while the daemon's database refuses writes. */
+  storage: StorageProblemView | null;
   /** In the daemon's order; selectors sort. */
   pipelines: PipelineView[];
   /** Followed pipelines' recent lines, oldest first, at most MAX_LOG_LINES each. */
@@ -47,6 +49,7 @@ export const initialFleet: FleetState = {
   at: 0,
   repoRoot: '',
   repoProblems: [],
+  storage: null,
   pipelines: [],
   logs: {},
   logSeq: 0,
@@ -56,7 +59,7 @@ export function fleetReducer(state: FleetState, action: FleetAction): FleetState
   switch (action.type) {
     case 'snapshot': {
       const s = action.snapshot;
-      return { ...state, at: s.at, repoRoot: s.repo.root, repoProblems: s.repo.problems, pipelines: s.pipelines };
+      return { ...state, at: s.at, repoRoot: s.repo.root, repoProblems: s.repo.problems, storage: s.storage ?? null, pipelines: s.pipelines };
     }
     case 'connection':
       return { ...state, connection: action.connection };
@@ -82,6 +85,8 @@ function applyEvent(state: FleetState, event: DaemonEvent): FleetState {
     }
     case 'repo_problems':
       return { ...state, repoProblems: event.problems };
+    case 'storage':
+      return { ...state, storage: event.storage };
     case 'run_updated': {
       const run = event.run;
       const i = state.pipelines.findIndex((p) => p.name === run.pipeline);

@@ -72,6 +72,28 @@ describe('rollout state machine', () => {
     ]);
   });
 
+  it('shifts in fractional steps (12.5%) to promoted, with exact weights and words', () => {
+    const fractional = { ...policy, stepPercent: 12.5 };
+    const shifting = step(rollout({ phase: 'replaying' }), { type: 'gate_done', gate: 'replay', outcome: pass() }, 0, fractional).next;
+    const ticks = Array.from({ length: 7 }, (_, i): [RolloutEvent, number] => [{ type: 'tick' }, (i + 1) * 1000]);
+    const results = run(shifting, [...ticks, [{ type: 'promoted' }, 7010]], fractional);
+    assert.equal(shifting.candidateWeight, 12.5);
+    assert.deepEqual(results.map((r) => r.next.candidateWeight), [25, 37.5, 50, 62.5, 75, 87.5, 100, 100]);
+    assert.deepEqual(results[0]!.effects, [{ type: 'set_weight', weight: 25 }]);
+    assert.equal(results.at(-1)!.next.phase, 'promoted');
+    assert.match(results[0]!.decisions[0]!.reason, /traffic 12\.5% → 25%$/);
+    assert.deepEqual(nextStepOf(results[1]!.next, fractional), { at: 3000, weight: 50 });
+  });
+
+  it('keeps sums of fractional steps on the 0.01 resolution (0.1 + 0.2 is 0.3)', () => {
+    const tenth = { ...policy, stepPercent: 0.1, initialTraffic: 0.2 };
+    const shifting = step(rollout({ phase: 'replaying' }), { type: 'gate_done', gate: 'replay', outcome: pass() }, 0, tenth).next;
+    const next = step(shifting, { type: 'tick' }, 1000, tenth);
+    assert.equal(next.next.candidateWeight, 0.3);
+    assert.deepEqual(next.effects, [{ type: 'set_weight', weight: 0.3 }]);
+    assert.match(next.decisions[0]!.reason, /traffic 0\.2% → 0\.3%$/);
+  });
+
   it('does not advance before the interval, and says when to wake', () => {
     const shifting = rollout({ phase: 'shifting', candidateWeight: 25, state: { stepStartedAt: 1000 } });
     const early = step(shifting, { type: 'tick' }, 1500, policy);

@@ -267,6 +267,33 @@ describe('Data Capture writer', () => {
     assert.equal((await records(join(dir, 'demand-forecast--london'))).length, 1);
   });
 
+  test('failing writes (a full disk) are said once, then counted, and the recovery is said', async () => {
+    const dir = await tempDir();
+    await mkdir(dir, { recursive: true });
+    const blocker = join(dir, 'demand-forecast--paris');
+    await writeFile(blocker, 'not a folder');
+    const errors: string[] = [];
+    const lines: string[] = [];
+    let clock = AT;
+    const w = writer(dir, { now: () => clock, onError: (e) => errors.push(e.message), log: createLogger({ write: (l) => lines.push(l) }) });
+    for (let i = 0; i < 5; i++) {
+      w.record(invocation({ group: 'paris' }));
+      await w.flush();
+    }
+    assert.equal(w.stats().failed, 5);
+    assert.equal(errors.length, 1, errors.join('\n'));
+    assert.match(errors[0]!, /capture write failed \(1 records lost\): .*failures are counted until a write succeeds/);
+    await rm(blocker);
+    w.record(invocation({ group: 'paris' }));
+    await w.flush();
+    assert.doesNotMatch(lines.join('\n'), /writing again/, 'one write that fits right after a failure is not a recovery yet');
+    clock += 10_000;
+    w.record(invocation({ group: 'paris' }));
+    await w.close();
+    assert.match(lines.join('\n'), /capture: writing again: 5 records lost since \d\d:\d\d:\d\d/);
+    assert.equal((await records(blocker)).length, 2);
+  });
+
   test('a process killed with SIGKILL loses at most the last flush interval and the batch in flight; no line is left broken', async () => {
     const dir = await tempDir();
     const flushMs = 100;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createEventBus } from '../../../daemon/events.js';
 import { createLogger } from '../../../daemon/log.js';
+import { createStorageHealth } from '../../../daemon/storageHealth.js';
 import type { InForcePipeline } from '../../../daemon/repo/reconcile.js';
 import type { ServerBackend } from '../../../daemon/serving/servers.js';
 import { createServing } from '../../../daemon/serving/service.js';
@@ -31,6 +32,7 @@ describe('serving service', () => {
     } as unknown as ServerBackend;
     const serving = createServing({
       store,
+      storage: createStorageHealth({ log: createLogger({ write: () => undefined }), file: store.file }),
       log: createLogger({ write: () => undefined }),
       bus: createEventBus(),
       dataDir,

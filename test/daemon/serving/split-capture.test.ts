@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { PipelineFileSchema } from '../../../shared/config/schema.js';
 import { createEventBus } from '../../../daemon/events.js';
 import { createLogger } from '../../../daemon/log.js';
+import { createStorageHealth } from '../../../daemon/storageHealth.js';
 import type { InForcePipeline } from '../../../daemon/repo/reconcile.js';
 import { artifactDir } from '../../../daemon/runs/artifacts.js';
 import { createCaptureWriter, type CaptureWriter } from '../../../daemon/serving/capture.js';
@@ -54,6 +55,7 @@ describe('two versions live at 90/10', () => {
     };
     serving = createServing({
       store,
+      storage: createStorageHealth({ log: createLogger({ write: () => {} }), file: store.file }),
       log: createLogger({ write: () => {} }),
       bus: createEventBus(),
       dataDir,

@@ -147,6 +147,55 @@ describe('openStore', () => {
   });
 });
 
+describe('migration 3: fractional weights', () => {
+  test('upgrades a v2 database with data: rows, decisions and indexes kept, weights now take 12.5', () => {
+    const file = join(tempDir(), 'v2.db');
+    const old = new Database(file);
+    old.pragma('journal_mode = WAL');
+    migrate(old, migrations.slice(0, 2));
+    old.exec(`
+      INSERT INTO runs (id, pipeline, trigger, status, created_at) VALUES ('r-1', 'forecast', 'manual', 'succeeded', 1);
+      INSERT INTO model_versions (pipeline, group_name, version, run_id, artifact_uri, created_at) VALUES
+        ('forecast', 'london', 1, 'r-1', 'file:///m/1', 2), ('forecast', 'london', 2, 'r-1', 'file:///m/2', 3);
+      INSERT INTO rollouts (id, pipeline, run_id, groups_json, phase, candidate_weight, step_index, phase_started_at, state_json, created_at, updated_at, version)
+        VALUES (7, 'forecast', 'r-1', '[{"group":"london","candidate":2,"current":1}]', 'shifting', 20, 1, 10, '{"stepStartedAt":10}', 4, 10, 5);
+      INSERT INTO decisions (rollout_id, at, phase, rule, verdict, reason) VALUES (7, 10, 'shifting', 'step', 'advance', 'traffic 10% → 20%');
+      INSERT INTO variants (id, pipeline, group_name, version, role, weight, backend, desired, state, port, created_at, updated_at) VALUES
+        (1, 'forecast', 'london', 1, 'current', 80, 'local', 'live', 'live', 4001, 2, 10),
+        (2, 'forecast', 'london', 2, 'candidate', 20, 'local', 'live', 'live', 4002, 4, 10);
+    `);
+    old.close();
+
+    const store = openStoreAt(file);
+    try {
+      assert.equal(userVersion(file), latest);
+      const r = store.rollouts.get(7)!;
+      assert.deepEqual([r.phase, r.candidateWeight, r.stepIndex, r.version, r.groups], ['shifting', 20, 1, 5, [{ group: 'london', candidate: 2, current: 1 }]]);
+      assert.deepEqual(store.decisions.list(7).map((d) => d.reason), ['traffic 10% → 20%']);
+      assert.deepEqual(store.variants.live('forecast').map((v) => [v.version, v.role, v.weight, v.port]), [[1, 'current', 80, 4001], [2, 'candidate', 20, 4002]]);
+
+      store.rollouts.save({ ...r, candidateWeight: 12.5 }, { expectedVersion: 5 });
+      store.variants.setWeight(1, 87.5);
+      store.variants.setWeight(2, 12.5);
+      assert.equal(store.rollouts.get(7)!.candidateWeight, 12.5);
+      assert.deepEqual(store.variants.live('forecast').map((v) => v.weight), [87.5, 12.5]);
+      // The indexes came back: one active rollout per pipeline, one live candidate per group.
+      assert.throws(() => store.rollouts.create({ pipeline: 'forecast', runId: null, groups: [] }), /already has an active rollout|UNIQUE/);
+      assert.throws(() => store.variants.create({ pipeline: 'forecast', group: 'london', version: 2, role: 'candidate', weight: 0, backend: 'local' }), /already has a live/);
+    } finally {
+      store.close();
+    }
+    const db = new Database(file, { readonly: true });
+    try {
+      assert.deepEqual(db.pragma('foreign_key_check'), []);
+      assert.equal(db.prepare('SELECT typeof(candidate_weight) FROM rollouts').pluck().get(), 'real');
+      assert.match(db.prepare(`SELECT sql FROM sqlite_schema WHERE name = 'decisions'`).pluck().get() as string, /REFERENCES rollouts \(id\) ON DELETE CASCADE/);
+    } finally {
+      db.close();
+    }
+  });
+});
+
 describe('migrate', () => {
   const first: Migration = { version: 1, name: 'first', up: (db) => db.exec('CREATE TABLE a (x INTEGER) STRICT') };
   const second: Migration = { version: 2, name: 'second', up: (db) => db.exec('CREATE TABLE b (y INTEGER) STRICT') };

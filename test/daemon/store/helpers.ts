@@ -26,3 +26,12 @@ export function withVersions(store: Store, pipeline: string, group: string, coun
     store.modelVersions.create({ pipeline, group, runId: run.id, artifactUri: (v) => `file:///models/${pipeline}/${group}/v${v}`, at: 2 });
   }
 }
+
+/**
+ * Makes the store's own connection refuse writes with a real SQLite error (SQLITE_READONLY, through
+ * `PRAGMA query_only`), the way a full disk refuses them, without root; `false` lifts it.
+ */
+export function refuseWrites(store: Store, refuse: boolean): void {
+  const statement = (store.variants as unknown as { selectOne: { database: { pragma(sql: string): unknown } } }).selectOne;
+  statement.database.pragma(`query_only = ${refuse ? 'ON' : 'OFF'}`);
+}

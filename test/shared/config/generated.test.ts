@@ -31,7 +31,7 @@ describe('files generated from the config schema', () => {
     ]) {
       assert.match(reference, new RegExp(`\\| \`${key.replace(/[.[\]]/g, '\\$&')}\` \\|`), key);
     }
-    assert.match(reference, /\| `pipeline.deployment.rollout.step_percent` \| number \| `10` \| between 1 and 100 \| /);
+    assert.match(reference, /\| `pipeline.deployment.rollout.step_percent` \| number \| `10` \| above 0 and at most 100 \| /);
   });
 
   it('give editors a schema where defaults are optional and unknown keys are errors', () => {

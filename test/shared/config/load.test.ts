@@ -72,12 +72,22 @@ describe('pipeline.yaml problems, at the node at fault', () => {
     assert.deepEqual(validate(pipeline('  steps:')), ['pipeline.yaml:3:3: expected a list, got an empty value']);
   });
 
-  it('reports step_percent outside 1..100', () => {
-    for (const [value, col] of [['0', 21], ['150', 21]] as const) {
+  it('reports step_percent outside (0, 100]', () => {
+    for (const [value, col] of [['0', 21], ['-5', 21], ['150', 21]] as const) {
       assert.deepEqual(validate(pipeline('  deployment:', '    rollout:', `      step_percent: ${value}`)), [
-        `pipeline.yaml:5:${col}: step_percent must be between 1 and 100, got ${value}`,
+        `pipeline.yaml:5:${col}: step_percent must be above 0 and at most 100, got ${value}`,
       ]);
     }
+  });
+
+  it('accepts fractional percentages with up to two decimals, and says why more are refused', () => {
+    for (const value of ['12.5', '0.5', '33.33', '0.01']) {
+      assert.deepEqual(validate(pipeline('  deployment:', '    rollout:', `      step_percent: ${value}`, '      initial_traffic: 2.5')), [], value);
+    }
+    assert.deepEqual(validate(pipeline('  deployment:', '    rollout:', '      step_percent: 12.345', '      initial_traffic: 0.001')), [
+      'pipeline.yaml:5:21: step_percent must have at most two decimals (traffic moves in steps of 0.01%), got 12.345',
+      'pipeline.yaml:6:24: initial_traffic must have at most two decimals (traffic moves in steps of 0.01%), got 0.001',
+    ]);
   });
 
   it('explains why initial_traffic must stay below 100', () => {

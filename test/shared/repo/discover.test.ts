@@ -131,7 +131,7 @@ describe('validatePaths', () => {
     const root = repo();
     const result = validatePaths([], join(root, 'forecast'));
     assert.deepEqual(result.problems.map((p) => formatProblem(p, join(root, 'forecast'))), [
-      '../churn/pipeline.yaml:5:21: step_percent must be between 1 and 100, got 150',
+      '../churn/pipeline.yaml:5:21: step_percent must be above 0 and at most 100, got 150',
       "pipeline.yaml:2:9: pipeline name 'demand-forecast' is already used by copy/pipeline.yaml (names must be unique in a repo)",
     ]);
     assert.deepEqual(result.pipelines.map((p) => p.name), ['demand-forecast']);
@@ -141,7 +141,7 @@ describe('validatePaths', () => {
   it('checks the files and folders given, with their repo’s mlp.yaml', () => {
     const root = repo();
     const result = validatePaths(['forecast/pipeline.yaml', 'churn'], root);
-    assert.deepEqual(result.problems.map((p) => formatProblem(p, root)), ['churn/pipeline.yaml:5:21: step_percent must be between 1 and 100, got 150']);
+    assert.deepEqual(result.problems.map((p) => formatProblem(p, root)), ['churn/pipeline.yaml:5:21: step_percent must be above 0 and at most 100, got 150']);
     assert.deepEqual(result.pipelines.map((p) => p.name), ['demand-forecast']);
     assert.deepEqual(validatePaths(['forecast'], root).problems, []);
   });

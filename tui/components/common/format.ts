@@ -1,6 +1,7 @@
 /** Small text helpers the views share. */
 import { formatDuration } from '../../../shared/duration.js';
-import type { RolloutPhase, RolloutView } from '../../../shared/protocol.js';
+import { formatPercent } from '../../../shared/percent.js';
+import type { RolloutPhase, RolloutView, StorageProblemView } from '../../../shared/protocol.js';
 
 /** Ink colour per phase: red needs a person now, yellow is waiting on one, cyan is moving, green is done. */
 export const PHASE_COLOUR: Record<RolloutPhase | 'idle', string> = {
@@ -18,7 +19,6 @@ export const PHASE_COLOUR: Record<RolloutPhase | 'idle', string> = {
   idle: 'gray',
 };
 
-export const pct = (n: number) => `${Math.round(n)}%`;
 export const rate = (r: number) => `${(r * 100).toFixed(r < 0.1 ? 1 : 0)}%`;
 
 export function ago(at: number | null, now: number): string {
@@ -40,7 +40,7 @@ export function shortDuration(ms: number): string {
  * `due → 30%` once the time has come and the daemon has not taken the step yet.
  */
 export function nextStepText(step: { at: number; weight: number }, now: number, duration: (ms: number) => string = shortDuration): string {
-  const to = step.weight >= 100 ? 'promote' : pct(step.weight);
+  const to = step.weight >= 100 ? 'promote' : formatPercent(step.weight);
   return step.at > now ? `in ${duration(step.at - now)} → ${to}` : `due → ${to}`;
 }
 
@@ -48,6 +48,11 @@ export function nextStepText(step: { at: number; weight: number }, now: number, 
 export function nextStepCell(r: RolloutView | null, now: number, duration: (ms: number) => string = shortDuration): string {
   if (r?.phase === 'paused') return 'paused';
   return r?.nextStep ? nextStepText(r.nextStep, now, duration) : '-';
+}
+
+/** The line `mlp status` and the TUI show while the daemon's database refuses writes; the cause first, for narrow screens. */
+export function storageProblemText(s: StorageProblemView): string {
+  return `storage: ${s.error} since ${new Date(s.since).toLocaleTimeString('en-GB')}: the daemon's database refuses writes (${s.failedWrites.toLocaleString('en-US')} refused, ${s.pendingWrites} waiting); serving goes on, changes are written once it has room`;
 }
 
 /** `3ms`, `12ms`, `1.5s`: a latency as short as it reads. */

@@ -3,7 +3,7 @@ import { Box, Text } from 'ink';
 import { useMemo } from 'react';
 import { useTui } from '../../provider.js';
 import { attentionOf, fleetCounts, fleetRows } from '../../state/selectors.js';
-import { fit } from '../common/format.js';
+import { fit, storageProblemText } from '../common/format.js';
 import { fleetColumns, fleetHeader } from './columns.js';
 import { PipelineRow } from './PipelineRow.js';
 
@@ -17,14 +17,15 @@ export function FleetView({ width, height }: { width: number; height: number }) 
   const selectedIndex = Math.max(0, rows.findIndex((p) => p.name === ui.selected));
   const selected = rows[selectedIndex];
   const why = selected ? attentionOf(selected)?.why : undefined;
-  // header, column titles, filter line, the selected pipeline's trouble, status line
-  const visible = Math.max(1, height - 5);
+  // header, column titles, filter line, the selected pipeline's trouble, status line (and the storage problem)
+  const visible = Math.max(1, height - 5 - (fleet.storage ? 1 : 0));
   const first = Math.min(Math.max(0, selectedIndex - visible + 1), Math.max(0, rows.length - visible));
   const shown = rows.slice(first, first + visible);
   const header = `mlp · ${counts.total} pipelines · ${counts.attention} need you · ${counts.active} rolling out${rows.length > visible ? ` · ${first + 1}-${first + shown.length} of ${rows.length}` : ''}`;
   return (
     <Box flexDirection="column" width={width}>
       <Text bold>{fit(header, width)}</Text>
+      {fleet.storage && <Text color="red">{fit(storageProblemText(fleet.storage), width)}</Text>}
       <Text dimColor>{fit(fleetHeader(cols), width)}</Text>
       {shown.map((p) => (
         <PipelineRow key={p.name} p={p} cols={cols} selected={p.name === selected?.name} now={fleet.at} />

@@ -4,6 +4,7 @@
  */
 import { Box, Text } from 'ink';
 import { formatDuration } from '../../../shared/duration.js';
+import { formatPercent } from '../../../shared/percent.js';
 import { useTui } from '../../provider.js';
 import { replaySamples } from '../../replay.js';
 import { attentionOf, candidateErrorRate, errorRateThreshold, groupSplits } from '../../state/selectors.js';
@@ -43,7 +44,7 @@ export function PipelineView({ width, height }: { width: number; height: number 
       <Text>
         <Text bold>{p.name} </Text>
         <Phase pipeline={p} />
-        <Text>{fit(r ? ` ${r.currentVersion ?? '∅'} → ${r.candidateVersion} at ${r.candidateWeight}%${next} · started ${ago(r.startedAt, fleet.at)}` : ` ${p.current?.version ?? 'never deployed'}`, width - p.name.length - 14)}</Text>
+        <Text>{fit(r ? ` ${r.currentVersion ?? '∅'} → ${r.candidateVersion} at ${formatPercent(r.candidateWeight)}${next} · started ${ago(r.startedAt, fleet.at)}` : ` ${p.current?.version ?? 'never deployed'}`, width - p.name.length - 14)}</Text>
       </Text>
       {why && <Text color="red">{fit(why, width)}</Text>}
       {splits.slice(0, MAX_GROUP_BARS).map((g) => (
