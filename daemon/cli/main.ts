@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { parseCommandLine, parsePort } from '../../shared/args.js';
 import { parseDuration } from '../../shared/duration.js';
 import { describeError, exitCodeFor, MlpError, usageError } from '../../shared/errors.js';
+import { keepRunningWhenReaderCloses } from '../../shared/exit.js';
 import { resolveDataDir } from '../../shared/paths.js';
 import { ROLES, type Role } from '../../shared/protocol.js';
 import { findRepoRoot } from '../../shared/repo/discover.js';
@@ -100,6 +101,8 @@ async function start(args: string[]): Promise<number> {
   const level = (values['log-level'] ?? 'info') as LogLevel;
   if (!['debug', 'info', 'warn', 'error'].includes(level)) throw usageError(`--log-level: '${level}' is not one of debug, info, warn, error`);
 
+  // Serving must not stop because whoever read the log went away.
+  keepRunningWhenReaderCloses();
   const log = createLogger({ level });
   const daemon = await startDaemon({
     repo,
