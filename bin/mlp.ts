@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { runCommand } from '../daemon/cli/runUsage.js';
-import { exitWhenWritten, handleClosedReader } from '../shared/exit.js';
+import { exitWhenWritten, handleClosedReader } from '../shared/output.js';
 import { main } from '../tui/cli/main.js';
 
 handleClosedReader();

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { parseCommandLine, parsePort } from '../../shared/args.js';
 import { parseDuration } from '../../shared/duration.js';
 import { describeError, exitCodeFor, MlpError, usageError } from '../../shared/errors.js';
-import { keepRunningWhenReaderCloses } from '../../shared/exit.js';
+import { keepRunningWhenReaderCloses } from '../../shared/output.js';
 import { resolveDataDir } from '../../shared/paths.js';
 import { ROLES, type Role } from '../../shared/protocol.js';
 import { findRepoRoot } from '../../shared/repo/discover.js';

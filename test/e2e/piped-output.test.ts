@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -24,10 +26,15 @@ interface Piped {
   stderr: string;
 }
 
-/** `PROGRAM ARGS | READER` in bash, as a user types it; the writer's stderr is kept apart. */
-function pipe(program: keyof typeof BIN, args: string[], reader: string, opts: { env?: Record<string, string>; cwd?: string } = {}): Promise<Piped> {
+/** `PROGRAM ARGS | READER` in bash, as a user types it; the writer's stderr is kept apart unless merged (2>&1). */
+function pipe(
+  program: keyof typeof BIN,
+  args: string[],
+  reader: string,
+  opts: { env?: Record<string, string>; cwd?: string; mergeStderr?: boolean } = {},
+): Promise<Piped> {
   const quoted = [process.execPath, BIN[program], ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const script = `${quoted} 2>"$WRITER_ERR" | ${reader}; echo "codes \${PIPESTATUS[*]}"`;
+  const script = `${quoted} ${opts.mergeStderr ? '2>&1' : '2>"$WRITER_ERR"'} | ${reader}; echo "codes \${PIPESTATUS[*]}"`;
   const errFile = join(mkdtempSync(join(tmpdir(), 'mlp-pipe-')), 'stderr');
   return new Promise((resolve, reject) => {
     const child = spawn('bash', ['-c', script], { cwd: opts.cwd, env: cleanEnv({ ...opts.env, WRITER_ERR: errFile }), stdio: ['ignore', 'pipe', 'inherit'] });
@@ -37,7 +44,7 @@ function pipe(program: keyof typeof BIN, args: string[], reader: string, opts: {
     child.on('close', () => {
       const m = /codes ([\d ]+)\n$/.exec(out);
       if (!m) return reject(new Error(`no exit codes in: ${out}`));
-      resolve({ codes: m[1]!.trim().split(' ').map(Number), stdout: out.slice(0, m.index), stderr: readFileSync(errFile, 'utf8') });
+      resolve({ codes: m[1]!.trim().split(' ').map(Number), stdout: out.slice(0, m.index), stderr: opts.mergeStderr ? '' : readFileSync(errFile, 'utf8') });
     });
   });
 }
@@ -63,6 +70,32 @@ describe('piped output', () => {
     const r = await pipe('mlpd', ['token', 'list', '--json', '--data-dir', dataDir], SLOW_JSON_READER);
     assert.equal(r.stdout.trim(), 'parsed', r.stderr);
     assert.deepEqual(r.codes, [0, 0]);
+  });
+
+  it('mlp invoke prints its verdict on a line of its own after the whole answer, also through one pipe (2>&1)', async () => {
+    // The router's address comes from MLP_SERVE_URL; this one answers every request with `answer`.
+    let answer = '';
+    const router = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json', 'x-mlp-variant': 'v1' }).end(answer));
+    });
+    await new Promise<void>((resolve) => router.listen(0, '127.0.0.1', resolve));
+    const env = { MLP_SERVE_URL: `http://127.0.0.1:${(router.address() as AddressInfo).port}` };
+    try {
+      answer = '{"demand": 260.7}';
+      const small = await pipe('mlp', ['invoke', 'forecast', '--data', '{"week": 3}'], 'cat', { env, mergeStderr: true });
+      assert.match(small.stdout, /^\{"demand": 260\.7\}\nHTTP 200 from v1 in [\d.]+ ms\n$/);
+
+      answer = JSON.stringify({ demand: 'x'.repeat(200_000) });
+      const big = await pipe('mlp', ['invoke', 'forecast', '--data', '{"week": 3}'], '(sleep 1; cat)', { env, mergeStderr: true });
+      const lines = big.stdout.split('\n');
+      assert.equal(lines.length, 3, `the answer, the verdict, nothing after the last newline; the verdict is at offset ${big.stdout.indexOf('HTTP 200')} of ${big.stdout.length}`);
+      assert.equal(lines[0], answer);
+      assert.match(lines[1]!, /^HTTP 200 from v1 in [\d.]+ ms$/);
+      assert.deepEqual(big.codes, [0, 0]);
+    } finally {
+      router.close();
+    }
   });
 
   describe('against a daemon', () => {

@@ -1,9 +1,10 @@
 /**
- * How `mlp` and `mlpd` end: only once their reader has everything they wrote.
+ * How `mlp` and `mlpd` write their output to pipes: all of it, in order, and end only once their
+ * reader has everything.
  *
- * A pipe takes 64 KiB at once; the rest of a write waits in the stream until the reader catches up,
- * and process.exit() throws away what waits. That cut a piped `mlp status --json` at 65,536 bytes
- * while mlp still exited 0.
+ * A pipe takes 64 KiB at once; the rest of a write waits in the stream until the reader catches up.
+ * process.exit() throws away what waits (that cut a piped `mlp status --json` at 65,536 bytes while
+ * mlp still exited 0), and a line written to stderr meanwhile overtakes it.
  */
 
 /** 128 + SIGPIPE: what cat, grep or git exit with when their reader goes away. */
@@ -39,8 +40,13 @@ export async function exitWhenWritten(code: number): Promise<never> {
   process.exit(code);
 }
 
+/** Writes `text` and resolves once the reader has it (and all written before it). */
+export function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
+  // A write's callback runs after those of every write queued before it. It also runs, with an
+  // error, on a stream whose reader is gone: that is handled by handleClosedReader.
+  return new Promise((resolve) => stream.write(text, () => resolve()));
+}
+
 function written(stream: NodeJS.WriteStream): Promise<void> {
-  // A write's callback runs after those of every write queued before it, so an empty write marks the
-  // end of what is queued now (its callback also runs, with an error, on a stream that is gone).
-  return new Promise((resolve) => stream.write('', () => resolve()));
+  return write(stream, '');
 }
