@@ -33,6 +33,7 @@ import { Writable } from 'node:stream';
 import { formatDuration } from '../../shared/duration.js';
 import { MlpError } from '../../shared/errors.js';
 import { contractEnv, failureReason, lineSplitter, type Executor, type StepIO, type StepOutcome, type StepSpec } from './executor.js';
+import { testRunLabels } from '../testRun.js';
 
 export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
 
@@ -222,7 +223,7 @@ async function runContainer(
     WorkingDir: CONTAINER_PATHS.code,
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     User: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
-    Labels: { [LABEL.pipeline]: spec.pipeline, [LABEL.step]: spec.step, [LABEL.group]: spec.group, [LABEL.run]: spec.runId },
+    Labels: { [LABEL.pipeline]: spec.pipeline, [LABEL.step]: spec.step, [LABEL.group]: spec.group, [LABEL.run]: spec.runId, ...testRunLabels() },
     AttachStdout: true,
     AttachStderr: true,
     Tty: false,

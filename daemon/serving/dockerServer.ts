@@ -14,6 +14,7 @@ import { MlpError } from '../../shared/errors.js';
 import { buildImage, DEFAULT_DOCKER_SOCKET, engineMessage, ensureImage, isConnectionError } from '../executors/docker.js';
 import { lineSplitter } from '../executors/executor.js';
 import { serverEnv, type RunningServer, type ServerBackend } from './servers.js';
+import { testRunLabels } from '../testRun.js';
 
 export const SERVER_LABEL = { pipeline: 'mlp.pipeline', group: 'mlp.group', variant: 'mlp.variant', server: 'mlp.server' } as const;
 
@@ -44,7 +45,7 @@ export function createDockerServerBackend(opts: { socketPath?: string } = {}): S
           Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
           WorkingDir: '/opt/ml/code',
           User: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
-          Labels: { [SERVER_LABEL.pipeline]: spec.pipeline, [SERVER_LABEL.group]: spec.group, [SERVER_LABEL.variant]: spec.variant, [SERVER_LABEL.server]: spec.serverId },
+          Labels: { [SERVER_LABEL.pipeline]: spec.pipeline, [SERVER_LABEL.group]: spec.group, [SERVER_LABEL.variant]: spec.variant, [SERVER_LABEL.server]: spec.serverId, ...testRunLabels() },
           HostConfig: {
             NetworkMode: 'host',
             Init: true,
