@@ -29,7 +29,7 @@
 import Docker from 'dockerode';
 import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { Writable } from 'node:stream';
+import { Writable, type Duplex } from 'node:stream';
 import { formatDuration } from '../../shared/duration.js';
 import { MlpError } from '../../shared/errors.js';
 import { contractEnv, failureReason, lineSplitter, type Executor, type StepIO, type StepOutcome, type StepSpec } from './executor.js';
@@ -238,6 +238,7 @@ async function runContainer(
       ],
     },
   });
+  let attached: NodeJS.ReadWriteStream | undefined;
   try {
     const tail: string[] = [];
     const last = { stdout: { line: '', at: 0 }, stderr: { line: '', at: 0 } };
@@ -247,7 +248,7 @@ async function runContainer(
     };
     const out = lineSplitter(emit('stdout'), tail);
     const err = lineSplitter(emit('stderr'), tail);
-    const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+    const stream = (attached = await container.attach({ stream: true, stdout: true, stderr: true }));
     const drained = new Promise<void>((resolve) => {
       stream.once('end', resolve);
       stream.once('close', resolve);
@@ -276,6 +277,9 @@ async function runContainer(
     return { status: 'failed', exitCode: code, reason: failureReason(what, code, null, explainingLine(last)), tail };
   } finally {
     await container.remove({ force: true, v: true }).catch(() => undefined);
+    // The engine never ends the attach stream of a container stopped before it started (a limit or a
+    // cancel during the slow create of a first run): its open socket would hold the process forever.
+    (attached as Duplex | undefined)?.destroy();
   }
 }
 
