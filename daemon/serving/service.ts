@@ -118,16 +118,30 @@ export function createServing(deps: ServingDeps): Serving {
     return sup;
   };
 
-  const stopVariant = async (id: number) => {
+  // Servers out of the routes, finishing the requests already sent to them: close() stops them too,
+  // or a daemon stopped during a drain would leave them running.
+  const draining = new Map<number, { endDrain: () => void; stopped: Promise<void> }>();
+
+  const stopVariant = (id: number): Promise<void> => {
     const sup = supervisors.get(id);
     supervisors.delete(id);
     refreshRoutes();
-    if (sup) {
-      await new Promise((r) => setTimeout(r, drainMs)); // requests already routed to it finish
-      await sup.stop();
-    }
-    const v = store.variants.get(id);
-    if (v) deps.onRetired?.(v.pipeline, v.group, `v${v.version}`);
+    let endDrain = () => {};
+    const drained = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, sup ? drainMs : 0);
+      endDrain = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    const stopped = (async () => {
+      await drained;
+      await sup?.stop();
+      const v = store.variants.get(id);
+      if (v) deps.onRetired?.(v.pipeline, v.group, `v${v.version}`);
+    })().finally(() => draining.delete(id));
+    draining.set(id, { endDrain, stopped });
+    return stopped;
   };
 
   return {
@@ -211,7 +225,9 @@ export function createServing(deps: ServingDeps): Serving {
       await Promise.all(candidates.map((c) => stopVariant(c.id)));
     },
     async close() {
-      await Promise.all([...supervisors.values()].map((s) => s.stop(3_000)));
+      const retiring = [...draining.values()];
+      for (const r of retiring) r.endDrain();
+      await Promise.all([...[...supervisors.values()].map((s) => s.stop(3_000)), ...retiring.map((r) => r.stopped)]);
       supervisors.clear();
     },
   };
