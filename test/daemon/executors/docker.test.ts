@@ -239,3 +239,34 @@ describe('docker executor', { concurrency: true }, () => {
     });
   });
 });
+
+describe('docker executor in a test run', () => {
+  it('labels its containers with the run and the test file, so npm test can find those left behind', async () => {
+    const saved = { MLP_TEST_RUN: process.env.MLP_TEST_RUN, MLP_TEST_FILE: process.env.MLP_TEST_FILE };
+    process.env.MLP_TEST_RUN = 'run-under-test';
+    process.env.MLP_TEST_FILE = 'test/daemon/executors/docker.test.ts';
+    try {
+      const s = spec('echo started; sleep 30');
+      const controller = new AbortController();
+      let labels: Record<string, string> | undefined;
+      const outcome = await createDockerExecutor({ socketPath: DOCKER_SOCKET, killGraceMs: 1_000 }).run(s, {
+        signal: controller.signal,
+        onLine: (_stream, line) => {
+          if (line !== 'started') return;
+          void containersOf(s.runId).then(([c]) => {
+            labels = c?.Labels;
+            controller.abort();
+          });
+        },
+      });
+      assert.equal(outcome.status, 'cancelled');
+      assert.equal(labels?.['mlp.test-run'], 'run-under-test');
+      assert.equal(labels?.['mlp.test-file'], 'test/daemon/executors/docker.test.ts');
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+});
