@@ -3,14 +3,15 @@
  * tiny project in a temp dir, with a test file that forgets the process it started.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ROOT } from '../helpers/cli.js';
+import { TEST_IMAGE } from '../helpers/services.js';
 
-const LEAKY_TEST = `import { spawn } from 'node:child_process';
+const LEAKY_TEST = `import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 
 test('starts a process and forgets it', () => {
@@ -18,13 +19,24 @@ test('starts a process and forgets it', () => {
 });
 `;
 
-const TIDY_TEST = `import { spawn } from 'node:child_process';
+const TIDY_TEST = `import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 
 test('starts a process and stops it', async () => {
   const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 600_000) // the tidy one'], { stdio: 'ignore' });
   child.kill();
   await new Promise((resolve) => child.once('exit', resolve));
+});
+`;
+
+const CONTAINER = `mlp-forgotten-${process.pid}`;
+
+const CONTAINER_LEAKY_TEST = `import { execFileSync } from 'node:child_process';
+import { test } from 'node:test';
+
+test('starts a container and forgets it', () => {
+  const label = (k, v) => ['--label', k + '=' + v];
+  execFileSync('docker', ['run', '-d', '--name', '${CONTAINER}', ...label('mlp.test-run', process.env.MLP_TEST_RUN), ...label('mlp.test-file', process.env.MLP_TEST_FILE), '${TEST_IMAGE}', 'sleep', '600']);
 });
 `;
 
@@ -42,6 +54,7 @@ function tinyProject(): string {
   writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
   writeFileSync(join(dir, 'leaky.test.ts'), LEAKY_TEST);
   writeFileSync(join(dir, 'tidy.test.ts'), TIDY_TEST);
+  writeFileSync(join(dir, 'container-leaky.test.ts'), CONTAINER_LEAKY_TEST);
   return dir;
 }
 
@@ -80,6 +93,7 @@ describe('npm test and what tests leave behind', () => {
   });
   after(() => {
     for (const pid of running('// the forgotten one')) process.kill(pid, 'SIGKILL');
+    spawnSync('docker', ['rm', '-f', CONTAINER], { stdio: 'ignore' });
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -91,6 +105,15 @@ describe('npm test and what tests leave behind', () => {
     assert.match(r.output, /^ {2}pid \d+ \(started by leaky\.test\.ts\): \S*node -e setTimeout\(\(\) => \{\}, 600_000\) \/\/ the forgotten one$/m);
     assert.doesNotMatch(r.output, /the tidy one/);
     assert.deepEqual(running('// the forgotten one'), [], 'the leftover was ended');
+  });
+
+  it('fails naming a container a test left running, and removes it', async () => {
+    const r = await npmTest(dir, ['container-leaky.test.ts']);
+    assert.equal(r.code, 1, r.output);
+    assert.match(r.output, /npm test: FAILED: 1 container started by the tests outlived the run/);
+    assert.match(r.output, new RegExp(`^ {2}container ${CONTAINER} \\([0-9a-f]+, image ${TEST_IMAGE.replace(/[.]/g, '\\.')}\\) \\(started by container-leaky\\.test\\.ts\\)$`, 'm'));
+    const left = execFileSync('docker', ['ps', '-a', '-q', '--filter', `name=^${CONTAINER}$`], { encoding: 'utf8' });
+    assert.equal(left.trim(), '', 'the container was removed');
   });
 
   it('passes when the tests stop what they start', async () => {
