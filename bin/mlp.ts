@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import { runCommand } from '../daemon/cli/runUsage.js';
+import { exitWhenWritten, handleClosedReader } from '../shared/output.js';
 import { main } from '../tui/cli/main.js';
 
-process.exit(await main(process.argv.slice(2), { run: runCommand }));
+handleClosedReader();
+await exitWhenWritten(await main(process.argv.slice(2), { run: runCommand }));

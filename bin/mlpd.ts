@@ -1,4 +1,6 @@
 #!/usr/bin/env node
 import { main } from '../daemon/cli/main.js';
+import { exitWhenWritten, handleClosedReader } from '../shared/output.js';
 
-process.exit(await main(process.argv.slice(2)));
+handleClosedReader();
+await exitWhenWritten(await main(process.argv.slice(2)));

@@ -2,9 +2,11 @@
 // The one test command (README, .ci/run): build, bring up what the tests need, run every test file.
 // Usage: npm test [-- FILE_OR_DIR ...]   (default: every *.test.ts / *.test.tsx in the project)
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { cpus } from 'node:os';
+import { describeLeftovers, endLeftovers, FILE_ENV, RUN_ENV } from './leftovers.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const skip = new Set(['node_modules', 'dist', '.git', '.mlp']);
@@ -22,8 +24,14 @@ function findTests(dir) {
   return out;
 }
 
+// The build and the setup are not part of the run: services the setup starts (dockerd, PostgreSQL) stay
+// up on purpose and must not carry the run's mark, even when this run was started by a test of another.
+const unmarked = { ...process.env };
+delete unmarked[RUN_ENV];
+delete unmarked[FILE_ENV];
+
 function run(cmd, args, what) {
-  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: unmarked });
   if (r.status !== 0) {
     console.error(`npm test: ${what} failed (exit ${r.status ?? r.signal}); see the output above`);
     process.exit(r.status || 1);
@@ -44,13 +52,21 @@ const concurrency = String(Math.max(2, cpus().length));
 // budget too, because a file whose tests all finished can still hang on a process or timer it leaked.
 const TEST_TIMEOUT_MS = 5 * 60_000;
 const budgetMs = Number(process.env.MLP_TEST_BUDGET_MINUTES || 30) * 60_000;
+// Every process of the run carries this mark, so what outlives the run can be found and named.
+const runId = randomBytes(6).toString('hex');
 const child = spawn(
   process.execPath,
   [
-    '--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, `--test-timeout=${TEST_TIMEOUT_MS}`,
+    '--import', 'tsx', '--import', join(root, 'scripts/test-file.mjs'),
+    '--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, `--test-timeout=${TEST_TIMEOUT_MS}`,
     ...files.map((f) => relative(root, f)),
   ],
-  { cwd: root, stdio: 'inherit', detached: true, env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...process.env, MLP_TEST: '1' } },
+  {
+    cwd: root,
+    stdio: 'inherit',
+    detached: true,
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...unmarked, MLP_TEST: '1', [RUN_ENV]: runId },
+  },
 );
 const killAll = (signal) => {
   try {
@@ -65,7 +81,10 @@ const budget = setTimeout(() => {
   setTimeout(() => killAll('SIGKILL'), 5_000).unref();
 }, budgetMs);
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => killAll(signal));
-child.on('exit', (code, signal) => {
+child.on('exit', async (code, signal) => {
   clearTimeout(budget);
-  process.exit(code ?? (signal ? 1 : 0));
+  const left = await endLeftovers(runId);
+  const lines = describeLeftovers(left);
+  for (const line of lines) console.error(line);
+  process.exit(code || (signal ? 1 : 0) || (lines.length ? 1 : 0));
 });

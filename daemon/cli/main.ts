@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { parseCommandLine, parsePort } from '../../shared/args.js';
 import { parseDuration } from '../../shared/duration.js';
 import { describeError, exitCodeFor, MlpError, usageError } from '../../shared/errors.js';
+import { keepRunningWhenReaderCloses } from '../../shared/output.js';
 import { resolveDataDir } from '../../shared/paths.js';
 import { serveTokenFrom } from '../../shared/serveToken.js';
 import { ROLES, type Role } from '../../shared/protocol.js';
@@ -107,6 +108,8 @@ async function start(args: string[]): Promise<number> {
 
   const serveToken = serveTokenFrom(process.env);
 
+  // Serving must not stop because whoever read the log went away.
+  keepRunningWhenReaderCloses();
   const log = createLogger({ level });
   // Listening before the ready line: a SIGTERM sent the instant it appears must stop the daemon
   // cleanly (with its children), not kill it by the signal's default action. One that comes while

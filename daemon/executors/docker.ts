@@ -29,11 +29,12 @@
 import Docker from 'dockerode';
 import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { Writable } from 'node:stream';
+import { Writable, type Duplex } from 'node:stream';
 import { formatDuration } from '../../shared/duration.js';
 import { MlpError } from '../../shared/errors.js';
 import { UNRECORDED, type ChildLedger } from '../children/ledger.js';
 import { contractEnv, failureReason, lineSplitter, type Executor, type StepIO, type StepOutcome, type StepSpec } from './executor.js';
+import { testRunLabels } from '../testRun.js';
 
 export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
 
@@ -231,7 +232,7 @@ async function runContainer(
       WorkingDir: CONTAINER_PATHS.code,
       Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
       User: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
-      Labels: { [LABEL.pipeline]: spec.pipeline, [LABEL.step]: spec.step, [LABEL.group]: spec.group, [LABEL.run]: spec.runId, ...record.labels },
+      Labels: { [LABEL.pipeline]: spec.pipeline, [LABEL.step]: spec.step, [LABEL.group]: spec.group, [LABEL.run]: spec.runId, ...record.labels, ...testRunLabels() },
       AttachStdout: true,
       AttachStderr: true,
       Tty: false,
@@ -250,6 +251,7 @@ async function runContainer(
       record.ended();
       throw err;
     });
+  let attached: NodeJS.ReadWriteStream | undefined;
   try {
     const tail: string[] = [];
     const last = { stdout: { line: '', at: 0 }, stderr: { line: '', at: 0 } };
@@ -259,7 +261,7 @@ async function runContainer(
     };
     const out = lineSplitter(emit('stdout'), tail);
     const err = lineSplitter(emit('stderr'), tail);
-    const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+    const stream = (attached = await container.attach({ stream: true, stdout: true, stderr: true }));
     const drained = new Promise<void>((resolve) => {
       stream.once('end', resolve);
       stream.once('close', resolve);
@@ -289,6 +291,9 @@ async function runContainer(
   } finally {
     // A container that could not be removed stays in the ledger: the next daemon removes it.
     await container.remove({ force: true, v: true }).then(() => record.ended(), () => undefined);
+    // The engine never ends the attach stream of a container stopped before it started (a limit or a
+    // cancel during the slow create of a first run): its open socket would hold the process forever.
+    (attached as Duplex | undefined)?.destroy();
   }
 }
 

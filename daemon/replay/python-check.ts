@@ -116,6 +116,6 @@ export async function runPythonCheck(o: PythonCheckOptions): Promise<CheckResult
       return fail(withOutput(r.message ?? r.error));
   }
   const observed = r.observed ?? null;
-  if (r.passed) return { kind: 'python', rule, observed, threshold: null, passed: true, detail: r.reason ?? 'passed' };
+  if (r.passed === true) return { kind: 'python', rule, observed, threshold: null, passed: true, detail: r.reason ?? 'passed' };
   return fail(withOutput(r.reason ?? 'failed'), observed);
 }

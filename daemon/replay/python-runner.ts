@@ -31,7 +31,17 @@ def failure(kind, exc):
     last = "".join(traceback.format_exception_only(type(exc), exc))
     return {"error": kind, "message": last.strip().splitlines()[-1], "traceback": "Traceback (most recent call last):\n" + "".join(traceback.format_list(frames)) + last}
 
-def judge(r):
+def as_bool(value):
+    # A numpy comparison (numpy.bool_) is a boolean; "false", 0 or None are not: the truthiness of
+    # "false" would pass a check that said it failed.
+    if not isinstance(value, bool) and hasattr(value, "item"):
+        try:
+            value = value.item()
+        except Exception:
+            return None
+    return value if isinstance(value, bool) else None
+
+def judge(spec, r):
     if r is None or r is True:
         return {"passed": True}
     if r is False:
@@ -39,7 +49,12 @@ def judge(r):
     if isinstance(r, str):
         return {"passed": False, "reason": r}
     if isinstance(r, dict) and "passed" in r:
-        return {"passed": bool(r["passed"]), "reason": r.get("reason"), "observed": r.get("observed")}
+        passed = as_bool(r["passed"])
+        if passed is None:
+            shown = json.dumps(r, default=plain)
+            shown = shown if len(shown) <= 200 else shown[:200] + "..."
+            return {"error": "bad_return", "message": '%s returned %s: "passed" must be true or false' % (spec, shown)}
+        return {"passed": passed, "reason": r.get("reason"), "observed": r.get("observed")}
     return {"error": "bad_return", "message": "the function returned %.200r: expected True or None (pass), False or a string (fail), or a dict with 'passed'" % (r,)}
 
 def main():
@@ -66,7 +81,7 @@ def main():
         result = fn(records)
     except BaseException as e:
         return emit(failure("exception", e))
-    emit(judge(result))
+    emit(judge("%s:%s" % (path, name), result))
 
 main()
 `;

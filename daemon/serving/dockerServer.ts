@@ -17,6 +17,7 @@ import { buildImage, DEFAULT_DOCKER_SOCKET, engineMessage, ensureImage, isConnec
 import { UNRECORDED, type ChildLedger } from '../children/ledger.js';
 import { lineSplitter } from '../executors/executor.js';
 import { serverEnv, serverPurpose, type RunningServer, type ServerBackend } from './servers.js';
+import { testRunLabels } from '../testRun.js';
 
 export const SERVER_LABEL = { pipeline: 'mlp.pipeline', group: 'mlp.group', variant: 'mlp.variant', server: 'mlp.server' } as const;
 
@@ -56,6 +57,7 @@ export function createDockerServerBackend(opts: { socketPath?: string; ledger?: 
             [SERVER_LABEL.variant]: spec.variant,
             [SERVER_LABEL.server]: spec.serverId,
             ...record.labels,
+            ...testRunLabels(),
           },
           HostConfig: {
             NetworkMode: 'host',

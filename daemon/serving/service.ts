@@ -138,22 +138,30 @@ export function createServing(deps: ServingDeps): Serving {
     return sup;
   };
 
-  // Retired servers while their in-flight requests finish: out of the routes, but still the daemon's
-  // to stop, so a shutdown during the drain stops them too.
-  const draining = new Set<Supervisor>();
+  // Servers out of the routes, finishing the requests already sent to them: close() stops them too,
+  // or a daemon stopped during a drain would leave them running.
+  const draining = new Map<number, { endDrain: () => void; stopped: Promise<void> }>();
 
-  const stopVariant = async (id: number) => {
+  const stopVariant = (id: number): Promise<void> => {
     const sup = supervisors.get(id);
     supervisors.delete(id);
     refreshRoutes();
-    if (sup) {
-      draining.add(sup);
-      await new Promise((r) => setTimeout(r, drainMs)); // requests already routed to it finish
-      if (!draining.delete(sup)) return; // the daemon is shutting down and stopped it already
-      await sup.stop();
-    }
-    const v = store.variants.get(id);
-    if (v) deps.onRetired?.(v.pipeline, v.group, `v${v.version}`);
+    let endDrain = () => {};
+    const drained = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, sup ? drainMs : 0);
+      endDrain = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    const stopped = (async () => {
+      await drained;
+      await sup?.stop();
+      const v = store.variants.get(id);
+      if (v) deps.onRetired?.(v.pipeline, v.group, `v${v.version}`);
+    })().finally(() => draining.delete(id));
+    draining.set(id, { endDrain, stopped });
+    return stopped;
   };
 
   return {
@@ -272,9 +280,10 @@ export function createServing(deps: ServingDeps): Serving {
       refreshRoutes();
     },
     async close() {
-      await Promise.all([...supervisors.values(), ...draining].map((s) => s.stop(3_000)));
+      const retiring = [...draining.values()];
+      for (const r of retiring) r.endDrain();
+      await Promise.all([...[...supervisors.values()].map((s) => s.stop(3_000)), ...retiring.map((r) => r.stopped)]);
       supervisors.clear();
-      draining.clear();
     },
   };
 }

@@ -92,6 +92,7 @@ export function supervise(opts: SupervisorOptions): Supervisor {
       let error: string;
       try {
         port = await freePort();
+        if (stopping) break;
         server = await opts.backend.start({ ...opts.spec, port }, opts.onLine);
         set('starting', null); // records the new server's handle before waiting for it
         const ready = await waitReady(port, server, opts.startupTimeoutMs, () => stopping);
@@ -126,7 +127,7 @@ export function supervise(opts: SupervisorOptions): Supervisor {
       delay = Math.min(delay * 2, maxBackoff);
     }
   };
-  void loop();
+  const looping = loop();
 
   return {
     get state() {
@@ -144,6 +145,10 @@ export function supervise(opts: SupervisorOptions): Supervisor {
     async stop(graceMs = 5_000) {
       stopping = true;
       wake?.();
+      await server?.stop(graceMs);
+      // A start under way when the stop came finishes first: the server it started is stopped too,
+      // or it would outlive the daemon.
+      await looping;
       await server?.stop(graceMs);
       port = null;
       set('stopped', null);

@@ -30,6 +30,11 @@ describe('mlp', () => {
     assert.match(badFlag.stderr, /--jsn.*see 'mlp status --help'/);
     const noPipeline = await runCli('mlp', ['promote']);
     assert.equal(noPipeline.code, 2);
+    for (const args of [['tail', ''], ['promote', ' '], ['deploy', ''], ['invoke', '', '--data', '{}']]) {
+      const empty = await runCli('mlp', args);
+      assert.equal(empty.code, 2, `mlp ${args.join(' ')}: ${empty.stderr}`);
+      assert.match(empty.stderr, new RegExp(`^mlp: mlp ${args[0]}: the pipeline name is empty \\('mlp status' lists the pipelines\\)\n$`));
+    }
   });
 
   it('exits 3 with a hint when there is no token to use', async () => {

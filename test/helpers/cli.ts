@@ -11,10 +11,13 @@ export interface CliResult {
   stderr: string;
 }
 
+/** The marks of `npm test` (scripts/leftovers.mjs): kept, so what a test starts can be traced after the run. */
+const TEST_RUN_MARKS = new Set(['MLP_TEST_RUN', 'MLP_TEST_FILE']);
+
 /** Environment without the caller's MLP_* settings, so tests never reach a developer's own daemon. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('MLP_')) env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('MLP_') || TEST_RUN_MARKS.has(k)) env[k] = v;
   return { ...env, NO_COLOR: '1', ...extra };
 }
 

@@ -19,6 +19,13 @@ test('the fleet shows what needs a person first, phases, versions, traffic and t
   t.unmount();
 });
 
+test('the header counts in the singular too: 1 pipeline, 1 needs you', async () => {
+  const t = renderTui([blockedByReplay('pricing')]);
+  await t.settle();
+  assert.match(t.frame(), /mlp · 1 pipeline · 1 needs you · 0 rolling out/);
+  t.unmount();
+});
+
 test('the threshold shows when a decision carries it, and the rate turns red above it', async () => {
   const p = shifting('demand-forecast', 30, 30);
   p.rollout!.decisions.push(decision({ at: NOW, rule: 'error_rate', observed: 0.15, threshold: 0.05, verdict: 'rollback' }));

@@ -29,6 +29,17 @@ test('while replaying, the pipeline shows how far each group has got, and follow
   t.unmount();
 });
 
+test('one request, one more group: in the singular', async () => {
+  const groups = ['amsterdam', 'berlin', 'lisbon', 'london', 'madrid'];
+  const t = renderTui([replaying('demand', groups.map((group, i) => ({ group, done: i === 4 ? 1 : 0, total: i === 0 ? 1 : null })))]);
+  await t.press(KEY.enter);
+  const f = t.frame();
+  assert.match(f, /replaying amsterdam\s+░{20} 0 of 1 request$/m);
+  assert.match(f, /replaying berlin\s+0 requests$/m);
+  assert.match(f, /\+1 more group: 1 request replayed/);
+  t.unmount();
+});
+
 test('many groups replaying fit in 80x24: four lines and a sum of the rest', async () => {
   const groups = ['amsterdam', 'berlin', 'lisbon', 'london', 'madrid', 'paris'];
   const t = renderTui([replaying('demand', groups.map((group, i) => ({ group, done: 10 * (i + 1), total: 100 })))]);

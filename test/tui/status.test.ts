@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { PROTOCOL_VERSION } from '../../shared/protocol.js';
 import { formatStatus, status } from '../../tui/commands/status.js';
-import { cloudTraining, history, latency, performance, pipeline, roleSample, rollout, serving, shifting, snapshot } from './fixtures.js';
+import { cloudTraining, history, latency, performance, pipeline, roleSample, rollout, serving, shifting, snapshot, variant } from './fixtures.js';
 
 const fleet = () => {
   const demand = shifting('demand', 20);
@@ -22,6 +22,17 @@ test('mlp status: the next step, p50/p99 latency and the serving cost per pipeli
   assert.equal(lines.filter((l) => l.startsWith('COST:')).length, 1);
   assert.match(out, /^COST: estimated cost of the live model servers per 30 days at SageMaker prices \(us-east-1 list prices of 2026-11-01; docs\/costs\.md\)$/m);
   assert.match(out, /^demand: rollout #1 v2 → v3: shifting at 20%, next step in 2m → 30%$/m);
+});
+
+test('mlp status counts in the singular too: 1 restart, 1 request', () => {
+  const p = pipeline('churn', {
+    variants: [variant({ state: 'starting', restarts: 1 })],
+    rollout: rollout({ phase: 'replaying', candidateWeight: 0, replayProgress: [{ group: 'london', done: 0, total: 1 }, { group: 'paris', done: 2, total: 2 }] }),
+  });
+  const out = formatStatus(snapshot([p]));
+  assert.match(out, /starting \(1 restart\)/);
+  assert.match(out, /^  … replaying london: 0 of 1 request$/m);
+  assert.match(out, /^  … replaying paris: 2 of 2 requests$/m);
 });
 
 test('mlp status: no price line when nothing has a cost figure', () => {

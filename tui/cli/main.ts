@@ -29,9 +29,9 @@ function operatorCommand(command: OperatorCommand, summary: string): CommandSpec
         ...(withVersion ? { version: { type: 'string' } } : {}),
       } as const);
       if (values.help) return help(usage, summary);
-      if (positionals.length !== 1) throw usageError(`mlp ${command}: name one pipeline (usage: ${usage})`);
+      const pipeline = onePipeline(`mlp ${command}`, positionals, usage);
       const version = (values as { version?: string }).version;
-      return operate(command, positionals[0]!, { json: values.json === true, ...(version ? { version } : {}) });
+      return operate(command, pipeline, { json: values.json === true, ...(version ? { version } : {}) });
     },
   };
 }
@@ -74,8 +74,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
         ...jsonFlag,
       });
       if (values.help) return help(this.usage, `${this.summary}.\nWithout --since it shows the last 200 lines. Plain lines when piped, colour on a terminal (NO_COLOR turns it off).`);
-      if (positionals.length !== 1) throw usageError(`mlp tail: name one pipeline (usage: ${this.usage})`);
-      return tail(positionals[0]!, {
+      return tail(onePipeline('mlp tail', positionals, this.usage), {
         follow: values.follow === true,
         json: values.json === true,
         ...(values.since !== undefined ? { sinceMs: parseDuration(values.since, '--since') } : {}),
@@ -99,9 +98,9 @@ export const COMMANDS: Record<string, CommandSpec> = {
           `${this.summary}.\nThe request goes through mlpd's router like live traffic (split by weight, captured, counted).\n--data @FILE reads a file (@- standard input); JSON bodies are sent as application/json unless --content-type says otherwise.\n--variant pins a version (X-Mlp-Target-Variant). The router's address comes from mlpd (or MLP_SERVE_URL); MLP_SERVE_TOKEN is sent as the bearer token a router started with one requires. Exit 0 on a 2xx answer, 3 when the router refuses the token, else 1.`,
         );
       }
-      if (positionals.length !== 1) throw usageError(`mlp invoke: name one pipeline (usage: ${this.usage})`);
+      const pipeline = onePipeline('mlp invoke', positionals, this.usage);
       if (values.data === undefined) throw usageError(`mlp invoke: --data is required (usage: ${this.usage})`);
-      return invoke(positionals[0]!, {
+      return invoke(pipeline, {
         data: values.data,
         json: values.json === true,
         ...(values.group ? { group: values.group } : {}),
@@ -116,6 +115,14 @@ export const COMMANDS: Record<string, CommandSpec> = {
   pause: operatorCommand('pause', "hold the pipeline's rollout where it is"),
   resume: operatorCommand('resume', "continue a paused rollout"),
 };
+
+/** The one pipeline a command acts on; none, several or an empty name is a usage error. */
+function onePipeline(command: string, positionals: string[], usage: string): string {
+  if (positionals.length !== 1) throw usageError(`${command}: name one pipeline (usage: ${usage})`);
+  const name = positionals[0]!;
+  if (name.trim() === '') throw usageError(`${command}: the pipeline name is empty ('mlp status' lists the pipelines)`);
+  return name;
+}
 
 function help(usage: string, summary: string): number {
   console.log(`${usage}\n\n${summary}`);

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { MlpError, usageError } from '../../shared/errors.js';
 import { SERVE_TOKEN_ENV, serveTokenFrom } from '../../shared/serveToken.js';
+import { write } from '../../shared/output.js';
 import { clientSettings, connect } from '../client.js';
 
 export interface InvokeOptions {
@@ -50,7 +51,8 @@ export async function invoke(pipeline: string, opts: InvokeOptions): Promise<num
   if (opts.json) {
     console.log(JSON.stringify({ status: res.status, variant, latencyMs, body: isJson(Buffer.from(text)) ? JSON.parse(text) : text }));
   } else {
-    process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+    // The verdict goes after the whole answer, also when both streams share a pipe (2>&1).
+    await write(process.stdout, text.endsWith('\n') ? text : text + '\n');
     process.stderr.write(`${res.ok ? '' : 'error: '}HTTP ${res.status}${variant ? ` from ${variant}` : ''} in ${latencyMs} ms\n`);
   }
   return res.ok ? 0 : 1;

@@ -5,7 +5,7 @@ import { formatDuration } from '../../shared/duration.js';
 import { formatPercent } from '../../shared/percent.js';
 import type { PipelineView, RolloutView, Snapshot } from '../../shared/protocol.js';
 import { clientSettings, connect } from '../client.js';
-import { latencyPair, nextStepCell, nextStepText, storageProblemText } from '../components/common/format.js';
+import { latencyPair, nextStepCell, nextStepText, plural, storageProblemText } from '../components/common/format.js';
 import { priceTable, servingPerMonth } from '../costs.js';
 import { renderTable } from './table.js';
 
@@ -66,7 +66,7 @@ export function formatStatus(snap: Snapshot): string {
               v.variant,
               v.role,
               formatPercent(v.weight),
-              v.state + (v.restarts ? ` (${v.restarts} restarts)` : ''),
+              v.state + (v.restarts ? ` (${v.restarts} ${plural(v.restarts, 'restart')})` : ''),
               m ? m.requestsPerSecond.toFixed(1) : '-',
               m ? `${(m.errorRate * 100).toFixed(1)}%` : '-',
               m?.p50Ms != null ? `${m.p50Ms.toFixed(1)}ms` : '-',
@@ -113,7 +113,7 @@ export function formatRollout(pipeline: string, r: RolloutView, now: number): st
   const versions = `${r.currentVersion ? `${r.currentVersion} → ` : ''}${r.candidateVersion}`;
   const next = r.nextStep ? `, next step ${nextStepText(r.nextStep, now, formatDuration)}` : '';
   const out = [`${pipeline}: rollout #${r.id} ${versions}: ${r.phase}${r.pausedFrom ? ` (from ${r.pausedFrom})` : ''} at ${formatPercent(r.candidateWeight)}${next}${r.reason ? ` — ${r.reason}` : ''}`];
-  for (const p of r.replayProgress ?? []) out.push(`  … replaying ${p.group}: ${p.done}${p.total !== null ? ` of ${p.total}` : ''} requests`);
+  for (const p of r.replayProgress ?? []) out.push(`  … replaying ${p.group}: ${p.done}${p.total !== null ? ` of ${p.total}` : ''} ${plural(p.total ?? p.done, 'request')}`);
   for (const [gate, g] of Object.entries(r.gates)) {
     out.push(`  ${g.passed ? (g.skipped ? '-' : '✔') : '✖'} ${gate.replace('_', ' ')}: ${g.summary}`);
     if (gate === 'replay' && !g.passed && g.report && typeof g.report === 'object') {

@@ -2,6 +2,7 @@
 import { relative } from 'node:path';
 import { formatProblem } from '../../shared/config/problems.js';
 import { validatePaths } from '../../shared/repo/discover.js';
+import { plural } from '../components/common/format.js';
 
 export function validate(paths: string[], opts: { json: boolean }): number {
   const cwd = process.cwd();
@@ -17,11 +18,11 @@ export function validate(paths: string[], opts: { json: boolean }): number {
     );
   } else if (ok) {
     const names = result.pipelines.map((p) => p.name);
-    console.log(names.length === 0 ? 'no pipeline.yaml found' : `ok: ${names.length} pipeline${names.length === 1 ? '' : 's'} valid (${names.join(', ')})`);
+    console.log(names.length === 0 ? 'no pipeline.yaml found' : `ok: ${names.length} ${plural(names.length, 'pipeline')} valid (${names.join(', ')})`);
   } else {
     for (const problem of result.problems) console.log(formatProblem(problem, cwd));
     const files = new Set(result.problems.map((p) => p.file)).size;
-    process.stderr.write(`${result.problems.length} problem${result.problems.length === 1 ? '' : 's'} in ${files} file${files === 1 ? '' : 's'}\n`);
+    process.stderr.write(`${result.problems.length} ${plural(result.problems.length, 'problem')} in ${files} ${plural(files, 'file')}\n`);
   }
   return ok ? 0 : 1;
 }

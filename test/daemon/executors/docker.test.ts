@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Docker from 'dockerode';
 import { createDockerExecutor, LABEL, pipelineImageTag } from '../../../daemon/executors/docker.js';
 import type { StepIO, StepSpec } from '../../../daemon/executors/executor.js';
 import { MlpError } from '../../../shared/errors.js';
+import { eventually } from '../../helpers/daemon.js';
 import { DOCKER_SOCKET, TEST_IMAGE } from '../../helpers/services.js';
 
 const docker = new Docker({ socketPath: DOCKER_SOCKET });
@@ -135,6 +137,42 @@ describe('docker executor', { concurrency: true }, () => {
     assert.deepEqual(await containersOf(s.runId), []);
   });
 
+  it('leaves no connection to the engine open when a step is stopped before its container starts', async () => {
+    // The engine never ends the attach stream of a container that did not start; an executor that kept
+    // it held the test file open after its last test on a first run, where creating containers is slow.
+    // A proxy in front of the real engine cancels the step while the executor attaches, and keeps that
+    // connection to watch it.
+    const socketPath = join(scratch, 'engine-proxy.sock');
+    const controller = new AbortController();
+    let attach: Socket | undefined;
+    const proxy = createServer((client) => {
+      const engine = connect(DOCKER_SOCKET);
+      client.on('data', (chunk: Buffer) => {
+        if (!attach && /^POST \S*\/containers\/\S+\/attach\?/.test(chunk.toString('latin1'))) {
+          attach = client;
+          controller.abort();
+        }
+        engine.write(chunk);
+      });
+      engine.pipe(client);
+      client.on('close', () => engine.destroy());
+      engine.on('close', () => client.destroy());
+      client.on('error', () => undefined);
+      engine.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => proxy.listen(socketPath, resolve));
+    try {
+      const s = spec('sleep 60');
+      const outcome = await createDockerExecutor({ socketPath, killGraceMs: 1_000 }).run(s, { onLine: () => undefined, signal: controller.signal });
+      assert.equal(outcome.status, 'cancelled');
+      assert.ok(attach, 'the executor attached to the container');
+      await eventually(() => (attach!.destroyed ? true : undefined), 5_000, 'the attach connection to close');
+      assert.deepEqual(await containersOf(s.runId), []);
+    } finally {
+      proxy.close();
+    }
+  });
+
   it('builds the image from the pipeline Dockerfile when no image is set', async () => {
     const s = spec('cat /opt/baked.txt; ls', { pipeline: 'docker-test-build', image: undefined }, {
       Dockerfile: `FROM ${TEST_IMAGE}\nCOPY baked.txt /opt/baked.txt\n`,
@@ -199,5 +237,36 @@ describe('docker executor', { concurrency: true }, () => {
       );
       return true;
     });
+  });
+});
+
+describe('docker executor in a test run', () => {
+  it('labels its containers with the run and the test file, so npm test can find those left behind', async () => {
+    const saved = { MLP_TEST_RUN: process.env.MLP_TEST_RUN, MLP_TEST_FILE: process.env.MLP_TEST_FILE };
+    process.env.MLP_TEST_RUN = 'run-under-test';
+    process.env.MLP_TEST_FILE = 'test/daemon/executors/docker.test.ts';
+    try {
+      const s = spec('echo started; sleep 30');
+      const controller = new AbortController();
+      let labels: Record<string, string> | undefined;
+      const outcome = await createDockerExecutor({ socketPath: DOCKER_SOCKET, killGraceMs: 1_000 }).run(s, {
+        signal: controller.signal,
+        onLine: (_stream, line) => {
+          if (line !== 'started') return;
+          void containersOf(s.runId).then(([c]) => {
+            labels = c?.Labels;
+            controller.abort();
+          });
+        },
+      });
+      assert.equal(outcome.status, 'cancelled');
+      assert.equal(labels?.['mlp.test-run'], 'run-under-test');
+      assert.equal(labels?.['mlp.test-file'], 'test/daemon/executors/docker.test.ts');
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
   });
 });

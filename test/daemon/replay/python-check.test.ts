@@ -3,6 +3,7 @@
  * replay's records (docs/rollouts.md, "Python checks"), over real model servers.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,6 +56,19 @@ def slow(records):
 
 def odd_answer(records):
     return 42
+
+def passed_as_text(records):
+    return {"passed": "false", "reason": "3 predictions are negative"}
+
+def passed_as_number(records):
+    return {"passed": 1}
+
+def passed_missing_value(records):
+    return {"passed": None}
+
+def passed_by_numpy(records):
+    import numpy
+    return {"passed": numpy.float64(0.1) < 0.2, "observed": numpy.float64(0.1)}
 
 def noisy(records):
     print("looked at", len(records), "records")
@@ -166,7 +180,7 @@ describe('python checks', () => {
   it('says what is missing: the function, the file, the interpreter', async () => {
     const fn = await judge('checks/replay.py:nope');
     assert.equal(fn.passed, false);
-    assert.equal(fn.detail, 'checks/replay.py has no function nope (it has: all_fine, boom, no_negative, noisy, odd_answer, returns_false, says_why, scale, shape, slow)');
+    assert.equal(fn.detail, 'checks/replay.py has no function nope (it has: all_fine, boom, no_negative, noisy, odd_answer, passed_as_number, passed_as_text, passed_by_numpy, passed_missing_value, returns_false, says_why, scale, shape, slow)');
     const file = await judge('checks/missing.py:f');
     assert.equal(file.detail, `checks/missing.py: no such file in ${dir}`);
     const python = await judge('checks/replay.py:all_fine', { python: join(dir, 'no-such-python') });
@@ -179,6 +193,24 @@ describe('python checks', () => {
     assert.match(broken.detail, /^checks\/broken\.py could not be imported: SyntaxError: /);
     const odd = await judge('checks/replay.py:odd_answer');
     assert.equal(odd.detail, "the function returned 42: expected True or None (pass), False or a string (fail), or a dict with 'passed'");
+  });
+
+  it('fails a dict whose "passed" is not a boolean, saying what it returned', async () => {
+    const text = await judge('checks/replay.py:passed_as_text');
+    assert.equal(text.passed, false);
+    assert.equal(text.detail, 'checks/replay.py:passed_as_text returned {"passed": "false", "reason": "3 predictions are negative"}: "passed" must be true or false');
+    const number = await judge('checks/replay.py:passed_as_number');
+    assert.equal(number.passed, false);
+    assert.equal(number.detail, 'checks/replay.py:passed_as_number returned {"passed": 1}: "passed" must be true or false');
+    const none = await judge('checks/replay.py:passed_missing_value');
+    assert.equal(none.passed, false);
+    assert.equal(none.detail, 'checks/replay.py:passed_missing_value returned {"passed": null}: "passed" must be true or false');
+  });
+
+  const hasNumpy = spawnSync('python3', ['-c', 'import numpy']).status === 0;
+  it('takes a numpy comparison as the boolean it is', { skip: hasNumpy ? false : 'python3 has no numpy' }, async () => {
+    const c = await judge('checks/replay.py:passed_by_numpy');
+    assert.deepEqual([c.passed, c.observed], [true, 0.1]);
   });
 
   it("keeps the function's own output for the report", async () => {

@@ -1,6 +1,9 @@
-/** The serving service's refusals, against a real store: what a rollout is told when it cannot start a candidate. */
+/**
+ * The serving service against a real store: what a rollout is told when it cannot start a candidate,
+ * and that closing it stops every server it started (real processes).
+ */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -8,10 +11,12 @@ import { createEventBus } from '../../../daemon/events.js';
 import { createLogger } from '../../../daemon/log.js';
 import { createStorageHealth } from '../../../daemon/storageHealth.js';
 import type { InForcePipeline } from '../../../daemon/repo/reconcile.js';
-import type { ServerBackend } from '../../../daemon/serving/servers.js';
+import { createLocalServerBackend, type ServerBackend } from '../../../daemon/serving/servers.js';
 import { createServing } from '../../../daemon/serving/service.js';
 import { openStore } from '../../../daemon/store/db.js';
 import { PipelineFileSchema } from '../../../shared/config/schema.js';
+import { eventually } from '../../helpers/daemon.js';
+import { isAlive, pidsWithEnv } from '../../helpers/processes.js';
 
 describe('serving service', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'mlp-serving-'));
@@ -45,4 +50,53 @@ describe('serving service', () => {
     assert.deepEqual(started, []);
     assert.deepEqual(store.variants.live('forecast'), []);
   });
+
+  it('stops a server still draining when it closes, so none outlives the daemon', async () => {
+    const pipelineDir = mkdtempSync(join(tmpdir(), 'mlp-serving-pipeline-'));
+    writeFileSync(join(pipelineDir, 'serve.py'), SERVE_PY);
+    const pipeline = { ...inForce('local'), dir: pipelineDir } as InForcePipeline;
+    const serving = createServing({
+      store,
+      storage: createStorageHealth({ log: createLogger({ write: () => undefined }), file: store.file }),
+      log: createLogger({ write: () => undefined }),
+      bus: createEventBus(),
+      dataDir,
+      pipelines: () => [pipeline],
+      pipeline: () => pipeline,
+      groupsOf: () => ['london'],
+      backend: () => createLocalServerBackend(),
+      drainMs: 60_000,
+    });
+    const { version } = store.modelVersions.create({ pipeline: 'forecast', group: 'london', artifactUri: 'file:///models/forecast/london', at: 1 });
+    let pids: number[] = [];
+    try {
+      await serving.startCandidate('forecast', 'london', version);
+      pids = pidsWithEnv({ PORT: String(serving.endpointOf('forecast', 'london', 'candidate')!.port) });
+      assert.ok(pids.length > 0, 'the model server runs');
+      const retiring = serving.retireCandidates('forecast'); // out of the routes, draining for a minute
+      await serving.close();
+      // Stopping ends when the server's shell exits; the Python under it may take a moment more.
+      await eventually(() => (pids.some(isAlive) ? undefined : true), 5_000, 'the draining server to be stopped with the service');
+      await retiring;
+    } finally {
+      for (const pid of pids.filter(isAlive)) process.kill(pid, 'SIGKILL');
+      rmSync(pipelineDir, { recursive: true, force: true });
+    }
+  });
 });
+
+/** The serving contract at its smallest: GET /ping answers 200 on PORT. */
+const SERVE_PY = `import os
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args):
+        pass
+
+HTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
+`;

@@ -19,6 +19,8 @@ export const PHASE_COLOUR: Record<RolloutPhase | 'idle', string> = {
   idle: 'gray',
 };
 
+/** The noun as `n` of it reads: `1 pipeline`, `0 pipelines`, `2 pipelines` (`${n} ${plural(n, 'pipeline')}`). */
+export const plural = (n: number, noun: string) => (n === 1 ? noun : `${noun}s`);
 export const rate = (r: number) => `${(r * 100).toFixed(r < 0.1 ? 1 : 0)}%`;
 
 export function ago(at: number | null, now: number): string {

@@ -7,7 +7,7 @@ import { useRef } from 'react';
 import { formatLogLine } from '../../commands/tail.js';
 import { useTui } from '../../provider.js';
 import type { LogEntry } from '../../state/fleet.js';
-import { fit } from '../common/format.js';
+import { fit, plural } from '../common/format.js';
 
 export function LogsView({ width }: { width: number }) {
   const { fleet, ui, colour } = useTui();
@@ -18,7 +18,7 @@ export function LogsView({ width }: { width: number }) {
   return (
     <>
       <Static items={printed.current.lines}>{(line) => <Text key={line.seq}>{formatLogLine(line, colour)}</Text>}</Static>
-      <Text color="cyan">{fit(`following the logs of ${ui.selected} (${printed.current.lines.length} lines) · esc back`, width)}</Text>
+      <Text color="cyan">{fit(`following the logs of ${ui.selected} (${printed.current.lines.length} ${plural(printed.current.lines.length, 'line')}) · esc back`, width)}</Text>
     </>
   );
 }

@@ -2,7 +2,7 @@
 import { Box, Text } from 'ink';
 import type { PipelineView } from '../../../shared/protocol.js';
 import { dataCheckFailures, type FailingExpectation } from '../../dataChecks.js';
-import { fit } from '../common/format.js';
+import { fit, plural } from '../common/format.js';
 
 const LINES_EACH = 2;
 
@@ -26,7 +26,7 @@ export function DataCheckFailures({ p, width, lines }: { p: PipelineView; width:
           <Text>{fit(`      ${detail(f)}`, width)}</Text>
         </Box>
       ))}
-      {rest > 0 && <Text dimColor>{fit(`  +${rest} more failing expectation${rest === 1 ? '' : 's'} (mlp status --json has the whole report)`, width)}</Text>}
+      {rest > 0 && <Text dimColor>{fit(`  +${rest} more failing ${plural(rest, 'expectation')} (mlp status --json has the whole report)`, width)}</Text>}
     </Box>
   );
 }

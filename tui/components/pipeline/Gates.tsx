@@ -2,7 +2,7 @@
 import { Box, Text } from 'ink';
 import type { PipelineView } from '../../../shared/protocol.js';
 import { replayCounts } from '../../replay.js';
-import { figure, fit } from '../common/format.js';
+import { figure, fit, plural } from '../common/format.js';
 
 export function Gates({ p, width }: { p: PipelineView; width: number }) {
   const gates = Object.entries(p.rollout?.gates ?? {});
@@ -17,7 +17,7 @@ export function Gates({ p, width }: { p: PipelineView; width: number }) {
       {replayCounts(p).map((c) => (
         <Text key={c.group} dimColor>
           {fit(
-            `  replay ${c.group}: ${c.sent ?? '?'} sent, ${c.regressions ?? 0} regressions, ${c.flaky ?? 0} flaky${c.checks.map((k) => ` · ${k.passed ? '✔' : '✖'} ${k.rule} (${figure(k.observed)} vs ${figure(k.threshold)})`).join('')}`,
+            `  replay ${c.group}: ${c.sent ?? '?'} sent, ${c.regressions ?? 0} ${plural(c.regressions ?? 0, 'regression')}, ${c.flaky ?? 0} flaky${c.checks.map((k) => ` · ${k.passed ? '✔' : '✖'} ${k.rule} (${figure(k.observed)} vs ${figure(k.threshold)})`).join('')}`,
             width,
           )}
         </Text>

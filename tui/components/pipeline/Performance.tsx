@@ -6,7 +6,7 @@ import { Box, Text } from 'ink';
 import { formatDuration } from '../../../shared/duration.js';
 import type { PipelineView } from '../../../shared/protocol.js';
 import { pricesText, servingText, trainingText } from '../../costs.js';
-import { fit, millis, rate, shortDuration } from '../common/format.js';
+import { fit, millis, plural, rate, shortDuration } from '../common/format.js';
 import { TREND_LABEL, trendSlots, Trends } from './Trends.js';
 
 const label = (text: string) => text.padEnd(TREND_LABEL);
@@ -18,7 +18,7 @@ export function LatencyLine({ p, width }: { p: PipelineView; width: number }) {
   const span = h.points.length ? ` · graphs: last ${shortDuration(trendSlots(width) * h.intervalMs)}` : '';
   const text =
     l && l.requests > 0
-      ? `p50 ${l.p50Ms === null ? '-' : millis(l.p50Ms)} · p99 ${l.p99Ms === null ? '-' : millis(l.p99Ms)} · ${rate(l.errorRate)} errors of ${l.requests.toLocaleString('en-US')} requests`
+      ? `p50 ${l.p50Ms === null ? '-' : millis(l.p50Ms)} · p99 ${l.p99Ms === null ? '-' : millis(l.p99Ms)} · ${rate(l.errorRate)} errors of ${l.requests.toLocaleString('en-US')} ${plural(l.requests, 'request')}`
       : 'no traffic';
   return <Text>{fit(label(`last ${formatDuration(l?.windowMs ?? 60_000)}`) + text + span, width)}</Text>;
 }

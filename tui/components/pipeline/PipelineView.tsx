@@ -8,7 +8,7 @@ import { formatPercent } from '../../../shared/percent.js';
 import { useTui } from '../../provider.js';
 import { replaySamples } from '../../replay.js';
 import { attentionOf, candidateErrorRate, errorRateThreshold, groupSplits } from '../../state/selectors.js';
-import { ago, fit, nextStepText, rate } from '../common/format.js';
+import { ago, fit, nextStepText, plural, rate } from '../common/format.js';
 import { Phase } from '../common/Phase.js';
 import { TrafficBar } from '../common/TrafficBar.js';
 import { DataCheckFailures, dataCheckFailureLines } from './DataCheckFailures.js';
@@ -52,8 +52,8 @@ export function PipelineView({ width, height }: { width: number; height: number 
           {fit(g.group, 14).padEnd(14)} <TrafficBar split={g.current + g.candidate ? g : null} width={Math.max(10, Math.min(40, width - 40))} />
         </Text>
       ))}
-      {splits.length > MAX_GROUP_BARS && <Text dimColor>{`+${splits.length - MAX_GROUP_BARS} more groups`}</Text>}
-      <Text>{fit(`candidate errors ${err ? `${rate(err.rate)} over ${err.requests} requests (worst: ${err.group})` : '-'}${threshold !== null ? ` · rollback above ${rate(threshold)}` : ''}`, width)}</Text>
+      {splits.length > MAX_GROUP_BARS && <Text dimColor>{`+${splits.length - MAX_GROUP_BARS} more ${plural(splits.length - MAX_GROUP_BARS, 'group')}`}</Text>}
+      <Text>{fit(`candidate errors ${err ? `${rate(err.rate)} over ${err.requests} ${plural(err.requests, 'request')} (worst: ${err.group})` : '-'}${threshold !== null ? ` · rollback above ${rate(threshold)}` : ''}`, width)}</Text>
       <Gates p={p} width={width} />
       <DataCheckFailures p={p} width={width} lines={lines.dataChecks} />
       <ReplayProgress progress={progress} width={width} />

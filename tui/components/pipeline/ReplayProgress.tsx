@@ -1,7 +1,7 @@
 /** While replaying: how far each group's replay has got, `done of total` requests with a bar (or just `done` before the total is known). */
 import { Box, Text } from 'ink';
 import type { RolloutView } from '../../../shared/protocol.js';
-import { fit } from '../common/format.js';
+import { fit, plural } from '../common/format.js';
 
 type Progress = NonNullable<RolloutView['replayProgress']>;
 
@@ -12,6 +12,11 @@ const BAR = 20;
 /** Lines the component takes for this progress (the layout reserves them). */
 export function replayProgressLines(progress: Progress): number {
   return Math.min(progress.length, MAX_PROGRESS_LINES) + (progress.length > MAX_PROGRESS_LINES ? 1 : 0);
+}
+
+function replayed(progress: Progress): string {
+  const done = progress.reduce((n, p) => n + p.done, 0);
+  return `${done} ${plural(done, 'request')}`;
 }
 
 export function ReplayProgress({ progress, width }: { progress: Progress; width: number }) {
@@ -30,12 +35,12 @@ export function ReplayProgress({ progress, width }: { progress: Progress; width:
                 <Text dimColor>{'░'.repeat(BAR - filled)}</Text>{' '}
               </Text>
             )}
-            <Text>{fit(`${p.done}${p.total !== null ? ` of ${p.total}` : ''} requests`, Math.max(0, width - 25 - (p.total !== null ? BAR + 1 : 0)))}</Text>
+            <Text>{fit(`${p.done}${p.total !== null ? ` of ${p.total}` : ''} ${plural(p.total ?? p.done, 'request')}`, Math.max(0, width - 25 - (p.total !== null ? BAR + 1 : 0)))}</Text>
           </Text>
         );
       })}
       {rest.length > 0 && (
-        <Text dimColor>{fit(`+${rest.length} more groups: ${rest.reduce((n, p) => n + p.done, 0)} requests replayed`, width)}</Text>
+        <Text dimColor>{fit(`+${rest.length} more ${plural(rest.length, 'group')}: ${replayed(rest)} replayed`, width)}</Text>
       )}
     </Box>
   );
