@@ -193,6 +193,7 @@ async function serveRouter(port: number, modelPort: number, captureDir: string |
   const table: RouteTable = {
     generation: 1,
     lookup: (pipeline) => (pipeline === PIPELINE ? { kind: 'route', route } : { kind: 'unknown_pipeline', known: [PIPELINE] }),
+    endpoint: () => undefined,
   };
   // As in the daemon: live metrics always, Data Capture (the real writer, files on disk) when asked.
   const metrics = createLiveMetrics();
