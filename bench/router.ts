@@ -3,12 +3,13 @@
  *
  * One cheap Node model server; the same wrk load (POST, small JSON body) against: the model
  * directly, the mlp router with capture off, the router with Data Capture at 100%, the router
- * with a serving token (MLP_SERVE_TOKEN; the load then carries its Authorization header), and
+ * with a serving token (MLP_SERVE_TOKEN; the load then carries its Authorization header), the
+ * router with capture off called in the SageMaker form (boto3's headers, endpoint `<pipeline>--<group>`), and
  * nginx as a keep-alive reverse proxy in front of the same model. Targets are interleaved round by round (the
  * order rotates) so drift on a shared machine hits all of them alike; the table shows medians.
  *
  *   npm run bench:router -- [--duration 3] [--rounds 6] [--warmup 1] [--connections 32] [--threads 2]
- *                           [--router-workers 1] [--nginx-workers 2] [--only direct,router,capture,token,nginx]
+ *                           [--router-workers 1] [--nginx-workers 2] [--only direct,router,capture,token,sagemaker,nginx]
  *
  * Needs wrk and nginx (Debian: apt-get install -y wrk nginx). The router and the model run in
  * processes of their own, like nginx, so the script itself takes no CPU during a measurement.
@@ -41,7 +42,7 @@ server.listen(Number(process.env.PORT), '127.0.0.1', () => process.stdout.write(
 `;
 
 interface Target {
-  key: 'direct' | 'router' | 'capture' | 'token' | 'nginx';
+  key: 'direct' | 'router' | 'capture' | 'token' | 'sagemaker' | 'nginx';
   label: string;
   /** wrk's request script, when not the common one. */
   script?: string;
@@ -139,12 +140,26 @@ async function main(): Promise<void> {
     writeFileSync(script, `wrk.method = "POST"\nwrk.body = '${BODY}'\nwrk.headers["Content-Type"] = "application/json"\n`);
     const tokenScript = join(dir, 'post-token.lua');
     writeFileSync(tokenScript, `${readFileSync(script, 'utf8')}wrk.headers["Authorization"] = "Bearer ${SERVE_TOKEN}"\n`);
+    // InvokeEndpoint as boto3 sends it: SigV4 headers (not checked without a token), the endpoint named <pipeline>--<group>.
+    const sageMakerScript = join(dir, 'post-sagemaker.lua');
+    writeFileSync(
+      sageMakerScript,
+      `${readFileSync(script, 'utf8')}wrk.headers["X-Amz-Date"] = "20261202T100000Z"\nwrk.headers["X-Amzn-SageMaker-Inference-Id"] = "bench-1"\n` +
+        `wrk.headers["Authorization"] = "AWS4-HMAC-SHA256 Credential=testing/20261202/us-east-1/sagemaker/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=${'0'.repeat(64)}"\n`,
+    );
     const endpoint = `/endpoints/${PIPELINE}/invocations`;
     let targets: Target[] = [
       { key: 'direct', label: 'model directly', url: `http://127.0.0.1:${modelPort}/invocations`, pid: model.pid! },
       { key: 'router', label: 'mlp router, capture off', url: `http://127.0.0.1:${routerPort}${endpoint}`, pid: router.pid! },
       { key: 'capture', label: 'mlp router, capture 100%', url: `http://127.0.0.1:${capturePort}${endpoint}`, pid: captureRouter.pid! },
       { key: 'token', label: 'mlp router, serving token', url: `http://127.0.0.1:${tokenPort}${endpoint}`, pid: tokenRouter.pid!, script: tokenScript },
+      {
+        key: 'sagemaker',
+        label: 'mlp router, SageMaker form',
+        url: `http://127.0.0.1:${routerPort}/endpoints/${PIPELINE}--default/invocations`,
+        pid: router.pid!,
+        script: sageMakerScript,
+      },
       { key: 'nginx', label: `nginx (${nginxWorkers} worker${nginxWorkers > 1 ? 's' : ''}, keepalive)`, url: `http://127.0.0.1:${nginxPort}${endpoint}`, pid: nginx.pid! },
     ];
     if (values.only) targets = targets.filter((t) => values.only!.split(',').includes(t.key));
@@ -193,6 +208,7 @@ async function serveRouter(port: number, modelPort: number, captureDir: string |
   const table: RouteTable = {
     generation: 1,
     lookup: (pipeline) => (pipeline === PIPELINE ? { kind: 'route', route } : { kind: 'unknown_pipeline', known: [PIPELINE] }),
+    endpoint: (name) => (name === `${PIPELINE}--default` ? { pipeline: PIPELINE, group: 'default' } : undefined),
   };
   // As in the daemon: live metrics always, Data Capture (the real writer, files on disk) when asked.
   const metrics = createLiveMetrics();

@@ -25,13 +25,13 @@ export function bearerProblem(value: string | undefined, token: string): string 
 }
 
 /**
- * Whether `given` from `from` on is exactly `expected`, in time that depends only on
+ * Whether `given[from..end)` is exactly `expected`, in time that depends only on
  * `expected.length`: every character is compared, with no early exit. Past the end of `given`
  * charCodeAt is NaN, which `^` treats as 0, so a shorter guess differs from a token of printable
  * characters.
  */
-function sameSecret(given: string, from: number, expected: string): boolean {
-  let diff = (given.length - from) ^ expected.length;
+export function sameSecret(given: string, from: number, expected: string, end = given.length): boolean {
+  let diff = (end - from) ^ expected.length;
   for (let i = 0; i < expected.length; i++) diff |= given.charCodeAt(from + i) ^ expected.charCodeAt(i);
   return diff === 0;
 }

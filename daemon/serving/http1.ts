@@ -28,6 +28,12 @@ const HOST = 10;
 const KEEP_ALIVE = 11;
 const HOP_BY_HOP = 12;
 const AUTHORIZATION = 13;
+// InvokeEndpoint as the AWS SDKs send it (sagemaker-runtime.ts): X-Amz-Date comes with every
+// SigV4-signed request, the X-Amzn-SageMaker-* headers with the parameters that use them.
+const AMZ_DATE = 14;
+const SAGEMAKER_TARGET_VARIANT = 15;
+const SAGEMAKER_TARGET_MODEL = 16;
+const SAGEMAKER_INFERENCE_ID = 17;
 
 const FIELDS: [string, number][] = [
   ['content-length', CONTENT_LENGTH],
@@ -46,6 +52,10 @@ const FIELDS: [string, number][] = [
   ['trailer', HOP_BY_HOP],
   ['upgrade', HOP_BY_HOP],
   ['authorization', AUTHORIZATION],
+  ['x-amz-date', AMZ_DATE],
+  ['x-amzn-sagemaker-target-variant', SAGEMAKER_TARGET_VARIANT],
+  ['x-amzn-sagemaker-target-model', SAGEMAKER_TARGET_MODEL],
+  ['x-amzn-sagemaker-inference-id', SAGEMAKER_INFERENCE_ID],
 ];
 const FIELDS_BY_LENGTH: [string, number][][] = [];
 for (const f of FIELDS) (FIELDS_BY_LENGTH[f[0].length] ??= []).push(f);
@@ -107,6 +117,10 @@ export class RequestHead {
   group: string | undefined = undefined;
   targetVariant: string | undefined = undefined;
   inferenceId: string | undefined = undefined;
+  /** The request is InvokeEndpoint as a SageMaker runtime client sends it: it is answered in SageMaker's shapes. */
+  sageMaker = false;
+  /** `X-Amzn-SageMaker-Target-Model`: the group, as a multi-model endpoint's model. */
+  targetModel: string | undefined = undefined;
   /**
    * Set when the router checks a serving token: `Authorization` is then read into `authorization`
    * and kept from the model server. Otherwise the header is forwarded like any other.
@@ -170,7 +184,7 @@ export function parseResponseHead(text: string, start: number, end: number, into
     const colon = text.indexOf(':', p);
     if (colon <= p || colon > lineEnd) return 'malformed header line';
     const field = fieldOf(text, p, colon);
-    if (field === OTHER || field === AUTHORIZATION) continue; // only a request's Authorization is the router's
+    if (field === OTHER || field >= AUTHORIZATION) continue; // a request's Authorization and SageMaker headers only matter in requests
     if (field === CONTENT_TYPE) {
       into.contentType = valueOf(text, colon, lineEnd);
       continue;
@@ -222,6 +236,8 @@ export function parseRequestHead(text: string, end: number, into: RequestHead): 
   into.group = undefined;
   into.targetVariant = undefined;
   into.inferenceId = undefined;
+  into.sageMaker = false;
+  into.targetModel = undefined;
   into.authorization = undefined;
   into.forward = '';
 
@@ -293,6 +309,22 @@ export function parseRequestHead(text: string, end: number, into: RequestHead): 
         if (!into.readsAuthorization) continue;
         into.authorization = valueOf(text, colon, lineEnd);
         break;
+      // SageMaker's headers reach the model server as they do on SageMaker.
+      case AMZ_DATE:
+        into.sageMaker = true;
+        continue;
+      case SAGEMAKER_TARGET_VARIANT:
+        into.sageMaker = true;
+        into.targetVariant = valueOf(text, colon, lineEnd);
+        continue;
+      case SAGEMAKER_TARGET_MODEL:
+        into.sageMaker = true;
+        into.targetModel = valueOf(text, colon, lineEnd);
+        continue;
+      case SAGEMAKER_INFERENCE_ID:
+        into.sageMaker = true;
+        into.inferenceId = valueOf(text, colon, lineEnd);
+        continue;
     }
     // a field that is not forwarded: close the run of kept lines before it
     if (start > keptFrom) forward += text.slice(keptFrom, start);
@@ -451,7 +483,9 @@ const REASONS: Record<number, string> = {
   404: 'Not Found',
   405: 'Method Not Allowed',
   408: 'Request Timeout',
+  403: 'Forbidden',
   413: 'Content Too Large',
+  424: 'Failed Dependency',
   431: 'Request Header Fields Too Large',
   501: 'Not Implemented',
   502: 'Bad Gateway',

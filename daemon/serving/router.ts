@@ -9,6 +9,10 @@
  * and find its end; header lines are forwarded verbatim; one object per client connection carries
  * each exchange in turn. Errors are JSON bodies that say what to fix; no input makes it throw.
  * With a serving token (MLP_SERVE_TOKEN), every request but GET /ping must carry it (bearer.ts).
+ *
+ * The same path serves InvokeEndpoint as SageMaker runtime clients send it (sagemaker-runtime.ts):
+ * such a request is known by its headers (RequestHead.sageMaker) and answered in SageMaker's
+ * shapes; the endpoint name may also be `<pipeline>--<group>`.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -19,6 +23,7 @@ import { ChunkedDecoder, isJsonContentType, parseRequestHead, reasonPhrase, Requ
 import { BEARER_CHALLENGE, bearerProblem } from './bearer.js';
 import { isJsonText } from './json-syntax.js';
 import { GroupPicker } from './picker.js';
+import { modelFailure, sageMakerError, sigV4Problem, targetModelGroup } from './sagemaker-runtime.js';
 import type { CaptureSink, GroupRoute, MetricsSink, RouteTable, VariantTarget } from './types.js';
 import { BodyMode, UpstreamPool, type Exchange, type UpstreamConnection } from './upstream.js';
 
@@ -112,6 +117,8 @@ interface VariantSlot {
   readonly pool: UpstreamPool;
   /** `X-Mlp-Variant: <name>\r\n`, made once. */
   readonly header: string;
+  /** The same with SageMaker's `x-Amzn-Invoked-Production-Variant`, for the SageMaker form. */
+  readonly sageMakerHeader: string;
 }
 
 type Picker = GroupPicker<VariantSlot>;
@@ -185,7 +192,12 @@ class RouterCore {
     if (groups === undefined) this.pickers.set(route.pipeline, (groups = new Map()));
     let picker = groups.get(route.group);
     if (picker === undefined) {
-      const slots = route.variants.map((target) => ({ target, pool: this.pool(target), header: `X-Mlp-Variant: ${target.name}\r\n` }));
+      const slots = route.variants.map((target) => ({
+        target,
+        pool: this.pool(target),
+        header: `X-Mlp-Variant: ${target.name}\r\n`,
+        sageMakerHeader: `X-Mlp-Variant: ${target.name}\r\nx-Amzn-Invoked-Production-Variant: ${target.name}\r\n`,
+      }));
       groups.set(route.group, (picker = new GroupPicker(route, slots)));
     }
     return picker;
@@ -343,6 +355,10 @@ class ClientConnection implements Exchange {
   // The exchange in flight.
   private route: GroupRoute | null = null;
   private slot: VariantSlot | null = null;
+  /** The slot's header for this request's form. */
+  private variantHeader = '';
+  /** SageMaker form: the model answered non-2xx, and the client gets a ModelError instead. */
+  private modelFailed = false;
   private at = 0;
   private started = 0;
   private inferenceId = '';
@@ -524,7 +540,7 @@ class ClientConnection implements Exchange {
     }
     const length = head.contentLength < 0 ? 0 : head.contentLength;
     if (length > max) {
-      this.fatal(413, `the request body is ${length} bytes; the limit is ${max} bytes`);
+      this.fatal(413, `the request body is ${length} bytes; the limit is ${max} bytes`, head.sageMaker);
       return false;
     }
     this.bodyLength = length;
@@ -555,7 +571,7 @@ class ClientConnection implements Exchange {
         return false;
       }
       if (decoder.size > this.router.maxBodyBytes) {
-        this.fatal(413, `the request body is over the limit of ${this.router.maxBodyBytes} bytes`);
+        this.fatal(413, `the request body is over the limit of ${this.router.maxBodyBytes} bytes`, this.head.sageMaker);
         return false;
       }
       if (end === -1) {
@@ -597,12 +613,12 @@ class ClientConnection implements Exchange {
     const query = head.target.indexOf('?');
     const path = query < 0 ? head.target : head.target.slice(0, query);
     if (path === '/ping') {
-      if (head.method === 'GET') return this.reply(200, '{"status":"ok"}');
+      if (head.method === 'GET') return this.replyShaped(200, 'Content-Type: application/json\r\n', '{"status":"ok"}');
       return this.replyError(405, `use GET for /ping, not ${head.method}`, 'Allow: GET\r\n');
     }
     // Before anything is looked up, so that without the token not even pipeline names are told.
     if (this.router.token !== undefined) {
-      const refused = bearerProblem(head.authorization, this.router.token);
+      const refused = head.sageMaker ? sigV4Problem(head.authorization, this.router.token) : bearerProblem(head.authorization, this.router.token);
       if (refused !== null) return this.replyError(401, refused, BEARER_CHALLENGE);
     }
     // A keep-alive client mostly asks for the same path again: parse it once per connection.
@@ -619,18 +635,38 @@ class ClientConnection implements Exchange {
       return this.replyError(404, `no such endpoint: ${head.method} ${path.slice(0, 200)}; model traffic goes to POST /endpoints/<pipeline>/invocations`);
     }
     if (head.method !== 'POST') return this.replyError(405, `use POST for invocations, not ${head.method}`, 'Allow: POST\r\n');
-    const target = parsed.group !== undefined || !head.group ? parsed : { pipeline: parsed.pipeline, group: head.group };
+    let target = parsed;
+    if (parsed.group === undefined) {
+      const named = head.group || (head.targetModel ? targetModelGroup(head.targetModel) : undefined);
+      if (named) target = { pipeline: parsed.pipeline, group: named };
+    }
 
-    const found = this.router.table.lookup(target.pipeline, target.group);
+    let found = this.router.table.lookup(target.pipeline, target.group);
+    if (found.kind === 'unknown_pipeline') {
+      // Not a pipeline: perhaps the SageMaker endpoint name of one of its groups.
+      const endpoint = this.router.table.endpoint(target.pipeline);
+      if (endpoint !== undefined) {
+        if (target.group !== undefined && target.group !== endpoint.group) {
+          return this.replyError(400, `endpoint '${target.pipeline}' is group '${endpoint.group}' of pipeline '${endpoint.pipeline}', but the request names group '${target.group}': name one of them`);
+        }
+        target = endpoint;
+        found = this.router.table.lookup(endpoint.pipeline, endpoint.group);
+      }
+    }
     switch (found.kind) {
       case 'unknown_pipeline':
-        return this.replyError(404, `no pipeline named '${target.pipeline}'${listOf('known', found.known)}`);
+        return this.replyError(
+          404,
+          head.sageMaker
+            ? `no endpoint named '${target.pipeline}': an endpoint is <pipeline> or <pipeline>--<group>${listOf('pipelines', found.known)}`
+            : `no pipeline named '${target.pipeline}'${listOf('known', found.known)}`,
+        );
       case 'unknown_group':
         return this.replyError(404, `pipeline '${target.pipeline}' has no group '${target.group}'${listOf('groups', found.groups)}`);
       case 'group_required':
         return this.replyError(
           400,
-          `pipeline '${target.pipeline}' has ${found.groups.length} groups${listOf('', found.groups)}: name one with the X-Mlp-Group header or POST /endpoints/${target.pipeline}/groups/<group>/invocations`,
+          `pipeline '${target.pipeline}' has ${found.groups.length} groups${listOf('', found.groups)}: name one with the X-Mlp-Group header, POST /endpoints/${target.pipeline}/groups/<group>/invocations, TargetModel, or the endpoint ${target.pipeline}--<group>`,
         );
     }
     const route = found.route;
@@ -663,6 +699,8 @@ class ClientConnection implements Exchange {
     const id = head.inferenceId || this.router.nextInferenceId();
     this.route = route;
     this.slot = slot;
+    this.variantHeader = head.sageMaker ? slot.sageMakerHeader : slot.header;
+    this.modelFailed = false;
     this.inferenceId = id;
     this.sampled = this.router.capture !== undefined && picker.sample();
     this.retried = false;
@@ -687,6 +725,13 @@ class ClientConnection implements Exchange {
   onUpstreamHead(head: ResponseHead, mode: BodyMode): void {
     this.responseStatus = head.status;
     this.responseContentType = head.contentType;
+    // A SageMaker client gets a model's failure as a ModelError carrying its answer: collected whole.
+    if (this.head.sageMaker && (head.status < 200 || head.status > 299)) {
+      this.modelFailed = true;
+      this.buffered = true;
+      this.responseParts ??= [];
+      return;
+    }
     // An HTTP/1.0 client cannot take a chunked body, and a body that ends at close would end our
     // connection to the client too: both are collected and sent whole with a Content-Length.
     if (mode === BodyMode.Close || (mode === BodyMode.Chunked && this.head.minor === 0)) {
@@ -696,7 +741,7 @@ class ClientConnection implements Exchange {
       this.bufferedLines = unframedLines(head);
       return;
     }
-    this.responseHead = `HTTP/1.1 ${head.statusText}\r\n${head.forward}${this.slot!.header}X-Mlp-Inference-Id: ${this.inferenceId}\r\n${this.connectionHeader()}\r\n`;
+    this.responseHead = `HTTP/1.1 ${head.statusText}\r\n${head.forward}${this.variantHeader}X-Mlp-Inference-Id: ${this.inferenceId}\r\n${this.connectionHeader()}\r\n`;
   }
 
   onUpstreamBody(data: string): void {
@@ -717,9 +762,11 @@ class ClientConnection implements Exchange {
     const parts = this.responseParts;
     const body = parts === null ? '' : parts.length === 1 ? parts[0]! : parts.join('');
     if (!this.destroyed) {
-      if (this.buffered) {
+      if (this.modelFailed) {
+        this.writeModelFailure(this.responseStatus, Buffer.from(body, 'latin1').toString('utf8'));
+      } else if (this.buffered) {
         this.socket.write(
-          `HTTP/1.1 ${this.bufferedStatus}\r\n${this.bufferedLines}Content-Length: ${body.length}\r\n${this.slot!.header}X-Mlp-Inference-Id: ${this.inferenceId}\r\n${this.connectionHeader()}\r\n${body}`,
+          `HTTP/1.1 ${this.bufferedStatus}\r\n${this.bufferedLines}Content-Length: ${body.length}\r\n${this.variantHeader}X-Mlp-Inference-Id: ${this.inferenceId}\r\n${this.connectionHeader()}\r\n${body}`,
           'latin1',
         );
       } else if (this.responseHead !== null) {
@@ -755,11 +802,22 @@ class ClientConnection implements Exchange {
   private failExchange(status: number, message: string): void {
     const json = JSON.stringify({ error: message });
     if (this.headSent) this.destroy(); // part of the model's answer is out: cutting the connection is the only honest signal
-    else if (!this.destroyed) {
-      const head = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\n${this.slot!.header}X-Mlp-Inference-Id: ${this.inferenceId}\r\n${this.connectionHeader()}\r\n`;
+    else if (this.head.sageMaker) {
+      if (!this.destroyed) this.writeModelFailure(status, message);
+    } else if (!this.destroyed) {
+      const head = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\n${this.variantHeader}X-Mlp-Inference-Id: ${this.inferenceId}\r\n${this.connectionHeader()}\r\n`;
       this.socket.write(head + json, 'utf8');
     }
     this.finishExchange(status, json, 'utf8', 'application/json');
+  }
+
+  /** SageMaker form: the variant failed (its non-2xx answer, or the router's 502 / 504), told as a ModelError. */
+  private writeModelFailure(originalStatus: number, originalMessage: string): void {
+    const answer = modelFailure(this.slot!.target.name, originalStatus, originalMessage);
+    this.socket.write(
+      `HTTP/1.1 ${answer.status} ${reasonPhrase(answer.status)}\r\n${answer.headers}Content-Length: ${Buffer.byteLength(answer.json)}\r\n${this.variantHeader}X-Mlp-Inference-Id: ${this.inferenceId}\r\n${this.connectionHeader()}\r\n${answer.json}`,
+      'utf8',
+    );
   }
 
   private finishExchange(status: number, responseBody: string, encoding: 'latin1' | 'utf8', responseContentType: string | undefined): void {
@@ -802,18 +860,6 @@ class ClientConnection implements Exchange {
     return this.head.minor === 0 ? 'Connection: keep-alive\r\n' : '';
   }
 
-  /** An answer the router gives without a variant (routing errors, /ping). */
-  private reply(status: number, json: string, extraHeaders = ''): void {
-    if (!this.destroyed) {
-      this.socket.write(
-        `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\n${extraHeaders}${this.connectionHeader()}\r\n${json}`,
-        'utf8',
-      );
-    }
-    this.clearBody();
-    this.nextRequest();
-  }
-
   private clearBody(): void {
     this.bodyText = null;
     this.body = null;
@@ -823,14 +869,35 @@ class ClientConnection implements Exchange {
   }
 
   private replyError(status: number, message: string, extraHeaders = ''): void {
-    this.reply(status, JSON.stringify({ error: message }), extraHeaders);
+    if (this.head.sageMaker) {
+      const answer = sageMakerError(status, message);
+      this.replyShaped(answer.status, answer.headers, answer.json);
+    } else this.replyShaped(status, `Content-Type: application/json\r\n${extraHeaders}`, JSON.stringify({ error: message }));
   }
 
-  /** A request the connection cannot recover from (its framing is lost): answer, then close. */
-  private fatal(status: number, message: string): void {
+  /** An answer the router gives without a variant (routing errors, /ping), with its Content-Type among `headers`. */
+  private replyShaped(status: number, headers: string, body: string): void {
+    if (!this.destroyed) {
+      this.socket.write(
+        `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\n${headers}Content-Length: ${Buffer.byteLength(body)}\r\n${this.connectionHeader()}\r\n${body}`,
+        'utf8',
+      );
+    }
+    this.clearBody();
+    this.nextRequest();
+  }
+
+  /**
+   * A request the connection cannot recover from (its framing is lost): answer, then close.
+   * `sageMaker` when the head was read and is the SageMaker form.
+   */
+  private fatal(status: number, message: string, sageMaker = false): void {
     if (this.destroyed) return;
-    const json = JSON.stringify({ error: message });
-    this.socket.write(`HTTP/1.1 ${status} ${reasonPhrase(status)}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`, 'utf8');
+    const answer = sageMaker ? sageMakerError(status, message) : { status, headers: 'Content-Type: application/json\r\n', json: JSON.stringify({ error: message }) };
+    this.socket.write(
+      `HTTP/1.1 ${answer.status} ${reasonPhrase(answer.status)}\r\n${answer.headers}Content-Length: ${Buffer.byteLength(answer.json)}\r\nConnection: close\r\n\r\n${answer.json}`,
+      'utf8',
+    );
     this.closeSoon();
   }
 

@@ -3,6 +3,7 @@
  * the live variants of each group with their weights. Rebuilt (not patched) whenever a pipeline,
  * its groups, a variant's state or a weight changes; lookups are two map reads.
  */
+import { captureEndpoint } from './capture-layout.js';
 import type { GroupRoute, RouteLookup, RouteTable, VariantTarget } from './types.js';
 
 export interface RoutePipeline {
@@ -30,6 +31,8 @@ export function createRouteTable(): MutableRouteTable {
   let byPipeline = new Map<string, PipelineEntry>();
   let names: string[] = [];
   let generation = 0;
+  /** SageMaker endpoint names, made on first use after each replace (most traffic never asks). */
+  let endpoints: Map<string, { pipeline: string; group: string }> | null = null;
 
   return {
     get generation() {
@@ -44,6 +47,13 @@ export function createRouteTable(): MutableRouteTable {
       }
       const route = entry.routes.get(group);
       return route ? { kind: 'route', route } : { kind: 'unknown_group', groups: entry.groups };
+    },
+    endpoint(name) {
+      if (endpoints === null) {
+        endpoints = new Map();
+        for (const [pipeline, entry] of byPipeline) for (const group of entry.groups) endpoints.set(captureEndpoint(pipeline, group), { pipeline, group });
+      }
+      return endpoints.get(name.toLowerCase());
     },
     replace(pipelines, live) {
       const next = new Map<string, PipelineEntry>();
@@ -60,6 +70,7 @@ export function createRouteTable(): MutableRouteTable {
       }
       byPipeline = next;
       names = [...next.keys()].sort();
+      endpoints = null;
       generation++;
     },
   };

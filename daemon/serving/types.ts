@@ -38,6 +38,12 @@ export type RouteLookup =
 /** Read on every request: must be a few map lookups, no I/O, no allocation it can avoid. */
 export interface RouteTable {
   lookup(pipeline: string, group: string | undefined): RouteLookup;
+  /**
+   * The (pipeline, group) whose SageMaker endpoint name (`captureEndpoint`, `<pipeline>--<group>`)
+   * is `name`, case-insensitively as SageMaker's; undefined when none is. Asked only for a name
+   * that is no pipeline.
+   */
+  endpoint(name: string): { pipeline: string; group: string } | undefined;
   /** Bumped whenever routes change, so the router can cache per-group pickers. */
   readonly generation: number;
 }

@@ -1,9 +1,16 @@
 /** The README's quick start, as a user would follow it: the bundled example repo, deploy, invoke. */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { runCli } from '../helpers/cli.js';
+import { promisify } from 'node:util';
+import { ROOT, runCli } from '../helpers/cli.js';
 import { eventually, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { copyExampleRepo } from '../helpers/repo.js';
+import { PYTHON_VENV } from '../helpers/services.js';
+
+const execFileAsync = promisify(execFile);
 
 describe('the bundled example', () => {
   let d: TestDaemon | undefined;
@@ -31,5 +38,14 @@ describe('the bundled example', () => {
     assert.equal(body.city, 'london');
     assert.ok(body.demand > 300 && body.demand < 600, `demand ${body.demand}`);
     assert.match(answer.stderr, /HTTP 200 from v1/);
+
+    // The README's boto3 snippet, unchanged, with the router as the SageMaker runtime endpoint.
+    const snippet = /```python\n([\s\S]*?)```/.exec(readFileSync(join(ROOT, 'README.md'), 'utf8'))![1]!;
+    const boto3 = await execFileAsync(PYTHON_VENV, ['-c', snippet], {
+      env: { ...process.env, AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: d.serveUrl, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_DEFAULT_REGION: 'us-east-1' },
+    });
+    const [variant, json] = [boto3.stdout.slice(0, boto3.stdout.indexOf(' ')), boto3.stdout.slice(boto3.stdout.indexOf(' ') + 1)];
+    assert.equal(variant, 'v1');
+    assert.equal((JSON.parse(json) as { city: string }).city, 'london');
   });
 });

@@ -4,13 +4,16 @@
  * errors, a killed model server comes back, and a daemon killed with -9 restores its variants.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runCli } from '../helpers/cli.js';
+import { InvokeEndpointCommand, ModelError, SageMakerRuntimeClient, ValidationError } from '@aws-sdk/client-sagemaker-runtime';
+import { ROOT, runCli } from '../helpers/cli.js';
 import { eventually, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { pipelineRepo } from '../helpers/pipelines.js';
 import { isAlive, pidsWithEnv } from '../helpers/processes.js';
+import { PYTHON_VENV } from '../helpers/services.js';
 
 interface VariantJson { group: string; variant: string; role: string; weight: number; state: string; port: number | null; restarts: number; lastError: string | null; metrics: { total: { requests: number } } | null }
 interface PipelineJson { name: string; current: { version: string; groups: Record<string, string> } | null; variants: VariantJson[] }
@@ -84,6 +87,38 @@ describe('serving through mlpd', () => {
     assert.match(london.eventMetadata.inferenceTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     assert.equal(london.mlp.variant, 'v1');
     assert.equal(london.mlp.status, 200);
+  });
+
+  it('answers InvokeEndpoint from the AWS SDK and boto3, as on SageMaker: TargetModel picks the group, the inference id reaches the capture', async () => {
+    const sdk = new SageMakerRuntimeClient({ endpoint: d.serveUrl, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 1 });
+    try {
+      const res = await sdk.send(new InvokeEndpointCommand({ EndpointName: 'forecast', TargetModel: 'paris.tar.gz', Body: '{"x": 4}', ContentType: 'application/json', InferenceId: 'e2e-sdk-1' }));
+      assert.equal(res.InvokedProductionVariant, 'v1');
+      assert.deepEqual(JSON.parse(Buffer.from(res.Body!).toString()), { y: 4, group: 'paris', model: 'v1' });
+      const failed = await sdk.send(new InvokeEndpointCommand({ EndpointName: 'forecast--london', Body: '{"fail": true}', ContentType: 'application/json' })).catch((e: unknown) => e);
+      assert.ok(failed instanceof ModelError, String(failed));
+      assert.equal(failed.OriginalStatusCode, 500);
+      const unknown = await sdk.send(new InvokeEndpointCommand({ EndpointName: 'forecast--tokyo', Body: '{}' })).catch((e: unknown) => e);
+      assert.ok(unknown instanceof ValidationError, String(unknown));
+    } finally {
+      sdk.destroy();
+    }
+    const boto3 = spawn(PYTHON_VENV, [join(ROOT, 'test/daemon/serving/boto3_invoke.py')], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    boto3.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    boto3.stdin.end(JSON.stringify({ endpoint_url: d.serveUrl, calls: [{ EndpointName: 'forecast--london', Body: '{"x": 5}', ContentType: 'application/json', InferenceId: 'e2e-boto3-1' }] }));
+    assert.equal(await new Promise((resolve) => boto3.on('close', resolve)), 0);
+    const [answer] = JSON.parse(out) as { ok: { Body: string; InvokedProductionVariant: string } }[];
+    assert.equal(answer!.ok.InvokedProductionVariant, 'v1');
+    assert.deepEqual(JSON.parse(answer!.ok.Body), { y: 5, group: 'london', model: 'v1' });
+
+    const captured = await eventually(() => {
+      const all = files(join(d.dataDir, 'capture')).flatMap((f) => readFileSync(f, 'utf8').trim().split('\n').map((l) => ({ file: f, record: JSON.parse(l) as Record<string, any> })));
+      const ids = ['e2e-sdk-1', 'e2e-boto3-1'].map((id) => all.find((c) => c.record.eventMetadata.inferenceId === id));
+      return ids.every(Boolean) ? ids : undefined;
+    }, 5000, 'the SageMaker-form requests in the capture');
+    assert.match(captured[0]!.file, /capture\/forecast--paris\/v1\//);
+    assert.match(captured[1]!.file, /capture\/forecast--london\/v1\//);
   });
 
   it('answers bad requests with the documented status and a JSON error, and stays up', async () => {

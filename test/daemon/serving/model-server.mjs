@@ -1,7 +1,7 @@
 // A model server for the router tests (DESIGN §5 contract: GET /ping, POST /invocations), run as its
 // own process. What it does with an invocation is chosen by the request body, so one server covers
 // every case: {"sleepMs": N}, {"status": N}, {"chunks": ["a", "b"]}, {"reset": true},
-// {"noLength": true} (body ends at close), {"echo": true}. GET /stats says how many connections and
+// {"noLength": true} (body ends at close), {"echo": true} (custom attributes come back as `echo:<sent>`). GET /stats says how many connections and
 // invocations it has seen. Prints its port on stdout once it listens.
 import http from 'node:http';
 
@@ -29,7 +29,9 @@ const server = http.createServer((req, res) => {
       const status = ask.status ?? 200;
       if (ask.echo) {
         const body = JSON.stringify({ variant: name, body: raw.toString('base64'), headers: req.headers, method: req.method, url: req.url });
-        res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+        // SageMaker's custom attributes go back to the client as the model sets them: here, what it was sent.
+        const attributes = req.headers['x-amzn-sagemaker-custom-attributes'];
+        res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(attributes ? { 'x-amzn-sagemaker-custom-attributes': `echo:${attributes}` } : {}) });
         return void res.end(body);
       }
       if (ask.chunks) {

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { captureEndpoint } from '../../../daemon/serving/capture-layout.js';
 import type { GroupRoute, Invocation, RouteLookup, RouteTable, VariantTarget } from '../../../daemon/serving/types.js';
 
 export interface ModelProcess {
@@ -81,6 +82,11 @@ export class TestRouteTable implements RouteTable {
     }
     const route = groups.find((r) => r.group === group);
     return route ? { kind: 'route', route } : { kind: 'unknown_group', groups: groups.map((r) => r.group) };
+  }
+
+  endpoint(name: string): { pipeline: string; group: string } | undefined {
+    const route = this.routes.find((r) => captureEndpoint(r.pipeline, r.group) === name.toLowerCase());
+    return route && { pipeline: route.pipeline, group: route.group };
   }
 }
 
