@@ -22,7 +22,7 @@ const PIPELINE = `pipeline:
     rollout:
       initial_traffic: 0
       step_percent: 25
-      step_interval_minutes: 1
+      step_interval_minutes: 2
     rollback:
       on_error_rate_above: 0.1
       min_requests: 20
@@ -143,9 +143,13 @@ describe('gated rollouts', () => {
 
   it('rolls back a version that fails under live traffic while shifting, naming the error rate, threshold and sample', async () => {
     // Captured traffic so far has x below 100,000: this version passes replay, then meets live
-    // traffic above it once the shift has begun.
+    // traffic above it once the shift has begun. The shift is paused at the weight it has (the watch
+    // goes on while paused), so the verdict waits for min_requests however slowly a loaded machine
+    // sends them, instead of racing the steps to 100%.
     const r = await deploy({ fail_above: 100_000 }, 'rolled_back', {
       during: async () => {
+        const paused = await runCli('mlp', ['pause', 'shop'], { env: d.clientEnv() });
+        assert.equal(paused.code, 0, `the shift could be paused: ${paused.stderr}`);
         live = traffic(100_000);
       },
     });
