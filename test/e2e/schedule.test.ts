@@ -46,7 +46,11 @@ describe('cron schedules', () => {
     const caughtUp = await eventually(async () => (await runs(second)).find((r) => r.trigger === 'catch_up'), 15_000, 'the catch-up run');
     assert.ok(caughtUp.scheduledFor! >= missedMinute, 'the catch-up run is for the minute missed while down');
     const all = await runs(second);
-    assert.equal(all.filter((r) => r.trigger === 'catch_up').length, 1, `one catch-up run; the runs: ${JSON.stringify(all, null, 1)}\nthe restarted daemon's log:\n${second.stderr()}`);
+    // Only catch-ups since the kill count: on a loaded machine the first daemon can take so long to
+    // start that a minute turns between loading the config and scheduling it, and that fire time is
+    // (rightly) caught up then.
+    const sinceKill = all.filter((r) => r.trigger === 'catch_up' && r.scheduledFor! >= missedMinute);
+    assert.equal(sinceKill.length, 1, `one catch-up run for the downtime; the runs: ${JSON.stringify(all, null, 1)}\nthe restarted daemon's log:\n${second.stderr()}`);
     // Each fire time has one run at most.
     const times = all.filter((r) => r.scheduledFor !== null).map((r) => r.scheduledFor);
     assert.equal(new Set(times).size, times.length);
