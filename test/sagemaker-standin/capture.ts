@@ -5,6 +5,7 @@
  * else base64 (as SageMaker does when no header is declared).
  */
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { parseS3 } from './s3Files.js';
 
 export interface DataCaptureConfig {
   EnableCapture?: boolean;
@@ -57,7 +58,7 @@ export class CaptureWriter {
     this.batches = new Map();
     await Promise.all(
       [...batches].map(([prefix, lines]) => {
-        const { bucket, key } = splitS3(`${prefix}/${fileName(new Date())}`);
+        const { bucket, key } = parseS3(`${prefix}/${fileName(new Date())}`);
         return this.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: lines.join('\n') + '\n', ContentType: 'application/jsonl' }));
       }),
     );
@@ -84,10 +85,4 @@ function fileName(now: Date): string {
 
 function isoSeconds(at: Date): string {
   return at.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-function splitS3(uri: string): { bucket: string; key: string } {
-  const match = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri);
-  if (!match) throw new Error(`DestinationS3Uri ${uri} is not an s3:// URI`);
-  return { bucket: match[1]!, key: match[2]! };
 }

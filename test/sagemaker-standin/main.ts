@@ -17,6 +17,7 @@ import { CaptureWriter } from './capture.js';
 import { Endpoints } from './endpoints.js';
 import { Faults } from './faults.js';
 import { createInvoker } from './invoke.js';
+import { Jobs } from './jobs.js';
 import { MetricsPublisher } from './metrics.js';
 import { createModelContainers } from './modelContainers.js';
 import { motoRpc } from './motoRpc.js';
@@ -43,10 +44,13 @@ const log = (line: string) => console.error(`sagemaker stand-in: ${line}`);
 const s3 = new S3Client({ ...clientConfig, forcePathStyle: true });
 const capture = new CaptureWriter(s3);
 const metrics = new MetricsPublisher(new CloudWatchClient(clientConfig));
+const docker = new Docker({ socketPath: DOCKER_SOCKET });
+const instance = `standin-${process.pid}`;
+const jobs = new Jobs(docker, s3, testRunLabels(), instance, log);
 const containers = createModelContainers({
-  docker: new Docker({ socketPath: DOCKER_SOCKET }),
+  docker,
   s3,
-  instance: `standin-${process.pid}`,
+  instance,
   labels: testRunLabels(),
   pingTimeoutMs: number('STANDIN_PING_TIMEOUT_MS', 30_000),
 });
@@ -64,6 +68,7 @@ const server = createStandinServer({
   moto,
   endpoints,
   invoker: createInvoker({ endpoints, capture, metrics, region }),
+  jobs,
   faults: new Faults(),
   flush,
   discardPending: () => {
@@ -82,7 +87,7 @@ async function stop() {
   clearInterval(flushTimer);
   server.close();
   await flush().catch((err: Error) => log(`writing capture or metrics failed: ${err.message}`));
-  await containers.stopAll();
+  await Promise.all([containers.stopAll(), jobs.stopAll()]);
   process.exit(0);
 }
 process.on('SIGTERM', () => void stop());

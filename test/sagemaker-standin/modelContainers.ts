@@ -12,6 +12,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseS3 } from './s3Files.js';
 
 export const STANDIN_LABEL = 'mlp.sagemaker-standin';
 
@@ -81,11 +82,10 @@ export function createModelContainers(opts: { docker: Docker; s3: S3Client; inst
 
 async function unpackModel(s3: S3Client, modelDataUrl: string | undefined, dir: string): Promise<void> {
   if (!modelDataUrl) return;
-  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(modelDataUrl);
-  if (!match) throw new Error(`ModelDataUrl ${modelDataUrl} is not an s3://bucket/key URL`);
+  const { bucket, key } = parseS3(modelDataUrl);
   let bytes: Uint8Array;
   try {
-    const object = await s3.send(new GetObjectCommand({ Bucket: match[1], Key: match[2] }));
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     bytes = await object.Body!.transformToByteArray();
   } catch (err) {
     throw new Error(`could not download the model artifact ${modelDataUrl}: ${(err as Error).message}`);

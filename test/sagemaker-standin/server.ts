@@ -10,6 +10,7 @@ import { AwsError, sendRestError, sendRpcError } from './awsErrors.js';
 import type { Endpoints } from './endpoints.js';
 import type { Faults } from './faults.js';
 import type { Invoker } from './invoke.js';
+import type { Jobs } from './jobs.js';
 import { motoJson, type MotoRpc } from './motoRpc.js';
 import { forward } from './proxy.js';
 
@@ -18,6 +19,7 @@ export interface StandinParts {
   moto: MotoRpc;
   endpoints: Endpoints;
   invoker: Invoker;
+  jobs: Jobs;
   faults: Faults;
   /** Writes pending capture records and metrics now. */
   flush(): Promise<void>;
@@ -105,6 +107,28 @@ const SAGEMAKER: Record<string, Handler> = {
     await parts.endpoints.deleted(input.EndpointName);
     return answer;
   },
+  async CreateTrainingJob(parts, input) {
+    const answer = await viaMoto(parts, 'CreateTrainingJob', input);
+    parts.jobs.startTraining(input);
+    return answer;
+  },
+  async DescribeTrainingJob(parts, input) {
+    return parts.jobs.describe('training', await viaMoto(parts, 'DescribeTrainingJob', input));
+  },
+  async StopTrainingJob(parts, input) {
+    return (await parts.jobs.stop('training', input.TrainingJobName)) ?? viaMoto(parts, 'StopTrainingJob', input);
+  },
+  async CreateProcessingJob(parts, input) {
+    const answer = await viaMoto(parts, 'CreateProcessingJob', input);
+    parts.jobs.startProcessing(input);
+    return answer;
+  },
+  async DescribeProcessingJob(parts, input) {
+    return parts.jobs.describe('processing', await viaMoto(parts, 'DescribeProcessingJob', input));
+  },
+  async StopProcessingJob(parts, input) {
+    return (await parts.jobs.stop('processing', input.ProcessingJobName)) ?? viaMoto(parts, 'StopProcessingJob', input);
+  },
 };
 
 async function viaMoto(parts: StandinParts, action: string, input: object): Promise<Record<string, any>> {
@@ -138,7 +162,7 @@ async function admin(parts: StandinParts, req: IncomingMessage, path: string, bo
     case 'POST /moto-api/reset': {
       parts.faults.clear();
       parts.discardPending();
-      await parts.endpoints.reset();
+      await Promise.all([parts.endpoints.reset(), parts.jobs.stopAll()]);
       const moto = await fetch(`${parts.motoUrl}/moto-api/reset`, { method: 'POST' });
       return reply(moto.ok ? 200 : 502, moto.ok ? {} : { error: `moto's reset answered HTTP ${moto.status}` });
     }
