@@ -7,6 +7,7 @@ import {
   CreateEndpointCommand,
   CreateEndpointConfigCommand,
   CreateModelCommand,
+  DeleteEndpointCommand,
   DescribeEndpointCommand,
   SageMakerClient,
   UpdateEndpointCommand,
@@ -255,6 +256,23 @@ describe('SageMaker stand-in', () => {
     assert.equal(containers('broken').length, 0);
   });
 
+  test('an UpdateEndpoint whose new containers fail leaves the old config serving, with the FailureReason', async () => {
+    await endpointConfig('demand-broken', [['next', 'broken', 1]]);
+    await sagemaker.send(new UpdateEndpointCommand({ EndpointName: 'demand', EndpointConfigName: 'demand-broken' }));
+    const deadline = Date.now() + 30_000;
+    let d = await sagemaker.send(new DescribeEndpointCommand({ EndpointName: 'demand' }));
+    while (d.EndpointStatus === 'Updating') {
+      assert.ok(Date.now() < deadline, 'the update ends');
+      await new Promise((r) => setTimeout(r, 100));
+      d = await sagemaker.send(new DescribeEndpointCommand({ EndpointName: 'demand' }));
+    }
+    assert.equal(d.EndpointStatus, 'InService');
+    assert.equal(d.EndpointConfigName, 'demand-2');
+    assert.match(d.FailureReason!, /variant next exited/);
+    assert.equal((await invoke('demand', 1)).body.version, 'v3');
+    assert.equal(containers('demand').length, 1);
+  });
+
   test('injected throttling and access denied come back as the SDK\'s exceptions; throttling is retried', async () => {
     const once = new SageMakerClient({ maxAttempts: 1 });
     await standin.inject({ action: 'DescribeEndpoint', error: 'ThrottlingException', count: 1 });
@@ -292,6 +310,12 @@ describe('SageMaker stand-in', () => {
     const py = spawnSync(motoPython(), ['-c', script], { env: { ...process.env, ...standin.env }, encoding: 'utf8' });
     assert.equal(py.status, 0, py.stderr);
     assert.deepEqual(JSON.parse(py.stdout), { variant: 'next', body: { y: 8, version: 'v3', label: null } });
+  });
+
+  test('DeleteEndpoint removes its containers; the endpoint is then unknown', async () => {
+    await sagemaker.send(new DeleteEndpointCommand({ EndpointName: 'demand' }));
+    assert.equal(containers('demand').length, 0);
+    await assert.rejects(invoke('demand', 1), (err: any) => err.name === 'ValidationError');
   });
 });
 
