@@ -3,6 +3,8 @@ import { request, type IncomingMessage, type ServerResponse } from 'node:http';
 
 export function forward(motoUrl: string, req: IncomingMessage, body: Buffer, res: ServerResponse): Promise<void> {
   const target = new URL(motoUrl);
+  // The body was read whole: it goes on with its length, not chunked, and no 100-continue is awaited.
+  const { 'transfer-encoding': _chunked, expect: _continue, ...headers } = req.headers;
   return new Promise((resolve) => {
     const upstream = request(
       {
@@ -10,7 +12,7 @@ export function forward(motoUrl: string, req: IncomingMessage, body: Buffer, res
         port: target.port,
         method: req.method,
         path: req.url,
-        headers: { ...req.headers, host: target.host, 'content-length': String(body.length) },
+        headers: { ...headers, host: target.host, 'content-length': String(body.length) },
       },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
