@@ -65,8 +65,8 @@ async function route(parts: StandinParts, req: IncomingMessage, body: Buffer, re
     const contentType = String(req.headers['content-type'] ?? 'application/x-amz-json-1.1');
     const fault = parts.faults.take(action);
     if (fault) return sendRpcError(res, fault, contentType);
-    const input = service === 'SageMaker' ? parseJson(body) : {};
     if (service === 'SageMaker' && action in SAGEMAKER) {
+      const input = parseJson(body);
       try {
         await parts.endpoints.settled(input.EndpointName);
         const answer = await SAGEMAKER[action]!(parts, input);
