@@ -48,10 +48,13 @@ export function createInvoker(deps: { endpoints: Endpoints; capture: CaptureWrit
       if (answer.status < 200 || answer.status > 299) {
         const text = output.toString('utf8');
         const kind = answer.status < 500 ? 'client' : 'server';
-        throw new AwsError('ModelError', `Received ${kind} error (${answer.status}) from primary with message "${text}". See https://${deps.region}.console.aws.amazon.com/cloudwatch/home?region=${deps.region}#logEventViewer:group=/aws/sagemaker/Endpoints/${endpointName} in account ${ACCOUNT} for more information.`, 424, {
+        const logGroup = `/aws/sagemaker/Endpoints/${endpointName}`;
+        const logs = `https://${deps.region}.console.aws.amazon.com/cloudwatch/home?region=${deps.region}#logEventViewer:group=${logGroup}`;
+        const message = `Received ${kind} error (${answer.status}) from primary with message "${text}". See ${logs} in account ${ACCOUNT} for more information.`;
+        throw new AwsError('ModelError', message, 424, {
           OriginalStatusCode: answer.status,
           OriginalMessage: text,
-          LogStreamArn: `arn:aws:logs:${deps.region}:${ACCOUNT}:log-group:/aws/sagemaker/Endpoints/${endpointName}`,
+          LogStreamArn: `arn:aws:logs:${deps.region}:${ACCOUNT}:log-group:${logGroup}`,
         });
       }
       const outputType = answer.headers.get('content-type') ?? 'application/json';

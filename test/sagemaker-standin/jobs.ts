@@ -79,13 +79,19 @@ export class Jobs {
       await mkdir(join(root, 'output', 'data'), { recursive: true });
       await writeFile(join(config, 'hyperparameters.json'), JSON.stringify(input.HyperParameters ?? {}));
       await writeFile(join(config, 'resourceconfig.json'), JSON.stringify({ current_host: 'algo-1', hosts: ['algo-1'] }));
-      await writeFile(join(config, 'inputdataconfig.json'), JSON.stringify(Object.fromEntries(channels.map((c) => [c.ChannelName, { TrainingInputMode: 'File', S3DistributionType: 'FullyReplicated', RecordWrapperType: 'None' }]))));
+      const channelConfig = { TrainingInputMode: 'File', S3DistributionType: 'FullyReplicated', RecordWrapperType: 'None' };
+      await writeFile(join(config, 'inputdataconfig.json'), JSON.stringify(Object.fromEntries(channels.map((c) => [c.ChannelName, channelConfig]))));
       for (const c of channels) {
         const uri = c.DataSource?.S3DataSource?.S3Uri;
         if (!uri) continue;
         const dir = join(root, 'input', 'data', c.ChannelName);
         await mkdir(dir, { recursive: true });
-        if ((await downloadPrefix(this.s3, uri, dir)) === 0) throw new Error(`ClientError: No S3 objects found under S3 URL "${uri}" given in input data source. Please ensure that the bucket exists in the selected region (us-east-1), that objects exist under that S3 prefix, and that the role has permission to read the objects.`);
+        if ((await downloadPrefix(this.s3, uri, dir)) === 0) {
+          throw new Error(
+            `ClientError: No S3 objects found under S3 URL "${uri}" given in input data source. Please ensure that the bucket exists ` +
+              'in the selected region, that objects exist under that S3 prefix, and that the role has permission to read the objects.',
+          );
+        }
       }
       return {
         image: spec.TrainingImage,
@@ -208,9 +214,13 @@ export class Jobs {
         this.enter(job, 'Downloading', 'Downloading input data');
         const plan = await prepare(root);
         if (job.stopping) return this.end(job, 'Stopped', job.stopping);
-        this.enter(job, kind === 'training' ? 'Training' : 'Processing', kind === 'training' ? 'Training image download completed. Training in progress.' : 'Processing in progress.');
+        if (kind === 'training') this.enter(job, 'Training', 'Training image download completed. Training in progress.');
+        else this.enter(job, 'Processing', 'Processing in progress.');
         const code = await this.runContainer(job, plan, maxRuntimeS);
-        if (job.stopping) return this.end(job, 'Stopped', job.stopping, job.stopping === 'MaxRuntimeExceeded' ? `MaxRuntimeExceeded: the job ran longer than MaxRuntimeInSeconds (${maxRuntimeS} s)` : undefined);
+        if (job.stopping === 'MaxRuntimeExceeded') {
+          return this.end(job, 'Stopped', job.stopping, `MaxRuntimeExceeded: the job ran longer than MaxRuntimeInSeconds (${maxRuntimeS} s)`);
+        }
+        if (job.stopping) return this.end(job, 'Stopped', job.stopping);
         if (code !== 0) {
           const reason = (await plan.failure()).trim();
           return this.end(job, 'Failed', 'Failed', reason ? `AlgorithmError: ${reason}` : `AlgorithmError: exit code: ${code}`);
