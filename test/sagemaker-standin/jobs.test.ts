@@ -13,6 +13,7 @@ import {
   DescribeProcessingJobCommand,
   DescribeTrainingJobCommand,
   SageMakerClient,
+  StopTrainingJobCommand,
   type DescribeTrainingJobCommandOutput,
 } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
@@ -124,6 +125,19 @@ describe('SageMaker stand-in jobs', () => {
     const done = await waitForJob('train-slow');
     assert.equal(done.TrainingJobStatus, 'Stopped');
     assert.equal(done.SecondaryStatus, 'MaxRuntimeExceeded');
+  });
+
+  test('StopTrainingJob stops the container: Stopped, not MaxRuntimeExceeded', async () => {
+    await sagemaker.send(trainingJob('train-stopped', 'sleep 60'));
+    const deadline = Date.now() + 30_000;
+    while ((await sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: 'train-stopped' }))).SecondaryStatus !== 'Training') {
+      assert.ok(Date.now() < deadline, `the job never started training\n${standin.log()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await sagemaker.send(new StopTrainingJobCommand({ TrainingJobName: 'train-stopped' }));
+    const done = await waitForJob('train-stopped');
+    assert.equal(done.TrainingJobStatus, 'Stopped');
+    assert.equal(done.SecondaryStatus, 'Stopped');
   });
 
   test('a processing job reads its inputs at their LocalPath and its outputs are uploaded at the end', async () => {

@@ -214,8 +214,6 @@ export class Jobs {
         this.enter(job, 'Downloading', 'Downloading input data');
         const plan = await prepare(root);
         if (job.stopping) return this.end(job, 'Stopped', job.stopping);
-        if (kind === 'training') this.enter(job, 'Training', 'Training image download completed. Training in progress.');
-        else this.enter(job, 'Processing', 'Processing in progress.');
         const code = await this.runContainer(job, plan, maxRuntimeS);
         if (job.stopping === 'MaxRuntimeExceeded') {
           return this.end(job, 'Stopped', job.stopping, `MaxRuntimeExceeded: the job ran longer than MaxRuntimeInSeconds (${maxRuntimeS} s)`);
@@ -261,6 +259,10 @@ export class Jobs {
       : undefined;
     try {
       await container.start();
+      if (job.kind === 'training') this.enter(job, 'Training', 'Training image download completed. Training in progress.');
+      else this.enter(job, 'Processing', 'Processing in progress.');
+      // A stop that came while the container was being created finds it only now.
+      if (job.stopping) void container.stop({ t: 2 }).catch(() => undefined);
       const { StatusCode } = (await container.wait()) as { StatusCode: number };
       const logs = (await container.logs({ stdout: true, stderr: true })).toString('utf8').replace(/[\x00-\x08]/g, '');
       if (logs.trim()) this.log(`${job.kind} job ${job.name}:\n${logs.trimEnd()}`);
