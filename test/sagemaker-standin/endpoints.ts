@@ -86,9 +86,11 @@ export class Endpoints {
 
   /** UpdateEndpoint: switch to another config while the current one keeps serving. */
   async update(input: { EndpointName?: string; EndpointConfigName?: string; RetainAllVariantProperties?: boolean }): Promise<object> {
-    const state = this.inService(input.EndpointName);
+    this.inService(input.EndpointName);
     const config = await motoJson<EndpointConfig>(this.moto, 'DescribeEndpointConfig', { EndpointConfigName: input.EndpointConfigName });
-    const endpoint = await motoJson<{ EndpointArn: string }>(this.moto, 'DescribeEndpoint', { EndpointName: state.name });
+    const endpoint = await motoJson<{ EndpointArn: string }>(this.moto, 'DescribeEndpoint', { EndpointName: input.EndpointName });
+    // Checked again after the lookups, so of two updates at once only one starts (transition marks it Updating at once).
+    const state = this.inService(input.EndpointName);
     const previous = state.live;
     void this.transition(state, async () => {
       const { variants, capture } = await this.bringUp(state.name, config.EndpointConfigName);

@@ -22,7 +22,8 @@ export function createInvoker(deps: { endpoints: Endpoints; capture: CaptureWrit
   return {
     async invoke(endpointName, req, body, res) {
       const state = deps.endpoints.get(endpointName);
-      if (!state) throw new AwsError('ValidationError', `Endpoint ${endpointName} of account ${ACCOUNT} not found.`);
+      // An endpoint still Creating (or Failed) has no servers; SageMaker Runtime does not know it yet either.
+      if (!state || state.live.size === 0) throw new AwsError('ValidationError', `Endpoint ${endpointName} of account ${ACCOUNT} not found.`);
       if (body.length > MAX_PAYLOAD) throw new AwsError('ValidationError', `Request payload of ${body.length} bytes exceeds the maximum of ${MAX_PAYLOAD} bytes.`, 413);
       const variant = pickVariant(endpointName, [...state.live.values()], header(req, 'x-amzn-sagemaker-target-variant'));
       const contentType = header(req, 'content-type') ?? 'application/octet-stream';
