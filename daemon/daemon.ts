@@ -28,6 +28,8 @@ import { startMaintenance } from './maintenance.js';
 import { isLoopback, urlHost } from './net.js';
 import { checkPullable, startPulling, type PullResult } from './repo/pull.js';
 import { startRepoService } from './repo/service.js';
+import { createLocalPlatform } from './platform/local.js';
+import { selectPlatforms, servedLocally } from './platform/selection.js';
 import { moveLegacyGroupFolders } from './runs/legacy-folders.js';
 import { createRunQueue } from './runs/queue.js';
 import { startScheduling } from './scheduler/wiring.js';
@@ -180,15 +182,19 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       log,
       bus,
       dataDir: opts.dataDir,
-      pipelines: () => registry.list().filter((p) => p.config.pipeline.deployment.backend !== 'sagemaker'),
+      pipelines: () => registry.list().filter((p) => servedLocally(p.config.pipeline.deployment.backend)),
       pipeline: (name) => registry.get(name),
       groupsOf: (name) => repo.groups.get(name).groups,
       backend: (kind) => serverBackends.get(kind),
       onVariantChanged: (pipeline) => publishPipelines([pipeline]),
       onRetired: (pipeline, group, variant) => metrics.forget(pipeline, group, variant),
     });
-    closers.push(() => serving?.close());
-    await serving.restore();
+    const platform = selectPlatforms({
+      backendOf: (name) => registry.get(name)?.config.pipeline.deployment.backend,
+      local: createLocalPlatform({ serving, metrics, captureDir: join(opts.dataDir, 'capture') }),
+    });
+    closers.push(() => platform.close());
+    await platform.restore();
     const queue = createRunQueue({
       store,
       storage,
@@ -224,8 +230,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       store,
       storage,
       log,
-      serving,
-      metrics,
+      platform,
       policyFor: (name) => {
         const p = registry.get(name);
         return p ? rolloutPolicy(p.config, opts.timeScale) : undefined;
@@ -234,8 +239,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         pipeline: (name) => registry.get(name),
         repoConfig: () => registry.repoConfig(),
         repoRoot: opts.repo,
-        serving,
-        captureDir: join(opts.dataDir, 'capture'),
+        platform,
         executor: executors.get('local'),
         logs,
         dataChecks: runDataCheckGate,
