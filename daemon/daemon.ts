@@ -26,10 +26,10 @@ import { createLogPersister } from './logPersister.js';
 import { createLogWriter } from './logWriter.js';
 import { startMaintenance } from './maintenance.js';
 import { isLoopback, urlHost } from './net.js';
-import { checkPullable, startPulling, type PullResult } from './repo/pull.js';
-import { startRepoService } from './repo/service.js';
 import { createLocalPlatform } from './platform/local.js';
 import { selectPlatforms, servedLocally } from './platform/selection.js';
+import { checkPullable, startPulling, type PullResult } from './repo/pull.js';
+import { startRepoService } from './repo/service.js';
 import { moveLegacyGroupFolders } from './runs/legacy-folders.js';
 import { createRunQueue } from './runs/queue.js';
 import { startScheduling } from './scheduler/wiring.js';
@@ -174,6 +174,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     const count = registry.list().length;
     log.info('config', `${count} pipeline${count === 1 ? '' : 's'} in force from ${opts.repo}`);
 
+    // Where the router's Data Capture goes, and where replay reads it back.
+    const captureDir = join(opts.dataDir, 'capture');
     const executors = createExecutorFactory({ repoConfig: () => registry.repoConfig(), ledger });
     const serverBackends = createServerBackends({ ledger });
     serving = createServing({
@@ -191,7 +193,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     });
     const platform = selectPlatforms({
       backendOf: (name) => registry.get(name)?.config.pipeline.deployment.backend,
-      local: createLocalPlatform({ serving, metrics, captureDir: join(opts.dataDir, 'capture') }),
+      local: createLocalPlatform({ serving, metrics, captureDir }),
     });
     closers.push(() => platform.close());
     await platform.restore();
@@ -287,7 +289,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     }
 
     const capture = createCaptureWriter({
-      dir: join(opts.dataDir, 'capture'),
+      dir: captureDir,
       retention: CAPTURE_RETENTION,
       onError: (err) => log.error('capture', err.message),
       log,

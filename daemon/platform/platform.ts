@@ -6,7 +6,8 @@
  *
  * Every method that changes serving is idempotent: after a crash the controller carries out the same effect
  * again. What the watch reads (`candidatesDown`, `variantTraffic`) is what the platform last observed, with no
- * I/O, because the watch reads it ten times a second.
+ * I/O, because the watch reads it ten times a second. A platform records its variants in the store: status
+ * shows them from there, and a new rollout finds each group's current version there.
  */
 import type { ModelConnector } from '../replay/model-client.js';
 import type { CapturedRequest } from '../serving/capture-format.js';

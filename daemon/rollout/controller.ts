@@ -1,9 +1,11 @@
 /**
  * Runs rollouts: feeds events to the pure state machine, persists what it decides, records the
- * decisions, carries out the effects (variants, weights, gates) on the serving platform and wakes
- * itself when a step of the shift is due. Which platform serves a pipeline is not its concern: it
- * drives one ServingPlatform (daemon/platform/platform.ts). The persisted rollout *is* the state: a restarted daemon calls `recover()`,
- * which tells the machine of each active rollout that the daemon restarted; it re-applies the effects (all
+ * decisions, carries out the effects (variants, weights, gates) and wakes itself when a step of
+ * the shift is due. Variants and weights are the serving platform's (daemon/platform/platform.ts):
+ * which one serves a pipeline is not the controller's concern.
+ *
+ * The persisted rollout *is* the state: a restarted daemon calls `recover()`, which tells the
+ * machine of each active rollout that the daemon restarted; it re-applies the effects (all
  * idempotent) and waits for the restored model servers before it judges anything again.
  *
  * Events for one rollout are handled one at a time, in order (a per-rollout queue), so an effect
