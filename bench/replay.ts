@@ -23,6 +23,7 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { modelAt, type ModelAddress } from '../daemon/replay/model-client.js';
 import { runReplay, type ReplayTarget } from '../daemon/replay/run.js';
 import { readCapture, type CapturedRequest } from '../daemon/serving/capture-reader.js';
 import { createCaptureWriter } from '../daemon/serving/capture.js';
@@ -172,11 +173,14 @@ async function main(): Promise<void> {
   }
 }
 
-async function startModel(servers: ChildProcess[], name: string): Promise<ReplayTarget> {
+type BenchModel = ReplayTarget & ModelAddress;
+
+async function startModel(servers: ChildProcess[], name: string): Promise<BenchModel> {
   const child = spawn(process.execPath, ['--input-type=module', '-e', MODEL_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
   servers.push(child);
   const [line] = (await once(child.stdout!, 'data')) as [Buffer];
-  return { host: '127.0.0.1', port: Number(line.toString().trim()), name };
+  const address = { host: '127.0.0.1', port: Number(line.toString().trim()) };
+  return { ...address, ...modelAt(address), name };
 }
 
 /** `n` requests as live traffic would leave them: through the real capture writer. */
@@ -217,7 +221,7 @@ autocannon(JSON.parse(process.env.OPTIONS), (err, r) => {
  * autocannon against each target at once (a process per target, `concurrency` connections each) for
  * `seconds`: its steady rate. (With a request count instead, it only stops at its next 1 s sampling tick.)
  */
-async function autocannon(targets: ReplayTarget[], seconds: number, concurrency: number): Promise<{ perModel: number; total: number; wallMs: number }> {
+async function autocannon(targets: BenchModel[], seconds: number, concurrency: number): Promise<{ perModel: number; total: number; wallMs: number }> {
   const runs = await Promise.all(
     targets.map(async (t) => {
       const options = {

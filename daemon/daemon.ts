@@ -26,6 +26,8 @@ import { createLogPersister } from './logPersister.js';
 import { createLogWriter } from './logWriter.js';
 import { startMaintenance } from './maintenance.js';
 import { isLoopback, urlHost } from './net.js';
+import { createLocalPlatform } from './platform/local.js';
+import { selectPlatforms, servedLocally } from './platform/selection.js';
 import { checkPullable, startPulling, type PullResult } from './repo/pull.js';
 import { startRepoService } from './repo/service.js';
 import { moveLegacyGroupFolders } from './runs/legacy-folders.js';
@@ -172,6 +174,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     const count = registry.list().length;
     log.info('config', `${count} pipeline${count === 1 ? '' : 's'} in force from ${opts.repo}`);
 
+    // Where the router's Data Capture goes, and where replay reads it back.
+    const captureDir = join(opts.dataDir, 'capture');
     const executors = createExecutorFactory({ repoConfig: () => registry.repoConfig(), ledger });
     const serverBackends = createServerBackends({ ledger });
     serving = createServing({
@@ -180,15 +184,19 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       log,
       bus,
       dataDir: opts.dataDir,
-      pipelines: () => registry.list().filter((p) => p.config.pipeline.deployment.backend !== 'sagemaker'),
+      pipelines: () => registry.list().filter((p) => servedLocally(p.config.pipeline.deployment.backend)),
       pipeline: (name) => registry.get(name),
       groupsOf: (name) => repo.groups.get(name).groups,
       backend: (kind) => serverBackends.get(kind),
       onVariantChanged: (pipeline) => publishPipelines([pipeline]),
       onRetired: (pipeline, group, variant) => metrics.forget(pipeline, group, variant),
     });
-    closers.push(() => serving?.close());
-    await serving.restore();
+    const platform = selectPlatforms({
+      backendOf: (name) => registry.get(name)?.config.pipeline.deployment.backend,
+      local: createLocalPlatform({ serving, metrics, captureDir }),
+    });
+    closers.push(() => platform.close());
+    await platform.restore();
     const queue = createRunQueue({
       store,
       storage,
@@ -224,8 +232,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       store,
       storage,
       log,
-      serving,
-      metrics,
+      platform,
       policyFor: (name) => {
         const p = registry.get(name);
         return p ? rolloutPolicy(p.config, opts.timeScale) : undefined;
@@ -234,8 +241,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         pipeline: (name) => registry.get(name),
         repoConfig: () => registry.repoConfig(),
         repoRoot: opts.repo,
-        serving,
-        captureDir: join(opts.dataDir, 'capture'),
+        platform,
         executor: executors.get('local'),
         logs,
         dataChecks: runDataCheckGate,
@@ -283,7 +289,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     }
 
     const capture = createCaptureWriter({
-      dir: join(opts.dataDir, 'capture'),
+      dir: captureDir,
       retention: CAPTURE_RETENTION,
       onError: (err) => log.error('capture', err.message),
       log,

@@ -35,6 +35,22 @@ export interface ModelClient {
   close(): Promise<void>;
 }
 
+export interface ModelClientOptions {
+  /** Requests in flight at once. */
+  connections: number;
+  timeoutMs: number;
+}
+
+/** How to reach one model: each platform says how its variants are called (daemon/platform/platform.ts). */
+export interface ModelConnector {
+  connect(opts: ModelClientOptions): ModelClient;
+}
+
+/** A model server listening on `address` (mlpd's own model servers, on either backend). */
+export function modelAt(address: ModelAddress): ModelConnector {
+  return { connect: (opts) => createModelClient(address, opts) };
+}
+
 const EMPTY = Buffer.alloc(0);
 
 /** How long past `timeoutMs` the hard deadline of a request falls. */
@@ -51,7 +67,7 @@ export function failed(a: ModelAnswer): boolean {
  * Requests go through undici's `dispatch` with a handler of our own: no stream or AbortSignal per request,
  * which is most of what a request costs the client.
  */
-export function createModelClient(target: ModelAddress, opts: { connections: number; timeoutMs: number }): ModelClient {
+export function createModelClient(target: ModelAddress, opts: ModelClientOptions): ModelClient {
   const host = target.host.includes(':') && !target.host.startsWith('[') ? `[${target.host}]` : target.host;
   const pool = new Pool(`http://${host}:${target.port}`, { connections: opts.connections, pipelining: 1 });
   const timeoutText = `timeout after ${opts.timeoutMs} ms`;

@@ -13,7 +13,7 @@ import type { CapturedRequest } from '../serving/capture-format.js';
 import { decodeBody, parseJsonAnswer } from './bodies.js';
 import { distributionCheck, latencyCheck, maxAbsDiffCheck, skippedWithoutCurrent, type OutputCheck } from './checks.js';
 import { quantileSorted } from './distance.js';
-import { createModelClient, failed, type ModelAddress, type ModelAnswer, type ModelClient } from './model-client.js';
+import { failed, type ModelAnswer, type ModelClient, type ModelConnector } from './model-client.js';
 import type { ChildLedger } from '../children/ledger.js';
 import { DEFAULT_PYTHON_TIMEOUT_MS, runPythonCheck } from './python-check.js';
 import {
@@ -28,7 +28,7 @@ import {
   type ReplayReport,
 } from './report.js';
 
-export interface ReplayTarget extends ModelAddress {
+export interface ReplayTarget extends ModelConnector {
   /** The model version, for messages (`v3`); default "the candidate" / "the current model". */
   name?: string;
 }
@@ -90,8 +90,8 @@ export async function runReplay(opts: ReplayOptions): Promise<ReplayReport> {
   const started = performance.now();
   const concurrency = Math.max(1, Math.floor(opts.concurrency));
   const names = { candidate: opts.candidate.name ?? 'the candidate', current: opts.current?.name ?? 'the current model' };
-  const candidate = createModelClient(opts.candidate, { connections: concurrency, timeoutMs: opts.timeoutMs });
-  const current = opts.current ? createModelClient(opts.current, { connections: concurrency, timeoutMs: opts.timeoutMs }) : null;
+  const candidate = opts.candidate.connect({ connections: concurrency, timeoutMs: opts.timeoutMs });
+  const current = opts.current ? opts.current.connect({ connections: concurrency, timeoutMs: opts.timeoutMs }) : null;
   // The caller's signal stops everything: requests in flight are abandoned with their connections.
   const stop = new AbortController();
   const onAbort = () => {

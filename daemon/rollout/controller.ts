@@ -1,8 +1,11 @@
 /**
  * Runs rollouts: feeds events to the pure state machine, persists what it decides, records the
  * decisions, carries out the effects (variants, weights, gates) and wakes itself when a step of
- * the shift is due. The persisted rollout *is* the state: a restarted daemon calls `recover()`,
- * which tells the machine of each active rollout that the daemon restarted; it re-applies the effects (all
+ * the shift is due. Variants and weights are the serving platform's (daemon/platform/platform.ts):
+ * which one serves a pipeline is not the controller's concern.
+ *
+ * The persisted rollout *is* the state: a restarted daemon calls `recover()`, which tells the
+ * machine of each active rollout that the daemon restarted; it re-applies the effects (all
  * idempotent) and waits for the restored model servers before it judges anything again.
  *
  * Events for one rollout are handled one at a time, in order (a per-rollout queue), so an effect
@@ -16,10 +19,8 @@
 import { isTerminalPhase } from '../../shared/domain.js';
 import { describeError, MlpError } from '../../shared/errors.js';
 import { formatPercent } from '../../shared/percent.js';
-import type { EventBus } from '../events.js';
 import type { Logger } from '../log.js';
-import type { Serving } from '../serving/service.js';
-import type { LiveMetrics } from '../serving/metrics.js';
+import type { ServingPlatform } from '../platform/platform.js';
 import type { StorageHealth } from '../storageHealth.js';
 import type { Store } from '../store/db.js';
 import { isStorageUnavailable } from '../store/sqlite-errors.js';
@@ -35,14 +36,14 @@ export interface RolloutControllerDeps {
   /** Reports refused writes; a decision that could not be stored is stepped again later. */
   storage: StorageHealth;
   log: Logger;
-  serving: Serving;
-  metrics: LiveMetrics;
+  /** Where the candidates serve, and what the watch reads of their traffic. */
+  platform: ServingPlatform;
   gates: GateRunner;
   policyFor(pipeline: string): RolloutPolicy | undefined;
   /** Called after a rollout changed (the daemon republishes the pipeline). */
   onChanged(rollout: Rollout): void;
   now?: () => number;
-  /** How often the live error-rate watch looks at the candidates' metrics. */
+  /** How often the live error-rate watch looks at the candidates' traffic. */
   watchEveryMs?: number;
   /**
    * How often the watch saves what it observed of a shift (when, and the candidates' requests): after a crash,
@@ -62,7 +63,7 @@ export interface RolloutController {
 }
 
 export function createRolloutController(deps: RolloutControllerDeps): RolloutController {
-  const { store, log, serving } = deps;
+  const { store, log, platform } = deps;
   const now = deps.now ?? Date.now;
   const queues = new Map<number, Promise<unknown>>();
   const gatesRunning = new Map<number, AbortController>();
@@ -122,7 +123,7 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
   /** A step whose write storage refused: keep the event for later, and a rollback's candidates out of traffic now. */
   const unstored = (r: Rollout, ev: RolloutEvent, result: StepResult, err: unknown): undefined => {
     const rollingBack = result.next.phase === 'rolling_back' && r.phase !== 'rolling_back';
-    if (rollingBack) serving.holdCandidates(r.pipeline);
+    if (rollingBack) platform.holdCandidates(r.pipeline);
     // The watch sends a fresh sample ten times a second; only the one that decided a rollback is kept.
     const key = `${r.id} ${ev.type}${ev.type === 'command' ? ` ${ev.command}` : ''}`;
     if (ev.type !== 'watch' || rollingBack) later(key, () => void dispatch(r.id, ev).catch((e) => log.error('rollout', describeError(e), r.pipeline)));
@@ -164,9 +165,8 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
     try {
       switch (effect.type) {
         case 'start_candidates': {
-          for (const g of r.groups) deps.metrics.forget(r.pipeline, g.group, `v${g.candidate}`);
           try {
-            await Promise.all(r.groups.map((g) => serving.startCandidate(r.pipeline, g.group, g.candidate)));
+            await Promise.all(r.groups.map((g) => platform.startCandidate(r.pipeline, g.group, g.candidate)));
           } catch (err) {
             if (isStorageUnavailable(err)) throw err; // not the candidate's fault: tried again below
             await dispatch(r.id, { type: 'candidates_failed', reason: describeError(err) });
@@ -193,7 +193,7 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
         }
         case 'await_candidates': {
           try {
-            await serving.candidatesBack(r.pipeline);
+            await platform.candidatesBack(r.pipeline);
           } catch (err) {
             await dispatch(r.id, { type: 'candidates_failed', reason: describeError(err) });
             return;
@@ -206,14 +206,14 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
           gatesRunning.delete(r.id);
           return;
         case 'set_weight':
-          serving.setCandidateWeight(r.pipeline, effect.weight);
+          await platform.setCandidateWeight(r.pipeline, effect.weight);
           return;
         case 'promote':
-          await serving.promoteCandidates(r.pipeline);
+          await platform.promoteCandidates(r.pipeline);
           await dispatch(r.id, { type: 'promoted' });
           return;
         case 'retire_candidates':
-          await serving.retireCandidates(r.pipeline);
+          await platform.retireCandidates(r.pipeline);
           await dispatch(r.id, { type: 'retired' });
           return;
       }
@@ -243,7 +243,7 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
     timers.set(id, timer);
   };
 
-  /** The candidates' request totals per variant when the watch last reported, per rollout (live metrics are in memory). */
+  /** The candidates' request totals per group when the watch last reported, per rollout (the platform's counts are not stored). */
   const reported = new Map<number, Map<string, { requests: number; errors: number }>>();
 
   /** Tells the machine what the watch observed of a shift since its last report: this is what makes the time count. */
@@ -254,8 +254,8 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
     let errors = 0;
     for (const g of r.groups) {
       const variant = `v${g.candidate}`;
-      const total = deps.metrics.variant(r.pipeline, g.group, variant)?.total ?? { requests: 0, errors: 0 };
-      // A candidate started again counts from zero (its metrics were forgotten).
+      const total = platform.variantTraffic(r.pipeline, g.group, variant)?.total ?? { requests: 0, errors: 0 };
+      // A candidate started again counts from zero.
       const last = before.get(g.group) ?? { requests: 0, errors: 0 };
       const fresh = total.requests < last.requests;
       requests += fresh ? total.requests : total.requests - last.requests;
@@ -266,7 +266,7 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
     // Paused: the counts move on without counting (a pause stops the step's clock, so its requests are not the step's).
     if (r.phase !== 'shifting') return Promise.resolve();
     // A candidate that is not live cannot be observed: its time does not count (the machine stops the clock once).
-    const down = serving.candidatesDown(r.pipeline);
+    const down = platform.candidatesDown(r.pipeline);
     const ev: RolloutEvent = down ? { type: 'candidates_down', reason: down } : { type: 'observed', requests, errors };
     return dispatch(r.id, ev).catch((err) => log.error('rollout', describeError(err), r.pipeline));
   };
@@ -288,17 +288,16 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
   watch.unref();
 
   /**
-   * The worst of every group's two windows: the last 60 s, and the last 1,000 requests. The count
-   * window reacts within a few dozen failures even after a long healthy stretch fills the time
-   * window with good requests; windows below min_requests cannot give a verdict.
+   * The worst of every group's windows (on mlpd's router: the last 60 s, and the last 1,000 requests;
+   * the count window reacts within a few dozen failures even after a long healthy stretch fills the
+   * time window with good requests); windows below min_requests cannot give a verdict.
    */
   const worstGroup = (r: Rollout, minRequests: number): WatchSample | undefined => {
     const samples: WatchSample[] = [];
     for (const g of r.groups) {
-      const m = deps.metrics.variant(r.pipeline, g.group, `v${g.candidate}`);
-      if (!m) continue;
-      for (const [window, w] of [[`${Math.round(m.window.windowMs / 1000)}s`, m.window], [`last ${m.recent.windowCount}`, m.recent]] as const) {
-        if (w.requests >= minRequests) samples.push({ group: g.group, window, requests: w.requests, errors: w.errors, errorRate: w.errorRate, p99Ms: w.p99Ms });
+      const traffic = platform.variantTraffic(r.pipeline, g.group, `v${g.candidate}`);
+      for (const w of traffic?.windows ?? []) {
+        if (w.requests >= minRequests) samples.push({ group: g.group, window: w.name, requests: w.requests, errors: w.errors, errorRate: w.errorRate, p99Ms: w.p99Ms });
       }
     }
     const badness = (x: WatchSample) => [x.errorRate, x.p99Ms ?? 0] as const;

@@ -12,9 +12,8 @@ import { formatDuration } from '../../shared/duration.js';
 import type { ChildLedger } from '../children/ledger.js';
 import type { Executor } from '../executors/executor.js';
 import type { LogWriter } from '../logWriter.js';
+import type { ServingPlatform } from '../platform/platform.js';
 import type { InForcePipeline } from '../repo/reconcile.js';
-import { readCapture } from '../serving/capture-reader.js';
-import type { Serving } from '../serving/service.js';
 import type { Rollout } from '../store/rollouts.js';
 import { runReplay } from '../replay/run.js';
 import type { ReplayReport } from '../replay/report.js';
@@ -35,8 +34,8 @@ export interface GateDeps {
   pipeline(name: string): InForcePipeline | undefined;
   repoConfig(): RepoConfig | null;
   repoRoot: string;
-  serving: Serving;
-  captureDir: string;
+  /** Calls a candidate or current variant directly, and reads the traffic it captured. */
+  platform: Pick<ServingPlatform, 'endpointOf' | 'capturedRequests'>;
   /** Runs integration tests as a step: same process handling, limits and logging as training steps. */
   executor: Executor;
   logs: LogWriter;
@@ -100,7 +99,7 @@ export function createGateRunner(deps: GateDeps): GateRunner {
     if (!command) return { passed: true, skipped: true, summary: 'no integration tests configured (deployment.integration_tests)' };
     const failures: string[] = [];
     for (const g of r.groups) {
-      const endpoint = deps.serving.endpointOf(r.pipeline, g.group, 'candidate');
+      const endpoint = deps.platform.endpointOf(r.pipeline, g.group, 'candidate');
       if (!endpoint) return { passed: false, summary: `the candidate of ${g.group} is not live` };
       const base = mkdtempSync(join(tmpdir(), 'mlp-it-'));
       const dirs = { model: join(base, 'model'), input: join(base, 'input'), output: join(base, 'output') };
@@ -118,11 +117,7 @@ export function createGateRunner(deps: GateDeps): GateRunner {
             isTrain: false,
             dirs,
             instanceType: p.config.pipeline.training.instance_type,
-            env: {
-              MLP_ENDPOINT_URL: `http://${endpoint.host}:${endpoint.port}`,
-              MLP_PIPELINE: r.pipeline,
-              MLP_VARIANT: endpoint.variant,
-            },
+            env: { ...endpoint.env, MLP_PIPELINE: r.pipeline },
           },
           {
             signal,
@@ -148,8 +143,8 @@ export function createGateRunner(deps: GateDeps): GateRunner {
     let sent = 0;
     let failed = false;
     for (const g of r.groups) {
-      const candidate = deps.serving.endpointOf(r.pipeline, g.group, 'candidate');
-      const current = deps.serving.endpointOf(r.pipeline, g.group, 'current');
+      const candidate = deps.platform.endpointOf(r.pipeline, g.group, 'candidate');
+      const current = deps.platform.endpointOf(r.pipeline, g.group, 'current');
       if (!candidate) return { passed: false, summary: `the candidate of ${g.group} is not live` };
       if (!current && g.current !== null) return { passed: false, summary: `the current version (v${g.current}) of ${g.group} is not live: replay has nothing to compare the candidate with` };
       if (!current) {
@@ -158,7 +153,7 @@ export function createGateRunner(deps: GateDeps): GateRunner {
       }
       const captured = [];
       const since = Date.now() - cfg.window_days * 86_400_000;
-      for await (const request of readCapture({ dir: deps.captureDir, pipeline: r.pipeline, group: g.group, sinceMs: since, limit: cfg.requests })) {
+      for await (const request of deps.platform.capturedRequests(r.pipeline, g.group, { sinceMs: since, limit: cfg.requests })) {
         captured.push(request);
       }
       if (captured.length === 0) {

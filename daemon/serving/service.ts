@@ -3,8 +3,9 @@
  * and the route table the router reads. After a restart every variant the store says is live is
  * started again; its traffic resumes when its server answers /ping.
  *
- * The rollout controller drives it: start a candidate beside the current version at weight 0, move
- * weights, promote (the old server stops after its in-flight requests drained) or retire it.
+ * The rollout controller drives it through the serving platform of the `local` and `docker` backends
+ * (daemon/platform/local.ts): start a candidate beside the current version at weight 0, move weights,
+ * promote (the old server stops after its in-flight requests drained) or retire it.
  */
 import { createHash } from 'node:crypto';
 import { describeError, MlpError } from '../../shared/errors.js';
@@ -19,9 +20,6 @@ import type { Variant, VariantBackend } from '../store/variants.js';
 import { createRouteTable, type MutableRouteTable, type RouteVariant } from './routes.js';
 import { MODEL_SERVER_HOST, type ServerBackend } from './servers.js';
 import { supervise, type Supervisor } from './supervisor.js';
-
-export const SAGEMAKER_SERVING_UNAVAILABLE =
-  'deployment.backend: sagemaker: serving from SageMaker endpoints is not available in this version of mlp; set deployment.backend to local or docker (steps still run on SageMaker with --cloud)';
 
 export interface ServingDeps {
   store: Store;
@@ -180,9 +178,6 @@ export function createServing(deps: ServingDeps): Serving {
     async startCandidate(pipeline, group, version) {
       const p = deps.pipeline(pipeline);
       if (!p) throw new MlpError('not_found', `no pipeline named '${pipeline}'`);
-      // Serving from SageMaker endpoints is not built yet: say so rather than start a local server
-      // the router would never send this pipeline's traffic to. The rollout blocks with this reason.
-      if (p.config.pipeline.deployment.backend === 'sagemaker') throw new MlpError('unavailable', SAGEMAKER_SERVING_UNAVAILABLE);
       const backend: VariantBackend = p.config.pipeline.deployment.backend === 'docker' ? 'docker' : 'local';
       const live = store.variants.live(pipeline).filter((v) => v.group === group);
       let candidate = live.find((v) => v.version === version);

@@ -2,9 +2,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
+import { modelAt, type ModelConnector } from '../../../daemon/replay/model-client.js';
 import type { CapturedRequest } from '../../../daemon/serving/capture-format.js';
 
-export interface TestModel {
+export interface TestModel extends ModelConnector {
   host: string;
   port: number;
   name: string;
@@ -27,6 +28,7 @@ export async function startModel(name: string, env: Record<string, string | numb
     host,
     port,
     name,
+    ...modelAt({ host, port }),
     async stats() {
       const res = await fetch(`http://${host}:${port}/stats`);
       return (await res.json()) as { invocations: number; connections: number };

@@ -1,18 +1,17 @@
 /**
  * A rollback decided while the database refuses writes (issue 9, item 2): the decision is not lost.
  * The candidates get no traffic at once (in memory), the rollback is stored and carried out as soon
- * as writes succeed again, and the refusal is said once. Real store, real state machine and live
- * metrics; the serving side records what it is asked to do.
+ * as writes succeed again, and the refusal is said once. Real store and state machine; the serving
+ * platform is the in-memory one, which records what it is asked to do.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createLogger } from '../../../daemon/log.js';
 import { createRolloutController } from '../../../daemon/rollout/controller.js';
 import type { RolloutPolicy } from '../../../daemon/rollout/machine.js';
-import { createLiveMetrics } from '../../../daemon/serving/metrics.js';
-import type { Serving } from '../../../daemon/serving/service.js';
 import { createStorageHealth } from '../../../daemon/storageHealth.js';
 import { freshStore, refuseWrites, withVersions } from '../store/helpers.js';
+import { createFakePlatform } from './fake-platform.js';
 
 const until = async <T>(probe: () => T | undefined, what: string, timeoutMs = 10_000): Promise<T> => {
   const deadline = Date.now() + timeoutMs;
@@ -31,24 +30,17 @@ describe('a rollback while the database refuses writes', () => {
     const store = freshStore();
     withVersions(store, 'p', 'g', 2);
     store.variants.create({ pipeline: 'p', group: 'g', version: 1, role: 'current', weight: 100, backend: 'local' });
-    const asked: string[] = [];
-    const serving = {
-      startCandidate: async () => void asked.push('start'),
-      setCandidateWeight: (_p: string, w: number) => void asked.push(`weight ${w}`),
-      holdCandidates: (p: string) => void asked.push(`hold ${p}`),
-      retireCandidates: async () => void asked.push('retire'),
-      promoteCandidates: async () => void asked.push('promote'),
-    } as unknown as Serving;
+    const platform = createFakePlatform();
+    platform.serving('p', 'g', 1);
+    const { asked } = platform;
     const lines: string[] = [];
     const log = createLogger({ write: (l) => lines.push(l) });
     const storage = createStorageHealth({ log, file: store.file, retryEveryMs: 100 });
-    const metrics = createLiveMetrics();
     const controller = createRolloutController({
       store,
       storage,
       log,
-      serving,
-      metrics,
+      platform,
       gates: { run: async () => ({ passed: true, skipped: true, summary: 'nothing to check' }) },
       policyFor: () => POLICY,
       onChanged: () => undefined,
@@ -57,11 +49,11 @@ describe('a rollback while the database refuses writes', () => {
     try {
       const { id } = await controller.start('p', null, [{ group: 'g', version: 2 }]);
       await until(() => (store.rollouts.get(id)!.phase === 'shifting' ? true : undefined), 'the shift to start');
-      assert.deepEqual(asked, ['start', 'weight 10']);
+      assert.deepEqual(asked, ['start g v2', 'weight 10']);
 
       refuseWrites(store, true);
-      for (let i = 0; i < 20; i++) metrics.observe('p', 'g', 'v2', 500, 5, Date.now());
-      await until(() => (asked.includes('hold p') ? true : undefined), 'the candidates to be taken out of traffic');
+      platform.serve('p', 'g', 'v2', 20, 20);
+      await until(() => (asked.includes('hold') ? true : undefined), 'the candidates to be taken out of traffic');
       await new Promise((r) => setTimeout(r, 300)); // retries keep failing meanwhile
       assert.equal(store.rollouts.get(id)!.phase, 'shifting', 'nothing could be stored');
       assert.ok(!asked.includes('retire'), 'the rollback waits for its record');

@@ -1,6 +1,5 @@
 /**
- * The serving service against a real store: what a rollout is told when it cannot start a candidate,
- * and that closing it stops every server it started (real processes).
+ * The serving service against a real store: closing it stops every server it started (real processes).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +10,7 @@ import { createEventBus } from '../../../daemon/events.js';
 import { createLogger } from '../../../daemon/log.js';
 import { createStorageHealth } from '../../../daemon/storageHealth.js';
 import type { InForcePipeline } from '../../../daemon/repo/reconcile.js';
-import { createLocalServerBackend, type ServerBackend } from '../../../daemon/serving/servers.js';
+import { createLocalServerBackend } from '../../../daemon/serving/servers.js';
 import { createServing } from '../../../daemon/serving/service.js';
 import { openStore } from '../../../daemon/store/db.js';
 import { PipelineFileSchema } from '../../../shared/config/schema.js';
@@ -28,28 +27,6 @@ describe('serving service', () => {
 
   const inForce = (backend: string): InForcePipeline =>
     ({ name: 'forecast', dir: dataDir, config: PipelineFileSchema.parse({ pipeline: { name: 'forecast', deployment: { backend } } }), problems: [], loadedAt: 0 }) as unknown as InForcePipeline;
-
-  it('refuses a candidate of a pipeline on the sagemaker backend with what to change, and starts no server', async () => {
-    const started: string[] = [];
-    const backend: ServerBackend = {
-      kind: 'local',
-      start: async (spec: { port: number }) => (started.push(String(spec.port)), Promise.reject(new Error('no server in this test'))),
-    } as unknown as ServerBackend;
-    const serving = createServing({
-      store,
-      storage: createStorageHealth({ log: createLogger({ write: () => undefined }), file: store.file }),
-      log: createLogger({ write: () => undefined }),
-      bus: createEventBus(),
-      dataDir,
-      pipelines: () => [],
-      pipeline: () => inForce('sagemaker'),
-      groupsOf: () => ['london'],
-      backend: () => backend,
-    });
-    await assert.rejects(serving.startCandidate('forecast', 'london', 1), /serving from SageMaker endpoints is not available.*set deployment\.backend to local or docker/);
-    assert.deepEqual(started, []);
-    assert.deepEqual(store.variants.live('forecast'), []);
-  });
 
   it('stops a server still draining when it closes, so none outlives the daemon', async () => {
     const pipelineDir = mkdtempSync(join(tmpdir(), 'mlp-serving-pipeline-'));

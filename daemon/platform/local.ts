@@ -1,0 +1,58 @@
+/**
+ * The serving platform of the `local` and `docker` backends: mlpd's own model servers (processes or containers,
+ * daemon/serving/service.ts) behind its router, Data Capture files under the data dir, and the router's live
+ * metrics. Integration tests and replay call a model server on its own port, past the router, so their requests
+ * are neither captured nor counted.
+ */
+import { modelAt } from '../replay/model-client.js';
+import { readCapture } from '../serving/capture-reader.js';
+import type { LiveMetrics, WindowMetrics } from '../serving/metrics.js';
+import type { Serving } from '../serving/service.js';
+import type { ServingPlatform, TrafficWindow } from './platform.js';
+
+export interface LocalPlatformDeps {
+  serving: Serving;
+  /** What the router counted per variant. */
+  metrics: LiveMetrics;
+  /** `<data dir>/capture`, where the router's Data Capture goes. */
+  captureDir: string;
+}
+
+export function createLocalPlatform({ serving, metrics, captureDir }: LocalPlatformDeps): ServingPlatform {
+  return {
+    restore: () => serving.restore(),
+    async startCandidate(pipeline, group, version) {
+      metrics.forget(pipeline, group, `v${version}`);
+      await serving.startCandidate(pipeline, group, version);
+    },
+    candidatesBack: (pipeline) => serving.candidatesBack(pipeline),
+    candidatesDown: (pipeline) => serving.candidatesDown(pipeline),
+    async setCandidateWeight(pipeline, weight) {
+      serving.setCandidateWeight(pipeline, weight);
+    },
+    promoteCandidates: (pipeline) => serving.promoteCandidates(pipeline),
+    retireCandidates: (pipeline) => serving.retireCandidates(pipeline),
+    holdCandidates: (pipeline) => serving.holdCandidates(pipeline),
+    endpointOf(pipeline, group, role) {
+      const server = serving.endpointOf(pipeline, group, role);
+      if (!server) return null;
+      return {
+        variant: server.variant,
+        env: { MLP_ENDPOINT_URL: `http://${server.host}:${server.port}`, MLP_VARIANT: server.variant },
+        ...modelAt(server),
+      };
+    },
+    capturedRequests: (pipeline, group, window) => readCapture({ dir: captureDir, pipeline, group, sinceMs: window.sinceMs, limit: window.limit }),
+    variantTraffic(pipeline, group, variant) {
+      const m = metrics.variant(pipeline, group, variant);
+      if (!m) return null;
+      return {
+        total: { ...m.total },
+        windows: [trafficWindow(`${Math.round(m.window.windowMs / 1000)}s`, m.window), trafficWindow(`last ${m.recent.windowCount}`, m.recent)],
+      };
+    },
+    close: () => serving.close(),
+  };
+}
+
+const trafficWindow = (name: string, w: WindowMetrics): TrafficWindow => ({ name, requests: w.requests, errors: w.errors, errorRate: w.errorRate, p99Ms: w.p99Ms });
