@@ -24,14 +24,17 @@ def score(customer):
 
 
 class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: the router and replay reuse their connections
+
     def do_GET(self):
         self._reply(200, {"status": "ok"} if self.path == "/ping" else {"error": "not found"})
 
     def do_POST(self):
+        raw = self.rfile.read(int(self.headers.get("content-length", 0)))  # read even when refused: the connection is reused
         if self.path != "/invocations":
             return self._reply(404, {"error": "not found"})
         try:
-            customer = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
+            customer = json.loads(raw or b"{}")
             answer = score(customer)
         except (KeyError, ValueError, TypeError) as err:
             return self._reply(400, {"error": f"expected a customer {{\"tenure_months\", \"monthly_spend\", \"support_tickets\", \"plan\"}}: {err}"})

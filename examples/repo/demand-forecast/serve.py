@@ -23,14 +23,17 @@ def forecast(week):
 
 
 class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: the router and replay reuse their connections
+
     def do_GET(self):
         self._reply(200, {"status": "ok"} if self.path == "/ping" else {"error": "not found"})
 
     def do_POST(self):
+        raw = self.rfile.read(int(self.headers.get("content-length", 0)))  # read even when refused: the connection is reused
         if self.path != "/invocations":
             return self._reply(404, {"error": "not found"})
         try:
-            body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
+            body = json.loads(raw or b"{}")
             week = int(body["week"])
             if not 1 <= week <= 52:
                 raise ValueError(f"week {week} is not between 1 and 52")
