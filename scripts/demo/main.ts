@@ -66,15 +66,16 @@ async function main(): Promise<boolean> {
     const since = Date.now();
     await sandbox.mlp(daemon, 'deploy', 'demand-forecast');
     await sandbox.mlp(daemon, 'deploy', 'churn-risk');
-    const firsts = await Promise.all(
-      [
-        { pipeline: 'demand-forecast', expected: 'promoted' as const, rule: 'first_version' },
-        { pipeline: 'churn-risk', expected: gx ? ('promoted' as const) : ('blocked' as const), rule: gx ? 'first_version' : 'data_checks' },
-      ].map(async (o) => ({ ...o, version: 'v1', ...(await settle(() => followRollout(status, o.pipeline, 'v1', { since, timeoutMs: RELEASE_TIMEOUT_MS, say })))})),
-    );
-    outcomes.push(...firsts);
-    for (const o of firsts) report(o);
-    if (!firsts[0]!.rollout || firsts[0]!.rollout.phase !== 'promoted') throw new Error('demand-forecast v1 did not go live: the releases need it');
+    // Both roll out at once; followed one after the other, so each one's decisions read together.
+    for (const first of [
+      { pipeline: 'demand-forecast', expected: 'promoted' as const, rule: 'first_version' },
+      { pipeline: 'churn-risk', expected: gx ? ('promoted' as const) : ('blocked' as const), rule: gx ? 'first_version' : 'data_checks' },
+    ]) {
+      const outcome: Outcome = { ...first, version: 'v1', ...(await settle(() => followRollout(status, first.pipeline, 'v1', { since, timeoutMs: RELEASE_TIMEOUT_MS, say }))) };
+      outcomes.push(outcome);
+      report(outcome);
+    }
+    if (outcomes[0]!.rollout?.phase !== 'promoted') throw new Error('demand-forecast v1 did not go live: the releases need it');
 
     say();
     say(`▸ Live traffic: examples/traffic.mjs sends ${TRAFFIC_RATE} requests/s to each city and to churn-risk through the router,`);
