@@ -9,7 +9,7 @@ import { eventually, startTestDaemon, type TestDaemon } from '../helpers/daemon.
 import { copyExampleRepo } from '../helpers/repo.js';
 
 describe('every example pipeline', () => {
-  const repo = copyExampleRepo();
+  const repo = copyExampleRepo('all');
   const dataDir = mkdtempSync(join(tmpdir(), 'mlp-data-'));
   after(() => {
     rmSync(repo, { recursive: true, force: true });
@@ -45,7 +45,7 @@ describe('the bundled example', () => {
   });
 
   it('trains every city, rolls the first version out through its gates, and answers', async () => {
-    d = await startTestDaemon({ repo: copyExampleRepo() });
+    d = await startTestDaemon({ repo: copyExampleRepo('all') });
     const env = d.clientEnv();
     assert.equal((await runCli('mlp', ['deploy', 'demand-forecast'], { env })).code, 0);
     const rollout = await eventually(async () => {

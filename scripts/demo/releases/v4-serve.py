@@ -1,7 +1,7 @@
 """The model server (DESIGN §5, the SageMaker bring-your-own-container contract).
 
 Listens on HOST:PORT, answers GET /ping with 200 once the model is loaded and POST /invocations
-with {"city", "week", "demand"} for a JSON body {"week": N}: 400 for a request that is not
+with {"city", "demand"} for a JSON body {"week": N}: 400 for a request that is not
 a week of the year, 500 when the model fails on a valid one. The model is read from MLP_MODEL_DIR
 (/opt/ml/model in a container).
 
@@ -47,7 +47,7 @@ class Handler(BaseHTTPRequestHandler):
         except (KeyError, ValueError, TypeError) as err:
             return self._reply(400, {"error": f"expected {{\"week\": 1..52}}: {err}"})
         try:
-            return self._reply(200, {"city": MODEL["city"], "week": week, "demand": forecast(week, self.headers.get("X-Channel"))})
+            return self._reply(200, {"city": MODEL["city"], "demand": forecast(week, self.headers.get("X-Channel"))})
         except Exception as err:  # a fault of the model, not of the request: 500, which the rollout watches
             return self._reply(500, {"error": f"{type(err).__name__}: {err}"})
 
