@@ -80,7 +80,7 @@ function main() {
   if (!(rate > 0)) throw new Error(`--rate: '${values.rate}' must be a number above 0`);
   const token = process.env.MLP_SERVE_TOKEN;
 
-  const stats = new Map(TARGETS.map((t) => [t, { sent: 0, statuses: new Map(), variants: new Map(), failures: 0 }]));
+  const stats = new Map(TARGETS.map((t) => [t, { sent: 0, statuses: new Map(), variants: new Map(), failures: 0, lastFailure: '' }]));
   const send = async (t) => {
     const s = stats.get(t);
     const { body, headers } = t.request();
@@ -95,8 +95,9 @@ function main() {
       s.statuses.set(res.status, (s.statuses.get(res.status) ?? 0) + 1);
       const variant = res.headers.get('x-mlp-variant') ?? 'none';
       s.variants.set(variant, (s.variants.get(variant) ?? 0) + 1);
-    } catch {
+    } catch (err) {
       s.failures++;
+      s.lastFailure = err.cause?.message ?? err.message;
     }
   };
 
@@ -106,7 +107,7 @@ function main() {
     for (const [t, s] of stats) {
       const statuses = [...s.statuses].sort((a, b) => a[0] - b[0]).map(([code, n]) => `${code}: ${n}`).join(', ');
       const variants = [...s.variants].map(([v, n]) => `${v}: ${n}`).join(', ');
-      console.log(`${t.pipeline}/${t.group}: ${s.sent} sent; ${statuses || 'no answers'}${s.failures ? `; ${s.failures} unanswered` : ''}; by version ${variants || '-'}`);
+      console.log(`${t.pipeline}/${t.group}: ${s.sent} sent; ${statuses || 'no answers'}${s.failures ? `; ${s.failures} unanswered (${s.lastFailure})` : ''}; by version ${variants || '-'}`);
       s.sent = 0;
       s.failures = 0;
       s.statuses.clear();
