@@ -32,13 +32,16 @@ interface Outcome {
 }
 
 const headless = process.argv.includes('--headless');
+let interrupt: () => void = () => process.exit(130);
 const say = (line = '') => console.log(line);
 
 async function main(): Promise<boolean> {
   const sandbox = new Sandbox();
   const outcomes: Outcome[] = [];
   let ok = false;
-  process.once('SIGINT', () => void sandbox.close(false).then(() => process.exit(130)));
+  // Ctrl-C (also at a prompt), a closed terminal or a kill: stop the daemon and the traffic, then go.
+  interrupt = () => void sandbox.close(false).then(() => process.exit(130));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, interrupt);
   try {
     say('mlp demo: a small team repo (demand-forecast: one model per city; churn-risk: a classifier), live traffic,');
     say('and three releases merged one after the other. Every gate decides; nobody clicks "approve".');
@@ -177,6 +180,8 @@ async function pause(prompt: string): Promise<void> {
   await new Promise<void>((resolve) => {
     rl.question(`  ${prompt} `, () => resolve());
     rl.once('close', () => resolve());
+    // The prompt reads the terminal raw: Ctrl-C arrives here, not as a signal.
+    rl.once('SIGINT', () => interrupt());
   });
   rl.close();
 }

@@ -102,7 +102,9 @@ export class Sandbox {
   }
 
   private spawn(command: string, args: string[], logFile: string): ChildProcess {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    // Its own process group: a Ctrl-C or a closed terminal reaches the demo alone, which stops its
+    // children in order (mlpd stops its model servers on SIGTERM).
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: process.env, detached: true });
     const log = createWriteStream(logFile);
     child.stdout!.pipe(log, { end: false });
     child.stderr!.pipe(log, { end: false });
