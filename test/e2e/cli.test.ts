@@ -46,7 +46,7 @@ describe('mlp', () => {
   it('validates the bundled example from inside the repo without a daemon', async () => {
     const r = await runCli('mlp', ['validate'], { cwd: join(ROOT, 'examples/repo/demand-forecast') });
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.match(r.stdout, /ok: 1 pipeline valid \(demand-forecast\)/);
+    assert.match(r.stdout, /ok: 2 pipelines valid \(churn-risk, demand-forecast\)/);
   });
 
   it('prints FILE:LINE:COL for each problem and exits 1', async () => {

@@ -45,21 +45,21 @@ describe('repo watching', () => {
     assert.equal(edited.pipelines[0]!.problems.length, 0);
 
     // A broken edit is reported at its position; the previous version stays in force.
-    writeFileSync(file, original.replace('"0 2 * * 1"', '"30 3 * * *"').replace('step_percent: 10', 'step_percent: 150'));
+    writeFileSync(file, original.replace('"0 2 * * 1"', '"30 3 * * *"').replace('step_percent: 20', 'step_percent: 150'));
     const broken = await eventually(async () => {
       const s = await status(d);
       return s.pipelines[0]?.problems.length ? s : undefined;
     }, 5000, 'the invalid edit to be reported');
     const p = broken.pipelines[0]!;
     assert.equal(p.schedule, '30 3 * * *');
-    assert.equal(p.problems[0]!.line, 16);
+    assert.equal(p.problems[0]!.line, 24);
     assert.match(p.problems[0]!.message, /step_percent/);
-    await d.waitForLog(/demand-forecast\/pipeline\.yaml:16:\d+: .*step_percent/);
+    await d.waitForLog(/demand-forecast\/pipeline\.yaml:24:\d+: .*step_percent/);
     await d.waitForLog(/is invalid: the previous version stays in force/);
 
     const human = await runCli('mlp', ['status'], { env: d.clientEnv() });
     assert.match(human.stdout, /INVALID EDIT/);
-    assert.match(human.stdout, /pipeline\.yaml:16:\d+: .*step_percent/);
+    assert.match(human.stdout, /pipeline\.yaml:24:\d+: .*step_percent/);
 
     // A new pipeline folder appears; a deleted one disappears.
     writeFiles(repo, { 'churn/pipeline.yaml': 'pipeline:\n  name: churn\n' });

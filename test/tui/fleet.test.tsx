@@ -150,3 +150,14 @@ test('a fractional share shows whole numbers that add up in the bar, and exactly
   assert.match(t.frame(), /at 12\.5%/);
   t.unmount();
 });
+
+test('a phase too long for its column reads whole in fewer letters, in the pipeline view in full', async () => {
+  const t = renderTui([pipeline('demand-forecast', { rollout: rollout({ phase: 'integration_testing' }) })]);
+  await t.settle();
+  assert.match(t.frame().split('\n').find((l) => l.includes('demand-forecast'))!, /demand-forecast\s+testing\s/);
+  assert.doesNotMatch(t.frame(), /integration t\b/);
+  t.stdin.write(KEY.enter);
+  await t.settle();
+  assert.match(t.frame(), /demand-forecast integration testing/);
+  t.unmount();
+});

@@ -1,7 +1,8 @@
 """The model server (DESIGN §5, the SageMaker bring-your-own-container contract).
 
 Listens on HOST:PORT, answers GET /ping with 200 once the model is loaded and POST /invocations
-with {"demand": ...} for a JSON body {"week": N}. The model is read from MLP_MODEL_DIR
+with {"city", "demand"} for a JSON body {"week": N}: 400 for a request that is not
+a week of the year, 500 when the model fails on a valid one. The model is read from MLP_MODEL_DIR
 (/opt/ml/model in a container).
 
 mlpd always sets HOST (127.0.0.1: only the router, on the same machine, may call the model) and
@@ -16,19 +17,32 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 MODEL = json.loads((pathlib.Path(os.environ.get("MLP_MODEL_DIR", "/opt/ml/model")) / "model.json").read_text())
 
 
+def forecast(week):
+    """The demand forecast for a week of the year: the model's mean for that week."""
+    return round(MODEL["weekly_mean"][str(week)], 1)
+
+
 class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: the router and replay reuse their connections
+
     def do_GET(self):
         self._reply(200, {"status": "ok"} if self.path == "/ping" else {"error": "not found"})
 
     def do_POST(self):
+        raw = self.rfile.read(int(self.headers.get("content-length", 0)))  # read even when refused: the connection is reused
         if self.path != "/invocations":
             return self._reply(404, {"error": "not found"})
         try:
-            body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
-            week = str(int(body["week"]))
-            return self._reply(200, {"city": MODEL["city"], "demand": round(MODEL["weekly_mean"][week], 1)})
+            body = json.loads(raw or b"{}")
+            week = int(body["week"])
+            if not 1 <= week <= 52:
+                raise ValueError(f"week {week} is not between 1 and 52")
         except (KeyError, ValueError, TypeError) as err:
             return self._reply(400, {"error": f"expected {{\"week\": 1..52}}: {err}"})
+        try:
+            return self._reply(200, {"city": MODEL["city"], "demand": forecast(week)})
+        except Exception as err:  # a fault of the model, not of the request: 500, which the rollout watches
+            return self._reply(500, {"error": f"{type(err).__name__}: {err}"})
 
     def _reply(self, status, payload):
         data = json.dumps(payload).encode()

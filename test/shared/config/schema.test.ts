@@ -25,7 +25,6 @@ function valid(text: string, file: string): PipelineConfig {
 describe('the pipeline schema', () => {
   it("takes DESIGN §4's reference config unchanged and fills in every default", () => {
     const text = read('reference.yaml');
-    assert.equal(text, readFileSync(join(import.meta.dirname, '../../../examples/repo/demand-forecast/pipeline.yaml'), 'utf8'));
     assert.deepEqual(valid(text, 'reference.yaml'), {
       pipeline: {
         name: 'demand-forecast',

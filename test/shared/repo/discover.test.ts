@@ -63,13 +63,13 @@ describe('loadRepo', () => {
     const load = loadRepo(join(import.meta.dirname, '../../../examples/repo'));
     assert.deepEqual(load.problems, []);
     assert.deepEqual(load.repoConfig, { warehouses: { warehouse: 'sqlite:warehouse.db' } });
-    assert.equal(load.pipelines.length, 1);
-    const [p] = load.pipelines;
-    assert.equal(p!.name, 'demand-forecast');
+    assert.deepEqual(load.pipelines.map((x) => x.name), ['churn-risk', 'demand-forecast']);
+    const p = load.pipelines.find((x) => x.name === 'demand-forecast');
     assert.equal(p!.dir, join(load.root, 'demand-forecast'));
     assert.equal(p!.file, join(load.root, 'demand-forecast/pipeline.yaml'));
-    assert.equal(p!.hash, createHash('sha256').update(reference).digest('hex'));
-    assert.equal(p!.config.pipeline.deployment.rollout.step_percent, 10);
+    assert.equal(p!.hash, createHash('sha256').update(readFileSync(p!.file)).digest('hex'));
+    assert.equal(p!.config.pipeline.deployment.rollout.step_percent, 20);
+    assert.equal(p!.config.pipeline.deployment.data_checks[0]!.suite, 'expectations/features.json');
   });
 
   it('reports two pipelines with one name at the later file, naming the other', () => {

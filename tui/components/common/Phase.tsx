@@ -2,8 +2,12 @@ import { Text } from 'ink';
 import type { PipelineView } from '../../../shared/protocol.js';
 import { PHASE_COLOUR } from './format.js';
 
+/** Names too long for the fleet's phase column, said whole in fewer letters (not cut to `integration t`). */
+const SHORT: Record<string, string> = { integration_testing: 'testing' };
+
 export function Phase({ pipeline, width }: { pipeline: PipelineView; width?: number }) {
   const phase = pipeline.rollout?.phase ?? 'idle';
-  const text = phase.replace('_', ' ');
+  const full = phase.replace('_', ' ');
+  const text = width && full.length > width && SHORT[phase] ? SHORT[phase] : full;
   return <Text color={PHASE_COLOUR[phase]}>{width ? text.padEnd(width).slice(0, width) : text}</Text>;
 }
