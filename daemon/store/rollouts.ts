@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { conflict, notFound } from '../../shared/errors.js';
-import { isTerminalPhase, ROLLOUT_PHASES, TERMINAL_PHASES, type PausablePhase, type RolloutPhase } from '../../shared/domain.js';
+import { TERMINAL_PHASES, type PausablePhase, type RolloutPhase } from '../../shared/domain.js';
 import { isForeignKeyViolation, isUniqueViolation } from './sqlite-errors.js';
 
 export { ROLLOUT_PHASES, TERMINAL_PHASES, isTerminalPhase, type RolloutPhase, type TerminalPhase, type PausablePhase } from '../../shared/domain.js';
