@@ -38,12 +38,14 @@ function operatorCommand(command: OperatorCommand, summary: string): CommandSpec
 
 export const COMMANDS: Record<string, CommandSpec> = {
   status: {
-    usage: 'mlp status [--json]',
-    summary: 'pipelines in force, their groups, current versions and rollouts (asks mlpd)',
+    usage: 'mlp status [<pipeline>] [--json]',
+    summary: 'pipelines in force, their groups, current versions and rollouts (asks mlpd); one pipeline also says where it trains and serves',
     run(args) {
-      const { values } = parseCommandLine('mlp status', args, jsonFlag, false);
+      const { values, positionals } = parseCommandLine('mlp status', args, jsonFlag);
       if (values.help) return help(this.usage, this.summary);
-      return status({ json: values.json === true });
+      if (positionals.length > 1) throw usageError(`mlp status: name at most one pipeline (usage: ${this.usage})`);
+      const pipeline = positionals.length ? onePipeline('mlp status', positionals, this.usage) : undefined;
+      return status({ json: values.json === true, ...(pipeline !== undefined ? { pipeline } : {}) });
     },
   },
   validate: {
