@@ -178,7 +178,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     // Where the router's Data Capture goes, and where replay reads it back.
     const captureDir = join(opts.dataDir, 'capture');
     const executors = createExecutorFactory({ repoConfig: () => registry.repoConfig(), ledger });
-    const serverBackends = createServerBackends({ ledger });
+    const serverBackends = createServerBackends({ ledger, warn: (pipeline, message) => log.warn('serve', message, pipeline) });
     serving = createServing({
       store,
       storage,
