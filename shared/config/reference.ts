@@ -110,7 +110,6 @@ const RULES = [
   'Pipeline names are unique in a repo (the later file by path is reported).',
   'Every connection a pipeline names (`groups.source`, `data_checks[].connection`) must be declared under `warehouses` in mlp.yaml (checked when the repo has one: a pipeline folder on its own validates without it).',
   '`deployment.backend: sagemaker` and `training.backend: sagemaker` need an `aws` section in mlp.yaml.',
-  'Steps run on `training.backend`, else mlp.yaml `defaults.training.backend`, else the pipeline\'s `deployment.backend` (itself defaulting to mlp.yaml `defaults.deployment.backend`, else `local`).',
 ];
 
 const READING = [
