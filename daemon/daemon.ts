@@ -7,6 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve, sep } from 'node:path';
+import { trainingBackend } from '../shared/config/backends.js';
 import { describeError, MlpError } from '../shared/errors.js';
 import { MLP_VERSION } from '../shared/version.js';
 import { createApiHandlers } from './api/handlers.js';
@@ -177,7 +178,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     // Where the router's Data Capture goes, and where replay reads it back.
     const captureDir = join(opts.dataDir, 'capture');
     const executors = createExecutorFactory({ repoConfig: () => registry.repoConfig(), ledger });
-    const serverBackends = createServerBackends({ ledger });
+    const serverBackends = createServerBackends({ ledger, warn: (pipeline, message) => log.warn('serve', message, pipeline) });
     serving = createServing({
       store,
       storage,
@@ -214,7 +215,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         if (info.groups.length === 0 && info.refused.length) throw new MlpError('check_failed', `no group to run: ${info.refused.join('; ')}`);
         return info.groups;
       },
-      executorFor: (p) => executors.forBackend(p.config.pipeline.deployment.backend),
+      executorFor: (p) => executors.forBackend(trainingBackend(p.config.pipeline)),
       publishRun(run) {
         bus.publish({ kind: 'run_updated', run: runViewOf(run, store) });
         publishPipelines([run.pipeline]);

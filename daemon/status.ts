@@ -1,6 +1,7 @@
 /** What clients see: the snapshot of every pipeline in force, built from the registry and the store. */
 import { relative } from 'node:path';
-import type { LatencyView, PerformanceView, PipelineView, RolloutView, RunView, Snapshot, VariantView } from '../shared/protocol.js';
+import { pipelineBackends } from '../shared/config/backends.js';
+import type { LatencyView, PerformanceView, PipelineView, RolloutView, RunView, SageMakerServingView, Snapshot, VariantView } from '../shared/protocol.js';
 import { servingEstimate, trainingEstimate } from './costs/estimate.js';
 import { priceTable } from './costs/prices.js';
 import type { Run } from './store/runs.js';
@@ -10,6 +11,7 @@ import type { Store } from './store/db.js';
 import type { Variant } from './store/variants.js';
 import { nextStepOf, type MachineState } from './rollout/machine.js';
 import { rolloutPolicy } from './rollout/policy.js';
+import { endpointName } from './platform/sagemaker/naming.js';
 import { HISTORY_INTERVAL_MS } from './serving/metricsHistory.js';
 import type { GroupDirectory } from './warehouse/directory.js';
 
@@ -37,6 +39,7 @@ export function pipelineView(p: InForcePipeline, src: StatusSources): PipelineVi
   const info = groups.get(p.name);
   const live = store.variants.live(p.name);
   const variants = live.map((v) => variantViewOf(v, src));
+  const backends = pipelineBackends(p.config.pipeline);
   return {
     name: p.name,
     dir: relative(registry.root, p.dir) || '.',
@@ -50,7 +53,14 @@ export function pipelineView(p: InForcePipeline, src: StatusSources): PipelineVi
     configLoadedAt: p.loadedAt,
     runs: store.runs.listRecent(p.name, RECENT_RUNS).map((run) => runViewOf(run, store)),
     performance: performanceOf(p, live, src),
+    backends,
+    sagemaker: backends.serving === 'sagemaker' ? sageMakerServing(p.name, info.groups, registry.repoConfig()?.aws?.region) : null,
   };
+}
+
+/** What `mlp invoke` needs to call a group's endpoint: its name (the platform's own naming) and the region. */
+function sageMakerServing(pipeline: string, groups: readonly string[], region: string | undefined): SageMakerServingView {
+  return { region: region ?? null, endpoints: Object.fromEntries(groups.map((g) => [g, endpointName(pipeline, g)])) };
 }
 
 /**

@@ -209,6 +209,18 @@ export const performanceView = z.object({
 });
 export type PerformanceView = z.infer<typeof performanceView>;
 
+/** Where a pipeline's steps run and where its models serve: `local`, `docker` or `sagemaker` (docs/runs.md). */
+export const backendsView = z.object({ training: z.string(), serving: z.string() });
+
+/** How clients reach a pipeline served from SageMaker endpoints, without reading the repo. */
+export const sageMakerServingView = z.object({
+  /** mlp.yaml `aws.region`; null: the client's own AWS configuration decides. */
+  region: z.string().nullable(),
+  /** The endpoint of each group. */
+  endpoints: z.record(z.string(), z.string()),
+});
+export type SageMakerServingView = z.infer<typeof sageMakerServingView>;
+
 export const pipelineView = z.object({
   name: z.string(),
   /** Folder of the pipeline, relative to the repo root. */
@@ -227,6 +239,10 @@ export const pipelineView = z.object({
   /** Recent runs, newest first (a few; `mlp status --json` shows them). */
   runs: z.array(runView),
   performance: performanceView,
+  /** Optional: daemons before it did not send it. */
+  backends: backendsView.optional(),
+  /** Set when the pipeline serves on `sagemaker`, else null; optional like `backends`. */
+  sagemaker: sageMakerServingView.nullable().optional(),
 });
 export type PipelineView = z.infer<typeof pipelineView>;
 

@@ -42,6 +42,7 @@ with MLP_GROUP, MLP_RUN_ID, MLP_MODEL_DIR (= SM_MODEL_DIR), MLP_INPUT_DIR and ML
   --local    a child process on this machine
   --docker   in the pipeline's image (or one built from its Dockerfile), SageMaker's paths
   --cloud    a SageMaker training job (train) or processing job (other steps)
+(mlpd runs a pipeline's steps on its training.backend; here the flag decides.)
 Without --pipeline, the pipeline is the one whose folder you are in. What train writes to
 MLP_MODEL_DIR becomes the group's next model version. --data-dir (default: $MLP_DATA_DIR, else
 ~/.mlp) is where runs, logs and versions are recorded. Exit 0 when every group succeeded, else 1.`);

@@ -1,9 +1,10 @@
 /**
- * Picks the executor for `--local`, `--docker`, `--cloud`, or a pipeline's `deployment.backend`.
+ * Picks the executor for `--local`, `--docker`, `--cloud`, or a pipeline's training backend
+ * (shared/config/backends.ts `trainingBackend`).
  * The docker and cloud executors (dockerode, the AWS SDK) are loaded on first use, so commands and
  * daemons that only run local steps never pay for them or touch the Docker engine or AWS.
  */
-import type { RepoConfig } from '../../shared/config/schema.js';
+import type { Backend, RepoConfig } from '../../shared/config/schema.js';
 import { MlpError } from '../../shared/errors.js';
 import type { ChildLedger } from '../children/ledger.js';
 import type { Executor, ExecutorKind } from './executor.js';
@@ -11,7 +12,8 @@ import { createLocalExecutor } from './local.js';
 
 export interface ExecutorFactory {
   get(kind: ExecutorKind): Executor;
-  forBackend(backend: 'local' | 'docker' | 'sagemaker'): Executor;
+  /** The executor of a backend: `sagemaker` runs steps as SageMaker jobs (`--cloud`). */
+  forBackend(backend: Backend): Executor;
 }
 
 export function createExecutorFactory(opts: { repoConfig: () => RepoConfig | null; dockerSocket?: string; ledger?: ChildLedger }): ExecutorFactory {

@@ -3,7 +3,13 @@ import { MlpError } from '../../shared/errors.js';
 import type { ChildLedger } from '../children/ledger.js';
 import { createLocalServerBackend, type ServerBackend } from './servers.js';
 
-export function createServerBackends(opts: { ledger?: ChildLedger } = {}): { get(kind: 'local' | 'docker'): ServerBackend } {
+export interface ServerBackendOptions {
+  ledger?: ChildLedger;
+  /** A warning about a pipeline's model server that belongs in its log (`mlp tail`), not only in the server's output. */
+  warn?: (pipeline: string, message: string) => void;
+}
+
+export function createServerBackends(opts: ServerBackendOptions = {}): { get(kind: 'local' | 'docker'): ServerBackend } {
   const local = createLocalServerBackend(opts);
   let docker: Promise<ServerBackend> | undefined;
   const load = () => (docker ??= import('./dockerServer.js').then((m) => m.createDockerServerBackend(opts)));

@@ -1,11 +1,12 @@
 /**
- * Model servers as containers, the way SageMaker runs a bring-your-own image: `docker run IMAGE serve`
- * with the model at /opt/ml/model. Differences, because containers share the host's network here:
- * the server listens on the HOST and PORT it is given (not 0.0.0.0:8080: HOST is 127.0.0.1, the
- * host's own loopback, so a container is no more reachable from the network than a local server
- * is, and PORT is a free port of the host), and the pipeline folder is mounted
- * read-only at /opt/ml/code with `serve.command` in MLP_SERVE_COMMAND, so an image's `serve` script
- * can be as small as `cd /opt/ml/code && exec sh -c "$MLP_SERVE_COMMAND"`.
+ * Model servers as containers, the way SageMaker runs a bring-your-own image (docs/serving.md, "The
+ * serving image"): `docker run IMAGE serve` with the model at /opt/ml/model and the serving image's
+ * environment (servingImageEnv: MLP_SERVE_COMMAND, the model folder, who the server is), so an image that
+ * serves here serves on SageMaker. Differences, because containers share the host's network here: the
+ * server listens on the HOST and PORT it is given (not 0.0.0.0:8080: HOST is 127.0.0.1, the host's own
+ * loopback, so a container is no more reachable from the network than a local server is, and PORT is a
+ * free port of the host); and an image that does not carry the pipeline folder at /opt/ml/code gets it
+ * mounted read-only there, with a warning that SageMaker, which mounts nothing, could not run it.
  *
  * The image is the pipeline's `image:`, else the one built from its Dockerfile (shared with the
  * docker executor). Containers run as the daemon's uid:gid and are removed when they end.
@@ -16,12 +17,12 @@ import { MlpError } from '../../shared/errors.js';
 import { buildImage, DEFAULT_DOCKER_SOCKET, engineMessage, ensureImage, isConnectionError } from '../executors/docker.js';
 import { UNRECORDED, type ChildLedger } from '../children/ledger.js';
 import { lineSplitter } from '../executors/executor.js';
-import { serverEnv, serverPurpose, type RunningServer, type ServerBackend } from './servers.js';
+import { IMAGE_CODE_DIR, IMAGE_MODEL_DIR, serverEnv, serverPurpose, servingImageEnv, type RunningServer, type ServerBackend, type ServerSpec } from './servers.js';
 import { testRunLabels } from '../testRun.js';
 
 export const SERVER_LABEL = { pipeline: 'mlp.pipeline', group: 'mlp.group', variant: 'mlp.variant', server: 'mlp.server' } as const;
 
-export function createDockerServerBackend(opts: { socketPath?: string; ledger?: ChildLedger } = {}): ServerBackend {
+export function createDockerServerBackend(opts: { socketPath?: string; ledger?: ChildLedger; warn?: (pipeline: string, message: string) => void } = {}): ServerBackend {
   const ledger = opts.ledger ?? UNRECORDED;
   const docker = opts.socketPath ? new Docker({ socketPath: opts.socketPath }) : new Docker();
   const address = opts.socketPath ?? process.env.DOCKER_HOST ?? DEFAULT_DOCKER_SOCKET;
@@ -44,12 +45,18 @@ export function createDockerServerBackend(opts: { socketPath?: string; ledger?: 
       try {
         const image = spec.image !== undefined ? await ensureImage(docker, spec.image, io, never) : await buildImage(docker, spec, io, never);
         if ('failure' in image) throw new MlpError('check_failed', image.failure);
-        const env = { ...serverEnv(spec, '/opt/ml/model'), MLP_SERVE_COMMAND: spec.command };
+        const carriesCode = await hasPath(docker, image.image, IMAGE_CODE_DIR, ledger, spec);
+        if (!carriesCode) {
+          const warning = `image ${image.image} has no ${IMAGE_CODE_DIR}: mlpd mounts the pipeline folder there, but SageMaker mounts nothing, so this image would not serve on SageMaker; copy the pipeline folder to ${IMAGE_CODE_DIR} in its Dockerfile (docs/serving.md, "The serving image")`;
+          if (opts.warn) opts.warn(spec.pipeline, `${spec.group}/${spec.variant}: ${warning}`);
+          else onLine('stderr', `warning: ${warning}`);
+        }
+        const env = { ...serverEnv(spec, IMAGE_MODEL_DIR), ...servingImageEnv(spec) };
         container = await docker.createContainer({
           Image: image.image,
           Cmd: ['serve'],
           Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-          WorkingDir: '/opt/ml/code',
+          WorkingDir: IMAGE_CODE_DIR,
           User: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
           Labels: {
             [SERVER_LABEL.pipeline]: spec.pipeline,
@@ -64,8 +71,8 @@ export function createDockerServerBackend(opts: { socketPath?: string; ledger?: 
             Init: true,
             // Mounts, not `SRC:DST:ro` binds: a ':' in a folder name must not be read as a separator.
             Mounts: [
-              { Type: 'bind', Source: spec.modelDir, Target: '/opt/ml/model', ReadOnly: true },
-              { Type: 'bind', Source: spec.pipelineDir, Target: '/opt/ml/code', ReadOnly: true },
+              { Type: 'bind', Source: spec.modelDir, Target: IMAGE_MODEL_DIR, ReadOnly: true },
+              ...(carriesCode ? [] : [{ Type: 'bind' as const, Source: spec.pipelineDir, Target: IMAGE_CODE_DIR, ReadOnly: true }]),
             ],
           },
         });
@@ -108,6 +115,27 @@ export function createDockerServerBackend(opts: { socketPath?: string; ledger?: 
       };
     },
   };
+}
+
+/**
+ * Whether `image` holds `path`, read from a container created from it and never started (nothing mounted,
+ * so the answer is the image's own). The probe is in the ledger like any container, so a daemon killed
+ * meanwhile leaves nothing behind for good.
+ */
+async function hasPath(docker: Docker, image: string, path: string, ledger: ChildLedger, spec: ServerSpec): Promise<boolean> {
+  const record = ledger.container({ what: `image check of ${image} for model server ${spec.pipeline}/${spec.group}/${spec.variant}` });
+  let probe: Docker.Container | undefined;
+  try {
+    probe = await docker.createContainer({ Image: image, Cmd: ['serve'], Labels: { ...record.labels, ...testRunLabels() } });
+    await probe.infoArchive({ path });
+    return true;
+  } catch (err) {
+    if (probe && (err as { statusCode?: number }).statusCode === 404) return false;
+    throw err;
+  } finally {
+    if (probe) await probe.remove({ force: true }).then(() => record.ended(), () => undefined);
+    else record.ended();
+  }
 }
 
 function sink(write: (chunk: Buffer) => void): Writable {

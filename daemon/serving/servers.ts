@@ -61,13 +61,28 @@ export function serverEnv(spec: ServerSpec, modelDir: string): Record<string, st
   return {
     HOST: MODEL_SERVER_HOST,
     PORT: String(spec.port),
-    MLP_MODEL_DIR: modelDir,
-    SM_MODEL_DIR: modelDir,
-    MLP_GROUP: spec.group,
-    MLP_PIPELINE: spec.pipeline,
-    MLP_VARIANT: spec.variant,
+    ...modelEnv(spec, modelDir),
     MLP_SERVER_ID: spec.serverId,
   };
+}
+
+/** Where a serving image finds the model: SageMaker unpacks ModelDataUrl there; the docker backend mounts the version there. */
+export const IMAGE_MODEL_DIR = '/opt/ml/model';
+/** Where a serving image carries the pipeline folder, which its `serve` runs MLP_SERVE_COMMAND in (docs/serving.md, "The serving image"). */
+export const IMAGE_CODE_DIR = '/opt/ml/code';
+
+/**
+ * The environment of a serving image, the same on the docker backend and as a SageMaker Model's
+ * PrimaryContainer.Environment: `serve.command` and who the server is. Not HOST and PORT (SageMaker
+ * calls 0.0.0.0:8080; the docker backend adds its own) nor MLP_SERVER_ID (mlpd's bookkeeping of its own
+ * containers).
+ */
+export function servingImageEnv(v: { pipeline: string; group: string; variant: string; command: string }): Record<string, string> {
+  return { MLP_SERVE_COMMAND: v.command, ...modelEnv(v, IMAGE_MODEL_DIR) };
+}
+
+function modelEnv(v: { pipeline: string; group: string; variant: string }, modelDir: string): Record<string, string> {
+  return { MLP_MODEL_DIR: modelDir, SM_MODEL_DIR: modelDir, MLP_GROUP: v.group, MLP_PIPELINE: v.pipeline, MLP_VARIANT: v.variant };
 }
 
 /** A port nobody listens on right now (the OS picks it; a tiny race with other programs remains). */

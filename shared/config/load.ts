@@ -175,13 +175,17 @@ function applyDefaults(input: unknown, defaults: RepoDefaults | undefined): unkn
   const pipeline = asRecord(asRecord(input)?.pipeline);
   if (!defaults || !pipeline) return input;
   if (defaults.timezone !== undefined && pipeline.timezone === undefined) pipeline.timezone = defaults.timezone;
-  const backend = defaults.deployment?.backend;
-  if (backend !== undefined) {
-    if (pipeline.deployment === undefined) pipeline.deployment = {};
-    const deployment = asRecord(pipeline.deployment);
-    if (deployment && deployment.backend === undefined) deployment.backend = backend;
-  }
+  defaultBackend(pipeline, 'training', defaults.training?.backend);
+  defaultBackend(pipeline, 'deployment', defaults.deployment?.backend);
   return input;
+}
+
+/** `<section>.backend = backend` unless the file sets one (a section that is not a mapping is left for the schema to report). */
+function defaultBackend(pipeline: Record<string, unknown>, section: 'training' | 'deployment', backend: string | undefined): void {
+  if (backend === undefined) return;
+  if (pipeline[section] === undefined) pipeline[section] = {};
+  const mapping = asRecord(pipeline[section]);
+  if (mapping && mapping.backend === undefined) mapping.backend = backend;
 }
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {

@@ -109,7 +109,7 @@ const RULES = [
   'A `sql:` data check needs a connection: its own `connection`, else the one of `pipeline.groups.source`.',
   'Pipeline names are unique in a repo (the later file by path is reported).',
   'Every connection a pipeline names (`groups.source`, `data_checks[].connection`) must be declared under `warehouses` in mlp.yaml (checked when the repo has one: a pipeline folder on its own validates without it).',
-  '`deployment.backend: sagemaker` needs an `aws` section in mlp.yaml.',
+  '`deployment.backend: sagemaker` and `training.backend: sagemaker` need an `aws` section in mlp.yaml.',
 ];
 
 const READING = [

@@ -48,6 +48,8 @@ const cron = z
   });
 
 const Backend = z.enum(['local', 'docker', 'sagemaker']);
+/** Where a pipeline's steps run or its models serve. */
+export type Backend = z.output<typeof Backend>;
 
 const Groups = z
   .strictObject({
@@ -77,14 +79,17 @@ const instanceType = () => patternString(INSTANCE_TYPE, "a SageMaker instance ty
 
 const Training = z
   .strictObject({
+    backend: Backend.optional().describe(
+      'Where every step of a run executes (not only `train`): `local` processes, `docker` containers or `sagemaker` jobs. Default: mlp.yaml `defaults.training.backend`, else `deployment.backend` (so one key moves both). `mlp run --local|--docker|--cloud` chooses for itself.',
+    ),
     instance_type: instanceType()
       .default('ml.m5.xlarge')
-      .describe('Instance type for training with `--cloud`, and what the cost estimate of every run prices it as (docs/costs.md).'),
+      .describe('Instance type of every step run on SageMaker (`--cloud`, `backend: sagemaker`), and what the cost estimate of every run prices it as (docs/costs.md).'),
     timeout_hours: boundedNumber({ above: 0, max: 120 }, { explain: 'SageMaker stops training jobs after 5 days' })
       .default(4)
       .describe('Time limit of the `train` step, on every backend.'),
   })
-  .describe('Training resources and limits.');
+  .describe('Where the steps of a run execute (every step, not only `train`), with what resources and limits.');
 
 const Step = z.strictObject({
   name: slug().describe('Step name, used by `mlp run <step>`.'),
@@ -352,6 +357,12 @@ export const RepoConfigSchema = z.strictObject({
   defaults: z
     .strictObject({
       timezone: timeZone().optional().describe('`timezone` of every pipeline that sets none.'),
+      training: z
+        .strictObject({
+          backend: Backend.optional().describe('`training.backend` of every pipeline that sets none (before falling back to its `deployment.backend`).'),
+        })
+        .optional()
+        .describe('Training defaults.'),
       deployment: z
         .strictObject({
           backend: Backend.optional().describe('`deployment.backend` of every pipeline that sets none.'),

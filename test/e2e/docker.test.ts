@@ -69,5 +69,8 @@ describe('docker', () => {
     const inv = await runCli('mlp', ['invoke', 'forecast', '--data', '{"x": 4}'], { env: d.clientEnv() });
     assert.equal(inv.code, 0, inv.stderr);
     assert.deepEqual(JSON.parse(inv.stdout), { y: 4, group: 'lima', model: 'v1' });
+    // This image carries no code: it serves here from the mounted pipeline folder, and the log says SageMaker could not run it.
+    const log = await runCli('mlp', ['tail', 'forecast'], { env: d.clientEnv() });
+    assert.match(log.stdout, /warn: lima\/v1: image mlp\/forecast:latest has no \/opt\/ml\/code: mlpd mounts the pipeline folder there, but SageMaker mounts nothing/);
   });
 });

@@ -38,12 +38,14 @@ function operatorCommand(command: OperatorCommand, summary: string): CommandSpec
 
 export const COMMANDS: Record<string, CommandSpec> = {
   status: {
-    usage: 'mlp status [--json]',
-    summary: 'pipelines in force, their groups, current versions and rollouts (asks mlpd)',
+    usage: 'mlp status [<pipeline>] [--json]',
+    summary: 'pipelines in force, their groups, current versions and rollouts (asks mlpd); one pipeline also says where it trains and serves',
     run(args) {
-      const { values } = parseCommandLine('mlp status', args, jsonFlag, false);
+      const { values, positionals } = parseCommandLine('mlp status', args, jsonFlag);
       if (values.help) return help(this.usage, this.summary);
-      return status({ json: values.json === true });
+      if (positionals.length > 1) throw usageError(`mlp status: name at most one pipeline (usage: ${this.usage})`);
+      const pipeline = positionals.length ? onePipeline('mlp status', positionals, this.usage) : undefined;
+      return status({ json: values.json === true, ...(pipeline !== undefined ? { pipeline } : {}) });
     },
   },
   validate: {
@@ -83,7 +85,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
   },
   invoke: {
     usage: 'mlp invoke <pipeline> [--group G] (--data JSON | --data @FILE) [--variant vN] [--json]',
-    summary: 'send one request through the router and print the answer and the variant that gave it',
+    summary: 'send one request through the router (or the SageMaker endpoint) and print the answer and the variant that gave it',
     run(args) {
       const { values, positionals } = parseCommandLine('mlp invoke', args, {
         group: { type: 'string' },
@@ -95,7 +97,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       if (values.help) {
         return help(
           this.usage,
-          `${this.summary}.\nThe request goes through mlpd's router like live traffic (split by weight, captured, counted).\n--data @FILE reads a file (@- standard input); JSON bodies are sent as application/json unless --content-type says otherwise.\n--variant pins a version (X-Mlp-Target-Variant). The router's address comes from mlpd (or MLP_SERVE_URL); MLP_SERVE_TOKEN is sent as the bearer token a router started with one requires. Exit 0 on a 2xx answer, 3 when the router refuses the token, else 1.`,
+          `${this.summary}.\nThe request goes through mlpd's router like live traffic (split by weight, captured, counted); for a pipeline whose deployment.backend is sagemaker, mlpd names its endpoint and the request is SageMaker's InvokeEndpoint (standard AWS credentials and endpoint settings, region from mlp.yaml aws.region else AWS_REGION).\n--data @FILE reads a file (@- standard input); JSON bodies are sent as application/json unless --content-type says otherwise.\n--variant pins a version (X-Mlp-Target-Variant; TargetVariant on SageMaker). The router's address comes from mlpd (or MLP_SERVE_URL, which skips asking mlpd); MLP_SERVE_TOKEN is sent as the bearer token a router started with one requires. Exit 0 on a 2xx answer, 3 when the router or AWS refuses the credentials or cannot be reached, else 1.`,
         );
       }
       const pipeline = onePipeline('mlp invoke', positionals, this.usage);

@@ -1,13 +1,15 @@
 /**
- * `mlp invoke <pipeline> [--group G] (--data JSON | --data @FILE)`: one request through the daemon's
- * router, exactly as live traffic goes (split by weight, captured, counted), printing the answer
- * and the variant that gave it.
+ * `mlp invoke <pipeline> [--group G] (--data JSON | --data @FILE) [--variant vN]`: one request as live
+ * traffic goes (split by weight, captured, counted), printing the answer and the variant that gave it:
+ * through the daemon's router, or, for a pipeline served on SageMaker, InvokeEndpoint on its endpoint.
  */
 import { readFileSync } from 'node:fs';
 import { MlpError, usageError } from '../../shared/errors.js';
 import { SERVE_TOKEN_ENV, serveTokenFrom } from '../../shared/serveToken.js';
 import { write } from '../../shared/output.js';
 import { clientSettings, connect } from '../client.js';
+import type { InvokeAnswer } from './invokeEndpoint.js';
+import { sageMakerTarget, type SageMakerTarget } from './sageMakerTarget.js';
 
 export interface InvokeOptions {
   group?: string;
@@ -20,12 +22,52 @@ export interface InvokeOptions {
 export async function invoke(pipeline: string, opts: InvokeOptions): Promise<number> {
   const body = readData(opts.data);
   const contentType = opts.contentType ?? (isJson(body) ? 'application/json' : 'application/octet-stream');
+  const way = await wayTo(pipeline, opts);
+  const started = performance.now();
+  let answer: InvokeAnswer;
+  if (way.kind === 'sagemaker') {
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'; // as mlpd does: not actionable here (docs/cloud.md)
+    answer = await (await import('./invokeEndpoint.js')).invokeEndpoint(way.target, body, contentType);
+  } else {
+    answer = await throughRouter(way.serveUrl, pipeline, body, contentType, opts);
+  }
+  const latencyMs = Math.round((performance.now() - started) * 10) / 10;
+  const ok = answer.status >= 200 && answer.status <= 299 && !answer.modelError;
+  const { text, variant } = answer;
+  if (opts.json) {
+    console.log(JSON.stringify({ status: answer.status, variant, latencyMs, body: isJson(Buffer.from(text)) ? JSON.parse(text) : text }));
+  } else {
+    const via = way.kind === 'sagemaker' ? ` (SageMaker endpoint ${way.target.endpoint}${answer.modelError ? ', ModelError: the model answered with an error' : ''})` : '';
+    // The verdict goes after the whole answer, also when both streams share a pipe (2>&1).
+    await write(process.stdout, text.endsWith('\n') ? text : text + '\n');
+    process.stderr.write(`${ok ? '' : 'error: '}HTTP ${answer.status}${variant ? ` from ${variant}` : ''} in ${latencyMs} ms${via}\n`);
+  }
+  return ok ? 0 : 1;
+}
+
+type Way = { kind: 'router'; serveUrl: string } | { kind: 'sagemaker'; target: SageMakerTarget };
+
+/**
+ * mlpd's router, or the pipeline's SageMaker endpoint when mlpd says it serves there (its snapshot has
+ * every pipeline's backends, so this works from any folder). MLP_SERVE_URL names a router: it is used
+ * without asking mlpd.
+ */
+async function wayTo(pipeline: string, opts: InvokeOptions): Promise<Way> {
+  if (process.env.MLP_SERVE_URL) return { kind: 'router', serveUrl: process.env.MLP_SERVE_URL };
+  const conn = await connect(clientSettings());
+  conn.close();
+  const p = conn.snapshot.pipelines.find((x) => x.name === pipeline);
+  if (p?.backends?.serving === 'sagemaker' && p.sagemaker) {
+    return { kind: 'sagemaker', target: sageMakerTarget({ ...p, sagemaker: p.sagemaker }, opts) };
+  }
+  return { kind: 'router', serveUrl: conn.hello.daemon.serveUrl };
+}
+
+async function throughRouter(serveUrl: string, pipeline: string, body: Buffer, contentType: string, opts: InvokeOptions): Promise<InvokeAnswer> {
   const serveToken = serveTokenFrom(process.env);
-  const serveUrl = process.env.MLP_SERVE_URL || (await askServeUrl());
   const path = opts.group
     ? `/endpoints/${encodeURIComponent(pipeline)}/groups/${encodeURIComponent(opts.group)}/invocations`
     : `/endpoints/${encodeURIComponent(pipeline)}/invocations`;
-  const started = performance.now();
   let res: Response;
   try {
     res = await fetch(serveUrl + path, {
@@ -47,15 +89,7 @@ export async function invoke(pipeline: string, opts: InvokeOptions): Promise<num
     const why = errorOf(text);
     throw new MlpError('unauthenticated', `the router refused the request: ${why} (${serveToken ? `check ${SERVE_TOKEN_ENV}` : `set ${SERVE_TOKEN_ENV} to mlpd's serving token`})`);
   }
-  const latencyMs = Math.round((performance.now() - started) * 10) / 10;
-  if (opts.json) {
-    console.log(JSON.stringify({ status: res.status, variant, latencyMs, body: isJson(Buffer.from(text)) ? JSON.parse(text) : text }));
-  } else {
-    // The verdict goes after the whole answer, also when both streams share a pipe (2>&1).
-    await write(process.stdout, text.endsWith('\n') ? text : text + '\n');
-    process.stderr.write(`${res.ok ? '' : 'error: '}HTTP ${res.status}${variant ? ` from ${variant}` : ''} in ${latencyMs} ms\n`);
-  }
-  return res.ok ? 0 : 1;
+  return { status: res.status, variant, text };
 }
 
 /** `--data '{"week": 12}'` or `--data @request.json` (`@-` reads standard input). */
@@ -84,10 +118,4 @@ function isJson(body: Buffer): boolean {
   } catch {
     return false;
   }
-}
-
-async function askServeUrl(): Promise<string> {
-  const conn = await connect(clientSettings());
-  conn.close();
-  return conn.hello.daemon.serveUrl;
 }

@@ -1,7 +1,8 @@
-/** `mlp status [--json]`: every pipeline in force, its groups, current version, rollout, latency and serving cost. */
+/** `mlp status [<pipeline>] [--json]`: every pipeline in force (or one), its groups, current version, rollout, latency, serving cost, and for one pipeline where it trains and serves. */
 import { relative } from 'node:path';
 import { formatProblem } from '../../shared/config/problems.js';
 import { formatDuration } from '../../shared/duration.js';
+import { notFound } from '../../shared/errors.js';
 import { formatPercent } from '../../shared/percent.js';
 import type { PipelineView, RolloutView, Snapshot } from '../../shared/protocol.js';
 import { clientSettings, connect } from '../client.js';
@@ -9,14 +10,15 @@ import { latencyPair, nextStepCell, nextStepText, plural, storageProblemText } f
 import { priceTable, servingPerMonth } from '../costs.js';
 import { renderTable } from './table.js';
 
-export async function status(opts: { json: boolean }): Promise<number> {
+/** Every pipeline, or with `pipeline` that one alone (the same shapes), with where it trains and serves. */
+export async function status(opts: { json: boolean; pipeline?: string }): Promise<number> {
   const conn = await connect(clientSettings());
   try {
-    const snap = conn.snapshot;
+    const snap = opts.pipeline === undefined ? conn.snapshot : onePipeline(conn.snapshot, opts.pipeline);
     if (opts.json) {
       console.log(JSON.stringify({ repo: snap.repo, storage: snap.storage ?? null, pipelines: snap.pipelines }, null, 2));
     } else {
-      process.stdout.write(formatStatus(snap));
+      process.stdout.write(formatStatus(snap, { backends: opts.pipeline !== undefined }));
     }
     return 0;
   } finally {
@@ -24,7 +26,29 @@ export async function status(opts: { json: boolean }): Promise<number> {
   }
 }
 
-export function formatStatus(snap: Snapshot): string {
+function onePipeline(snap: Snapshot, name: string): Snapshot {
+  const p = snap.pipelines.find((x) => x.name === name);
+  if (!p) {
+    const known = snap.pipelines.map((x) => x.name);
+    throw notFound(`no pipeline named '${name}' in force${known.length ? ` (known: ${known.join(', ')})` : ''}`);
+  }
+  return { ...snap, pipelines: [p] };
+}
+
+const STEPS_RUN = { local: 'as processes on the daemon\'s machine', docker: 'in Docker containers', sagemaker: 'as SageMaker jobs' } as const;
+const MODELS_SERVE = { local: "from processes behind mlpd's router", docker: "from Docker containers behind mlpd's router", sagemaker: 'from SageMaker endpoints' } as const;
+
+/** `forecast: steps run in Docker containers; models serve from SageMaker endpoints (us-east-1: london mlp-forecast-london-1b2c3d4e)` */
+export function backendsLine(p: PipelineView): string | null {
+  if (!p.backends) return null; // a daemon from before the field
+  const said = (table: Record<string, string>, backend: string) => table[backend] ?? `on '${backend}'`;
+  const endpoints = p.sagemaker
+    ? ` (${p.sagemaker.region ?? 'region from the AWS configuration'}: ${Object.entries(p.sagemaker.endpoints).map(([g, e]) => `${g} ${e}`).join(', ') || 'no group yet'})`
+    : '';
+  return `${p.name}: steps run ${said(STEPS_RUN, p.backends.training)}; models serve ${said(MODELS_SERVE, p.backends.serving)}${endpoints}`;
+}
+
+export function formatStatus(snap: Snapshot, opts: { backends?: boolean } = {}): string {
   const out: string[] = [];
   if (snap.pipelines.length === 0) {
     out.push(`no pipelines in force in ${snap.repo.root} (add a pipeline.yaml; 'mlp validate' checks it)`);
@@ -78,6 +102,8 @@ export function formatStatus(snap: Snapshot): string {
     );
   }
   for (const p of snap.pipelines) {
+    const backends = opts.backends ? backendsLine(p) : null;
+    if (backends) out.push('', backends);
     if (p.rollout) out.push('', ...formatRollout(p.name, p.rollout, snap.at));
     for (const v of p.variants) if (v.state !== 'live' && v.lastError) out.push('', `${p.name}/${v.group} ${v.variant}: ${v.lastError}`);
     if (p.groupsError) out.push('', `${p.name}: groups: ${p.groupsError}`);
