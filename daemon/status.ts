@@ -1,6 +1,6 @@
 /** What clients see: the snapshot of every pipeline in force, built from the registry and the store. */
 import { relative } from 'node:path';
-import type { LatencyView, PerformanceView, PipelineView, RolloutView, RunView, Snapshot, VariantView } from '../shared/protocol.js';
+import type { LatencyView, NotificationsView, PerformanceView, PipelineView, RolloutView, RunView, Snapshot, VariantView } from '../shared/protocol.js';
 import { servingEstimate, trainingEstimate } from './costs/estimate.js';
 import { priceTable } from './costs/prices.js';
 import type { Run } from './store/runs.js';
@@ -30,6 +30,8 @@ export interface StatusSources {
   history?(pipeline: string): PerformanceView['history'];
   /** Why the database refuses writes, null while it takes them. */
   storage?(): Snapshot['storage'];
+  /** A pipeline's notification targets and last deliveries. */
+  notifications?(pipeline: string): NotificationsView;
 }
 
 export function pipelineView(p: InForcePipeline, src: StatusSources): PipelineView {
@@ -50,6 +52,7 @@ export function pipelineView(p: InForcePipeline, src: StatusSources): PipelineVi
     configLoadedAt: p.loadedAt,
     runs: store.runs.listRecent(p.name, RECENT_RUNS).map((run) => runViewOf(run, store)),
     performance: performanceOf(p, live, src),
+    ...(src.notifications ? { notifications: src.notifications(p.name) } : {}),
   };
 }
 

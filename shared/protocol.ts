@@ -209,6 +209,37 @@ export const performanceView = z.object({
 });
 export type PerformanceView = z.infer<typeof performanceView>;
 
+/** One event for one target (docs/notifications.md); `target` is the URL redacted, never the URL. */
+export const notificationView = z.object({
+  /** X-Mlp-Event-Id. */
+  eventId: z.string(),
+  event: z.string(),
+  target: z.string(),
+  status: z.enum(['pending', 'delivered', 'failed']),
+  attempts: z.number(),
+  /** The HTTP status of the last answer; null when none came. */
+  lastStatus: z.number().nullable(),
+  lastError: z.string().nullable(),
+  createdAt: z.number(),
+  lastAttemptAt: z.number().nullable(),
+  /** While pending: when the next attempt is due. */
+  nextAttemptAt: z.number().nullable(),
+  finishedAt: z.number().nullable(),
+  /** The one-line summary the target was sent. */
+  text: z.string(),
+});
+export type NotificationView = z.infer<typeof notificationView>;
+
+/** A pipeline's notification targets and its last deliveries (newest first). */
+export const notificationsView = z.object({
+  /** mlp.yaml's and the pipeline's own, one per URL; `problem` says why deliveries to it cannot work (an unset ${VAR}). */
+  targets: z.array(z.object({ target: z.string(), on: z.array(z.string()), problem: z.string().nullable() })),
+  recent: z.array(notificationView),
+  /** The last deliveries that failed for good. */
+  failures: z.array(notificationView),
+});
+export type NotificationsView = z.infer<typeof notificationsView>;
+
 export const pipelineView = z.object({
   name: z.string(),
   /** Folder of the pipeline, relative to the repo root. */
@@ -227,6 +258,7 @@ export const pipelineView = z.object({
   /** Recent runs, newest first (a few; `mlp status --json` shows them). */
   runs: z.array(runView),
   performance: performanceView,
+  notifications: notificationsView.optional(),
 });
 export type PipelineView = z.infer<typeof pipelineView>;
 
