@@ -38,12 +38,13 @@ function operatorCommand(command: OperatorCommand, summary: string): CommandSpec
 
 export const COMMANDS: Record<string, CommandSpec> = {
   status: {
-    usage: 'mlp status [--json]',
-    summary: 'pipelines in force, their groups, current versions and rollouts (asks mlpd)',
+    usage: 'mlp status [<pipeline>] [--json]',
+    summary: 'pipelines in force, their groups, current versions and rollouts; one pipeline adds its notifications (asks mlpd)',
     run(args) {
-      const { values } = parseCommandLine('mlp status', args, jsonFlag, false);
+      const { values, positionals } = parseCommandLine('mlp status', args, jsonFlag);
       if (values.help) return help(this.usage, this.summary);
-      return status({ json: values.json === true });
+      if (positionals.length > 1) throw usageError(`mlp status: name at most one pipeline (usage: ${this.usage})`);
+      return status({ json: values.json === true, ...(positionals[0] !== undefined ? { pipeline: onePipeline('mlp status', positionals, this.usage) } : {}) });
     },
   },
   validate: {

@@ -1,4 +1,4 @@
-/** `mlp status [--json]`: every pipeline in force, its groups, current version, rollout, latency and serving cost. */
+/** `mlp status [<pipeline>] [--json]`: every pipeline in force (or one, with its notifications), its groups, current version, rollout, latency and serving cost. */
 import { relative } from 'node:path';
 import { formatProblem } from '../../shared/config/problems.js';
 import { formatDuration } from '../../shared/duration.js';
@@ -8,15 +8,17 @@ import { clientSettings, connect } from '../client.js';
 import { latencyPair, nextStepCell, nextStepText, plural, storageProblemText } from '../components/common/format.js';
 import { priceTable, servingPerMonth } from '../costs.js';
 import { renderTable } from './table.js';
+import { MlpError } from '../../shared/errors.js';
+import { notificationLines, notificationProblems } from '../notifications.js';
 
-export async function status(opts: { json: boolean }): Promise<number> {
+export async function status(opts: { json: boolean; pipeline?: string }): Promise<number> {
   const conn = await connect(clientSettings());
   try {
-    const snap = conn.snapshot;
+    const snap = onePipeline(conn.snapshot, opts.pipeline);
     if (opts.json) {
       console.log(JSON.stringify({ repo: snap.repo, storage: snap.storage ?? null, pipelines: snap.pipelines }, null, 2));
     } else {
-      process.stdout.write(formatStatus(snap));
+      process.stdout.write(formatStatus(snap, { detail: opts.pipeline !== undefined }));
     }
     return 0;
   } finally {
@@ -24,7 +26,19 @@ export async function status(opts: { json: boolean }): Promise<number> {
   }
 }
 
-export function formatStatus(snap: Snapshot): string {
+/** The snapshot narrowed to one pipeline (`mlp status <pipeline>`); an unknown name is an error naming the known ones. */
+function onePipeline(snap: Snapshot, name: string | undefined): Snapshot {
+  if (name === undefined) return snap;
+  const p = snap.pipelines.find((x) => x.name === name);
+  if (!p) {
+    const known = snap.pipelines.map((x) => x.name);
+    throw new MlpError('not_found', `no pipeline named '${name}' in force${known.length ? ` (known: ${known.join(', ')})` : ''}`);
+  }
+  return { ...snap, pipelines: [p] };
+}
+
+/** `detail`: one pipeline's page, with its notification targets and last deliveries. */
+export function formatStatus(snap: Snapshot, opts: { detail?: boolean } = {}): string {
   const out: string[] = [];
   if (snap.pipelines.length === 0) {
     out.push(`no pipelines in force in ${snap.repo.root} (add a pipeline.yaml; 'mlp validate' checks it)`);
@@ -83,6 +97,8 @@ export function formatStatus(snap: Snapshot): string {
     if (p.groupsError) out.push('', `${p.name}: groups: ${p.groupsError}`);
     const last = p.runs[0];
     if (last?.status === 'failed' || last?.status === 'skipped') out.push('', `${p.name}: run ${last.id} ${last.status}: ${last.reason}`);
+    if (opts.detail) out.push('', ...notificationLines(p.notifications, snap.at).map((l, i) => (i === 0 ? `${p.name}: ${l}` : l)));
+    else for (const line of notificationProblems(p.notifications, snap.at)) out.push('', `${p.name}: ${line}`);
     if (p.problems.length) {
       out.push('', `${p.name}: the latest edit is invalid, the previous version stays in force:`);
       for (const problem of p.problems) out.push(`  ${formatProblem(problem, process.cwd())}`);
