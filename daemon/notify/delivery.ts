@@ -36,7 +36,7 @@ export interface DeliveryWorkerDeps {
 export interface DeliveryWorker {
   /** Something was queued: look now rather than at the next due time. */
   poke(): void;
-  /** Stops looking; POSTs under way finish and are recorded. */
+  /** Stops looking; POSTs under way are abandoned and recorded as pending (sent again at the next start). */
   close(): Promise<void>;
 }
 
@@ -58,6 +58,8 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   let looking = false;
   let again = false;
   let closed = false;
+  /** Aborts POSTs under way when mlpd stops: a hanging receiver must not hold up the shutdown. */
+  const stopping = new AbortController();
 
   const arm = () => {
     clearTimeout(timer);
@@ -130,8 +132,9 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     const headers = { 'content-type': 'application/json', 'x-mlp-event-id': n.eventId, 'user-agent': 'mlpd' };
     let status: number;
     try {
-      status = await post(expanded.url, JSON.stringify(n.payload), headers, AbortSignal.timeout(timeoutMs));
+      status = await post(expanded.url, JSON.stringify(n.payload), headers, AbortSignal.any([AbortSignal.timeout(timeoutMs), stopping.signal]));
     } catch (err) {
+      if (stopping.signal.aborted) return { status: 'pending', httpStatus: null, error: 'mlpd stopped while it was sending: sent again when it starts', retryAt: now() };
       return retryOrGiveUp(n, null, hideSecrets(networkError(err, timeoutMs), n.target, expanded.url, label, deps.env));
     }
     const kind = classifyAnswer(status);
@@ -177,6 +180,7 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
       closed = true;
       clearTimeout(timer);
       clearInterval(pruner);
+      stopping.abort();
       await Promise.allSettled([...inFlight]);
     },
   };

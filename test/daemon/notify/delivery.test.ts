@@ -4,6 +4,8 @@
  * deliveries picked up by a new worker (a restarted daemon).
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { startDeliveryWorker, type DeliveryWorker } from '../../../daemon/notify/delivery.js';
 import { createLogger } from '../../../daemon/log.js';
@@ -133,5 +135,25 @@ describe('the notification delivery worker', () => {
     await until(() => store.notifications.recent('shop', 1).find((n) => n.status === 'delivered'), 'the delivery after the restart');
     await new Promise((r) => setTimeout(r, 150));
     assert.deepEqual(receiver.posts.map((p) => p.status), [503, 200]);
+  });
+
+  it('stops at once when mlpd stops, leaving a POST that hangs pending for the next start', async () => {
+    let asked = 0;
+    const hanging = createServer(() => void asked++); // takes the request, never answers
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => {
+      hanging.closeAllConnections();
+      hanging.close();
+    });
+    const { store, start } = await setup([]);
+    queue(store, `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/hook`);
+    const worker = start();
+    await until(() => (asked ? true : undefined), 'the POST to arrive');
+    const stopping = Date.now();
+    await worker.close();
+    assert.ok(Date.now() - stopping < 2_000, 'close does not wait for the receiver');
+    const row = store.notifications.recent('shop', 1)[0]!;
+    assert.equal(row.status, 'pending');
+    assert.match(row.lastError!, /mlpd stopped while it was sending/);
   });
 });
