@@ -67,6 +67,8 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     let next: number | null;
     try {
       next = store.notifications.nextDueAt();
+      // Due already and being sent (or its outcome waiting for the disk): the look after that comes next.
+      if (next !== null && next <= now()) next = store.notifications.due(now(), busy.size + 1).some((n) => !busy.has(n.id)) ? now() : null;
     } catch (err) {
       if (!deps.storage.failed(err)) log.error('notify', `cannot read the outbox: ${describeError(err)}`);
       next = now() + deps.storage.retryEveryMs;
@@ -108,17 +110,17 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     const write = () => {
       store.notifications.recordAttempt(n.id, outcome, at);
       busy.delete(n.id);
+      setImmediate(look);
     };
-    // A 2xx that is not yet recorded must not be sent again: the row stays busy until it is written.
+    // A 2xx that is not yet recorded must not be sent again: the row stays busy until it is written
+    // (an outcome that cannot be written at all leaves it busy until mlpd starts again).
     try {
       if (!deps.storage.write(`notification ${n.id}`, write)) log.warn('notify', `the outcome of ${n.event} → ${label} waits for the disk`, n.pipeline);
     } catch (err) {
-      busy.delete(n.id);
       log.error('notify', `cannot record the delivery of ${n.event} → ${label}: ${describeError(err)}`, n.pipeline);
     }
     report(n, label, outcome);
     deps.onChanged?.(n.pipeline);
-    if (outcome.status === 'pending') arm();
   }
 
   async function attempt(n: Notification, label: string): Promise<AttemptOutcome> {
