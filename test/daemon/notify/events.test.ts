@@ -89,6 +89,8 @@ describe('rollout notifications', () => {
     assert.equal(rolloutNotification(rollout({ phase: 'blocked' }), rollout({ phase: 'blocked' }), [], AT), undefined, 'only on the transition');
     const first = rolloutNotification(rollout({ phase: 'integration_testing', groups: [{ group: 'london', candidate: 1, current: null }] }), rollout({ phase: 'blocked', groups: [{ group: 'london', candidate: 1, current: null }] }), [decision({ phase: 'integration_testing', rule: 'integration_tests', verdict: 'block', reason: 'AssertionError' })], AT)!;
     assert.equal(first.text, 'mlp: shop v1 was blocked by the integration tests: AssertionError');
+    const failed = rolloutNotification(rollout({ phase: 'shifting' }), rollout({ phase: 'failed' }), [decision({ rule: 'machinery', verdict: 'fail', reason: 'set_weight failed: EACCES' })], AT)!;
+    assert.equal(failed.text, 'mlp: the rollout of shop v3 failed: set_weight failed: EACCES');
   });
 });
 
