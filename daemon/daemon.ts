@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { trainingBackend } from '../shared/config/backends.js';
+import { pipelineTargets, targetLabel } from '../shared/config/notify.js';
 import { describeError, MlpError } from '../shared/errors.js';
 import { MLP_VERSION } from '../shared/version.js';
 import { createApiHandlers } from './api/handlers.js';
@@ -27,6 +28,10 @@ import { createLogPersister } from './logPersister.js';
 import { createLogWriter } from './logWriter.js';
 import { startMaintenance } from './maintenance.js';
 import { isLoopback, urlHost } from './net.js';
+import { startDeliveryWorker } from './notify/delivery.js';
+import { createNotificationOutbox } from './notify/outbox.js';
+import { retryPolicy } from './notify/retry.js';
+import { notificationsViewOf, unsetProblem } from './notify/view.js';
 import { createLocalPlatform } from './platform/local.js';
 import { selectPlatforms, servedLocally } from './platform/selection.js';
 import { checkPullable, startPulling, type PullResult } from './repo/pull.js';
@@ -104,6 +109,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   let scheduling: ReturnType<typeof startScheduling> | undefined;
   let rollouts: RolloutController | undefined;
   let history: MetricsHistory | undefined;
+  let checkNotifyTargets: ((names: string[]) => void) | undefined;
   try {
     const bus = createEventBus();
     // A full disk must not stop serving: refused writes are reported once, kept and retried.
@@ -147,6 +153,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         updated: (names) => {
           serving?.refreshRoutes();
           scheduling?.sync();
+          checkNotifyTargets?.(names);
           publishPipelines(names);
         },
         removed: (name) => {
@@ -174,6 +181,23 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     };
     const count = registry.list().length;
     log.info('config', `${count} pipeline${count === 1 ? '' : 's'} in force from ${opts.repo}`);
+
+    // Notifications (docs/notifications.md): the outbox is written with the changes that cause them; the worker delivers.
+    const targetsFor = (name: string) => pipelineTargets(registry.repoConfig()?.notify ?? [], registry.get(name)?.config.pipeline.notify ?? []);
+    // `mlp validate` runs where mlpd's environment is not, so a ${VAR} that is not set is said here, when the config comes into force.
+    checkNotifyTargets = (names) => {
+      for (const name of names) {
+        for (const t of targetsFor(name)) {
+          const problem = unsetProblem(t.url, process.env);
+          if (problem) log.warn('notify', `target ${targetLabel(t.url, process.env)}: ${problem}`, name);
+        }
+      }
+    };
+    checkNotifyTargets(registry.list().map((p) => p.name));
+    const deliveries = startDeliveryWorker({ store, storage, log, env: process.env, retry: retryPolicy(opts.timeScale), onChanged: (name) => publishPipelines([name]) });
+    closers.push(() => deliveries.close());
+    const outbox = createNotificationOutbox({ store, targetsFor, onQueued: () => deliveries.poke() });
+    sources.notifications = (name) => notificationsViewOf(store, name, targetsFor(name), process.env);
 
     // Where the router's Data Capture goes, and where replay reads it back.
     const captureDir = join(opts.dataDir, 'capture');
@@ -208,6 +232,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       repoRoot: opts.repo,
       timeScale: opts.timeScale,
       maxConcurrentRuns: Math.max(2, cpus().length),
+      outbox,
       pipeline: (name) => registry.get(name),
       async groups(p) {
         const info = await repo.refreshGroups(p.name);
@@ -233,6 +258,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       store,
       storage,
       log,
+      outbox,
       platform,
       policyFor: (name) => {
         const p = registry.get(name);

@@ -1,7 +1,7 @@
 /** What clients see: the snapshot of every pipeline in force, built from the registry and the store. */
 import { relative } from 'node:path';
 import { pipelineBackends } from '../shared/config/backends.js';
-import type { LatencyView, PerformanceView, PipelineView, RolloutView, RunView, SageMakerServingView, Snapshot, VariantView } from '../shared/protocol.js';
+import type { LatencyView, NotificationsView, PerformanceView, PipelineView, RolloutView, RunView, SageMakerServingView, Snapshot, VariantView } from '../shared/protocol.js';
 import { servingEstimate, trainingEstimate } from './costs/estimate.js';
 import { priceTable } from './costs/prices.js';
 import type { Run } from './store/runs.js';
@@ -32,6 +32,8 @@ export interface StatusSources {
   history?(pipeline: string): PerformanceView['history'];
   /** Why the database refuses writes, null while it takes them. */
   storage?(): Snapshot['storage'];
+  /** A pipeline's notification targets and last deliveries. */
+  notifications?(pipeline: string): NotificationsView;
 }
 
 export function pipelineView(p: InForcePipeline, src: StatusSources): PipelineView {
@@ -55,6 +57,7 @@ export function pipelineView(p: InForcePipeline, src: StatusSources): PipelineVi
     performance: performanceOf(p, live, src),
     backends,
     sagemaker: backends.serving === 'sagemaker' ? sageMakerServing(p.name, info.groups, registry.repoConfig()?.aws?.region) : null,
+    ...(src.notifications ? { notifications: src.notifications(p.name) } : {}),
   };
 }
 

@@ -220,6 +220,36 @@ export const sageMakerServingView = z.object({
   endpoints: z.record(z.string(), z.string()),
 });
 export type SageMakerServingView = z.infer<typeof sageMakerServingView>;
+/** One event for one target (docs/notifications.md); `target` is the URL redacted, never the URL. */
+export const notificationView = z.object({
+  /** X-Mlp-Event-Id. */
+  eventId: z.string(),
+  event: z.string(),
+  target: z.string(),
+  status: z.enum(['pending', 'delivered', 'failed']),
+  attempts: z.number(),
+  /** The HTTP status of the last answer; null when none came. */
+  lastStatus: z.number().nullable(),
+  lastError: z.string().nullable(),
+  createdAt: z.number(),
+  lastAttemptAt: z.number().nullable(),
+  /** While pending: when the next attempt is due. */
+  nextAttemptAt: z.number().nullable(),
+  finishedAt: z.number().nullable(),
+  /** The one-line summary the target was sent. */
+  text: z.string(),
+});
+export type NotificationView = z.infer<typeof notificationView>;
+
+/** A pipeline's notification targets and its last deliveries (newest first). */
+export const notificationsView = z.object({
+  /** mlp.yaml's and the pipeline's own, one per URL; `problem` says why deliveries to it cannot work (an unset ${VAR}). */
+  targets: z.array(z.object({ target: z.string(), on: z.array(z.string()), problem: z.string().nullable() })),
+  recent: z.array(notificationView),
+  /** The last deliveries that failed for good. */
+  failures: z.array(notificationView),
+});
+export type NotificationsView = z.infer<typeof notificationsView>;
 
 export const pipelineView = z.object({
   name: z.string(),
@@ -243,6 +273,7 @@ export const pipelineView = z.object({
   backends: backendsView.optional(),
   /** Set when the pipeline serves on `sagemaker`, else null; optional like `backends`. */
   sagemaker: sageMakerServingView.nullable().optional(),
+  notifications: notificationsView.optional(),
 });
 export type PipelineView = z.infer<typeof pipelineView>;
 

@@ -20,6 +20,7 @@ import { isTerminalPhase } from '../../shared/domain.js';
 import { describeError, MlpError } from '../../shared/errors.js';
 import { formatPercent } from '../../shared/percent.js';
 import type { Logger } from '../log.js';
+import type { NotificationOutbox } from '../notify/outbox.js';
 import type { ServingPlatform } from '../platform/platform.js';
 import type { StorageHealth } from '../storageHealth.js';
 import type { Store } from '../store/db.js';
@@ -42,6 +43,8 @@ export interface RolloutControllerDeps {
   policyFor(pipeline: string): RolloutPolicy | undefined;
   /** Called after a rollout changed (the daemon republishes the pipeline). */
   onChanged(rollout: Rollout): void;
+  /** Queues what a transition tells people, in the transaction that saves it (docs/notifications.md). */
+  outbox?: NotificationOutbox;
   now?: () => number;
   /** How often the live error-rate watch looks at the candidates' traffic. */
   watchEveryMs?: number;
@@ -141,6 +144,7 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
     const saved = store.transaction(() => {
       const s = result.next === r ? r : store.rollouts.save(result.next, { expectedVersion: r.version, at });
       for (const d of result.decisions) store.decisions.record(r.id, { at, ...d });
+      deps.outbox?.rolloutChanged(r, s);
       return s;
     });
     for (const d of result.decisions) log.info('rollout', `${d.phase}: ${d.verdict}: ${d.reason}`, r.pipeline);

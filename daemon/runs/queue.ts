@@ -18,6 +18,7 @@ import type { Run } from '../store/runs.js';
 import { headCommit } from '../repo/git.js';
 import type { InForcePipeline } from '../repo/reconcile.js';
 import { interruptedRunReason, interruptedStepReason } from './interrupted.js';
+import type { NotificationOutbox } from '../notify/outbox.js';
 import { executeRun, type RunResult } from './runner.js';
 
 export interface RunQueueDeps {
@@ -39,6 +40,8 @@ export interface RunQueueDeps {
   publishRun(run: Run): void;
   /** Called when a run has finished (e.g. to start a rollout of what it trained). */
   onFinished?(run: Run, result: RunResult): void;
+  /** Queues the notification of a failed run, in the transaction that records the failure. */
+  outbox?: Pick<NotificationOutbox, 'runFailed'>;
 }
 
 export interface RunQueue {
@@ -77,7 +80,16 @@ export function createRunQueue(deps: RunQueueDeps): RunQueue {
             gitCommit: await headCommit(deps.repoRoot),
             timeScale: deps.timeScale,
           },
-          { store: deps.store, dataDir: deps.dataDir, logs: deps.logs },
+          {
+            store: deps.store,
+            dataDir: deps.dataDir,
+            logs: deps.logs,
+            onRecorded: (ended, result) => {
+              if (result.status !== 'failed') return;
+              const failed = result.groups.filter((g) => g.status === 'failed');
+              deps.outbox?.runFailed(ended, failed.map((g) => ({ group: g.group, step: g.step ?? null, reason: g.reason ?? 'failed', tail: g.tail ?? [] })));
+            },
+          },
           {
             stepStarted: () => deps.publishRun(deps.store.runs.get(run.id)!),
             stepFinished: () => deps.publishRun(deps.store.runs.get(run.id)!),
@@ -98,7 +110,10 @@ export function createRunQueue(deps: RunQueueDeps): RunQueue {
           deps.storage.write(`run ${run.id}`, () => {
             const current = deps.store.runs.get(run.id);
             if (current && (current.status === 'queued' || current.status === 'running')) {
-              deps.store.runs.setStatus(run.id, 'failed', { reason: describeError(err) });
+              deps.store.transaction(() => {
+                const failed = deps.store.runs.setStatus(run.id, 'failed', { reason: describeError(err) });
+                deps.outbox?.runFailed(failed, [{ group: null, step: null, reason: describeError(err), tail: [] }]);
+              });
             }
           });
           deps.publishRun(deps.store.runs.get(run.id)!);
@@ -131,11 +146,14 @@ export function createRunQueue(deps: RunQueueDeps): RunQueue {
         if (run.status !== 'running' || running.has(run.id)) continue;
         const children = reaped.filter((c) => c.entry.purpose.run?.id === run.id);
         deps.store.transaction(() => {
+          const failures = [];
           for (const s of deps.store.stepRuns.listByRun(run.id).filter((x) => x.status === 'running')) {
             const child = children.find((c) => c.entry.purpose.run!.step === s.step && c.entry.purpose.run!.group === s.group);
-            deps.store.stepRuns.finish(s.id, { status: 'failed', reason: interruptedStepReason(child) });
+            const reason = interruptedStepReason(child);
+            deps.store.stepRuns.finish(s.id, { status: 'failed', reason });
+            failures.push({ group: s.group, step: s.step, reason, tail: [] });
           }
-          deps.store.runs.setStatus(run.id, 'failed', { reason: interruptedRunReason(children) });
+          deps.outbox?.runFailed(deps.store.runs.setStatus(run.id, 'failed', { reason: interruptedRunReason(children) }), failures);
         });
         deps.log.warn('run', `${run.id} was running when mlpd stopped: marked failed`, run.pipeline);
       }

@@ -12,6 +12,7 @@ import type { Executor, StepOutcome } from '../executors/executor.js';
 import type { LogWriter } from '../logWriter.js';
 import type { Store } from '../store/db.js';
 import type { ModelVersion } from '../store/model-versions.js';
+import type { Run } from '../store/runs.js';
 import { registerModelVersion } from './artifacts.js';
 import { pruneRuns, recordLastOutput, stepDirs } from './workspace.js';
 
@@ -36,6 +37,9 @@ export interface GroupResult {
   /** The failed step's reason. */
   reason: string | null;
   version: ModelVersion | null;
+  /** The step the group stopped at, and its last output lines (failed or cancelled). */
+  step?: string;
+  tail?: string[];
 }
 
 export interface RunResult {
@@ -56,6 +60,8 @@ export interface RunnerDeps {
   dataDir: string;
   logs: LogWriter;
   now?: () => number;
+  /** Called inside the transaction that records the run's end: what it writes (the notification outbox) lands with it. */
+  onRecorded?(run: Run, result: RunResult): void;
 }
 
 /** The step's time limit: its own, else `training.timeout_hours` for train, else a day. */
@@ -145,7 +151,7 @@ export async function executeRun(plan: RunPlan, deps: RunnerDeps, listener: RunL
       });
       listener.stepFinished?.(group, step.name, outcome, now() - started);
       if (outcome.status !== 'succeeded') {
-        return { group, status: outcome.status === 'cancelled' ? 'cancelled' : 'failed', reason: outcome.reason, version };
+        return { group, status: outcome.status === 'cancelled' ? 'cancelled' : 'failed', reason: outcome.reason, version, step: step.name, tail: outcome.tail };
       }
     }
     return { group, status: 'succeeded', reason: null, version };
@@ -156,7 +162,10 @@ export async function executeRun(plan: RunPlan, deps: RunnerDeps, listener: RunL
   for (const group of plan.groups) pruneRuns(deps.dataDir, plan.pipeline.name, group);
 
   const result = summarise(results, signal.aborted);
-  store.runs.setStatus(plan.runId, result.status, { reason: result.reason, at: now() });
+  store.transaction(() => {
+    const run = store.runs.setStatus(plan.runId, result.status, { reason: result.reason, at: now() });
+    deps.onRecorded?.(run, result);
+  });
   return result;
 }
 

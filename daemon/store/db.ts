@@ -8,6 +8,7 @@ import { LogsRepository } from './logs.js';
 import { migrate } from './migrate.js';
 import { migrations } from './migrations/index.js';
 import { ModelVersionsRepository } from './model-versions.js';
+import { NotificationsRepository } from './notifications.js';
 import { PipelinesRepository } from './pipelines.js';
 import { RolloutsRepository } from './rollouts.js';
 import { RunsRepository } from './runs.js';
@@ -30,6 +31,8 @@ export interface Store {
   readonly audit: AuditRepository;
   readonly tokens: TokensRepository;
   readonly variants: VariantsRepository;
+  /** The notification outbox. */
+  readonly notifications: NotificationsRepository;
   /** Runs `fn` in one transaction (nested calls become savepoints). `fn` must be synchronous. */
   transaction<T>(fn: () => T): T;
   /** Checkpoints the WAL into the main file and closes; later calls do nothing. */
@@ -78,6 +81,7 @@ export function openStoreAt(file: string, options: StoreOptions = {}): Store {
     audit: new AuditRepository(db, now),
     tokens: new TokensRepository(db, now),
     variants: new VariantsRepository(db, now),
+    notifications: new NotificationsRepository(db, now),
     transaction: (fn) => db.transaction(fn)(),
     close() {
       if (!db.open) return;

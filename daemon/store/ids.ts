@@ -8,6 +8,15 @@ const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
  * time, is safe in paths and environment variables (MLP_RUN_ID), and needs no coordination.
  */
 export function newRunId(now: number): string {
+  return `r-${sortableId(now)}`;
+}
+
+/** A notification's event id (X-Mlp-Event-Id), `e-` + the same layout as a run id. */
+export function newEventId(now: number): string {
+  return `e-${sortableId(now)}`;
+}
+
+function sortableId(now: number): string {
   let time = '';
   let t = now;
   for (let i = 0; i < 10; i++) {
@@ -17,5 +26,5 @@ export function newRunId(now: number): string {
   const bytes = randomBytes(16);
   let random = '';
   for (const b of bytes) random += ALPHABET[b % 32];
-  return `r-${time}${random}`;
+  return `${time}${random}`;
 }

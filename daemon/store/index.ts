@@ -4,6 +4,7 @@ export * from './audit.js';
 export * from './decisions.js';
 export * from './logs.js';
 export * from './model-versions.js';
+export * from './notifications.js';
 export * from './pipelines.js';
 export * from './rollouts.js';
 export * from './runs.js';

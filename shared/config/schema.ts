@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { validateCron } from './cron.js';
 import { boundedNumber, IDENTIFIER, nonEmptyString, patternString, percentage, slug, timeZone, unlessInvalid } from './fields.js';
 import { keyOf, quoteValue } from './messages.js';
+import { NotifyList } from './notify.js';
 
 /** The one group of a pipeline that does not discover groups from data. */
 export const DEFAULT_GROUP = 'default';
@@ -284,6 +285,7 @@ export const PipelineSchema = z
       .meta({ examples: ['demand-forecast:latest'] }),
     serve: Serve.prefault({}),
     deployment: Deployment.prefault({}),
+    notify: NotifyList(false),
   })
   .superRefine((p, ctx) => {
     // A `sql:` data check needs a connection; without its own, it borrows the groups' one.
@@ -373,6 +375,7 @@ export const RepoConfigSchema = z.strictObject({
     .optional()
     .describe('Values for pipelines that do not set them themselves.'),
   prices: Prices.optional(),
+  notify: NotifyList(true),
 });
 
 /** A validated pipeline.yaml, every default filled in. */

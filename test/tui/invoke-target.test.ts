@@ -37,7 +37,7 @@ test('--variant current / candidate is the variant in that role, as the router t
 });
 
 test('mlp status <pipeline> says where it trains and serves, with the endpoints on SageMaker', () => {
-  const out = formatStatus(snapshot([onSageMaker({ london: 'mlp-demand-london-1' })]), { backends: true });
+  const out = formatStatus(snapshot([onSageMaker({ london: 'mlp-demand-london-1' })]), { detail: true });
   assert.match(out, /^demand: steps run in Docker containers; models serve from SageMaker endpoints \(eu-west-1: london mlp-demand-london-1\)$/m);
   assert.doesNotMatch(formatStatus(snapshot([onSageMaker({ london: 'x' })])), /steps run/, 'the full list leaves it out');
 });

@@ -39,7 +39,7 @@ function operatorCommand(command: OperatorCommand, summary: string): CommandSpec
 export const COMMANDS: Record<string, CommandSpec> = {
   status: {
     usage: 'mlp status [<pipeline>] [--json]',
-    summary: 'pipelines in force, their groups, current versions and rollouts (asks mlpd); one pipeline also says where it trains and serves',
+    summary: 'pipelines in force, their groups, current versions and rollouts (asks mlpd); one pipeline also says where it trains and serves, and its notifications',
     run(args) {
       const { values, positionals } = parseCommandLine('mlp status', args, jsonFlag);
       if (values.help) return help(this.usage, this.summary);

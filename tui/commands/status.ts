@@ -1,4 +1,4 @@
-/** `mlp status [<pipeline>] [--json]`: every pipeline in force (or one), its groups, current version, rollout, latency, serving cost, and for one pipeline where it trains and serves. */
+/** `mlp status [<pipeline>] [--json]`: every pipeline in force (or one, with where it trains and serves and its notifications), its groups, current version, rollout, latency and serving cost. */
 import { relative } from 'node:path';
 import { formatProblem } from '../../shared/config/problems.js';
 import { formatDuration } from '../../shared/duration.js';
@@ -9,16 +9,16 @@ import { clientSettings, connect } from '../client.js';
 import { latencyPair, nextStepCell, nextStepText, plural, storageProblemText } from '../components/common/format.js';
 import { priceTable, servingPerMonth } from '../costs.js';
 import { renderTable } from './table.js';
+import { notificationLines, notificationProblems } from '../notifications.js';
 
-/** Every pipeline, or with `pipeline` that one alone (the same shapes), with where it trains and serves. */
 export async function status(opts: { json: boolean; pipeline?: string }): Promise<number> {
   const conn = await connect(clientSettings());
   try {
-    const snap = opts.pipeline === undefined ? conn.snapshot : onePipeline(conn.snapshot, opts.pipeline);
+    const snap = onePipeline(conn.snapshot, opts.pipeline);
     if (opts.json) {
       console.log(JSON.stringify({ repo: snap.repo, storage: snap.storage ?? null, pipelines: snap.pipelines }, null, 2));
     } else {
-      process.stdout.write(formatStatus(snap, { backends: opts.pipeline !== undefined }));
+      process.stdout.write(formatStatus(snap, { detail: opts.pipeline !== undefined }));
     }
     return 0;
   } finally {
@@ -26,7 +26,9 @@ export async function status(opts: { json: boolean; pipeline?: string }): Promis
   }
 }
 
-function onePipeline(snap: Snapshot, name: string): Snapshot {
+/** The snapshot narrowed to one pipeline (`mlp status <pipeline>`); an unknown name is an error naming the known ones. */
+function onePipeline(snap: Snapshot, name: string | undefined): Snapshot {
+  if (name === undefined) return snap;
   const p = snap.pipelines.find((x) => x.name === name);
   if (!p) {
     const known = snap.pipelines.map((x) => x.name);
@@ -48,7 +50,8 @@ export function backendsLine(p: PipelineView): string | null {
   return `${p.name}: steps run ${said(STEPS_RUN, p.backends.training)}; models serve ${said(MODELS_SERVE, p.backends.serving)}${endpoints}`;
 }
 
-export function formatStatus(snap: Snapshot, opts: { backends?: boolean } = {}): string {
+/** `detail`: one pipeline's page, with where it trains and serves, its notification targets and last deliveries. */
+export function formatStatus(snap: Snapshot, opts: { detail?: boolean } = {}): string {
   const out: string[] = [];
   if (snap.pipelines.length === 0) {
     out.push(`no pipelines in force in ${snap.repo.root} (add a pipeline.yaml; 'mlp validate' checks it)`);
@@ -102,13 +105,15 @@ export function formatStatus(snap: Snapshot, opts: { backends?: boolean } = {}):
     );
   }
   for (const p of snap.pipelines) {
-    const backends = opts.backends ? backendsLine(p) : null;
+    const backends = opts.detail ? backendsLine(p) : null;
     if (backends) out.push('', backends);
     if (p.rollout) out.push('', ...formatRollout(p.name, p.rollout, snap.at));
     for (const v of p.variants) if (v.state !== 'live' && v.lastError) out.push('', `${p.name}/${v.group} ${v.variant}: ${v.lastError}`);
     if (p.groupsError) out.push('', `${p.name}: groups: ${p.groupsError}`);
     const last = p.runs[0];
     if (last?.status === 'failed' || last?.status === 'skipped') out.push('', `${p.name}: run ${last.id} ${last.status}: ${last.reason}`);
+    if (opts.detail) out.push('', ...notificationLines(p.notifications, snap.at).map((l, i) => (i === 0 ? `${p.name}: ${l}` : l)));
+    else for (const line of notificationProblems(p.notifications, snap.at)) out.push('', `${p.name}: ${line}`);
     if (p.problems.length) {
       out.push('', `${p.name}: the latest edit is invalid, the previous version stays in force:`);
       for (const problem of p.problems) out.push(`  ${formatProblem(problem, process.cwd())}`);

@@ -53,6 +53,7 @@ describe('openStore', () => {
       'decisions',
       'logs',
       'model_versions',
+      'notifications',
       'pipelines',
       'rollouts',
       'runs',

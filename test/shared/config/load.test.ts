@@ -244,8 +244,9 @@ describe('mlp.yaml problems', () => {
     assert.deepEqual(parseRepoConfig(example, 'mlp.yaml').config, {
       warehouses: { warehouse: 'sqlite:warehouse.db' },
       aws: { region: 'eu-west-1', role_arn: 'arn:aws:iam::123456789012:role/mlp-sagemaker', bucket: 'team-mlp-artifacts' },
+      notify: [],
     });
-    assert.deepEqual(parseRepoConfig('', 'mlp.yaml').config, { warehouses: {} });
+    assert.deepEqual(parseRepoConfig('', 'mlp.yaml').config, { warehouses: {}, notify: [] });
   });
 
   it('takes prices for the cost estimates, and reports a wrong instance type or price where it is', () => {

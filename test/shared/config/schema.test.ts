@@ -43,6 +43,7 @@ describe('the pipeline schema', () => {
           replay: { requests: 10000, window_days: 30, concurrency: 8, checks: [] },
           capture: { sampling_percent: 100 },
         },
+        notify: [],
       },
     });
   });

@@ -62,7 +62,7 @@ describe('loadRepo', () => {
   it('loads the example repo without a problem', () => {
     const load = loadRepo(join(import.meta.dirname, '../../../examples/repo'));
     assert.deepEqual(load.problems, []);
-    assert.deepEqual(load.repoConfig, { warehouses: { warehouse: 'sqlite:warehouse.db' } });
+    assert.deepEqual(load.repoConfig, { warehouses: { warehouse: 'sqlite:warehouse.db' }, notify: [] });
     assert.deepEqual(load.pipelines.map((x) => x.name), ['churn-risk', 'demand-forecast']);
     const p = load.pipelines.find((x) => x.name === 'demand-forecast');
     assert.equal(p!.dir, join(load.root, 'demand-forecast'));

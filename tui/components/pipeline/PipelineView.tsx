@@ -14,6 +14,7 @@ import { TrafficBar } from '../common/TrafficBar.js';
 import { DataCheckFailures, dataCheckFailureLines } from './DataCheckFailures.js';
 import { Gates } from './Gates.js';
 import { pipelineLayout } from './layout.js';
+import { notificationLinesWanted, Notifications } from './Notifications.js';
 import { costLinesWanted, Performance } from './Performance.js';
 import { ReplayBrowser } from './ReplayBrowser.js';
 import { ReplayProgress, replayProgressLines } from './ReplayProgress.js';
@@ -35,8 +36,8 @@ export function PipelineView({ width, height }: { width: number; height: number 
   const samples = replaySamples(p).length ? 4 : 0;
   const progress = r?.phase === 'replaying' ? (r.replayProgress ?? []) : [];
   const groupLines = Math.min(splits.length, MAX_GROUP_BARS) + (splits.length > MAX_GROUP_BARS ? 1 : 0);
-  // title, why, group bars, the candidate's error line, gates, replay progress, failing requests
-  const fixed = 1 + (why ? 1 : 0) + groupLines + 1 + Math.max(1, gates) + replayProgressLines(progress) + samples;
+  // title, why, group bars, the candidate's error line, gates, replay progress, failing requests, notifications
+  const fixed = 1 + (why ? 1 : 0) + groupLines + 1 + Math.max(1, gates) + replayProgressLines(progress) + samples + notificationLinesWanted(p);
   const lines = pipelineLayout(height, fixed, { dataChecks: dataCheckFailureLines(p), trends: trends(p).length, costs: costLinesWanted(p) });
   const next = r?.nextStep ? ` · next step ${nextStepText(r.nextStep, fleet.at, formatDuration)}` : '';
   return (
@@ -58,6 +59,7 @@ export function PipelineView({ width, height }: { width: number; height: number 
       <DataCheckFailures p={p} width={width} lines={lines.dataChecks} />
       <ReplayProgress progress={progress} width={width} />
       <ReplayBrowser p={p} index={ui.sample} width={width} />
+      <Notifications p={p} width={width} now={fleet.at} />
       {lines.latency > 0 && <Performance p={p} width={width} trends={lines.trends} costs={lines.costs} threshold={threshold} now={fleet.at} />}
       <Timeline decisions={r?.decisions ?? []} width={width} lines={lines.timeline} />
     </Box>
