@@ -64,10 +64,12 @@ export function migrate(db: Database.Database, migrations: readonly Migration[],
   }
 }
 
+/** Versions strictly increase; a gap is a number reserved for another line of work. */
 function checkOrder(migrations: readonly Migration[]): void {
   migrations.forEach((m, i) => {
-    if (m.version !== i + 1) {
-      throw new MlpError('internal', `migration list out of order: position ${i + 1} holds version ${m.version} (${m.name})`);
+    const before = i === 0 ? 0 : migrations[i - 1]!.version;
+    if (!Number.isInteger(m.version) || m.version <= before) {
+      throw new MlpError('internal', `migration list out of order: position ${i + 1} holds version ${m.version} (${m.name}) after version ${before}`);
     }
   });
 }
