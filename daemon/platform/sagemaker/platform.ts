@@ -10,6 +10,7 @@
  */
 import { describeError, MlpError } from '../../../shared/errors.js';
 import { createAwsClients, type AwsClients } from '../../aws/clients.js';
+import { ensureBucket } from '../../aws/s3.js';
 import type { Logger } from '../../log.js';
 import type { InForcePipeline } from '../../repo/reconcile.js';
 import { artifactDir } from '../../runs/artifacts.js';
@@ -114,6 +115,23 @@ export function createSageMakerPlatform(deps: SageMakerPlatformDeps): ServingPla
     }
   };
 
+  /** Model data and Data Capture go to the bucket: made once if it does not exist, as for cloud runs. */
+  const buckets = new Map<string, Promise<void>>();
+  const bucketReady = (s: AwsSettings) => {
+    let ready = buckets.get(s.bucket);
+    if (!ready) {
+      ready = ensureBucket(awsOf(s), s.bucket).then(
+        (created) => void (created && log.info('sagemaker', `created the S3 bucket ${s.bucket}`)),
+        (err) => {
+          buckets.delete(s.bucket);
+          throw err;
+        },
+      );
+      buckets.set(s.bucket, ready);
+    }
+    return ready;
+  };
+
   const ensureModel = async (p: InForcePipeline, s: AwsSettings, group: string, version: number) => {
     const mv = store.modelVersions.get(p.name, group, version);
     if (!mv) throw new MlpError('not_found', `${p.name}/${group} has no model version v${version}`);
@@ -207,6 +225,7 @@ export function createSageMakerPlatform(deps: SageMakerPlatformDeps): ServingPla
         deps.onVariantChanged?.(pipeline);
         const endpoint = endpointName(pipeline, group);
         try {
+          await bucketReady(s);
           if (current) await ensureModel(p, s, group, current.version);
           await ensureModel(p, s, group, version);
           // A first version has the endpoint to itself (SageMaker needs a weight above 0); later ones join at 0.
