@@ -8,12 +8,14 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { endpointName } from '../../daemon/platform/sagemaker/naming.js';
+import { DescribeModelCommand } from '@aws-sdk/client-sagemaker';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { endpointName, modelName } from '../../daemon/platform/sagemaker/naming.js';
 import { runCli } from '../helpers/cli.js';
 import { eventually, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { startMoto, type Moto } from '../helpers/moto.js';
 import { removeImage, startStandin, type Standin } from '../helpers/sagemakerStandin.js';
-import { buildPipelineImage, sagemakerPipelineYaml, sagemakerRepo, standinClients } from '../helpers/sagemaker-pipeline.js';
+import { BUCKET, buildPipelineImage, sagemakerRepo, standinClients } from '../helpers/sagemaker-pipeline.js';
 
 const IMAGE = `mlp-sm-serving:${process.pid}`;
 const ENDPOINT = endpointName('shop', 'default');
@@ -133,5 +135,84 @@ describe('gated rollouts on SageMaker endpoints', () => {
     assert.equal((await status()).current?.version, 'v2');
     assert.deepEqual(await aws.weights(ENDPOINT), { v2: 1 }, 'the old variant is gone from the endpoint');
     await standin.flush();
+  });
+
+  it('serves a version trained with --cloud from the training job\'s own model.tar.gz, uploading nothing', async () => {
+    const model = await aws.sagemaker.send(new DescribeModelCommand({ ModelName: modelName('shop', 'default', 2) }));
+    assert.match(model.PrimaryContainer!.ModelDataUrl!, new RegExp(`^s3://${BUCKET}/mlp/shop/runs/.*/output/.*model\\.tar\\.gz$`));
+    assert.equal(model.PrimaryContainer!.Image, IMAGE);
+    assert.equal(model.PrimaryContainer!.Environment!.MLP_SERVE_COMMAND, 'python3 serve.py');
+    const s3 = new S3Client({ endpoint: standin.url, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, forcePathStyle: true });
+    const uploaded = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'mlp/shop/models/' }));
+    assert.deepEqual(uploaded.Contents ?? [], [], 'no model was packed and uploaded again');
+    await assert.rejects(aws.sagemaker.send(new DescribeModelCommand({ ModelName: modelName('shop', 'default', 1) })), /Could not find model/, 'the old version\'s model is deleted');
+  });
+
+  it('blocks a version that errors on captured traffic in replay; its variant never gets weight', async () => {
+    const weights = new Set<number>();
+    live = traffic(3000);
+    const r = await deploy({ fail_mod: 7 }, 'blocked', {
+      watch: async () => void weights.add((await aws.weights(ENDPOINT))['v3'] ?? 0),
+    });
+    const statuses = await live.stop();
+    live = undefined;
+    assert.equal(r.phase, 'blocked', JSON.stringify(r.decisions, null, 1));
+    const block = r.decisions.at(-1)!;
+    assert.equal(block.phase, 'replaying');
+    assert.equal(block.verdict, 'block');
+    const report = Object.values(r.gates.replay!.report as Record<string, any>)[0];
+    assert.ok(report.regressions.count >= 8, `regressions: ${report.regressions.count}`);
+    assert.equal(report.regressions.samples[0].candidate.status, 500);
+    assert.equal(r.decisions.filter((x) => x.rule === 'step').length, 0);
+    assert.deepEqual([...weights].filter((w) => w > 0), []);
+    assert.ok(statuses.every((x) => x.status === 200 && x.variant === 'v2'), 'live traffic only saw the current model');
+    assert.deepEqual(await aws.weights(ENDPOINT), { v2: 1 });
+    assert.equal((await status()).current?.version, 'v2');
+  });
+
+  it('rolls back a version that fails under live traffic from the CloudWatch error rate, naming metric, figure, threshold and sample', async () => {
+    // Captured traffic has x below 100,000: this version passes replay, then meets live traffic above it. The shift
+    // is paused at its first weight (the watch goes on while paused), so the verdict waits for min_requests in
+    // CloudWatch however slowly a loaded machine sends them.
+    const r = await deploy({ fail_above: 100_000 }, 'rolled_back', {
+      during: async () => {
+        const paused = await runCli('mlp', ['pause', 'shop'], { env: d.clientEnv() });
+        assert.equal(paused.code, 0, paused.stderr);
+        live = traffic(100_000);
+      },
+    });
+    await live?.stop();
+    live = undefined;
+    assert.equal(r.phase, 'rolled_back', JSON.stringify(r.decisions, null, 1));
+    const rollback = r.decisions.find((x) => x.verdict === 'rollback')!;
+    assert.equal(rollback.rule, 'error_rate');
+    assert.ok((rollback.observed as number) > 0.1);
+    assert.equal(rollback.threshold, 0.1);
+    assert.ok(rollback.sample.requests >= 20, JSON.stringify(rollback.sample));
+    assert.match(rollback.sample.window, /CloudWatch .*Invocation5XXErrors\/Invocations/);
+    assert.match(rollback.reason, /error rate .* of the \d+ requests of the CloudWatch 5 min \(AWS\/SageMaker Invocation5XXErrors\/Invocations\) window\) is above 10%/);
+    assert.deepEqual(await aws.weights(ENDPOINT), { v2: 1 });
+    assert.equal((await aws.invoke(ENDPOINT, 100_000)).variant, 'v2');
+    assert.equal((await status()).current?.version, 'v2');
+  });
+
+  it('finishes the same rollout after the daemon is killed with -9 during the shift', async () => {
+    live = traffic(7_000);
+    let killedIn: RolloutJson | undefined;
+    const r = await deploy({}, 'promoted', {
+      during: async (ro) => {
+        killedIn = ro;
+        await d.stop('SIGKILL');
+        d = await startTestDaemon({ repo, dataDir: d.dataDir, args: ['--time-scale', '60'], env: standin.env });
+      },
+    });
+    await live.stop();
+    live = undefined;
+    assert.ok(killedIn, 'the daemon was killed while shifting');
+    assert.equal(r.id, killedIn.id, 'the same rollout went on');
+    assert.equal(r.phase, 'promoted', JSON.stringify(r.decisions, null, 1));
+    assert.ok(r.decisions.some((x) => x.rule === 'restart'));
+    assert.equal((await status()).current?.version, r.candidateVersion);
+    assert.deepEqual(await aws.weights(ENDPOINT), { [r.candidateVersion]: 1 });
   });
 });
