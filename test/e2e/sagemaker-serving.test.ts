@@ -111,6 +111,12 @@ describe('gated rollouts on SageMaker endpoints', () => {
     // Live traffic, captured by the endpoint: what the next rollouts replay.
     for (let x = 1; x <= 60; x++) assert.equal((await aws.invoke(ENDPOINT, x)).status, 200);
     await standin.flush();
+    // mlp status shows the endpoint's CloudWatch counts, as it shows the router's for local pipelines.
+    const counted = await eventually(async () => {
+      const m = (await status()).variants[0]?.metrics;
+      return m && m.total.requests >= 60 ? m : undefined;
+    }, 30_000, 'the CloudWatch counts of v1 in mlp status');
+    assert.equal(counted.total.requests, 60);
   });
 
   it('takes a good version through every gate and the shift to promoted, the endpoint weights stepping', async () => {

@@ -102,7 +102,8 @@ export function createCloudWatchTraffic(opts: { aws: AwsClients; everyMs: number
     watch(key, endpoint, variant, since) {
       const w = watched.get(key);
       if (w && w.endpoint === endpoint && w.variant === variant) return;
-      watched.set(key, { endpoint, variant, since, minutes: new Map(), fetched: false });
+      // CloudWatch times are whole seconds: a start inside a second would leave out the period that begins at it.
+      watched.set(key, { endpoint, variant, since: Math.ceil(since / 1000) * 1000, minutes: new Map(), fetched: false });
     },
     unwatch: (key) => void watched.delete(key),
     traffic(key) {

@@ -1,5 +1,5 @@
 /**
- * Names of the SageMaker resources mlp creates for a pipeline's group (docs/serving.md, "SageMaker names").
+ * Names of the SageMaker resources mlp creates for a pipeline's group (docs/serving.md, "SageMaker endpoints", "Names").
  *
  * SageMaker names are at most 63 characters of letters, digits and `-`, unique per account and region. Pipeline
  * names are slugs of up to 63 characters and group names come from warehouse data, so a name keeps a readable

@@ -158,12 +158,21 @@ export function createSageMakerPlatform(deps: SageMakerPlatformDeps): ServingPla
     return plan.name;
   };
 
+  /**
+   * Deletes what no longer serves: the group's other endpoint configurations and the given versions' models. The
+   * endpoint already serves what the rollout wanted, so a refused deletion is only reported (and tried again by the
+   * next promotion or retirement of the group).
+   */
   const cleanUp = async (pipeline: string, s: AwsSettings, group: string, models: number[]) => {
-    const e = endpointsOf(s);
-    const live = (await e.describe(endpointName(pipeline, group)))?.configName;
-    const deleted = await e.deleteConfigs((name) => isConfigOf(pipeline, group, name), live);
-    for (const version of models) await e.deleteModel(modelName(pipeline, group, version));
-    if (deleted.length || models.length) say(pipeline, `deleted ${[...deleted, ...models.map((v) => modelName(pipeline, group, v))].join(', ')}`);
+    try {
+      const e = endpointsOf(s);
+      const live = (await e.describe(endpointName(pipeline, group)))?.configName;
+      const deleted = await e.deleteConfigs((name) => isConfigOf(pipeline, group, name), live);
+      for (const version of models) await e.deleteModel(modelName(pipeline, group, version));
+      if (deleted.length || models.length) say(pipeline, `deleted ${[...deleted, ...models.map((v) => modelName(pipeline, group, v))].join(', ')}`);
+    } catch (err) {
+      log.warn('sagemaker', `could not delete what ${endpointName(pipeline, group)} no longer serves: ${describeError(err)}`, pipeline);
+    }
   };
 
   const observe = (v: Variant, state: Variant['state'], lastError: string | null) => {
