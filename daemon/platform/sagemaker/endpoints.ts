@@ -61,8 +61,6 @@ export interface EndpointsDeps {
 
 const TRANSITIONS = new Set(['Creating', 'Updating', 'SystemUpdating', 'RollingBack', 'Deleting', 'UpdateRollbackFailed']);
 
-export type Endpoints = ReturnType<typeof createEndpoints>;
-
 export function createEndpoints(deps: EndpointsDeps) {
   const { aws } = deps;
   const queues = new Map<string, Promise<unknown>>();

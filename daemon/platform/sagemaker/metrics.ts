@@ -15,17 +15,22 @@ import type { TrafficWindow, VariantTraffic } from '../platform.js';
 
 const PERIOD_S = 60;
 /** The watch's window: the last few published minutes. */
-export const WINDOW_MINUTES = 5;
-export const WINDOW_NAME = `CloudWatch ${WINDOW_MINUTES} min (AWS/SageMaker Invocation5XXErrors/Invocations)`;
+const WINDOW_MINUTES = 5;
+const WINDOW_NAME = `CloudWatch ${WINDOW_MINUTES} min (AWS/SageMaker Invocation5XXErrors/Invocations)`;
 
 interface Watched {
   endpoint: string;
   variant: string;
   since: number;
-  /** Minute start → invocations and 5xx errors. */
+  /** Minute start → invocations and 5xx errors, for the minutes CloudWatch may still revise. */
   minutes: Map<number, { requests: number; errors: number }>;
+  /** The minutes before those, added up (a variant serving for months is not asked for all of them again). */
+  settled: { requests: number; errors: number; until: number };
   fetched: boolean;
 }
+
+/** How far back each poll asks again: CloudWatch publishes, and may revise, a minute's figures minutes late. */
+const REFETCH_MS = 60 * 60_000;
 
 export interface CloudWatchTraffic {
   /** Counts the variant from `since` on (a variant already watched keeps its start). */
@@ -33,8 +38,6 @@ export interface CloudWatchTraffic {
   unwatch(key: string): void;
   /** The last figures fetched; null before the first answer. */
   traffic(key: string): VariantTraffic | null;
-  /** Fetches every watched variant's figures now. */
-  poll(): Promise<void>;
   close(): void;
 }
 
@@ -67,7 +70,7 @@ export function createCloudWatchTraffic(opts: { aws: AwsClients; everyMs: number
         opts.aws.cloudwatch.send(
           new GetMetricDataCommand({
             MetricDataQueries: queries,
-            StartTime: new Date(w.since),
+            StartTime: new Date(w.settled.until),
             EndTime: new Date(now() + PERIOD_S * 1000),
             ...(token ? { NextToken: token } : {}),
           }),
@@ -81,6 +84,16 @@ export function createCloudWatchTraffic(opts: { aws: AwsClients; everyMs: number
     } while (token);
     const minutes = new Map<number, { requests: number; errors: number }>();
     for (const [at, n] of points.n) if (at >= w.since) minutes.set(at, { requests: n, errors: points.e.get(at) ?? 0 });
+    // Minutes older than REFETCH_MS are final: added to the settled sum, and the next query starts after them
+    // (a whole number of periods after `since`, so the periods stay where they were).
+    const until = w.since + Math.max(0, Math.floor((now() - REFETCH_MS - w.since) / (PERIOD_S * 1000))) * PERIOD_S * 1000;
+    for (const [at, m] of minutes) {
+      if (at >= until) continue;
+      w.settled.requests += m.requests;
+      w.settled.errors += m.errors;
+      minutes.delete(at);
+    }
+    w.settled.until = Math.max(w.settled.until, until);
     w.minutes = minutes;
     w.fetched = true;
   };
@@ -103,13 +116,14 @@ export function createCloudWatchTraffic(opts: { aws: AwsClients; everyMs: number
       const w = watched.get(key);
       if (w && w.endpoint === endpoint && w.variant === variant) return;
       // CloudWatch times are whole seconds: a start inside a second would leave out the period that begins at it.
-      watched.set(key, { endpoint, variant, since: Math.ceil(since / 1000) * 1000, minutes: new Map(), fetched: false });
+      const start = Math.ceil(since / 1000) * 1000;
+      watched.set(key, { endpoint, variant, since: start, minutes: new Map(), settled: { requests: 0, errors: 0, until: start }, fetched: false });
     },
     unwatch: (key) => void watched.delete(key),
     traffic(key) {
       const w = watched.get(key);
       if (!w?.fetched) return null;
-      const total = { requests: 0, errors: 0 };
+      const total = { requests: w.settled.requests, errors: w.settled.errors };
       const recent = { requests: 0, errors: 0 };
       const from = now() - WINDOW_MINUTES * 60_000;
       for (const [at, m] of w.minutes) {
@@ -129,7 +143,6 @@ export function createCloudWatchTraffic(opts: { aws: AwsClients; everyMs: number
       };
       return { total, windows: [window] };
     },
-    poll,
     close: () => clearInterval(timer),
   };
 }

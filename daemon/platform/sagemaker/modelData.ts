@@ -16,7 +16,7 @@ import { s3Uri, uploadFile } from '../../aws/s3.js';
 import { pack } from '../../executors/tarball.js';
 
 /** The S3 key prefix under which packed local versions go. */
-export const modelsPrefix = (pipeline: string) => `mlp/${pipeline}/models/`;
+const modelsPrefix = (pipeline: string) => `mlp/${pipeline}/models/`;
 
 export interface ModelDataDeps {
   aws: AwsClients;
