@@ -372,9 +372,9 @@ export function createSageMakerPlatform(deps: SageMakerPlatformDeps): ServingPla
 
     variantTraffic: (pipeline, group, variant) => traffic.traffic(trafficKey(pipeline, group, variant)),
 
+    // The endpoints keep serving; an operation still waiting on one is picked up again by the next daemon.
     async close() {
       traffic.close();
-      await Promise.allSettled([...restoring.values()]);
     },
   };
 }
