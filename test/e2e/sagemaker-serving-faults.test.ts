@@ -41,8 +41,8 @@ describe('AWS failures under a SageMaker rollout', () => {
     assert.equal(r.code, 0, r.stderr);
     return (JSON.parse(r.stdout) as { pipelines: PipelineJson[] }).pipelines[0]!;
   };
-  const deploy = async (expected: string): Promise<RolloutJson> => {
-    writeFileSync(join(repo, 'forecast/behaviour.json'), JSON.stringify({ deploy: Date.now() }));
+  const deploy = async (expected: string, behaviour: object = {}): Promise<RolloutJson> => {
+    writeFileSync(join(repo, 'forecast/behaviour.json'), JSON.stringify({ deploy: Date.now(), ...behaviour }));
     const before = (await status()).rollout?.id ?? 0;
     const r = await runCli('mlp', ['deploy', 'shop'], { env: d.clientEnv() });
     assert.equal(r.code, 0, r.stderr);
@@ -99,6 +99,17 @@ describe('AWS failures under a SageMaker rollout', () => {
     const fail = r.decisions.find((x) => x.verdict === 'fail')!;
     assert.match(fail.reason, /AWS denied UpdateEndpoint: User: .* is not authorized to perform: sagemaker:UpdateEndpoint/);
     assert.match(r.reason!, /AWS denied UpdateEndpoint/);
+    assert.equal((await status()).current?.version, 'v2');
+    assert.deepEqual(await aws.weights(ENDPOINT), { v2: 1 });
+    assert.deepEqual(await aws.invoke(ENDPOINT, 1), { status: 200, variant: 'v2' });
+  });
+
+  it('blocks a version whose container does not start: SageMaker keeps the current configuration serving', async () => {
+    const r = await deploy('blocked', { crash: 'no weights file' });
+    assert.equal(r.phase, 'blocked', JSON.stringify(r.decisions, null, 1));
+    const block = r.decisions.find((x) => x.verdict === 'block')!;
+    assert.equal(block.rule, 'candidates_live');
+    assert.match(block.reason, /SageMaker could not put .* on mlp-shop-default-\w+ and kept .* serving: .*v4/);
     assert.equal((await status()).current?.version, 'v2');
     assert.deepEqual(await aws.weights(ENDPOINT), { v2: 1 });
     assert.deepEqual(await aws.invoke(ENDPOINT, 1), { status: 200, variant: 'v2' });

@@ -11,6 +11,12 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GATED_SERVE_PY, GATED_TRAIN_PY } from './gated-pipeline.js';
+
+/** The gated model server, which also exits at start when its behaviour says `crash` (a model that cannot load). */
+const SERVE_PY = GATED_SERVE_PY.replace(
+  'class H(BaseHTTPRequestHandler):',
+  'if b.get("crash"):\n    raise SystemExit("cannot load the model: " + b["crash"])\nclass H(BaseHTTPRequestHandler):',
+);
 import { pipelineRepo } from './pipelines.js';
 import { DOCKER_SOCKET, TEST_IMAGE } from './services.js';
 
@@ -56,7 +62,7 @@ export function sagemakerRepo(image: string): string {
     extra: {
       'mlp.yaml': `warehouses:\n  warehouse: sqlite:warehouse.db\naws:\n  region: us-east-1\n  role_arn: ${ROLE}\n  bucket: ${BUCKET}\n`,
       'forecast/train.py': GATED_TRAIN_PY,
-      'forecast/serve.py': GATED_SERVE_PY,
+      'forecast/serve.py': SERVE_PY,
       'forecast/it.py': SAGEMAKER_IT_PY,
     },
   });
@@ -68,7 +74,7 @@ export async function buildPipelineImage(tag: string): Promise<void> {
   const context = mkdtempSync(join(tmpdir(), 'mlp-sm-image-'));
   try {
     writeFileSync(join(context, 'Dockerfile'), `FROM ${TEST_IMAGE}\nCOPY serve.py /opt/ml/code/serve.py\nCOPY serve tar /usr/local/bin/\n`);
-    writeFileSync(join(context, 'serve.py'), GATED_SERVE_PY);
+    writeFileSync(join(context, 'serve.py'), SERVE_PY);
     writeFileSync(join(context, 'serve'), '#!/bin/sh\ncd /opt/ml/code && exec sh -c "$MLP_SERVE_COMMAND"\n');
     // The test image has no tar, which a training job needs to unpack the pipeline's code (docs/cloud.md).
     writeFileSync(join(context, 'tar'), TAR_PY);
