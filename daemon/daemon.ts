@@ -34,6 +34,7 @@ import { retryPolicy } from './notify/retry.js';
 import { notificationsViewOf, unsetProblem } from './notify/view.js';
 import { createLocalPlatform } from './platform/local.js';
 import { selectPlatforms, servedLocally } from './platform/selection.js';
+import { trafficView } from './platform/trafficView.js';
 import { checkPullable, startPulling, type PullResult } from './repo/pull.js';
 import { startRepoService } from './repo/service.js';
 import { moveLegacyGroupFolders } from './runs/legacy-folders.js';
@@ -174,7 +175,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       groups: repo.groups,
       store,
       timeScale: opts.timeScale,
-      variantMetrics: (pipeline, group, variant) => metricsView(metrics.variant(pipeline, group, variant)),
       replayProgress: (pipeline) => [...(replayProgress.get(pipeline)?.values() ?? [])],
       latency: (pipeline) => pipelineLatency(metrics, pipeline),
       storage: () => storage.problem(),
@@ -218,8 +218,25 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     });
     const platform = selectPlatforms({
       backendOf: (name) => registry.get(name)?.config.pipeline.deployment.backend,
+      liveVariants: (pipeline) => store.variants.live(pipeline),
       local: createLocalPlatform({ serving, metrics, captureDir }),
+      loadSageMaker: async () =>
+        (await import('./platform/sagemaker/platform.js')).createSageMakerPlatform({
+          store,
+          log,
+          dataDir: opts.dataDir,
+          pipeline: (name) => registry.get(name),
+          aws: () => {
+            const aws = registry.repoConfig()?.aws;
+            return aws ? { bucket: aws.bucket, roleArn: aws.role_arn, region: aws.region } : null;
+          },
+          timeScale: opts.timeScale,
+          onVariantChanged: (pipeline) => publishPipelines([pipeline]),
+        }),
     });
+    // Status shows a SageMaker variant's CloudWatch figures where it shows the router's for its own.
+    sources.variantMetrics = (pipeline, group, variant) =>
+      metricsView(metrics.variant(pipeline, group, variant)) ?? trafficView(platform.variantTraffic(pipeline, group, variant));
     closers.push(() => platform.close());
     await platform.restore();
     const queue = createRunQueue({

@@ -3,16 +3,19 @@
  * endpoint from AWS_ENDPOINT_URL (so moto or LocalStack need nothing else), credentials from the
  * SDK's default chain (environment, profile, SSO, instance role).
  */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 
 export interface AwsClients {
   sagemaker: SageMakerClient;
   s3: S3Client;
+  /** The SageMaker serving platform reads its variants' metrics here. */
+  cloudwatch: CloudWatchClient;
   /** The region if it was configured here; undefined = the SDK resolves it (profile) or fails. */
   region: string | undefined;
   /** A custom endpoint per service (moto, LocalStack), undefined for AWS itself; named in error messages. */
-  endpoints: { sagemaker: string | undefined; s3: string | undefined };
+  endpoints: { sagemaker: string | undefined; s3: string | undefined; cloudwatch: string | undefined };
   /** How often a throttled call is tried again, on top of the SDK's own quick retries. */
   throttleRetry: ThrottleRetry;
 }
@@ -41,6 +44,7 @@ export function createAwsClients(opts: {
   const endpoints = {
     sagemaker: env.AWS_ENDPOINT_URL_SAGEMAKER || env.AWS_ENDPOINT_URL || undefined,
     s3: env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined,
+    cloudwatch: env.AWS_ENDPOINT_URL_CLOUDWATCH || env.AWS_ENDPOINT_URL || undefined,
   };
   const common = {
     logger: SILENT,
@@ -50,6 +54,7 @@ export function createAwsClients(opts: {
   return {
     sagemaker: new SageMakerClient({ ...common, ...(endpoints.sagemaker ? { endpoint: endpoints.sagemaker } : {}) }),
     s3: new S3Client({ ...common, ...(endpoints.s3 ? { endpoint: endpoints.s3, forcePathStyle: true } : {}) }),
+    cloudwatch: new CloudWatchClient({ ...common, ...(endpoints.cloudwatch ? { endpoint: endpoints.cloudwatch } : {}) }),
     region,
     endpoints,
     throttleRetry: opts.throttleRetry ?? DEFAULT_THROTTLE_RETRY,

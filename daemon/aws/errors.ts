@@ -6,8 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MlpError } from '../../shared/errors.js';
 import type { AwsClients } from './clients.js';
 
-export type AwsService = 'sagemaker' | 's3';
-const SERVICE_LABEL: Record<AwsService, string> = { sagemaker: 'SageMaker', s3: 'S3' };
+export type AwsService = 'sagemaker' | 's3' | 'cloudwatch';
+const SERVICE_LABEL: Record<AwsService, string> = { sagemaker: 'SageMaker', s3: 'S3', cloudwatch: 'CloudWatch' };
 
 export interface AwsCallContext {
   service: AwsService;
@@ -60,6 +60,19 @@ export function isThrottling(err: unknown): boolean {
   return THROTTLING_NAMES.has(errorName(e)) || e.$metadata?.httpStatusCode === 429 || e.$retryable?.throttling === true;
 }
 
+/**
+ * Worth trying again: throttling, or AWS failing on its side (5xx: InternalFailure, ServiceUnavailable). An
+ * answer that is not an AWS response at all (a stand-in's HTML page for a call it lacks) never gets better.
+ */
+export function isTransient(err: unknown): boolean {
+  if (isThrottling(err)) return true;
+  const e = fields(err);
+  const status = e.$metadata?.httpStatusCode;
+  return status !== undefined && status >= 500 && !isForeignAnswer(e);
+}
+
+const isForeignAnswer = (e: SdkErrorFields) => /deserialization error/i.test(e.message ?? '') || errorName(e) === 'SyntaxError';
+
 /** A request given up because its AbortSignal fired: the caller is cancelling, this is no AWS failure. */
 export function isAbort(err: unknown): boolean {
   const name = fields(err).name;
@@ -98,9 +111,12 @@ export function describeAwsError(call: string, err: unknown, ctx: AwsCallContext
   if (isThrottling(err)) {
     return fail('unavailable', `AWS kept throttling ${call} (${name}), retries did not help: ${message}`);
   }
+  if (isTransient(err)) {
+    return fail('unavailable', `${service} kept failing ${call} on its side (${name}, HTTP ${status}), retries did not help: ${message || 'no message'}`);
+  }
   // An answer that is not an AWS response at all: moto and other stand-ins answer calls they do not
   // implement with an HTML error page, which the SDK reports as a "Deserialization error".
-  if (status !== undefined && status >= 500 && (/deserialization error/i.test(message) || name === 'SyntaxError')) {
+  if (status !== undefined && status >= 500 && isForeignAnswer(e)) {
     return fail(
       'unavailable',
       ctx.endpoint
@@ -120,7 +136,7 @@ export function describeAwsError(call: string, err: unknown, ctx: AwsCallContext
 }
 
 /**
- * Runs one AWS call: a throttled call is tried again with a doubling wait (clients.throttleRetry),
+ * Runs one AWS call: a throttled call, or one AWS failed on its side (5xx), is tried again with a doubling wait (clients.throttleRetry),
  * any other error becomes describeAwsError's MlpError. An aborted request is rethrown untouched.
  */
 export async function awsCall<T>(aws: AwsClients, service: AwsService, call: string, send: () => Promise<T>, signal?: AbortSignal): Promise<T> {
@@ -130,7 +146,7 @@ export async function awsCall<T>(aws: AwsClients, service: AwsService, call: str
       return await send();
     } catch (err) {
       if (isAbort(err)) throw err;
-      if (!isThrottling(err) || attempt >= aws.throttleRetry.attempts) throw describeAwsError(call, err, ctx);
+      if (!isTransient(err) || attempt >= aws.throttleRetry.attempts) throw describeAwsError(call, err, ctx);
       await sleep(aws.throttleRetry.baseDelayMs * 2 ** (attempt - 1), undefined, signal ? { signal } : undefined);
     }
   }

@@ -9,6 +9,7 @@
  * I/O, because the watch reads it ten times a second. A platform records its variants in the store: status
  * shows them from there, and a new rollout finds each group's current version there.
  */
+import { MlpError } from '../../shared/errors.js';
 import type { ModelConnector } from '../replay/model-client.js';
 import type { CapturedRequest } from '../serving/capture-format.js';
 import type { VariantRole } from '../store/variants.js';
@@ -51,7 +52,11 @@ export interface ServingPlatform {
 export interface VariantEndpoint extends ModelConnector {
   /** The model version, `v3`. */
   variant: string;
-  /** What a command needs in its environment to call this variant (integration tests): `MLP_ENDPOINT_URL`, `MLP_VARIANT`. */
+  /**
+   * What a command needs in its environment to call this variant (integration tests): `MLP_ENDPOINT_URL` and
+   * `MLP_VARIANT` on mlpd's router; `MLP_ENDPOINT_NAME`, `MLP_VARIANT`, `AWS_REGION` (and the daemon's
+   * AWS_ENDPOINT_URL*) on SageMaker.
+   */
   env: Readonly<Record<string, string>>;
 }
 
@@ -78,4 +83,18 @@ export interface TrafficWindow {
   errorRate: number;
   /** Null when the platform does not measure it, or without requests. */
   p99Ms: number | null;
+  /** How long the window is, when it is a span of time (a count window has none). */
+  spanMs?: number;
+}
+
+/**
+ * The platform itself failed (its API refused the call, or an endpoint stayed in transition past its time limit),
+ * not the candidate: a rollout that meets one ends `failed` with this error, where a candidate that does not start
+ * leaves it `blocked`. What was serving keeps serving.
+ */
+export class PlatformFailure extends MlpError {
+  constructor(message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super('unavailable', message, options);
+    this.name = 'PlatformFailure';
+  }
 }

@@ -21,7 +21,7 @@ import { describeError, MlpError } from '../../shared/errors.js';
 import { formatPercent } from '../../shared/percent.js';
 import type { Logger } from '../log.js';
 import type { NotificationOutbox } from '../notify/outbox.js';
-import type { ServingPlatform } from '../platform/platform.js';
+import { PlatformFailure, type ServingPlatform } from '../platform/platform.js';
 import type { StorageHealth } from '../storageHealth.js';
 import type { Store } from '../store/db.js';
 import { isStorageUnavailable } from '../store/sqlite-errors.js';
@@ -173,7 +173,7 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
             await Promise.all(r.groups.map((g) => platform.startCandidate(r.pipeline, g.group, g.candidate)));
           } catch (err) {
             if (isStorageUnavailable(err)) throw err; // not the candidate's fault: tried again below
-            await dispatch(r.id, { type: 'candidates_failed', reason: describeError(err) });
+            await dispatch(r.id, candidatesFailed(err));
             return;
           }
           await dispatch(r.id, { type: 'candidates_live' });
@@ -199,7 +199,7 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
           try {
             await platform.candidatesBack(r.pipeline);
           } catch (err) {
-            await dispatch(r.id, { type: 'candidates_failed', reason: describeError(err) });
+            await dispatch(r.id, candidatesFailed(err));
             return;
           }
           await dispatch(r.id, { type: 'candidates_live' });
@@ -357,6 +357,10 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
     },
   };
 }
+
+/** A candidate that did not start blocks the rollout; the serving platform failing (AWS refused a call) fails it. */
+const candidatesFailed = (err: unknown): RolloutEvent =>
+  err instanceof PlatformFailure ? { type: 'machinery_failed', reason: describeError(err) } : { type: 'candidates_failed', reason: describeError(err) };
 
 /** Used only to fail a rollout whose pipeline left the repo. */
 const FALLBACK_POLICY: RolloutPolicy = { strategy: 'gradual', initialTraffic: 0, stepPercent: 10, stepIntervalMs: 60_000, errorRateAbove: 0.05, minRequests: 50, latencyP99AboveMs: null };

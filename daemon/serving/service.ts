@@ -16,7 +16,7 @@ import type { StorageHealth } from '../storageHealth.js';
 import type { InForcePipeline } from '../repo/reconcile.js';
 import { artifactDir } from '../runs/artifacts.js';
 import type { Store } from '../store/db.js';
-import type { Variant, VariantBackend } from '../store/variants.js';
+import type { Variant } from '../store/variants.js';
 import { createRouteTable, type MutableRouteTable, type RouteVariant } from './routes.js';
 import { MODEL_SERVER_HOST, type ServerBackend } from './servers.js';
 import { supervise, type Supervisor } from './supervisor.js';
@@ -31,7 +31,7 @@ export interface ServingDeps {
   pipelines(): InForcePipeline[];
   pipeline(name: string): InForcePipeline | undefined;
   groupsOf(name: string): readonly string[];
-  backend(kind: VariantBackend): ServerBackend;
+  backend(kind: ServerBackend['kind']): ServerBackend;
   /** How long a retired server keeps getting no new traffic before it is stopped. */
   drainMs?: number;
   /** Called after a variant's state changed (the daemon republishes the pipeline's status). */
@@ -102,7 +102,10 @@ export function createServing(deps: ServingDeps): Serving {
     );
   };
 
-  const start = (v: Variant): Supervisor => {
+  /** The variants this daemon's own servers run (a SageMaker variant serves on its endpoint). */
+  const served = (v: Variant): v is Variant & { backend: ServerBackend['kind'] } => v.backend !== 'sagemaker';
+
+  const start = (v: Variant & { backend: ServerBackend['kind'] }): Supervisor => {
     const p = deps.pipeline(v.pipeline);
     if (!p) throw new MlpError('not_found', `pipeline '${v.pipeline}' is not in force: cannot serve v${v.version}`);
     const name = `${v.group}/v${v.version}`;
@@ -166,7 +169,7 @@ export function createServing(deps: ServingDeps): Serving {
     table,
     refreshRoutes,
     async restore() {
-      for (const v of store.variants.live()) {
+      for (const v of store.variants.live().filter(served)) {
         try {
           start(v);
         } catch (err) {
@@ -178,7 +181,7 @@ export function createServing(deps: ServingDeps): Serving {
     async startCandidate(pipeline, group, version) {
       const p = deps.pipeline(pipeline);
       if (!p) throw new MlpError('not_found', `no pipeline named '${pipeline}'`);
-      const backend: VariantBackend = p.config.pipeline.deployment.backend === 'docker' ? 'docker' : 'local';
+      const backend: ServerBackend['kind'] = p.config.pipeline.deployment.backend === 'docker' ? 'docker' : 'local';
       const live = store.variants.live(pipeline).filter((v) => v.group === group);
       let candidate = live.find((v) => v.version === version);
       if (candidate?.role === 'current') return; // already serving: nothing to roll out for this group
@@ -188,6 +191,7 @@ export function createServing(deps: ServingDeps): Serving {
         await stopVariant(old.id);
       }
       candidate ??= store.variants.create({ pipeline, group, version, role: 'candidate', weight: 0, backend });
+      if (!served(candidate)) throw new MlpError('conflict', `v${version} of ${pipeline}/${group} serves on SageMaker, not on this daemon's router`);
       const sup = supervisors.get(candidate.id) ?? start(candidate);
       // After a restart the current version's server is coming back too, and the gates compare against it.
       // One that already failed its first start is not waited for (replay then says it is not live).

@@ -3,7 +3,8 @@ import { conflict, notFound } from '../../shared/errors.js';
 import { isForeignKeyViolation, isUniqueViolation } from './sqlite-errors.js';
 
 export type VariantRole = 'current' | 'candidate';
-export type VariantBackend = 'local' | 'docker';
+/** Where the variant serves: mlpd's own model servers (`local`, `docker`) or a SageMaker endpoint. */
+export type VariantBackend = 'local' | 'docker' | 'sagemaker';
 export type VariantState = 'starting' | 'live' | 'failed' | 'stopped';
 
 /** A model server the daemon runs (desired 'live') or ran (desired 'retired'). */
@@ -18,7 +19,7 @@ export interface Variant {
   desired: 'live' | 'retired';
   state: VariantState;
   port: number | null;
-  /** The backend's handle on the running server (local: `pid:N`, docker: `container:ID`). */
+  /** The backend's handle on the running server (local: `pid:N`, docker: `container:ID`, sagemaker: `endpoint:NAME`). */
   handle: string | null;
   restarts: number;
   lastError: string | null;

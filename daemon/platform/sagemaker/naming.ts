@@ -1,5 +1,5 @@
 /**
- * Names of the SageMaker resources mlp creates for a pipeline's group (docs/serving.md, "SageMaker names").
+ * Names of the SageMaker resources mlp creates for a pipeline's group (docs/serving.md, "SageMaker endpoints", "Names").
  *
  * SageMaker names are at most 63 characters of letters, digits and `-`, unique per account and region. Pipeline
  * names are slugs of up to 63 characters and group names come from warehouse data, so a name keeps a readable
@@ -31,9 +31,26 @@ export function modelName(pipeline: string, group: string, version: number): str
   return named(pipeline, group, `-${variantName(version)}`);
 }
 
+/**
+ * An endpoint configuration of the group's endpoint, named by a hash of what it holds (`content`): creating the
+ * same configuration twice (after a crash) finds the one already made. `-c` keeps these apart from model names,
+ * so `isConfigOf` tells exactly the group's configurations.
+ */
+export function endpointConfigName(pipeline: string, group: string, content: string): string {
+  return named(pipeline, group, `${CONFIG_MARK}${createHash('sha256').update(content).digest('hex').slice(0, HASH_CHARS)}`);
+}
+const CONFIG_MARK = '-c';
+
+/** Whether `name` is one of the group's endpoint configurations. */
+export function isConfigOf(pipeline: string, group: string, name: string): boolean {
+  return name.startsWith(PREFIX) && new RegExp(`-${groupHash(pipeline, group)}${CONFIG_MARK}[0-9a-f]{${HASH_CHARS}}$`).test(name);
+}
+
+const groupHash = (pipeline: string, group: string) => createHash('sha256').update(`${pipeline}\0${group}`).digest('hex').slice(0, HASH_CHARS);
+
 /** `mlp-<readable>-<hash><tail>`, the readable part cut so the whole is at most MAX_NAME characters. */
 function named(pipeline: string, group: string, tail: string): string {
-  const hash = createHash('sha256').update(`${pipeline}\0${group}`).digest('hex').slice(0, HASH_CHARS);
+  const hash = groupHash(pipeline, group);
   const room = MAX_NAME - PREFIX.length - 1 - HASH_CHARS - tail.length;
   const readable = `${pipeline}-${group}`
     .normalize('NFKD')

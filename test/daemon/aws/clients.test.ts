@@ -12,12 +12,12 @@ import { ROOT } from '../../helpers/cli.js';
 describe('createAwsClients', () => {
   it('takes the endpoint from AWS_ENDPOINT_URL, with path-style S3 for stand-ins like moto', async () => {
     const aws = createAwsClients({ env: { AWS_ENDPOINT_URL: 'http://127.0.0.1:4566', AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9000', AWS_REGION: 'eu-west-1' } });
-    assert.deepEqual(aws.endpoints, { sagemaker: 'http://127.0.0.1:4566', s3: 'http://127.0.0.1:9000' });
+    assert.deepEqual(aws.endpoints, { sagemaker: 'http://127.0.0.1:4566', s3: 'http://127.0.0.1:9000', cloudwatch: 'http://127.0.0.1:4566' });
     assert.equal(aws.region, 'eu-west-1');
     assert.equal((await aws.s3.config.endpoint!()).port, 9000);
     assert.equal(aws.s3.config.forcePathStyle, true);
     const onAws = createAwsClients({ region: 'eu-west-1', env: {} });
-    assert.deepEqual(onAws.endpoints, { sagemaker: undefined, s3: undefined });
+    assert.deepEqual(onAws.endpoints, { sagemaker: undefined, s3: undefined, cloudwatch: undefined });
     assert.equal(onAws.s3.config.forcePathStyle, false);
   });
 

@@ -93,6 +93,28 @@ describe('awsCall', () => {
     assert.equal(calls, 3);
   });
 
+  it('tries a call again that AWS failed on its side (5xx), not one a stand-in does not implement', async () => {
+    let calls = 0;
+    const answer = await awsCall(aws, 'sagemaker', 'UpdateEndpoint', async () => {
+      if (++calls < 2) throw Object.assign(new Error('Service Unavailable'), { name: 'ServiceUnavailable', $fault: 'server', $metadata: { httpStatusCode: 503 } });
+      return 'ok';
+    });
+    assert.equal(answer, 'ok');
+    assert.equal(calls, 2);
+    calls = 0;
+    await assert.rejects(
+      awsCall(aws, 'sagemaker', 'UpdateEndpoint', async () => {
+        calls++;
+        throw Object.assign(new Error('Deserialization error: to see the raw response, inspect the hidden field {error}.$response on this object.'), {
+          name: 'Error',
+          $metadata: { httpStatusCode: 500 },
+        });
+      }),
+      /does not implement UpdateEndpoint|not an AWS response/,
+    );
+    assert.equal(calls, 1);
+  });
+
   it('does not retry other errors, and leaves an aborted request alone', async () => {
     let calls = 0;
     await assert.rejects(

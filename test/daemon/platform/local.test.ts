@@ -46,20 +46,6 @@ describe('the local serving platform', () => {
       backend: () => backend,
     });
 
-  it('refuses a candidate of a pipeline on the sagemaker backend with what to change, and starts no server', async () => {
-    const started: string[] = [];
-    const backend = {
-      kind: 'local',
-      start: async (spec: { port: number }) => (started.push(String(spec.port)), Promise.reject(new Error('no server in this test'))),
-    } as unknown as ServerBackend;
-    const pipeline = inForce('sagemaker');
-    const local = createLocalPlatform({ serving: servingOf(pipeline, backend), metrics: createLiveMetrics(), captureDir: join(dataDir, 'capture') });
-    const platform = selectPlatforms({ backendOf: () => pipeline.config.pipeline.deployment.backend, local });
-    await assert.rejects(platform.startCandidate('forecast', 'london', 1), /serving from SageMaker endpoints is not available.*set deployment\.backend to local or docker/);
-    assert.deepEqual(started, []);
-    assert.deepEqual(store.variants.live('forecast'), []);
-  });
-
   it('calls a candidate directly, counts its traffic from its start, and reads back the capture', async () => {
     const pipelineDir = mkdtempSync(join(tmpdir(), 'mlp-platform-pipeline-'));
     writeFileSync(join(pipelineDir, 'serve.py'), SERVE_PY);
@@ -68,7 +54,9 @@ describe('the local serving platform', () => {
     const pipeline = inForce('local', pipelineDir);
     const platform = selectPlatforms({
       backendOf: () => 'local',
+      liveVariants: (p) => store.variants.live(p),
       local: createLocalPlatform({ serving: servingOf(pipeline, createLocalServerBackend()), metrics, captureDir }),
+      loadSageMaker: () => Promise.reject(new Error('a local pipeline never loads the SageMaker platform')),
     });
     const { version } = store.modelVersions.create({ pipeline: 'forecast', group: 'london', artifactUri: 'file:///models/forecast/london', at: 1 });
     try {

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { createLogger } from '../../../daemon/log.js';
 import { MlpError } from '../../../shared/errors.js';
 import type { ServingPlatform } from '../../../daemon/platform/platform.js';
-import { SAGEMAKER_SERVING_UNAVAILABLE, selectPlatforms } from '../../../daemon/platform/selection.js';
+import { PlatformFailure } from '../../../daemon/platform/platform.js';
 import { createRolloutController, type RolloutController } from '../../../daemon/rollout/controller.js';
 import type { Gate, RolloutPolicy } from '../../../daemon/rollout/machine.js';
 import { createStorageHealth } from '../../../daemon/storageHealth.js';
@@ -192,15 +192,16 @@ describe('the rollout controller on a serving platform', () => {
     }
   });
 
-  it('blocks a pipeline whose backend has no serving platform yet, saying what to change, and starts nothing', async () => {
+  it('fails (not blocks) a rollout whose serving platform refused, with the error, and retires the candidate', async () => {
     const t = setUp(SLOW);
     try {
-      const platform = selectPlatforms({ backendOf: () => 'sagemaker', local: t.fake });
-      const { id } = await t.controller(platform).start('p', null, [{ group: 'g', version: 2 }]);
-      const done = await t.inPhase(id, 'blocked');
-      assert.equal(done.reason, SAGEMAKER_SERVING_UNAVAILABLE);
-      assert.match(done.reason!, /set deployment\.backend to local or docker/);
-      assert.deepEqual(t.fake.asked, ['retire']);
+      t.fake.fail('startCandidate', new PlatformFailure('AWS denied UpdateEndpoint: User is not authorized to perform: sagemaker:UpdateEndpoint; check the role and credentials'));
+      const { id } = await t.controller().start('p', null, [{ group: 'g', version: 2 }]);
+      const done = await t.inPhase(id, 'failed');
+      assert.match(done.reason!, /AWS denied UpdateEndpoint/);
+      const decision = t.store.decisions.list(id).find((d) => d.verdict === 'fail')!;
+      assert.equal(decision.rule, 'machinery');
+      assert.match(decision.reason, /not authorized to perform: sagemaker:UpdateEndpoint/);
       assert.equal(t.fake.served('p', 'g'), 'v1 100');
     } finally {
       await t.close();
