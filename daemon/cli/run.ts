@@ -116,12 +116,12 @@ MLP_MODEL_DIR becomes the group's next model version. --data-dir (default: $MLP_
 const mark = (o: StepOutcome) => (o.status === 'succeeded' ? '✔' : '✖');
 
 /** The pipeline named by --pipeline (a folder, a pipeline.yaml, or a name), else the folder we are in. */
-function findPipeline(flag: string | undefined, cwd: string) {
+export function findPipeline(flag: string | undefined, cwd: string, command = 'mlp run') {
   let file: string | undefined;
   if (flag !== undefined) {
     const path = resolve(cwd, flag);
     if (existsSync(path)) file = statSync(path).isDirectory() ? join(path, PIPELINE_FILE) : path;
-    if (file && !existsSync(file)) throw usageError(`mlp run: ${relative(cwd, path) || '.'} holds no ${PIPELINE_FILE}`);
+    if (file && !existsSync(file)) throw usageError(`${command}: ${relative(cwd, path) || '.'} holds no ${PIPELINE_FILE}`);
   } else {
     for (let dir = cwd; ; dir = dirname(dir)) {
       if (existsSync(join(dir, PIPELINE_FILE))) {
@@ -130,7 +130,7 @@ function findPipeline(flag: string | undefined, cwd: string) {
       }
       if (dirname(dir) === dir || existsSync(join(dir, 'mlp.yaml')) || existsSync(join(dir, '.git'))) break;
     }
-    if (!file) throw usageError(`mlp run: not inside a pipeline folder: cd into one or pass --pipeline NAME|DIR`);
+    if (!file) throw usageError(`${command}: not inside a pipeline folder: cd into one or pass --pipeline NAME|DIR`);
   }
 
   const root = findRepoRoot(file ? dirname(file) : cwd);
@@ -141,14 +141,14 @@ function findPipeline(flag: string | undefined, cwd: string) {
     pipeline = load.pipelines.find((p) => p.file === resolve(file));
     if (!pipeline) {
       const problems = problemsOf(resolve(file));
-      if (problems.length === 0) throw usageError(`mlp run: ${file} is not below the repo root ${root}`);
+      if (problems.length === 0) throw usageError(`${command}: ${file} is not below the repo root ${root}`);
       throw new MlpError('invalid_config', `the pipeline config is invalid:\n${problems.map((p) => formatProblem(p, cwd)).join('\n')}`);
     }
   } else {
     pipeline = load.pipelines.find((p) => p.name === flag);
     if (!pipeline) {
       const names = load.pipelines.map((p) => p.name);
-      throw usageError(`mlp run: no pipeline named '${flag}' in ${root}${names.length ? ` (pipelines: ${names.join(', ')})` : ''}`);
+      throw usageError(`${command}: no pipeline named '${flag}' in ${root}${names.length ? ` (pipelines: ${names.join(', ')})` : ''}`);
     }
   }
   if (problemsOf(pipeline.file).length) {
