@@ -47,7 +47,8 @@ export function renderAirflowDag(config: PipelineConfig, source: DagSource): str
     fn: pyIdentifier(step.name),
     timeoutSeconds: Math.ceil((stepTimeoutMs(step, config) + TASK_MARGIN_MS) / 1000),
   }));
-  const startDate = p.timezone ? `pendulum.datetime(${START_DATE}, tz=${py(p.timezone)})` : `pendulum.naive(${START_DATE})`;
+    // Without a time zone mlpd reads the schedule in its own zone; the DAG, in Airflow's default_timezone.
+  const startDate = p.timezone ? `pendulum.datetime(${START_DATE}, tz=${py(p.timezone)})` : `timezone.datetime(${START_DATE})`;
   const stepTasks = steps
     .map(
       (s) => `    @task(
@@ -56,7 +57,7 @@ export function renderAirflowDag(config: PipelineConfig, source: DagSource): str
         retries=STEP_RETRIES,
         retry_delay=timedelta(minutes=5),
         max_active_tis_per_dagrun=PARALLELISM,
-        map_index_template="{{ task.op_kwargs['group'] }}",
+        map_index_template="{{ mlp_group }}",
     )
     def ${s.fn}(group: str, previous: dict | None) -> dict:
         return _run_step(${py(s.name)}, group, previous)
@@ -86,8 +87,8 @@ import tempfile
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import DAG, Connection, Variable, task, task_group
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk import DAG, Connection, Variable, get_current_context, task, task_group, timezone
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 PIPELINE = ${py(p.name)}
 PIPELINE_DIR = ${py(source.dir)}
@@ -136,7 +137,9 @@ def _daemon_env() -> dict:
 def _mlp(args: list, env: dict | None = None) -> str:
     """Runs the mlp command line in the repo checkout, its progress in the task log; returns its stdout."""
     command = shlex.split(Variable.get("mlp_command", default="mlp")) + args
-    repo = Variable.get("mlp_repo_dir")
+    repo = Variable.get("mlp_repo_dir", default=None)
+    if not repo:
+        raise AirflowFailException("Airflow Variable mlp_repo_dir is not set: set it to the worker's checkout of the repo with the pipelines")
     child_env = {**os.environ, **(env or {})}
     data_dir = Variable.get("mlp_data_dir", default=None)
     if data_dir:
@@ -163,6 +166,7 @@ def _last_json(stdout: str) -> dict:
 
 def _run_step(step: str, group: str, previous: dict | None) -> dict:
     """One step for one group; the result carries the model version train made to the rollout."""
+    get_current_context()["mlp_group"] = group  # the task instance's name in the UI (map_index_template)
     result = _last_json(_mlp(["run", step, "--cloud", "--group", group, "--pipeline", PIPELINE_DIR, "--json"], _aws_env()))
     version = (result.get("groups") or [{}])[0].get("version")
     return {

@@ -23,7 +23,7 @@ for dag_id, dag in sorted(bag.dags.items()):
         "schedule": getattr(dag.timetable, "expression", None),
         "timetable": type(dag.timetable).__name__,
         # The zone the cron expression is read in (the DAG's own, from its start_date).
-        "timezone": str(getattr(dag.timetable, "timezone", dag.timezone)),
+        "timezone": str(getattr(dag.timetable, "timezone", None) or dag.timezone),
         "start_date": dag.start_date.isoformat() if dag.start_date else None,
         "catchup": dag.catchup,
         "max_active_runs": dag.max_active_runs,
