@@ -277,7 +277,8 @@ describe('mlp export airflow', () => {
       assert.deepEqual(training.map((n) => n.replace(/-[a-z0-9]{10}$/, '')), ['mlp-forecast-london-train', 'mlp-forecast-paris-train']);
       const processing = (await sagemaker.send(new ListProcessingJobsCommand({}))).ProcessingJobSummaries!.length;
       assert.equal(processing, 2);
-      assert.match(logs, /trained london on 6 rows/); // train read what preprocess wrote, inside the job's container
+      // Train read what preprocess wrote, inside the job's container (job output goes to the stand-in's log, as to CloudWatch).
+      assert.match(standin.log(), /trained london on 6 rows/);
 
       // The task log tells the rollout's story, and mlpd serves what the DAG trained.
       assert.match(logs, /rollout #1: promoted, candidates at 100%/);
