@@ -48,7 +48,11 @@ export async function exportCommand(args: string[]): Promise<number> {
   const shownOut = relative(root, outDir) || '.';
 
   const results: { pipeline: string | null; file: string; status: FileStatus }[] = [];
+  const notes: string[] = [];
   for (const p of pipelines) {
+    if (p.config.pipeline.schedule && p.config.pipeline.orchestrator === 'mlpd') {
+      notes.push(`${p.name}: mlpd schedules it too; once its DAG is deployed, set 'orchestrator: airflow' in ${relative(cwd, p.file)} so it is not trained twice`);
+    }
     const configFiles = [relative(root, p.file), ...(existsSync(load.repoConfigFile) ? [relative(root, load.repoConfigFile)] : [])];
     const text = renderAirflowDag(p.config, {
       dir: relative(root, p.dir) || '.',
@@ -80,8 +84,9 @@ export async function exportCommand(args: string[]): Promise<number> {
 
   const bad = results.filter((r) => r.status === 'missing' || r.status === 'stale' || r.status === 'orphaned');
   if (values.json) {
-    console.log(JSON.stringify({ dir: relative(cwd, outDir) || '.', check: values.check === true, ok: bad.length === 0, files: results }));
+    console.log(JSON.stringify({ dir: relative(cwd, outDir) || '.', check: values.check === true, ok: bad.length === 0, files: results, notes }));
   } else {
+    for (const note of notes) console.error(`note: ${note}`);
     for (const r of results) console.log(`${r.status.padEnd(9)} ${r.file}${NOTES[r.status]}`);
     if (values.check && bad.length) {
       console.error(`mlp export airflow: ${bad.length} DAG file${bad.length === 1 ? ' is' : 's are'} not up to date: run ${regenerateAll(positionals, values.all === true, shownOut)}`);

@@ -57,6 +57,7 @@ const FORECAST = `pipeline:
   name: forecast
   schedule: "30 2 * * 1-5"
   timezone: Europe/Berlin
+  orchestrator: airflow
   groups:
     generate: true
     source: warehouse.cities
@@ -134,6 +135,7 @@ describe('mlp export airflow', () => {
   it('writes one DAG file per pipeline, byte for byte the same when run again, with a header saying where it came from', async () => {
     const first = await exportDags('--all', '-o', 'dags');
     assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.stderr, ''); // no notes: forecast is orchestrated by Airflow, adhoc has no schedule
     assert.match(first.stdout, /written\s+dags\/mlp_adhoc\.py\n.*written\s+dags\/mlp_forecast\.py/s);
     const bytes = readFileSync(join(dags, 'mlp_forecast.py'));
     const again = await exportDags('forecast', 'adhoc', '-o', 'dags');
@@ -151,11 +153,13 @@ describe('mlp export airflow', () => {
   it('--check exits 0 when the files are fresh and 1 naming each stale or missing one', async () => {
     assert.equal((await exportDags('--all', '-o', 'dags', '--check')).code, 0);
     const before = readFileSync(join(repo, 'forecast/pipeline.yaml'), 'utf8');
-    writeFileSync(join(repo, 'forecast/pipeline.yaml'), before.replace('timeout_hours: 2', 'timeout_hours: 3'));
+    writeFileSync(join(repo, 'forecast/pipeline.yaml'), before.replace('timeout_hours: 2', 'timeout_hours: 3').replace('  orchestrator: airflow\n', ''));
     try {
       const stale = await exportDags('--all', '-o', 'dags', '--check', '--json');
       assert.equal(stale.code, 1);
-      const report = JSON.parse(stale.stdout) as { ok: boolean; files: { file: string; status: string }[] };
+      const report = JSON.parse(stale.stdout) as { ok: boolean; files: { file: string; status: string }[]; notes: string[] };
+      // Left to mlpd's scheduler too, the pipeline would be trained twice: the export says so.
+      assert.deepEqual(report.notes, ["forecast: mlpd schedules it too; once its DAG is deployed, set 'orchestrator: airflow' in forecast/pipeline.yaml so it is not trained twice"]);
       assert.deepEqual(report.files, [
         { pipeline: 'adhoc', file: 'dags/mlp_adhoc.py', status: 'unchanged' },
         { pipeline: 'forecast', file: 'dags/mlp_forecast.py', status: 'stale' },
