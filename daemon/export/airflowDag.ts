@@ -125,12 +125,12 @@ def _daemon_env() -> dict:
     try:
         conn = Connection.get(DAEMON_CONN_ID)
     except Exception as err:
-        raise AirflowException(
+        raise AirflowFailException(
             f"no Airflow Connection {DAEMON_CONN_ID!r}: add one with mlpd's host and port and an operator token as its password ({err})"
         ) from err
     url = conn.extra_dejson.get("url") or f"ws://{conn.host or '127.0.0.1'}:{conn.port or 7070}"
     if not conn.password:
-        raise AirflowException(f"Connection {DAEMON_CONN_ID!r} has no password: set it to an operator token (mlpd token create --role operator)")
+        raise AirflowFailException(f"Connection {DAEMON_CONN_ID!r} has no password: set it to an operator token (mlpd token create --role operator)")
     return {"MLP_URL": url, "MLP_TOKEN": conn.password}
 
 

@@ -71,6 +71,14 @@ const FORECAST = `pipeline:
       timeout_minutes: 30
     - name: train
       command: python3 train.py
+  deployment:
+    integration_tests: python3 it.py
+`;
+// The candidate's integration test fails while the file it-fails is in the pipeline folder.
+const IT_PY = `import pathlib, sys
+if pathlib.Path("it-fails").exists():
+    print("integration test: the candidate answered nonsense", flush=True)
+    sys.exit(1)
 `;
 // No schedule, no groups, no time zone: triggered by hand, one group, Airflow's default zone.
 const ADHOC = `pipeline:
@@ -117,6 +125,7 @@ describe('mlp export airflow', () => {
       pipelineYaml: FORECAST,
       extra: {
         'mlp.yaml': `warehouses:\n  warehouse: sqlite:warehouse.db\naws:\n  region: us-east-1\n  role_arn: ${ROLE}\n  bucket: team-mlp\n`,
+        'forecast/it.py': IT_PY,
         'adhoc/pipeline.yaml': ADHOC,
         'adhoc/train.py': 'import os, pathlib\npathlib.Path(os.environ["MLP_MODEL_DIR"], "model.json").write_text("{}")\n',
       },
@@ -190,6 +199,14 @@ describe('mlp export airflow', () => {
     assert.match(target.stderr, /unknown target 'luigi'; the only one is 'airflow'/);
   });
 
+  it('mlp groups lists the groups discover_groups maps the steps over, by the daemon\'s rule', async () => {
+    const r = await runCli('mlp', ['groups', '--pipeline', 'forecast', '--json'], { cwd: repo });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { pipeline: 'forecast', groups: ['london', 'paris'], refused: [] });
+    const single = await runCli('mlp', ['groups'], { cwd: join(repo, 'adhoc') });
+    assert.equal(single.stdout, 'default\n'); // no groups: block, one group named default
+  });
+
   it("loads in Airflow's DagBag with no import errors: tasks, dependencies, schedule, time zone, timeouts, tags", async () => {
     const { stdout } = await execFileAsync(AIRFLOW_PYTHON, [join(ROOT, 'test/helpers/airflow_dags.py'), dags], { env: { ...cleanEnv(), ...airflow }, timeout: 120_000 });
     const bag = lastJson<{ import_errors: Record<string, string>; dags: Record<string, DagInfo> }>(stdout);
@@ -240,7 +257,8 @@ describe('mlp export airflow', () => {
       execFileSync('docker', ['rmi', '-f', JOB_IMAGE], { stdio: 'ignore' });
     });
 
-    it('runs every step per group as SageMaker jobs in Docker, and the rollout it hands to mlpd ends promoted', async () => {
+    /** Runs the forecast DAG with dag.test(), configured as docs/airflow.md says; the run's outcome and its log. */
+    async function testDag() {
       const port = new URL(d.apiUrl).port;
       const env = {
         ...cleanEnv(),
@@ -264,16 +282,26 @@ describe('mlp export airflow', () => {
         out = await execFileAsync(AIRFLOW_PYTHON, [join(ROOT, 'test/helpers/airflow_test_dag.py'), dags, 'mlp_forecast'], { env, timeout: 300_000, maxBuffer: 64 * 1024 * 1024 });
       } catch (err) {
         const e = err as { stdout?: string; stderr?: string };
-        const useful = (text = '') => text.split('\n').filter((l) => !l.includes('No tasks to run')).join('\n').slice(-12_000);
         assert.fail(`dag.test() failed\n${useful(e.stdout)}\n${useful(e.stderr)}\nstand-in:\n${standin.log().slice(-3000)}`);
       }
-      const logs = out.stdout + out.stderr;
       const result = lastJson<{ state: string; tasks: { task: string; group: string | null; state: string }[] }>(out.stdout);
-      assert.equal(result.state, 'success', logs.slice(-8000));
-      assert.deepEqual(
-        result.tasks.map((t) => `${t.task}${t.group ? `[${t.group}]` : ''}: ${t.state}`),
-        ['discover_groups: success', 'per_group.preprocess[london]: success', 'per_group.preprocess[paris]: success', 'per_group.train[london]: success', 'per_group.train[paris]: success', 'rollout: success'],
-      );
+      return {
+        logs: out.stdout + out.stderr,
+        state: result.state,
+        tasks: result.tasks.map((t) => `${t.task}${t.group ? `[${t.group}]` : ''}: ${t.state}`),
+      };
+    }
+    const useful = (text = '') => text.split('\n').filter((l) => !l.includes('No tasks to run')).join('\n').slice(-12_000);
+    const forecastStatus = async () => {
+      const status = await runCli('mlp', ['status', '--json'], { env: d.clientEnv() });
+      return (JSON.parse(status.stdout) as { pipelines: { name: string; current: { groups: Record<string, string> } | null; rollout: { id: number; phase: string } | null }[] }).pipelines.find((p) => p.name === 'forecast')!;
+    };
+    const STEPS_OK = ['per_group.preprocess[london]: success', 'per_group.preprocess[paris]: success', 'per_group.train[london]: success', 'per_group.train[paris]: success'];
+
+    it('runs every step per group as SageMaker jobs in Docker, and the rollout it hands to mlpd ends promoted', async () => {
+      const { logs, state, tasks } = await testDag();
+      assert.equal(state, 'success', useful(logs));
+      assert.deepEqual(tasks, ['discover_groups: success', ...STEPS_OK, 'rollout: success']);
 
       // The jobs really ran on the stand-in (in Docker), named as mlp names them.
       const sagemaker = new SageMakerClient({ endpoint: standin.url, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
@@ -286,13 +314,29 @@ describe('mlp export airflow', () => {
 
       // The task log tells the rollout's story, and mlpd serves what the DAG trained.
       assert.match(logs, /rollout #1: promoted, candidates at 100%/);
-      const status = await runCli('mlp', ['status', '--json'], { env: d.clientEnv() });
-      const forecast = (JSON.parse(status.stdout) as { pipelines: { name: string; current: { groups: Record<string, string> } | null; rollout: { phase: string } | null }[] }).pipelines.find((p) => p.name === 'forecast')!;
+      const forecast = await forecastStatus();
       assert.deepEqual(forecast.current?.groups, { london: 'v1', paris: 'v1' });
       assert.equal(forecast.rollout?.phase, 'promoted');
       const answer = await runCli('mlp', ['invoke', 'forecast', '--group', 'paris', '--data', '{"x": 2}'], { env: d.clientEnv() });
       assert.equal(answer.code, 0, answer.stderr);
       assert.equal((JSON.parse(answer.stdout) as { group: string }).group, 'paris');
+    });
+
+    it('fails the DAG run when mlpd blocks the rollout, which the task log explains; the live versions stay', async () => {
+      writeFileSync(join(repo, 'forecast/it-fails'), '');
+      try {
+        const { logs, state, tasks } = await testDag();
+        assert.equal(state, 'failed', useful(logs));
+        assert.deepEqual(tasks, ['discover_groups: success', ...STEPS_OK, 'rollout: failed']);
+        assert.match(logs, /forecast: rolling out london v2, paris v2, rollout #2/);
+        assert.match(logs, /integration_tests: block: /);
+        assert.match(logs, /mlp deploy exited with 1: rollout #2: blocked/);
+      } finally {
+        rmSync(join(repo, 'forecast/it-fails'));
+      }
+      const forecast = await forecastStatus();
+      assert.deepEqual(forecast.current?.groups, { london: 'v1', paris: 'v1' });
+      assert.deepEqual([forecast.rollout?.id, forecast.rollout?.phase], [2, 'blocked']);
     });
   });
 });
