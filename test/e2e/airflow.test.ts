@@ -183,6 +183,20 @@ describe('mlp export airflow', () => {
     assert.equal((await exportDags('--all', '-o', 'dags', '--check')).code, 0);
   });
 
+  it('--all reports the generated file of a pipeline that is gone, and leaves other DAG files alone', async () => {
+    writeFileSync(join(dags, 'mlp_retired.py'), readFileSync(join(dags, 'mlp_adhoc.py'), 'utf8').replaceAll('adhoc', 'retired'));
+    writeFileSync(join(dags, 'team_etl.py'), '# a DAG the team wrote\n');
+    try {
+      const r = await exportDags('--all', '-o', 'dags', '--check');
+      assert.equal(r.code, 1);
+      assert.match(r.stdout, /orphaned  dags\/mlp_retired\.py: generated for a pipeline that is no longer in the repo; delete it/);
+      assert.doesNotMatch(r.stdout, /team_etl/);
+    } finally {
+      rmSync(join(dags, 'mlp_retired.py'));
+      rmSync(join(dags, 'team_etl.py'));
+    }
+  });
+
   it('refuses bad command lines with exit 2', async () => {
     for (const [args, message] of [
       [[], /name at least one pipeline, or pass --all/],
