@@ -138,7 +138,7 @@ describe('mlp export airflow', () => {
   });
   after(() => {
     rmSync(repo, { recursive: true, force: true });
-    rmSync(airflow.AIRFLOW_HOME!, { recursive: true, force: true });
+    if (airflow) rmSync(airflow.AIRFLOW_HOME!, { recursive: true, force: true });
   });
 
   it('writes one DAG file per pipeline, byte for byte the same when run again, with a header saying where it came from', async () => {
