@@ -79,12 +79,19 @@ MLP_MODEL_DIR becomes the group's next model version. --data-dir (default: $MLP_
   process.on('SIGINT', onSigint);
   const json = values.json === true;
   try {
-    const { run: record } = store.runs.enqueue({ pipeline: pipeline.name, trigger: 'manual', reason: `mlp run ${stepName} --${kind}` });
+    const gitCommit = await headCommit(root);
+    // Created running, in one transaction: a daemon sharing this data dir (an Airflow worker's
+    // `mlp run` against mlpd's) must never see the run queued, or its queue would start it too.
+    const record = store.transaction(() => {
+      const { run } = store.runs.enqueue({ pipeline: pipeline.name, trigger: 'manual', reason: `mlp run ${stepName} --${kind}` });
+      store.runs.setStatus(run.id, 'running', { gitCommit });
+      return run;
+    });
     say(`${pipeline.name}: ${stepName} --${kind} for ${groups.length} group${groups.length === 1 ? '' : 's'} (${groups.join(', ')}), run ${record.id}`);
     const prefix = groups.length > 1;
     let done = 0;
     const result = await executeRun(
-      { runId: record.id, pipeline, groups, only: [stepName], executor, gitCommit: await headCommit(root) },
+      { runId: record.id, pipeline, groups, only: [stepName], executor, gitCommit },
       { store, dataDir, logs },
       {
         stepStarted: (group) => say(`▶ ${group}: ${stepName} started`),
