@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import { runCommand } from '../daemon/cli/runUsage.js';
+import { exportCommand, groupsCommand, runCommand } from '../daemon/cli/runUsage.js';
 import { exitWhenWritten, handleClosedReader } from '../shared/output.js';
 import { main } from '../tui/cli/main.js';
 
 handleClosedReader();
-await exitWhenWritten(await main(process.argv.slice(2), { run: runCommand }));
+await exitWhenWritten(await main(process.argv.slice(2), { run: runCommand, groups: groupsCommand, export: exportCommand }));

@@ -318,6 +318,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         const changed = result.changedFiles.map((f) => resolve(opts.repo, f));
         for (const p of registry.list()) {
           if (p.problems.length || !changed.some((f) => f.startsWith(p.dir + sep))) continue;
+          if (p.config.pipeline.orchestrator === 'airflow') continue; // its DAG trains it, on Airflow's schedule
           const { run } = store.runs.enqueue({ pipeline: p.name, trigger: 'change', reason: `merged ${result.to.slice(0, 8)}`, gitCommit: result.to });
           log.info('run', `${run.id} queued: a merged change touched the pipeline`, p.name);
         }

@@ -298,6 +298,7 @@ export type Snapshot = z.infer<typeof snapshot>;
 // Client -> daemon
 
 const requestId = z.string().min(1).max(64);
+const modelVersion = z.string().regex(/^v[1-9][0-9]*$/, 'a version looks like v3');
 
 export const clientMessage = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('status'), id: requestId.optional() }),
@@ -318,8 +319,13 @@ export const clientMessage = z.discriminatedUnion('type', [
     id: requestId,
     command: z.enum(OPERATOR_COMMANDS),
     pipeline: z.string().min(1).max(200),
-    version: z.string().regex(/^v[1-9][0-9]*$/, 'a version looks like v3').optional(),
-  }),
+    version: modelVersion.optional(),
+    /**
+     * `deploy` only: roll out these versions, one per group (`{"london":"v3","paris":"v2"}`), e.g.
+     * the versions an Airflow DAG run trained; groups not named keep their current version.
+     */
+    versions: z.record(z.string().min(1).max(200), modelVersion).optional(),
+  }).refine((c) => !(c.version && c.versions), { message: "send 'version' or 'versions', not both", path: ['versions'] }),
 ]);
 export type ClientMessage = z.infer<typeof clientMessage>;
 export type CommandMessage = Extract<ClientMessage, { type: 'command' }>;

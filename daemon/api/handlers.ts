@@ -1,6 +1,7 @@
 /**
  * What each operator command does. `deploy` queues a training run (its versions are rolled out
- * when it succeeds) or, with `--version vN`, rolls out an existing version at once. Promote,
+ * when it succeeds) or, with `--version vN` (or `versions`, one per group), rolls out existing
+ * versions at once. Promote,
  * rollback, pause and resume go to the pipeline's active rollout.
  */
 import { MlpError } from '../../shared/errors.js';
@@ -26,6 +27,17 @@ export function createApiHandlers(deps: {
     };
 
   const deploy: CommandHandler = async (cmd, session) => {
+    if (cmd.versions) {
+      const groups = Object.entries(cmd.versions).map(([group, v]) => ({ group, version: Number(v.slice(1)) }));
+      if (groups.length === 0) throw new MlpError('bad_request', `${cmd.pipeline}: 'versions' names no group`);
+      const missing = groups.filter((g) => !deps.store.modelVersions.get(cmd.pipeline, g.group, g.version));
+      if (missing.length) {
+        throw new MlpError('not_found', `${cmd.pipeline} has no model version ${missing.map((g) => `v${g.version} of group '${g.group}'`).join(', ')}: was it trained against another data dir?`);
+      }
+      const r = await deps.rollouts.start(cmd.pipeline, null, groups);
+      const what = groups.map((g) => `${g.group} v${g.version}`).join(', ');
+      return { rolloutId: r.id, message: `${cmd.pipeline}: rolling out ${what}, rollout #${r.id}` };
+    }
     if (cmd.version) {
       const version = Number(cmd.version.slice(1));
       const groups = [...new Set(deps.store.modelVersions.list(cmd.pipeline).map((v) => v.group))];

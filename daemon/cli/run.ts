@@ -80,12 +80,19 @@ MLP_MODEL_DIR becomes the group's next model version. --data-dir (default: $MLP_
   process.on('SIGINT', onSigint);
   const json = values.json === true;
   try {
-    const { run: record } = store.runs.enqueue({ pipeline: pipeline.name, trigger: 'manual', reason: `mlp run ${stepName} --${kind}` });
+    const gitCommit = await headCommit(root);
+    // Created running, in one transaction: a daemon sharing this data dir (an Airflow worker's
+    // `mlp run` against mlpd's) must never see the run queued, or its queue would start it too.
+    const record = store.transaction(() => {
+      const { run } = store.runs.enqueue({ pipeline: pipeline.name, trigger: 'manual', reason: `mlp run ${stepName} --${kind}` });
+      store.runs.setStatus(run.id, 'running', { gitCommit });
+      return run;
+    });
     say(`${pipeline.name}: ${stepName} --${kind} for ${groups.length} group${groups.length === 1 ? '' : 's'} (${groups.join(', ')}), run ${record.id}`);
     const prefix = groups.length > 1;
     let done = 0;
     const result = await executeRun(
-      { runId: record.id, pipeline, groups, only: [stepName], executor, gitCommit: await headCommit(root) },
+      { runId: record.id, pipeline, groups, only: [stepName], executor, gitCommit },
       { store, dataDir, logs },
       {
         stepStarted: (group) => say(`▶ ${group}: ${stepName} started`),
@@ -117,12 +124,12 @@ MLP_MODEL_DIR becomes the group's next model version. --data-dir (default: $MLP_
 const mark = (o: StepOutcome) => (o.status === 'succeeded' ? '✔' : '✖');
 
 /** The pipeline named by --pipeline (a folder, a pipeline.yaml, or a name), else the folder we are in. */
-function findPipeline(flag: string | undefined, cwd: string) {
+export function findPipeline(flag: string | undefined, cwd: string, command = 'mlp run') {
   let file: string | undefined;
   if (flag !== undefined) {
     const path = resolve(cwd, flag);
     if (existsSync(path)) file = statSync(path).isDirectory() ? join(path, PIPELINE_FILE) : path;
-    if (file && !existsSync(file)) throw usageError(`mlp run: ${relative(cwd, path) || '.'} holds no ${PIPELINE_FILE}`);
+    if (file && !existsSync(file)) throw usageError(`${command}: ${relative(cwd, path) || '.'} holds no ${PIPELINE_FILE}`);
   } else {
     for (let dir = cwd; ; dir = dirname(dir)) {
       if (existsSync(join(dir, PIPELINE_FILE))) {
@@ -131,7 +138,7 @@ function findPipeline(flag: string | undefined, cwd: string) {
       }
       if (dirname(dir) === dir || existsSync(join(dir, 'mlp.yaml')) || existsSync(join(dir, '.git'))) break;
     }
-    if (!file) throw usageError(`mlp run: not inside a pipeline folder: cd into one or pass --pipeline NAME|DIR`);
+    if (!file) throw usageError(`${command}: not inside a pipeline folder: cd into one or pass --pipeline NAME|DIR`);
   }
 
   const root = findRepoRoot(file ? dirname(file) : cwd);
@@ -142,14 +149,14 @@ function findPipeline(flag: string | undefined, cwd: string) {
     pipeline = load.pipelines.find((p) => p.file === resolve(file));
     if (!pipeline) {
       const problems = problemsOf(resolve(file));
-      if (problems.length === 0) throw usageError(`mlp run: ${file} is not below the repo root ${root}`);
+      if (problems.length === 0) throw usageError(`${command}: ${file} is not below the repo root ${root}`);
       throw new MlpError('invalid_config', `the pipeline config is invalid:\n${problems.map((p) => formatProblem(p, cwd)).join('\n')}`);
     }
   } else {
     pipeline = load.pipelines.find((p) => p.name === flag);
     if (!pipeline) {
       const names = load.pipelines.map((p) => p.name);
-      throw usageError(`mlp run: no pipeline named '${flag}' in ${root}${names.length ? ` (pipelines: ${names.join(', ')})` : ''}`);
+      throw usageError(`${command}: no pipeline named '${flag}' in ${root}${names.length ? ` (pipelines: ${names.join(', ')})` : ''}`);
     }
   }
   if (problemsOf(pipeline.file).length) {

@@ -20,7 +20,8 @@ export function startScheduling(opts: { store: Store; log: Logger; registry: Pip
     scheduler.sync(
       opts.registry.list().map((p) => ({
         name: p.name,
-        schedule: p.config.pipeline.schedule ?? null,
+        // Airflow runs the schedule of a pipeline exported to it (docs/airflow.md): firing here too would train twice.
+        schedule: p.config.pipeline.orchestrator === 'mlpd' ? (p.config.pipeline.schedule ?? null) : null,
         ...(p.config.pipeline.timezone ? { timeZone: p.config.pipeline.timezone } : {}),
         // A config edit restarts the clock: fire times missed before the edit are not caught up.
         knownSince: p.loadedAt,

@@ -278,6 +278,12 @@ export const PipelineSchema = z
         description: "IANA time zone of `schedule`. Default: mlp.yaml `defaults.timezone`, else the daemon's local time zone.",
         examples: ['Europe/Berlin', 'UTC'],
       }),
+    orchestrator: z
+      .enum(['mlpd', 'airflow'])
+      .default('mlpd')
+      .describe(
+        'Who runs the schedule and the steps. `airflow`: the DAG of `mlp export airflow` does (docs/airflow.md); mlpd then neither schedules the pipeline nor runs it on a merged change, and still rolls out what the DAG trains and serves it.',
+      ),
     groups: Groups.prefault({}),
     training: Training.prefault({}),
     steps: Steps,

@@ -22,6 +22,14 @@ describe('parseClientMessage', () => {
     assert.match((parse('{"type":"command","id":"c","command":"deploy","pipeline":"p","version":"3"}') as { error: string }).error, /version: a version looks like v3/);
   });
 
+  it("takes deploy's per-group versions, not together with a single version", () => {
+    assert.deepEqual(parse('{"type":"command","id":"c","command":"deploy","pipeline":"p","versions":{"london":"v3","paris":"v2"}}'), {
+      message: { type: 'command', id: 'c', command: 'deploy', pipeline: 'p', versions: { london: 'v3', paris: 'v2' } },
+    });
+    assert.match((parse('{"type":"command","id":"c","command":"deploy","pipeline":"p","versions":{"london":"3"}}') as { error: string }).error, /versions\.london: a version looks like v3/);
+    assert.match((parse('{"type":"command","id":"c","command":"deploy","pipeline":"p","version":"v1","versions":{"london":"v3"}}') as { error: string }).error, /send 'version' or 'versions', not both/);
+  });
+
   it('refuses oversized messages without parsing them', () => {
     const big = JSON.stringify({ type: 'ping', pad: 'x'.repeat(70_000) });
     assert.match((parse(big) as { error: string }).error, /message too large: \d+ bytes, the limit is 65536/);

@@ -12,6 +12,9 @@ export const MLP_CACHE = process.env.MLP_CACHE || join(homedir(), '.cache', 'mlp
 /** Python of the test venv, with the packages pinned in test/setup/requirements.txt (moto, ...). */
 export const PYTHON_VENV = process.env.MLP_TEST_PYTHON || join(MLP_CACHE, 'venv', 'bin', 'python');
 
+/** Airflow 3 with the Amazon provider (test/setup/airflow-requirements.txt), for `mlp export airflow`'s DAGs. */
+export const AIRFLOW_VENV = process.env.MLP_TEST_AIRFLOW_VENV || join(MLP_CACHE, 'airflow-venv');
+
 /** A database the tests may use freely; the role may also create databases of its own. */
 export const POSTGRES_URL = process.env.MLP_TEST_POSTGRES_URL || 'postgres://mlp:mlp@127.0.0.1:54329/mlp_test';
 

@@ -5,6 +5,8 @@
 # missing and how to provide it, then fails.
 #
 #   Python venv     $MLP_CACHE/venv, packages pinned in test/setup/requirements.txt
+#   Airflow venv    $MLP_CACHE/airflow-venv, Airflow 3 + the Amazon provider pinned in
+#                   test/setup/airflow-requirements.txt (for `mlp export airflow`'s tests)
 #   Docker engine   dockerd on /var/run/docker.sock (vfs storage, host networking only)
 #   test image      mlp-test-python:latest: the host's python3 + stdlib + /bin/sh + coreutils,
 #                   imported from a root filesystem tarball (no registry is reachable)
@@ -91,6 +93,29 @@ ensure_venv() {
   say "installing the pinned Python test packages (test/setup/requirements.txt)"
   "$venv/bin/python" -m pip install --disable-pip-version-check --no-input -q -r "$req" 9>&- ||
     missing "the Python test packages" "pip install -r test/setup/requirements.txt failed (see above); is the PyPI registry reachable?"
+  echo "$want" >"$venv/.requirements.sha256"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Airflow in a venv of its own (its pins and moto's differ); reinstalled only when
+# airflow-requirements.txt changes. About 160 wheels: a minute on a fresh machine, pip's cache after.
+
+ensure_airflow_venv() {
+  local venv="$MLP_CACHE/airflow-venv" req="$here/airflow-requirements.txt" want
+  want=$(sha256sum "$req" | cut -d' ' -f1)
+  if [ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" = "$want" ] && "$venv/bin/python" -S -c '' 2>/dev/null; then
+    return 0
+  fi
+  if ! "$venv/bin/python" -S -c '' 2>/dev/null; then
+    say "creating the Airflow venv $venv"
+    python3 -m venv --clear "$venv" >/dev/null
+  fi
+  say "installing Airflow and the Amazon provider (test/setup/airflow-requirements.txt, ~160 packages)"
+  "$venv/bin/python" -m pip install --disable-pip-version-check --no-input --progress-bar off -r "$req" 9>&- |
+    grep --line-buffered -E '^(Collecting|Successfully installed)' | sed -u 's/^/test setup:   /' >&2 ||
+    true
+  "$venv/bin/python" -c 'import airflow.sdk, airflow.providers.amazon' 2>/dev/null ||
+    missing "Airflow in $venv" "pip install -r test/setup/airflow-requirements.txt failed (run it by hand to see why); is the PyPI registry reachable?"
   echo "$want" >"$venv/.requirements.sha256"
 }
 
@@ -300,6 +325,7 @@ ensure_tmux() {
 }
 
 ensure_venv
+ensure_airflow_venv
 ensure_tmux
 ensure_docker
 ensure_test_image

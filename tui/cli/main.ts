@@ -18,22 +18,47 @@ import { validate } from '../commands/validate.js';
 const jsonFlag = { json: { type: 'boolean' } } as const;
 
 function operatorCommand(command: OperatorCommand, summary: string): CommandSpec {
-  const withVersion = command === 'deploy';
-  const usage = `mlp ${command} <pipeline>${withVersion ? ' [--version vN]' : ''} [--json]`;
+  const isDeploy = command === 'deploy';
+  const usage = `mlp ${command} <pipeline>${isDeploy ? ' [--version vN | --version GROUP=vN ...] [--wait]' : ''} [--json]`;
   return {
     usage,
     summary,
     run(args) {
       const { values, positionals } = parseCommandLine(`mlp ${command}`, args, {
         ...jsonFlag,
-        ...(withVersion ? { version: { type: 'string' } } : {}),
+        ...(isDeploy ? { version: { type: 'string', multiple: true }, wait: { type: 'boolean' } } : {}),
       } as const);
-      if (values.help) return help(usage, summary);
+      if (values.help) return help(usage, isDeploy ? `${summary}.\n${DEPLOY_HELP}` : summary);
       const pipeline = onePipeline(`mlp ${command}`, positionals, usage);
-      const version = (values as { version?: string }).version;
-      return operate(command, pipeline, { json: values.json === true, ...(version ? { version } : {}) });
+      const { version, wait } = values as { version?: string[]; wait?: boolean };
+      return operate(command, pipeline, { json: values.json === true, ...deployTarget(version ?? [], wait === true, usage) });
     },
   };
+}
+
+const DEPLOY_HELP = `--version vN rolls out version N in every group that has it; --version GROUP=vN (repeatable)
+rolls out those versions, one per group (e.g. what an Airflow DAG run trained); other groups keep theirs.
+--wait follows the rollout to its end, printing each phase and gate decision, and exits 1 unless it
+is promoted (blocked, rolled back or failed); it needs --version.`;
+
+/** `--version` values and `--wait` as the deploy command sends them. */
+function deployTarget(values: string[], wait: boolean, usage: string): { version?: string; versions?: Record<string, string>; wait?: boolean } {
+  const perGroup = values.filter((v) => v.includes('='));
+  if (wait && values.length === 0) throw usageError(`mlp deploy: --wait follows the rollout of existing versions: pass --version (usage: ${usage})`);
+  if (perGroup.length === 0) {
+    if (values.length > 1) throw usageError(`mlp deploy: one --version vN, or --version GROUP=vN per group (usage: ${usage})`);
+    return { ...(values[0] ? { version: values[0] } : {}), ...(wait ? { wait } : {}) };
+  }
+  if (perGroup.length !== values.length) throw usageError(`mlp deploy: --version vN and --version GROUP=vN do not mix (usage: ${usage})`);
+  const versions: Record<string, string> = {};
+  for (const value of values) {
+    const at = value.lastIndexOf('=');
+    const [group, version] = [value.slice(0, at), value.slice(at + 1)];
+    if (group === '' || !/^v[1-9][0-9]*$/.test(version)) throw usageError(`mlp deploy: --version '${value}' is not GROUP=vN (e.g. london=v3)`);
+    if (group in versions) throw usageError(`mlp deploy: --version names group '${group}' twice`);
+    versions[group] = version;
+  }
+  return { versions, ...(wait ? { wait } : {}) };
 }
 
 export const COMMANDS: Record<string, CommandSpec> = {
@@ -111,7 +136,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
       });
     },
   },
-  deploy: operatorCommand('deploy', 'run the pipeline now (train), then roll out what it produced; --version rolls out an existing version'),
+  deploy: operatorCommand('deploy', 'run the pipeline now (train), then roll out what it produced; --version rolls out existing versions, --wait follows the rollout'),
   promote: operatorCommand('promote', "finish the pipeline's rollout now: the candidate takes all traffic"),
   rollback: operatorCommand('rollback', "roll the pipeline's candidate back to 0% and retire it"),
   pause: operatorCommand('pause', "hold the pipeline's rollout where it is"),

@@ -29,6 +29,7 @@ describe('the pipeline schema', () => {
       pipeline: {
         name: 'demand-forecast',
         schedule: '0 2 * * 1',
+        orchestrator: 'mlpd',
         groups: { generate: true, source: 'warehouse.cities', parallelism: 2 },
         training: { instance_type: 'ml.m5.xlarge', timeout_hours: 4 },
         steps: [{ name: 'train', command: 'python3 train.py' }],
