@@ -18,6 +18,7 @@ import { runDataCheckGate } from './rollout/dataChecks.js';
 import { createGateRunner } from './rollout/gates.js';
 import { rolloutPolicy } from './rollout/policy.js';
 import { startApiServer } from './api/server.js';
+import { startCapacityEvents } from './capacity.js';
 import { createCommandService } from './commands.js';
 import { createEventBus } from './events.js';
 import { createExecutorFactory } from './executors/factory.js';
@@ -39,7 +40,7 @@ import { metricsView, pipelineLatency, startMetricsTicker } from './serving/metr
 import { startMetricsHistory, type MetricsHistory } from './serving/metricsHistory.js';
 import { startRouter } from './serving/router.js';
 import { createServerBackends } from './serving/backends.js';
-import { createServing, type Serving } from './serving/service.js';
+import { createServing, DEFAULT_STARTING_AT_ONCE, type Serving } from './serving/service.js';
 import { createStorageHealth } from './storageHealth.js';
 import { openStore, type Store } from './store/db.js';
 import { buildSnapshot, pipelineView, runViewOf, type StatusSources } from './status.js';
@@ -47,6 +48,9 @@ import { ensureOperatorTokenFile } from './tokens.js';
 
 /** What a killed daemon left running gets this long between SIGTERM and SIGKILL (as a step past its limit). */
 const REAP_GRACE_MS = 5_000;
+
+/** How long changes of model servers' states gather before their pipelines are republished. */
+const VARIANT_PUBLISH_MS = 100;
 
 /** Data Capture kept on disk: the replay window (30 days by default) with room to spare, and a size cap. */
 const CAPTURE_RETENTION = { days: 45, maxBytes: 20 * 1024 ** 3 };
@@ -137,6 +141,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         if (p) bus.publish({ kind: 'pipeline_updated', pipeline: pipelineView(p, sources) });
       }
     };
+    // Servers change state in bursts (a restore brings back hundreds): each pipeline is republished once per burst.
+    const publishSoon = coalesced(VARIANT_PUBLISH_MS, publishPipelines);
+    closers.push(() => publishSoon.cancel());
     const repo = await startRepoService({
       root: opts.repo,
       store,
@@ -144,12 +151,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       log,
       listener: {
         updated: (names) => {
-          serving?.refreshRoutes();
+          serving?.refreshRoutes(names);
           scheduling?.sync();
           publishPipelines(names);
         },
         removed: (name) => {
-          serving?.refreshRoutes();
+          serving?.refreshRoutes([name]);
           scheduling?.sync();
           history?.forget(name);
           bus.publish({ kind: 'pipeline_removed', name });
@@ -186,11 +193,16 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       dataDir: opts.dataDir,
       pipelines: () => registry.list().filter((p) => servedLocally(p.config.pipeline.deployment.backend)),
       pipeline: (name) => registry.get(name),
+      servedHere: (p) => servedLocally(p.config.pipeline.deployment.backend),
+      startingAtOnce: () => registry.repoConfig()?.serving?.starting_at_once ?? DEFAULT_STARTING_AT_ONCE,
       groupsOf: (name) => repo.groups.get(name).groups,
       backend: (kind) => serverBackends.get(kind),
-      onVariantChanged: (pipeline) => publishPipelines([pipeline]),
+      onVariantChanged: (pipeline) => publishSoon(pipeline),
       onRetired: (pipeline, group, variant) => metrics.forget(pipeline, group, variant),
     });
+    const capacity = () => ({ servers: serving!.servers() });
+    sources.capacity = capacity;
+    closers.push(startCapacityEvents({ read: capacity, bus }));
     const platform = selectPlatforms({
       backendOf: (name) => registry.get(name)?.config.pipeline.deployment.backend,
       local: createLocalPlatform({ serving, metrics, captureDir }),
@@ -377,4 +389,20 @@ async function reapPredecessorsChildren(dataDir: string, log: Logger): Promise<R
     log.warn('daemon', `stopped ${entry.purpose.what}${where}: the previous mlpd stopped without stopping it`);
   }
   return reaped;
+}
+
+/** Calls `flush` with the names given during the last `ms` (each once), at most once per `ms`. */
+function coalesced(ms: number, flush: (names: string[]) => void): ((name: string) => void) & { cancel(): void } {
+  const pending = new Set<string>();
+  let timer: NodeJS.Timeout | undefined;
+  const add = (name: string) => {
+    pending.add(name);
+    timer ??= setTimeout(() => {
+      timer = undefined;
+      const names = [...pending];
+      pending.clear();
+      flush(names);
+    }, ms);
+  };
+  return Object.assign(add, { cancel: () => clearTimeout(timer) });
 }

@@ -234,6 +234,22 @@ export type PipelineView = z.infer<typeof pipelineView>;
 export const storageProblem = z.object({ error: z.string(), since: z.number(), failedWrites: z.number(), pendingWrites: z.number() });
 export type StorageProblemView = z.infer<typeof storageProblem>;
 
+/** What the daemon runs now against its limits (docs/fleet.md): its model servers, and runs. */
+export const capacityView = z.object({
+  servers: z.object({
+    /** Model servers that should run (live variants of the local and docker backends). */
+    total: z.number(),
+    live: z.number(),
+    /** Started, not answering /ping yet. */
+    starting: z.number(),
+    /** Waiting for their turn to start (`serving.starting_at_once`). */
+    waiting: z.number(),
+    /** Given up on after repeated failed starts. */
+    failed: z.number(),
+  }),
+});
+export type CapacityView = z.infer<typeof capacityView>;
+
 export const snapshot = z.object({
   type: z.literal('snapshot'),
   at: z.number(),
@@ -243,6 +259,7 @@ export const snapshot = z.object({
     problems: z.array(problem),
   }),
   storage: storageProblem.nullable().optional(),
+  capacity: capacityView.optional(),
   pipelines: z.array(pipelineView),
 });
 export type Snapshot = z.infer<typeof snapshot>;
@@ -293,6 +310,8 @@ export const daemonEvent = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('repo_problems'), problems: z.array(problem) }),
   /** The database started or stopped refusing writes (null: it takes them again). */
   z.object({ kind: z.literal('storage'), storage: storageProblem.nullable() }),
+  /** What the daemon runs against its limits changed (at most once a second). */
+  z.object({ kind: z.literal('capacity'), capacity: capacityView }),
   z.object({ kind: z.literal('log'), ...logLineFields }),
   z.object({ kind: z.literal('run_updated'), run: runView }),
   /** Live metrics of the variants that served requests since the last tick (a few times a second). */

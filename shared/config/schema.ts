@@ -362,6 +362,18 @@ export const RepoConfigSchema = z.strictObject({
     .optional()
     .describe('Values for pipelines that do not set them themselves.'),
   prices: Prices.optional(),
+  serving: z
+    .strictObject({
+      starting_at_once: boundedNumber({ min: 1, max: 1024 }, { int: true })
+        .optional()
+        .meta({
+          description:
+            'Model servers starting at the same time (after a restart of mlpd, for new candidates, after a crash); each takes traffic as soon as it answers /ping. Default: 4 per core of the machine.',
+          examples: [8],
+        }),
+    })
+    .optional()
+    .describe("The model servers mlpd runs itself (the `local` and `docker` backends): docs/fleet.md."),
 });
 
 /** A validated pipeline.yaml, every default filled in. */

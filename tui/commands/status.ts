@@ -5,7 +5,7 @@ import { formatDuration } from '../../shared/duration.js';
 import { formatPercent } from '../../shared/percent.js';
 import type { PipelineView, RolloutView, Snapshot } from '../../shared/protocol.js';
 import { clientSettings, connect } from '../client.js';
-import { latencyPair, nextStepCell, nextStepText, plural, storageProblemText } from '../components/common/format.js';
+import { latencyPair, nextStepCell, nextStepText, plural, serversText, storageProblemText } from '../components/common/format.js';
 import { priceTable, servingPerMonth } from '../costs.js';
 import { renderTable } from './table.js';
 
@@ -14,7 +14,7 @@ export async function status(opts: { json: boolean }): Promise<number> {
   try {
     const snap = conn.snapshot;
     if (opts.json) {
-      console.log(JSON.stringify({ repo: snap.repo, storage: snap.storage ?? null, pipelines: snap.pipelines }, null, 2));
+      console.log(JSON.stringify({ repo: snap.repo, storage: snap.storage ?? null, capacity: snap.capacity ?? null, pipelines: snap.pipelines }, null, 2));
     } else {
       process.stdout.write(formatStatus(snap));
     }
@@ -88,6 +88,8 @@ export function formatStatus(snap: Snapshot): string {
       for (const problem of p.problems) out.push(`  ${formatProblem(problem, process.cwd())}`);
     }
   }
+  const servers = snap.capacity && serversText(snap.capacity);
+  if (servers) out.push('', servers);
   if (snap.storage) out.push('', storageProblemText(snap.storage));
   if (snap.repo.problems.length) {
     out.push('', `problems in ${relative(process.cwd(), snap.repo.root) || '.'}:`);

@@ -1,7 +1,7 @@
 /** Small text helpers the views share. */
 import { formatDuration } from '../../../shared/duration.js';
 import { formatPercent } from '../../../shared/percent.js';
-import type { RolloutPhase, RolloutView, StorageProblemView } from '../../../shared/protocol.js';
+import type { CapacityView, RolloutPhase, RolloutView, StorageProblemView } from '../../../shared/protocol.js';
 
 /** Ink colour per phase: red needs a person now, yellow is waiting on one, cyan is moving, green is done. */
 export const PHASE_COLOUR: Record<RolloutPhase | 'idle', string> = {
@@ -53,6 +53,15 @@ export function nextStepCell(r: RolloutView | null, now: number, duration: (ms: 
 }
 
 /** The line `mlp status` and the TUI show while the daemon's database refuses writes; the cause first, for narrow screens. */
+/** The daemon's model servers in a line (null without any): how many serve, and what the others are doing. */
+export function serversText(c: CapacityView): string | null {
+  const s = c.servers;
+  if (s.total === 0) return null;
+  const n = (x: number) => x.toLocaleString('en-US');
+  const others = [s.starting && `${n(s.starting)} starting`, s.waiting && `${n(s.waiting)} waiting their turn`, s.failed && `${n(s.failed)} failed`].filter(Boolean);
+  return `model servers: ${n(s.live)} of ${n(s.total)} serving${others.length ? ` (${others.join(', ')})` : ''}`;
+}
+
 export function storageProblemText(s: StorageProblemView): string {
   return `storage: ${s.error} since ${new Date(s.since).toLocaleTimeString('en-GB')}: the daemon's database refuses writes (${s.failedWrites.toLocaleString('en-US')} refused, ${s.pendingWrites} waiting); serving goes on, changes are written once it has room`;
 }

@@ -3,7 +3,7 @@ import { Box, Text } from 'ink';
 import { useMemo } from 'react';
 import { useTui } from '../../provider.js';
 import { attentionOf, fleetCounts, fleetRows } from '../../state/selectors.js';
-import { fit, plural, storageProblemText } from '../common/format.js';
+import { fit, plural, serversText, storageProblemText } from '../common/format.js';
 import { fleetColumns, fleetHeader } from './columns.js';
 import { PipelineRow } from './PipelineRow.js';
 
@@ -21,7 +21,8 @@ export function FleetView({ width, height }: { width: number; height: number }) 
   const visible = Math.max(1, height - 5 - (fleet.storage ? 1 : 0));
   const first = Math.min(Math.max(0, selectedIndex - visible + 1), Math.max(0, rows.length - visible));
   const shown = rows.slice(first, first + visible);
-  const header = `mlp · ${counts.total} ${plural(counts.total, 'pipeline')} · ${counts.attention} ${counts.attention === 1 ? 'needs' : 'need'} you · ${counts.active} rolling out${rows.length > visible ? ` · ${first + 1}-${first + shown.length} of ${rows.length}` : ''}`;
+  const servers = fleet.capacity && serversText(fleet.capacity);
+  const header = `mlp · ${counts.total} ${plural(counts.total, 'pipeline')} · ${counts.attention} ${counts.attention === 1 ? 'needs' : 'need'} you · ${counts.active} rolling out${servers ? ` · ${servers}` : ''}${rows.length > visible ? ` · ${first + 1}-${first + shown.length} of ${rows.length}` : ''}`;
   return (
     <Box flexDirection="column" width={width}>
       <Text bold>{fit(header, width)}</Text>
