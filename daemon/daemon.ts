@@ -8,6 +8,8 @@ import { mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { describeError, MlpError } from '../shared/errors.js';
+import { DEFAULT_MAX_PARALLEL_CLOUD } from '../shared/config/schema.js';
+import type { CapacityView } from '../shared/protocol.js';
 import { MLP_VERSION } from '../shared/version.js';
 import { createApiHandlers } from './api/handlers.js';
 import { childrenDir, createChildLedger } from './children/ledger.js';
@@ -48,6 +50,9 @@ import { ensureOperatorTokenFile } from './tokens.js';
 
 /** What a killed daemon left running gets this long between SIGTERM and SIGKILL (as a step past its limit). */
 const REAP_GRACE_MS = 5_000;
+
+/** Runs on this machine at once when mlp.yaml does not say: one per core, at least 2. */
+const DEFAULT_MAX_PARALLEL = Math.max(2, cpus().length);
 
 /** How long changes of model servers' states gather before their pipelines are republished. */
 const VARIANT_PUBLISH_MS = 100;
@@ -200,15 +205,16 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       onVariantChanged: (pipeline) => publishSoon(pipeline),
       onRetired: (pipeline, group, variant) => metrics.forget(pipeline, group, variant),
     });
-    const capacity = () => ({ servers: serving!.servers() });
-    sources.capacity = capacity;
-    closers.push(startCapacityEvents({ read: capacity, bus }));
     const platform = selectPlatforms({
       backendOf: (name) => registry.get(name)?.config.pipeline.deployment.backend,
       local: createLocalPlatform({ serving, metrics, captureDir }),
     });
     closers.push(() => platform.close());
     await platform.restore();
+    const runLimits = () => {
+      const runs = registry.repoConfig()?.runs;
+      return { here: runs?.max_parallel ?? DEFAULT_MAX_PARALLEL, cloud: runs?.max_parallel_cloud ?? DEFAULT_MAX_PARALLEL_CLOUD };
+    };
     const queue = createRunQueue({
       store,
       storage,
@@ -218,7 +224,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       bus,
       repoRoot: opts.repo,
       timeScale: opts.timeScale,
-      maxConcurrentRuns: Math.max(2, cpus().length),
+      limits: runLimits,
       pipeline: (name) => registry.get(name),
       async groups(p) {
         const info = await repo.refreshGroups(p.name);
@@ -239,6 +245,16 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       },
     });
     closers.push(() => queue.stop());
+    const capacity = (): CapacityView => {
+      const load = queue.load();
+      const limits = runLimits();
+      return {
+        servers: serving!.servers(),
+        runs: { running: load.running.here, max: limits.here, runningCloud: load.running.cloud, maxCloud: limits.cloud, queued: load.queued },
+      };
+    };
+    sources.capacity = capacity;
+    closers.push(startCapacityEvents({ read: capacity, bus }));
 
     rollouts = createRolloutController({
       store,

@@ -247,6 +247,16 @@ export const capacityView = z.object({
     /** Given up on after repeated failed starts. */
     failed: z.number(),
   }),
+  runs: z.object({
+    /** Runs going now whose steps run on this machine, and their limit (`runs.max_parallel`). */
+    running: z.number(),
+    max: z.number(),
+    /** Runs going now on SageMaker, and their limit (`runs.max_parallel_cloud`). */
+    runningCloud: z.number(),
+    maxCloud: z.number(),
+    /** Ids of the queued runs in the order they will start (round robin by pipeline). */
+    queued: z.array(z.string()),
+  }),
 });
 export type CapacityView = z.infer<typeof capacityView>;
 

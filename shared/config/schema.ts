@@ -322,6 +322,9 @@ const Prices = z
   })
   .describe("Prices for the cost estimates in `mlp status` and the TUI, over the built-in table of SageMaker on-demand list prices (docs/costs.md): your region's, or what you actually pay.");
 
+/** Runs on SageMaker at once when mlp.yaml does not say. */
+export const DEFAULT_MAX_PARALLEL_CLOUD = 10;
+
 /** The repo's `mlp.yaml`, shared by every pipeline under it. */
 export const RepoConfigSchema = z.strictObject({
   warehouses: z
@@ -362,6 +365,22 @@ export const RepoConfigSchema = z.strictObject({
     .optional()
     .describe('Values for pipelines that do not set them themselves.'),
   prices: Prices.optional(),
+  runs: z
+    .strictObject({
+      max_parallel: boundedNumber({ min: 1, max: 1024 }, { int: true })
+        .optional()
+        .meta({
+          description: 'Runs at the same time whose steps run on this machine (`local` and `docker` backends). Default: the number of cores, at least 2.',
+          examples: [4],
+        }),
+      max_parallel_cloud: boundedNumber({ min: 1, max: 10_000 }, { int: true })
+        .default(DEFAULT_MAX_PARALLEL_CLOUD)
+        .describe(
+          "Runs at the same time whose steps run on SageMaker (the `sagemaker` backend): they wait on AWS, not on this machine's cores, so they have a limit of their own; set it to what the account's SageMaker quotas allow.",
+        ),
+    })
+    .optional()
+    .describe('How many runs `mlpd` starts at once; queued runs start round robin by pipeline (docs/fleet.md).'),
   serving: z
     .strictObject({
       starting_at_once: boundedNumber({ min: 1, max: 1024 }, { int: true })

@@ -78,6 +78,8 @@ export function fleetRepo(opts: {
   repoExtra?: string;
   /** Each server sleeps this long before it listens, as a real one loading its model does. */
   startDelaySeconds?: number;
+  /** `train` takes this long. */
+  trainSeconds?: number;
 }): string {
   const files: Record<string, string> = { 'mlp.yaml': `warehouses:\n  warehouse: sqlite:warehouse.db\n${opts.repoExtra ?? ''}` };
   const serve = opts.startDelaySeconds ? `import time\ntime.sleep(${opts.startDelaySeconds})\n${TINY_SERVE_PY}` : TINY_SERVE_PY;
@@ -97,7 +99,7 @@ export function fleetRepo(opts: {
   deployment:
     integration_tests: false
 ${opts.pipelineExtra ?? ''}`;
-    files[`${name}/train.py`] = TRAIN_PY;
+    files[`${name}/train.py`] = opts.trainSeconds ? `import time\ntime.sleep(${opts.trainSeconds})\n${TRAIN_PY}` : TRAIN_PY;
     files[`${name}/serve.py`] = serve;
   }
   const repo = makeRepo(files);

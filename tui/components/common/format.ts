@@ -53,13 +53,31 @@ export function nextStepCell(r: RolloutView | null, now: number, duration: (ms: 
 }
 
 /** The line `mlp status` and the TUI show while the daemon's database refuses writes; the cause first, for narrow screens. */
+const count = (x: number) => x.toLocaleString('en-US');
+
 /** The daemon's model servers in a line (null without any): how many serve, and what the others are doing. */
 export function serversText(c: CapacityView): string | null {
   const s = c.servers;
   if (s.total === 0) return null;
-  const n = (x: number) => x.toLocaleString('en-US');
-  const others = [s.starting && `${n(s.starting)} starting`, s.waiting && `${n(s.waiting)} waiting their turn`, s.failed && `${n(s.failed)} failed`].filter(Boolean);
-  return `model servers: ${n(s.live)} of ${n(s.total)} serving${others.length ? ` (${others.join(', ')})` : ''}`;
+  const others = [s.starting && `${count(s.starting)} starting`, s.waiting && `${count(s.waiting)} waiting their turn`, s.failed && `${count(s.failed)} failed`].filter(Boolean);
+  return `model servers: ${count(s.live)} of ${count(s.total)} serving${others.length ? ` (${others.join(', ')})` : ''}`;
+}
+
+/** The daemon's runs against their limits in a line (null when none runs or waits). */
+export function runsText(c: CapacityView): string | null {
+  const r = c.runs;
+  if (r.running + r.runningCloud + r.queued.length === 0) return null;
+  return `runs: ${r.running} of ${r.max} on this machine, ${r.runningCloud} of ${r.maxCloud} on SageMaker, ${count(r.queued.length)} queued`;
+}
+
+/** Each queued run's place in the queue, 1 first. */
+export function queuePositions(c: CapacityView | null | undefined): Map<string, number> {
+  return new Map((c?.runs.queued ?? []).map((id, i) => [id, i + 1]));
+}
+
+/** A run's status for a one-line cell: a queued run says its place in the queue. */
+export function runStatusText(run: { status: string }, queuedAt: number | undefined): string {
+  return run.status === 'queued' && queuedAt !== undefined ? `queued #${queuedAt}` : run.status;
 }
 
 export function storageProblemText(s: StorageProblemView): string {
