@@ -200,6 +200,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       pipeline: (name) => registry.get(name),
       servedHere: (p) => servedLocally(p.config.pipeline.deployment.backend),
       startingAtOnce: () => registry.repoConfig()?.serving?.starting_at_once ?? DEFAULT_STARTING_AT_ONCE,
+      maxServers: () => registry.repoConfig()?.serving?.max_servers,
       groupsOf: (name) => repo.groups.get(name).groups,
       backend: (kind) => serverBackends.get(kind),
       onVariantChanged: (pipeline) => publishSoon(pipeline),
@@ -263,7 +264,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       platform,
       policyFor: (name) => {
         const p = registry.get(name);
-        return p ? rolloutPolicy(p.config, opts.timeScale) : undefined;
+        return p ? rolloutPolicy(p.config, opts.timeScale, registry.repoConfig()) : undefined;
       },
       gates: createGateRunner({
         pipeline: (name) => registry.get(name),

@@ -246,6 +246,10 @@ export const capacityView = z.object({
     waiting: z.number(),
     /** Given up on after repeated failed starts. */
     failed: z.number(),
+    /** Retired, finishing their requests before they stop; they count against the budget until then. */
+    draining: z.number(),
+    /** The budget, `serving.max_servers` (null: no limit); new candidates wait while total + draining is at it. */
+    max: z.number().nullable(),
   }),
   runs: z.object({
     /** Runs going now whose steps run on this machine, and their limit (`runs.max_parallel`). */

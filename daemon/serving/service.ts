@@ -15,6 +15,7 @@ import type { EventBus } from '../events.js';
 import type { Logger } from '../log.js';
 import type { StorageHealth } from '../storageHealth.js';
 import type { InForcePipeline } from '../repo/reconcile.js';
+import { overServerBudget } from '../platform/budget.js';
 import { artifactDir } from '../runs/artifacts.js';
 import type { Store } from '../store/db.js';
 import type { Variant, VariantBackend } from '../store/variants.js';
@@ -39,6 +40,8 @@ export interface ServingDeps {
   startingAtOnce?(): number;
   groupsOf(name: string): readonly string[];
   backend(kind: VariantBackend): ServerBackend;
+  /** At most this many model servers run (serving.max_servers): a new candidate beyond it is refused; undefined: no limit. */
+  maxServers?(): number | undefined;
   /** How long a retired server keeps getting no new traffic before it is stopped. */
   drainMs?: number;
   /** Called after a variant's state changed (the daemon republishes the pipeline's status). */
@@ -93,6 +96,10 @@ export interface ServerCounts {
   /** Waiting for their turn to start. */
   waiting: number;
   failed: number;
+  /** Retired, finishing their requests before they stop (they count against the budget until then). */
+  draining: number;
+  /** serving.max_servers; null: no limit. */
+  max: number | null;
 }
 
 export function createServing(deps: ServingDeps): Serving {
@@ -217,7 +224,15 @@ export function createServing(deps: ServingDeps): Serving {
     servers() {
       const by: Record<SupervisedState, number> = { starting: 0, live: 0, failed: 0, stopped: 0 };
       for (const sup of supervisors.values()) by[sup.state]++;
-      return { total: supervisors.size, live: by.live, starting: Math.max(0, by.starting - slots.waiting), waiting: slots.waiting, failed: by.failed };
+      return {
+        total: supervisors.size,
+        live: by.live,
+        starting: Math.max(0, by.starting - slots.waiting),
+        waiting: slots.waiting,
+        failed: by.failed,
+        draining: draining.size,
+        max: deps.maxServers?.() ?? null,
+      };
     },
     async restore() {
       const variants = store.variants.live();
@@ -248,6 +263,14 @@ export function createServing(deps: ServingDeps): Serving {
       for (const old of live.filter((v) => v.role === 'candidate' && v.version !== version)) {
         store.variants.retire(old.id);
         await stopVariant(old.id);
+      }
+      if (!candidate) {
+        // Servers still draining run too: they count until they have stopped.
+        const max = deps.maxServers?.();
+        const servers = supervisors.size + draining.size;
+        if (max !== undefined && servers + 1 > max) {
+          throw overServerBudget(`v${version} of ${pipeline}/${group} needs a model server, and ${servers} of serving.max_servers ${max} run`, { servers, max });
+        }
       }
       candidate ??= store.variants.create({ pipeline, group, version, role: 'candidate', weight: 0, backend });
       const sup = supervisors.get(candidate.id) ?? start(candidate);

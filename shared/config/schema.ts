@@ -390,6 +390,16 @@ export const RepoConfigSchema = z.strictObject({
             'Model servers starting at the same time (after a restart of mlpd, for new candidates, after a crash); each takes traffic as soon as it answers /ping. Default: 4 per core of the machine.',
           examples: [8],
         }),
+      max_servers: boundedNumber({ min: 1, max: 100_000 }, { int: true })
+        .optional()
+        .meta({
+          description:
+            "The server budget: at most this many model servers run at once (draining ones count until they stop). A rollout whose candidate would go over it waits for room (`budget_wait_minutes`), then blocks; servers already live are never stopped for it. Default: no limit.",
+          examples: [1200],
+        }),
+      budget_wait_minutes: boundedNumber({ above: 0, max: 7 * 24 * 60 })
+        .default(30)
+        .describe('How long a rollout waits for room in the server budget before it blocks.'),
     })
     .optional()
     .describe("The model servers mlpd runs itself (the `local` and `docker` backends): docs/fleet.md."),

@@ -58,9 +58,11 @@ const count = (x: number) => x.toLocaleString('en-US');
 /** The daemon's model servers in a line (null without any): how many serve, and what the others are doing. */
 export function serversText(c: CapacityView): string | null {
   const s = c.servers;
-  if (s.total === 0) return null;
-  const others = [s.starting && `${count(s.starting)} starting`, s.waiting && `${count(s.waiting)} waiting their turn`, s.failed && `${count(s.failed)} failed`].filter(Boolean);
-  return `model servers: ${count(s.live)} of ${count(s.total)} serving${others.length ? ` (${others.join(', ')})` : ''}`;
+  if (s.total === 0 && s.max === null) return null;
+  const others: string[] = [s.starting && `${count(s.starting)} starting`, s.waiting && `${count(s.waiting)} waiting their turn`, s.failed && `${count(s.failed)} failed`].filter((x): x is string => typeof x === 'string');
+  if (s.draining) others.push(`${count(s.draining)} draining`);
+  const budget = s.max !== null ? `; budget ${count(s.total + s.draining)} of ${count(s.max)} (serving.max_servers)` : '';
+  return `model servers: ${count(s.live)} of ${count(s.total)} serving${others.length ? ` (${others.join(', ')})` : ''}${budget}`;
 }
 
 /** The daemon's runs against their limits in a line (null when none runs or waits). */

@@ -44,7 +44,8 @@ export function FleetView({ width, height }: { width: number; height: number }) 
 function capacityBrief(c: CapacityView): string {
   const n = (x: number) => x.toLocaleString('en-US');
   const parts: string[] = [];
-  if (c.servers.total) parts.push(`servers ${n(c.servers.live)}/${n(c.servers.total)}${c.servers.failed ? ` (${n(c.servers.failed)} failed)` : ''}`);
+  const s = c.servers;
+  if (s.total || s.max !== null) parts.push(`servers ${n(s.live)}/${n(s.total)}${s.failed ? ` (${n(s.failed)} failed)` : ''}${s.max !== null ? ` budget ${n(s.total + s.draining)}/${n(s.max)}` : ''}`);
   const r = c.runs;
   if (r.running + r.runningCloud + r.queued.length) parts.push(`runs ${r.running}/${r.max}${r.runningCloud ? ` +${r.runningCloud}/${r.maxCloud} cloud` : ''}${r.queued.length ? `, ${n(r.queued.length)} queued` : ''}`);
   return parts.map((p) => ` · ${p}`).join('');
