@@ -1,7 +1,7 @@
 /** What clients see: the snapshot of every pipeline in force, built from the registry and the store. */
 import { relative } from 'node:path';
 import { pipelineBackends } from '../shared/config/backends.js';
-import type { LatencyView, PerformanceView, PipelineView, RolloutView, RunView, SageMakerServingView, Snapshot, VariantView } from '../shared/protocol.js';
+import type { CapacityView, LatencyView, PerformanceView, PipelineView, RolloutView, RunView, SageMakerServingView, Snapshot, VariantView } from '../shared/protocol.js';
 import { servingEstimate, trainingEstimate } from './costs/estimate.js';
 import { priceTable } from './costs/prices.js';
 import type { Run } from './store/runs.js';
@@ -32,6 +32,8 @@ export interface StatusSources {
   history?(pipeline: string): PerformanceView['history'];
   /** Why the database refuses writes, null while it takes them. */
   storage?(): Snapshot['storage'];
+  /** The daemon's model servers and runs against its limits. */
+  capacity?(): CapacityView;
 }
 
 export function pipelineView(p: InForcePipeline, src: StatusSources): PipelineView {
@@ -115,6 +117,7 @@ export function buildSnapshot(src: StatusSources, now: number): Snapshot {
     at: now,
     repo: { root: src.registry.root, problems: src.registry.repoProblems() },
     storage: src.storage?.() ?? null,
+    ...(src.capacity ? { capacity: src.capacity() } : {}),
     pipelines: src.registry.list().map((p) => pipelineView(p, src)),
   };
 }

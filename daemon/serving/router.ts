@@ -672,7 +672,12 @@ class ClientConnection implements Exchange {
     const route = found.route;
     const where = `${route.pipeline}/${route.group}`;
     if (route.variants.length === 0) {
-      return this.replyError(503, `no live model for ${where}: deploy a version first (mlp deploy ${route.pipeline})`);
+      return this.replyError(
+        503,
+        route.down !== undefined
+          ? `no live model for ${where}: ${route.down}`
+          : `no live model for ${where}: deploy a version first (mlp deploy ${route.pipeline})`,
+      );
     }
     const picker = this.router.picker(route);
     let slot: VariantSlot | null = null;

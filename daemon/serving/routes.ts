@@ -1,7 +1,8 @@
 /**
  * The route table the router reads on every request: for each pipeline in force, its groups and
- * the live variants of each group with their weights. Rebuilt (not patched) whenever a pipeline,
- * its groups, a variant's state or a weight changes; lookups are two map reads.
+ * the live variants of each group with their weights. A pipeline's routes are rebuilt whenever it,
+ * its groups, a variant's state or a weight changes, and only that pipeline's: with a thousand
+ * pipelines, one server coming back costs one pipeline's routes. Lookups are two map reads.
  */
 import { captureEndpoint } from './capture-layout.js';
 import type { GroupRoute, RouteLookup, RouteTable, VariantTarget } from './types.js';
@@ -18,21 +19,38 @@ export interface RouteVariant extends VariantTarget {
   group: string;
 }
 
+/** A variant that should serve but whose server does not answer: why its group has no live model. */
+export interface DownVariant {
+  pipeline: string;
+  group: string;
+  /** e.g. `v3 is not serving yet: its model server is starting` */
+  reason: string;
+}
+
 interface PipelineEntry {
   groups: readonly string[];
   routes: Map<string, GroupRoute>;
 }
 
 export interface MutableRouteTable extends RouteTable {
-  replace(pipelines: readonly RoutePipeline[], live: readonly RouteVariant[]): void;
+  /** Every pipeline's routes at once (the pipelines in force changed). */
+  replace(pipelines: readonly RoutePipeline[], live: readonly RouteVariant[], down?: readonly DownVariant[]): void;
+  /** One pipeline's routes, from its live variants (the others' are kept as they are). */
+  setPipeline(pipeline: RoutePipeline, live: readonly RouteVariant[], down?: readonly DownVariant[]): void;
+  /** The pipeline is no longer routed here. */
+  removePipeline(name: string): void;
 }
 
 export function createRouteTable(): MutableRouteTable {
   let byPipeline = new Map<string, PipelineEntry>();
   let names: string[] = [];
   let generation = 0;
-  /** SageMaker endpoint names, made on first use after each replace (most traffic never asks). */
+  /** SageMaker endpoint names, made on first use after a change (most traffic never asks). */
   let endpoints: Map<string, { pipeline: string; group: string }> | null = null;
+  const changed = () => {
+    endpoints = null;
+    generation++;
+  };
 
   return {
     get generation() {
@@ -55,23 +73,57 @@ export function createRouteTable(): MutableRouteTable {
       }
       return endpoints.get(name.toLowerCase());
     },
-    replace(pipelines, live) {
+    replace(pipelines, live, down = []) {
       const next = new Map<string, PipelineEntry>();
-      for (const p of pipelines) {
-        const routes = new Map<string, GroupRoute>();
-        for (const group of p.groups) {
-          const variants = live
-            .filter((v) => v.pipeline === p.name && v.group === group)
-            .map(({ name, role, weight, host, port }) => ({ name, role, weight, host, port }))
-            .sort((a, b) => (a.role === b.role ? 0 : a.role === 'current' ? -1 : 1));
-          routes.set(group, { pipeline: p.name, group, variants, timeoutMs: p.timeoutMs, captureSamplingPercent: p.captureSamplingPercent });
-        }
-        next.set(p.name, { groups: p.groups, routes });
-      }
+      const liveOf = byName(live);
+      const downOf = byName(down);
+      for (const p of pipelines) next.set(p.name, entryOf(p, liveOf.get(p.name) ?? [], downOf.get(p.name) ?? []));
       byPipeline = next;
       names = [...next.keys()].sort();
-      endpoints = null;
-      generation++;
+      changed();
+    },
+    setPipeline(p, live, down = []) {
+      const known = byPipeline.has(p.name);
+      byPipeline.set(p.name, entryOf(p, live, down));
+      if (!known) names = [...byPipeline.keys()].sort();
+      changed();
+    },
+    removePipeline(name) {
+      if (!byPipeline.delete(name)) return;
+      names = names.filter((n) => n !== name);
+      changed();
     },
   };
+}
+
+function byName<T extends { pipeline: string }>(items: readonly T[]): Map<string, T[]> {
+  const of = new Map<string, T[]>();
+  for (const item of items) {
+    const list = of.get(item.pipeline);
+    if (list) list.push(item);
+    else of.set(item.pipeline, [item]);
+  }
+  return of;
+}
+
+/** One pipeline's routes; `live` and `down` may hold other pipelines' variants too (they are skipped). */
+function entryOf(p: RoutePipeline, live: readonly RouteVariant[], down: readonly DownVariant[]): PipelineEntry {
+  const routes = new Map<string, GroupRoute>();
+  for (const group of p.groups) routes.set(group, { pipeline: p.name, group, variants: [], timeoutMs: p.timeoutMs, captureSamplingPercent: p.captureSamplingPercent });
+  const variantsOf = new Map<string, VariantTarget[]>();
+  for (const v of live) {
+    if (v.pipeline !== p.name || !routes.has(v.group)) continue;
+    let list = variantsOf.get(v.group);
+    if (!list) variantsOf.set(v.group, (list = []));
+    list.push({ name: v.name, role: v.role, weight: v.weight, host: v.host, port: v.port });
+  }
+  for (const [group, variants] of variantsOf) {
+    variants.sort((a, b) => (a.role === b.role ? 0 : a.role === 'current' ? -1 : 1));
+    routes.set(group, { ...routes.get(group)!, variants });
+  }
+  for (const a of down) {
+    const route = a.pipeline === p.name ? routes.get(a.group) : undefined;
+    if (route && route.variants.length === 0 && route.down === undefined) routes.set(a.group, { ...route, down: a.reason });
+  }
+  return { groups: p.groups, routes };
 }
