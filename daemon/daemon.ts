@@ -41,7 +41,7 @@ import { createCaptureWriter } from './serving/capture.js';
 import { createLiveMetrics } from './serving/metrics.js';
 import { metricsView, pipelineLatency, startMetricsTicker } from './serving/metricsEvents.js';
 import { startMetricsHistory, type MetricsHistory } from './serving/metricsHistory.js';
-import { startRouter } from './serving/router.js';
+import { startServingRouter } from './serving/router-workers.js';
 import { createServerBackends } from './serving/backends.js';
 import { createServing, DEFAULT_STARTING_AT_ONCE, type Serving } from './serving/service.js';
 import { createStorageHealth } from './storageHealth.js';
@@ -67,6 +67,8 @@ export interface DaemonOptions {
   host: string;
   port: number;
   servePort: number;
+  /** Router worker processes (`--serve-workers`); 1: the router runs in the daemon's process. */
+  serveWorkers: number;
   /** MLP_SERVE_TOKEN: the bearer token the router requires (absent: the router is open). */
   serveToken?: string;
   pullIntervalMs?: number;
@@ -325,11 +327,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       log,
     });
     closers.push(() => capture.close());
-    const router = await startRouter({
+    const router = await startServingRouter({
+      workers: opts.serveWorkers,
       host: opts.host,
       port: opts.servePort,
       table: serving.table,
       capture,
+      captureDir,
+      retention: CAPTURE_RETENTION,
       metrics,
       log,
       ...(opts.serveToken !== undefined ? { token: opts.serveToken } : {}),

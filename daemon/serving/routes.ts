@@ -30,6 +30,19 @@ export interface DownVariant {
 interface PipelineEntry {
   groups: readonly string[];
   routes: Map<string, GroupRoute>;
+  /** What the entry was made from: a copy of the table is made from the same data. */
+  made: { pipeline: RoutePipeline; live: readonly RouteVariant[]; down: readonly DownVariant[] };
+}
+
+/** One change of the table as the data that made it: what a copy of the table applies to stay the same. */
+export type RouteChange =
+  | { kind: 'replace'; pipelines: readonly RoutePipeline[]; live: readonly RouteVariant[]; down: readonly DownVariant[] }
+  | { kind: 'set'; pipeline: RoutePipeline; live: readonly RouteVariant[]; down: readonly DownVariant[] }
+  | { kind: 'remove'; name: string };
+
+/** A copy of the table somewhere else (a router worker): resolves once the change is in force there. */
+export interface RouteCopy {
+  apply(change: RouteChange): Promise<void>;
 }
 
 export interface MutableRouteTable extends RouteTable {
@@ -39,6 +52,12 @@ export interface MutableRouteTable extends RouteTable {
   setPipeline(pipeline: RoutePipeline, live: readonly RouteVariant[], down?: readonly DownVariant[]): void;
   /** The pipeline is no longer routed here. */
   removePipeline(name: string): void;
+  /** Applies a change made by another table (this one is a copy). */
+  apply(change: RouteChange): void;
+  /** Keeps `copy` the same as this table from now on: it gets the whole table, then every change. Returns a function that stops it. */
+  replicate(copy: RouteCopy): () => void;
+  /** Resolves once every change made so far is in force in every copy (at once without copies). */
+  inForce(): Promise<void>;
 }
 
 export function createRouteTable(): MutableRouteTable {
@@ -47,12 +66,20 @@ export function createRouteTable(): MutableRouteTable {
   let generation = 0;
   /** SageMaker endpoint names, made on first use after a change (most traffic never asks). */
   let endpoints: Map<string, { pipeline: string; group: string }> | null = null;
-  const changed = () => {
+  const copies = new Set<RouteCopy>();
+  /** Changes not yet acknowledged by every copy. */
+  const unsettled = new Set<Promise<void>>();
+  const changed = (change: RouteChange) => {
     endpoints = null;
     generation++;
+    for (const copy of copies) send(copy, change);
   };
+  const send = (copy: RouteCopy, change: RouteChange) => {
+    const applied = copy.apply(change).finally(() => unsettled.delete(applied));
+    unsettled.add(applied);
+  };
+  const table: MutableRouteTable = {
 
-  return {
     get generation() {
       return generation;
     },
@@ -80,20 +107,36 @@ export function createRouteTable(): MutableRouteTable {
       for (const p of pipelines) next.set(p.name, entryOf(p, liveOf.get(p.name) ?? [], downOf.get(p.name) ?? []));
       byPipeline = next;
       names = [...next.keys()].sort();
-      changed();
+      changed({ kind: 'replace', pipelines, live, down });
     },
     setPipeline(p, live, down = []) {
       const known = byPipeline.has(p.name);
-      byPipeline.set(p.name, entryOf(p, live, down));
+      const entry = entryOf(p, live, down);
+      byPipeline.set(p.name, entry);
       if (!known) names = [...byPipeline.keys()].sort();
-      changed();
+      changed({ kind: 'set', pipeline: p, live: entry.made.live, down: entry.made.down });
     },
     removePipeline(name) {
       if (!byPipeline.delete(name)) return;
       names = names.filter((n) => n !== name);
-      changed();
+      changed({ kind: 'remove', name });
+    },
+    apply(change) {
+      if (change.kind === 'replace') table.replace(change.pipelines, change.live, change.down);
+      else if (change.kind === 'set') table.setPipeline(change.pipeline, change.live, change.down);
+      else table.removePipeline(change.name);
+    },
+    replicate(copy) {
+      const entries = [...byPipeline.values()].map((e) => e.made);
+      copies.add(copy);
+      send(copy, { kind: 'replace', pipelines: entries.map((m) => m.pipeline), live: entries.flatMap((m) => m.live), down: entries.flatMap((m) => m.down) });
+      return () => void copies.delete(copy);
+    },
+    async inForce() {
+      while (unsettled.size > 0) await Promise.all(unsettled);
     },
   };
+  return table;
 }
 
 function byName<T extends { pipeline: string }>(items: readonly T[]): Map<string, T[]> {
@@ -125,5 +168,7 @@ function entryOf(p: RoutePipeline, live: readonly RouteVariant[], down: readonly
     const route = a.pipeline === p.name ? routes.get(a.group) : undefined;
     if (route && route.variants.length === 0 && route.down === undefined) routes.set(a.group, { ...route, down: a.reason });
   }
-  return { groups: p.groups, routes };
+  // Only this pipeline's variants are kept: a copy of the table is sent one pipeline's data, not the fleet's.
+  const made = { pipeline: p, live: live.filter((v) => v.pipeline === p.name), down: down.filter((a) => a.pipeline === p.name) };
+  return { groups: p.groups, routes, made };
 }
