@@ -10,7 +10,7 @@ export interface RouterWorkerConfig {
   /** The worker's number, 1.., for log lines. */
   index: number;
   host: string;
-  /** The port all workers share (0 only for the first workers of a daemon on `--serve-port 0`). */
+  /** The port asked of the cluster: the same for every worker, so that all share one socket (router-workers.ts). */
   port: number;
   token?: string;
   maxBodyBytes?: number;

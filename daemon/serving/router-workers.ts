@@ -76,15 +76,22 @@ async function startWorkers(opts: ServingRouterOptions): Promise<Router> {
   const members = new Set<Member>();
   let closing = false;
   let port = opts.port;
+  /**
+   * The port workers ask the cluster for. The daemon holds the socket under the port first asked
+   * for (0 with `--serve-port 0`), so a restarted worker asks for the same while any worker holds it;
+   * when none does, the socket is gone and the port it had is asked for by number.
+   */
+  let listenPort = opts.port;
   let quickExits = 0;
   let started: { resolve: (port: number) => void; reject: (err: Error) => void } | null = null;
   let listeningCount = 0;
 
   const fork = (index: number) => {
+    if (members.size === 0) listenPort = port;
     const config: RouterWorkerConfig = {
       index,
       host: opts.host,
-      port,
+      port: listenPort,
       ...(opts.token !== undefined ? { token: opts.token } : {}),
       ...(opts.maxBodyBytes !== undefined ? { maxBodyBytes: opts.maxBodyBytes } : {}),
       ...(opts.limits !== undefined ? { limits: opts.limits } : {}),
@@ -117,9 +124,11 @@ async function startWorkers(opts: ServingRouterOptions): Promise<Router> {
           return;
         case 'listening':
           port = message.port;
-          if (++listeningCount === opts.workers) started?.resolve(port);
+          if (started === null) log.info('router', `router worker ${index} (pid ${worker.process.pid}) is back, with the routes in force`);
+          else if (++listeningCount === opts.workers) started.resolve(port);
           return;
         case 'listen_failed':
+          if (started === null) log.error('router', `router worker ${index} (pid ${worker.process.pid}) cannot listen: ${message.message}`);
           started?.reject(new MlpError('unavailable', message.message));
           started = null;
           return;
