@@ -36,8 +36,8 @@ export function wrk(url: string, cpu: () => number, script: string, seconds: num
 
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
 
-/** CPU time (user + system) of a process, its threads and its child processes so far, in ms (Linux; NaN elsewhere). */
-export function cpuMs(pid: number): number {
+/** CPU time (user + system) of a process, its threads and (unless told not to) its child processes so far, in ms (Linux; NaN elsewhere). */
+export function cpuMs(pid: number, withChildren = true): number {
   if (!existsSync(`/proc/${pid}`)) return Number.NaN;
   let ticks = 0;
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
@@ -45,6 +45,7 @@ export function cpuMs(pid: number): number {
       // fields after the command name (which may contain spaces): utime and stime are the 12th and 13th
       const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
       ticks += Number(fields[11]) + Number(fields[12]);
+      if (!withChildren) continue;
       for (const child of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean)) ticks += (cpuMs(Number(child)) * CLOCK_TICKS) / 1000;
     } catch {
       // the thread ended meanwhile

@@ -31,7 +31,7 @@ export function createMetricsRelay(send: (batch: MetricsBatch) => void, interval
   let names: MetricsBatch['names'] = [];
   /** Ids handed out in batches already sent. */
   let sentNames = 0;
-  let values = new Float64Array(MAX_BATCH * FIELDS);
+  const values = new Float64Array(MAX_BATCH * FIELDS);
   let count = 0;
   let timer: NodeJS.Timeout | null = null;
 
@@ -55,10 +55,10 @@ export function createMetricsRelay(send: (batch: MetricsBatch) => void, interval
       timer = null;
     }
     if (count === 0 && names.length === 0) return;
-    const batch = { names, values: values.subarray(0, count * FIELDS) };
+    // A copy of the part in use: a view would send its whole buffer (the serializer copies buffers whole).
+    const batch = { names, values: values.slice(0, count * FIELDS) };
     sentNames += names.length;
     names = [];
-    values = new Float64Array(MAX_BATCH * FIELDS);
     count = 0;
     send(batch);
   };
