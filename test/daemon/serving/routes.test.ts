@@ -36,3 +36,30 @@ describe('route table', () => {
     assert.equal(b.kind === 'route' && b.route.down, 'v1 is starting');
   });
 });
+
+describe('route table copies (router workers)', () => {
+  it('a copy starts from the whole table, follows every change, and inForce waits for every copy', async () => {
+    const table = createRouteTable();
+    table.replace([pipeline('p1'), pipeline('p2')], [live('p1', 'a', 1), live('p2', 'a', 2)], [{ pipeline: 'p2', group: 'b', reason: 'v1 is starting' }]);
+    const copy = createRouteTable();
+    const acks: (() => void)[] = [];
+    table.replicate({
+      apply(change) {
+        copy.apply(change);
+        return new Promise<void>((resolve) => acks.push(resolve));
+      },
+    });
+    table.setPipeline(pipeline('p1'), [{ ...live('p1', 'a', 1), weight: 40 }, { ...live('p1', 'a', 5), name: 'v2', role: 'candidate', weight: 60 }]);
+    table.removePipeline('p2');
+    for (const [name, group] of [['p1', 'a'], ['p1', 'b'], ['p2', 'a'], ['p2', 'b']] as const) {
+      assert.deepEqual(copy.lookup(name, group), table.lookup(name, group), `${name}/${group}`);
+    }
+    let settled = false;
+    const inForce = table.inForce().then(() => (settled = true));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(settled, false, 'not in force before the copy acknowledged');
+    for (const ack of acks.splice(0)) ack();
+    await inForce;
+    assert.equal(settled, true);
+  });
+});
