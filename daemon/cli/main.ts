@@ -13,7 +13,7 @@ import { ROLES, type Role } from '../../shared/protocol.js';
 import { findRepoRoot } from '../../shared/repo/discover.js';
 import { MLP_VERSION } from '../../shared/version.js';
 import { startDaemon } from '../daemon.js';
-import { DEFAULT_SERVE_WORKERS, MAX_DEFAULT_SERVE_WORKERS } from '../serving/router-workers.js';
+import { DEFAULT_SERVE_WORKERS, MAX_DEFAULT_SERVE_WORKERS, MIN_CORES_FOR_WORKERS } from '../serving/router-workers.js';
 import { createLogger, type LogLevel } from '../log.js';
 import { openStore } from '../store/db.js';
 
@@ -38,8 +38,8 @@ Options:
   --host HOST       address to bind for the API and the router (default 127.0.0.1)
   --port PORT       WebSocket API port (default 7070; 0 = any free port)
   --serve-port PORT model-traffic router port (default 8080; 0 = any free port)
-  --serve-workers N router processes sharing the serve port (default: one per core, at most ${MAX_DEFAULT_SERVE_WORKERS},
-                    here ${DEFAULT_SERVE_WORKERS}; 1 = the router runs inside mlpd)
+  --serve-workers N router processes sharing the serve port (default: one per core, at most ${MAX_DEFAULT_SERVE_WORKERS}, on
+                    ${MIN_CORES_FOR_WORKERS} cores or more, else 1; here ${DEFAULT_SERVE_WORKERS}); 1 = the router runs inside mlpd
   --pull INTERVAL   fast-forward the repo clone from its upstream this often (e.g. 60s)
   --time-scale N    make every configured duration N times shorter (demos and tests)
   --log-level LEVEL debug | info | warn | error (default info)

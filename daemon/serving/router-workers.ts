@@ -30,8 +30,10 @@ import type { MetricsSink } from './types.js';
 
 /** Beyond this many, workers add little (the model servers need the cores too); `--serve-workers` can go higher. */
 export const MAX_DEFAULT_SERVE_WORKERS = 8;
-/** Router workers when `--serve-workers` is not given: one per core, at most MAX_DEFAULT_SERVE_WORKERS. */
-export const DEFAULT_SERVE_WORKERS = Math.min(availableParallelism(), MAX_DEFAULT_SERVE_WORKERS);
+/** Below this many cores the router stays in the daemon by default: there, a second router process costs more per request than it adds (docs/serving.md). */
+export const MIN_CORES_FOR_WORKERS = 4;
+/** Router workers when `--serve-workers` is not given: one per core (at most MAX_DEFAULT_SERVE_WORKERS) from MIN_CORES_FOR_WORKERS cores, else 1. */
+export const DEFAULT_SERVE_WORKERS = availableParallelism() >= MIN_CORES_FOR_WORKERS ? Math.min(availableParallelism(), MAX_DEFAULT_SERVE_WORKERS) : 1;
 /** How long workers gather metrics before sending them: small beside the rollback watch's reaction (docs/rollouts.md). */
 const METRICS_INTERVAL_MS = 20;
 /** A worker that has not put a route change in force by then is killed (it then serves nothing). */
