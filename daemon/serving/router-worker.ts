@@ -75,7 +75,9 @@ async function listen(): Promise<void> {
     send({ type: 'listening', port: router.port });
   } catch (err) {
     send({ type: 'listen_failed', message: describeError(err) });
-    await close(1);
+    closing = true; // nothing was accepted: nothing to drain
+    await capture.close();
+    process.exit(1);
   }
 }
 

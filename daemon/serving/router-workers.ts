@@ -130,7 +130,7 @@ async function startWorkers(opts: ServingRouterOptions): Promise<Router> {
           else if (++listeningCount === opts.workers) started.resolve(port);
           return;
         case 'listen_failed':
-          if (started === null) log.error('router', `router worker ${index} (pid ${worker.process.pid}) cannot listen: ${message.message}`);
+          if (started === null && !closing) log.error('router', `router worker ${index} (pid ${worker.process.pid}) cannot listen: ${message.message}`);
           started?.reject(new MlpError('unavailable', message.message));
           started = null;
           return;
