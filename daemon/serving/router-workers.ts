@@ -74,7 +74,8 @@ async function startWorkers(opts: ServingRouterOptions): Promise<Router> {
   const { log } = opts;
   // Every worker accepts on the shared socket itself (nginx's way), instead of the daemon handing connections round.
   cluster.schedulingPolicy = cluster.SCHED_NONE;
-  cluster.setupPrimary({ exec: workerScript(), serialization: 'advanced' });
+  // No daemon arguments: a worker takes its settings from its environment (ROUTER_WORKER_ENV).
+  cluster.setupPrimary({ exec: workerScript(), args: [], serialization: 'advanced' });
   const members = new Set<Member>();
   let closing = false;
   let port = opts.port;
