@@ -57,7 +57,7 @@ export interface ServingRouterOptions extends Omit<RouterOptions, 'table' | 'met
 /** The model-traffic router of `mlpd start`, on one core or on `workers` processes. */
 export async function startServingRouter(opts: ServingRouterOptions): Promise<Router> {
   if (opts.workers > 1) return startWorkers(opts);
-  return startRouter({ ...opts, table: opts.table, metrics: opts.metrics, capture: opts.capture });
+  return startRouter(opts);
 }
 
 interface Member {
