@@ -10,6 +10,8 @@ import { join, resolve, sep } from 'node:path';
 import { trainingBackend } from '../shared/config/backends.js';
 import { pipelineTargets, targetLabel } from '../shared/config/notify.js';
 import { describeError, MlpError } from '../shared/errors.js';
+import { DEFAULT_MAX_PARALLEL_CLOUD } from '../shared/config/schema.js';
+import type { CapacityView } from '../shared/protocol.js';
 import { MLP_VERSION } from '../shared/version.js';
 import { createApiHandlers } from './api/handlers.js';
 import { childrenDir, createChildLedger } from './children/ledger.js';
@@ -20,6 +22,7 @@ import { runDataCheckGate } from './rollout/dataChecks.js';
 import { createGateRunner } from './rollout/gates.js';
 import { rolloutPolicy } from './rollout/policy.js';
 import { startApiServer } from './api/server.js';
+import { startCapacityEvents } from './capacity.js';
 import { createCommandService } from './commands.js';
 import { createEventBus } from './events.js';
 import { createExecutorFactory } from './executors/factory.js';
@@ -44,9 +47,9 @@ import { createCaptureWriter } from './serving/capture.js';
 import { createLiveMetrics } from './serving/metrics.js';
 import { metricsView, pipelineLatency, startMetricsTicker } from './serving/metricsEvents.js';
 import { startMetricsHistory, type MetricsHistory } from './serving/metricsHistory.js';
-import { startRouter } from './serving/router.js';
+import { startServingRouter } from './serving/router-workers.js';
 import { createServerBackends } from './serving/backends.js';
-import { createServing, type Serving } from './serving/service.js';
+import { createServing, DEFAULT_STARTING_AT_ONCE, type Serving } from './serving/service.js';
 import { createStorageHealth } from './storageHealth.js';
 import { openStore, type Store } from './store/db.js';
 import { buildSnapshot, pipelineView, runViewOf, type StatusSources } from './status.js';
@@ -54,6 +57,12 @@ import { ensureOperatorTokenFile } from './tokens.js';
 
 /** What a killed daemon left running gets this long between SIGTERM and SIGKILL (as a step past its limit). */
 const REAP_GRACE_MS = 5_000;
+
+/** Runs on this machine at once when mlp.yaml does not say: one per core, at least 2. */
+const DEFAULT_MAX_PARALLEL = Math.max(2, cpus().length);
+
+/** How long changes of model servers' states gather before their pipelines are republished. */
+const VARIANT_PUBLISH_MS = 100;
 
 /** Data Capture kept on disk: the replay window (30 days by default) with room to spare, and a size cap. */
 const CAPTURE_RETENTION = { days: 45, maxBytes: 20 * 1024 ** 3 };
@@ -64,6 +73,8 @@ export interface DaemonOptions {
   host: string;
   port: number;
   servePort: number;
+  /** Router worker processes (`--serve-workers`); 1: the router runs in the daemon's process. */
+  serveWorkers: number;
   /** MLP_SERVE_TOKEN: the bearer token the router requires (absent: the router is open). */
   serveToken?: string;
   pullIntervalMs?: number;
@@ -145,6 +156,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         if (p) bus.publish({ kind: 'pipeline_updated', pipeline: pipelineView(p, sources) });
       }
     };
+    // Servers change state in bursts (a restore brings back hundreds): each pipeline is republished once per burst.
+    const publishSoon = coalesced(VARIANT_PUBLISH_MS, publishPipelines);
+    closers.push(() => publishSoon.cancel());
     const repo = await startRepoService({
       root: opts.repo,
       store,
@@ -152,13 +166,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       log,
       listener: {
         updated: (names) => {
-          serving?.refreshRoutes();
+          serving?.refreshRoutes(names);
           scheduling?.sync();
           checkNotifyTargets?.(names);
           publishPipelines(names);
         },
         removed: (name) => {
-          serving?.refreshRoutes();
+          serving?.refreshRoutes([name]);
           scheduling?.sync();
           history?.forget(name);
           bus.publish({ kind: 'pipeline_removed', name });
@@ -211,9 +225,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       dataDir: opts.dataDir,
       pipelines: () => registry.list().filter((p) => servedLocally(p.config.pipeline.deployment.backend)),
       pipeline: (name) => registry.get(name),
+      servedHere: (p) => servedLocally(p.config.pipeline.deployment.backend),
+      startingAtOnce: () => registry.repoConfig()?.serving?.starting_at_once ?? DEFAULT_STARTING_AT_ONCE,
+      maxServers: () => registry.repoConfig()?.serving?.max_servers,
       groupsOf: (name) => repo.groups.get(name).groups,
       backend: (kind) => serverBackends.get(kind),
-      onVariantChanged: (pipeline) => publishPipelines([pipeline]),
+      onVariantChanged: (pipeline) => publishSoon(pipeline),
       onRetired: (pipeline, group, variant) => metrics.forget(pipeline, group, variant),
     });
     const platform = selectPlatforms({
@@ -239,6 +256,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       metricsView(metrics.variant(pipeline, group, variant)) ?? trafficView(platform.variantTraffic(pipeline, group, variant));
     closers.push(() => platform.close());
     await platform.restore();
+    const runLimits = () => {
+      const runs = registry.repoConfig()?.runs;
+      return { here: runs?.max_parallel ?? DEFAULT_MAX_PARALLEL, cloud: runs?.max_parallel_cloud ?? DEFAULT_MAX_PARALLEL_CLOUD };
+    };
     const queue = createRunQueue({
       store,
       storage,
@@ -248,7 +269,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       bus,
       repoRoot: opts.repo,
       timeScale: opts.timeScale,
-      maxConcurrentRuns: Math.max(2, cpus().length),
+      limits: runLimits,
       outbox,
       pipeline: (name) => registry.get(name),
       async groups(p) {
@@ -270,6 +291,16 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       },
     });
     closers.push(() => queue.stop());
+    const capacity = (): CapacityView => {
+      const load = queue.load();
+      const limits = runLimits();
+      return {
+        servers: serving!.servers(),
+        runs: { running: load.running.here, max: limits.here, runningCloud: load.running.cloud, maxCloud: limits.cloud, queued: load.queued },
+      };
+    };
+    sources.capacity = capacity;
+    closers.push(startCapacityEvents({ read: capacity, bus }));
 
     rollouts = createRolloutController({
       store,
@@ -279,7 +310,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       platform,
       policyFor: (name) => {
         const p = registry.get(name);
-        return p ? rolloutPolicy(p.config, opts.timeScale) : undefined;
+        return p ? rolloutPolicy(p.config, opts.timeScale, registry.repoConfig()) : undefined;
       },
       gates: createGateRunner({
         pipeline: (name) => registry.get(name),
@@ -340,11 +371,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       log,
     });
     closers.push(() => capture.close());
-    const router = await startRouter({
+    const router = await startServingRouter({
+      workers: opts.serveWorkers,
       host: opts.host,
       port: opts.servePort,
       table: serving.table,
       capture,
+      captureDir,
+      retention: CAPTURE_RETENTION,
       metrics,
       log,
       ...(opts.serveToken !== undefined ? { token: opts.serveToken } : {}),
@@ -422,4 +456,20 @@ async function reapPredecessorsChildren(dataDir: string, log: Logger): Promise<R
     log.warn('daemon', `stopped ${entry.purpose.what}${where}: the previous mlpd stopped without stopping it`);
   }
   return reaped;
+}
+
+/** Calls `flush` with the names given during the last `ms` (each once), at most once per `ms`. */
+function coalesced(ms: number, flush: (names: string[]) => void): ((name: string) => void) & { cancel(): void } {
+  const pending = new Set<string>();
+  let timer: NodeJS.Timeout | undefined;
+  const add = (name: string) => {
+    pending.add(name);
+    timer ??= setTimeout(() => {
+      timer = undefined;
+      const names = [...pending];
+      pending.clear();
+      flush(names);
+    }, ms);
+  };
+  return Object.assign(add, { cancel: () => clearTimeout(timer) });
 }

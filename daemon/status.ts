@@ -1,7 +1,7 @@
 /** What clients see: the snapshot of every pipeline in force, built from the registry and the store. */
 import { relative } from 'node:path';
 import { pipelineBackends } from '../shared/config/backends.js';
-import type { LatencyView, NotificationsView, PerformanceView, PipelineView, RolloutView, RunView, SageMakerServingView, Snapshot, VariantView } from '../shared/protocol.js';
+import type { CapacityView, LatencyView, NotificationsView, PerformanceView, PipelineView, RolloutView, RunView, SageMakerServingView, Snapshot, VariantView } from '../shared/protocol.js';
 import { servingEstimate, trainingEstimate } from './costs/estimate.js';
 import { priceTable } from './costs/prices.js';
 import type { Run } from './store/runs.js';
@@ -34,6 +34,8 @@ export interface StatusSources {
   storage?(): Snapshot['storage'];
   /** A pipeline's notification targets and last deliveries. */
   notifications?(pipeline: string): NotificationsView;
+  /** The daemon's model servers and runs against its limits. */
+  capacity?(): CapacityView;
 }
 
 export function pipelineView(p: InForcePipeline, src: StatusSources): PipelineView {
@@ -118,6 +120,7 @@ export function buildSnapshot(src: StatusSources, now: number): Snapshot {
     at: now,
     repo: { root: src.registry.root, problems: src.registry.repoProblems() },
     storage: src.storage?.() ?? null,
+    ...(src.capacity ? { capacity: src.capacity() } : {}),
     pipelines: src.registry.list().map((p) => pipelineView(p, src)),
   };
 }

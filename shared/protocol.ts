@@ -281,6 +281,36 @@ export type PipelineView = z.infer<typeof pipelineView>;
 export const storageProblem = z.object({ error: z.string(), since: z.number(), failedWrites: z.number(), pendingWrites: z.number() });
 export type StorageProblemView = z.infer<typeof storageProblem>;
 
+/** What the daemon runs now against its limits (docs/fleet.md): its model servers, and runs. */
+export const capacityView = z.object({
+  servers: z.object({
+    /** Model servers that should run (live variants of the local and docker backends). */
+    total: z.number(),
+    live: z.number(),
+    /** Started, not answering /ping yet. */
+    starting: z.number(),
+    /** Waiting for their turn to start (`serving.starting_at_once`). */
+    waiting: z.number(),
+    /** Given up on after repeated failed starts. */
+    failed: z.number(),
+    /** Retired, finishing their requests before they stop; they count against the budget until then. */
+    draining: z.number(),
+    /** The budget, `serving.max_servers` (null: no limit); new candidates wait while total + draining is at it. */
+    max: z.number().nullable(),
+  }),
+  runs: z.object({
+    /** Runs going now whose steps run on this machine, and their limit (`runs.max_parallel`). */
+    running: z.number(),
+    max: z.number(),
+    /** Runs going now on SageMaker, and their limit (`runs.max_parallel_cloud`). */
+    runningCloud: z.number(),
+    maxCloud: z.number(),
+    /** Ids of the queued runs in the order they will start (round robin by pipeline). */
+    queued: z.array(z.string()),
+  }),
+});
+export type CapacityView = z.infer<typeof capacityView>;
+
 export const snapshot = z.object({
   type: z.literal('snapshot'),
   at: z.number(),
@@ -290,6 +320,7 @@ export const snapshot = z.object({
     problems: z.array(problem),
   }),
   storage: storageProblem.nullable().optional(),
+  capacity: capacityView.optional(),
   pipelines: z.array(pipelineView),
 });
 export type Snapshot = z.infer<typeof snapshot>;
@@ -346,6 +377,8 @@ export const daemonEvent = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('repo_problems'), problems: z.array(problem) }),
   /** The database started or stopped refusing writes (null: it takes them again). */
   z.object({ kind: z.literal('storage'), storage: storageProblem.nullable() }),
+  /** What the daemon runs against its limits changed (at most once a second). */
+  z.object({ kind: z.literal('capacity'), capacity: capacityView }),
   z.object({ kind: z.literal('log'), ...logLineFields }),
   z.object({ kind: z.literal('run_updated'), run: runView }),
   /** Live metrics of the variants that served requests since the last tick (a few times a second). */

@@ -13,6 +13,7 @@ import { ROLES, type Role } from '../../shared/protocol.js';
 import { findRepoRoot } from '../../shared/repo/discover.js';
 import { MLP_VERSION } from '../../shared/version.js';
 import { startDaemon } from '../daemon.js';
+import { DEFAULT_SERVE_WORKERS, MAX_DEFAULT_SERVE_WORKERS, MIN_CORES_FOR_WORKERS } from '../serving/router-workers.js';
 import { createLogger, type LogLevel } from '../log.js';
 import { openStore } from '../store/db.js';
 
@@ -20,7 +21,8 @@ const HELP = `mlpd — the mlp daemon
 
 Usage:
   mlpd start [--repo DIR] [--data-dir DIR] [--host 127.0.0.1] [--port 7070]
-             [--serve-port 8080] [--pull 60s] [--time-scale N] [--log-level info]
+             [--serve-port 8080] [--serve-workers N] [--pull 60s] [--time-scale N]
+             [--log-level info]
   mlpd token create --role viewer|operator [--name NAME] [--data-dir DIR] [--json]
   mlpd token list [--data-dir DIR] [--json]
   mlpd token revoke NAME [--data-dir DIR]
@@ -36,6 +38,8 @@ Options:
   --host HOST       address to bind for the API and the router (default 127.0.0.1)
   --port PORT       WebSocket API port (default 7070; 0 = any free port)
   --serve-port PORT model-traffic router port (default 8080; 0 = any free port)
+  --serve-workers N router processes sharing the serve port (default: one per core, at most ${MAX_DEFAULT_SERVE_WORKERS}, on
+                    ${MIN_CORES_FOR_WORKERS} cores or more, else 1; here ${DEFAULT_SERVE_WORKERS}); 1 = the router runs inside mlpd
   --pull INTERVAL   fast-forward the repo clone from its upstream this often (e.g. 60s)
   --time-scale N    make every configured duration N times shorter (demos and tests)
   --log-level LEVEL debug | info | warn | error (default info)
@@ -91,6 +95,7 @@ async function start(args: string[]): Promise<number> {
     host: { type: 'string' },
     port: { type: 'string' },
     'serve-port': { type: 'string' },
+    'serve-workers': { type: 'string' },
     pull: { type: 'string' },
     'time-scale': { type: 'string' },
     'log-level': { type: 'string' },
@@ -127,6 +132,7 @@ async function start(args: string[]): Promise<number> {
     host: values.host ?? '127.0.0.1',
     port: parsePort(values.port, '--port', 7070),
     servePort: parsePort(values['serve-port'], '--serve-port', 8080),
+    serveWorkers: parseServeWorkers(values['serve-workers']),
     ...(serveToken !== undefined ? { serveToken } : {}),
     ...(values.pull !== undefined ? { pullIntervalMs: parseDuration(values.pull, '--pull') } : {}),
     timeScale,
@@ -214,4 +220,12 @@ function token(args: string[]): number {
 
 function nextName(role: Role, taken: string[]): string {
   for (let n = 1; ; n++) if (!taken.includes(`${role}-${n}`)) return `${role}-${n}`;
+}
+
+/** Router processes: 1..256 (each is a process with its own connections to every model server). */
+function parseServeWorkers(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_SERVE_WORKERS;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw usageError(`--serve-workers: '${text}' is not a number of router processes (1-256; 1 = inside mlpd)`);
+  return n;
 }

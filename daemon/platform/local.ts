@@ -27,11 +27,19 @@ export function createLocalPlatform({ serving, metrics, captureDir }: LocalPlatf
     },
     candidatesBack: (pipeline) => serving.candidatesBack(pipeline),
     candidatesDown: (pipeline) => serving.candidatesDown(pipeline),
+    // Resolved once the new weights are in force in every router worker: a rollback's 0% holds before it is recorded.
     async setCandidateWeight(pipeline, weight) {
       serving.setCandidateWeight(pipeline, weight);
+      await serving.table.inForce();
     },
-    promoteCandidates: (pipeline) => serving.promoteCandidates(pipeline),
-    retireCandidates: (pipeline) => serving.retireCandidates(pipeline),
+    async promoteCandidates(pipeline) {
+      await serving.promoteCandidates(pipeline);
+      await serving.table.inForce();
+    },
+    async retireCandidates(pipeline) {
+      await serving.retireCandidates(pipeline);
+      await serving.table.inForce();
+    },
     holdCandidates: (pipeline) => serving.holdCandidates(pipeline),
     endpointOf(pipeline, group, role) {
       const server = serving.endpointOf(pipeline, group, role);

@@ -2,11 +2,14 @@
  * Replay's HTTP client: `POST /invocations` straight to one model server (not through the router, so
  * replayed requests stay out of live metrics and Data Capture), over a pool of keep-alive connections.
  *
- * undici's `Pool.dispatch` costs about half the CPU per request of node:http with a keep-alive Agent,
- * and two thirds of undici's own `request` (docs/rollouts.md, "Replay", measured): replay sends every
- * request twice, so the client's cost per request bounds its rate.
+ * It is the router's own model-connection pool (daemon/serving/upstream.ts): a request is one latin1
+ * string written once, answers are parsed in place from one shared read buffer, and an exchange is
+ * one small object. Replay sends every request twice, so the client's CPU per request bounds its
+ * rate: undici's `Pool.dispatch`, used before, left candidate-only replay at 0.72× autocannon
+ * (docs/rollouts.md, "Replay").
  */
-import { Pool } from 'undici';
+import type { ResponseHead } from '../serving/http1.js';
+import { UpstreamPool, type BodyMode, type Exchange, type UpstreamConnection } from '../serving/upstream.js';
 
 export interface ModelAddress {
   host: string;
@@ -53,8 +56,10 @@ export function modelAt(address: ModelAddress): ModelConnector {
 
 const EMPTY = Buffer.alloc(0);
 
-/** How long past `timeoutMs` the hard deadline of a request falls. */
-const DEADLINE_SLACK_MS = 1_000;
+/** Bodies up to this size go out in the same string as the head (as the router sends them). */
+const SMALL_BODY_BYTES = 64 * 1024;
+/** Idle connections outlive a replay run; close() ends them. */
+const IDLE_MS = 60_000;
 
 /** An error (status >= 400, or no answer at all). */
 export function failed(a: ModelAnswer): boolean {
@@ -63,98 +68,109 @@ export function failed(a: ModelAnswer): boolean {
 
 /**
  * A client for one model server holding up to `connections` keep-alive connections. A request times out
- * when the model has not started answering `timeoutMs` after it was sent, or its answer stalls that long.
- * Requests go through undici's `dispatch` with a handler of our own: no stream or AbortSignal per request,
- * which is most of what a request costs the client.
+ * when the model has not answered in full `timeoutMs` after it was handed to the client.
  */
 export function createModelClient(target: ModelAddress, opts: ModelClientOptions): ModelClient {
-  const host = target.host.includes(':') && !target.host.startsWith('[') ? `[${target.host}]` : target.host;
-  const pool = new Pool(`http://${host}:${target.port}`, { connections: opts.connections, pipelining: 1 });
-  const timeoutText = `timeout after ${opts.timeoutMs} ms`;
+  const pool = new UpstreamPool(target.host, target.port, opts.connections, IDLE_MS);
+  const inFlight = new Set<ModelExchange>();
   let destroyed = false;
+  let drained: (() => void) | null = null;
+  const timeoutText = `timeout after ${opts.timeoutMs} ms`;
 
-  function invoke(body: Buffer, contentType: string | undefined): Promise<ModelAnswer> {
-    return new Promise((resolve) => {
-      const started = performance.now();
-      let status: number | null = null;
-      let type: string | undefined;
-      const chunks: Buffer[] = [];
-      let abort: ((reason: Error) => void) | undefined;
-      // A hard deadline besides undici's timers: those only start once the request is written, so a
-      // request stuck before that (a stalled write, a wedged connection) would otherwise wait for the
-      // model server's own request timeout (Node's is 5 minutes).
-      const deadline = setTimeout(() => {
-        abort?.(new Error(timeoutText));
-        settle(timeoutText, true);
-      }, opts.timeoutMs + DEADLINE_SLACK_MS);
-      const settle = (error: string | null, timedOut = false) => {
-        clearTimeout(deadline);
-        resolve({
-          status: error === null ? status : null,
-          body: error !== null ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
-          contentType: error === null ? type : undefined,
-          latencyMs: performance.now() - started,
-          error,
-          timedOut,
-        });
-      };
-      try {
-        pool.dispatch(
-          {
-            path: '/invocations',
-            method: 'POST',
-            headers: contentType === undefined ? undefined : { 'content-type': contentType },
-            body,
-            headersTimeout: opts.timeoutMs,
-            bodyTimeout: opts.timeoutMs,
-          },
-          {
-            onRequestStart(controller) {
-              abort = (reason) => controller.abort(reason);
-            },
-            onResponseStart(_controller, statusCode, headers) {
-              status = statusCode;
-              const t = headers['content-type'];
-              type = Array.isArray(t) ? t[0] : t;
-            },
-            onResponseData(_controller, chunk) {
-              chunks.push(chunk);
-            },
-            onResponseEnd() {
-              settle(null);
-            },
-            onResponseError(_controller, err) {
-              const code = (err as { code?: string }).code;
-              if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') settle(timeoutText, true);
-              else settle(destroyed ? 'cancelled' : connectionError(err));
-            },
-          },
-        );
-      } catch (err) {
-        settle(destroyed ? 'cancelled' : connectionError(err));
-      }
-    });
-  }
+  const done = (exchange: ModelExchange) => {
+    inFlight.delete(exchange);
+    if (inFlight.size === 0 && drained !== null) drained();
+  };
 
   return {
-    invoke,
+    invoke(body, contentType) {
+      return new Promise<ModelAnswer>((resolve) => {
+        if (destroyed) return resolve(noAnswer('cancelled', 0, false));
+        const head = `POST /invocations HTTP/1.1\r\nHost: ${pool.hostHeader}\r\n${contentType === undefined ? '' : `Content-Type: ${contentType}\r\n`}Content-Length: ${body.length}\r\n\r\n`;
+        const exchange = new ModelExchange(pool, head, body, resolve, done);
+        exchange.deadline = setTimeout(() => exchange.fail(timeoutText, true), opts.timeoutMs);
+        inFlight.add(exchange);
+        pool.dispatch(exchange);
+      });
+    },
     destroy() {
       destroyed = true;
-      void pool.destroy().catch(() => undefined);
+      for (const exchange of [...inFlight]) exchange.fail('cancelled', false);
+      pool.close();
     },
-    close: () => (destroyed ? Promise.resolve() : pool.close()),
+    async close() {
+      if (inFlight.size > 0) await new Promise<void>((resolve) => (drained = resolve));
+      pool.close();
+    },
   };
 }
-function connectionError(err: unknown): string {
-  const e = err as { code?: string; message?: string; cause?: { code?: string } };
-  const code = e.code ?? e.cause?.code;
-  switch (code) {
-    case 'ECONNREFUSED':
-      return 'connection refused (ECONNREFUSED)';
-    case 'ECONNRESET':
-    case 'UND_ERR_SOCKET':
-      return `connection dropped (${code}): ${e.message ?? ''}`.trim();
-    default:
-      return code ? `${code}: ${e.message ?? ''}` : String(e.message ?? err);
+
+const noAnswer = (error: string, latencyMs: number, timedOut: boolean): ModelAnswer => ({ status: null, body: EMPTY, contentType: undefined, latencyMs, error, timedOut });
+
+/** One request to the model server and what it answered, carried by the pool's connections. */
+class ModelExchange implements Exchange {
+  queuedIn: UpstreamPool | null = null;
+  upstream: UpstreamConnection | null = null;
+  readonly upstreamRequest: string;
+  readonly upstreamBody: Buffer | null;
+  responseParts: string[] | null = [];
+  deadline: NodeJS.Timeout | undefined;
+  private readonly started = performance.now();
+  private status = 0;
+  private contentType: string | undefined;
+  private retried = false;
+  private settled = false;
+
+  constructor(
+    private readonly pool: UpstreamPool,
+    head: string,
+    body: Buffer,
+    private readonly resolve: (answer: ModelAnswer) => void,
+    private readonly done: (exchange: ModelExchange) => void,
+  ) {
+    const small = body.length <= SMALL_BODY_BYTES;
+    this.upstreamRequest = small ? head + body.toString('latin1') : head;
+    this.upstreamBody = small ? null : body;
+  }
+
+  onUpstreamHead(head: ResponseHead, _mode: BodyMode): void {
+    this.status = head.status;
+    this.contentType = head.contentType;
+  }
+
+  onUpstreamBody(): void {}
+
+  onUpstreamEnd(): void {
+    const parts = this.responseParts!;
+    const body = parts.length === 0 ? EMPTY : Buffer.from(parts.length === 1 ? parts[0]! : parts.join(''), 'latin1');
+    this.settle({ status: this.status, body, contentType: this.contentType, latencyMs: performance.now() - this.started, error: null, timedOut: false });
+  }
+
+  onUpstreamError(message: string, retryable: boolean): void {
+    this.upstream = null;
+    if (retryable && !this.retried && !this.settled && !this.pool.closed) {
+      this.retried = true; // once, and only because no byte of the request reached the model server
+      this.responseParts = [];
+      this.pool.dispatch(this, true);
+      return;
+    }
+    this.settle(noAnswer(message, performance.now() - this.started, false));
+  }
+
+  /** Gives up: the timeout, or the client was destroyed. */
+  fail(error: string, timedOut: boolean): void {
+    if (this.settled) return;
+    this.queuedIn = null;
+    this.upstream?.abort();
+    this.upstream = null;
+    this.settle(noAnswer(error, performance.now() - this.started, timedOut));
+  }
+
+  private settle(answer: ModelAnswer): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.deadline);
+    this.done(this);
+    this.resolve(answer);
   }
 }

@@ -26,6 +26,7 @@ import type { StorageHealth } from '../storageHealth.js';
 import type { Store } from '../store/db.js';
 import { isStorageUnavailable } from '../store/sqlite-errors.js';
 import type { Rollout } from '../store/rollouts.js';
+import { serverBudgetOf } from '../platform/budget.js';
 import { step, type Effect, type Gate, type GateOutcome, type RolloutEvent, type RolloutPolicy, type StepResult, type WatchSample } from './machine.js';
 
 export interface GateRunner {
@@ -173,6 +174,11 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
             await Promise.all(r.groups.map((g) => platform.startCandidate(r.pipeline, g.group, g.candidate)));
           } catch (err) {
             if (isStorageUnavailable(err)) throw err; // not the candidate's fault: tried again below
+            const budget = serverBudgetOf(err);
+            if (budget) {
+              await dispatch(r.id, { type: 'over_budget', reason: describeError(err), ...budget });
+              return;
+            }
             await dispatch(r.id, candidatesFailed(err));
             return;
           }

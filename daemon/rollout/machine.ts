@@ -49,6 +49,8 @@ export type RolloutEvent =
   | { type: 'restarted' }
   | { type: 'candidates_live' }
   | { type: 'candidates_failed'; reason: string }
+  /** Starting the candidates would take more model servers than the budget allows (serving.max_servers): wait for room. */
+  | { type: 'over_budget'; reason: string; servers: number; max: number }
   /** While shifting, a candidate's server stopped answering (it is being restarted): the watch cannot observe it. */
   | { type: 'candidates_down'; reason: string }
   | { type: 'gate_done'; gate: Gate; outcome: GateOutcome }
@@ -89,7 +91,14 @@ export interface RolloutPolicy {
   errorRateAbove: number;
   minRequests: number;
   latencyP99AboveMs: number | null;
+  /** How long a rollout waits for room in the server budget before it blocks (default 30 minutes). */
+  serverBudgetWaitMs?: number;
+  /** How often it tries again meanwhile (default 5 s). */
+  serverBudgetRetryMs?: number;
 }
+
+const SERVER_BUDGET_WAIT_MS = 30 * 60_000;
+const SERVER_BUDGET_RETRY_MS = 5_000;
 
 /** What the machine keeps in `Rollout.state` across restarts. */
 export interface MachineState {
@@ -108,6 +117,8 @@ export interface MachineState {
    * moment the watch observed), so time the watch could not observe is never counted as watched.
    */
   awaitingCandidates?: { since: number; cause: 'restart' | 'down' };
+  /** Set while deploying waits for room in the server budget, since the first refusal: it blocks once it waited too long. */
+  awaitingBudget?: { since: number };
   /** The terminal phase the machine is heading to once its effect is done. */
   ending?: { phase: 'promoted' | 'blocked' | 'rolled_back' | 'failed'; reason: string };
 }
@@ -178,6 +189,7 @@ export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutP
     case 'candidates_live': {
       if (s.awaitingCandidates) return candidatesBack(r, now, policy, out, go, decide);
       if (r.phase !== 'deploying') return out;
+      if (s.awaitingBudget) go(r.phase, { reason: null }, { awaitingBudget: undefined });
       decide({ rule: 'candidates_live', observed: r.groups.length, threshold: null, sample: null, verdict: 'advance', reason: `${describeCandidates(r)} ${answer(r)} /ping at 0% traffic` });
       return enterGate(r, 0, now, policy, out, go, decide, heading);
     }
@@ -196,6 +208,8 @@ export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutP
       heading('blocked', ev.reason, { type: 'retire_candidates' });
       return out;
     }
+    case 'over_budget':
+      return overBudget(r, ev, now, policy, out, go, decide, heading);
     case 'gate_done': {
       if (r.phase !== GATE_PHASE[ev.gate]) return out; // a late result of a cancelled gate
       const o = ev.outcome;
@@ -255,6 +269,10 @@ export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutP
       return out;
     }
     case 'tick': {
+      if (r.phase === 'deploying' && s.awaitingBudget) {
+        out.effects.push({ type: 'start_candidates' }); // room in the budget yet? over_budget again if not
+        return out;
+      }
       if (r.phase !== 'shifting' || s.awaitingCandidates) return out;
       const due = (s.stepStartedAt ?? now) + policy.stepIntervalMs;
       if (now < due) {
@@ -309,6 +327,31 @@ export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutP
 type Go = (phase: RolloutPhase, patch?: Partial<Rollout>, state?: Partial<MachineState>) => void;
 type Decide = (d: Omit<NewDecision, 'phase'> & { phase?: string }) => void;
 type Heading = (phase: NonNullable<MachineState['ending']>['phase'], reason: string, effect: Effect) => void;
+
+/**
+ * The candidates do not fit in the server budget: the first refusal is recorded and the rollout waits,
+ * trying again every few seconds (the servers of a promoted or rolled-back rollout make room); once it has
+ * waited `serverBudgetWaitMs` it blocks, and the candidates it did start are retired.
+ */
+function overBudget(r: Rollout, ev: Extract<RolloutEvent, { type: 'over_budget' }>, now: number, policy: RolloutPolicy, out: StepResult, go: Go, decide: Decide, heading: Heading): StepResult {
+  if (r.phase !== 'deploying') return out;
+  const s = machineState(r);
+  const wait = policy.serverBudgetWaitMs ?? SERVER_BUDGET_WAIT_MS;
+  const sample = { servers: ev.servers, max: ev.max };
+  if (s.awaitingBudget && now - s.awaitingBudget.since >= wait) {
+    const reason = `${ev.reason}; no room after waiting ${duration(now - s.awaitingBudget.since)}: raise serving.max_servers or retire models, then deploy again`;
+    decide({ rule: 'server_budget', observed: ev.servers, threshold: ev.max, sample, verdict: 'block', reason });
+    heading('blocked', reason, { type: 'retire_candidates' });
+    return out;
+  }
+  if (!s.awaitingBudget) {
+    const reason = `${ev.reason}: waiting for room (at most ${duration(wait)}, serving.budget_wait_minutes)`;
+    decide({ rule: 'server_budget', observed: ev.servers, threshold: ev.max, sample, verdict: 'wait', reason });
+    go(r.phase, { reason }, { awaitingBudget: { since: now } });
+  }
+  out.wakeAt = now + Math.min(policy.serverBudgetRetryMs ?? SERVER_BUDGET_RETRY_MS, wait);
+  return out;
+}
 
 /** Moves to the first gate at or after `from` that has work; past the gates, to the shift. */
 function enterGate(r: Rollout, from: number, now: number, policy: RolloutPolicy, out: StepResult, go: Go, decide: Decide, heading: Heading): StepResult {

@@ -1,6 +1,7 @@
 /**
  * The daemon's run queue: starts queued runs (from the scheduler, `mlp deploy`, a merged change)
- * as capacity allows, one run per pipeline at a time, and recovers after a restart.
+ * as capacity allows (runs.max_parallel here, runs.max_parallel_cloud on SageMaker), one run per
+ * pipeline at a time, round robin by pipeline (fairness.ts), and recovers after a restart.
  *
  * Recovery rule: a run the store says was `running` when the daemon died cannot be resumed; it is
  * marked failed, and so are its steps still `running`, saying what became of their processes (the
@@ -17,6 +18,7 @@ import type { Store } from '../store/db.js';
 import type { Run } from '../store/runs.js';
 import { headCommit } from '../repo/git.js';
 import type { InForcePipeline } from '../repo/reconcile.js';
+import { runsToStart, startOrder, type QueuedRun, type RunLimits, type RunPlace } from './fairness.js';
 import { interruptedRunReason, interruptedStepReason } from './interrupted.js';
 import type { NotificationOutbox } from '../notify/outbox.js';
 import { executeRun, type RunResult } from './runner.js';
@@ -35,8 +37,8 @@ export interface RunQueueDeps {
   executorFor(p: InForcePipeline): Executor;
   repoRoot: string;
   timeScale: number;
-  /** Runs at once across pipelines. */
-  maxConcurrentRuns: number;
+  /** Runs at once across pipelines, on this machine and on SageMaker; asked whenever a run could start. */
+  limits(): RunLimits;
   publishRun(run: Run): void;
   /** Called when a run has finished (e.g. to start a rollout of what it trained). */
   onFinished?(run: Run, result: RunResult): void;
@@ -47,6 +49,8 @@ export interface RunQueueDeps {
 export interface RunQueue {
   /** Starts queued runs if there is room (call after enqueueing). */
   pump(): void;
+  /** Runs going now by where their steps run, and the queued runs' ids in the order they will start. */
+  load(): { running: Record<RunPlace, number>; queued: string[] };
   /** Marks runs of a dead daemon failed (with what became of their steps' processes) and starts the queued ones. */
   recover(reaped: readonly ReapedChild[]): void;
   /** Cancels running runs and waits for them to end. */
@@ -54,10 +58,26 @@ export interface RunQueue {
 }
 
 export function createRunQueue(deps: RunQueueDeps): RunQueue {
-  const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  const running = new Map<string, { controller: AbortController; done: Promise<void>; pipeline: string; place: RunPlace }>();
   let stopped = false;
+  /** When each pipeline last started a run (a counter, not a clock: only the order matters). */
+  const lastStarted = new Map<string, number>();
+  let starts = 0;
 
-  function start(run: Run) {
+  const placeOf = (name: string): RunPlace => {
+    const p = deps.pipeline(name);
+    return p && deps.executorFor(p).kind === 'cloud' ? 'cloud' : 'here';
+  };
+  const queuedInOrder = (): QueuedRun[] =>
+    startOrder(
+      deps.store.runs
+        .active()
+        .filter((r) => r.status === 'queued' && !running.has(r.id))
+        .map((r) => ({ id: r.id, pipeline: r.pipeline, createdAt: r.createdAt, place: placeOf(r.pipeline) })),
+      (name) => lastStarted.get(name),
+    );
+
+  function start(run: Run, place: RunPlace) {
     const pipeline = deps.pipeline(run.pipeline);
     if (!pipeline) {
       deps.storage.write(`run ${run.id}`, () => deps.store.runs.setStatus(run.id, 'cancelled', { reason: `pipeline '${run.pipeline}' is no longer in the repo` }));
@@ -125,22 +145,26 @@ export function createRunQueue(deps: RunQueueDeps): RunQueue {
         pump();
       }
     })();
-    running.set(run.id, { controller, done });
+    running.set(run.id, { controller, done, pipeline: run.pipeline, place });
   }
 
   function pump() {
     if (stopped) return;
-    const busyPipelines = new Set([...running.keys()].map((id) => deps.store.runs.get(id)?.pipeline));
-    for (const run of deps.store.runs.active()) {
-      if (running.size >= deps.maxConcurrentRuns) return;
-      if (run.status !== 'queued' || running.has(run.id) || busyPipelines.has(run.pipeline)) continue;
-      busyPipelines.add(run.pipeline);
-      start(run);
+    for (const next of runsToStart(queuedInOrder(), [...running.values()], deps.limits())) {
+      const run = deps.store.runs.get(next.id);
+      if (run?.status !== 'queued') continue;
+      lastStarted.set(run.pipeline, ++starts);
+      start(run, next.place);
     }
   }
 
   return {
     pump,
+    load() {
+      const count: Record<RunPlace, number> = { here: 0, cloud: 0 };
+      for (const r of running.values()) count[r.place]++;
+      return { running: count, queued: queuedInOrder().map((r) => r.id) };
+    },
     recover(reaped) {
       for (const run of deps.store.runs.active()) {
         if (run.status !== 'running' || running.has(run.id)) continue;

@@ -36,6 +36,8 @@ export interface CaptureWriterOptions {
   maxFileAgeMs?: number;
   /** How often retention runs (it also runs at start, and whenever the folder outgrows `maxBytes`). Default 10 minutes. */
   retentionIntervalMs?: number;
+  /** Whether this writer runs retention; false in router workers, whose files the daemon's writer sweeps. Default true. */
+  sweeps?: boolean;
   /** I/O failures (a failed write loses that batch; the next batch starts a new file). */
   onError?: (err: Error) => void;
   /** Where dropped records and retention sweeps are reported. */
@@ -117,6 +119,7 @@ export function createCaptureWriter(opts: CaptureWriterOptions): CaptureWriter {
   const maxFileBytes = opts.maxFileBytes ?? 16 * 1024 ** 2;
   const maxFileAgeMs = opts.maxFileAgeMs ?? 600_000;
   const retentionIntervalMs = opts.retentionIntervalMs ?? 600_000;
+  const sweeps = opts.sweeps ?? true;
   const writerId = randomBytes(4).toString('hex');
   let fileSeq = 0;
 
@@ -219,7 +222,7 @@ export function createCaptureWriter(opts: CaptureWriterOptions): CaptureWriter {
       }
       if (queue.length > 0 && !closed) schedule();
       // A folder over its cap is swept at once, but not after every batch while one file alone keeps it over.
-      if (s.diskBytes > opts.retention.maxBytes && !(now() - lastSizeSweep < SIZE_SWEEP_EVERY_MS)) {
+      if (sweeps && s.diskBytes > opts.retention.maxBytes && !(now() - lastSizeSweep < SIZE_SWEEP_EVERY_MS)) {
         lastSizeSweep = now();
         void sweep(false);
       }
@@ -421,11 +424,11 @@ export function createCaptureWriter(opts: CaptureWriterOptions): CaptureWriter {
     return sweeping;
   }
 
-  void sweep(true);
+  if (sweeps) void sweep(true);
   const housekeeping = setInterval(() => void closeAgedFiles().catch(fail), Math.min(maxFileAgeMs, 10_000));
   housekeeping.unref();
-  const retentionTimer = setInterval(() => void sweep(false), retentionIntervalMs);
-  retentionTimer.unref();
+  const retentionTimer = sweeps ? setInterval(() => void sweep(false), retentionIntervalMs) : undefined;
+  retentionTimer?.unref();
 
   async function flush(): Promise<void> {
     if (timer !== null || immediate !== null) startDrain();

@@ -84,6 +84,12 @@ export interface Router {
   close(): Promise<void>;
 }
 
+/** The router of one worker process (router-worker.ts), which can also go down at once. */
+export interface WorkerRouter extends Router {
+  /** Stops accepting and answers every request in flight with a 502 saying `message` (the process is about to exit). */
+  failInFlight(message: string): void;
+}
+
 export interface RouteTarget {
   pipeline: string;
   /** undefined when the request names no group. */
@@ -105,11 +111,11 @@ function decodeSegment(s: string): string {
   return s.includes('%') ? decodeURIComponent(s) : s;
 }
 
-export async function startRouter(opts: RouterOptions): Promise<Router> {
+export async function startRouter(opts: RouterOptions): Promise<WorkerRouter> {
   const router = new RouterCore(opts);
   const port = await listen(router.server, 'model traffic', opts.host, opts.port);
   router.start();
-  return { port, close: () => router.close() };
+  return { port, close: () => router.close(), failInFlight: (message) => router.failInFlight(message) };
 }
 
 interface VariantSlot {
@@ -219,6 +225,12 @@ class RouterCore {
   connectionClosed(conn: ClientConnection): void {
     this.connections.delete(conn);
     if (this.drained !== undefined && this.connections.size === 0) this.drained();
+  }
+
+  failInFlight(message: string): void {
+    this.closing = true;
+    this.server.close();
+    for (const conn of this.connections) conn.failInFlight(message);
   }
 
   async close(): Promise<void> {
@@ -427,6 +439,15 @@ class ClientConnection implements Exchange {
   destroy(): void {
     this.destroyed = true;
     this.socket.destroy();
+  }
+
+  /** The router goes down at once (a worker's fatal error): the exchange in flight is answered 502, as when its model connection fails. */
+  failInFlight(message: string): void {
+    if (this.slot === null) return;
+    this.queuedIn = null;
+    this.upstream?.abort();
+    this.upstream = null;
+    this.failExchange(502, message);
   }
 
   /** Gives up the exchange in flight without answering or counting it (close() ran out of time). */
@@ -672,7 +693,12 @@ class ClientConnection implements Exchange {
     const route = found.route;
     const where = `${route.pipeline}/${route.group}`;
     if (route.variants.length === 0) {
-      return this.replyError(503, `no live model for ${where}: deploy a version first (mlp deploy ${route.pipeline})`);
+      return this.replyError(
+        503,
+        route.down !== undefined
+          ? `no live model for ${where}: ${route.down}`
+          : `no live model for ${where}: deploy a version first (mlp deploy ${route.pipeline})`,
+      );
     }
     const picker = this.router.picker(route);
     let slot: VariantSlot | null = null;

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { UNRECORDED, type ChildLedger, type ChildPurpose } from '../children/ledger.js';
 import { lineSplitter } from '../executors/executor.js';
+import { directArgv } from './argv.js';
 
 export interface ServerSpec {
   pipeline: string;
@@ -97,7 +98,10 @@ export function freePort(host = MODEL_SERVER_HOST): Promise<number> {
   });
 }
 
-/** The local backend: `serve.command` as a child process in the pipeline folder, in its own process group. */
+/**
+ * The local backend: `serve.command` as a child process in the pipeline folder, in its own process group
+ * (spawned directly when the command needs no shell, else under `/bin/sh -c`).
+ */
 export function createLocalServerBackend(opts: { ledger?: ChildLedger } = {}): ServerBackend {
   const ledger = opts.ledger ?? UNRECORDED;
   return {
@@ -107,7 +111,8 @@ export function createLocalServerBackend(opts: { ledger?: ChildLedger } = {}): S
       const out = lineSplitter((l) => onLine('stdout', l), tail);
       const err = lineSplitter((l) => onLine('stderr', l), tail);
       const record = ledger.process(serverPurpose(spec));
-      const child = spawn('/bin/sh', ['-c', spec.command], {
+      const argv = directArgv(spec.command) ?? ['/bin/sh', '-c', spec.command];
+      const child = spawn(argv[0]!, argv.slice(1), {
         cwd: spec.pipelineDir,
         env: { ...process.env, ...serverEnv(spec, spec.modelDir), PYTHONUNBUFFERED: '1', ...record.env },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -127,7 +132,8 @@ export function createLocalServerBackend(opts: { ledger?: ChildLedger } = {}): S
       child.stderr.on('data', (d: Buffer) => err.write(d));
       const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
         child.on('error', (e) => {
-          tail.push(`cannot start: ${e.message}`);
+          const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
+          tail.push(missing ? `cannot start: '${argv[0]}' was not found (serve.command; PATH is the daemon's)` : `cannot start: ${e.message}`);
           resolve({ code: null, signal: null });
         });
         child.on('exit', (code, signal) => {

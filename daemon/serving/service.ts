@@ -8,18 +8,21 @@
  * promote (the old server stops after its in-flight requests drained) or retire it.
  */
 import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { describeError, MlpError } from '../../shared/errors.js';
 import { roundPercent } from '../../shared/percent.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../log.js';
 import type { StorageHealth } from '../storageHealth.js';
 import type { InForcePipeline } from '../repo/reconcile.js';
+import { overServerBudget } from '../platform/budget.js';
 import { artifactDir } from '../runs/artifacts.js';
 import type { Store } from '../store/db.js';
 import type { Variant } from '../store/variants.js';
-import { createRouteTable, type MutableRouteTable, type RouteVariant } from './routes.js';
+import { createRouteTable, type DownVariant, type MutableRouteTable, type RoutePipeline, type RouteVariant } from './routes.js';
 import { MODEL_SERVER_HOST, type ServerBackend } from './servers.js';
-import { supervise, type Supervisor } from './supervisor.js';
+import { createStartSlots } from './startSlots.js';
+import { supervise, type SupervisedState, type Supervisor } from './supervisor.js';
 
 export interface ServingDeps {
   store: Store;
@@ -28,10 +31,17 @@ export interface ServingDeps {
   log: Logger;
   bus: EventBus;
   dataDir: string;
+  /** The pipelines whose traffic this router serves. */
   pipelines(): InForcePipeline[];
   pipeline(name: string): InForcePipeline | undefined;
+  /** Whether this router serves the pipeline's traffic (default: every pipeline in force). */
+  servedHere?(p: InForcePipeline): boolean;
+  /** Model servers starting at once (restore after a restart, candidates, restarts after a crash); asked at each start. Default: 4 per core. */
+  startingAtOnce?(): number;
   groupsOf(name: string): readonly string[];
   backend(kind: ServerBackend['kind']): ServerBackend;
+  /** At most this many model servers run (serving.max_servers): a new candidate beyond it is refused; undefined: no limit. */
+  maxServers?(): number | undefined;
   /** How long a retired server keeps getting no new traffic before it is stopped. */
   drainMs?: number;
   /** Called after a variant's state changed (the daemon republishes the pipeline's status). */
@@ -66,10 +76,30 @@ export interface Serving {
    * record yet. Ends when the candidates are retired or promoted (or with the process).
    */
   holdCandidates(pipeline: string): void;
-  /** Recomputes routes (after pipelines or groups changed). */
-  refreshRoutes(): void;
+  /** Recomputes the routes of these pipelines, or of every pipeline (after pipelines or groups changed). */
+  refreshRoutes(pipelines?: readonly string[]): void;
+  /** How many model servers should run, and what they are doing now. */
+  servers(): ServerCounts;
   /** Stops every server; the store keeps them live, so the next start restores them. */
   close(): Promise<void>;
+}
+
+/** Enough to keep every core busy while servers start, few enough that each one is quick. */
+export const DEFAULT_STARTING_AT_ONCE = 4 * availableParallelism();
+
+/** Model servers that should run, by what they are doing (docs/fleet.md). */
+export interface ServerCounts {
+  total: number;
+  live: number;
+  /** Started, not answering /ping yet. */
+  starting: number;
+  /** Waiting for their turn to start. */
+  waiting: number;
+  failed: number;
+  /** Retired, finishing their requests before they stop (they count against the budget until then). */
+  draining: number;
+  /** serving.max_servers; null: no limit. */
+  max: number | null;
 }
 
 export function createServing(deps: ServingDeps): Serving {
@@ -83,23 +113,47 @@ export function createServing(deps: ServingDeps): Serving {
   const held = new Set<string>();
   const weightOf = (v: Variant) => (held.has(v.pipeline) ? (v.role === 'candidate' ? 0 : 100) : v.weight);
 
-  const refreshRoutes = () => {
+  const startingAtOnce = deps.startingAtOnce ?? (() => DEFAULT_STARTING_AT_ONCE);
+  const slots = createStartSlots(startingAtOnce);
+  let closing = false;
+
+  const routeOf = (p: InForcePipeline): RoutePipeline => ({
+    name: p.name,
+    groups: deps.groupsOf(p.name),
+    timeoutMs: p.config.pipeline.serve.timeout_seconds * 1000,
+    captureSamplingPercent: p.config.pipeline.deployment.capture.sampling_percent,
+  });
+  /** What the router needs of these variants: the live ones' addresses, and why the others do not serve. */
+  const routed = (variants: Variant[]) => {
     const live: RouteVariant[] = [];
-    for (const v of store.variants.live()) {
+    const down: DownVariant[] = [];
+    for (const v of variants) {
+      if (!served(v)) continue; // its endpoint serves it, not this router
       const sup = supervisors.get(v.id);
       if (sup?.state === 'live' && sup.port !== null) {
         live.push({ pipeline: v.pipeline, group: v.group, name: `v${v.version}`, role: v.role, weight: weightOf(v), host: MODEL_SERVER_HOST, port: sup.port });
+      } else {
+        down.push({ pipeline: v.pipeline, group: v.group, reason: downReason(v, sup) });
       }
     }
-    table.replace(
-      deps.pipelines().map((p) => ({
-        name: p.name,
-        groups: deps.groupsOf(p.name),
-        timeoutMs: p.config.pipeline.serve.timeout_seconds * 1000,
-        captureSamplingPercent: p.config.pipeline.deployment.capture.sampling_percent,
-      })),
-      live,
-    );
+    return { live, down };
+  };
+  // One server's change rebuilds its pipeline's routes only: the fleet's routes would cost the square of the fleet.
+  const refreshRoutes = (names?: readonly string[]) => {
+    if (names === undefined) {
+      const { live, down } = routed(store.variants.live());
+      table.replace(deps.pipelines().map(routeOf), live, down);
+      return;
+    }
+    for (const name of names) {
+      const p = deps.pipeline(name);
+      if (!p || !(deps.servedHere?.(p) ?? true)) {
+        table.removePipeline(name);
+        continue;
+      }
+      const { live, down } = routed(store.variants.live(name));
+      table.setPipeline(routeOf(p), live, down);
+    }
   };
 
   /** The variants this daemon's own servers run (a SageMaker variant serves on its endpoint). */
@@ -121,6 +175,7 @@ export function createServing(deps: ServingDeps): Serving {
         ...(p.config.pipeline.image ? { image: p.config.pipeline.image } : {}),
       },
       backend: deps.backend(v.backend),
+      slots,
       startupTimeoutMs: p.config.pipeline.serve.startup_timeout_seconds * 1000,
       onLine: (stream, line) =>
         deps.bus.publish({ kind: 'log', at: Date.now(), pipeline: v.pipeline, runId: null, step: `serve ${name}`, group: v.group, stream, line }),
@@ -128,10 +183,11 @@ export function createServing(deps: ServingDeps): Serving {
         const observed = { state: change.state, port: change.port, handle: change.handle, restarts: change.restarts, lastError: change.lastError, at: Date.now() };
         // Routes come from the supervisors, so traffic follows the server even when this write waits.
         deps.storage.write(`variant ${v.id}`, () => store.variants.observe(v.id, observed));
+        if (closing) return; // every server stops now: nobody routes to them or watches them any more
         if (change.state === 'live') log.info('serve', `${name} is live on port ${change.port}${change.restarts ? ` (restart ${change.restarts})` : ''}`, v.pipeline);
         else if (change.state === 'failed') log.error('serve', `${name} failed: ${change.error}`, v.pipeline);
         else if (change.state === 'starting' && change.error) log.warn('serve', `${name}: ${change.error}; restarting`, v.pipeline);
-        refreshRoutes();
+        refreshRoutes([v.pipeline]);
         deps.onVariantChanged?.(v.pipeline);
       },
     });
@@ -146,7 +202,8 @@ export function createServing(deps: ServingDeps): Serving {
   const stopVariant = (id: number): Promise<void> => {
     const sup = supervisors.get(id);
     supervisors.delete(id);
-    refreshRoutes();
+    const retiring = store.variants.get(id);
+    if (retiring) refreshRoutes([retiring.pipeline]);
     let endDrain = () => {};
     const drained = new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, sup ? drainMs : 0);
@@ -168,8 +225,29 @@ export function createServing(deps: ServingDeps): Serving {
   return {
     table,
     refreshRoutes,
+    servers() {
+      const by: Record<SupervisedState, number> = { starting: 0, live: 0, failed: 0, stopped: 0 };
+      for (const sup of supervisors.values()) by[sup.state]++;
+      return {
+        total: supervisors.size,
+        live: by.live,
+        starting: Math.max(0, by.starting - slots.waiting),
+        waiting: slots.waiting,
+        failed: by.failed,
+        draining: draining.size,
+        max: deps.maxServers?.() ?? null,
+      };
+    },
     async restore() {
-      for (const v of store.variants.live().filter(served)) {
+      const variants = store.variants.live().filter(served);
+      // Until its server answers again a variant is starting, not what it was when the daemon stopped.
+      deps.storage.write('variants being restored', () =>
+        store.transaction(() => {
+          for (const v of variants) store.variants.observe(v.id, { state: 'starting', port: null, handle: null, restarts: 0, lastError: v.lastError });
+        }),
+      );
+      if (variants.length) log.info('serve', `bringing back ${variants.length.toLocaleString('en-US')} model server${variants.length === 1 ? '' : 's'}, ${startingAtOnce()} starting at once`);
+      for (const v of variants) {
         try {
           start(v);
         } catch (err) {
@@ -189,6 +267,14 @@ export function createServing(deps: ServingDeps): Serving {
       for (const old of live.filter((v) => v.role === 'candidate' && v.version !== version)) {
         store.variants.retire(old.id);
         await stopVariant(old.id);
+      }
+      if (!candidate) {
+        // Servers still draining run too: they count until they have stopped.
+        const max = deps.maxServers?.();
+        const servers = supervisors.size + draining.size;
+        if (max !== undefined && servers + 1 > max) {
+          throw overServerBudget(`v${version} of ${pipeline}/${group} needs a model server, and ${servers} of serving.max_servers ${max} run`, { servers, max });
+        }
       }
       candidate ??= store.variants.create({ pipeline, group, version, role: 'candidate', weight: 0, backend });
       if (!served(candidate)) throw new MlpError('conflict', `v${version} of ${pipeline}/${group} serves on SageMaker, not on this daemon's router`);
@@ -239,7 +325,7 @@ export function createServing(deps: ServingDeps): Serving {
           store.variants.setWeight(v.id, v.role === 'candidate' ? weight : hasCandidate ? roundPercent(100 - weight) : 100);
         }
       });
-      refreshRoutes();
+      refreshRoutes([pipeline]);
       deps.onVariantChanged?.(pipeline);
     },
     async promoteCandidates(pipeline) {
@@ -257,7 +343,7 @@ export function createServing(deps: ServingDeps): Serving {
         }
       });
       held.delete(pipeline);
-      refreshRoutes();
+      refreshRoutes([pipeline]);
       deps.onVariantChanged?.(pipeline);
       await Promise.all(retired.map(stopVariant));
     },
@@ -268,7 +354,7 @@ export function createServing(deps: ServingDeps): Serving {
         for (const v of store.variants.live(pipeline)) store.variants.setWeight(v.id, 100);
       });
       held.delete(pipeline);
-      refreshRoutes();
+      refreshRoutes([pipeline]);
       deps.onVariantChanged?.(pipeline);
       await Promise.all(candidates.map((c) => stopVariant(c.id)));
     },
@@ -276,13 +362,21 @@ export function createServing(deps: ServingDeps): Serving {
       if (held.has(pipeline)) return;
       held.add(pipeline);
       log.warn('serve', 'candidates get no traffic until the rollback can be recorded', pipeline);
-      refreshRoutes();
+      refreshRoutes([pipeline]);
     },
     async close() {
+      closing = true;
       const retiring = [...draining.values()];
       for (const r of retiring) r.endDrain();
       await Promise.all([...[...supervisors.values()].map((s) => s.stop(3_000)), ...retiring.map((r) => r.stopped)]);
       supervisors.clear();
     },
   };
+}
+
+/** Why a variant that should serve does not, for the router's 503. */
+function downReason(v: Variant, sup: Supervisor | undefined): string {
+  const which = `${v.role === 'current' ? 'its current version' : 'the candidate'} v${v.version}`;
+  if (sup?.state === 'failed') return `${which} could not be started (see mlp logs ${v.pipeline})`;
+  return `${which} is not serving yet, its model server is starting; retry shortly`;
 }

@@ -6,6 +6,7 @@
 import { request } from 'node:http';
 import { describeError } from '../../shared/errors.js';
 import { freePort, MODEL_SERVER_HOST, type RunningServer, type ServerBackend, type ServerSpec } from './servers.js';
+import type { StartSlots } from './startSlots.js';
 
 export type SupervisedState = 'starting' | 'live' | 'failed' | 'stopped';
 
@@ -25,6 +26,8 @@ export interface SupervisorOptions {
   spec: Omit<ServerSpec, 'port'>;
   backend: ServerBackend;
   startupTimeoutMs: number;
+  /** Bounds the servers starting at once (absent: this one starts at once); held from the start until live or failed. */
+  slots?: StartSlots;
   /** First restart delay; doubles up to maxBackoffMs. */
   backoffMs?: number;
   maxBackoffMs?: number;
@@ -90,12 +93,16 @@ export function supervise(opts: SupervisorOptions): Supervisor {
     let delay = backoff0;
     while (!stopping) {
       let error: string;
+      let release = () => {};
       try {
+        if (opts.slots) release = await opts.slots.acquire();
+        if (stopping) break;
         port = await freePort();
         if (stopping) break;
         server = await opts.backend.start({ ...opts.spec, port }, opts.onLine);
         set('starting', null); // records the new server's handle before waiting for it
         const ready = await waitReady(port, server, opts.startupTimeoutMs, () => stopping);
+        release();
         if (stopping) break;
         if (ready !== true) throw new Error(ready);
         failedStarts = 0;
@@ -106,6 +113,7 @@ export function supervise(opts: SupervisorOptions): Supervisor {
         if (stopping) break;
         error = `the model server exited (${exit.code !== null ? `code ${exit.code}` : exit.signal ?? 'killed'})${lastLine(server)}`;
       } catch (err) {
+        release();
         if (stopping) break;
         failedStarts++;
         error = err instanceof Error ? err.message : describeError(err);
@@ -119,6 +127,8 @@ export function supervise(opts: SupervisorOptions): Supervisor {
           // The very first start failing is the deploy's problem: say so at once, keep trying.
           rejectFirst(new Error(error));
         }
+      } finally {
+        release(); // a stop while waiting for the slot or starting gives it back too
       }
       restarts++;
       port = null;

@@ -22,6 +22,8 @@ export interface GroupRoute {
   readonly group: string;
   /** Live variants only; an empty list means the group has no live model (503). */
   readonly variants: readonly VariantTarget[];
+  /** With no live variant although a version should serve: why (its server is starting, or was given up on), for the 503. */
+  readonly down?: string;
   /** Per-request timeout of the model servers (504 after it). */
   readonly timeoutMs: number;
   /** Percent of invocations written to Data Capture (0 = none). */

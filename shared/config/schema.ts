@@ -335,6 +335,9 @@ const Prices = z
   })
   .describe("Prices for the cost estimates in `mlp status` and the TUI, over the built-in table of SageMaker on-demand list prices (docs/costs.md): your region's, or what you actually pay.");
 
+/** Runs on SageMaker at once when mlp.yaml does not say. */
+export const DEFAULT_MAX_PARALLEL_CLOUD = 10;
+
 /** The repo's `mlp.yaml`, shared by every pipeline under it. */
 export const RepoConfigSchema = z.strictObject({
   warehouses: z
@@ -382,6 +385,44 @@ export const RepoConfigSchema = z.strictObject({
     .describe('Values for pipelines that do not set them themselves.'),
   prices: Prices.optional(),
   notify: NotifyList(true),
+  runs: z
+    .strictObject({
+      max_parallel: boundedNumber({ min: 1, max: 1024 }, { int: true })
+        .optional()
+        .meta({
+          description: 'Runs at the same time whose steps run on this machine (`local` and `docker` backends). Default: the number of cores, at least 2.',
+          examples: [4],
+        }),
+      max_parallel_cloud: boundedNumber({ min: 1, max: 10_000 }, { int: true })
+        .default(DEFAULT_MAX_PARALLEL_CLOUD)
+        .describe(
+          "Runs at the same time whose steps run on SageMaker (the `sagemaker` backend): they wait on AWS, not on this machine's cores, so they have a limit of their own; set it to what the account's SageMaker quotas allow.",
+        ),
+    })
+    .optional()
+    .describe('How many runs `mlpd` starts at once; queued runs start round robin by pipeline (docs/fleet.md).'),
+  serving: z
+    .strictObject({
+      starting_at_once: boundedNumber({ min: 1, max: 1024 }, { int: true })
+        .optional()
+        .meta({
+          description:
+            'Model servers starting at the same time (after a restart of mlpd, for new candidates, after a crash); each takes traffic as soon as it answers /ping. Default: 4 per core of the machine.',
+          examples: [8],
+        }),
+      max_servers: boundedNumber({ min: 1, max: 100_000 }, { int: true })
+        .optional()
+        .meta({
+          description:
+            "The server budget: at most this many model servers run at once (draining ones count until they stop). A rollout whose candidate would go over it waits for room (`budget_wait_minutes`), then blocks; servers already live are never stopped for it. Default: no limit.",
+          examples: [1200],
+        }),
+      budget_wait_minutes: boundedNumber({ above: 0, max: 7 * 24 * 60 })
+        .default(30)
+        .describe('How long a rollout waits for room in the server budget before it blocks.'),
+    })
+    .optional()
+    .describe("The model servers mlpd runs itself (the `local` and `docker` backends): docs/fleet.md."),
 });
 
 /** A validated pipeline.yaml, every default filled in. */

@@ -92,4 +92,21 @@ describe('mlpd', () => {
       blocker.close();
     }
   });
+
+  it('says what --serve-workers takes, and why its router workers cannot listen', async () => {
+    const bad = await runCli('mlpd', ['start', '--serve-workers', '0']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--serve-workers: '0' is not a number of router processes \(1-256; 1 = inside mlpd\)/);
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const args = ['start', '--repo', copyExampleRepo(), '--data-dir', mkdtempSync(join(tmpdir(), 'mlp-data-')), '--port', '0', '--serve-port', String(port), '--serve-workers', '2'];
+      const r = await runCli('mlpd', args);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`cannot listen for model traffic on 127\\.0\\.0\\.1:${port}: the port is in use`));
+    } finally {
+      blocker.close();
+    }
+  });
 });

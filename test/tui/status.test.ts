@@ -61,5 +61,5 @@ test('mlp status --json prints the pipelines as the daemon sent them, performanc
     for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k];
     else process.env[k] = v;
   }
-  assert.deepEqual(JSON.parse(printed.join('\n')), { repo: sent.repo, storage: null, pipelines: sent.pipelines });
+  assert.deepEqual(JSON.parse(printed.join('\n')), { repo: sent.repo, storage: null, capacity: null, pipelines: sent.pipelines });
 });

@@ -6,7 +6,7 @@ import { notFound } from '../../shared/errors.js';
 import { formatPercent } from '../../shared/percent.js';
 import type { PipelineView, RolloutView, Snapshot } from '../../shared/protocol.js';
 import { clientSettings, connect } from '../client.js';
-import { latencyPair, nextStepCell, nextStepText, plural, storageProblemText } from '../components/common/format.js';
+import { latencyPair, nextStepCell, nextStepText, plural, queuePositions, runStatusText, runsText, serversText, storageProblemText } from '../components/common/format.js';
 import { priceTable, servingPerMonth } from '../costs.js';
 import { renderTable } from './table.js';
 import { notificationLines, notificationProblems } from '../notifications.js';
@@ -16,7 +16,7 @@ export async function status(opts: { json: boolean; pipeline?: string }): Promis
   try {
     const snap = onePipeline(conn.snapshot, opts.pipeline);
     if (opts.json) {
-      console.log(JSON.stringify({ repo: snap.repo, storage: snap.storage ?? null, pipelines: snap.pipelines }, null, 2));
+      console.log(JSON.stringify({ repo: snap.repo, storage: snap.storage ?? null, capacity: snap.capacity ?? null, pipelines: snap.pipelines }, null, 2));
     } else {
       process.stdout.write(formatStatus(snap, { detail: opts.pipeline !== undefined }));
     }
@@ -53,6 +53,7 @@ export function backendsLine(p: PipelineView): string | null {
 /** `detail`: one pipeline's page, with where it trains and serves, its notification targets and last deliveries. */
 export function formatStatus(snap: Snapshot, opts: { detail?: boolean } = {}): string {
   const out: string[] = [];
+  const positions = queuePositions(snap.capacity);
   if (snap.pipelines.length === 0) {
     out.push(`no pipelines in force in ${snap.repo.root} (add a pipeline.yaml; 'mlp validate' checks it)`);
   } else {
@@ -65,7 +66,7 @@ export function formatStatus(snap: Snapshot, opts: { detail?: boolean } = {}): s
           p.current?.version ?? '-',
           p.rollout ? p.rollout.phase : '-',
           p.rollout ? `${p.rollout.candidateVersion} ${formatPercent(p.rollout.candidateWeight)}` : '-',
-          lastRunCell(p, snap.at),
+          lastRunCell(p, snap.at, positions),
           nextStepCell(p.rollout, snap.at, formatDuration),
           p.performance.latency ? latencyPair(p.performance.latency.p50Ms, p.performance.latency.p99Ms) : '-',
           servingPerMonth(p.performance.serving) ?? '-',
@@ -119,6 +120,8 @@ export function formatStatus(snap: Snapshot, opts: { detail?: boolean } = {}): s
       for (const problem of p.problems) out.push(`  ${formatProblem(problem, process.cwd())}`);
     }
   }
+  const capacity = snap.capacity ? [serversText(snap.capacity), runsText(snap.capacity)].filter((l): l is string => l !== null) : [];
+  if (capacity.length) out.push('', ...capacity);
   if (snap.storage) out.push('', storageProblemText(snap.storage));
   if (snap.repo.problems.length) {
     out.push('', `problems in ${relative(process.cwd(), snap.repo.root) || '.'}:`);
@@ -133,10 +136,10 @@ function groupsCell(p: PipelineView): string {
   return p.groups.length > 4 ? `${shown} +${p.groups.length - 4}` : shown;
 }
 
-function lastRunCell(p: PipelineView, now: number): string {
+function lastRunCell(p: PipelineView, now: number, positions: ReadonlyMap<string, number>): string {
   const run = p.runs[0];
   if (!run) return '-';
-  return `${run.status} ${formatDuration(Math.max(0, now - (run.finishedAt ?? run.startedAt ?? run.createdAt)))} ago`;
+  return `${runStatusText(run, positions.get(run.id))} ${formatDuration(Math.max(0, now - (run.finishedAt ?? run.startedAt ?? run.createdAt)))} ago`;
 }
 
 /** A rollout in a few lines: where it is, its gates, its last decisions, failing replayed requests. */

@@ -2,7 +2,7 @@
  * The fleet model: what the daemon has told this client, folded from protocol messages by a pure
  * reducer. The view reads it; only the live connection (and tests) feed it.
  */
-import type { DaemonEvent, LogLineView, PipelineView, Role, Snapshot, StorageProblemView } from '../../shared/protocol.js';
+import type { CapacityView, DaemonEvent, LogLineView, PipelineView, Role, Snapshot, StorageProblemView } from '../../shared/protocol.js';
 
 export type Connection =
   | { status: 'connecting' }
@@ -22,6 +22,8 @@ export interface FleetState {
   repoProblems: Snapshot['repo']['problems'];
   /** Set while the daemon's database refuses writes. */
   storage: StorageProblemView | null;
+  /** The daemon's model servers and runs against its limits (null: a daemon that does not say). */
+  capacity: CapacityView | null;
   /** In the daemon's order; selectors sort. */
   pipelines: PipelineView[];
   /** Followed pipelines' recent lines, oldest first, at most MAX_LOG_LINES each. */
@@ -50,6 +52,7 @@ export const initialFleet: FleetState = {
   repoRoot: '',
   repoProblems: [],
   storage: null,
+  capacity: null,
   pipelines: [],
   logs: {},
   logSeq: 0,
@@ -59,7 +62,7 @@ export function fleetReducer(state: FleetState, action: FleetAction): FleetState
   switch (action.type) {
     case 'snapshot': {
       const s = action.snapshot;
-      return { ...state, at: s.at, repoRoot: s.repo.root, repoProblems: s.repo.problems, storage: s.storage ?? null, pipelines: s.pipelines };
+      return { ...state, at: s.at, repoRoot: s.repo.root, repoProblems: s.repo.problems, storage: s.storage ?? null, capacity: s.capacity ?? null, pipelines: s.pipelines };
     }
     case 'connection':
       return { ...state, connection: action.connection };
@@ -87,6 +90,8 @@ function applyEvent(state: FleetState, event: DaemonEvent): FleetState {
       return { ...state, repoProblems: event.problems };
     case 'storage':
       return { ...state, storage: event.storage };
+    case 'capacity':
+      return { ...state, capacity: event.capacity };
     case 'run_updated': {
       const run = event.run;
       const i = state.pipelines.findIndex((p) => p.name === run.pipeline);

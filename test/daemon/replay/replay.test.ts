@@ -144,7 +144,7 @@ describe('the built-in rule', () => {
     await gone.stop();
     const report = await replay(v1, gone, { requests: requestsUpTo(5) });
     assert.equal(report.regressions.count, 5);
-    assert.match(report.regressions.samples[0]!.candidate.error ?? '', /ECONNREFUSED/);
+    assert.match(report.regressions.samples[0]!.candidate.error ?? '', /connection refused by 127\.0\.0\.1:\d+ \(is the model server running\?\)/);
     assert.equal(report.latency.candidate, null, 'instant connection failures are not latencies');
   });
 

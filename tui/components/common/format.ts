@@ -1,7 +1,7 @@
 /** Small text helpers the views share. */
 import { formatDuration } from '../../../shared/duration.js';
 import { formatPercent } from '../../../shared/percent.js';
-import type { RolloutPhase, RolloutView, StorageProblemView } from '../../../shared/protocol.js';
+import type { CapacityView, RolloutPhase, RolloutView, StorageProblemView } from '../../../shared/protocol.js';
 
 /** Ink colour per phase: red needs a person now, yellow is waiting on one, cyan is moving, green is done. */
 export const PHASE_COLOUR: Record<RolloutPhase | 'idle', string> = {
@@ -53,6 +53,35 @@ export function nextStepCell(r: RolloutView | null, now: number, duration: (ms: 
 }
 
 /** The line `mlp status` and the TUI show while the daemon's database refuses writes; the cause first, for narrow screens. */
+const count = (x: number) => x.toLocaleString('en-US');
+
+/** The daemon's model servers in a line (null without any): how many serve, and what the others are doing. */
+export function serversText(c: CapacityView): string | null {
+  const s = c.servers;
+  if (s.total === 0 && s.max === null) return null;
+  const others: string[] = [s.starting && `${count(s.starting)} starting`, s.waiting && `${count(s.waiting)} waiting their turn`, s.failed && `${count(s.failed)} failed`].filter((x): x is string => typeof x === 'string');
+  if (s.draining) others.push(`${count(s.draining)} draining`);
+  const budget = s.max !== null ? `; budget ${count(s.total + s.draining)} of ${count(s.max)} (serving.max_servers)` : '';
+  return `model servers: ${count(s.live)} of ${count(s.total)} serving${others.length ? ` (${others.join(', ')})` : ''}${budget}`;
+}
+
+/** The daemon's runs against their limits in a line (null when none runs or waits). */
+export function runsText(c: CapacityView): string | null {
+  const r = c.runs;
+  if (r.running + r.runningCloud + r.queued.length === 0) return null;
+  return `runs: ${r.running} of ${r.max} on this machine, ${r.runningCloud} of ${r.maxCloud} on SageMaker, ${count(r.queued.length)} queued`;
+}
+
+/** Each queued run's place in the queue, 1 first. */
+export function queuePositions(c: CapacityView | null | undefined): Map<string, number> {
+  return new Map((c?.runs.queued ?? []).map((id, i) => [id, i + 1]));
+}
+
+/** A run's status for a one-line cell: a queued run says its place in the queue. */
+export function runStatusText(run: { status: string }, queuedAt: number | undefined): string {
+  return run.status === 'queued' && queuedAt !== undefined ? `queued #${queuedAt}` : run.status;
+}
+
 export function storageProblemText(s: StorageProblemView): string {
   return `storage: ${s.error} since ${new Date(s.since).toLocaleTimeString('en-GB')}: the daemon's database refuses writes (${s.failedWrites.toLocaleString('en-US')} refused, ${s.pendingWrites} waiting); serving goes on, changes are written once it has room`;
 }

@@ -4,12 +4,25 @@ import { memo } from 'react';
 import type { PipelineView } from '../../../shared/protocol.js';
 import { attentionOf, candidateErrorRate, errorRateThreshold, trafficSplit } from '../../state/selectors.js';
 import { servingPerMonth } from '../../costs.js';
-import { ago, fit, latencyPair, nextStepCell, rate } from '../common/format.js';
+import { ago, fit, latencyPair, nextStepCell, rate, runStatusText } from '../common/format.js';
 import { Phase } from '../common/Phase.js';
 import { TrafficBar } from '../common/TrafficBar.js';
 import type { FleetColumns } from './columns.js';
 
-export const PipelineRow = memo(function PipelineRow({ p, cols, selected, now }: { p: PipelineView; cols: FleetColumns; selected: boolean; now: number }) {
+export const PipelineRow = memo(function PipelineRow({
+  p,
+  cols,
+  selected,
+  now,
+  queuedAt,
+}: {
+  p: PipelineView;
+  cols: FleetColumns;
+  selected: boolean;
+  now: number;
+  /** The latest run's place in the daemon's queue, when it is queued. */
+  queuedAt?: number | undefined;
+}) {
   const attention = attentionOf(p);
   const versions = p.rollout && p.rollout.phase !== 'promoted' ? `${p.rollout.currentVersion ?? '∅'}→${p.rollout.candidateVersion}` : (p.current?.version ?? '-');
   const err = candidateErrorRate(p);
@@ -31,7 +44,7 @@ export const PipelineRow = memo(function PipelineRow({ p, cols, selected, now }:
       {cols.next > 0 && <Text color={p.rollout?.phase === 'paused' ? 'yellow' : undefined}> {cell(nextCell(p, now, cols.next), cols.next)}</Text>}
       {cols.latency > 0 && <Text> {cell(latency ? latencyPair(latency.p50Ms, latency.p99Ms) : '-', cols.latency)}</Text>}
       {cols.cost > 0 && <Text> {cell(servingPerMonth(p.performance.serving) ?? '-', cols.cost)}</Text>}
-      {cols.lastRun > 0 && <Text dimColor> {fit(run ? `${run.status} ${ago(run.finishedAt ?? run.startedAt ?? run.createdAt, now)}` : '-', cols.lastRun)}</Text>}
+      {cols.lastRun > 0 && <Text dimColor> {fit(run ? `${runStatusText(run, queuedAt)} ${ago(run.finishedAt ?? run.startedAt ?? run.createdAt, now)}` : '-', cols.lastRun)}</Text>}
     </Box>
   );
 });

@@ -1,0 +1,140 @@
+/**
+ * A generated fleet: a repo of `pipelines` pipelines with `groups` groups each (from one warehouse
+ * table), served by the smallest Python model server there is (a socket loop, no http.server), and a
+ * data dir whose store says a version of some of them is live, as if they had been deployed and the
+ * daemon restarted. Used by the restart tests and `npm run bench:fleet`.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { artifactDir } from '../../daemon/runs/artifacts.js';
+import { openStore } from '../../daemon/store/db.js';
+import { makeRepo } from './repo.js';
+
+/**
+ * GET /ping and POST /invocations ({"x": n} -> {"y": n + 1, "group": ...}) on HOST:PORT, one request at a
+ * time, keep-alive: the least a model server can be, so a fleet's memory is the daemon's, not the models'.
+ */
+export const TINY_SERVE_PY = `import os, socket
+group = os.environ["MLP_GROUP"].encode()
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((os.environ.get("HOST", "127.0.0.1"), int(os.environ["PORT"])))
+s.listen(64)
+def reply(c, status, body):
+    c.sendall(b"HTTP/1.1 " + status + b"\\r\\ncontent-type: application/json\\r\\ncontent-length: " + str(len(body)).encode() + b"\\r\\n\\r\\n" + body)
+while True:
+    c, _ = s.accept()
+    buf = b""
+    try:
+        while True:
+            while b"\\r\\n\\r\\n" not in buf:
+                chunk = c.recv(65536)
+                if not chunk:
+                    raise EOFError
+                buf += chunk
+            head, _, buf = buf.partition(b"\\r\\n\\r\\n")
+            length = 0
+            for line in head.split(b"\\r\\n")[1:]:
+                k, _, v = line.partition(b":")
+                if k.strip().lower() == b"content-length":
+                    length = int(v)
+            while len(buf) < length:
+                chunk = c.recv(65536)
+                if not chunk:
+                    raise EOFError
+                buf += chunk
+            body, buf = buf[:length], buf[length:]
+            if head.startswith(b"GET /ping"):
+                reply(c, b"200 OK", b"{}")
+            elif head.startswith(b"POST /invocations"):
+                reply(c, b"200 OK", b'{"group": "' + group + b'", "body": ' + (body or b"null") + b"}")
+            else:
+                reply(c, b"404 Not Found", b"{}")
+    except (EOFError, OSError, ValueError):
+        pass
+    c.close()
+`;
+
+const TRAIN_PY = `import os, pathlib
+(pathlib.Path(os.environ["MLP_MODEL_DIR"]) / "model.txt").write_text(os.environ["MLP_GROUP"])
+`;
+
+export function groupNames(groups: number): string[] {
+  return Array.from({ length: groups }, (_, i) => `g${i + 1}`);
+}
+
+export function pipelineName(i: number): string {
+  return `p${String(i + 1).padStart(4, '0')}`;
+}
+
+/** The repo: pipelines p0001..pNNNN, each with the groups g1..gG, a train step and the tiny server (no shell needed). */
+export function fleetRepo(opts: {
+  pipelines: number;
+  groups: number;
+  /** Appended to each pipeline.yaml (indented under `pipeline:`). */
+  pipelineExtra?: string;
+  /** Appended to mlp.yaml. */
+  repoExtra?: string;
+  /** Each server sleeps this long before it listens, as a real one loading its model does. */
+  startDelaySeconds?: number;
+  /** `train` takes this long. */
+  trainSeconds?: number;
+}): string {
+  const files: Record<string, string> = { 'mlp.yaml': `warehouses:\n  warehouse: sqlite:warehouse.db\n${opts.repoExtra ?? ''}` };
+  const serve = opts.startDelaySeconds ? `import time\ntime.sleep(${opts.startDelaySeconds})\n${TINY_SERVE_PY}` : TINY_SERVE_PY;
+  for (let i = 0; i < opts.pipelines; i++) {
+    const name = pipelineName(i);
+    files[`${name}/pipeline.yaml`] = `pipeline:
+  name: ${name}
+  groups:
+    generate: true
+    source: warehouse.groups
+  steps:
+    - name: train
+      command: python3 -S train.py
+  serve:
+    command: python3 -S serve.py
+    startup_timeout_seconds: 120
+  deployment:
+    integration_tests: false
+${opts.pipelineExtra ?? ''}`;
+    files[`${name}/train.py`] = opts.trainSeconds ? `import time\ntime.sleep(${opts.trainSeconds})\n${TRAIN_PY}` : TRAIN_PY;
+    files[`${name}/serve.py`] = serve;
+  }
+  const repo = makeRepo(files);
+  const db = new Database(join(repo, 'warehouse.db'));
+  db.exec('CREATE TABLE groups (name TEXT)');
+  const insert = db.prepare('INSERT INTO groups VALUES (?)');
+  for (const g of groupNames(opts.groups)) insert.run(g);
+  db.close();
+  return repo;
+}
+
+/**
+ * Writes into the data dir's store that v1 of each (pipeline, group) listed is live as the current
+ * version, with its model in the artifact store: what a daemon finds after a restart of a deployed fleet.
+ */
+export function seedLiveVariants(dataDir: string, live: readonly { pipeline: string; group: string }[]): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const store = openStore(dataDir);
+  try {
+    store.transaction(() => {
+      for (const { pipeline, group } of live) {
+        const { version } = store.modelVersions.create({
+          pipeline,
+          group,
+          artifactUri: (v) => {
+            const dir = artifactDir(dataDir, pipeline, group, v);
+            mkdirSync(dir, { recursive: true });
+            writeFileSync(join(dir, 'model.txt'), group);
+            return dir;
+          },
+        });
+        store.variants.create({ pipeline, group, version, role: 'current', weight: 100, backend: 'local' });
+      }
+    });
+  } finally {
+    store.close();
+  }
+}
