@@ -672,6 +672,9 @@ class ClientConnection implements Exchange {
     const route = found.route;
     const where = `${route.pipeline}/${route.group}`;
     if (route.variants.length === 0) {
+      if (route.servedOn) {
+        return this.replyError(503, `${where} serves on SageMaker endpoint ${route.servedOn}, not on this router: call the endpoint (mlp invoke ${route.pipeline} does)`);
+      }
       return this.replyError(503, `no live model for ${where}: deploy a version first (mlp deploy ${route.pipeline})`);
     }
     const picker = this.router.picker(route);

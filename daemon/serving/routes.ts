@@ -11,6 +11,8 @@ export interface RoutePipeline {
   groups: readonly string[];
   timeoutMs: number;
   captureSamplingPercent: number;
+  /** The SageMaker endpoint of each group, when the pipeline serves there (`deployment.backend: sagemaker`). */
+  endpointOf?: (group: string) => string;
 }
 
 export interface RouteVariant extends VariantTarget {
@@ -64,7 +66,14 @@ export function createRouteTable(): MutableRouteTable {
             .filter((v) => v.pipeline === p.name && v.group === group)
             .map(({ name, role, weight, host, port }) => ({ name, role, weight, host, port }))
             .sort((a, b) => (a.role === b.role ? 0 : a.role === 'current' ? -1 : 1));
-          routes.set(group, { pipeline: p.name, group, variants, timeoutMs: p.timeoutMs, captureSamplingPercent: p.captureSamplingPercent });
+          routes.set(group, {
+            pipeline: p.name,
+            group,
+            variants,
+            timeoutMs: p.timeoutMs,
+            captureSamplingPercent: p.captureSamplingPercent,
+            ...(p.endpointOf ? { servedOn: p.endpointOf(group) } : {}),
+          });
         }
         next.set(p.name, { groups: p.groups, routes });
       }

@@ -14,6 +14,7 @@ import type { EventBus } from '../events.js';
 import type { Logger } from '../log.js';
 import type { StorageHealth } from '../storageHealth.js';
 import type { InForcePipeline } from '../repo/reconcile.js';
+import { endpointName } from '../platform/sagemaker/naming.js';
 import { artifactDir } from '../runs/artifacts.js';
 import type { Store } from '../store/db.js';
 import type { Variant } from '../store/variants.js';
@@ -66,6 +67,11 @@ export interface Serving {
    * record yet. Ends when the candidates are retired or promoted (or with the process).
    */
   holdCandidates(pipeline: string): void;
+  /**
+   * Stops (after their drain) the servers of the pipeline's variants the store no longer holds live: a group that
+   * moved to SageMaker, whose promotion there retired its version here. Idempotent.
+   */
+  stopRetired(pipeline: string): Promise<void>;
   /** Recomputes routes (after pipelines or groups changed). */
   refreshRoutes(): void;
   /** Stops every server; the store keeps them live, so the next start restores them. */
@@ -97,6 +103,7 @@ export function createServing(deps: ServingDeps): Serving {
         groups: deps.groupsOf(p.name),
         timeoutMs: p.config.pipeline.serve.timeout_seconds * 1000,
         captureSamplingPercent: p.config.pipeline.deployment.capture.sampling_percent,
+        ...(p.config.pipeline.deployment.backend === 'sagemaker' ? { endpointOf: (group: string) => endpointName(p.name, group) } : {}),
       })),
       live,
     );
@@ -271,6 +278,15 @@ export function createServing(deps: ServingDeps): Serving {
       refreshRoutes();
       deps.onVariantChanged?.(pipeline);
       await Promise.all(candidates.map((c) => stopVariant(c.id)));
+    },
+    async stopRetired(pipeline) {
+      const live = new Set(store.variants.live(pipeline).map((v) => v.id));
+      const gone = [...supervisors.keys()].filter((id) => !live.has(id) && store.variants.get(id)?.pipeline === pipeline);
+      for (const id of gone) {
+        const v = store.variants.get(id)!;
+        log.info('serve', `${v.group}/v${v.version} stops: the group serves on SageMaker now`, pipeline);
+      }
+      await Promise.all(gone.map(stopVariant));
     },
     holdCandidates(pipeline) {
       if (held.has(pipeline)) return;

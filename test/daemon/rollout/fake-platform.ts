@@ -5,7 +5,8 @@
  * that takes its time. It serves no model: `endpointOf` and `capturedRequests` are the gates' business, and
  * the controller's tests run fake gates.
  */
-import type { ServingPlatform, VariantTraffic } from '../../../daemon/platform/platform.js';
+import type { VariantTraffic } from '../../../daemon/platform/platform.js';
+import type { RouterPlatform } from '../../../daemon/platform/selection.js';
 
 type Operation = 'startCandidate' | 'candidatesBack' | 'setCandidateWeight' | 'promoteCandidates' | 'retireCandidates';
 
@@ -14,8 +15,8 @@ interface GroupVariants {
   candidate: { version: number; weight: number } | null;
 }
 
-export interface FakePlatform extends ServingPlatform {
-  /** What the controller asked, in order: `start g v2`, `weight 10`, `promote`, `retire`, `hold`, `back`. */
+export interface FakePlatform extends RouterPlatform {
+  /** What the controller asked, in order: `start g v2`, `weight 10`, `promote`, `retire`, `hold`, `back`, `stop retired`. */
   readonly asked: string[];
   /** The group serves `version` at 100%, as if an earlier rollout had promoted it. */
   serving(pipeline: string, group: string, version: number): void;
@@ -84,11 +85,12 @@ export function createFakePlatform(): FakePlatform {
       asked.push(`start ${group} v${version}`);
       check('startCandidate');
       const g = groups.get(key(pipeline, group)) ?? { current: null, candidate: null };
-      if (g.current?.version === version) return;
+      if (g.current?.version === version) return null;
       if (g.candidate?.version !== version) g.candidate = { version, weight: 0 };
       groups.set(key(pipeline, group), g);
       traffic.delete(`${key(pipeline, group)}/v${version}`);
       await startsWait?.promise;
+      return null;
     },
     async candidatesBack() {
       asked.push('back');
@@ -124,6 +126,9 @@ export function createFakePlatform(): FakePlatform {
     },
     holdCandidates() {
       asked.push('hold');
+    },
+    async stopRetired() {
+      asked.push('stop retired');
     },
     endpointOf: () => null,
     capturedRequests: async function* () {},
