@@ -31,6 +31,8 @@ export interface FakePlatform extends RouterPlatform {
   finishStarts(): void;
   /** A candidate stopped answering (`reason`), or (null) answers again: `candidatesBack` then resolves. */
   down(reason: string | null): void;
+  /** What later starts report besides the candidate (a group moved here), as the SageMaker platform does. */
+  startNote(note: string | null): void;
 }
 
 export function createFakePlatform(): FakePlatform {
@@ -40,6 +42,7 @@ export function createFakePlatform(): FakePlatform {
   const failing = new Map<Operation, Error>();
   let startsWait: { promise: Promise<void>; finish: () => void } | null = null;
   let downReason: string | null = null;
+  let note: string | null = null;
   const back: (() => void)[] = [];
 
   const key = (pipeline: string, group: string) => `${pipeline}/${group}`;
@@ -75,6 +78,9 @@ export function createFakePlatform(): FakePlatform {
       startsWait?.finish();
       startsWait = null;
     },
+    startNote(text) {
+      note = text;
+    },
     down(reason) {
       downReason = reason;
       if (reason === null) for (const resolve of back.splice(0)) resolve();
@@ -90,7 +96,7 @@ export function createFakePlatform(): FakePlatform {
       groups.set(key(pipeline, group), g);
       traffic.delete(`${key(pipeline, group)}/v${version}`);
       await startsWait?.promise;
-      return null;
+      return note;
     },
     async candidatesBack() {
       asked.push('back');
