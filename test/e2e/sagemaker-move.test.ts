@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DescribeModelCommand } from '@aws-sdk/client-sagemaker';
+import { DescribeEndpointCommand, DescribeModelCommand } from '@aws-sdk/client-sagemaker';
 import { endpointName, modelName } from '../../daemon/platform/sagemaker/naming.js';
 import { runCli } from '../helpers/cli.js';
 import { eventually, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
@@ -68,7 +68,8 @@ describe('moving a live pipeline from the router to SageMaker by changing deploy
     const body = await res.text();
     return { status: res.status, variant: res.headers.get('x-mlp-variant'), body };
   };
-  const deploy = async (expected: string): Promise<RolloutJson> => {
+  const deploy = async (behaviour: object, expected: string): Promise<RolloutJson> => {
+    writeFileSync(join(repo, 'forecast/behaviour.json'), JSON.stringify(behaviour));
     const before = (await status()).rollout?.id ?? 0;
     const r = await runCli('mlp', ['deploy', 'shop'], { env: d.clientEnv() });
     assert.equal(r.code, 0, r.stderr);
@@ -95,7 +96,6 @@ describe('moving a live pipeline from the router to SageMaker by changing deploy
     const file = join(repo, 'forecast/pipeline.yaml');
     writeFileSync(file, readFileSync(file, 'utf8').replace('backend: sagemaker', 'backend: local'));
     writeFileSync(join(repo, 'forecast/it.py'), IT_PY);
-    writeFileSync(join(repo, 'forecast/behaviour.json'), '{}');
     d = await startTestDaemon({ repo, args: ['--time-scale', '60'], env: standin.env });
   });
   after(async () => {
@@ -106,7 +106,7 @@ describe('moving a live pipeline from the router to SageMaker by changing deploy
   });
 
   it('serves v1 on the local backend, its traffic captured by the router', async () => {
-    const r = await deploy('promoted');
+    const r = await deploy({}, 'promoted');
     assert.equal(r.phase, 'promoted', JSON.stringify(r.decisions, null, 1));
     const s = await status();
     assert.deepEqual(s.variants.map((v) => [v.variant, v.role, v.backend, v.weight]), [['v1', 'current', 'local', 100]]);
@@ -115,23 +115,45 @@ describe('moving a live pipeline from the router to SageMaker by changing deploy
     assert.ok(v1Pid && isAlive(v1Pid), 'the model server of v1 runs on this machine');
   });
 
-  it('rolls v2 out on SageMaker after the one-line change, v1 brought up on the endpoint, replay drawn from the local capture', async () => {
-    const file = join(repo, 'forecast/pipeline.yaml');
-    writeFileSync(file, readFileSync(file, 'utf8').replace('backend: local', 'backend: sagemaker'));
-    await eventually(async () => ((await status()).backends.serving === 'sagemaker' ? true : undefined), 10_000, 'the edited backend in force');
-
-    // The router's clients keep being served by v1 until the promotion.
+  /** The router's clients, in the background from `from` upwards, until `stop()` gives what they saw. */
+  const routerClients = (from: number) => {
     let sending = true;
     const seen: { status: number; variant: string | null; body: string }[] = [];
-    const clients = (async () => {
-      for (let x = 1000; sending; x++) {
+    const loop = (async () => {
+      for (let x = from; sending; x++) {
         seen.push(await viaRouter(x));
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     })();
-    const r = await deploy('promoted');
-    sending = false;
-    await clients;
+    return { stop: async () => ((sending = false), await loop, seen) };
+  };
+
+  it('leaves nothing on SageMaker when the version that moves the group is blocked; the router keeps serving v1', async () => {
+    const file = join(repo, 'forecast/pipeline.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('backend: local', 'backend: sagemaker'));
+    await eventually(async () => ((await status()).backends.serving === 'sagemaker' ? true : undefined), 10_000, 'the edited backend in force');
+
+    const clients = routerClients(500);
+    const r = await deploy({ fail_mod: 7 }, 'blocked');
+    const seen = await clients.stop();
+    assert.equal(r.phase, 'blocked', JSON.stringify(r.decisions, null, 1));
+    assert.match(r.decisions.find((x) => x.rule === 'candidates_live')!.reason, /moving default from local to sagemaker: v1 brought up on endpoint/);
+    assert.equal(r.decisions.at(-1)!.phase, 'replaying');
+    assert.ok(seen.length > 0 && seen.every((x) => x.status === 200 && x.variant === 'v1'), 'the router served v1 throughout');
+    await assert.rejects(aws.sagemaker.send(new DescribeEndpointCommand({ EndpointName: ENDPOINT })), /Could not find endpoint/, 'the endpoint made for the move is gone');
+    for (const version of [1, 2]) {
+      await assert.rejects(aws.sagemaker.send(new DescribeModelCommand({ ModelName: modelName('shop', 'default', version) })), /Could not find model/);
+    }
+    const s = await status();
+    assert.deepEqual(s.variants.map((v) => [v.variant, v.role, v.backend, v.weight]), [['v1', 'current', 'local', 100]]);
+    assert.ok(isAlive(v1Pid), 'the same server of v1 still runs');
+  });
+
+  it('rolls the next version out on SageMaker, v1 brought up on the endpoint, replay drawn from the local capture; v1 stops on the router', async () => {
+    // The router's clients keep being served by v1 until the promotion.
+    const clients = routerClients(1000);
+    const r = await deploy({}, 'promoted');
+    const seen = await clients.stop();
 
     assert.equal(r.phase, 'promoted', JSON.stringify(r.decisions, null, 1));
     const live = r.decisions.find((x) => x.rule === 'candidates_live')!;
@@ -148,16 +170,16 @@ describe('moving a live pipeline from the router to SageMaker by changing deploy
     assert.ok(served.length > 0 && served.every((x) => x.variant === 'v1'), `the router served v1 during the move: ${seen.length} requests, ${summary}`);
     for (const x of seen.slice(first503 === -1 ? seen.length : first503)) assert.equal(x.status, 503, x.body);
 
-    assert.deepEqual(await aws.weights(ENDPOINT), { v2: 1 }, 'the endpoint serves v2 alone');
+    assert.deepEqual(await aws.weights(ENDPOINT), { v3: 1 }, 'the endpoint serves v3 alone');
     const s = await status();
-    assert.equal(s.current?.version, 'v2');
-    assert.deepEqual(s.variants.map((v) => [v.variant, v.role, v.backend, v.weight]), [['v2', 'current', 'sagemaker', 100]]);
+    assert.equal(s.current?.version, 'v3');
+    assert.deepEqual(s.variants.map((v) => [v.variant, v.role, v.backend, v.weight]), [['v3', 'current', 'sagemaker', 100]]);
     await eventually(() => (isAlive(v1Pid) ? undefined : true), 15_000, 'the local server of v1 to stop');
     await assert.rejects(aws.sagemaker.send(new DescribeModelCommand({ ModelName: modelName('shop', 'default', 1) })), /Could not find model/, 'the copy of v1 is deleted');
 
     const after = await viaRouter(5);
     assert.equal(after.status, 503);
     assert.match(after.body, new RegExp(`serves on SageMaker endpoint ${ENDPOINT}`));
-    assert.equal((await aws.invoke(ENDPOINT, 5)).variant, 'v2');
+    assert.equal((await aws.invoke(ENDPOINT, 5)).variant, 'v3');
   });
 });
