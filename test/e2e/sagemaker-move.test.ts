@@ -6,7 +6,7 @@
  * read from `mlp status --json`, the endpoint from DescribeEndpoint, the router from its answers.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DescribeEndpointCommand, DescribeModelCommand } from '@aws-sdk/client-sagemaker';
@@ -68,7 +68,7 @@ describe('moving a live pipeline from the router to SageMaker by changing deploy
     const body = await res.text();
     return { status: res.status, variant: res.headers.get('x-mlp-variant'), body };
   };
-  const deploy = async (behaviour: object, expected: string): Promise<RolloutJson> => {
+  const deploy = async (behaviour: object, expected: string, during?: (r: RolloutJson & { candidateWeight: number }) => Promise<boolean>): Promise<RolloutJson> => {
     writeFileSync(join(repo, 'forecast/behaviour.json'), JSON.stringify(behaviour));
     const before = (await status()).rollout?.id ?? 0;
     const r = await runCli('mlp', ['deploy', 'shop'], { env: d.clientEnv() });
@@ -79,6 +79,7 @@ describe('moving a live pipeline from the router to SageMaker by changing deploy
         if (s.runs[0]?.status === 'failed') return { failedRun: s.runs[0].reason };
         const ro = s.rollout;
         if (!ro || ro.id === before) return undefined;
+        if (during && ro.phase === 'shifting' && (await during(ro as RolloutJson & { candidateWeight: number }))) during = undefined;
         return ['promoted', 'blocked', 'rolled_back', 'failed'].includes(ro.phase) ? ro : undefined;
       },
       240_000,
@@ -149,11 +150,34 @@ describe('moving a live pipeline from the router to SageMaker by changing deploy
     assert.ok(isAlive(v1Pid), 'the same server of v1 still runs');
   });
 
-  it('rolls the next version out on SageMaker, v1 brought up on the endpoint, replay drawn from the local capture; v1 stops on the router', async () => {
-    // The router's clients keep being served by v1 until the promotion.
-    const clients = routerClients(1000);
-    const r = await deploy({}, 'promoted');
-    const seen = await clients.stop();
+  /** The model servers of v1 this daemon runs from the pipeline's folder (the stand-in's containers run elsewhere). */
+  const v1Servers = () =>
+    pidsWithEnv({ MLP_VARIANT: 'v1', MLP_PIPELINE: 'shop' }).filter((pid) => {
+      try {
+        return readlinkSync(`/proc/${pid}/cwd`) === join(repo, 'forecast');
+      } catch {
+        return false;
+      }
+    });
+
+  it('rolls the next version out on SageMaker, v1 brought up on the endpoint, replay drawn from the local capture; v1 stops on the router, across a daemon killed mid-shift', async () => {
+    // The router's clients keep being served by v1 until the promotion (but for the daemon's restart).
+    const before: Awaited<ReturnType<ReturnType<typeof routerClients>['stop']>> = [];
+    let clients = routerClients(1000);
+    let killedIn: number | undefined;
+    const r = await deploy({}, 'promoted', async (ro) => {
+      if (ro.candidateWeight === 0) return false;
+      killedIn = ro.id;
+      before.push(...(await clients.stop()));
+      await d.stop('SIGKILL');
+      d = await startTestDaemon({ repo, dataDir: d.dataDir, args: ['--time-scale', '60'], env: standin.env });
+      await eventually(async () => ((await viaRouter(1)).status === 200 ? true : undefined), 30_000, 'v1 back on the router after the restart');
+      clients = routerClients(2000);
+      return true;
+    });
+    const seen = [...before, ...(await clients.stop())];
+    assert.equal(r.id, killedIn, 'the daemon was killed during the shift and the same rollout went on');
+    assert.ok(r.decisions.some((x) => x.rule === 'restart'), JSON.stringify(r.decisions, null, 1));
 
     assert.equal(r.phase, 'promoted', JSON.stringify(r.decisions, null, 1));
     const live = r.decisions.find((x) => x.rule === 'candidates_live')!;
@@ -174,7 +198,7 @@ describe('moving a live pipeline from the router to SageMaker by changing deploy
     const s = await status();
     assert.equal(s.current?.version, 'v3');
     assert.deepEqual(s.variants.map((v) => [v.variant, v.role, v.backend, v.weight]), [['v3', 'current', 'sagemaker', 100]]);
-    await eventually(() => (isAlive(v1Pid) ? undefined : true), 15_000, 'the local server of v1 to stop');
+    await eventually(() => (isAlive(v1Pid) || v1Servers().length ? undefined : true), 15_000, 'the local servers of v1 to stop');
     await assert.rejects(aws.sagemaker.send(new DescribeModelCommand({ ModelName: modelName('shop', 'default', 1) })), /Could not find model/, 'the copy of v1 is deleted');
 
     const after = await viaRouter(5);
