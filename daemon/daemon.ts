@@ -36,7 +36,7 @@ import { createNotificationOutbox } from './notify/outbox.js';
 import { retryPolicy } from './notify/retry.js';
 import { notificationsViewOf, unsetProblem } from './notify/view.js';
 import { createLocalPlatform } from './platform/local.js';
-import { selectPlatforms, servedLocally } from './platform/selection.js';
+import { selectPlatforms } from './platform/selection.js';
 import { trafficView } from './platform/trafficView.js';
 import { checkPullable, startPulling, type PullResult } from './repo/pull.js';
 import { startRepoService } from './repo/service.js';
@@ -223,9 +223,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       log,
       bus,
       dataDir: opts.dataDir,
-      pipelines: () => registry.list().filter((p) => servedLocally(p.config.pipeline.deployment.backend)),
+      // Every pipeline: one on SageMaker still has its router-served variants while it moves there, and afterwards
+      // its groups answer 503 naming their endpoint (docs/serving.md, "Moving a live group").
+      pipelines: () => registry.list(),
       pipeline: (name) => registry.get(name),
-      servedHere: (p) => servedLocally(p.config.pipeline.deployment.backend),
       startingAtOnce: () => registry.repoConfig()?.serving?.starting_at_once ?? DEFAULT_STARTING_AT_ONCE,
       maxServers: () => registry.repoConfig()?.serving?.max_servers,
       groupsOf: (name) => repo.groups.get(name).groups,

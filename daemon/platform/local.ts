@@ -8,7 +8,8 @@ import { modelAt } from '../replay/model-client.js';
 import { readCapture } from '../serving/capture-reader.js';
 import type { LiveMetrics, WindowMetrics } from '../serving/metrics.js';
 import type { Serving } from '../serving/service.js';
-import type { ServingPlatform, TrafficWindow } from './platform.js';
+import type { TrafficWindow } from './platform.js';
+import type { RouterPlatform } from './selection.js';
 
 export interface LocalPlatformDeps {
   serving: Serving;
@@ -18,12 +19,13 @@ export interface LocalPlatformDeps {
   captureDir: string;
 }
 
-export function createLocalPlatform({ serving, metrics, captureDir }: LocalPlatformDeps): ServingPlatform {
+export function createLocalPlatform({ serving, metrics, captureDir }: LocalPlatformDeps): RouterPlatform {
   return {
     restore: () => serving.restore(),
     async startCandidate(pipeline, group, version) {
       metrics.forget(pipeline, group, `v${version}`);
       await serving.startCandidate(pipeline, group, version);
+      return null;
     },
     candidatesBack: (pipeline) => serving.candidatesBack(pipeline),
     candidatesDown: (pipeline) => serving.candidatesDown(pipeline),
@@ -59,6 +61,7 @@ export function createLocalPlatform({ serving, metrics, captureDir }: LocalPlatf
         windows: [trafficWindow(`${Math.round(m.window.windowMs / 1000)}s`, m.window), trafficWindow(`last ${m.recent.windowCount}`, m.recent)],
       };
     },
+    stopRetired: (pipeline) => serving.stopRetired(pipeline),
     close: () => serving.close(),
   };
 }

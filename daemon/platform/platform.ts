@@ -20,9 +20,10 @@ export interface ServingPlatform {
   /**
    * Starts `version` of the group beside its current version at weight 0 (idempotent); resolves once it is live and the
    * current version (restored after a restart) has started; rejects, saying why, when the candidate's first start fails.
-   * The candidate's traffic counts from zero.
+   * The candidate's traffic counts from zero. Resolves with what it did besides, for the rollout's decision (the
+   * group's current version brought up here because the group moves from another platform), else null.
    */
-  startCandidate(pipeline: string, group: string, version: number): Promise<void>;
+  startCandidate(pipeline: string, group: string, version: number): Promise<string | null>;
   /** Resolves once every candidate of the pipeline is live again (restored, restarted); rejects, saying which and why, when one was given up on. */
   candidatesBack(pipeline: string): Promise<void>;
   /** Why a candidate of the pipeline is not serving right now; null while all are live. */

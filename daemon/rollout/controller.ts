@@ -170,8 +170,9 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
     try {
       switch (effect.type) {
         case 'start_candidates': {
+          let notes: (string | null)[];
           try {
-            await Promise.all(r.groups.map((g) => platform.startCandidate(r.pipeline, g.group, g.candidate)));
+            notes = await Promise.all(r.groups.map((g) => platform.startCandidate(r.pipeline, g.group, g.candidate)));
           } catch (err) {
             if (isStorageUnavailable(err)) throw err; // not the candidate's fault: tried again below
             const budget = serverBudgetOf(err);
@@ -182,7 +183,7 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
             await dispatch(r.id, candidatesFailed(err));
             return;
           }
-          await dispatch(r.id, { type: 'candidates_live' });
+          await dispatch(r.id, { type: 'candidates_live', notes: notes.filter((n): n is string => n !== null) });
           return;
         }
         case 'run_gate': {

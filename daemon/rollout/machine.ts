@@ -47,7 +47,8 @@ export type RolloutEvent =
   | { type: 'tick' }
   /** The daemon started again with this rollout active: bring the world back in line with the stored state. */
   | { type: 'restarted' }
-  | { type: 'candidates_live' }
+  /** `notes`: what the platform did besides, for the decision (a group's current version brought up where it moves to). */
+  | { type: 'candidates_live'; notes?: readonly string[] }
   | { type: 'candidates_failed'; reason: string }
   /** Starting the candidates would take more model servers than the budget allows (serving.max_servers): wait for room. */
   | { type: 'over_budget'; reason: string; servers: number; max: number }
@@ -190,7 +191,8 @@ export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutP
       if (s.awaitingCandidates) return candidatesBack(r, now, policy, out, go, decide);
       if (r.phase !== 'deploying') return out;
       if (s.awaitingBudget) go(r.phase, { reason: null }, { awaitingBudget: undefined });
-      decide({ rule: 'candidates_live', observed: r.groups.length, threshold: null, sample: null, verdict: 'advance', reason: `${describeCandidates(r)} ${answer(r)} /ping at 0% traffic` });
+      const notes = ev.notes?.length ? `; ${ev.notes.join('; ')}` : '';
+      decide({ rule: 'candidates_live', observed: r.groups.length, threshold: null, sample: null, verdict: 'advance', reason: `${describeCandidates(r)} ${answer(r)} /ping at 0% traffic${notes}` });
       return enterGate(r, 0, now, policy, out, go, decide, heading);
     }
     case 'candidates_failed': {

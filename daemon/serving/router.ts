@@ -693,6 +693,9 @@ class ClientConnection implements Exchange {
     const route = found.route;
     const where = `${route.pipeline}/${route.group}`;
     if (route.variants.length === 0) {
+      if (route.servedOn) {
+        return this.replyError(503, `${where} serves on SageMaker endpoint ${route.servedOn}, not on this router: call the endpoint (mlp invoke ${route.pipeline} does)`);
+      }
       return this.replyError(
         503,
         route.down !== undefined

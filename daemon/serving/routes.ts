@@ -12,6 +12,11 @@ export interface RoutePipeline {
   groups: readonly string[];
   timeoutMs: number;
   captureSamplingPercent: number;
+  /**
+   * The SageMaker endpoint of each group, when the pipeline serves there (`deployment.backend: sagemaker`). Data, not
+   * a function: route changes are posted to the router workers.
+   */
+  servedOn?: Readonly<Record<string, string>>;
 }
 
 export interface RouteVariant extends VariantTarget {
@@ -152,7 +157,10 @@ function byName<T extends { pipeline: string }>(items: readonly T[]): Map<string
 /** One pipeline's routes; `live` and `down` may hold other pipelines' variants too (they are skipped). */
 function entryOf(p: RoutePipeline, live: readonly RouteVariant[], down: readonly DownVariant[]): PipelineEntry {
   const routes = new Map<string, GroupRoute>();
-  for (const group of p.groups) routes.set(group, { pipeline: p.name, group, variants: [], timeoutMs: p.timeoutMs, captureSamplingPercent: p.captureSamplingPercent });
+  for (const group of p.groups) {
+    const servedOn = p.servedOn?.[group];
+    routes.set(group, { pipeline: p.name, group, variants: [], timeoutMs: p.timeoutMs, captureSamplingPercent: p.captureSamplingPercent, ...(servedOn ? { servedOn } : {}) });
+  }
   const variantsOf = new Map<string, VariantTarget[]>();
   for (const v of live) {
     if (v.pipeline !== p.name || !routes.has(v.group)) continue;

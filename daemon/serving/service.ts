@@ -16,6 +16,7 @@ import type { Logger } from '../log.js';
 import type { StorageHealth } from '../storageHealth.js';
 import type { InForcePipeline } from '../repo/reconcile.js';
 import { overServerBudget } from '../platform/budget.js';
+import { endpointName } from '../platform/sagemaker/naming.js';
 import { artifactDir } from '../runs/artifacts.js';
 import type { Store } from '../store/db.js';
 import type { Variant } from '../store/variants.js';
@@ -31,11 +32,9 @@ export interface ServingDeps {
   log: Logger;
   bus: EventBus;
   dataDir: string;
-  /** The pipelines whose traffic this router serves. */
+  /** Every pipeline in force: one on SageMaker keeps routes here, for its variants still on the router while it moves and for the 503 that names its endpoint. */
   pipelines(): InForcePipeline[];
   pipeline(name: string): InForcePipeline | undefined;
-  /** Whether this router serves the pipeline's traffic (default: every pipeline in force). */
-  servedHere?(p: InForcePipeline): boolean;
   /** Model servers starting at once (restore after a restart, candidates, restarts after a crash); asked at each start. Default: 4 per core. */
   startingAtOnce?(): number;
   groupsOf(name: string): readonly string[];
@@ -76,6 +75,11 @@ export interface Serving {
    * record yet. Ends when the candidates are retired or promoted (or with the process).
    */
   holdCandidates(pipeline: string): void;
+  /**
+   * Stops (after their drain) the servers of the pipeline's variants the store no longer holds live: a group that
+   * moved to SageMaker, whose promotion there retired its version here. Idempotent.
+   */
+  stopRetired(pipeline: string): Promise<void>;
   /** Recomputes the routes of these pipelines, or of every pipeline (after pipelines or groups changed). */
   refreshRoutes(pipelines?: readonly string[]): void;
   /** How many model servers should run, and what they are doing now. */
@@ -122,6 +126,9 @@ export function createServing(deps: ServingDeps): Serving {
     groups: deps.groupsOf(p.name),
     timeoutMs: p.config.pipeline.serve.timeout_seconds * 1000,
     captureSamplingPercent: p.config.pipeline.deployment.capture.sampling_percent,
+    ...(p.config.pipeline.deployment.backend === 'sagemaker'
+      ? { servedOn: Object.fromEntries(deps.groupsOf(p.name).map((group) => [group, endpointName(p.name, group)])) }
+      : {}),
   });
   /** What the router needs of these variants: the live ones' addresses, and why the others do not serve. */
   const routed = (variants: Variant[]) => {
@@ -147,7 +154,7 @@ export function createServing(deps: ServingDeps): Serving {
     }
     for (const name of names) {
       const p = deps.pipeline(name);
-      if (!p || !(deps.servedHere?.(p) ?? true)) {
+      if (!p) {
         table.removePipeline(name);
         continue;
       }
@@ -357,6 +364,15 @@ export function createServing(deps: ServingDeps): Serving {
       refreshRoutes([pipeline]);
       deps.onVariantChanged?.(pipeline);
       await Promise.all(candidates.map((c) => stopVariant(c.id)));
+    },
+    async stopRetired(pipeline) {
+      const live = new Set(store.variants.live(pipeline).map((v) => v.id));
+      const gone = [...supervisors.keys()].filter((id) => !live.has(id) && store.variants.get(id)?.pipeline === pipeline);
+      for (const id of gone) {
+        const v = store.variants.get(id)!;
+        log.info('serve', `${v.group}/v${v.version} stops: the group serves on SageMaker now`, pipeline);
+      }
+      await Promise.all(gone.map(stopVariant));
     },
     holdCandidates(pipeline) {
       if (held.has(pipeline)) return;

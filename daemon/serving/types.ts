@@ -28,6 +28,11 @@ export interface GroupRoute {
   readonly timeoutMs: number;
   /** Percent of invocations written to Data Capture (0 = none). */
   readonly captureSamplingPercent: number;
+  /**
+   * The SageMaker endpoint the group serves on instead, when its pipeline says `deployment.backend: sagemaker`:
+   * a group that moved there answers here, once nothing of it is live, with a 503 naming it.
+   */
+  readonly servedOn?: string;
 }
 
 export type RouteLookup =

@@ -104,6 +104,13 @@ export function createSageMakerPlatform(deps: SageMakerPlatformDeps): ServingPla
   const ours = (pipeline: string) => store.variants.live(pipeline).filter((v) => v.backend === 'sagemaker');
   const groupsWithCandidates = (pipeline: string) => [...new Set(ours(pipeline).filter((v) => v.role === 'candidate').map((v) => v.group))];
   const roleOf = (pipeline: string, group: string, role: VariantRole) => ours(pipeline).find((v) => v.group === group && v.role === role);
+  /**
+   * The group's current version as its endpoint carries it beside the candidate: the SageMaker variant, or, while
+   * the group moves here from mlpd's router (docs/serving.md, "Moving a live group"), the version still live there,
+   * which the endpoint serves as a copy until the move ends. Its store row is the router's: its weight there stays.
+   */
+  const currentOf = (pipeline: string, group: string) => store.variants.live(pipeline).find((v) => v.group === group && v.role === 'current');
+  const moving = (v: Variant | undefined) => v !== undefined && v.backend !== 'sagemaker';
 
   /** Runs an operation; anything but the model's own failure (check_failed) or a config error is a PlatformFailure. */
   const platformCall = async <T>(work: () => Promise<T>): Promise<T> => {
@@ -221,14 +228,8 @@ export function createSageMakerPlatform(deps: SageMakerPlatformDeps): ServingPla
         const s = settings(pipeline);
         servingContainer(p.config, group, version); // a missing image is said before anything is created
         const live = store.variants.live(pipeline).filter((v) => v.group === group);
-        if (live.find((v) => v.version === version)?.role === 'current') return;
+        if (live.find((v) => v.version === version)?.role === 'current') return null;
         const current = live.find((v) => v.role === 'current');
-        if (current && current.backend !== 'sagemaker') {
-          throw new MlpError(
-            'check_failed',
-            `v${current.version} of ${pipeline}/${group} serves on the ${current.backend} backend: moving a live group to SageMaker is not available yet; deploy to a new pipeline name on sagemaker, or keep deployment.backend: ${current.backend}`,
-          );
-        }
         for (const old of live.filter((v) => v.role === 'candidate' && v.version !== version)) store.variants.retire(old.id);
         const candidate = live.find((v) => v.version === version) ?? store.variants.create({ pipeline, group, version, role: 'candidate', weight: 0, backend: 'sagemaker' });
         deps.onVariantChanged?.(pipeline);
@@ -247,6 +248,9 @@ export function createSageMakerPlatform(deps: SageMakerPlatformDeps): ServingPla
         }
         downs.delete(endpoint);
         observe(candidate, 'live', null);
+        if (!moving(current)) return null;
+        say(pipeline, `${group}: v${current!.version} (live on the ${current!.backend} backend) is up on endpoint ${endpoint} beside v${version}`);
+        return `moving ${group} from ${current!.backend} to sagemaker: v${current!.version} brought up on endpoint ${endpoint}`;
       }),
 
     async candidatesBack(pipeline) {
@@ -270,12 +274,12 @@ export function createSageMakerPlatform(deps: SageMakerPlatformDeps): ServingPla
         const s = settings(pipeline);
         for (const group of groupsWithCandidates(pipeline)) {
           const candidate = roleOf(pipeline, group, 'candidate')!;
-          const current = roleOf(pipeline, group, 'current');
+          const current = currentOf(pipeline, group);
           const endpoint = endpointName(pipeline, group);
           if (current) await endpointsOf(s).setWeights(pipeline, endpoint, weightsOf({ current, candidate }, weight));
           store.transaction(() => {
             store.variants.setWeight(candidate.id, weight);
-            if (current) store.variants.setWeight(current.id, 100 - weight);
+            if (current && !moving(current)) store.variants.setWeight(current.id, 100 - weight);
           });
           // The candidate's live traffic counts from its first weight above 0: what came before was the gates'.
           if (weight > 0) traffic.watch(trafficKey(pipeline, group, variantName(candidate.version)), endpoint, variantName(candidate.version), Date.now());
@@ -289,7 +293,8 @@ export function createSageMakerPlatform(deps: SageMakerPlatformDeps): ServingPla
         const s = settings(pipeline);
         for (const group of groupsWithCandidates(pipeline)) {
           const candidate = roleOf(pipeline, group, 'candidate')!;
-          const current = roleOf(pipeline, group, 'current');
+          // A group moving here retires its version on the router too: the selection stops that server.
+          const current = currentOf(pipeline, group);
           const endpoint = endpointName(pipeline, group);
           await ensureModel(p, s, group, candidate.version);
           await endpointsOf(s).converge(pipeline, endpoint, await configFor(p, s, group, [{ version: candidate.version, weight: 1 }]));
@@ -311,10 +316,12 @@ export function createSageMakerPlatform(deps: SageMakerPlatformDeps): ServingPla
         const s = settings(pipeline);
         for (const group of groupsWithCandidates(pipeline)) {
           const candidate = roleOf(pipeline, group, 'candidate')!;
-          const current = roleOf(pipeline, group, 'current');
+          const current = currentOf(pipeline, group);
           const endpoint = endpointName(pipeline, group);
           const e = endpointsOf(s);
-          if (current) {
+          // A move that did not happen leaves nothing on SageMaker: the endpoint was made for it, and the group
+          // serves on the router as before.
+          if (current && !moving(current)) {
             const state = await e.settled(pipeline, endpoint);
             // Traffic leaves the candidate first (one quick call), then the candidate leaves the endpoint.
             if (state?.status === 'InService' && state.weights.has(variantName(candidate.version)) && state.weights.has(variantName(current.version))) {
@@ -330,9 +337,10 @@ export function createSageMakerPlatform(deps: SageMakerPlatformDeps): ServingPla
             if (current) store.variants.setWeight(current.id, 100);
           });
           traffic.unwatch(trafficKey(pipeline, group, variantName(candidate.version)));
+          if (moving(current)) traffic.unwatch(trafficKey(pipeline, group, variantName(current!.version)));
           downs.delete(endpoint);
           deps.onVariantChanged?.(pipeline);
-          await cleanUp(pipeline, s, group, [candidate.version]);
+          await cleanUp(pipeline, s, group, moving(current) ? [candidate.version, current!.version] : [candidate.version]);
         }
       }),
 
@@ -342,7 +350,7 @@ export function createSageMakerPlatform(deps: SageMakerPlatformDeps): ServingPla
       if (!s) return;
       for (const group of groupsWithCandidates(pipeline)) {
         const candidate = roleOf(pipeline, group, 'candidate')!;
-        const current = roleOf(pipeline, group, 'current');
+        const current = currentOf(pipeline, group);
         if (!current) continue;
         void endpointsOf(s)
           .setWeights(pipeline, endpointName(pipeline, group), weightsOf({ current, candidate }, 0))

@@ -1,8 +1,10 @@
 // Which platform a pipeline's calls go to: its backend, except that a live rollout stays where its candidate serves;
-// the SageMaker platform is loaded only when a pipeline needs it.
+// the SageMaker platform is loaded only when a pipeline needs it; a group live on the router moves to SageMaker with
+// its next rollout, and the reverse is refused.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { selectPlatforms, type ServingBackend } from '../../../daemon/platform/selection.js';
+import { moveOf, selectPlatforms, type ServingBackend } from '../../../daemon/platform/selection.js';
+import type { MlpError } from '../../../shared/errors.js';
 import type { Variant, VariantBackend } from '../../../daemon/store/variants.js';
 import { createFakePlatform } from '../rollout/fake-platform.js';
 
@@ -64,6 +66,59 @@ describe('platform selection', () => {
     backends.s = 'local';
     await t.platform.promoteCandidates('s');
     assert.deepEqual(t.sagemaker.asked, ['promote']);
-    assert.deepEqual(t.local.asked, []);
+    assert.deepEqual(t.local.asked, ['stop retired'], 'a promotion on SageMaker stops what the router no longer serves');
+  });
+});
+
+describe('moving a live group between platforms', () => {
+  it('is a move when the current version serves on the router and the candidate goes to SageMaker', () => {
+    const live = [variant('s', 1, 'current', 'local')];
+    assert.deepEqual(moveOf(live, 's', 'g', 'sagemaker'), { group: 'g', version: 1, from: 'local', to: 'sagemaker' });
+    assert.deepEqual(moveOf([variant('s', 1, 'current', 'docker')], 's', 'g', 'sagemaker'), { group: 'g', version: 1, from: 'docker', to: 'sagemaker' });
+  });
+
+  it('is no move for a first version, within the router (local and docker), or within SageMaker', () => {
+    assert.equal(moveOf([], 's', 'g', 'sagemaker'), null);
+    assert.equal(moveOf([variant('s', 1, 'current', 'local')], 's', 'g', 'docker'), null);
+    assert.equal(moveOf([variant('s', 1, 'current', 'sagemaker')], 's', 'g', 'sagemaker'), null);
+  });
+
+  it('refuses SageMaker → router, saying what to do instead', () => {
+    assert.throws(
+      () => moveOf([variant('s', 1, 'current', 'sagemaker')], 's', 'g', 'local'),
+      (err: MlpError) => err.code === 'check_failed' && /v1 of s\/g serves on SageMaker: moving a live group from SageMaker .* set deployment.backend: sagemaker again/.test(err.message),
+    );
+  });
+
+  it('starts the candidate on SageMaker while the current version, its capture and replay\'s calls to it stay on the router', async () => {
+    const live = [variant('s', 1, 'current', 'local')];
+    const t = setUp({ s: 'sagemaker' }, live);
+    const captureAsked: string[] = [];
+    t.local.capturedRequests = async function* () {
+      captureAsked.push('local');
+    };
+    t.sagemaker.capturedRequests = async function* () {
+      captureAsked.push('sagemaker');
+    };
+    t.local.endpointOf = (_p, _g, role) => (captureAsked.push(`local ${role}`), null);
+    t.sagemaker.endpointOf = (_p, _g, role) => (captureAsked.push(`sagemaker ${role}`), null);
+
+    await t.platform.startCandidate('s', 'g', 2);
+    assert.deepEqual(t.sagemaker.asked, ['start g v2']);
+    live.push(variant('s', 2, 'candidate', 'sagemaker'));
+    for await (const _ of t.platform.capturedRequests('s', 'g', { sinceMs: 0, limit: 10 })) assert.fail('no requests');
+    t.platform.endpointOf('s', 'g', 'current');
+    t.platform.endpointOf('s', 'g', 'candidate');
+    assert.deepEqual(captureAsked, ['local', 'local current', 'sagemaker candidate']);
+    await t.platform.setCandidateWeight('s', 25);
+    await t.platform.promoteCandidates('s');
+    assert.deepEqual(t.sagemaker.asked, ['start g v2', 'weight 25', 'promote']);
+    assert.deepEqual(t.local.asked, ['stop retired']);
+  });
+
+  it('refuses the candidate of a group live on SageMaker whose pipeline now says local, before any platform is asked', async () => {
+    const t = setUp({ s: 'local' }, [variant('s', 1, 'current', 'sagemaker')]);
+    await assert.rejects(t.platform.startCandidate('s', 'g', 2), /moving a live group from SageMaker to mlpd's router \(deployment.backend: local\) is not available/);
+    assert.deepEqual([...t.local.asked, ...t.sagemaker.asked], []);
   });
 });

@@ -76,6 +76,19 @@ describe('the rollout controller on a serving platform', () => {
     }
   });
 
+  it('says in the candidates_live decision what the platform did besides starting the candidate (a group moved there)', async () => {
+    const t = setUp(POLICY);
+    try {
+      t.fake.startNote('moving g from local to sagemaker: v1 brought up on endpoint mlp-p-g-12345678');
+      const { id } = await t.controller().start('p', null, [{ group: 'g', version: 2 }]);
+      await t.inPhase(id, 'promoted');
+      const live = t.decisions(id).find((d) => d.rule === 'candidates_live')!;
+      assert.match(live.reason, /answers \/ping at 0% traffic; moving g from local to sagemaker: v1 brought up on endpoint mlp-p-g-12345678$/);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('rolls back from the errors the platform counted on the candidate, naming its window', async () => {
     const t = setUp(SLOW);
     try {

@@ -5,7 +5,8 @@
  * that takes its time. It serves no model: `endpointOf` and `capturedRequests` are the gates' business, and
  * the controller's tests run fake gates.
  */
-import type { ServingPlatform, VariantTraffic } from '../../../daemon/platform/platform.js';
+import type { VariantTraffic } from '../../../daemon/platform/platform.js';
+import type { RouterPlatform } from '../../../daemon/platform/selection.js';
 
 type Operation = 'startCandidate' | 'candidatesBack' | 'setCandidateWeight' | 'promoteCandidates' | 'retireCandidates';
 
@@ -14,8 +15,8 @@ interface GroupVariants {
   candidate: { version: number; weight: number } | null;
 }
 
-export interface FakePlatform extends ServingPlatform {
-  /** What the controller asked, in order: `start g v2`, `weight 10`, `promote`, `retire`, `hold`, `back`. */
+export interface FakePlatform extends RouterPlatform {
+  /** What the controller asked, in order: `start g v2`, `weight 10`, `promote`, `retire`, `hold`, `back`, `stop retired`. */
   readonly asked: string[];
   /** The group serves `version` at 100%, as if an earlier rollout had promoted it. */
   serving(pipeline: string, group: string, version: number): void;
@@ -30,6 +31,8 @@ export interface FakePlatform extends ServingPlatform {
   finishStarts(): void;
   /** A candidate stopped answering (`reason`), or (null) answers again: `candidatesBack` then resolves. */
   down(reason: string | null): void;
+  /** What later starts report besides the candidate (a group moved here), as the SageMaker platform does. */
+  startNote(note: string | null): void;
 }
 
 export function createFakePlatform(): FakePlatform {
@@ -39,6 +42,7 @@ export function createFakePlatform(): FakePlatform {
   const failing = new Map<Operation, Error>();
   let startsWait: { promise: Promise<void>; finish: () => void } | null = null;
   let downReason: string | null = null;
+  let note: string | null = null;
   const back: (() => void)[] = [];
 
   const key = (pipeline: string, group: string) => `${pipeline}/${group}`;
@@ -74,6 +78,9 @@ export function createFakePlatform(): FakePlatform {
       startsWait?.finish();
       startsWait = null;
     },
+    startNote(text) {
+      note = text;
+    },
     down(reason) {
       downReason = reason;
       if (reason === null) for (const resolve of back.splice(0)) resolve();
@@ -84,11 +91,12 @@ export function createFakePlatform(): FakePlatform {
       asked.push(`start ${group} v${version}`);
       check('startCandidate');
       const g = groups.get(key(pipeline, group)) ?? { current: null, candidate: null };
-      if (g.current?.version === version) return;
+      if (g.current?.version === version) return null;
       if (g.candidate?.version !== version) g.candidate = { version, weight: 0 };
       groups.set(key(pipeline, group), g);
       traffic.delete(`${key(pipeline, group)}/v${version}`);
       await startsWait?.promise;
+      return note;
     },
     async candidatesBack() {
       asked.push('back');
@@ -124,6 +132,9 @@ export function createFakePlatform(): FakePlatform {
     },
     holdCandidates() {
       asked.push('hold');
+    },
+    async stopRetired() {
+      asked.push('stop retired');
     },
     endpointOf: () => null,
     capturedRequests: async function* () {},

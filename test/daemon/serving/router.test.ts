@@ -26,6 +26,8 @@ describe('model-traffic router', () => {
       route('empty', 'default', []),
       // A group named like a path to another pipeline's group (groups are warehouse data).
       route('paths', '../churn/us', [v1.target('v1', 'current', 100)]),
+      // A pipeline served on SageMaker (a group that moved there): nothing of it is live here.
+      route('moved', 'default', [], { servedOn: 'mlp-moved-default-1a2b3c4d' }),
     ]);
     observed = new Observed();
     router = await startRouter({ host: '127.0.0.1', port: 0, table, capture: observed.capture, metrics: observed.sink, maxBodyBytes: 64 * 1024 });
@@ -107,8 +109,9 @@ describe('model-traffic router', () => {
 
   it('answers routing mistakes with JSON errors that say what to fix', async () => {
     const cases: [Response, number, RegExp][] = [
-      [await invoke('/endpoints/nope/invocations'), 404, /no pipeline named 'nope' \(known: forecast, churn, empty, paths\)/],
+      [await invoke('/endpoints/nope/invocations'), 404, /no pipeline named 'nope' \(known: forecast, churn, empty, paths, moved\)/],
       [await invoke('/endpoints/empty/invocations'), 503, /no live model for empty\/default: deploy a version first \(mlp deploy empty\)/],
+      [await invoke('/endpoints/moved/invocations'), 503, /moved\/default serves on SageMaker endpoint mlp-moved-default-1a2b3c4d, not on this router: call the endpoint \(mlp invoke moved does\)/],
       [await fetch(`${base}/endpoints/forecast/invocations`), 405, /use POST for invocations, not GET/],
       [await invoke('/somewhere/else'), 404, /no such endpoint: POST \/somewhere\/else/],
       [await invoke('/endpoints/forecast/invocations', '{"week": 1'), 400, /not valid JSON but Content-Type says application\/json/],
