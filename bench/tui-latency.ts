@@ -17,7 +17,7 @@
  * Each round the commander sends `pause` (the next round `resume`) for `shop`:
  *
  *   t0  just before the command is sent
- *   t1  the observer receives the `pipeline_updated` showing the new phase (`paused` / `shifting`)
+ *   t1  the observer, subscribed to `shop`, receives the `pipeline_updated` showing the new phase (`paused` / `shifting`)
  *   t2  Ink writes a frame whose fleet row of `shop` shows that phase (every write to the fake
  *       terminal is scanned in the TUI process, and stamped there)
  *
@@ -336,10 +336,10 @@ async function mainProcess() {
     };
     const rolloutIs = (what: string, ok: (p: PipelineView) => boolean) =>
       eventually(async () => {
-        const p = shopOf((await observer.status()).pipelines);
+        const p = shopOf((await observer.fullStatus()).pipelines);
         return p && ok(p) ? p : undefined;
       }, 120_000, what).catch(async (err: Error) => {
-        const p = shopOf((await observer.status()).pipelines);
+        const p = shopOf((await observer.fullStatus()).pipelines);
         throw new Error(`${err.message}; ${PIPELINE_NAME}'s rollout: ${JSON.stringify(p?.rollout ? { phase: p.rollout.phase, reason: p.rollout.reason } : null)}`);
       });
 
@@ -372,6 +372,7 @@ async function mainProcess() {
     await tui.next('its first frame of shop shifting', (m) => (m.type === 'ready' ? true : undefined), 30_000);
 
     // What the observer sees during the rounds (metrics show the traffic's events also reach the clients).
+    await observer.subscribe(PIPELINE_NAME);
     const seen = { metrics: 0, updates: 0 };
     let onUpdate: ((p: PipelineView, at: number) => void) | null = null;
     observer.onEvent((event: DaemonEvent) => {

@@ -43,7 +43,9 @@ import { createServerBackends } from './serving/backends.js';
 import { createServing, type Serving } from './serving/service.js';
 import { createStorageHealth } from './storageHealth.js';
 import { openStore, type Store } from './store/db.js';
-import { buildSnapshot, pipelineView, runViewOf, type StatusSources } from './status.js';
+import { buildFullSnapshot, buildSnapshot, pipelineView, runViewOf, type StatusSources } from './status.js';
+import { startFleetFeed } from './fleetFeed.js';
+import { summaryOf } from '../shared/fleetSummary.js';
 import { ensureOperatorTokenFile } from './tokens.js';
 
 /** What a killed daemon left running gets this long between SIGTERM and SIGKILL (as a step past its limit). */
@@ -131,13 +133,22 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     // Views of pipelines are built from every part (registry, runs, variants, metrics), so the parts
     // report changes here and the daemon publishes one consistent view.
     let sources: StatusSources | undefined;
-    const publishPipelines = (names: string[]) => {
-      if (!sources) return;
-      for (const name of names) {
-        const p = sources.registry.get(name);
-        if (p) bus.publish({ kind: 'pipeline_updated', pipeline: pipelineView(p, sources) });
-      }
-    };
+    const feed = startFleetFeed({
+      summary: (name) => {
+        const p = sources?.registry.get(name);
+        return p && sources ? summaryOf(pipelineView(p, sources)) : undefined;
+      },
+      publish: (event) => bus.publish(event),
+      now: Date.now,
+    });
+    closers.push(() => feed.close());
+    const publishPipelines = (names: string[]) => feed.changed(names);
+    // Live traffic moves the fleet list's latency and candidate errors: their pipelines' summaries go out with the next tick.
+    const unwatchTraffic = bus.subscribe((event) => {
+      if (event.kind === 'metrics') feed.changed(event.variants.map((v) => v.pipeline));
+      else if (event.kind === 'history') feed.changed(event.pipelines.map((x) => x.pipeline));
+    });
+    closers.push(() => void unwatchTraffic());
     const repo = await startRepoService({
       root: opts.repo,
       store,
@@ -328,7 +339,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       log,
       pipelineExists: (name) => registry.get(name) !== undefined,
       knownPipelines: () => registry.list().map((p) => p.name),
-      handlers: createApiHandlers({ store, queue, rollouts, publishRun: (run) => bus.publish({ kind: 'run_updated', run: runViewOf(run, store) }) }),
+      handlers: createApiHandlers({
+        store,
+        queue,
+        rollouts,
+        publishRun: (run) => {
+          bus.publish({ kind: 'run_updated', run: runViewOf(run, store) });
+          publishPipelines([run.pipeline]);
+        },
+      }),
     });
 
     const api = await startApiServer({
@@ -343,6 +362,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         },
         sessionValid: (session) => store.tokens.isLive(session.token),
         snapshot: () => buildSnapshot(sources!, Date.now()),
+        fullSnapshot: (id) => buildFullSnapshot(sources!, Date.now(), id),
+        detail(name) {
+          const p = registry.get(name);
+          if (!p) throw new MlpError('not_found', `no pipeline named '${name}' in force`);
+          return pipelineView(p, sources!);
+        },
         execute: (cmd, session) => commands.execute(cmd, session),
         tail(pipeline, q) {
           logs.flush(); // lines still in the batch belong to the answer, not to the live events after it

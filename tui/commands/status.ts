@@ -4,7 +4,7 @@ import { formatProblem } from '../../shared/config/problems.js';
 import { formatDuration } from '../../shared/duration.js';
 import { notFound } from '../../shared/errors.js';
 import { formatPercent } from '../../shared/percent.js';
-import type { PipelineView, RolloutView, Snapshot } from '../../shared/protocol.js';
+import type { FullSnapshot, PipelineView, RolloutView } from '../../shared/protocol.js';
 import { clientSettings, connect } from '../client.js';
 import { latencyPair, nextStepCell, nextStepText, plural, storageProblemText } from '../components/common/format.js';
 import { priceTable, servingPerMonth } from '../costs.js';
@@ -14,7 +14,9 @@ import { renderTable } from './table.js';
 export async function status(opts: { json: boolean; pipeline?: string }): Promise<number> {
   const conn = await connect(clientSettings());
   try {
-    const snap = opts.pipeline === undefined ? conn.snapshot : onePipeline(conn.snapshot, opts.pipeline);
+    // The snapshot sent on connect has summaries only: status prints full views (scripts rely on --json).
+    const full = await conn.fullStatus();
+    const snap = opts.pipeline === undefined ? full : onePipeline(full, opts.pipeline);
     if (opts.json) {
       console.log(JSON.stringify({ repo: snap.repo, storage: snap.storage ?? null, pipelines: snap.pipelines }, null, 2));
     } else {
@@ -26,7 +28,7 @@ export async function status(opts: { json: boolean; pipeline?: string }): Promis
   }
 }
 
-function onePipeline(snap: Snapshot, name: string): Snapshot {
+function onePipeline(snap: FullSnapshot, name: string): FullSnapshot {
   const p = snap.pipelines.find((x) => x.name === name);
   if (!p) {
     const known = snap.pipelines.map((x) => x.name);
@@ -48,7 +50,7 @@ export function backendsLine(p: PipelineView): string | null {
   return `${p.name}: steps run ${said(STEPS_RUN, p.backends.training)}; models serve ${said(MODELS_SERVE, p.backends.serving)}${endpoints}`;
 }
 
-export function formatStatus(snap: Snapshot, opts: { backends?: boolean } = {}): string {
+export function formatStatus(snap: Pick<FullSnapshot, 'at' | 'repo' | 'storage' | 'pipelines'>, opts: { backends?: boolean } = {}): string {
   const out: string[] = [];
   if (snap.pipelines.length === 0) {
     out.push(`no pipelines in force in ${snap.repo.root} (add a pipeline.yaml; 'mlp validate' checks it)`);

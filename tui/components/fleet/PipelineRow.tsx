@@ -1,23 +1,23 @@
 /** One pipeline on one line: name, phase, versions, traffic, candidate error rate, next step, latency, serving cost, last run. */
 import { Box, Text } from 'ink';
 import { memo } from 'react';
-import type { PipelineView } from '../../../shared/protocol.js';
-import { attentionOf, candidateErrorRate, errorRateThreshold, trafficSplit } from '../../state/selectors.js';
+import type { PipelineSummary } from '../../../shared/protocol.js';
+import { attentionOf, trafficSplit } from '../../state/selectors.js';
 import { servingPerMonth } from '../../costs.js';
 import { ago, fit, latencyPair, nextStepCell, rate } from '../common/format.js';
 import { Phase } from '../common/Phase.js';
 import { TrafficBar } from '../common/TrafficBar.js';
 import type { FleetColumns } from './columns.js';
 
-export const PipelineRow = memo(function PipelineRow({ p, cols, selected, now }: { p: PipelineView; cols: FleetColumns; selected: boolean; now: number }) {
+export const PipelineRow = memo(function PipelineRow({ p, cols, selected, now }: { p: PipelineSummary; cols: FleetColumns; selected: boolean; now: number }) {
   const attention = attentionOf(p);
-  const versions = p.rollout && p.rollout.phase !== 'promoted' ? `${p.rollout.currentVersion ?? '∅'}→${p.rollout.candidateVersion}` : (p.current?.version ?? '-');
-  const err = candidateErrorRate(p);
-  const threshold = errorRateThreshold(p);
+  const versions = p.rollout && p.rollout.phase !== 'promoted' ? `${p.rollout.currentVersion ?? '∅'}→${p.rollout.candidateVersion}` : (p.current ?? '-');
+  const err = p.candidateErrors;
+  const threshold = p.rollout?.errorRateThreshold ?? null;
   const errText = err ? `${rate(err.rate)}${threshold !== null ? ` / ${rate(threshold)}` : ''}` : '-';
   const over = err !== null && threshold !== null && err.rate > threshold;
-  const run = p.runs[0];
-  const latency = p.performance.latency;
+  const run = p.lastRun;
+  const latency = p.latency;
   return (
     <Box>
       <Text color={attention ? 'red' : undefined} inverse={selected}>{selected ? '›' : attention ? '!' : ' '} </Text>
@@ -30,7 +30,7 @@ export const PipelineRow = memo(function PipelineRow({ p, cols, selected, now }:
       <Text color={over ? 'red' : undefined}> {cell(errText, cols.error)}</Text>
       {cols.next > 0 && <Text color={p.rollout?.phase === 'paused' ? 'yellow' : undefined}> {cell(nextCell(p, now, cols.next), cols.next)}</Text>}
       {cols.latency > 0 && <Text> {cell(latency ? latencyPair(latency.p50Ms, latency.p99Ms) : '-', cols.latency)}</Text>}
-      {cols.cost > 0 && <Text> {cell(servingPerMonth(p.performance.serving) ?? '-', cols.cost)}</Text>}
+      {cols.cost > 0 && <Text> {cell(servingPerMonth(p.serving) ?? '-', cols.cost)}</Text>}
       {cols.lastRun > 0 && <Text dimColor> {fit(run ? `${run.status} ${ago(run.finishedAt ?? run.startedAt ?? run.createdAt, now)}` : '-', cols.lastRun)}</Text>}
     </Box>
   );
@@ -39,7 +39,7 @@ export const PipelineRow = memo(function PipelineRow({ p, cols, selected, now }:
 const cell = (text: string, width: number) => fit(text, width).padEnd(width);
 
 /** When the rollout's next traffic step is due; "paused" says why a shifting rollout has none. */
-function nextCell(p: PipelineView, now: number, width: number): string {
+function nextCell(p: PipelineSummary, now: number, width: number): string {
   const text = nextStepCell(p.rollout, now);
   // `in 45s → promote` is one wider than the column: the time and the target matter more than "in".
   return text.length > width ? text.replace(/^in /, '') : text;
