@@ -3,7 +3,7 @@
  * snapshot and the `fleet` event; the TUI derives the same from a full view it subscribed to, so
  * both agree by construction.
  */
-import type { PipelineSummary, PipelineView } from './protocol.js';
+import { SUMMARY_REASON_CHARS, type PipelineSummary, type PipelineView } from './protocol.js';
 
 export function summaryOf(p: PipelineView): PipelineSummary {
   const r = p.rollout;
@@ -11,37 +11,43 @@ export function summaryOf(p: PipelineView): PipelineSummary {
   for (const v of p.variants) if (v.state !== 'stopped') servers[v.state]++;
   const failed = p.variants.find((v) => v.state === 'failed');
   const run = p.runs[0];
+  const errors = candidateErrors(p);
+  const threshold = errorRateThreshold(p);
+  const latency = p.performance.latency;
+  const usd = p.performance.serving?.estimatedUsdPer30Days;
+  // Keys without a value are left out: most pipelines have most of them empty most of the time.
   return {
     name: p.name,
     groups: p.groups.length,
-    current: p.current?.version ?? null,
-    rollout: r
-      ? {
-          id: r.id,
-          phase: r.phase,
-          pausedFrom: r.pausedFrom,
-          reason: r.reason,
-          candidateVersion: r.candidateVersion,
-          currentVersion: r.currentVersion,
-          candidateWeight: r.candidateWeight,
-          startedAt: r.startedAt,
-          nextStep: r.nextStep,
-          errorRateThreshold: errorRateThreshold(p),
-        }
-      : null,
-    candidateErrors: candidateErrors(p),
+    ...(p.current && { current: p.current.version }),
+    ...(r && {
+      rollout: {
+        id: r.id,
+        phase: r.phase,
+        candidateVersion: r.candidateVersion,
+        ...(r.currentVersion !== null && { currentVersion: r.currentVersion }),
+        candidateWeight: r.candidateWeight,
+        ...(r.pausedFrom !== null && { pausedFrom: r.pausedFrom }),
+        ...(r.reason !== null && { reason: cut(r.reason) }),
+        ...(r.nextStep && { nextStep: r.nextStep }),
+        ...(threshold !== null && { errorRateThreshold: threshold }),
+      },
+    }),
+    ...(errors && { candidateErrors: errors }),
     servers,
-    failedServer: failed ? { group: failed.group, variant: failed.variant, lastError: failed.lastError } : null,
-    lastRun: run ? { id: run.id, status: run.status, reason: run.reason, createdAt: run.createdAt, startedAt: run.startedAt, finishedAt: run.finishedAt } : null,
-    problems: p.problems.length,
-    latency: p.performance.latency,
-    serving: p.performance.serving,
+    ...(failed && { failedServer: { group: failed.group, variant: failed.variant, ...(failed.lastError !== null && { lastError: cut(failed.lastError) }) } }),
+    ...(run && { lastRun: { id: run.id, status: run.status, at: run.finishedAt ?? run.startedAt ?? run.createdAt, ...(run.reason !== null && { reason: cut(run.reason) }) } }),
+    ...(p.problems.length > 0 && { problems: p.problems.length }),
+    ...(latency && { latency: { p50Ms: latency.p50Ms, p99Ms: latency.p99Ms } }),
+    ...(usd != null && { servingUsdPer30Days: usd }),
   };
 }
 
+const cut = (text: string) => (text.length > SUMMARY_REASON_CHARS ? `${text.slice(0, SUMMARY_REASON_CHARS - 1)}…` : text);
+
 /** The candidate's error rate in its worst group over the last 60 s; null before it served a request. */
-export function candidateErrors(p: PipelineView): PipelineSummary['candidateErrors'] {
-  let worst: PipelineSummary['candidateErrors'] = null;
+export function candidateErrors(p: PipelineView): { rate: number; requests: number; group: string } | null {
+  let worst: { rate: number; requests: number; group: string } | null = null;
   for (const v of p.variants) {
     const m = v.metrics?.window;
     if (v.role !== 'candidate' || !m || m.requests === 0) continue;

@@ -248,34 +248,51 @@ export const pipelineView = z.object({
 export type PipelineView = z.infer<typeof pipelineView>;
 
 /**
- * What the fleet list needs of a pipeline, a few hundred bytes whatever its history: the snapshot
- * and the `fleet` event carry these. Derived from the full view by shared/fleetSummary.ts.
+ * What the fleet list needs of a pipeline, whatever its groups, runs, decisions and history: the
+ * snapshot and the `fleet` event carry these (docs/api.md, "Summaries"). Fields without a value are
+ * left out, and reasons are cut to SUMMARY_REASON_CHARS, so a summary stays within about 700 bytes.
+ * Derived from the full view by shared/fleetSummary.ts.
  */
 export const pipelineSummary = z.object({
   name: z.string(),
+  /** How many groups. */
   groups: z.number(),
-  /** The newest version serving a group; null before the first deploy. */
-  current: z.string().nullable(),
-  rollout: rolloutView
-    .pick({ id: true, phase: true, pausedFrom: true, reason: true, candidateVersion: true, currentVersion: true, candidateWeight: true, startedAt: true, nextStep: true })
-    .extend({
-      /** The threshold of the newest `error_rate` decision (null before one). */
-      errorRateThreshold: z.number().nullable(),
+  /** The newest version serving a group; absent before the first deploy. */
+  current: z.string().optional(),
+  /** The active rollout, else the most recent one (absent: never one). */
+  rollout: z
+    .object({
+      id: z.number(),
+      phase: z.enum(ROLLOUT_PHASES),
+      candidateVersion: z.string(),
+      currentVersion: z.string().optional(),
+      candidateWeight: z.number(),
+      pausedFrom: z.string().optional(),
+      reason: z.string().optional(),
+      nextStep: z.object({ at: z.number(), weight: z.number() }).optional(),
+      /** The threshold of the newest `error_rate` decision. */
+      errorRateThreshold: z.number().optional(),
     })
-    .nullable(),
-  /** The candidate's error rate over the last 60 s in its worst group; null before it served. */
-  candidateErrors: z.object({ rate: z.number(), requests: z.number(), group: z.string() }).nullable(),
+    .optional(),
+  /** The candidate's error rate over the last 60 s in its worst group; absent before it served. */
+  candidateErrors: z.object({ rate: z.number(), requests: z.number(), group: z.string() }).optional(),
   /** Model servers by state. */
   servers: z.object({ starting: z.number(), live: z.number(), failed: z.number() }),
   /** The first failed model server, for the reason it shows. */
-  failedServer: z.object({ group: z.string(), variant: z.string(), lastError: z.string().nullable() }).nullable(),
-  lastRun: runView.pick({ id: true, status: true, reason: true, createdAt: true, startedAt: true, finishedAt: true }).nullable(),
-  /** How many problems the invalid latest edit of pipeline.yaml has (0: none). */
-  problems: z.number(),
-  latency: latencyView.nullable(),
-  serving: performanceView.shape.serving,
+  failedServer: z.object({ group: z.string(), variant: z.string(), lastError: z.string().optional() }).optional(),
+  /** The newest run; `at`: when it ended, else started, else was queued. */
+  lastRun: z.object({ id: z.string(), status: z.string(), at: z.number(), reason: z.string().optional() }).optional(),
+  /** How many problems the invalid latest edit of pipeline.yaml has (absent: none). */
+  problems: z.number().optional(),
+  /** Median and 99th-percentile latency over the last 60 s (absent without traffic). */
+  latency: z.object({ p50Ms: z.number().nullable(), p99Ms: z.number().nullable() }).optional(),
+  /** The live model servers' estimated cost per 30 days at SageMaker prices. */
+  servingUsdPer30Days: z.number().optional(),
 });
 export type PipelineSummary = z.infer<typeof pipelineSummary>;
+
+/** Reasons in a summary are cut to this many characters (the full view has them whole). */
+export const SUMMARY_REASON_CHARS = 200;
 
 /** Set while the daemon's database refuses writes (disk full): serving goes on, state changes wait in memory. */
 export const storageProblem = z.object({ error: z.string(), since: z.number(), failedWrites: z.number(), pendingWrites: z.number() });

@@ -32,7 +32,7 @@ test('full views: kept for subscribed pipelines only, replaced by pipeline_updat
   s = fleetReducer(s, { type: 'event', event: { kind: 'pipeline_updated', pipeline: shifting('b') } });
   assert.equal(s.details.a?.rollout?.phase, 'shifting');
   assert.equal(s.details.b, undefined, 'not subscribed');
-  assert.equal(s.pipelines[0]!.rollout, null, 'the summary moves with the fleet event, not with the full view');
+  assert.equal(s.pipelines[0]!.rollout, undefined, 'the summary moves with the fleet event, not with the full view');
   s = fleetReducer(s, { type: 'snapshot', snapshot: snapshot([pipeline('a')]) });
   assert.ok(s.details.a, 'still in force: kept until the subscription answers again');
   s = fleetReducer(s, { type: 'forget', pipeline: 'a' });

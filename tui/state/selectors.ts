@@ -24,7 +24,7 @@ export function attentionOf(p: PipelineSummary): Attention | null {
   return null;
 }
 
-export const isActive = (p: Pick<PipelineSummary, 'rollout'>): boolean => p.rollout !== null && !isTerminalPhase(p.rollout.phase);
+export const isActive = (p: Pick<PipelineSummary, 'rollout'>): boolean => p.rollout !== undefined && !isTerminalPhase(p.rollout.phase);
 
 /** Every word of the query must appear in the pipeline's name, phase or versions (case-insensitive). */
 export function matchesFilter(p: PipelineSummary, query: string): boolean {

@@ -6,7 +6,7 @@ import { PHASE_COLOUR } from './format.js';
 const SHORT: Record<string, string> = { integration_testing: 'testing' };
 
 /** A summary or a full view: either has its rollout's phase. */
-export function Phase({ pipeline, width }: { pipeline: { rollout: { phase: RolloutPhase } | null }; width?: number }) {
+export function Phase({ pipeline, width }: { pipeline: { rollout?: { phase: RolloutPhase } | null }; width?: number }) {
   const phase = pipeline.rollout?.phase ?? 'idle';
   const full = phase.replace('_', ' ');
   const text = width && full.length > width && SHORT[phase] ? SHORT[phase] : full;

@@ -12,7 +12,7 @@ import type { FleetColumns } from './columns.js';
 export const PipelineRow = memo(function PipelineRow({ p, cols, selected, now }: { p: PipelineSummary; cols: FleetColumns; selected: boolean; now: number }) {
   const attention = attentionOf(p);
   const versions = p.rollout && p.rollout.phase !== 'promoted' ? `${p.rollout.currentVersion ?? '∅'}→${p.rollout.candidateVersion}` : (p.current ?? '-');
-  const err = p.candidateErrors;
+  const err = p.candidateErrors ?? null;
   const threshold = p.rollout?.errorRateThreshold ?? null;
   const errText = err ? `${rate(err.rate)}${threshold !== null ? ` / ${rate(threshold)}` : ''}` : '-';
   const over = err !== null && threshold !== null && err.rate > threshold;
@@ -30,8 +30,8 @@ export const PipelineRow = memo(function PipelineRow({ p, cols, selected, now }:
       <Text color={over ? 'red' : undefined}> {cell(errText, cols.error)}</Text>
       {cols.next > 0 && <Text color={p.rollout?.phase === 'paused' ? 'yellow' : undefined}> {cell(nextCell(p, now, cols.next), cols.next)}</Text>}
       {cols.latency > 0 && <Text> {cell(latency ? latencyPair(latency.p50Ms, latency.p99Ms) : '-', cols.latency)}</Text>}
-      {cols.cost > 0 && <Text> {cell(servingPerMonth(p.serving) ?? '-', cols.cost)}</Text>}
-      {cols.lastRun > 0 && <Text dimColor> {fit(run ? `${run.status} ${ago(run.finishedAt ?? run.startedAt ?? run.createdAt, now)}` : '-', cols.lastRun)}</Text>}
+      {cols.cost > 0 && <Text> {cell(servingPerMonth({ estimatedUsdPer30Days: p.servingUsdPer30Days ?? null }) ?? '-', cols.cost)}</Text>}
+      {cols.lastRun > 0 && <Text dimColor> {fit(run ? `${run.status} ${ago(run.at, now)}` : '-', cols.lastRun)}</Text>}
     </Box>
   );
 });
