@@ -7,8 +7,8 @@ import { SUMMARY_REASON_CHARS, type PipelineSummary, type PipelineView } from '.
 
 export function summaryOf(p: PipelineView): PipelineSummary {
   const r = p.rollout;
-  const servers = { starting: 0, live: 0, failed: 0 };
-  for (const v of p.variants) if (v.state !== 'stopped') servers[v.state]++;
+  const servers: PipelineSummary['servers'] = {};
+  for (const v of p.variants) if (v.state !== 'stopped') servers[v.state] = (servers[v.state] ?? 0) + 1;
   const failed = p.variants.find((v) => v.state === 'failed');
   const run = p.runs[0];
   const errors = candidateErrors(p);
@@ -22,7 +22,6 @@ export function summaryOf(p: PipelineView): PipelineSummary {
     ...(p.current && { current: p.current.version }),
     ...(r && {
       rollout: {
-        id: r.id,
         phase: r.phase,
         candidateVersion: r.candidateVersion,
         ...(r.currentVersion !== null && { currentVersion: r.currentVersion }),
@@ -30,13 +29,20 @@ export function summaryOf(p: PipelineView): PipelineSummary {
         ...(r.pausedFrom !== null && { pausedFrom: r.pausedFrom }),
         ...(r.reason !== null && { reason: cut(r.reason) }),
         ...(r.nextStep && { nextStep: r.nextStep }),
-        ...(threshold !== null && { errorRateThreshold: threshold }),
+        // Shown beside the candidate's error rate only.
+        ...(errors && threshold !== null && { errorRateThreshold: threshold }),
       },
     }),
-    ...(errors && { candidateErrors: errors }),
+    ...(errors && { candidateErrorRate: errors.rate }),
     servers,
     ...(failed && { failedServer: { group: failed.group, variant: failed.variant, ...(failed.lastError !== null && { lastError: cut(failed.lastError) }) } }),
-    ...(run && { lastRun: { id: run.id, status: run.status, at: run.finishedAt ?? run.startedAt ?? run.createdAt, ...(run.reason !== null && { reason: cut(run.reason) }) } }),
+    ...(run && {
+      lastRun: {
+        status: run.status,
+        at: run.finishedAt ?? run.startedAt ?? run.createdAt,
+        ...(run.status === 'failed' && { id: run.id, ...(run.reason !== null && { reason: cut(run.reason) }) }),
+      },
+    }),
     ...(p.problems.length > 0 && { problems: p.problems.length }),
     ...(latency && { latency: { p50Ms: latency.p50Ms, p99Ms: latency.p99Ms } }),
     ...(usd != null && { servingUsdPer30Days: usd }),

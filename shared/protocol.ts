@@ -250,7 +250,8 @@ export type PipelineView = z.infer<typeof pipelineView>;
 /**
  * What the fleet list needs of a pipeline, whatever its groups, runs, decisions and history: the
  * snapshot and the `fleet` event carry these (docs/api.md, "Summaries"). Fields without a value are
- * left out, and reasons are cut to SUMMARY_REASON_CHARS, so a summary stays within about 700 bytes.
+ * left out and reasons are cut to SUMMARY_REASON_CHARS, so a summary is a few hundred bytes (about
+ * 1.3 KB at most) however many groups, runs, decisions and history points the pipeline has.
  * Derived from the full view by shared/fleetSummary.ts.
  */
 export const pipelineSummary = z.object({
@@ -262,7 +263,6 @@ export const pipelineSummary = z.object({
   /** The active rollout, else the most recent one (absent: never one). */
   rollout: z
     .object({
-      id: z.number(),
       phase: z.enum(ROLLOUT_PHASES),
       candidateVersion: z.string(),
       currentVersion: z.string().optional(),
@@ -270,18 +270,18 @@ export const pipelineSummary = z.object({
       pausedFrom: z.string().optional(),
       reason: z.string().optional(),
       nextStep: z.object({ at: z.number(), weight: z.number() }).optional(),
-      /** The threshold of the newest `error_rate` decision. */
+      /** The threshold of the newest `error_rate` decision, while the candidate has an error rate. */
       errorRateThreshold: z.number().optional(),
     })
     .optional(),
-  /** The candidate's error rate over the last 60 s in its worst group; absent before it served. */
-  candidateErrors: z.object({ rate: z.number(), requests: z.number(), group: z.string() }).optional(),
-  /** Model servers by state. */
-  servers: z.object({ starting: z.number(), live: z.number(), failed: z.number() }),
+  /** The candidate's error rate (0..1) over the last 60 s in its worst group; absent before it served. */
+  candidateErrorRate: z.number().optional(),
+  /** Model servers by state (a state without one is left out). */
+  servers: z.object({ starting: z.number().optional(), live: z.number().optional(), failed: z.number().optional() }),
   /** The first failed model server, for the reason it shows. */
   failedServer: z.object({ group: z.string(), variant: z.string(), lastError: z.string().optional() }).optional(),
-  /** The newest run; `at`: when it ended, else started, else was queued. */
-  lastRun: z.object({ id: z.string(), status: z.string(), at: z.number(), reason: z.string().optional() }).optional(),
+  /** The newest run; `at`: when it ended, else started, else was queued. `id` and `reason` only when it failed (what the list shows). */
+  lastRun: z.object({ status: z.string(), at: z.number(), id: z.string().optional(), reason: z.string().optional() }).optional(),
   /** How many problems the invalid latest edit of pipeline.yaml has (absent: none). */
   problems: z.number().optional(),
   /** Median and 99th-percentile latency over the last 60 s (absent without traffic). */

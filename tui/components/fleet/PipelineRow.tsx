@@ -12,10 +12,10 @@ import type { FleetColumns } from './columns.js';
 export const PipelineRow = memo(function PipelineRow({ p, cols, selected, now }: { p: PipelineSummary; cols: FleetColumns; selected: boolean; now: number }) {
   const attention = attentionOf(p);
   const versions = p.rollout && p.rollout.phase !== 'promoted' ? `${p.rollout.currentVersion ?? '∅'}→${p.rollout.candidateVersion}` : (p.current ?? '-');
-  const err = p.candidateErrors ?? null;
+  const err = p.candidateErrorRate;
   const threshold = p.rollout?.errorRateThreshold ?? null;
-  const errText = err ? `${rate(err.rate)}${threshold !== null ? ` / ${rate(threshold)}` : ''}` : '-';
-  const over = err !== null && threshold !== null && err.rate > threshold;
+  const errText = err !== undefined ? `${rate(err)}${threshold !== null ? ` / ${rate(threshold)}` : ''}` : '-';
+  const over = err !== undefined && threshold !== null && err > threshold;
   const run = p.lastRun;
   const latency = p.latency;
   return (

@@ -7,7 +7,7 @@ import { formatDuration } from '../../../shared/duration.js';
 import { formatPercent } from '../../../shared/percent.js';
 import { useTui } from '../../provider.js';
 import { replaySamples } from '../../replay.js';
-import { summaryOf } from '../../../shared/fleetSummary.js';
+import { candidateErrors, summaryOf } from '../../../shared/fleetSummary.js';
 import { attentionOf, groupSplits } from '../../state/selectors.js';
 import { ago, fit, nextStepText, plural, rate } from '../common/format.js';
 import { Phase } from '../common/Phase.js';
@@ -33,7 +33,7 @@ export function PipelineView({ width, height }: { width: number; height: number 
   const r = p.rollout;
   const splits = groupSplits(p);
   const summary = summaryOf(p);
-  const err = summary.candidateErrors;
+  const err = candidateErrors(p);
   const threshold = summary.rollout?.errorRateThreshold ?? null;
   const why = attentionOf(summary)?.why;
   const gates = Object.keys(r?.gates ?? {}).length + (r?.gates.replay ? Object.keys(r.gates.replay.report ?? {}).length : 0);
