@@ -143,10 +143,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     });
     closers.push(() => feed.close());
     const publishPipelines = (names: string[]) => feed.changed(names);
-    // Live traffic moves the fleet list's latency and candidate errors: their pipelines' summaries go out with the next tick.
+    // Live traffic moves the fleet list's latency and candidate error rate. A summary costs a full view, so
+    // traffic refreshes it with each history point (5 s), and with each metrics tick only while a rollout
+    // is under way, whose candidate's error rate people watch.
     const unwatchTraffic = bus.subscribe((event) => {
-      if (event.kind === 'metrics') feed.changed(event.variants.map((v) => v.pipeline));
-      else if (event.kind === 'history') feed.changed(event.pipelines.map((x) => x.pipeline));
+      if (event.kind === 'history') feed.changed(event.pipelines.map((x) => x.pipeline));
+      else if (event.kind === 'metrics') feed.changed([...new Set(event.variants.map((v) => v.pipeline))].filter((name) => store.rollouts.active(name)));
     });
     closers.push(() => void unwatchTraffic());
     const repo = await startRepoService({
