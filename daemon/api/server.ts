@@ -77,9 +77,9 @@ export async function startApiServer(opts: {
   const { handlers, log } = opts;
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   const sessions = new Map<WebSocket, Session>();
-  /** Pipelines whose `log` events a connection follows (`*`: all); other events go to everyone. */
+  /** Pipelines whose `log` events a connection follows (`*`: all). */
   const follows = new Map<WebSocket, Set<string>>();
-  /** Pipelines whose full view, metrics and history a connection gets (`subscribe`). */
+  /** Pipelines whose full view, metrics and history a connection gets (`subscribe`); other events go to everyone. */
   const subscriptions = new Map<WebSocket, Set<string>>();
 
   const http: Server = createServer((req, res) => {
