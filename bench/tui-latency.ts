@@ -40,7 +40,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -123,7 +123,7 @@ type ChildMessage =
   | { type: 'ready' }
   | { type: 'phase'; phase: string; at: number }
   | { type: 'frame'; text: string }
-  | { type: 'stats'; frames: number; renders: number; seconds: number; last: string; lag: Percentiles; render: Percentiles; fleetEvents: number; pipelines: number }
+  | { type: 'stats'; frames: number; renders: number; seconds: number; last: string; lag: Percentiles; render: Percentiles; fleetEvents: number; pipelines: number; cpuMs: number }
   | { type: 'load'; ok: number; failed: number; seconds: number }
   | { type: 'error'; message: string };
 
@@ -228,6 +228,8 @@ async function tuiProcess() {
   const stderr = new Writable({ write: (chunk, _enc, done) => (errors.push(String(chunk)), done()) });
   let renders = 0;
   const renderMs: number[] = [];
+  // CPU time does not stretch when other processes take the cores (wall-clock frame times do).
+  const cpuAtStart = process.cpuUsage();
   const lag = monitorEventLoopDelay({ resolution: 5 });
   lag.enable();
   const store = createFleetStore();
@@ -273,6 +275,7 @@ async function tuiProcess() {
         render: { p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), max: sorted.at(-1) ?? 0 },
         fleetEvents,
         pipelines: store.getState().pipelines.length,
+        cpuMs: (({ user, system }) => (user + system) / 1000)(process.cpuUsage(cpuAtStart)),
       } satisfies ChildMessage;
       process.send?.(stats, undefined, undefined, () =>
         process.exit(0),
@@ -539,6 +542,10 @@ async function mainProcess() {
         `status --json (full views) ${(fullBytes / 1024).toFixed(0)} KB in ${statusMs.toFixed(0)} ms; the TUI applied ${stats.fleetEvents} fleet events`,
     );
     console.log(`TUI event-loop delay: ${pct(stats.lag)}; Ink render per frame: ${pct(stats.render)}`);
+    console.log(
+      `TUI CPU time: ${(stats.cpuMs / stats.seconds).toFixed(0)} ms per second, ${(stats.cpuMs / stats.renders).toFixed(1)} ms per computed frame ` +
+        `(everything the process did, start-up included, over the frames Ink computed); load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+    );
     if (values['show-frame']) console.log(`the TUI's last frame:\n${stats.last}`);
   } finally {
     for (const c of clients) c.close();
