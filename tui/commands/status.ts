@@ -5,7 +5,7 @@ import { formatDuration } from '../../shared/duration.js';
 import { notFound } from '../../shared/errors.js';
 import { formatPercent } from '../../shared/percent.js';
 import type { FullSnapshot, PipelineView, RolloutView } from '../../shared/protocol.js';
-import { clientSettings, connect } from '../client.js';
+import { clientSettings, connect, type DaemonConnection } from '../client.js';
 import { latencyPair, nextStepCell, nextStepText, plural, storageProblemText } from '../components/common/format.js';
 import { priceTable, servingPerMonth } from '../costs.js';
 import { renderTable } from './table.js';
@@ -15,8 +15,7 @@ export async function status(opts: { json: boolean; pipeline?: string }): Promis
   const conn = await connect(clientSettings());
   try {
     // The snapshot sent on connect has summaries only: status prints full views (scripts rely on --json).
-    const full = await conn.fullStatus();
-    const snap = opts.pipeline === undefined ? full : onePipeline(full, opts.pipeline);
+    const snap = opts.pipeline === undefined ? await conn.fullStatus() : await onePipeline(conn, opts.pipeline);
     if (opts.json) {
       console.log(JSON.stringify({ repo: snap.repo, storage: snap.storage ?? null, pipelines: snap.pipelines }, null, 2));
     } else {
@@ -28,13 +27,15 @@ export async function status(opts: { json: boolean; pipeline?: string }): Promis
   }
 }
 
-function onePipeline(snap: FullSnapshot, name: string): FullSnapshot {
-  const p = snap.pipelines.find((x) => x.name === name);
-  if (!p) {
-    const known = snap.pipelines.map((x) => x.name);
+/** One pipeline's full view, under the head of the snapshot sent on connect (whose summaries name the others). */
+async function onePipeline(conn: DaemonConnection, name: string): Promise<FullSnapshot> {
+  const { at, repo, storage, pipelines } = conn.snapshot;
+  if (!pipelines.some((x) => x.name === name)) {
+    const known = pipelines.map((x) => x.name);
     throw notFound(`no pipeline named '${name}' in force${known.length ? ` (known: ${known.join(', ')})` : ''}`);
   }
-  return { ...snap, pipelines: [p] };
+  const view = await conn.subscribe(name);
+  return { type: 'full_snapshot', id: null, at, repo, storage: storage ?? null, pipelines: [view] };
 }
 
 const STEPS_RUN = { local: 'as processes on the daemon\'s machine', docker: 'in Docker containers', sagemaker: 'as SageMaker jobs' } as const;
