@@ -316,7 +316,7 @@ async function main(): Promise<void> {
     const token = readFileSync(join(dataDir, 'token'), 'utf8').trim();
     const env = { MLP_URL: apiUrl, MLP_TOKEN: token };
 
-    // --- the API: every pipeline_updated of the pipeline, stamped on arrival ---------------------------
+    // --- the API: every pipeline_updated of the pipeline (subscribed), stamped on arrival ---------------------------
     conn = await connect({ url: apiUrl, token });
     const seen: Seen[] = [];
     const waiters = new Set<() => void>();
@@ -325,6 +325,7 @@ async function main(): Promise<void> {
       seen.push({ at: now(), rollout: ev.pipeline.rollout, variants: ev.pipeline.variants });
       for (const w of waiters) w();
     });
+    const initial = await conn.subscribe(PIPELINE);
     /** Resolves with the first event (from index `from` on) that `pred` accepts. */
     const waitFor = (from: number, pred: (s: Seen) => boolean, timeoutMs: number, what: string) =>
       new Promise<Seen>((resolve, reject) => {
@@ -350,10 +351,10 @@ async function main(): Promise<void> {
 
     /** Runs `mlp deploy`; resolves with a filter for the events of the rollout it starts (a newer id). */
     const deploy = async (): Promise<(s: Seen) => boolean> => {
-      const last = [conn!.snapshot.pipelines.find((p) => p.name === PIPELINE)?.rollout, ...seen.map((s) => s.rollout)].reduce((m, r) => Math.max(m, r?.id ?? 0), 0);
+      const last = [initial.rollout, ...seen.map((s) => s.rollout)].reduce((m, r) => Math.max(m, r?.id ?? 0), 0);
       const r = await runCli(['deploy', PIPELINE], env);
       if (r.code !== 0) {
-        const snap = await conn!.status();
+        const snap = await conn!.fullStatus();
         const problems = [...snap.repo.problems, ...snap.pipelines.flatMap((p) => p.problems)].map((p) => `${p.file}:${p.line}: ${p.message}`);
         throw new Error(`mlp deploy exited with ${r.code}: ${r.stderr.trim()}${problems.length ? `\nrepo problems:\n${problems.join('\n')}` : ''}`);
       }

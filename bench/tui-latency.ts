@@ -17,7 +17,7 @@
  * Each round the commander sends `pause` (the next round `resume`) for `shop`:
  *
  *   t0  just before the command is sent
- *   t1  the observer receives the `pipeline_updated` showing the new phase (`paused` / `shifting`)
+ *   t1  the observer, subscribed to `shop`, receives the `pipeline_updated` showing the new phase (`paused` / `shifting`)
  *   t2  Ink writes a frame whose fleet row of `shop` shows that phase (every write to the fake
  *       terminal is scanned in the TUI process, and stamped there)
  *
@@ -31,11 +31,17 @@
  *
  *   npm run bench:tui-latency -- [--rounds 100] [--rate 20] (load, requests/s) [--time-scale 60]
  *       [--show-frame] (prints the TUI's last frame)
+ *       [--fleet 1000] (pipelines in the repo: shop and 999 others of five groups)
+ *       [--busy 20] (of the others, deployed during the rounds: runs, model servers, rollouts)
+ *
+ * The TUI process also reports its event-loop delay (perf_hooks' histogram: a frame's work blocks
+ * the loop, so its p95 bounds the frame time) and Ink's own render time per frame.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +51,7 @@ import { connect, type DaemonConnection } from '../tui/client.js';
 import { BIN, runCli } from '../test/helpers/cli.js';
 import { eventually, startTestDaemon, type TestDaemon } from '../test/helpers/daemon.js';
 import { GATED_IT_PY, GATED_SERVE_PY, GATED_TRAIN_PY } from '../test/helpers/gated-pipeline.js';
-import { pipelineRepo } from '../test/helpers/pipelines.js';
+import { pipelineRepo, SERVE_PY, TRAIN_PY } from '../test/helpers/pipelines.js';
 
 const { values } = parseArgs({
   options: {
@@ -53,9 +59,32 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '20' },
     'time-scale': { type: 'string', default: '60' },
     'show-frame': { type: 'boolean', default: false },
+    fleet: { type: 'string', default: '1' },
+    busy: { type: 'string', default: '0' },
     role: { type: 'string', default: 'main' },
   },
 });
+/** Pipelines in the repo, `shop` included; the others are `x-fleet-NNNN` of five groups each. */
+const FLEET = Number(values.fleet);
+/** How many of the other pipelines are deployed during the rounds (runs, then rollouts), so the daemon is busy. */
+const BUSY = Number(values.busy);
+const FLEET_CITIES = ['amsterdam', 'berlin', 'london', 'madrid', 'paris'];
+// Named to sort after `shop`: the fleet lists active rollouts by name, and shop's row must stay on screen.
+const fleetName = (k: number) => `x-fleet-${String(k).padStart(4, '0')}`;
+const FLEET_PIPELINE = (name: string) => `pipeline:
+  name: ${name}
+  groups:
+    generate: true
+    source: warehouse.cities
+  steps:
+    - name: train
+      command: python3 train.py
+  deployment:
+    rollout:
+      initial_traffic: 20
+      step_percent: 40
+      step_interval_minutes: 1
+`;
 const ROUNDS = Number(values.rounds);
 const RATE = Number(values.rate);
 const TIME_SCALE = Number(values['time-scale']);
@@ -94,13 +123,20 @@ type ChildMessage =
   | { type: 'ready' }
   | { type: 'phase'; phase: string; at: number }
   | { type: 'frame'; text: string }
-  | { type: 'stats'; frames: number; renders: number; seconds: number; last: string }
+  | { type: 'stats'; frames: number; renders: number; seconds: number; last: string; lag: Percentiles; render: Percentiles; fleetEvents: number; pipelines: number; cpuMs: number; cpuSeconds: number; cpuFrames: number }
   | { type: 'load'; ok: number; failed: number; seconds: number }
   | { type: 'error'; message: string };
 
 // ---------------------------------------------------------------------------------------------
 // The TUI process: `mlp`'s runTui (tui/run.tsx), with a fake terminal instead of the real one.
 // ---------------------------------------------------------------------------------------------
+
+interface Percentiles {
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
 
 /** CSI and OSC escape sequences, and the other two-byte escapes Ink and ansi-escapes write. */
 const ANSI = /\u001B\[[0-?]*[ -/]*[@-~]|\u001B\][^\u0007\u001B]*(?:\u0007|\u001B\\)|\u001B[78=>]/g;
@@ -185,13 +221,29 @@ async function tuiProcess() {
     send({ type: 'phase', phase: p, at });
     if (!ready && p === 'shifting') {
       ready = true;
+      cpuAtStart = process.cpuUsage();
+      rendersAtStart = renders;
+      readyAt = nowMs();
       send({ type: 'ready' });
     }
   });
   const errors: string[] = [];
   const stderr = new Writable({ write: (chunk, _enc, done) => (errors.push(String(chunk)), done()) });
   let renders = 0;
+  const renderMs: number[] = [];
+  // CPU time does not stretch when other processes take the cores (wall-clock frame times do); counted from the first frame of shop.
+  let cpuAtStart = process.cpuUsage();
+  let rendersAtStart = 0;
+  let readyAt = 0;
+  const lag = monitorEventLoopDelay({ resolution: 5 });
+  lag.enable();
   const store = createFleetStore();
+  let fleetEvents = 0;
+  const dispatch = store.dispatch;
+  store.dispatch = (action) => {
+    if (action.type === 'event' && action.event.kind === 'fleet') fleetEvents++;
+    dispatch(action);
+  };
   const live = startLive({ connect: () => connect(settings, { timeoutMs: 5_000 }), store });
   const app = render(
     createElement(TuiProvider, { store, actions: live, colour: true, onQuit: () => app.unmount(), children: createElement(App) }),
@@ -202,7 +254,10 @@ async function tuiProcess() {
       exitOnCtrlC: false,
       patchConsole: false,
       // Counts the frames Ink computed (those equal to the last one are not written).
-      onRender: () => void renders++,
+      onRender: ({ renderTime }) => {
+        renders++;
+        renderMs.push(renderTime);
+      },
     },
   );
 
@@ -212,7 +267,23 @@ async function tuiProcess() {
       live.stop();
       app.unmount();
       // Exits once the message is out (Ink's signal-exit hook and the IPC channel would keep it alive).
-      const stats = { type: 'stats', frames: terminal.frames, renders, seconds: (nowMs() - started) / 1000, last: terminal.last.replace(ANSI, '') } satisfies ChildMessage;
+      lag.disable();
+      const ms = (ns: number) => ns / 1e6;
+      const sorted = [...renderMs].sort((a, b) => a - b);
+      const stats = {
+        type: 'stats',
+        frames: terminal.frames,
+        renders,
+        seconds: (nowMs() - started) / 1000,
+        last: terminal.last.replace(ANSI, ''),
+        lag: { p50: ms(lag.percentile(50)), p95: ms(lag.percentile(95)), p99: ms(lag.percentile(99)), max: ms(lag.max) },
+        render: { p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), max: sorted.at(-1) ?? 0 },
+        fleetEvents,
+        pipelines: store.getState().pipelines.length,
+        cpuMs: (({ user, system }) => (user + system) / 1000)(process.cpuUsage(cpuAtStart)),
+        cpuSeconds: (nowMs() - readyAt) / 1000,
+        cpuFrames: renders - rendersAtStart,
+      } satisfies ChildMessage;
       process.send?.(stats, undefined, undefined, () =>
         process.exit(0),
       );
@@ -320,15 +391,25 @@ async function mainProcess() {
   try {
     repo = pipelineRepo({
       pipelineYaml: PIPELINE,
+      cities: FLEET_CITIES,
       extra: { 'forecast/train.py': GATED_TRAIN_PY, 'forecast/serve.py': GATED_SERVE_PY, 'forecast/it.py': GATED_IT_PY },
     });
     writeFileSync(join(repo, 'forecast/behaviour.json'), '{}');
+    for (let k = 1; k < FLEET; k++) {
+      const dir = join(repo, fleetName(k));
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'pipeline.yaml'), FLEET_PIPELINE(fleetName(k)));
+      writeFileSync(join(dir, 'train.py'), TRAIN_PY);
+      writeFileSync(join(dir, 'serve.py'), SERVE_PY);
+    }
     d = await startTestDaemon({ repo, args: ['--time-scale', String(TIME_SCALE)] });
     const daemon = d;
     const settings = { url: daemon.apiUrl, token: daemon.operatorToken };
     const observer = await connect(settings);
     const commander = await connect(settings);
     clients.push(observer, commander);
+    const snapshotBytes = Buffer.byteLength(JSON.stringify(observer.snapshot));
+    if (observer.snapshot.pipelines.length !== FLEET) throw new Error(`mlpd has ${observer.snapshot.pipelines.length} pipelines in force, not ${FLEET}`);
 
     const deploy = async () => {
       const r = await runCli('mlp', ['deploy', PIPELINE_NAME], { env: daemon.clientEnv() });
@@ -336,10 +417,10 @@ async function mainProcess() {
     };
     const rolloutIs = (what: string, ok: (p: PipelineView) => boolean) =>
       eventually(async () => {
-        const p = shopOf((await observer.status()).pipelines);
+        const p = shopOf((await observer.fullStatus()).pipelines);
         return p && ok(p) ? p : undefined;
       }, 120_000, what).catch(async (err: Error) => {
-        const p = shopOf((await observer.status()).pipelines);
+        const p = shopOf((await observer.fullStatus()).pipelines);
         throw new Error(`${err.message}; ${PIPELINE_NAME}'s rollout: ${JSON.stringify(p?.rollout ? { phase: p.rollout.phase, reason: p.rollout.reason } : null)}`);
       });
 
@@ -372,6 +453,7 @@ async function mainProcess() {
     await tui.next('its first frame of shop shifting', (m) => (m.type === 'ready' ? true : undefined), 30_000);
 
     // What the observer sees during the rounds (metrics show the traffic's events also reach the clients).
+    await observer.subscribe(PIPELINE_NAME);
     const seen = { metrics: 0, updates: 0 };
     let onUpdate: ((p: PipelineView, at: number) => void) | null = null;
     observer.onEvent((event: DaemonEvent) => {
@@ -382,6 +464,13 @@ async function mainProcess() {
       onUpdate?.(event.pipeline, at);
     });
     await sleep(1_000);
+
+    // The busy part: that many pipelines train (two runs at a time), then roll out to five model servers each.
+    const deployed = await Promise.all(Array.from({ length: Math.min(BUSY, FLEET - 1) }, (_, k) => commander.command({ command: 'deploy', pipeline: fleetName(k + 1) })));
+    const statusStarted = nowMs();
+    const fullStatus = await observer.fullStatus();
+    const statusMs = nowMs() - statusStarted;
+    const fullBytes = Buffer.byteLength(JSON.stringify(fullStatus));
 
     process.stderr.write(`rounds `);
     const daemonMs: number[] = [];
@@ -454,6 +543,16 @@ async function mainProcess() {
     const throttleMs = Math.ceil(1000 / 30);
     const waited = tuiMs.filter((m) => m > throttleMs).length;
     console.log(`rounds where the TUI added more than one frame interval (${throttleMs} ms): ${waited}/${tuiMs.length}`);
+    const pct = (p: Percentiles) => `p50 ${p.p50.toFixed(1)}, p95 ${p.p95.toFixed(1)}, p99 ${p.p99.toFixed(1)}, max ${p.max.toFixed(1)} ms`;
+    console.log(
+      `fleet: ${FLEET} pipelines (${stats.pipelines} in the TUI), ${deployed.length} deployed during the rounds; snapshot on connect ${(snapshotBytes / 1024).toFixed(0)} KB; ` +
+        `status --json (full views) ${(fullBytes / 1024).toFixed(0)} KB in ${statusMs.toFixed(0)} ms; the TUI applied ${stats.fleetEvents} fleet events`,
+    );
+    console.log(`TUI event-loop delay: ${pct(stats.lag)}; Ink render per frame: ${pct(stats.render)}`);
+    console.log(
+      `TUI CPU time from its first frame of shop on: ${(stats.cpuMs / stats.cpuSeconds).toFixed(0)} ms per second, ${(stats.cpuMs / stats.cpuFrames).toFixed(1)} ms per computed frame ` +
+        `(everything the process did over the frames Ink computed); load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+    );
     if (values['show-frame']) console.log(`the TUI's last frame:\n${stats.last}`);
   } finally {
     for (const c of clients) c.close();

@@ -4,8 +4,8 @@
  *
  * The real App and provider render through Ink (ink-testing-library's fake 100-column terminal, the
  * App told it has 30 rows) a fleet of 1,000 pipelines in mixed phases. Then, one at a time, events go
- * through the store the live connection feeds (pipeline_updated with a moved traffic split or a new
- * phase, and metrics ticks), and ↓ is typed 1,000 times. A frame's time runs from the dispatch or
+ * through the store the live connection feeds (`fleet` events: a moved traffic split or a new phase,
+ * and a shifting pipeline's new traffic figures), and ↓ is typed 1,000 times. A frame's time runs from the dispatch or
  * key until Ink has written the new frame; Ink is in debug mode, so every commit writes a frame at
  * once instead of at its 30 fps throttle, which is what makes a frame's cost measurable.
  *
@@ -18,6 +18,7 @@ import { render } from 'ink-testing-library';
 import { App } from '../tui/app.js';
 import { TuiProvider } from '../tui/provider.js';
 import { createFleetStore } from '../tui/state/store.js';
+import { summaryOf } from '../shared/fleetSummary.js';
 import type { DaemonEvent, PipelineView, RolloutPhase } from '../shared/protocol.js';
 import { blockedByReplay, metrics, NOW, pipeline, rollout, shifting } from '../test/tui/fixtures.js';
 import { fakeActions, fleetState, KEY } from '../test/tui/render.js';
@@ -62,25 +63,22 @@ function fleetPipeline(i: number): PipelineView {
 
 const UPDATE_PHASES: RolloutPhase[] = ['shifting', 'paused', 'rolled_back', 'promoted'];
 
-/** Alternates a pipeline_updated (a moved split or a new phase) with a metrics tick of a shifting pipeline. */
-function update(k: number, fleet: PipelineView[]): DaemonEvent {
-  const i = Math.floor(random() * fleet.length);
+/**
+ * Alternates a `fleet` event with a moved split or a new phase, and one with the traffic figures of a
+ * shifting pipeline (what the daemon sends for the pipelines that served since the last tick).
+ */
+function update(k: number): DaemonEvent {
+  const i = Math.floor(random() * PIPELINES);
   if (k % 2 === 0) {
     const weight = 10 + Math.floor(random() * 9) * 10;
     const p = shifting(name(i), weight, Math.floor(random() * 10));
     const phase = UPDATE_PHASES[k % UPDATE_PHASES.length]!;
-    return { kind: 'pipeline_updated', pipeline: { ...p, rollout: { ...p.rollout!, phase } } };
+    return { kind: 'fleet', at: NOW + k * 250, pipelines: [summaryOf({ ...p, rollout: { ...p.rollout!, phase } })] };
   }
-  const target = name(i - (i % 6));
+  const target = shifting(name(i - (i % 6)), 10 + (i % 9) * 10, i % 4);
   const requests = 200 + Math.floor(random() * 800);
-  return {
-    kind: 'metrics',
-    at: NOW + k * 250,
-    variants: [
-      { pipeline: target, group: 'london', variant: 'v2', metrics: metrics(requests, 1) },
-      { pipeline: target, group: 'london', variant: 'v3', metrics: metrics(requests / 4, Math.floor(random() * 20)) },
-    ],
-  };
+  const variants = target.variants.map((v) => ({ ...v, metrics: v.role === 'candidate' ? metrics(requests / 4, Math.floor(random() * 20)) : metrics(requests, 1) }));
+  return { kind: 'fleet', at: NOW + k * 250, pipelines: [summaryOf({ ...target, variants })] };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -139,7 +137,7 @@ async function main() {
   const updateTimes: number[] = [];
   let missed = 0;
   for (let k = 0; k < UPDATES; k++) {
-    const event = update(k, fleet);
+    const event = update(k);
     const ms = await measure(() => store.dispatch({ type: 'event', event }));
     if (ms === null) missed++;
     else updateTimes.push(ms);

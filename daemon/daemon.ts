@@ -52,7 +52,9 @@ import { createServerBackends } from './serving/backends.js';
 import { createServing, DEFAULT_STARTING_AT_ONCE, type Serving } from './serving/service.js';
 import { createStorageHealth } from './storageHealth.js';
 import { openStore, type Store } from './store/db.js';
-import { buildSnapshot, pipelineView, runViewOf, type StatusSources } from './status.js';
+import { buildFullSnapshot, buildSnapshot, pipelineView, runViewOf, type StatusSources } from './status.js';
+import { startFleetFeed } from './fleetFeed.js';
+import { summaryOf } from '../shared/fleetSummary.js';
 import { ensureOperatorTokenFile } from './tokens.js';
 
 /** What a killed daemon left running gets this long between SIGTERM and SIGKILL (as a step past its limit). */
@@ -61,8 +63,6 @@ const REAP_GRACE_MS = 5_000;
 /** Runs on this machine at once when mlp.yaml does not say: one per core, at least 2. */
 const DEFAULT_MAX_PARALLEL = Math.max(2, cpus().length);
 
-/** How long changes of model servers' states gather before their pipelines are republished. */
-const VARIANT_PUBLISH_MS = 100;
 
 /** Data Capture kept on disk: the replay window (30 days by default) with room to spare, and a size cap. */
 const CAPTURE_RETENTION = { days: 45, maxBytes: 20 * 1024 ** 3 };
@@ -149,16 +149,24 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     // Views of pipelines are built from every part (registry, runs, variants, metrics), so the parts
     // report changes here and the daemon publishes one consistent view.
     let sources: StatusSources | undefined;
-    const publishPipelines = (names: string[]) => {
-      if (!sources) return;
-      for (const name of names) {
-        const p = sources.registry.get(name);
-        if (p) bus.publish({ kind: 'pipeline_updated', pipeline: pipelineView(p, sources) });
-      }
-    };
-    // Servers change state in bursts (a restore brings back hundreds): each pipeline is republished once per burst.
-    const publishSoon = coalesced(VARIANT_PUBLISH_MS, publishPipelines);
-    closers.push(() => publishSoon.cancel());
+    const feed = startFleetFeed({
+      summary: (name) => {
+        const p = sources?.registry.get(name);
+        return p && sources ? summaryOf(pipelineView(p, sources)) : undefined;
+      },
+      publish: (event) => bus.publish(event),
+      now: Date.now,
+    });
+    closers.push(() => feed.close());
+    const publishPipelines = (names: string[]) => feed.changed(names);
+    // Live traffic moves the fleet list's latency and candidate error rate. A summary costs a full view, so
+    // traffic refreshes it with each history point (5 s), and with each metrics tick only while a rollout
+    // is under way, whose candidate's error rate people watch.
+    const unwatchTraffic = bus.subscribe((event) => {
+      if (event.kind === 'history') feed.changed(event.pipelines.map((x) => x.pipeline));
+      else if (event.kind === 'metrics') feed.changed([...new Set(event.variants.map((v) => v.pipeline))].filter((name) => store.rollouts.active(name)));
+    });
+    closers.push(() => void unwatchTraffic());
     const repo = await startRepoService({
       root: opts.repo,
       store,
@@ -231,7 +239,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       maxServers: () => registry.repoConfig()?.serving?.max_servers,
       groupsOf: (name) => repo.groups.get(name).groups,
       backend: (kind) => serverBackends.get(kind),
-      onVariantChanged: (pipeline) => publishSoon(pipeline),
+      onVariantChanged: (pipeline) => publishPipelines([pipeline]),
       onRetired: (pipeline, group, variant) => metrics.forget(pipeline, group, variant),
     });
     const platform = selectPlatforms({
@@ -407,7 +415,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       log,
       pipelineExists: (name) => registry.get(name) !== undefined,
       knownPipelines: () => registry.list().map((p) => p.name),
-      handlers: createApiHandlers({ store, queue, rollouts, publishRun: (run) => bus.publish({ kind: 'run_updated', run: runViewOf(run, store) }) }),
+      handlers: createApiHandlers({
+        store,
+        queue,
+        rollouts,
+        publishRun: (run) => {
+          bus.publish({ kind: 'run_updated', run: runViewOf(run, store) });
+          publishPipelines([run.pipeline]);
+        },
+      }),
     });
 
     const api = await startApiServer({
@@ -422,6 +438,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         },
         sessionValid: (session) => store.tokens.isLive(session.token),
         snapshot: () => buildSnapshot(sources!, Date.now()),
+        fullSnapshot: (id) => buildFullSnapshot(sources!, Date.now(), id),
+        detail(name) {
+          const p = registry.get(name);
+          if (!p) throw new MlpError('not_found', `no pipeline named '${name}' in force`);
+          return pipelineView(p, sources!);
+        },
         execute: (cmd, session) => commands.execute(cmd, session),
         tail(pipeline, q) {
           logs.flush(); // lines still in the batch belong to the answer, not to the live events after it
@@ -457,20 +479,4 @@ async function reapPredecessorsChildren(dataDir: string, log: Logger): Promise<R
     log.warn('daemon', `stopped ${entry.purpose.what}${where}: the previous mlpd stopped without stopping it`);
   }
   return reaped;
-}
-
-/** Calls `flush` with the names given during the last `ms` (each once), at most once per `ms`. */
-function coalesced(ms: number, flush: (names: string[]) => void): ((name: string) => void) & { cancel(): void } {
-  const pending = new Set<string>();
-  let timer: NodeJS.Timeout | undefined;
-  const add = (name: string) => {
-    pending.add(name);
-    timer ??= setTimeout(() => {
-      timer = undefined;
-      const names = [...pending];
-      pending.clear();
-      flush(names);
-    }, ms);
-  };
-  return Object.assign(add, { cancel: () => clearTimeout(timer) });
 }

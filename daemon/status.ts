@@ -1,7 +1,8 @@
 /** What clients see: the snapshot of every pipeline in force, built from the registry and the store. */
 import { relative } from 'node:path';
 import { pipelineBackends } from '../shared/config/backends.js';
-import type { CapacityView, LatencyView, NotificationsView, PerformanceView, PipelineView, RolloutView, RunView, SageMakerServingView, Snapshot, VariantView } from '../shared/protocol.js';
+import { summaryOf } from '../shared/fleetSummary.js';
+import type { CapacityView, FullSnapshot, LatencyView, NotificationsView, PerformanceView, PipelineView, RolloutView, RunView, SageMakerServingView, Snapshot, VariantView } from '../shared/protocol.js';
 import { servingEstimate, trainingEstimate } from './costs/estimate.js';
 import { priceTable } from './costs/prices.js';
 import type { Run } from './store/runs.js';
@@ -114,14 +115,22 @@ export function runViewOf(run: Run, store: Store): RunView {
   };
 }
 
+/** What a client gets on connect: every pipeline summarised, so its size grows by a few hundred bytes a pipeline. */
 export function buildSnapshot(src: StatusSources, now: number): Snapshot {
+  return { type: 'snapshot', ...snapshotHead(src, now), pipelines: src.registry.list().map((p) => summaryOf(pipelineView(p, src))) };
+}
+
+/** Every pipeline's full view: `mlp status --json`. */
+export function buildFullSnapshot(src: StatusSources, now: number, id: string | null): FullSnapshot {
+  return { type: 'full_snapshot', id, ...snapshotHead(src, now), pipelines: src.registry.list().map((p) => pipelineView(p, src)) };
+}
+
+function snapshotHead(src: StatusSources, now: number) {
   return {
-    type: 'snapshot',
     at: now,
     repo: { root: src.registry.root, problems: src.registry.repoProblems() },
     storage: src.storage?.() ?? null,
     ...(src.capacity ? { capacity: src.capacity() } : {}),
-    pipelines: src.registry.list().map((p) => pipelineView(p, src)),
   };
 }
 

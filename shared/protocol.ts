@@ -5,14 +5,15 @@
  *
  * Compatibility rule: PROTOCOL_VERSION changes when a message changes meaning or loses a field.
  * Adding an optional field or a new event type does not change it; clients ignore events they do
- * not know.
+ * not know. Version 2: the snapshot carries pipeline summaries (a fleet-size client cannot take
+ * every pipeline's full view); full views come on request (`status` with `full`, `subscribe`).
  */
 import { z } from 'zod';
 import { ROLES, ROLLOUT_PHASES } from './domain.js';
 
 export { ROLES, ROLLOUT_PHASES, type Role, type RolloutPhase } from './domain.js';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Messages larger than this get an error frame (the connection stays up). */
 export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
@@ -277,6 +278,53 @@ export const pipelineView = z.object({
 });
 export type PipelineView = z.infer<typeof pipelineView>;
 
+/**
+ * What the fleet list needs of a pipeline, whatever its groups, runs, decisions and history: the
+ * snapshot and the `fleet` event carry these (docs/api.md, "Summaries"). Fields without a value are
+ * left out and reasons are cut to SUMMARY_REASON_CHARS, so a summary is a few hundred bytes (about
+ * 1.3 KB at most) however many groups, runs, decisions and history points the pipeline has.
+ * Derived from the full view by shared/fleetSummary.ts.
+ */
+export const pipelineSummary = z.object({
+  name: z.string(),
+  /** How many groups. */
+  groups: z.number(),
+  /** The newest version serving a group; absent before the first deploy. */
+  current: z.string().optional(),
+  /** The active rollout, else the most recent one (absent: never one). */
+  rollout: z
+    .object({
+      phase: z.enum(ROLLOUT_PHASES),
+      candidateVersion: z.string(),
+      currentVersion: z.string().optional(),
+      candidateWeight: z.number(),
+      pausedFrom: z.string().optional(),
+      reason: z.string().optional(),
+      nextStep: z.object({ at: z.number(), weight: z.number() }).optional(),
+      /** The threshold of the newest `error_rate` decision, while the candidate has an error rate. */
+      errorRateThreshold: z.number().optional(),
+    })
+    .optional(),
+  /** The candidate's error rate (0..1) over the last 60 s in its worst group; absent before it served. */
+  candidateErrorRate: z.number().optional(),
+  /** Model servers by state (a state without one is left out). */
+  servers: z.object({ starting: z.number().optional(), live: z.number().optional(), failed: z.number().optional() }),
+  /** The first failed model server, for the reason it shows. */
+  failedServer: z.object({ group: z.string(), variant: z.string(), lastError: z.string().optional() }).optional(),
+  /** The newest run; `at`: when it ended, else started, else was queued. `id` and `reason` only when it failed (what the list shows). */
+  lastRun: z.object({ status: z.string(), at: z.number(), id: z.string().optional(), reason: z.string().optional() }).optional(),
+  /** How many problems the invalid latest edit of pipeline.yaml has (absent: none). */
+  problems: z.number().optional(),
+  /** Median and 99th-percentile latency over the last 60 s (absent without traffic). */
+  latency: z.object({ p50Ms: z.number().nullable(), p99Ms: z.number().nullable() }).optional(),
+  /** The live model servers' estimated cost per 30 days at SageMaker prices. */
+  servingUsdPer30Days: z.number().optional(),
+});
+export type PipelineSummary = z.infer<typeof pipelineSummary>;
+
+/** Reasons in a summary are cut to this many characters (the full view has them whole). */
+export const SUMMARY_REASON_CHARS = 200;
+
 /** Set while the daemon's database refuses writes (disk full): serving goes on, state changes wait in memory. */
 export const storageProblem = z.object({ error: z.string(), since: z.number(), failedWrites: z.number(), pendingWrites: z.number() });
 export type StorageProblemView = z.infer<typeof storageProblem>;
@@ -311,8 +359,7 @@ export const capacityView = z.object({
 });
 export type CapacityView = z.infer<typeof capacityView>;
 
-export const snapshot = z.object({
-  type: z.literal('snapshot'),
+const snapshotFields = {
   at: z.number(),
   repo: z.object({
     root: z.string(),
@@ -321,9 +368,15 @@ export const snapshot = z.object({
   }),
   storage: storageProblem.nullable().optional(),
   capacity: capacityView.optional(),
-  pipelines: z.array(pipelineView),
-});
+};
+
+/** Sent on connect and in answer to `status`: every pipeline in force, summarised. */
+export const snapshot = z.object({ type: z.literal('snapshot'), ...snapshotFields, pipelines: z.array(pipelineSummary) });
 export type Snapshot = z.infer<typeof snapshot>;
+
+/** The answer to `status` with `full`: every pipeline's full view (what `mlp status --json` prints). */
+export const fullSnapshot = z.object({ type: z.literal('full_snapshot'), id: z.string().nullable(), ...snapshotFields, pipelines: z.array(pipelineView) });
+export type FullSnapshot = z.infer<typeof fullSnapshot>;
 
 // ---------------------------------------------------------------------------------------------
 // Client -> daemon
@@ -332,7 +385,11 @@ const requestId = z.string().min(1).max(64);
 const modelVersion = z.string().regex(/^v[1-9][0-9]*$/, 'a version looks like v3');
 
 export const clientMessage = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('status'), id: requestId.optional() }),
+  /** A fresh snapshot; with `full`, every pipeline's full view instead of its summary. */
+  z.strictObject({ type: z.literal('status'), id: requestId.optional(), full: z.boolean().optional() }),
+  /** One pipeline's full view now (a `detail` answer), then `pipeline_updated`, `metrics` and `history` of it while subscribed. */
+  z.strictObject({ type: z.literal('subscribe'), id: requestId, pipeline: z.string().min(1).max(200) }),
+  z.strictObject({ type: z.literal('unsubscribe'), id: requestId.optional(), pipeline: z.string().min(1).max(200) }),
   z.strictObject({ type: z.literal('ping'), id: requestId.optional() }),
   /** Stored log lines of a pipeline; with `follow`, new lines then arrive as `log` events. */
   z.strictObject({
@@ -372,6 +429,9 @@ export const hello = z.object({
 });
 
 export const daemonEvent = z.discriminatedUnion('kind', [
+  /** The summaries of the pipelines that changed since the last one (a few times a second at most). */
+  z.object({ kind: z.literal('fleet'), at: z.number(), pipelines: z.array(pipelineSummary) }),
+  /** The full view of a pipeline this connection subscribed to, when it changed. */
   z.object({ kind: z.literal('pipeline_updated'), pipeline: pipelineView }),
   z.object({ kind: z.literal('pipeline_removed'), name: z.string() }),
   z.object({ kind: z.literal('repo_problems'), problems: z.array(problem) }),
@@ -381,13 +441,13 @@ export const daemonEvent = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('capacity'), capacity: capacityView }),
   z.object({ kind: z.literal('log'), ...logLineFields }),
   z.object({ kind: z.literal('run_updated'), run: runView }),
-  /** Live metrics of the variants that served requests since the last tick (a few times a second). */
+  /** Live metrics of the subscribed pipelines' variants that served requests since the last tick (a few times a second). */
   z.object({
     kind: z.literal('metrics'),
     at: z.number(),
     variants: z.array(z.object({ pipeline: z.string(), group: z.string(), variant: z.string(), metrics: variantMetricsSet })),
   }),
-  /** A new point of the traffic history of each pipeline that served requests in the interval. */
+  /** A new point of the traffic history of each subscribed pipeline that served requests in the interval. */
   z.object({
     kind: z.literal('history'),
     at: z.number(),
@@ -401,6 +461,9 @@ export type DaemonEvent = z.infer<typeof daemonEvent>;
 export const serverMessage = z.discriminatedUnion('type', [
   hello,
   snapshot,
+  fullSnapshot,
+  /** The answer to `subscribe`. */
+  z.object({ type: z.literal('detail'), id: z.string().nullable(), pipeline: pipelineView }),
   z.object({ type: z.literal('event'), event: daemonEvent }),
   z.object({ type: z.literal('reply'), id: z.string().nullable(), result: z.unknown() }),
   z.object({ type: z.literal('pong'), id: z.string().nullable() }),

@@ -9,4 +9,7 @@ export interface FleetActions {
   /** Start following a pipeline's logs (stored lines, then live ones, into the fleet store). */
   followLogs(pipeline: string): void;
   unfollowLogs(pipeline: string): void;
+  /** Keep a pipeline's full view in the fleet store (`details`) while it is open. */
+  watch(pipeline: string): void;
+  unwatch(pipeline: string): void;
 }

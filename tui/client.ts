@@ -12,7 +12,9 @@ import {
   serverMessage,
   type ClientMessage,
   type DaemonEvent,
+  type FullSnapshot,
   type LogLineView,
+  type PipelineView,
   type ServerMessage,
   type Snapshot,
 } from '../shared/protocol.js';
@@ -26,6 +28,11 @@ export interface DaemonConnection {
   /** The snapshot sent on connect, replaced by newer ones as they arrive. */
   snapshot: Snapshot;
   status(): Promise<Snapshot>;
+  /** Every pipeline's full view (what `mlp status --json` prints). */
+  fullStatus(): Promise<FullSnapshot>;
+  /** A pipeline's full view; later changes of it arrive as `pipeline_updated` (and its `metrics`, `history`) events. */
+  subscribe(pipeline: string): Promise<PipelineView>;
+  unsubscribe(pipeline: string): void;
   /** Stored lines of a pipeline; with `follow`, later lines arrive as `log` events. */
   tail(pipeline: string, opts: { sinceMs?: number; limit?: number; follow?: boolean }): Promise<LogLineView[]>;
   /** Stop the `log` events of a followed pipeline. */
@@ -133,6 +140,15 @@ export async function connect(settings: ClientSettings, opts: { timeoutMs?: numb
         send({ type: 'status' });
       });
     },
+    fullStatus() {
+      return request((id) => ({ type: 'status', id, full: true })) as Promise<FullSnapshot>;
+    },
+    subscribe(pipeline) {
+      return request((id) => ({ type: 'subscribe', id, pipeline })) as Promise<PipelineView>;
+    },
+    unsubscribe(pipeline) {
+      send({ type: 'unsubscribe', pipeline });
+    },
     command(cmd) {
       return request((id) => ({ type: 'command', id, ...cmd }));
     },
@@ -171,12 +187,14 @@ export async function connect(settings: ClientSettings, opts: { timeoutMs?: numb
         return;
       case 'reply':
       case 'logs':
+      case 'detail':
+      case 'full_snapshot':
       case 'error': {
         const waiter = msg.id ? pending.get(msg.id) : undefined;
         if (!waiter) return;
         pending.delete(msg.id!);
         if (msg.type === 'error') waiter.reject(new MlpError(msg.code as ErrorCode, msg.message));
-        else waiter.resolve(msg.type === 'logs' ? msg.lines : msg.result);
+        else waiter.resolve(answerOf(msg));
         return;
       }
       default:
@@ -204,6 +222,20 @@ export async function connect(settings: ClientSettings, opts: { timeoutMs?: numb
   }
 
   return conn;
+}
+
+/** What a request's promise resolves with. */
+function answerOf(msg: Extract<ServerMessage, { type: 'reply' | 'logs' | 'detail' | 'full_snapshot' }>): unknown {
+  switch (msg.type) {
+    case 'reply':
+      return msg.result;
+    case 'logs':
+      return msg.lines;
+    case 'detail':
+      return msg.pipeline;
+    case 'full_snapshot':
+      return msg;
+  }
 }
 
 /** A server message, or undefined for one this client does not understand (a newer daemon's event). */

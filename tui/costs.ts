@@ -47,6 +47,6 @@ export function priceTable(prices: PerformanceView['prices']): string {
 export const pricesText = (prices: PerformanceView['prices']) => `${priceTable(prices)}: estimates (docs/costs.md)`;
 
 /** `$166/mo`: the serving estimate in a few characters (null without one). */
-export function servingPerMonth(s: Serving | null): string | null {
+export function servingPerMonth(s: Pick<Serving, 'estimatedUsdPer30Days'> | null): string | null {
   return s?.estimatedUsdPer30Days != null ? `${usd(s.estimatedUsdPer30Days)}/mo` : null;
 }

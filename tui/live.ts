@@ -1,7 +1,7 @@
 /**
  * The TUI's link to mlpd: feeds the fleet store from the connection's snapshot and events, and
  * reconnects with backoff when the daemon goes away, resynchronising from the new snapshot (and
- * following the same logs again). It is also the action handler the provider calls.
+ * following the same logs and subscribing to the same pipelines again). It is also the action handler the provider calls.
  */
 import type { FleetActions, TuiCommand } from './actions.js';
 import type { DaemonConnection } from './client.js';
@@ -41,6 +41,14 @@ export function startLive(opts: LiveOptions): Live {
   }, opts.clockMs ?? 1_000);
   clock.unref?.();
 
+  const watched = new Set<string>();
+  const subscribe = (c: DaemonConnection, pipeline: string) =>
+    c.subscribe(pipeline).then(
+      // Unwatched while the answer was on its way: it is not wanted any more.
+      (view) => watched.has(pipeline) && store.dispatch({ type: 'detail', pipeline: view }),
+      () => undefined, // gone from the daemon (the view says so) or the connection dropped (the reconnect subscribes again)
+    );
+
   const follow = (c: DaemonConnection, pipeline: string) =>
     c.tail(pipeline, { limit: LOG_HISTORY, follow: true }).then(
       (lines) => store.dispatch({ type: 'logs', pipeline, lines }),
@@ -62,6 +70,7 @@ export function startLive(opts: LiveOptions): Live {
         skew = c.snapshot.at - now();
         store.dispatch({ type: 'connection', connection: { status: 'connected', role: c.hello.session.role, daemonVersion: c.hello.daemon.version } });
         for (const p of followed) void follow(c, p);
+        for (const p of watched) void subscribe(c, p);
         reason = await c.closed;
         off();
         conn = null;
@@ -98,6 +107,19 @@ export function startLive(opts: LiveOptions): Live {
         conn?.unfollow(pipeline);
       } catch {
         // closed meanwhile: nothing is followed on a dead connection
+      }
+    },
+    watch(pipeline) {
+      watched.add(pipeline);
+      if (conn) void subscribe(conn, pipeline);
+    },
+    unwatch(pipeline) {
+      watched.delete(pipeline);
+      store.dispatch({ type: 'forget', pipeline });
+      try {
+        conn?.unsubscribe(pipeline);
+      } catch {
+        // closed meanwhile: nothing is subscribed on a dead connection
       }
     },
     stop() {

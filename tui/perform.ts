@@ -1,5 +1,5 @@
 /** A named command (from a key) turned into UI changes and daemon requests. */
-import type { PipelineView } from '../shared/protocol.js';
+import type { PipelineSummary } from '../shared/protocol.js';
 import type { FleetActions, TuiCommand } from './actions.js';
 import { KEY_BINDINGS, type CommandName } from './keys.js';
 import type { FleetState } from './state/fleet.js';
@@ -33,7 +33,10 @@ export function perform(command: CommandName, ctx: PerformContext): void {
     case 'up':
     case 'down': {
       const delta = command === 'up' ? -1 : 1;
-      if (ui.view === 'pipeline' && selected) return dispatchUi({ type: 'sample', delta, count: replaySamples(selected).length });
+      if (ui.view === 'pipeline' && selected) {
+        const view = fleet.details[selected.name];
+        return dispatchUi({ type: 'sample', delta, count: view ? replaySamples(view).length : 0 });
+      }
       return dispatchUi({ type: 'move', delta, rows: fleetRows(fleet.pipelines, ui.filter).map((p) => p.name) });
     }
     case 'open':
@@ -83,7 +86,7 @@ export function operatorBlock(fleet: FleetState): string | null {
 }
 
 /** Why a command does not fit the pipeline's rollout, or null (the daemon has the last word). */
-function commandBlock(command: CommandName, p: PipelineView): string | null {
+function commandBlock(command: CommandName, p: PipelineSummary): string | null {
   const phase = p.rollout?.phase;
   const active = phase && !['promoted', 'blocked', 'rolled_back', 'failed'].includes(phase);
   if (!active) return `${p.name} has no active rollout${phase ? ` (the last one ${phase.replace('_', ' ')})` : ''}`;

@@ -3,7 +3,7 @@
  * UI state, and `perform`, which turns a named command into state changes and daemon requests.
  * Components only read the context and call `perform`.
  */
-import { createContext, useCallback, useContext, useMemo, useReducer, useRef, useSyncExternalStore, type ReactNode } from 'react';
+import { createContext, useCallback, useContext, useEffect, useMemo, useReducer, useRef, useSyncExternalStore, type ReactNode } from 'react';
 import type { FleetActions } from './actions.js';
 import type { CommandName } from './keys.js';
 import type { FleetState } from './state/fleet.js';
@@ -37,6 +37,13 @@ export function TuiProvider(props: { store: FleetStore; actions: FleetActions; c
   const latest = useRef({ fleet, ui });
   latest.current = { fleet, ui };
   const quit = useCallback(() => onQuit?.(), [onQuit]);
+  // The fleet list has summaries only: an open pipeline (its view or its logs) gets its full view, kept live.
+  const open = ui.view === 'fleet' ? null : ui.selected;
+  useEffect(() => {
+    if (open === null) return;
+    actions.watch(open);
+    return () => actions.unwatch(open);
+  }, [open, actions]);
   const run = useCallback(
     (command: CommandName) => perform(command, { ...latest.current, dispatchUi, actions, quit }),
     [actions, quit],

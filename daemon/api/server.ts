@@ -15,6 +15,8 @@ import {
   type ClientMessage,
   type CommandMessage,
   type DaemonEvent,
+  type FullSnapshot,
+  type PipelineView,
   type LogLineView,
   type Role,
   type ServerMessage,
@@ -36,6 +38,9 @@ export interface ApiHandlers {
   /** Whether the session's token is still valid (not revoked since it connected). Must be cheap. */
   sessionValid(session: Session): boolean;
   snapshot(): Snapshot;
+  fullSnapshot(id: string | null): FullSnapshot;
+  /** One pipeline's full view; throws not_found for a pipeline not in force. */
+  detail(pipeline: string): PipelineView;
   execute(command: CommandMessage, session: Session): Promise<unknown>;
   /** Stored log lines of a pipeline, oldest first (the newest `limit` of those since `sinceMs`). */
   tail(pipeline: string, opts: { sinceMs?: number; limit: number }): LogLineView[];
@@ -72,8 +77,10 @@ export async function startApiServer(opts: {
   const { handlers, log } = opts;
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   const sessions = new Map<WebSocket, Session>();
-  /** Pipelines whose `log` events a connection follows (`*`: all); other events go to everyone. */
+  /** Pipelines whose `log` events a connection follows (`*`: all). */
   const follows = new Map<WebSocket, Set<string>>();
+  /** Pipelines whose full view, metrics and history a connection gets (`subscribe`); other events go to everyone. */
+  const subscriptions = new Map<WebSocket, Set<string>>();
 
   const http: Server = createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/healthz') {
@@ -99,6 +106,7 @@ export async function startApiServer(opts: {
   function endRevoked(ws: WebSocket, session: Session) {
     if (!sessions.delete(ws)) return;
     follows.delete(ws);
+    subscriptions.delete(ws);
     log.info('api', `closed a connection of token '${session.token}': the token was revoked`);
     ws.close(REVOKED_CLOSE.code, REVOKED_CLOSE.reason);
   }
@@ -143,6 +151,7 @@ export async function startApiServer(opts: {
 
   const unsubscribe = handlers.subscribe((event) => {
     if (sessions.size === 0) return;
+    if (event.kind === 'metrics' || event.kind === 'history') return sendToSubscribers(event);
     const frame = JSON.stringify({ type: 'event', event } satisfies ServerMessage);
     for (const ws of sessions.keys()) {
       if (event.kind === 'log') {
@@ -151,7 +160,44 @@ export async function startApiServer(opts: {
       }
       sendRaw(ws, frame);
     }
+    if (event.kind === 'fleet') sendDetails(event.pipelines.map((p) => p.name));
   });
+
+  /** A traffic event cut down, for each connection, to the pipelines it subscribed to. */
+  function sendToSubscribers(event: Extract<DaemonEvent, { kind: 'metrics' | 'history' }>) {
+    for (const [ws, subs] of subscriptions) {
+      if (subs.size === 0) continue;
+      const mine: DaemonEvent =
+        event.kind === 'metrics'
+          ? { ...event, variants: event.variants.filter((v) => subs.has(v.pipeline)) }
+          : { ...event, pipelines: event.pipelines.filter((x) => subs.has(x.pipeline)) };
+      if ((mine.kind === 'metrics' ? mine.variants : mine.pipelines).length) send(ws, { type: 'event', event: mine });
+    }
+  }
+
+  /** The full views of changed pipelines, to the connections that subscribed to them (each view built once). */
+  function sendDetails(changed: string[]) {
+    const frames = new Map<string, string | null>();
+    const frameOf = (name: string) => {
+      if (!frames.has(name)) {
+        let frame: string | null = null;
+        try {
+          frame = JSON.stringify({ type: 'event', event: { kind: 'pipeline_updated', pipeline: handlers.detail(name) } } satisfies ServerMessage);
+        } catch (err) {
+          if (!(err instanceof MlpError)) log.error('api', `cannot build the view of ${name}: ${describeError(err)}`);
+        }
+        frames.set(name, frame);
+      }
+      return frames.get(name)!;
+    };
+    for (const [ws, subs] of subscriptions) {
+      for (const name of changed) {
+        if (!subs.has(name)) continue;
+        const frame = frameOf(name);
+        if (frame) sendRaw(ws, frame);
+      }
+    }
+  }
 
   function sendRaw(ws: WebSocket, frame: string) {
     if (ws.readyState !== ws.OPEN) return;
@@ -172,6 +218,7 @@ export async function startApiServer(opts: {
     ws.on('close', () => {
       sessions.delete(ws);
       follows.delete(ws);
+      subscriptions.delete(ws);
     });
     ws.on('error', (err) => log.warn('api', `connection error: ${err.message}`));
   }
@@ -192,7 +239,20 @@ export async function startApiServer(opts: {
           send(ws, { type: 'pong', id });
           return;
         case 'status':
-          send(ws, handlers.snapshot());
+          send(ws, msg.full ? handlers.fullSnapshot(id) : handlers.snapshot());
+          return;
+        case 'subscribe': {
+          const pipeline = handlers.detail(msg.pipeline);
+          // Subscribed before answering, so no change falls between the view and the updates after it.
+          const subs = subscriptions.get(ws) ?? new Set<string>();
+          subs.add(msg.pipeline);
+          subscriptions.set(ws, subs);
+          send(ws, { type: 'detail', id, pipeline });
+          return;
+        }
+        case 'unsubscribe':
+          subscriptions.get(ws)?.delete(msg.pipeline);
+          send(ws, { type: 'reply', id, result: { subscribed: [...(subscriptions.get(ws) ?? [])] } });
           return;
         case 'tail': {
           const lines = handlers.tail(msg.pipeline, { ...(msg.sinceMs !== undefined ? { sinceMs: msg.sinceMs } : {}), limit: msg.limit ?? 1000 });

@@ -10,6 +10,9 @@ describe('parseClientMessage', () => {
     assert.deepEqual(parse('{"type":"command","id":"c","command":"pause","pipeline":"p"}'), {
       message: { type: 'command', id: 'c', command: 'pause', pipeline: 'p' },
     });
+    assert.deepEqual(parse('{"type":"status","full":true}'), { message: { type: 'status', full: true } });
+    assert.deepEqual(parse('{"type":"subscribe","id":"s","pipeline":"p"}'), { message: { type: 'subscribe', id: 's', pipeline: 'p' } });
+    assert.deepEqual(parse('{"type":"unsubscribe","pipeline":"p"}'), { message: { type: 'unsubscribe', pipeline: 'p' } });
   });
 
   it('names what is wrong, and keeps the request id when there is one', () => {
@@ -19,6 +22,7 @@ describe('parseClientMessage', () => {
     assert.equal(badCommand.id, 'c9');
     assert.match(badCommand.error, /^invalid message: command: .*promote/);
     assert.match((parse('{"type":"ping","extra":1}') as { error: string }).error, /extra/);
+    assert.match((parse('{"type":"subscribe","pipeline":"p"}') as { error: string }).error, /^invalid message: id: /, 'a subscription is answered, so it needs an id');
     assert.match((parse('{"type":"command","id":"c","command":"deploy","pipeline":"p","version":"3"}') as { error: string }).error, /version: a version looks like v3/);
   });
 

@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import { startApiServer, type ApiServer } from '../../daemon/api/server.js';
 import { createLogger } from '../../daemon/log.js';
 import { openStore } from '../../daemon/store/db.js';
+import { MlpError } from '../../shared/errors.js';
 import { freshStore } from './store/helpers.js';
 
 async function apiOver(store: ReturnType<typeof freshStore>, revocationCheckMs: number) {
@@ -26,6 +27,10 @@ async function apiOver(store: ReturnType<typeof freshStore>, revocationCheckMs: 
       },
       sessionValid: (session) => store.tokens.isLive(session.token),
       snapshot: () => ({ type: 'snapshot', at: 0, repo: { root: '/repo', problems: [] }, pipelines: [] }),
+      fullSnapshot: (id) => ({ type: 'full_snapshot', id, at: 0, repo: { root: '/repo', problems: [] }, pipelines: [] }),
+      detail: (name) => {
+        throw new MlpError('not_found', `no pipeline named '${name}' in force`);
+      },
       execute: async (cmd) => {
         commands.push(`${cmd.command} ${cmd.pipeline}`);
         return { message: 'done' };

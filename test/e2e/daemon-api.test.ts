@@ -143,7 +143,7 @@ describe('mlpd start and its API', () => {
 
   it('answers a malformed frame with an error frame and keeps the connection usable', async () => {
     const { ws, next } = await openSocket(d.apiUrl, d.operatorToken);
-    assert.equal((await next((f) => f.type === 'hello')).protocol, 1);
+    assert.equal((await next((f) => f.type === 'hello')).protocol, 2);
     await next((f) => f.type === 'snapshot');
 
     ws.send('this is not json');
@@ -168,15 +168,34 @@ describe('mlpd start and its API', () => {
     ws.close();
   });
 
-  it('sends events after the snapshot: an edited pipeline arrives as pipeline_updated, its log lines to followers', async () => {
+  it('sends summaries on connect, a full view on subscribe, then a fleet delta to all and the full view to subscribers; log lines to followers', async () => {
     const { ws, next } = await openSocket(d.apiUrl, d.operatorToken);
-    await next((f) => f.type === 'snapshot');
+    const snap = await next((f) => f.type === 'snapshot');
+    const summary = (snap.pipelines as Record<string, unknown>[])[0]!;
+    assert.equal(summary.name, 'demand-forecast');
+    assert.equal(summary.groups, 3, 'a summary counts the groups');
+    assert.equal(summary.runs, undefined, 'and carries no runs, variants or history');
+
+    ws.send(JSON.stringify({ type: 'subscribe', id: 's1', pipeline: 'demand-forecast' }));
+    const detail = await next((f) => f.type === 'detail');
+    assert.equal(detail.id, 's1');
+    const view = detail.pipeline as { name: string; groups: string[]; schedule: string; runs: unknown[]; performance: unknown };
+    assert.deepEqual(view.groups, ['berlin', 'london', 'paris']);
+    assert.equal(view.schedule, '0 2 * * 1');
+    assert.ok(Array.isArray(view.runs) && view.performance, 'the full view');
+    ws.send(JSON.stringify({ type: 'subscribe', id: 's2', pipeline: 'nope' }));
+    const unknown = await next((f) => f.type === 'error' && f.id === 's2');
+    assert.equal(unknown.code, 'not_found');
+    assert.match(String(unknown.message), /no pipeline named 'nope'/);
+
     ws.send(JSON.stringify({ type: 'tail', id: 't1', pipeline: 'demand-forecast', follow: true }));
     const stored = await next((f) => f.type === 'logs');
     assert.equal(stored.id, 't1');
     assert.match(JSON.stringify(stored.lines), /loaded demand-forecast\/pipeline\.yaml/);
     const file = join(d.repo, 'demand-forecast/pipeline.yaml');
     writeFileSync(file, readFileSync(file, 'utf8').replace('"0 2 * * 1"', '"0 5 * * *"'));
+    const fleet = await next((f) => f.type === 'event' && (f.event as { kind: string }).kind === 'fleet');
+    assert.deepEqual((fleet.event as { pipelines: { name: string }[] }).pipelines.map((p) => p.name), ['demand-forecast']);
     const updated = await next((f) => f.type === 'event' && (f.event as { kind: string }).kind === 'pipeline_updated');
     const pipeline = (updated.event as { pipeline: { name: string; schedule: string; groups: string[] } }).pipeline;
     assert.equal(pipeline.name, 'demand-forecast');
@@ -184,6 +203,19 @@ describe('mlpd start and its API', () => {
     assert.deepEqual(pipeline.groups, ['berlin', 'london', 'paris']);
     const log = await next((f) => f.type === 'event' && (f.event as { kind: string }).kind === 'log');
     assert.match(String((log.event as { line: string }).line), /reloaded demand-forecast\/pipeline\.yaml/);
+    ws.close();
+  });
+
+  it('answers status with full: every pipeline in full, as mlp status --json prints it', async () => {
+    const { ws, next } = await openSocket(d.apiUrl, d.operatorToken);
+    await next((f) => f.type === 'snapshot');
+    ws.send(JSON.stringify({ type: 'status', id: 'f1', full: true }));
+    const full = await next((f) => f.type === 'full_snapshot');
+    assert.equal(full.id, 'f1');
+    const [p] = full.pipelines as { name: string; groups: string[]; runs: unknown[] }[];
+    assert.deepEqual(p!.groups, ['berlin', 'london', 'paris']);
+    const printed = JSON.parse((await runCli('mlp', ['status', '--json'], { env: d.clientEnv() })).stdout) as { pipelines: { name: string; groups: string[] }[] };
+    assert.deepEqual(printed.pipelines.map((x) => [x.name, x.groups]), [['demand-forecast', ['berlin', 'london', 'paris']]]);
     ws.close();
   });
 

@@ -89,6 +89,8 @@ describe('performance and cost', () => {
       ws.once('open', resolve);
       ws.once('error', reject);
     });
+    // History events go to the clients subscribed to the pipeline.
+    ws.send(JSON.stringify({ type: 'subscribe', id: 's1', pipeline: 'shop' }));
   });
   after(async () => {
     ws?.close();

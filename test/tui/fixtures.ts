@@ -1,5 +1,6 @@
 /** Pipelines as the daemon sends them, in the states the TUI must show. */
-import type { DecisionView, HistoryPoint, LatencyView, PipelineView, RolloutView, Snapshot, VariantView } from '../../shared/protocol.js';
+import { summaryOf } from '../../shared/fleetSummary.js';
+import type { DecisionView, FullSnapshot, HistoryPoint, LatencyView, PipelineView, RolloutView, Snapshot, VariantView } from '../../shared/protocol.js';
 
 export const NOW = Date.UTC(2025, 10, 20, 12, 0, 0);
 
@@ -208,6 +209,12 @@ export function blockedByDataChecks(name: string): PipelineView {
   });
 }
 
+/** What a client gets on connect: the pipelines' summaries. */
 export function snapshot(pipelines: PipelineView[]): Snapshot {
-  return { type: 'snapshot', at: NOW, repo: { root: '/repo', problems: [] }, pipelines };
+  return { type: 'snapshot', at: NOW, repo: { root: '/repo', problems: [] }, pipelines: pipelines.map(summaryOf) };
+}
+
+/** What `mlp status` asks for: every pipeline's full view. */
+export function fullSnapshot(pipelines: PipelineView[]): FullSnapshot {
+  return { type: 'full_snapshot', id: null, at: NOW, repo: { root: '/repo', problems: [] }, pipelines };
 }

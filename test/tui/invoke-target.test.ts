@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatStatus } from '../../tui/commands/status.js';
 import { sageMakerTarget } from '../../tui/commands/sageMakerTarget.js';
-import { pipeline, snapshot, variant } from './fixtures.js';
+import { fullSnapshot, pipeline, variant } from './fixtures.js';
 
 const onSageMaker = (endpoints: Record<string, string>, region: string | null = 'eu-west-1') => {
   const sagemaker = { region, endpoints };
@@ -37,7 +37,7 @@ test('--variant current / candidate is the variant in that role, as the router t
 });
 
 test('mlp status <pipeline> says where it trains and serves, with the endpoints on SageMaker', () => {
-  const out = formatStatus(snapshot([onSageMaker({ london: 'mlp-demand-london-1' })]), { detail: true });
+  const out = formatStatus(fullSnapshot([onSageMaker({ london: 'mlp-demand-london-1' })]), { detail: true });
   assert.match(out, /^demand: steps run in Docker containers; models serve from SageMaker endpoints \(eu-west-1: london mlp-demand-london-1\)$/m);
-  assert.doesNotMatch(formatStatus(snapshot([onSageMaker({ london: 'x' })])), /steps run/, 'the full list leaves it out');
+  assert.doesNotMatch(formatStatus(fullSnapshot([onSageMaker({ london: 'x' })])), /steps run/, 'the full list leaves it out');
 });

@@ -4,7 +4,8 @@ import type { DaemonConnection } from '../../tui/client.js';
 import { startLive } from '../../tui/live.js';
 import { createFleetStore } from '../../tui/state/store.js';
 import type { DaemonEvent } from '../../shared/protocol.js';
-import { pipeline, shifting, snapshot } from './fixtures.js';
+import { summaryOf } from '../../shared/fleetSummary.js';
+import { fullSnapshot, pipeline, shifting, snapshot } from './fixtures.js';
 
 /** A connection the test drives: events, a close, what the client sent. */
 function fakeConnection(pipelines = [pipeline('a')], role: 'viewer' | 'operator' = 'operator') {
@@ -13,9 +14,12 @@ function fakeConnection(pipelines = [pipeline('a')], role: 'viewer' | 'operator'
   const calls: string[] = [];
   const conn: DaemonConnection = {
     url: 'ws://fake',
-    hello: { type: 'hello', protocol: 1, daemon: { version: '0.1.0', startedAt: 0, serveUrl: 'http://fake' }, session: { token: 't', role } },
+    hello: { type: 'hello', protocol: 2, daemon: { version: '0.1.0', startedAt: 0, serveUrl: 'http://fake' }, session: { token: 't', role } },
     snapshot: snapshot(pipelines),
     status: async () => snapshot(pipelines),
+    fullStatus: async () => fullSnapshot(pipelines),
+    subscribe: async (p) => (calls.push(`subscribe ${p}`), pipelines.find((x) => x.name === p)!),
+    unsubscribe: (p) => void calls.push(`unsubscribe ${p}`),
     tail: async (p, o) => (calls.push(`tail ${p} follow=${o.follow}`), []),
     unfollow: (p) => void calls.push(`unfollow ${p}`),
     command: async (c) => (calls.push(`${c.command} ${c.pipeline}`), { message: `${c.command} ${c.pipeline}: done` }),
@@ -34,7 +38,7 @@ const until = async (check: () => boolean, ms = 2_000) => {
   }
 };
 
-test('live: snapshot then events into the store; on a drop it says so, retries with backoff, resyncs and follows again', async () => {
+test('live: snapshot then events into the store; on a drop it says so, retries with backoff, resyncs, follows and subscribes again', async () => {
   const store = createFleetStore();
   const first = fakeConnection([pipeline('a')]);
   const second = fakeConnection([shifting('a'), pipeline('b')]);
@@ -48,9 +52,11 @@ test('live: snapshot then events into the store; on a drop it says so, retries w
   try {
     await until(() => store.getState().connection.status === 'connected');
     assert.deepEqual(store.getState().pipelines.map((p) => p.name), ['a']);
-    first.emit({ kind: 'pipeline_updated', pipeline: pipeline('c') });
+    first.emit({ kind: 'fleet', at: 0, pipelines: [summaryOf(pipeline('c'))] });
     assert.deepEqual(store.getState().pipelines.map((p) => p.name), ['a', 'c']);
     live.followLogs('a');
+    live.watch('a');
+    await until(() => store.getState().details.a !== undefined);
     assert.equal(await live.command('pause', 'a'), 'pause a: done');
 
     first.drop('mlpd stopped');
@@ -61,9 +67,11 @@ test('live: snapshot then events into the store; on a drop it says so, retries w
     await until(() => store.getState().connection.status === 'connected');
     assert.deepEqual(store.getState().pipelines.map((p) => [p.name, p.rollout?.phase ?? null]), [['a', 'shifting'], ['b', null]]);
     assert.ok(attempts[2]! - attempts[1]! >= 35, 'the second wait is longer than the first');
-    await until(() => second.calls.includes('tail a follow=true'));
+    await until(() => second.calls.includes('tail a follow=true') && store.getState().details.a?.rollout?.phase === 'shifting');
     live.unfollowLogs('a');
-    assert.deepEqual(second.calls, ['tail a follow=true', 'unfollow a']);
+    live.unwatch('a');
+    assert.deepEqual(second.calls, ['tail a follow=true', 'subscribe a', 'unfollow a', 'unsubscribe a']);
+    assert.deepEqual(store.getState().details, {}, 'an unwatched pipeline keeps no full view');
   } finally {
     live.stop();
   }

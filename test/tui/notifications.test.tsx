@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { NotificationView, NotificationsView } from '../../shared/protocol.js';
 import { formatStatus } from '../../tui/commands/status.js';
-import { blockedByReplay, NOW, pipeline, snapshot } from './fixtures.js';
+import { blockedByReplay, fullSnapshot, NOW, pipeline } from './fixtures.js';
 import { KEY, renderTui } from './render.js';
 
 const SLACK = 'https://hooks.slack.com/services/***';
@@ -34,12 +34,12 @@ const notifications = (over: Partial<NotificationsView> = {}): NotificationsView
 test('mlp status <pipeline> lists the targets and the last deliveries; mlp status shows only what failed', () => {
   const failed = delivery({ eventId: 'e-2', event: 'rolled_back', status: 'failed', lastStatus: 404, lastError: 'HTTP 404 (an answer that is not 2xx, 408, 429 or 5xx is not retried)', finishedAt: NOW - 30_000 });
   const p = pipeline('pricing', { notifications: notifications({ recent: [failed, delivery({ attempts: 3 })], failures: [failed] }) });
-  const detail = formatStatus(snapshot([p]), { detail: true });
+  const detail = formatStatus(fullSnapshot([p]), { detail: true });
   assert.match(detail, /^pricing: notifications: 1 target$/m);
   assert.match(detail, /^  https:\/\/hooks\.slack\.com\/services\/\*\*\* on blocked, rolled_back$/m);
   assert.match(detail, /^  \d\d:\d\d:\d\d blocked → https:\/\/hooks\.slack\.com\/services\/\*\*\* delivered \(HTTP 200, attempt 3\)$/m);
   assert.match(detail, /rolled_back → https:\/\/hooks\.slack\.com\/services\/\*\*\* failed: HTTP 404/);
-  const overview = formatStatus(snapshot([p]));
+  const overview = formatStatus(fullSnapshot([p]));
   assert.match(overview, /^pricing: notification 30s ago: rolled_back → https:\/\/hooks\.slack\.com\/services\/\*\*\* failed: HTTP 404/m);
   assert.doesNotMatch(overview, /delivered/);
 });
@@ -48,7 +48,7 @@ test('a target whose ${VAR} is not set is said in mlp status and in red in the p
   const problem = "${SLACK_WEBHOOK_URL} is not set in mlpd's environment: deliveries to it fail until mlpd is started with it";
   const p = blockedByReplay('pricing');
   p.notifications = notifications({ targets: [{ target: '${SLACK_WEBHOOK_URL}', on: ['blocked'], problem }] });
-  assert.match(formatStatus(snapshot([p])), /^pricing: notify target \$\{SLACK_WEBHOOK_URL\}: \$\{SLACK_WEBHOOK_URL\} is not set in mlpd's environment/m);
+  assert.match(formatStatus(fullSnapshot([p])), /^pricing: notify target \$\{SLACK_WEBHOOK_URL\}: \$\{SLACK_WEBHOOK_URL\} is not set in mlpd's environment/m);
   const t = renderTui([p], { columns: 160 });
   await t.press(KEY.enter);
   assert.match(t.frame(), /notify: notify target \$\{SLACK_WEBHOOK_URL\}: \$\{SLACK_WEBHOOK_URL\} is not set/);

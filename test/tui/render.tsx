@@ -12,6 +12,8 @@ export interface FakeActions extends FleetActions {
   sent: Array<{ command: TuiCommand; pipeline: string }>;
   followed: string[];
   unfollowed: string[];
+  /** `+name` for each watch, `-name` for each unwatch, in order. */
+  watches: string[];
 }
 
 /** Answers every command with `answer` (or rejects with it when it is an Error). */
@@ -20,6 +22,7 @@ export function fakeActions(answer: (command: TuiCommand, pipeline: string) => s
     sent: [],
     followed: [],
     unfollowed: [],
+    watches: [],
     async command(command, pipeline) {
       fake.sent.push({ command, pipeline });
       const a = answer(command, pipeline);
@@ -28,14 +31,18 @@ export function fakeActions(answer: (command: TuiCommand, pipeline: string) => s
     },
     followLogs: (p) => void fake.followed.push(p),
     unfollowLogs: (p) => void fake.unfollowed.push(p),
+    watch: (p) => void fake.watches.push(`+${p}`),
+    unwatch: (p) => void fake.watches.push(`-${p}`),
   };
   return fake;
 }
 
 export const KEY = { up: '\u001b[A', down: '\u001b[B', enter: '\r', esc: '\u001b', backspace: '\u007f' } as const;
 
+/** The fleet as a connected client holds it, with every pipeline's full view as if each were open. */
 export function fleetState(pipelines: PipelineView[], role: Role = 'operator'): FleetState {
-  const s = fleetReducer(initialFleet, { type: 'snapshot', snapshot: snapshot(pipelines) });
+  let s = fleetReducer(initialFleet, { type: 'snapshot', snapshot: snapshot(pipelines) });
+  for (const pipeline of pipelines) s = fleetReducer(s, { type: 'detail', pipeline });
   return fleetReducer(s, { type: 'connection', connection: { status: 'connected', role, daemonVersion: '0.1.0' } });
 }
 

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { PROTOCOL_VERSION } from '../../shared/protocol.js';
 import { formatStatus, status } from '../../tui/commands/status.js';
-import { cloudTraining, history, latency, performance, pipeline, roleSample, rollout, serving, shifting, snapshot, variant } from './fixtures.js';
+import { cloudTraining, fullSnapshot, history, latency, performance, pipeline, roleSample, rollout, serving, shifting, snapshot, variant } from './fixtures.js';
 
 const fleet = () => {
   const demand = shifting('demand', 20);
@@ -13,7 +13,7 @@ const fleet = () => {
 };
 
 test('mlp status: the next step, p50/p99 latency and the serving cost per pipeline, with the price table once', () => {
-  const out = formatStatus(snapshot(fleet()));
+  const out = formatStatus(fullSnapshot(fleet()));
   const lines = out.split('\n');
   assert.match(lines[0]!, /^PIPELINE\s+GROUPS\s+CURRENT\s+ROLLOUT\s+CANDIDATE\s+LAST RUN\s+NEXT STEP\s+P50\/P99\s+COST\s+SCHEDULE\s+CONFIG$/);
   assert.match(lines.find((l) => l.startsWith('demand'))!, /shifting\s+v3 20%\s+-\s+in 2m → 30%\s+3\/12ms\s+\$166\/mo\s+0 3 \* \* \*/);
@@ -29,23 +29,28 @@ test('mlp status counts in the singular too: 1 restart, 1 request', () => {
     variants: [variant({ state: 'starting', restarts: 1 })],
     rollout: rollout({ phase: 'replaying', candidateWeight: 0, replayProgress: [{ group: 'london', done: 0, total: 1 }, { group: 'paris', done: 2, total: 2 }] }),
   });
-  const out = formatStatus(snapshot([p]));
+  const out = formatStatus(fullSnapshot([p]));
   assert.match(out, /starting \(1 restart\)/);
   assert.match(out, /^  … replaying london: 0 of 1 request$/m);
   assert.match(out, /^  … replaying paris: 2 of 2 requests$/m);
 });
 
 test('mlp status: no price line when nothing has a cost figure', () => {
-  assert.doesNotMatch(formatStatus(snapshot([pipeline('churn')])), /COST:/);
+  assert.doesNotMatch(formatStatus(fullSnapshot([pipeline('churn')])), /COST:/);
 });
 
-test('mlp status --json prints the pipelines as the daemon sent them, performance and next step included', async (t) => {
-  const sent = snapshot(fleet());
+test('mlp status --json asks for the full views and prints them as the daemon sent them, performance and next step included', async (t) => {
+  const sent = fullSnapshot(fleet());
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   t.after(() => wss.close());
   wss.on('connection', (ws) => {
     ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, daemon: { version: '0.1.0', startedAt: 0, serveUrl: 'http://x' }, session: { token: 't', role: 'viewer' } }));
-    ws.send(JSON.stringify(sent));
+    ws.send(JSON.stringify(snapshot(fleet())));
+    // The connect snapshot has summaries only: status asks for the full views.
+    ws.on('message', (data) => {
+      const msg = JSON.parse(data.toString()) as { type: string; id: string; full?: boolean };
+      if (msg.type === 'status' && msg.full) ws.send(JSON.stringify({ ...sent, id: msg.id }));
+    });
   });
   await new Promise((resolve) => wss.once('listening', resolve));
   const printed: string[] = [];

@@ -45,13 +45,17 @@ export function watchRollout(conn: DaemonConnection, pipeline: string, say: (lin
   const off = conn.onEvent((e) => {
     if (e.kind === 'pipeline_updated' && e.pipeline.name === pipeline) consider(e.pipeline.rollout);
   });
+  // Sent now, before the caller sends its command on the same connection: the daemon sends the pipeline's
+  // updates to subscribers only, and handles the two messages in order, so none is missed.
+  const subscribed = conn.subscribe(pipeline);
+  subscribed.catch(() => {}); // a failure is met again in follow()
 
   return {
     /** Follows rollout `rolloutId` (from the deploy's reply) to its end. */
     async follow(rolloutId: number): Promise<RolloutView> {
       id = rolloutId;
       for (const r of early.splice(0)) consider(r);
-      consider((await conn.status()).pipelines.find((p) => p.name === pipeline)?.rollout ?? null);
+      consider((await subscribed).rollout);
       const lost = conn.closed.then((why) => {
         throw new MlpError('unreachable', `lost mlpd (${why}) while following rollout #${rolloutId}; it goes on in mlpd: 'mlp status' shows it`);
       });

@@ -8,6 +8,7 @@ import { MlpError, usageError } from '../../shared/errors.js';
 import { SERVE_TOKEN_ENV, serveTokenFrom } from '../../shared/serveToken.js';
 import { write } from '../../shared/output.js';
 import { clientSettings, connect } from '../client.js';
+import type { PipelineView } from '../../shared/protocol.js';
 import type { InvokeAnswer } from './invokeEndpoint.js';
 import { sageMakerTarget, type SageMakerTarget } from './sageMakerTarget.js';
 
@@ -48,15 +49,23 @@ export async function invoke(pipeline: string, opts: InvokeOptions): Promise<num
 type Way = { kind: 'router'; serveUrl: string } | { kind: 'sagemaker'; target: SageMakerTarget };
 
 /**
- * mlpd's router, or the pipeline's SageMaker endpoint when mlpd says it serves there (its snapshot has
- * every pipeline's backends, so this works from any folder). MLP_SERVE_URL names a router: it is used
+ * mlpd's router, or the pipeline's SageMaker endpoint when mlpd says it serves there (the pipeline's view
+ * has its backends, so this works from any folder). MLP_SERVE_URL names a router: it is used
  * without asking mlpd.
  */
 async function wayTo(pipeline: string, opts: InvokeOptions): Promise<Way> {
   if (process.env.MLP_SERVE_URL) return { kind: 'router', serveUrl: process.env.MLP_SERVE_URL };
   const conn = await connect(clientSettings());
-  conn.close();
-  const p = conn.snapshot.pipelines.find((x) => x.name === pipeline);
+  let p: PipelineView | undefined;
+  try {
+    // A pipeline mlpd does not know goes to the router, which says so.
+    p = await conn.subscribe(pipeline).catch((err: unknown) => {
+      if (err instanceof MlpError && err.code === 'not_found') return undefined;
+      throw err;
+    });
+  } finally {
+    conn.close();
+  }
   if (p?.backends?.serving === 'sagemaker' && p.sagemaker) {
     return { kind: 'sagemaker', target: sageMakerTarget({ ...p, sagemaker: p.sagemaker }, opts) };
   }

@@ -4,8 +4,8 @@ import { formatProblem } from '../../shared/config/problems.js';
 import { formatDuration } from '../../shared/duration.js';
 import { notFound } from '../../shared/errors.js';
 import { formatPercent } from '../../shared/percent.js';
-import type { PipelineView, RolloutView, Snapshot } from '../../shared/protocol.js';
-import { clientSettings, connect } from '../client.js';
+import type { FullSnapshot, PipelineView, RolloutView } from '../../shared/protocol.js';
+import { clientSettings, connect, type DaemonConnection } from '../client.js';
 import { latencyPair, nextStepCell, nextStepText, plural, queuePositions, runStatusText, runsText, serversText, storageProblemText } from '../components/common/format.js';
 import { priceTable, servingPerMonth } from '../costs.js';
 import { renderTable } from './table.js';
@@ -14,7 +14,8 @@ import { notificationLines, notificationProblems } from '../notifications.js';
 export async function status(opts: { json: boolean; pipeline?: string }): Promise<number> {
   const conn = await connect(clientSettings());
   try {
-    const snap = onePipeline(conn.snapshot, opts.pipeline);
+    // The snapshot sent on connect has summaries only: status prints full views (scripts rely on --json).
+    const snap = opts.pipeline === undefined ? await conn.fullStatus() : await onePipeline(conn, opts.pipeline);
     if (opts.json) {
       console.log(JSON.stringify({ repo: snap.repo, storage: snap.storage ?? null, capacity: snap.capacity ?? null, pipelines: snap.pipelines }, null, 2));
     } else {
@@ -26,15 +27,15 @@ export async function status(opts: { json: boolean; pipeline?: string }): Promis
   }
 }
 
-/** The snapshot narrowed to one pipeline (`mlp status <pipeline>`); an unknown name is an error naming the known ones. */
-function onePipeline(snap: Snapshot, name: string | undefined): Snapshot {
-  if (name === undefined) return snap;
-  const p = snap.pipelines.find((x) => x.name === name);
-  if (!p) {
-    const known = snap.pipelines.map((x) => x.name);
+/** One pipeline's full view, under the head of the snapshot sent on connect (whose summaries name the others). */
+async function onePipeline(conn: DaemonConnection, name: string): Promise<FullSnapshot> {
+  const { at, repo, storage, capacity, pipelines } = conn.snapshot;
+  if (!pipelines.some((x) => x.name === name)) {
+    const known = pipelines.map((x) => x.name);
     throw notFound(`no pipeline named '${name}' in force${known.length ? ` (known: ${known.join(', ')})` : ''}`);
   }
-  return { ...snap, pipelines: [p] };
+  const view = await conn.subscribe(name);
+  return { type: 'full_snapshot', id: null, at, repo, storage: storage ?? null, ...(capacity ? { capacity } : {}), pipelines: [view] };
 }
 
 const STEPS_RUN = { local: 'as processes on the daemon\'s machine', docker: 'in Docker containers', sagemaker: 'as SageMaker jobs' } as const;
@@ -51,7 +52,7 @@ export function backendsLine(p: PipelineView): string | null {
 }
 
 /** `detail`: one pipeline's page, with where it trains and serves, its notification targets and last deliveries. */
-export function formatStatus(snap: Snapshot, opts: { detail?: boolean } = {}): string {
+export function formatStatus(snap: Pick<FullSnapshot, 'at' | 'repo' | 'storage' | 'capacity' | 'pipelines'>, opts: { detail?: boolean } = {}): string {
   const out: string[] = [];
   const positions = queuePositions(snap.capacity);
   if (snap.pipelines.length === 0) {

@@ -1,8 +1,9 @@
 /**
  * The fleet model: what the daemon has told this client, folded from protocol messages by a pure
- * reducer. The view reads it; only the live connection (and tests) feed it.
+ * reducer. The view reads it; only the live connection (and tests) feed it. Every pipeline is a
+ * summary (the fleet list); the pipelines this client subscribed to also have their full view.
  */
-import type { CapacityView, DaemonEvent, LogLineView, PipelineView, Role, Snapshot, StorageProblemView } from '../../shared/protocol.js';
+import type { CapacityView, DaemonEvent, LogLineView, PipelineSummary, PipelineView, Role, Snapshot, StorageProblemView } from '../../shared/protocol.js';
 
 export type Connection =
   | { status: 'connecting' }
@@ -25,7 +26,9 @@ export interface FleetState {
   /** The daemon's model servers and runs against its limits (null: a daemon that does not say). */
   capacity: CapacityView | null;
   /** In the daemon's order; selectors sort. */
-  pipelines: PipelineView[];
+  pipelines: PipelineSummary[];
+  /** Full views of the subscribed pipelines, kept up to date by `pipeline_updated`, `metrics`, `history` and `run_updated`. */
+  details: Record<string, PipelineView>;
   /** Followed pipelines' recent lines, oldest first, at most MAX_LOG_LINES each. */
   logs: Record<string, LogEntry[]>;
   logSeq: number;
@@ -39,6 +42,10 @@ export const MAX_HISTORY_POINTS = 60;
 
 export type FleetAction =
   | { type: 'snapshot'; snapshot: Snapshot }
+  /** A subscribed pipeline's full view, as the daemon answered the subscription. */
+  | { type: 'detail'; pipeline: PipelineView }
+  /** The client stopped its subscription: the full view goes. */
+  | { type: 'forget'; pipeline: string }
   | { type: 'event'; event: DaemonEvent }
   /** Stored lines answered to a `tail` request (they may overlap lines already received as events). */
   | { type: 'logs'; pipeline: string; lines: LogLineView[] }
@@ -54,6 +61,7 @@ export const initialFleet: FleetState = {
   storage: null,
   capacity: null,
   pipelines: [],
+  details: {},
   logs: {},
   logSeq: 0,
 };
@@ -62,7 +70,17 @@ export function fleetReducer(state: FleetState, action: FleetAction): FleetState
   switch (action.type) {
     case 'snapshot': {
       const s = action.snapshot;
-      return { ...state, at: s.at, repoRoot: s.repo.root, repoProblems: s.repo.problems, storage: s.storage ?? null, capacity: s.capacity ?? null, pipelines: s.pipelines };
+      // Full views of pipelines still in force stay until their subscription answers again.
+      const names = new Set(s.pipelines.map((p) => p.name));
+      const details = Object.fromEntries(Object.entries(state.details).filter(([name]) => names.has(name)));
+      return { ...state, at: s.at, repoRoot: s.repo.root, repoProblems: s.repo.problems, storage: s.storage ?? null, capacity: s.capacity ?? null, pipelines: s.pipelines, details };
+    }
+    case 'detail':
+      return { ...state, details: { ...state.details, [action.pipeline.name]: action.pipeline } };
+    case 'forget': {
+      if (!(action.pipeline in state.details)) return state;
+      const { [action.pipeline]: _gone, ...details } = state.details;
+      return { ...state, details };
     }
     case 'connection':
       return { ...state, connection: action.connection };
@@ -77,14 +95,14 @@ export function fleetReducer(state: FleetState, action: FleetAction): FleetState
 
 function applyEvent(state: FleetState, event: DaemonEvent): FleetState {
   switch (event.kind) {
-    case 'pipeline_updated': {
-      const i = state.pipelines.findIndex((p) => p.name === event.pipeline.name);
-      const pipelines = i < 0 ? [...state.pipelines, event.pipeline] : replaceAt(state.pipelines, i, event.pipeline);
-      return { ...state, pipelines };
-    }
+    case 'fleet':
+      return { ...state, at: Math.max(state.at, event.at), pipelines: upsert(state.pipelines, event.pipelines) };
+    case 'pipeline_updated':
+      return event.pipeline.name in state.details ? { ...state, details: { ...state.details, [event.pipeline.name]: event.pipeline } } : state;
     case 'pipeline_removed': {
       const { [event.name]: _gone, ...logs } = state.logs;
-      return { ...state, pipelines: state.pipelines.filter((p) => p.name !== event.name), logs };
+      const { [event.name]: _view, ...details } = state.details;
+      return { ...state, pipelines: state.pipelines.filter((p) => p.name !== event.name), details, logs };
     }
     case 'repo_problems':
       return { ...state, repoProblems: event.problems };
@@ -94,38 +112,33 @@ function applyEvent(state: FleetState, event: DaemonEvent): FleetState {
       return { ...state, capacity: event.capacity };
     case 'run_updated': {
       const run = event.run;
-      const i = state.pipelines.findIndex((p) => p.name === run.pipeline);
-      if (i < 0) return state;
-      const p = state.pipelines[i]!;
+      const p = state.details[run.pipeline];
+      if (!p) return state;
       const runs = [run, ...p.runs.filter((r) => r.id !== run.id)].sort((a, b) => b.createdAt - a.createdAt).slice(0, Math.max(p.runs.length, 1));
-      return { ...state, pipelines: replaceAt(state.pipelines, i, { ...p, runs }) };
+      return withDetail(state, { ...p, runs });
     }
     case 'metrics': {
-      const byPipeline = new Map<string, typeof event.variants>();
-      for (const v of event.variants) byPipeline.set(v.pipeline, [...(byPipeline.get(v.pipeline) ?? []), v]);
-      const pipelines = state.pipelines.map((p) => {
-        const updates = byPipeline.get(p.name);
-        if (!updates) return p;
+      let details = state.details;
+      for (const [name, updates] of groupBy(event.variants, (v) => v.pipeline)) {
+        const p = details[name];
+        if (!p) continue;
         const variants = p.variants.map((v) => {
           const u = updates.find((x) => x.group === v.group && x.variant === v.variant);
           return u ? { ...v, metrics: u.metrics } : v;
         });
-        return { ...p, variants };
-      });
-      return { ...state, at: Math.max(state.at, event.at), pipelines };
+        details = { ...details, [name]: { ...p, variants } };
+      }
+      return { ...state, at: Math.max(state.at, event.at), details };
     }
     case 'history': {
-      const byPipeline = new Map(event.pipelines.map((x) => [x.pipeline, x]));
-      let changed = false;
-      const pipelines = state.pipelines.map((p) => {
-        const u = byPipeline.get(p.name);
-        if (!u) return p;
-        changed = true;
+      let details = state.details;
+      for (const u of event.pipelines) {
+        const p = details[u.pipeline];
+        if (!p) continue;
         const points = [...p.performance.history.points, u.point].slice(-MAX_HISTORY_POINTS);
-        return { ...p, performance: { ...p.performance, latency: u.latency, history: { intervalMs: event.intervalMs, points } } };
-      });
-      // An unchanged list keeps the fleet's sort and counts memoised.
-      return { ...state, at: Math.max(state.at, event.at), pipelines: changed ? pipelines : state.pipelines };
+        details = { ...details, [u.pipeline]: { ...p, performance: { ...p.performance, latency: u.latency, history: { intervalMs: event.intervalMs, points } } } };
+      }
+      return { ...state, at: Math.max(state.at, event.at), details };
     }
     case 'log': {
       if (!event.pipeline) return state;
@@ -133,6 +146,27 @@ function applyEvent(state: FleetState, event: DaemonEvent): FleetState {
       return appendLogs(state, event.pipeline, [{ id: 0, ...line }]);
     }
   }
+}
+
+/** The list with each summary replaced by its newer one (in place) or added at the end. */
+function upsert(list: PipelineSummary[], changed: PipelineSummary[]): PipelineSummary[] {
+  if (changed.length === 0) return list;
+  const fresh = new Map(changed.map((p) => [p.name, p]));
+  const next = list.map((p) => {
+    const u = fresh.get(p.name);
+    if (!u) return p;
+    fresh.delete(p.name);
+    return u;
+  });
+  return fresh.size ? [...next, ...fresh.values()] : next;
+}
+
+const withDetail = (state: FleetState, p: PipelineView): FleetState => ({ ...state, details: { ...state.details, [p.name]: p } });
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) out.set(key(item), [...(out.get(key(item)) ?? []), item]);
+  return out;
 }
 
 function appendLogs(state: FleetState, pipeline: string, lines: LogLineView[]): FleetState {
@@ -155,4 +189,3 @@ function appendLogs(state: FleetState, pipeline: string, lines: LogLineView[]): 
 
 const logKey = (l: LogLineView) => `${l.at}\u0000${l.runId}\u0000${l.step}\u0000${l.group}\u0000${l.stream}\u0000${l.line}`;
 
-const replaceAt = <T>(list: T[], i: number, item: T): T[] => list.map((x, j) => (j === i ? item : x));

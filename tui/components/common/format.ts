@@ -47,7 +47,7 @@ export function nextStepText(step: { at: number; weight: number }, now: number, 
 }
 
 /** The NEXT cell of the fleet and `mlp status`: when the shift's next step is due, `paused` when it waits for a resume, else `-`. */
-export function nextStepCell(r: RolloutView | null, now: number, duration: (ms: number) => string = shortDuration): string {
+export function nextStepCell(r: { phase: RolloutPhase; nextStep?: RolloutView['nextStep'] } | null | undefined, now: number, duration: (ms: number) => string = shortDuration): string {
   if (r?.phase === 'paused') return 'paused';
   return r?.nextStep ? nextStepText(r.nextStep, now, duration) : '-';
 }

@@ -31,7 +31,7 @@ export function FleetView({ width, height }: { width: number; height: number }) 
       {fleet.storage && <Text color="red">{fit(storageProblemText(fleet.storage), width)}</Text>}
       <Text dimColor>{fit(fleetHeader(cols), width)}</Text>
       {shown.map((p) => (
-        <PipelineRow key={p.name} p={p} cols={cols} selected={p.name === selected?.name} now={fleet.at} queuedAt={p.runs[0] ? positions.get(p.runs[0].id) : undefined} />
+        <PipelineRow key={p.name} p={p} cols={cols} selected={p.name === selected?.name} now={fleet.at} queuedAt={p.lastRun?.id !== undefined ? positions.get(p.lastRun.id) : undefined} />
       ))}
       {rows.length === 0 && <Text dimColor>{fleet.pipelines.length ? `no pipeline matches "${ui.filter}"` : 'no pipelines in force (add a pipeline.yaml to the repo)'}</Text>}
       {(ui.filterEditing || ui.filter) && <Text color="cyan">{fit(`/${ui.filter}${ui.filterEditing ? '▏' : ''}`, width)}</Text>}

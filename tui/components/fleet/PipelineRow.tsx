@@ -1,8 +1,8 @@
 /** One pipeline on one line: name, phase, versions, traffic, candidate error rate, next step, latency, serving cost, last run. */
 import { Box, Text } from 'ink';
 import { memo } from 'react';
-import type { PipelineView } from '../../../shared/protocol.js';
-import { attentionOf, candidateErrorRate, errorRateThreshold, trafficSplit } from '../../state/selectors.js';
+import type { PipelineSummary } from '../../../shared/protocol.js';
+import { attentionOf, trafficSplit } from '../../state/selectors.js';
 import { servingPerMonth } from '../../costs.js';
 import { ago, fit, latencyPair, nextStepCell, rate, runStatusText } from '../common/format.js';
 import { Phase } from '../common/Phase.js';
@@ -16,7 +16,7 @@ export const PipelineRow = memo(function PipelineRow({
   now,
   queuedAt,
 }: {
-  p: PipelineView;
+  p: PipelineSummary;
   cols: FleetColumns;
   selected: boolean;
   now: number;
@@ -24,13 +24,13 @@ export const PipelineRow = memo(function PipelineRow({
   queuedAt?: number | undefined;
 }) {
   const attention = attentionOf(p);
-  const versions = p.rollout && p.rollout.phase !== 'promoted' ? `${p.rollout.currentVersion ?? '∅'}→${p.rollout.candidateVersion}` : (p.current?.version ?? '-');
-  const err = candidateErrorRate(p);
-  const threshold = errorRateThreshold(p);
-  const errText = err ? `${rate(err.rate)}${threshold !== null ? ` / ${rate(threshold)}` : ''}` : '-';
-  const over = err !== null && threshold !== null && err.rate > threshold;
-  const run = p.runs[0];
-  const latency = p.performance.latency;
+  const versions = p.rollout && p.rollout.phase !== 'promoted' ? `${p.rollout.currentVersion ?? '∅'}→${p.rollout.candidateVersion}` : (p.current ?? '-');
+  const err = p.candidateErrorRate;
+  const threshold = p.rollout?.errorRateThreshold ?? null;
+  const errText = err !== undefined ? `${rate(err)}${threshold !== null ? ` / ${rate(threshold)}` : ''}` : '-';
+  const over = err !== undefined && threshold !== null && err > threshold;
+  const run = p.lastRun;
+  const latency = p.latency;
   return (
     <Box>
       <Text color={attention ? 'red' : undefined} inverse={selected}>{selected ? '›' : attention ? '!' : ' '} </Text>
@@ -43,8 +43,8 @@ export const PipelineRow = memo(function PipelineRow({
       <Text color={over ? 'red' : undefined}> {cell(errText, cols.error)}</Text>
       {cols.next > 0 && <Text color={p.rollout?.phase === 'paused' ? 'yellow' : undefined}> {cell(nextCell(p, now, cols.next), cols.next)}</Text>}
       {cols.latency > 0 && <Text> {cell(latency ? latencyPair(latency.p50Ms, latency.p99Ms) : '-', cols.latency)}</Text>}
-      {cols.cost > 0 && <Text> {cell(servingPerMonth(p.performance.serving) ?? '-', cols.cost)}</Text>}
-      {cols.lastRun > 0 && <Text dimColor> {fit(run ? `${runStatusText(run, queuedAt)} ${ago(run.finishedAt ?? run.startedAt ?? run.createdAt, now)}` : '-', cols.lastRun)}</Text>}
+      {cols.cost > 0 && <Text> {cell(servingPerMonth({ estimatedUsdPer30Days: p.servingUsdPer30Days ?? null }) ?? '-', cols.cost)}</Text>}
+      {cols.lastRun > 0 && <Text dimColor> {fit(run ? `${runStatusText(run, queuedAt)} ${ago(run.at, now)}` : '-', cols.lastRun)}</Text>}
     </Box>
   );
 });
@@ -52,7 +52,7 @@ export const PipelineRow = memo(function PipelineRow({
 const cell = (text: string, width: number) => fit(text, width).padEnd(width);
 
 /** When the rollout's next traffic step is due; "paused" says why a shifting rollout has none. */
-function nextCell(p: PipelineView, now: number, width: number): string {
+function nextCell(p: PipelineSummary, now: number, width: number): string {
   const text = nextStepCell(p.rollout, now);
   // `in 45s → promote` is one wider than the column: the time and the target matter more than "in".
   return text.length > width ? text.replace(/^in /, '') : text;

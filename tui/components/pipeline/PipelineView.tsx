@@ -7,7 +7,8 @@ import { formatDuration } from '../../../shared/duration.js';
 import { formatPercent } from '../../../shared/percent.js';
 import { useTui } from '../../provider.js';
 import { replaySamples } from '../../replay.js';
-import { attentionOf, candidateErrorRate, errorRateThreshold, groupSplits } from '../../state/selectors.js';
+import { candidateErrors, summaryOf } from '../../../shared/fleetSummary.js';
+import { attentionOf, groupSplits } from '../../state/selectors.js';
 import { ago, fit, nextStepText, plural, rate } from '../common/format.js';
 import { Phase } from '../common/Phase.js';
 import { TrafficBar } from '../common/TrafficBar.js';
@@ -25,13 +26,17 @@ const MAX_GROUP_BARS = 4;
 
 export function PipelineView({ width, height }: { width: number; height: number }) {
   const { fleet, ui } = useTui();
-  const p = fleet.pipelines.find((x) => x.name === ui.selected);
-  if (!p) return <Text color="yellow">{`${ui.selected ?? 'the pipeline'} is no longer in force (esc goes back)`}</Text>;
+  const p = ui.selected === null ? undefined : fleet.details[ui.selected];
+  if (!p) {
+    const inForce = fleet.pipelines.some((x) => x.name === ui.selected);
+    return <Text color="yellow">{inForce ? `loading ${ui.selected}…` : `${ui.selected ?? 'the pipeline'} is no longer in force (esc goes back)`}</Text>;
+  }
   const r = p.rollout;
   const splits = groupSplits(p);
-  const err = candidateErrorRate(p);
-  const threshold = errorRateThreshold(p);
-  const why = attentionOf(p)?.why;
+  const summary = summaryOf(p);
+  const err = candidateErrors(p);
+  const threshold = summary.rollout?.errorRateThreshold ?? null;
+  const why = attentionOf(summary)?.why;
   const gates = Object.keys(r?.gates ?? {}).length + (r?.gates.replay ? Object.keys(r.gates.replay.report ?? {}).length : 0);
   const samples = replaySamples(p).length ? 4 : 0;
   const progress = r?.phase === 'replaying' ? (r.replayProgress ?? []) : [];
