@@ -211,7 +211,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       local: createLocalPlatform({ serving, metrics, captureDir }),
     });
     closers.push(() => platform.close());
-    await platform.restore();
+    // Until the servers are restored (after the API listens), each group's route says its server is starting.
+    serving.refreshRoutes();
     const runLimits = () => {
       const runs = registry.repoConfig()?.runs;
       return { here: runs?.max_parallel ?? DEFAULT_MAX_PARALLEL, cloud: runs?.max_parallel_cloud ?? DEFAULT_MAX_PARALLEL_CLOUD };
@@ -290,7 +291,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       },
     });
     closers.push(() => rollouts?.close());
-    rollouts.recover();
     queue.recover(reaped);
 
     scheduling = startScheduling({ store, log, registry, onEnqueued: () => queue.pump() });
@@ -385,6 +385,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       },
     });
     closers.push(() => api.close());
+
+    // The API answers first, whatever the fleet; the model servers come back behind it, a few at a time,
+    // and active rollouts go on once theirs are back.
+    await platform.restore();
+    rollouts.recover();
 
     return { apiUrl: api.url, serveUrl, stop };
   } catch (err) {
