@@ -19,6 +19,7 @@
  *   SIGTERM          signal to exit, then a check that no model server is left
  *
  *   npm run bench:fleet -- [--pipelines 1000] [--groups 5] [--live 1] [--burst 200] [--status-samples 9] [--keep-dirs]
+ *       [--cpu-prof DIR] (writes each mlpd's CPU profile there)
  *
  * Default: 100 pipelines (a quick check, about a minute); the docs' figures are `--pipelines 1000`.
  */
@@ -43,6 +44,7 @@ const { values: args } = parseArgs({
     burst: { type: 'string', default: '200' },
     'status-samples': { type: 'string', default: '9' },
     'keep-dirs': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
   },
 });
 const GROUPS = Number(args.groups);
@@ -118,7 +120,8 @@ function kb(pid: number, file: 'status' | 'smaps_rollup', field: string): number
 
 async function startMlpd(repo: string, dataDir: string): Promise<{ proc: ChildProcess; apiUrl: string; serveUrl: string; readyMs: number }> {
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [MLPD, 'start', '--repo', repo, '--data-dir', dataDir, '--port', '0', '--serve-port', '0'], {
+  const profile = args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : [];
+  const proc = spawn(process.execPath, [...profile, MLPD, 'start', '--repo', repo, '--data-dir', dataDir, '--port', '0', '--serve-port', '0'], {
     cwd: ROOT,
     env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MLP_'))), NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
