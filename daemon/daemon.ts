@@ -135,6 +135,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       // Serving and runs go on without a record (a full disk); the next start finds such children by their environment.
       onWriteError: (err) => log.warn('daemon', `cannot record a child process in ${childrenDir(opts.dataDir)}: ${err.message}`),
     });
+    // Runs after every closer pushed below (they run in reverse): children stopped, their records go.
+    closers.push(() => ledger.settled());
 
     // Views of pipelines are built from every part (registry, runs, variants, metrics), so the parts
     // report changes here and the daemon publishes one consistent view.
