@@ -279,14 +279,17 @@ async function measure(pipelines: number, burst: number): Promise<Figures> {
     await once(d.proc, 'exit');
     const sigtermMs = performance.now() - s0;
     await sleep(200);
-    const leftovers = serverPids.filter((p) => {
+    // Still running (a zombie has ended: it only waits for init to collect it).
+    const left = serverPids.filter((p) => {
       try {
-        process.kill(p, 0);
-        return true;
+        const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
       } catch {
         return false;
       }
-    }).length;
+    });
+    for (const p of left) console.log(`left running after mlpd stopped: ${p} ${readFileSync(`/proc/${p}/cmdline`, 'utf8').replaceAll('\0', ' ')}`);
+    const leftovers = left.length;
     return {
       pipelines,
       servers: live.length,
