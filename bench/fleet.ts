@@ -244,7 +244,6 @@ async function measure(pipelines: number, burst: number): Promise<Figures> {
       const off = conn.onEvent((e) => {
         if (e.kind !== 'pipeline_updated' || !wanted.has(e.pipeline.name)) return;
         const r = e.pipeline.rollout;
-        if (process.env.FLEET_TRACE) console.log(Math.round(performance.now() - b0), e.pipeline.name, r?.phase, r?.candidateVersion);
         if (r?.phase === 'promoted' && r.candidateVersion === 'v2') promoted.add(e.pipeline.name);
         else if (r && ['blocked', 'failed', 'rolled_back'].includes(r.phase)) {
           off();
