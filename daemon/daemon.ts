@@ -145,6 +145,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       // Serving and runs go on without a record (a full disk); the next start finds such children by their environment.
       onWriteError: (err) => log.warn('daemon', `cannot record a child process in ${childrenDir(opts.dataDir)}: ${err.message}`),
     });
+    // Runs after every closer pushed below (they run in reverse): children stopped, their records go.
+    closers.push(() => ledger.settled());
 
     // Views of pipelines are built from every part (registry, runs, variants, metrics), so the parts
     // report changes here and the daemon publishes one consistent view.
@@ -264,7 +266,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     sources.variantMetrics = (pipeline, group, variant) =>
       metricsView(metrics.variant(pipeline, group, variant)) ?? trafficView(platform.variantTraffic(pipeline, group, variant));
     closers.push(() => platform.close());
-    await platform.restore();
+    // Until the servers are restored (after the API listens), each group's route says its server is starting.
+    serving.refreshRoutes();
     const runLimits = () => {
       const runs = registry.repoConfig()?.runs;
       return { here: runs?.max_parallel ?? DEFAULT_MAX_PARALLEL, cloud: runs?.max_parallel_cloud ?? DEFAULT_MAX_PARALLEL_CLOUD };
@@ -345,7 +348,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       },
     });
     closers.push(() => rollouts?.close());
-    rollouts.recover();
     queue.recover(reaped);
 
     scheduling = startScheduling({ store, log, registry, onEnqueued: () => queue.pump() });
@@ -458,6 +460,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       },
     });
     closers.push(() => api.close());
+
+    // The API answers first, whatever the fleet; the model servers come back behind it, a few at a time,
+    // and active rollouts go on once theirs are back.
+    await platform.restore();
+    rollouts.recover();
 
     return { apiUrl: api.url, serveUrl, stop };
   } catch (err) {

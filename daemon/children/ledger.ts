@@ -23,6 +23,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { bootId, readProcStat } from './proc.js';
 
@@ -69,12 +70,15 @@ export interface ChildLedger {
   process(purpose: ChildPurpose): ProcessRecord;
   /** Records a container before it is created. */
   container(purpose: ChildPurpose): ContainerRecord;
+  /** Resolves once the records of children that ended are removed (await it before the daemon exits). */
+  settled(): Promise<void>;
 }
 
 /** For children nobody needs to find again (`mlp run`, tests of a single part). */
 export const UNRECORDED: ChildLedger = {
   process: () => ({ env: {}, spawned: () => undefined, ended: () => undefined }),
   container: () => ({ labels: {}, ended: () => undefined }),
+  settled: () => Promise.resolve(),
 };
 
 export function childrenDir(dataDir: string): string {
@@ -112,7 +116,18 @@ export function createChildLedger(dir: string, opts: LedgerOptions = {}): ChildL
       writeFileSync(tmp, JSON.stringify(entry), { mode: 0o600 });
       renameSync(tmp, file(entry.id));
     });
-  const remove = (id: string) => guarded(() => rmSync(file(id), { force: true }));
+  // Removal is off the daemon's thread: an unlink can take milliseconds, and a thousand servers end
+  // together when the daemon stops. A record left by a crash in between names a process that has ended:
+  // the reaper checks its pid and start time and leaves it alone.
+  const removing = new Set<Promise<void>>();
+  const remove = (id: string) => {
+    const done = unlink(file(id))
+      .catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') opts.onWriteError?.(err);
+      })
+      .finally(() => removing.delete(done));
+    removing.add(done);
+  };
   const newId = () => `${owner}.${randomUUID()}`;
 
   return {
@@ -140,6 +155,9 @@ export function createChildLedger(dir: string, opts: LedgerOptions = {}): ChildL
       const id = newId();
       write({ id, purpose, recordedAt: now(), kind: 'container' });
       return { labels: { [CHILD_LABEL]: id }, ended: () => remove(id) };
+    },
+    async settled() {
+      while (removing.size) await Promise.all(removing);
     },
   };
 }

@@ -4,11 +4,11 @@
  * predictions. A backend only starts and stops servers; readiness, restarts and routing are the
  * supervisor's job.
  */
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { UNRECORDED, type ChildLedger, type ChildPurpose } from '../children/ledger.js';
 import { lineSplitter } from '../executors/executor.js';
 import { directArgv } from './argv.js';
+import { createSpawner, type Spawner } from './spawner.js';
 
 export interface ServerSpec {
   pipeline: string;
@@ -100,10 +100,11 @@ export function freePort(host = MODEL_SERVER_HOST): Promise<number> {
 
 /**
  * The local backend: `serve.command` as a child process in the pipeline folder, in its own process group
- * (spawned directly when the command needs no shell, else under `/bin/sh -c`).
+ * (spawned directly when the command needs no shell, else under `/bin/sh -c`), from the spawner's thread.
  */
-export function createLocalServerBackend(opts: { ledger?: ChildLedger } = {}): ServerBackend {
+export function createLocalServerBackend(opts: { ledger?: ChildLedger; spawner?: Spawner } = {}): ServerBackend {
   const ledger = opts.ledger ?? UNRECORDED;
+  let spawner = opts.spawner;
   return {
     kind: 'local',
     async start(spec, onLine) {
@@ -112,45 +113,39 @@ export function createLocalServerBackend(opts: { ledger?: ChildLedger } = {}): S
       const err = lineSplitter((l) => onLine('stderr', l), tail);
       const record = ledger.process(serverPurpose(spec));
       const argv = directArgv(spec.command) ?? ['/bin/sh', '-c', spec.command];
-      const child = spawn(argv[0]!, argv.slice(1), {
-        cwd: spec.pipelineDir,
-        env: { ...process.env, ...serverEnv(spec, spec.modelDir), PYTHONUNBUFFERED: '1', ...record.env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: true,
-      });
-      record.spawned(child.pid);
-      // 'close' comes when every process holding its output has ended: the whole group, not only the shell.
+      spawner ??= createSpawner();
+      const child = spawner.spawn(
+        {
+          file: argv[0]!,
+          args: argv.slice(1),
+          cwd: spec.pipelineDir,
+          env: { ...process.env, ...serverEnv(spec, spec.modelDir), PYTHONUNBUFFERED: '1', ...record.env },
+        },
+        (stream, chunk) => (stream === 'stdout' ? out : err).write(chunk),
+      );
+      // 'close' comes when every process holding its output has ended: the whole group, not only the first process.
       let over = false;
-      const closed = new Promise<void>((resolve) => {
-        child.on('close', () => resolve());
-        child.on('error', () => resolve());
-      }).then(() => {
+      const closed = child.closed.then(() => {
         over = true;
         record.ended();
       });
-      child.stdout.on('data', (d: Buffer) => out.write(d));
-      child.stderr.on('data', (d: Buffer) => err.write(d));
-      const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-        child.on('error', (e) => {
-          const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
-          tail.push(missing ? `cannot start: '${argv[0]}' was not found (serve.command; PATH is the daemon's)` : `cannot start: ${e.message}`);
-          resolve({ code: null, signal: null });
-        });
-        child.on('exit', (code, signal) => {
-          out.flush();
-          err.flush();
-          resolve({ code, signal });
-        });
+      const exited = child.exited.then((e) => {
+        out.flush();
+        err.flush();
+        if (e.error) tail.push(e.error.code === 'ENOENT' ? `cannot start: '${argv[0]}' was not found (serve.command; PATH is the daemon's)` : `cannot start: ${e.error.message}`);
+        return { code: e.code, signal: e.signal };
       });
+      const pid = await child.pid;
+      record.spawned(pid);
       const signalGroup = (signal: NodeJS.Signals) => {
         try {
-          if (child.pid !== undefined) process.kill(-child.pid, signal);
+          if (pid !== undefined) process.kill(-pid, signal);
         } catch {
           // already gone
         }
       };
       return {
-        handle: `pid:${child.pid}`,
+        handle: `pid:${pid}`,
         exited,
         tail: () => [...tail],
         async stop(graceMs) {

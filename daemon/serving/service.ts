@@ -246,7 +246,8 @@ export function createServing(deps: ServingDeps): Serving {
       };
     },
     async restore() {
-      const variants = store.variants.live().filter(served);
+      // A candidate started since the daemon began (a run finished quickly) has its server already.
+      const variants = store.variants.live().filter(served).filter((v) => !supervisors.has(v.id));
       // Until its server answers again a variant is starting, not what it was when the daemon stopped.
       deps.storage.write('variants being restored', () =>
         store.transaction(() => {

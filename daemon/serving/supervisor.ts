@@ -47,6 +47,11 @@ export interface Supervisor {
   stop(graceMs?: number): Promise<void>;
 }
 
+/**
+ * A starting server is asked soon, then less often: a small server is up in tens of milliseconds, and while
+ * servers start a few at a time, each one's slot is held until its /ping answers.
+ */
+const FIRST_PING_AFTER_MS = 10;
 const PING_EVERY_MS = 100;
 
 export function supervise(opts: SupervisorOptions): Supervisor {
@@ -169,6 +174,7 @@ export function supervise(opts: SupervisorOptions): Supervisor {
 /** Polls GET /ping until 200; returns true, or why it is not ready (timeout with last output, early exit). */
 async function waitReady(port: number, server: RunningServer, timeoutMs: number, cancelled: () => boolean): Promise<true | string> {
   const deadline = Date.now() + timeoutMs;
+  let every = FIRST_PING_AFTER_MS;
   let exited: string | undefined;
   void server.exited.then((e) => (exited = `the model server exited before it answered /ping (${e.code !== null ? `code ${e.code}` : e.signal ?? 'killed'})${lastLine(server)}`));
   while (!cancelled()) {
@@ -177,7 +183,8 @@ async function waitReady(port: number, server: RunningServer, timeoutMs: number,
     if (Date.now() > deadline) {
       return `the model server did not answer GET /ping with 200 within ${Math.round(timeoutMs / 1000)}s (serve.startup_timeout_seconds)${lastLine(server)}`;
     }
-    await new Promise((r) => setTimeout(r, PING_EVERY_MS));
+    await new Promise((r) => setTimeout(r, every));
+    every = Math.min(every * 2, PING_EVERY_MS);
   }
   return 'stopped';
 }

@@ -12,48 +12,51 @@ import { openStore } from '../../daemon/store/db.js';
 import { makeRepo } from './repo.js';
 
 /**
- * GET /ping and POST /invocations ({"x": n} -> {"y": n + 1, "group": ...}) on HOST:PORT, one request at a
- * time, keep-alive: the least a model server can be, so a fleet's memory is the daemon's, not the models'.
+ * GET /ping and POST /invocations (the body back with the group: {"group": ..., "body": ...}) on HOST:PORT,
+ * keep-alive, many connections in one thread (select): the least a model server can be, so a fleet's
+ * memory and start-up are the daemon's, not the models'.
  */
-export const TINY_SERVE_PY = `import os, socket
+export const TINY_SERVE_PY = `import os, select, socket
 group = os.environ["MLP_GROUP"].encode()
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind((os.environ.get("HOST", "127.0.0.1"), int(os.environ["PORT"])))
 s.listen(64)
-def reply(c, status, body):
-    c.sendall(b"HTTP/1.1 " + status + b"\\r\\ncontent-type: application/json\\r\\ncontent-length: " + str(len(body)).encode() + b"\\r\\n\\r\\n" + body)
+pending = {}
+def answer(c, buf):
+    while b"\\r\\n\\r\\n" in buf:
+        head, _, rest = buf.partition(b"\\r\\n\\r\\n")
+        length = 0
+        for line in head.split(b"\\r\\n")[1:]:
+            k, _, v = line.partition(b":")
+            if k.strip().lower() == b"content-length":
+                length = int(v)
+        if len(rest) < length:
+            break
+        body, buf = rest[:length], rest[length:]
+        if head.startswith(b"GET /ping"):
+            status, out = b"200 OK", b"{}"
+        elif head.startswith(b"POST /invocations"):
+            status, out = b"200 OK", b'{"group": "' + group + b'", "body": ' + (body or b"null") + b"}"
+        else:
+            status, out = b"404 Not Found", b"{}"
+        c.sendall(b"HTTP/1.1 " + status + b"\\r\\ncontent-type: application/json\\r\\ncontent-length: " + str(len(out)).encode() + b"\\r\\n\\r\\n" + out)
+    return buf
 while True:
-    c, _ = s.accept()
-    buf = b""
-    try:
-        while True:
-            while b"\\r\\n\\r\\n" not in buf:
-                chunk = c.recv(65536)
-                if not chunk:
-                    raise EOFError
-                buf += chunk
-            head, _, buf = buf.partition(b"\\r\\n\\r\\n")
-            length = 0
-            for line in head.split(b"\\r\\n")[1:]:
-                k, _, v = line.partition(b":")
-                if k.strip().lower() == b"content-length":
-                    length = int(v)
-            while len(buf) < length:
-                chunk = c.recv(65536)
-                if not chunk:
-                    raise EOFError
-                buf += chunk
-            body, buf = buf[:length], buf[length:]
-            if head.startswith(b"GET /ping"):
-                reply(c, b"200 OK", b"{}")
-            elif head.startswith(b"POST /invocations"):
-                reply(c, b"200 OK", b'{"group": "' + group + b'", "body": ' + (body or b"null") + b"}")
-            else:
-                reply(c, b"404 Not Found", b"{}")
-    except (EOFError, OSError, ValueError):
-        pass
-    c.close()
+    ready, _, _ = select.select([s, *pending], [], [])
+    for c in ready:
+        if c is s:
+            pending[s.accept()[0]] = b""
+            continue
+        try:
+            chunk = c.recv(65536)
+            if chunk:
+                pending[c] = answer(c, pending[c] + chunk)
+                continue
+        except (OSError, ValueError):
+            pass
+        del pending[c]
+        c.close()
 `;
 
 const TRAIN_PY = `import os, pathlib

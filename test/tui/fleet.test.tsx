@@ -161,3 +161,24 @@ test('a phase too long for its column reads whole in fewer letters, in the pipel
   assert.match(t.frame(), /demand-forecast integration testing/);
   t.unmount();
 });
+
+test('the header shows the servers and runs against their limits, live; a queued run shows its place', async () => {
+  const queuedRun = (id: string, pipeline: string) => ({ id, pipeline, trigger: 'cron' as const, status: 'queued' as const, reason: null, scheduledFor: null, createdAt: NOW - 60_000, startedAt: null, finishedAt: null, gitCommit: null, steps: [] });
+  const churn = pipeline('churn', { runs: [queuedRun('r-2', 'churn')] });
+  const ads = pipeline('ads', { runs: [queuedRun('r-1', 'ads')] });
+  const t = renderTui([churn, ads], { columns: 160 });
+  const capacity = (live: number) => ({
+    servers: { total: 1000, live, starting: 8, waiting: 1000 - live - 8, failed: 0, draining: 0, max: 1200 },
+    runs: { running: 2, max: 2, runningCloud: 0, maxCloud: 10, queued: ['r-1', 'r-2'] },
+  });
+  t.store.dispatch({ type: 'event', event: { kind: 'capacity', capacity: capacity(412) } });
+  await t.settle();
+  assert.match(t.frame(), /2 pipelines · 0 need you · 0 rolling out · servers 412\/1,000 budget 1,000\/1,200 · runs 2\/2, 2 queued/);
+  const row = (name: string) => t.frame().split('\n').find((l) => l.includes(name))!;
+  assert.match(row('ads'), /queued #1 1m ago$/);
+  assert.match(row('churn'), /queued #2 1m ago$/);
+  t.store.dispatch({ type: 'event', event: { kind: 'capacity', capacity: capacity(992) } });
+  await t.settle();
+  assert.match(t.frame(), /servers 992\/1,000/);
+  t.unmount();
+});

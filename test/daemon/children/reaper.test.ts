@@ -137,11 +137,13 @@ describe('reaping what a killed daemon left', () => {
 
   it('leaves no record of a child that ended normally', async () => {
     const dir = ledgerDir();
-    const record = createChildLedger(dir).process({ what: 'step' });
+    const ledger = createChildLedger(dir);
+    const record = ledger.process({ what: 'step' });
     const child = spawnGroup('true', record.env);
     record.spawned(child.pid);
     await new Promise((r) => child.once('close', r));
     record.ended();
+    await ledger.settled(); // the record is removed off the daemon's thread
     assert.deepEqual(readdirSync(dir), []);
     assert.deepEqual(await reap(dir), []);
   });

@@ -1,0 +1,346 @@
+/**
+ * Fleet benchmark (issue 11; figures in docs/fleet.md). A generated repo of `--pipelines` pipelines × `--groups`
+ * groups (from one warehouse table), served by the smallest Python model server (a socket loop, test/helpers/
+ * fleet.ts), with `--live` groups of each pipeline live as v1 in the data dir's store: what a daemon finds when it
+ * restarts a deployed fleet. Side by side with a 1-pipeline fleet of the same shape, through a real `mlpd start`
+ * (built dist/), it measures:
+ *
+ *   API answering    spawn of `mlpd start` to the first answer of GET /healthz (and to its ready line, printed
+ *                    once the restore is under way), every variant live in the store
+ *   all serving      spawn to the moment the daemon reports every model server live (capacity events), then
+ *                    checked from outside: one invocation of every variant through the router must answer 200
+ *   RSS              of mlpd, and of all model servers (sum of RSS, and of PSS, which shares the interpreter's
+ *                    pages fairly between processes)
+ *   status idle      a fresh snapshot over an open connection (`status` request: what `mlp status` waits for,
+ *                    without its process start), median of `--status-samples`
+ *   status burst     the same while `--burst` pipelines are deployed at once (runs of every group, then
+ *                    all-at-once rollouts: a candidate server each, promoted, the old server stopped)
+ *   burst            first deploy to the last rollout promoted
+ *   snapshot         bytes of the snapshot a client gets on connect
+ *   SIGTERM          signal to exit, then a check that no model server is left
+ *
+ *   npm run bench:fleet -- [--pipelines 1000] [--groups 5] [--live 1] [--burst 200] [--status-samples 9] [--keep-dirs]
+ *       [--cpu-prof DIR] (writes each mlpd's CPU profile there)
+ *
+ * Default: 100 pipelines (a quick check, about a minute); the docs' figures are `--pipelines 1000`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { parseArgs } from 'node:util';
+import type { CapacityView, DaemonEvent } from '../shared/protocol.js';
+import { connect, type DaemonConnection } from '../tui/client.js';
+import { fleetRepo, groupNames, pipelineName, seedLiveVariants } from '../test/helpers/fleet.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const MLPD = join(ROOT, 'dist/bin/mlpd.js');
+
+const { values: args } = parseArgs({
+  options: {
+    pipelines: { type: 'string', default: '100' },
+    groups: { type: 'string', default: '5' },
+    live: { type: 'string', default: '1' },
+    burst: { type: 'string', default: '200' },
+    'status-samples': { type: 'string', default: '9' },
+    'keep-dirs': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
+  },
+});
+const GROUPS = Number(args.groups);
+const LIVE = Math.min(Number(args.live), GROUPS);
+const SAMPLES = Number(args['status-samples']);
+
+interface Figures {
+  pipelines: number;
+  servers: number;
+  /** Spawn to the first answer of GET /healthz. */
+  apiAnswersMs: number;
+  /** Spawn to the ready line (printed once the restore is under way). */
+  apiReadyMs: number;
+  allServingMs: number;
+  /** CPU seconds mlpd used from its start until every server was back. */
+  restoreCpuS: number;
+  verifiedMs: number;
+  mlpdRssMb: number;
+  serversRssMb: number;
+  serversPssMb: number;
+  statusIdleMs: number;
+  statusBurstMs: number;
+  burstPipelines: number;
+  burstMs: number;
+  snapshotBytes: number;
+  sigtermMs: number;
+  leftovers: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor(s.length / 2)]! : NaN;
+};
+
+/** Every process whose parent chain reaches `root`. */
+function descendants(root: number): number[] {
+  const parent = new Map<number, number>();
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      parent.set(Number(e), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone
+    }
+  }
+  const out: number[] = [];
+  for (const pid of parent.keys()) {
+    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) {
+      if (p === root) {
+        out.push(pid);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** CPU seconds a process has used (user + system). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // fields 14 and 15, in clock ticks (100 a second on Linux)
+}
+
+/** kB of a field of /proc/<pid>/status or smaps_rollup (0 when the process is gone). */
+function kb(pid: number, file: 'status' | 'smaps_rollup', field: string): number {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/${file}`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** A port nobody listens on now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls GET /healthz until it answers: the moment the API does. */
+async function answersAt(port: number, t0: number): Promise<number> {
+  for (;;) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      if (res.ok) return performance.now() - t0;
+    } catch {
+      // not listening yet
+    }
+    await sleep(10);
+  }
+}
+
+async function startMlpd(repo: string, dataDir: string): Promise<{ proc: ChildProcess; apiUrl: string; serveUrl: string; answersMs: number; readyMs: number }> {
+  const port = await freePort();
+  const t0 = performance.now();
+  const profile = args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : [];
+  const proc = spawn(process.execPath, [...profile, MLPD, 'start', '--repo', repo, '--data-dir', dataDir, '--port', String(port), '--serve-port', '0'], {
+    cwd: ROOT,
+    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MLP_'))), NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-20_000)));
+  let stdout = '';
+  const answers = answersAt(port, t0);
+  const m = await new Promise<RegExpExecArray>((resolve, reject) => {
+    proc.stdout!.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      const found = /^mlpd ready (ws:\/\/\S+) serving (http:\/\/\S+)$/m.exec(stdout);
+      if (found) resolve(found);
+    });
+    proc.on('exit', (code) => reject(new Error(`mlpd exited with ${code}\n${stderr}`)));
+  });
+  const readyMs = performance.now() - t0;
+  return { proc, apiUrl: m[1]!, serveUrl: m[2]!, answersMs: await answers, readyMs };
+}
+
+/** Resolves with the capacity once `done` holds, watching capacity events (and the snapshot). */
+function capacityWhen(conn: DaemonConnection, done: (c: CapacityView) => boolean): Promise<CapacityView> {
+  return new Promise((resolve) => {
+    if (conn.snapshot.capacity && done(conn.snapshot.capacity)) return resolve(conn.snapshot.capacity);
+    const off = conn.onEvent((e: DaemonEvent) => {
+      if (e.kind === 'capacity' && done(e.capacity)) {
+        off();
+        resolve(e.capacity);
+      }
+    });
+  });
+}
+
+async function invokeAll(serveUrl: string, variants: { pipeline: string; group: string }[]): Promise<number> {
+  let failed = 0;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < variants.length) {
+        const v = variants[next++]!;
+        const res = await fetch(`${serveUrl}/endpoints/${v.pipeline}/groups/${v.group}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"x":1}' });
+        await res.arrayBuffer();
+        if (res.status !== 200) failed++;
+      }
+    }),
+  );
+  return failed;
+}
+
+async function statusMs(conn: DaemonConnection): Promise<number> {
+  const t0 = performance.now();
+  await conn.status();
+  return performance.now() - t0;
+}
+
+async function measure(pipelines: number, burst: number): Promise<Figures> {
+  const repo = fleetRepo({ pipelines, groups: GROUPS, pipelineExtra: '    rollout:\n      strategy: all_at_once\n' });
+  const dataDir = mkdtempSync(join(tmpdir(), 'mlp-bench-fleet-'));
+  const live = Array.from({ length: pipelines }, (_, i) => groupNames(LIVE).map((group) => ({ pipeline: pipelineName(i), group }))).flat();
+  seedLiveVariants(dataDir, live);
+  const t0 = performance.now();
+  const d = await startMlpd(repo, dataDir);
+  const token = readFileSync(join(dataDir, 'token'), 'utf8').trim();
+  try {
+    const conn = await connect({ url: d.apiUrl, token }, { timeoutMs: 60_000 });
+    await capacityWhen(conn, (c) => c.servers.total === live.length && c.servers.live === live.length);
+    const allServingMs = performance.now() - t0;
+    const restoreCpuS = cpuSeconds(d.proc.pid!);
+    const failed = await invokeAll(d.serveUrl, live);
+    const verifiedMs = performance.now() - t0;
+    if (failed) throw new Error(`${failed} of ${live.length} variants did not answer 200 through the router`);
+
+    const pids = descendants(d.proc.pid!);
+    const mlpdRssMb = kb(d.proc.pid!, 'status', 'VmRSS') / 1024;
+    const serversRssMb = pids.reduce((a, p) => a + kb(p, 'status', 'VmRSS'), 0) / 1024;
+    const serversPssMb = pids.reduce((a, p) => a + kb(p, 'smaps_rollup', 'Pss'), 0) / 1024;
+
+    await sleep(2_000); // let the restore's last events settle
+    const idle: number[] = [];
+    for (let i = 0; i < SAMPLES; i++) idle.push(await statusMs(conn));
+    const snapshotBytes = Buffer.byteLength(JSON.stringify(await conn.status()));
+
+    // The burst: `burst` pipelines deployed at the same moment.
+    const deployed = Array.from({ length: Math.min(burst, pipelines) }, (_, i) => pipelineName(i));
+    const promoted = new Set<string>();
+    const wanted = new Set(deployed);
+    let b0 = performance.now();
+    const allPromoted = new Promise<void>((resolve, reject) => {
+      const off = conn.onEvent((e) => {
+        if (e.kind !== 'pipeline_updated' || !wanted.has(e.pipeline.name)) return;
+        const r = e.pipeline.rollout;
+        if (r?.phase === 'promoted' && r.candidateVersion === 'v2') promoted.add(e.pipeline.name);
+        else if (r && ['blocked', 'failed', 'rolled_back'].includes(r.phase)) {
+          off();
+          reject(new Error(`${e.pipeline.name}: rollout ${r.phase}: ${r.reason}`));
+        }
+        if (promoted.size === deployed.length) {
+          off();
+          resolve();
+        }
+      });
+    });
+    b0 = performance.now();
+    await Promise.all(deployed.map((pipeline) => conn.command({ command: 'deploy', pipeline })));
+    const during: number[] = [];
+    let over = false;
+    let failure: unknown;
+    allPromoted.then(
+      () => (over = true),
+      (err) => ((failure = err), (over = true)),
+    );
+    while (!over) {
+      during.push(await statusMs(conn));
+      await sleep(250);
+    }
+    if (failure) throw failure;
+    const burstMs = performance.now() - b0;
+    conn.close();
+
+    const serverPids = descendants(d.proc.pid!);
+    const s0 = performance.now();
+    d.proc.kill('SIGTERM');
+    await once(d.proc, 'exit');
+    const sigtermMs = performance.now() - s0;
+    await sleep(200);
+    // Still running (a zombie has ended: it only waits for init to collect it).
+    const left = serverPids.filter((p) => {
+      try {
+        const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+      } catch {
+        return false;
+      }
+    });
+    for (const p of left) console.log(`left running after mlpd stopped: ${p} ${readFileSync(`/proc/${p}/cmdline`, 'utf8').replaceAll('\0', ' ')}`);
+    const leftovers = left.length;
+    return {
+      pipelines,
+      servers: live.length,
+      apiAnswersMs: d.answersMs,
+      apiReadyMs: d.readyMs,
+      allServingMs,
+      restoreCpuS,
+      verifiedMs,
+      mlpdRssMb,
+      serversRssMb,
+      serversPssMb,
+      statusIdleMs: median(idle),
+      statusBurstMs: median(during),
+      burstPipelines: deployed.length,
+      burstMs,
+      snapshotBytes,
+      sigtermMs,
+      leftovers,
+    };
+  } finally {
+    if (d.proc.exitCode === null && d.proc.signalCode === null) d.proc.kill('SIGKILL');
+    if (!args['keep-dirs']) {
+      rmSync(repo, { recursive: true, force: true });
+      rmSync(dataDir, { recursive: true, force: true });
+    } else console.log(`kept ${repo} and ${dataDir}`);
+  }
+}
+
+const one = await measure(1, 1);
+const fleet = await measure(Number(args.pipelines), Number(args.burst));
+
+const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const mb = (x: number) => `${x.toFixed(0)} MB`;
+const rows: [string, (f: Figures) => string, string][] = [
+  ['pipelines × groups (live variants)', (f) => `${f.pipelines} × ${GROUPS} (${f.servers})`, ''],
+  ['start to API answering (/healthz), all variants live in the store', (f) => s(f.apiAnswersMs), '≤ 2 s'],
+  ['start to the ready line', (f) => s(f.apiReadyMs), ''],
+  ['start to every variant serving again', (f) => s(f.allServingMs), '≤ 30 s'],
+  ['… and every variant answered once through the router', (f) => s(f.verifiedMs), ''],
+  ['CPU of mlpd until every variant served', (f) => `${f.restoreCpuS.toFixed(2)} s`, ''],
+  ['RSS of mlpd', (f) => mb(f.mlpdRssMb), ''],
+  ['RSS of all model servers (sum)', (f) => mb(f.serversRssMb), ''],
+  ['PSS of all model servers (sum)', (f) => mb(f.serversPssMb), ''],
+  ['status, idle (median)', (f) => `${f.statusIdleMs.toFixed(0)} ms`, ''],
+  ['status during the burst (median)', (f) => `${f.statusBurstMs.toFixed(0)} ms (${(f.statusBurstMs / f.statusIdleMs).toFixed(2)}× idle)`, '≤ 1.5× idle'],
+  ['burst: deploys at once, to all promoted', (f) => `${f.burstPipelines} in ${s(f.burstMs)}`, ''],
+  ['snapshot sent on connect', (f) => `${(f.snapshotBytes / 1024).toFixed(0)} KiB`, ''],
+  ['SIGTERM to exit (model servers left)', (f) => `${s(f.sigtermMs)} (${f.leftovers})`, '≤ 5 s'],
+];
+const width = Math.max(...rows.map((r) => r[0].length));
+const cols = [one, fleet].map((f) => rows.map((r) => r[1](f)));
+const colWidth = Math.max(...cols.flat().map((c) => c.length), 14);
+console.log(`\nfleet benchmark: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${(totalmem() / 1024 ** 3).toFixed(0)} GB, node ${process.version}, availableParallelism ${availableParallelism()}`);
+console.log(`${''.padEnd(width)}  ${'1 pipeline'.padEnd(colWidth)}  ${`${fleet.pipelines} pipelines`.padEnd(colWidth)}  target`);
+rows.forEach((r, i) => console.log(`${r[0].padEnd(width)}  ${cols[0]![i]!.padEnd(colWidth)}  ${cols[1]![i]!.padEnd(colWidth)}  ${r[2]}`));

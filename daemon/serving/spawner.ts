@@ -1,0 +1,140 @@
+/**
+ * Starts model servers from a worker thread. Node's spawn() blocks its thread until the child has
+ * exec'd, which on a busy machine is tens of milliseconds: on the daemon's own thread, a thousand
+ * servers coming back would stall the API, the router's route updates and every timer for half a
+ * minute. The worker takes that wait; the daemon gets each server's pid, output and end as messages.
+ * Signals go straight to the process group from the daemon (process.kill needs no worker).
+ */
+import { Worker } from 'node:worker_threads';
+
+export interface SpawnRequest {
+  file: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string | undefined>;
+}
+
+export interface SpawnedProcess {
+  /** The child's pid once it exists; undefined when it could not be started (see `exited`). */
+  readonly pid: Promise<number | undefined>;
+  /** The process ended: its exit code or signal, or why it never started (`error`, e.g. ENOENT). */
+  readonly exited: Promise<{ code: number | null; signal: string | null; error?: { code?: string; message: string } }>;
+  /** Its output is over too (every process holding its pipes has ended). */
+  readonly closed: Promise<void>;
+}
+
+export interface Spawner {
+  spawn(req: SpawnRequest, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): SpawnedProcess;
+}
+
+type FromWorker =
+  | { id: number; type: 'spawned'; pid: number | undefined }
+  | { id: number; type: 'out'; stream: 'stdout' | 'stderr'; data: Uint8Array }
+  | { id: number; type: 'error'; code?: string; message: string }
+  | { id: number; type: 'exit'; code: number | null; signal: string | null }
+  | { id: number; type: 'close' };
+
+/** Plain JavaScript, run with `eval`, so the same code works from dist/ and from the TypeScript sources. */
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { spawn } = require('node:child_process');
+parentPort.on('message', ({ id, file, args, cwd, env }) => {
+  const post = (m) => parentPort.postMessage({ id, ...m });
+  let child;
+  try {
+    child = spawn(file, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  } catch (e) {
+    post({ type: 'spawned', pid: undefined });
+    post({ type: 'error', code: e.code, message: e.message });
+    post({ type: 'exit', code: null, signal: null });
+    post({ type: 'close' });
+    return;
+  }
+  post({ type: 'spawned', pid: child.pid });
+  child.stdout.on('data', (data) => post({ type: 'out', stream: 'stdout', data }));
+  child.stderr.on('data', (data) => post({ type: 'out', stream: 'stderr', data }));
+  let ended = false;
+  const end = (code, signal) => {
+    if (ended) return;
+    ended = true;
+    post({ type: 'exit', code, signal });
+  };
+  child.on('error', (e) => {
+    post({ type: 'error', code: e.code, message: e.message });
+    end(null, null);
+    if (child.pid === undefined) post({ type: 'close' });
+  });
+  child.on('exit', (code, signal) => end(code, signal));
+  child.on('close', () => post({ type: 'close' }));
+});
+`;
+
+interface Pending {
+  onOutput(stream: 'stdout' | 'stderr', chunk: Buffer): void;
+  spawned(pid: number | undefined): void;
+  error?: { code?: string; message: string };
+  exited(e: { code: number | null; signal: string | null; error?: { code?: string; message: string } }): void;
+  closed(): void;
+}
+
+export function createSpawner(): Spawner {
+  let worker: Worker | undefined;
+  let nextId = 0;
+  const children = new Map<number, Pending>();
+
+  const start = (): Worker => {
+    const w = new Worker(WORKER_SOURCE, { eval: true });
+    w.on('message', (m: FromWorker) => {
+      const c = children.get(m.id);
+      if (!c) return;
+      switch (m.type) {
+        case 'spawned':
+          return c.spawned(m.pid);
+        case 'out':
+          return c.onOutput(m.stream, Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength));
+        case 'error':
+          c.error = { ...(m.code !== undefined ? { code: m.code } : {}), message: m.message };
+          return;
+        case 'exit':
+          return c.exited({ code: m.code, signal: m.signal, ...(c.error ? { error: c.error } : {}) });
+        case 'close':
+          children.delete(m.id);
+          // Only children keep the worker (and so the daemon) up: with none left, it must not hold an exit.
+          if (children.size === 0) w.unref();
+          return c.closed();
+      }
+    });
+    // The worker never throws on purpose; if it dies anyway, its children's ends can no longer be seen.
+    w.on('error', (err) => fail(`the spawner thread failed: ${err.message}`));
+    w.on('exit', () => fail('the spawner thread stopped'));
+    return w;
+  };
+  const fail = (message: string) => {
+    worker = undefined;
+    for (const c of children.values()) {
+      c.spawned(undefined);
+      c.exited({ code: null, signal: null, error: { message } });
+      c.closed();
+    }
+    children.clear();
+  };
+
+  return {
+    spawn(req, onOutput) {
+      worker ??= start();
+      const id = nextId++;
+      let spawned!: (pid: number | undefined) => void;
+      let exited!: Pending['exited'];
+      let closed!: () => void;
+      const child: SpawnedProcess = {
+        pid: new Promise((resolve) => (spawned = resolve)),
+        exited: new Promise((resolve) => (exited = resolve)),
+        closed: new Promise((resolve) => (closed = resolve)),
+      };
+      children.set(id, { onOutput, spawned, exited, closed });
+      worker.ref();
+      worker.postMessage({ id, ...req });
+      return child;
+    },
+  };
+}
