@@ -40,7 +40,9 @@ export function summaryOf(p: PipelineView): PipelineSummary {
       lastRun: {
         status: run.status,
         at: run.finishedAt ?? run.startedAt ?? run.createdAt,
-        ...(run.status === 'failed' && { id: run.id, ...(run.reason !== null && { reason: cut(run.reason) }) }),
+        // The id of a failed run lets the list open it; of a queued one, find its place in the queue (capacity.runs.queued).
+        ...((run.status === 'failed' || run.status === 'queued') && { id: run.id }),
+        ...(run.status === 'failed' && run.reason !== null && { reason: cut(run.reason) }),
       },
     }),
     ...(p.problems.length > 0 && { problems: p.problems.length }),
