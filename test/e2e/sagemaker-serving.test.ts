@@ -108,6 +108,12 @@ describe('gated rollouts on SageMaker endpoints', () => {
     assert.equal(s.current?.version, 'v1');
     assert.deepEqual(s.variants.map((v) => [v.variant, v.role, v.backend, v.weight]), [['v1', 'current', 'sagemaker', 100]]);
     assert.deepEqual(await aws.weights(ENDPOINT), { v1: 1 });
+    // v1's CloudWatch counts start when the platform begins to watch it (its promotion, which may end just after
+    // the rollout says promoted), from the next whole second: CloudWatch times are whole seconds, and the
+    // integration tests' requests before it are not live traffic. The live traffic starts after that second.
+    await eventually(async () => (await status()).variants[0]?.metrics ?? undefined, 30_000, 'v1 watched in CloudWatch');
+    const countedFrom = Math.ceil(Date.now() / 1000) * 1000;
+    await new Promise((done) => setTimeout(done, Math.max(0, countedFrom + 100 - Date.now())));
     // Live traffic, captured by the endpoint: what the next rollouts replay.
     for (let x = 1; x <= 60; x++) assert.equal((await aws.invoke(ENDPOINT, x)).status, 200);
     await standin.flush();
