@@ -44,9 +44,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { DecisionView, PipelineView, RolloutView } from '../shared/protocol.js';
 import { connect, type DaemonConnection } from '../tui/client.js';
+import { BIN, cleanEnv, mlpdReady, ROOT, runCli } from './mlpd.js';
 
-const ROOT = join(import.meta.dirname, '..');
-const BIN = { mlp: join(ROOT, 'dist/bin/mlp.js'), mlpd: join(ROOT, 'dist/bin/mlpd.js') };
 const PIPELINE = 'reaction';
 /** The daemon's live-metrics time window (daemon/serving/metrics.ts), which the error-rate watch reads. */
 const METRICS_WINDOW_MS = 60_000;
@@ -312,7 +311,7 @@ async function main(): Promise<void> {
       { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
     );
     daemon.stderr!.on('data', (d: Buffer) => (daemonLog = (daemonLog + d.toString()).slice(-20_000)));
-    const [apiUrl, serveUrl] = await ready(daemon, () => daemonLog);
+    const [apiUrl, serveUrl] = await mlpdReady(daemon, () => daemonLog, 20_000);
     const token = readFileSync(join(dataDir, 'token'), 'utf8').trim();
     const env = { MLP_URL: apiUrl, MLP_TOKEN: token };
 
@@ -629,44 +628,6 @@ function trim(res: Responses, before: number): void {
   res.t.splice(0, n);
   res.status.splice(0, n);
   res.variant.splice(0, n);
-}
-
-async function ready(daemon: ChildProcess, log: () => string): Promise<[string, string]> {
-  let stdout = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`mlpd did not print its ready line in time:\n${log()}`)), 20_000);
-    daemon.stdout!.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      const m = /^mlpd ready (ws:\/\/\S+) serving (http:\/\/\S+)$/m.exec(stdout);
-      if (m) {
-        clearTimeout(timer);
-        resolve([m[1]!, m[2]!]);
-      }
-    });
-    daemon.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`mlpd exited with ${code} before it was ready:\n${log()}`));
-    });
-  });
-}
-
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN.mlp, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** This environment without MLP_* settings (never a developer's own daemon), plus `extra`. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('MLP_')) env[k] = v;
-  return { ...env, NO_COLOR: '1', ...extra };
 }
 
 function median(xs: number[]): number {

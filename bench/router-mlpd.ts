@@ -15,13 +15,11 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuMs, findNginx, freePorts, hasCommand, median, startNginx, wrk, type Sample } from './load.js';
+import { BIN, cleanEnv, mlpdReady, ROOT, runCli } from './mlpd.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = { mlp: join(ROOT, 'dist/bin/mlp.js'), mlpd: join(ROOT, 'dist/bin/mlpd.js') };
 const PIPELINE = 'bench';
 const BODY = '{"city":"london","week":12}';
 
@@ -183,7 +181,7 @@ async function startSetting(dir: string, nginxBin: string, workers: number): Pro
   );
   let log = '';
   daemon.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-  const [apiUrl, serveUrl] = await ready(daemon, () => log);
+  const [apiUrl, serveUrl] = await mlpdReady(daemon, () => log, 30_000);
   const env = { MLP_URL: apiUrl, MLP_TOKEN: readFileSync(join(home, 'data', 'token'), 'utf8').trim() };
   const deployed = await runCli(['deploy', PIPELINE], env);
   if (deployed.code !== 0) throw new Error(`mlp deploy: ${deployed.stderr}`);
@@ -221,44 +219,6 @@ function childrenOf(pid: number): number[] {
     }
   }
   return out;
-}
-
-async function ready(daemon: ChildProcess, log: () => string): Promise<[string, string]> {
-  let stdout = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`mlpd did not print its ready line in time:\n${log()}`)), 30_000);
-    daemon.stdout!.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      const m = /^mlpd ready (ws:\/\/\S+) serving (http:\/\/\S+)$/m.exec(stdout);
-      if (m) {
-        clearTimeout(timer);
-        resolve([m[1]!, m[2]!]);
-      }
-    });
-    daemon.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`mlpd exited with ${code} before it was ready:\n${log()}`));
-    });
-  });
-}
-
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN.mlp, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** This environment without MLP_* settings (never a developer's own daemon), plus `extra`. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('MLP_')) env[k] = v;
-  return { ...env, NO_COLOR: '1', ...extra };
 }
 
 function printMachine(run: { duration: number; rounds: number; connections: number; workerCounts: number[]; threadCounts: number[] }): void {
