@@ -1,6 +1,6 @@
 /** Pipelines as the daemon sends them, in the states the TUI must show. */
 import { summaryOf } from '../../shared/fleetSummary.js';
-import type { DecisionView, FullSnapshot, HistoryPoint, LatencyView, PipelineView, RolloutView, Snapshot, VariantView } from '../../shared/protocol.js';
+import { pipelineView, type DecisionView, type FullSnapshot, type HistoryPoint, type LatencyView, type PipelineView, type RolloutView, type Snapshot, type VariantView } from '../../shared/protocol.js';
 import type { DataCheckReport } from '../../shared/reports/dataChecks.js';
 import type { AnswerPreview, RegressionSample, ReplayGateReport } from '../../shared/reports/replay.js';
 
@@ -227,4 +227,12 @@ export function snapshot(pipelines: PipelineView[]): Snapshot {
 /** What `mlp status` asks for: every pipeline's full view. */
 export function fullSnapshot(pipelines: PipelineView[]): FullSnapshot {
   return { type: 'full_snapshot', id: null, at: NOW, repo: { root: '/repo', problems: [] }, pipelines };
+}
+
+/** Blocked by replay in a rollout an older mlpd stored: its report has a shape this client does not know, read as the client reads it. */
+export function blockedByOldReplay(name: string): PipelineView {
+  const sent = blockedByReplay(name);
+  const json = JSON.parse(JSON.stringify(sent)) as { rollout: { gates: { replay: { report: unknown } } } };
+  json.rollout.gates.replay.report = { london: { verdict: 'fail', failures: [{ request: '{"x":7}' }] } };
+  return pipelineView.parse(json);
 }
