@@ -5,7 +5,9 @@
  *
  * Compatibility rule: PROTOCOL_VERSION changes when a message changes meaning or loses a field.
  * Adding an optional field or a new event type does not change it; clients ignore events they do
- * not know. Version 2: the snapshot carries pipeline summaries (a fleet-size client cannot take
+ * not know. Decision rules and verdicts are closed sets (shared/reports/decision.ts): a new one changes it.
+ * A gate report in a shape this client does not know arrives as an UnreadableReport, not as an error
+ * (shared/reports/unreadable.ts). Version 2: the snapshot carries pipeline summaries (a fleet-size client cannot take
  * every pipeline's full view); full views come on request (`status` with `full`, `subscribe`).
  */
 import { z } from 'zod';
