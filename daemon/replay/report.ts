@@ -3,6 +3,7 @@
  * `mlp status` and the TUI. Built here from the counts and check results; no I/O.
  */
 import { isUtf8 } from 'node:buffer';
+import { plural } from '../../shared/plural.js';
 import type { AnswerPreview, CheckResult, RegressionSample, ReplayReport } from '../../shared/reports/replay.js';
 
 // The report's types are its wire schema's (shared/reports/replay.ts): what this module builds is what clients parse.
@@ -67,8 +68,8 @@ export function verdictOf(v: VerdictInput): Pick<ReplayReport, 'verdict' | 'reas
   if (problems.length > 0) return { verdict: 'fail', reason: problems.join('; ') };
   const evaluated = v.checks.filter((c) => !c.skipped).length;
   const extras = [
-    v.flaky > 0 ? `${count(v.flaky)} flaky ${v.flaky === 1 ? 'failure' : 'failures'} ignored` : null,
-    v.checks.length > 0 ? `${evaluated} of ${v.checks.length} ${v.checks.length === 1 ? 'check' : 'checks'} passed${evaluated < v.checks.length ? `, ${v.checks.length - evaluated} skipped` : ''}` : null,
+    v.flaky > 0 ? `${count(v.flaky)} flaky ${plural(v.flaky, 'failure')} ignored` : null,
+    v.checks.length > 0 ? `${evaluated} of ${v.checks.length} ${plural(v.checks.length, 'check')} passed${evaluated < v.checks.length ? `, ${v.checks.length - evaluated} skipped` : ''}` : null,
   ].filter((x) => x !== null);
   const tail = extras.length > 0 ? ` (${extras.join('; ')})` : '';
   return { verdict: 'pass', reason: `${count(v.sent)} requests replayed on ${v.names.candidate}: no regressions${tail}` };

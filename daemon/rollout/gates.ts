@@ -87,7 +87,7 @@ export function createGateRunner(deps: GateDeps): GateRunner {
       passed: failed.length === 0,
       summary:
         failed.length === 0
-          ? `${checks.length} suite${checks.length === 1 ? '' : 's'} passed (${evaluated} expectations${r.groups.length > 1 ? ` over ${r.groups.length} groups` : ''})`
+          ? `${checks.length} ${plural(checks.length, 'suite')} passed (${evaluated} expectations${r.groups.length > 1 ? ` over ${r.groups.length} groups` : ''})`
           : failed.map((x) => where(x) + x.summary).join('; '),
       report: results.map((x) => x.report),
       observed: failedExpectations,
