@@ -3,6 +3,7 @@ import { relative } from 'node:path';
 import { pipelineBackends } from '../shared/config/backends.js';
 import { summaryOf } from '../shared/fleetSummary.js';
 import type { CapacityView, FullSnapshot, LatencyView, NotificationsView, PerformanceView, PipelineView, RolloutView, RunView, SageMakerServingView, Snapshot, VariantView } from '../shared/protocol.js';
+import { gateViewsOf } from '../shared/reports/gates.js';
 import { servingEstimate, trainingEstimate } from './costs/estimate.js';
 import { priceTable } from './costs/prices.js';
 import type { Run } from './store/runs.js';
@@ -169,7 +170,6 @@ function rolloutView(p: InForcePipeline, src: StatusSources): RolloutView | null
     const known = versions.filter((v): v is number => v !== null);
     return known.length ? `v${Math.max(...known)}` : null;
   };
-  const gates = (r.state as MachineState).gates ?? {};
   return {
     id: r.id,
     phase: r.phase,
@@ -178,9 +178,7 @@ function rolloutView(p: InForcePipeline, src: StatusSources): RolloutView | null
     candidateWeight: r.candidateWeight,
     groups: r.groups.map((g) => ({ group: g.group, candidateVersion: `v${g.candidate}`, currentVersion: g.current === null ? null : `v${g.current}` })),
     pausedFrom: r.pausedFrom,
-    gates: Object.fromEntries(
-      Object.entries(gates).map(([gate, o]) => [gate, { passed: o.passed, skipped: o.skipped ?? false, summary: o.summary, report: o.report ?? null }]),
-    ),
+    gates: gateViewsOf((r.state as MachineState).gates ?? {}),
     replayProgress: r.phase === 'replaying' ? (src.replayProgress?.(pipeline) ?? []) : [],
     startedAt: r.createdAt,
     updatedAt: r.updatedAt,

@@ -5,11 +5,15 @@
  *
  * Compatibility rule: PROTOCOL_VERSION changes when a message changes meaning or loses a field.
  * Adding an optional field or a new event type does not change it; clients ignore events they do
- * not know. Version 2: the snapshot carries pipeline summaries (a fleet-size client cannot take
+ * not know. Decision rules and verdicts are closed sets (shared/reports/decision.ts): a new one changes it.
+ * A gate report in a shape this client does not know arrives as an UnreadableReport, not as an error
+ * (shared/reports/unreadable.ts). Version 2: the snapshot carries pipeline summaries (a fleet-size client cannot take
  * every pipeline's full view); full views come on request (`status` with `full`, `subscribe`).
  */
 import { z } from 'zod';
 import { ROLES, ROLLOUT_PHASES } from './domain.js';
+import { decision } from './reports/decision.js';
+import { gateViews } from './reports/gates.js';
 
 export { ROLES, ROLLOUT_PHASES, type Role, type RolloutPhase } from './domain.js';
 
@@ -28,26 +32,9 @@ export type OperatorCommand = (typeof OPERATOR_COMMANDS)[number];
 
 const problem = z.object({ file: z.string(), line: z.number(), col: z.number(), message: z.string() });
 
-export const decisionView = z.object({
-  at: z.number(),
-  phase: z.string(),
-  rule: z.string(),
-  observed: z.unknown(),
-  threshold: z.unknown(),
-  sample: z.unknown(),
-  verdict: z.string(),
-  reason: z.string(),
-});
+/** A decision record, with closed enums for its rule and verdict (shared/reports/decision.ts). */
+export const decisionView = decision;
 export type DecisionView = z.infer<typeof decisionView>;
-
-/** The outcome of a gate (data checks, integration tests, replay). */
-export const gateView = z.object({
-  passed: z.boolean(),
-  skipped: z.boolean(),
-  summary: z.string(),
-  /** The gate's full report: GX results per suite; replay reports per group (failing requests with both answers). */
-  report: z.unknown(),
-});
 
 /**
  * A rollout moves every group of a pipeline in lockstep: one phase and one weight. Versions are
@@ -62,7 +49,8 @@ export const rolloutView = z.object({
   groups: z.array(z.object({ group: z.string(), candidateVersion: z.string(), currentVersion: z.string().nullable() })),
   /** The phase a paused rollout resumes to. */
   pausedFrom: z.string().nullable(),
-  gates: z.record(z.string(), gateView),
+  /** Each gate that ran, with its report (shared/reports/): a report this client cannot read arrives as an UnreadableReport. */
+  gates: gateViews,
   /** While replaying: requests replayed so far per group (total null while still reading the capture). */
   replayProgress: z.array(z.object({ group: z.string(), done: z.number(), total: z.number().nullable() })).optional(),
   startedAt: z.number(),

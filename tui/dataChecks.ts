@@ -1,9 +1,7 @@
-/**
- * The data-checks gate's report, read defensively: it is `unknown` in the protocol (one report per
- * suite and group, in Great Expectations' terms; docs/rollouts.md "Data checks"), so every field is
- * checked before use.
- */
-import type { PipelineView } from '../shared/protocol.js';
+/** The data-checks gate's report as the views show it: each failing expectation, suite by suite. */
+import type { RolloutView } from '../shared/protocol.js';
+import type { FailedExpectation } from '../shared/reports/dataChecks.js';
+import { UnreadableReport } from '../shared/reports/unreadable.js';
 
 /** One expectation that failed, or (`expectation` null) a check that could not run at all. */
 export interface FailingExpectation {
@@ -19,43 +17,31 @@ export interface FailingExpectation {
 
 const SAMPLE = 5;
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
-
-/** Every failing expectation of the pipeline's data checks, suite by suite, in the order they ran. */
-export function dataCheckFailures(p: PipelineView): FailingExpectation[] {
-  const report = p.rollout?.gates.data_checks?.report;
-  if (!Array.isArray(report)) return [];
-  return report.filter(isRecord).flatMap((check): FailingExpectation[] => {
-    const suite = str(check.suite);
-    const data = str(check.data);
-    const failed = Array.isArray(check.failed) ? check.failed.filter(isRecord) : [];
-    if (failed.length === 0 && typeof check.error === 'string') {
-      return [{ suite, data, expectation: null, column: null, outcome: `could not run: ${check.error.split('\n')[0]}`, sample: [] }];
+/** Every failing expectation of the rollout's data checks, suite by suite, in the order they ran. */
+export function dataCheckFailures(r: RolloutView | null | undefined): FailingExpectation[] {
+  const report = r?.gates.data_checks?.report;
+  if (!report || report instanceof UnreadableReport) return [];
+  return report.flatMap(({ suite, data, failed, error }): FailingExpectation[] => {
+    if (failed.length === 0 && error !== undefined) {
+      return [{ suite, data, expectation: null, column: null, outcome: `could not run: ${error.split('\n')[0]}`, sample: [] }];
     }
-    return failed.map((f) => {
-      const expectation = isRecord(f.expectation) ? f.expectation : {};
-      const kwargs = isRecord(expectation.kwargs) ? expectation.kwargs : {};
-      return {
-        suite,
-        data,
-        expectation: str(expectation.type) || 'unknown expectation',
-        column: typeof kwargs.column === 'string' ? kwargs.column : null,
-        outcome: outcomeOf(f),
-        sample: Array.isArray(f.sample) ? [...new Set(f.sample.map(value))].slice(0, SAMPLE) : [],
-      };
-    });
+    return failed.map((f) => ({
+      suite,
+      data,
+      expectation: f.expectation.type || 'unknown expectation',
+      column: typeof f.expectation.kwargs.column === 'string' ? f.expectation.kwargs.column : null,
+      outcome: outcomeOf(f),
+      sample: f.sample ? [...new Set(f.sample.map(value))].slice(0, SAMPLE) : [],
+    }));
   });
 }
 
-function outcomeOf(f: Record<string, unknown>): string {
-  if (typeof f.error === 'string') return `error: ${f.error.split('\n')[0]}`;
-  const unexpected = num(f.unexpected_count);
-  if (unexpected !== null) {
-    const of = num(f.element_count);
-    const share = num(f.unexpected_percent);
-    return `${count(unexpected)}${of !== null ? ` of ${count(of)}` : ''} unexpected${share !== null ? ` (${+share.toPrecision(2)}%)` : ''}`;
+function outcomeOf(f: FailedExpectation): string {
+  if (f.error !== undefined) return `error: ${f.error.split('\n')[0]}`;
+  if (f.unexpected_count !== undefined) {
+    const of = f.element_count;
+    const share = f.unexpected_percent;
+    return `${count(f.unexpected_count)}${of !== undefined ? ` of ${count(of)}` : ''} unexpected${share != null ? ` (${+share.toPrecision(2)}%)` : ''}`;
   }
   return 'observed' in f ? `observed ${value(f.observed)}` : 'failed';
 }

@@ -1,7 +1,7 @@
 /** A pipeline's notifications in words, for `mlp status` and the TUI's pipeline view (docs/notifications.md). */
 import { formatDuration } from '../shared/duration.js';
 import type { NotificationView, NotificationsView } from '../shared/protocol.js';
-import { ago, clock } from './components/common/format.js';
+import { ago, clock, plural } from './components/common/format.js';
 
 /** `blocked → https://hooks.slack.com/services/*** delivered (HTTP 200, attempt 3)`, or why it was not. */
 export function deliveryText(n: NotificationView, now: number): string {
@@ -25,7 +25,7 @@ export function notificationProblems(view: NotificationsView | undefined, now: n
 /** Every target and the last deliveries, newest first (`mlp status <pipeline>`). */
 export function notificationLines(view: NotificationsView | undefined, now: number): string[] {
   if (!view || (view.targets.length === 0 && view.recent.length === 0)) return ['notifications: no notify targets (docs/notifications.md)'];
-  const out = [`notifications: ${view.targets.length} ${view.targets.length === 1 ? 'target' : 'targets'}`];
+  const out = [`notifications: ${view.targets.length} ${plural(view.targets.length, 'target')}`];
   for (const t of view.targets) out.push(`  ${t.target} on ${t.on.join(', ')}${t.problem ? ` — ${t.problem}` : ''}`);
   for (const n of view.recent) out.push(`  ${clock(n.lastAttemptAt ?? n.createdAt)} ${deliveryText(n, now)}`);
   return out;

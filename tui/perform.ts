@@ -35,7 +35,7 @@ export function perform(command: CommandName, ctx: PerformContext): void {
       const delta = command === 'up' ? -1 : 1;
       if (ui.view === 'pipeline' && selected) {
         const view = fleet.details[selected.name];
-        return dispatchUi({ type: 'sample', delta, count: view ? replaySamples(view).length : 0 });
+        return dispatchUi({ type: 'sample', delta, count: view ? replaySamples(view.rollout).length : 0 });
       }
       return dispatchUi({ type: 'move', delta, rows: fleetRows(fleet.pipelines, ui.filter).map((p) => p.name) });
     }

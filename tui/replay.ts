@@ -1,69 +1,41 @@
-/**
- * The replay gate's report, read defensively: it is `unknown` in the protocol (its shape belongs to
- * the daemon, docs/rollouts.md "The report"), so every field is checked before use.
- */
-import type { PipelineView } from '../shared/protocol.js';
-
-export interface Answer {
-  status: number | null;
-  body: string;
-  error: string | null;
-}
+/** The replay gate's report as the views show it: failing requests with both answers, counts and checks per group. */
+import type { RolloutView } from '../shared/protocol.js';
+import { isSkipped, type AnswerPreview, type CheckResult, type ReplayGateReport } from '../shared/reports/replay.js';
+import { UnreadableReport } from '../shared/reports/unreadable.js';
 
 export interface ReplaySample {
   group: string;
   request: string;
-  current: Answer | null;
-  candidate: Answer | null;
+  current: AnswerPreview | null;
+  candidate: AnswerPreview;
 }
 
-export interface ReplayCounts {
-  group: string;
-  verdict: string;
-  reason: string;
-  sent: number | null;
-  regressions: number | null;
-  flaky: number | null;
-  checks: Array<{ rule: string; observed: unknown; threshold: unknown; passed: boolean }>;
+/** One group's line: its counts and checks, or why it was not replayed. */
+export type ReplayCounts =
+  | { group: string; skipped: string }
+  | { group: string; sent: number; regressions: number; flaky: number; checks: CheckResult[] };
+
+/** The replay report, when the rollout has one this client can read. */
+function reportOf(r: RolloutView | null | undefined): ReplayGateReport {
+  const report = r?.gates.replay?.report;
+  return report && !(report instanceof UnreadableReport) ? report : {};
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
-
-function answer(v: unknown): Answer | null {
-  if (!isRecord(v)) return null;
-  return { status: num(v.status), body: str(v.body), error: typeof v.error === 'string' ? v.error : null };
+/** Failing replayed requests of every group, with both answers (first attempts). */
+export function replaySamples(r: RolloutView | null | undefined): ReplaySample[] {
+  return Object.entries(reportOf(r)).flatMap(([group, report]) =>
+    isSkipped(report) ? [] : report.regressions.samples.map((s) => ({ group, request: s.request.body, current: s.current, candidate: s.candidate })),
+  );
 }
 
-function groups(p: PipelineView): Array<[string, Record<string, unknown>]> {
-  const report = p.rollout?.gates.replay?.report;
-  if (!isRecord(report)) return [];
-  return Object.entries(report).filter((e): e is [string, Record<string, unknown>] => isRecord(e[1]));
-}
-
-/** Failing replayed requests of every group, with both answers. */
-export function replaySamples(p: PipelineView): ReplaySample[] {
-  return groups(p).flatMap(([group, r]) => {
-    const samples = isRecord(r.regressions) && Array.isArray(r.regressions.samples) ? r.regressions.samples : [];
-    return samples.filter(isRecord).map((s) => ({ group, request: isRecord(s.request) ? str(s.request.body) : '', current: answer(s.current), candidate: answer(s.candidate) }));
-  });
-}
-
-export function replayCounts(p: PipelineView): ReplayCounts[] {
-  return groups(p).map(([group, r]) => ({
-    group,
-    verdict: str(r.verdict),
-    reason: str(r.reason),
-    sent: num(r.sent),
-    regressions: isRecord(r.regressions) ? num(r.regressions.count) : null,
-    flaky: num(r.flaky),
-    checks: (Array.isArray(r.checks) ? r.checks : []).filter(isRecord).map((c) => ({ rule: str(c.rule), observed: c.observed, threshold: c.threshold, passed: c.passed === true })),
-  }));
+export function replayCounts(r: RolloutView | null | undefined): ReplayCounts[] {
+  return Object.entries(reportOf(r)).map(([group, report]) =>
+    isSkipped(report) ? { group, skipped: report.skipped } : { group, sent: report.sent, regressions: report.regressions.count, flaky: report.flaky, checks: report.checks },
+  );
 }
 
 /** `HTTP 500 {"error":…}` or the reason there was no answer. */
-export function describeAnswer(a: Answer | null): string {
+export function describeAnswer(a: AnswerPreview | null): string {
   if (!a) return '(none)';
   if (a.status === null) return a.error ?? 'no answer';
   return `HTTP ${a.status}${a.body ? ` ${a.body}` : ''}`;

@@ -3,46 +3,12 @@
  * of the values at fault, and one line a person understands, e.g.
  *   2 of 7 expectations failed: expect_column_values_to_be_between(age, 0..120): 3 of 1,000 values (0.3%) outside, e.g. -4, 150, 999; ...
  */
-import type { ExpectationResult, Statistics } from './results.js';
+import type { DataCheckReport, Engine, FailedExpectation } from '../../shared/reports/dataChecks.js';
+import type { ExpectationResult } from './results.js';
 import { statisticsOf } from './results.js';
 
-export type Engine = 'native' | 'great_expectations';
-
-export interface FailedExpectation {
-  expectation: { type: string; kwargs: Record<string, unknown> };
-  /** Aggregate expectations (mean, row count, dtype, columns): the value GX observed. */
-  observed?: unknown;
-  /** Column map expectations: how many non-missing values failed, and their share of them. */
-  unexpected_count?: number;
-  unexpected_percent?: number | null;
-  element_count?: number;
-  /** Some of the failing values (partial_unexpected_list, at most 20). */
-  sample?: unknown[];
-  /** The expectation could not be evaluated (unknown type, missing column, bad kwargs). */
-  error?: string;
-}
-
-export interface DataCheckReport {
-  /** The suite and data as configured. */
-  suite: string;
-  data: string;
-  engine: Engine;
-  success: boolean;
-  statistics: Statistics;
-  /** GX's shape: {success, expectation_config: {type, kwargs, meta}, result, exception_info}, in suite order. */
-  results: ExpectationResult[];
-  failed: FailedExpectation[];
-  /** Set when the check could not run at all (suite, data, connection, Python): it then fails. */
-  error?: string;
-  summary: string;
-  durationMs: number;
-  /** Rows validated. */
-  rowCount?: number;
-  /** Each column's pandas dtype as the engine typed it (int64, float64, bool, str, object, ...). */
-  dtypes?: Record<string, string>;
-  /** For engine great_expectations: the package versions that ran. */
-  engineVersion?: string;
-}
+// The report's types are its wire schema's (shared/reports/dataChecks.ts): what this module builds is what clients parse.
+export type { DataCheckReport, Engine, FailedExpectation } from '../../shared/reports/dataChecks.js';
 
 const SHOWN_FAILURES = 3;
 const SHOWN_SAMPLE = 3;

@@ -1,35 +1,8 @@
 /** Validation results in Great Expectations' JSON shape (`ExpectationSuiteValidationResult.to_json_dict()`). */
+import type { ExceptionInfo, ExpectationConfigJson, ExpectationResult, Statistics } from '../../shared/reports/dataChecks.js';
 
-export interface ExpectationConfigJson {
-  type: string;
-  kwargs: Record<string, unknown>;
-  meta: Record<string, unknown>;
-}
-
-export interface ExceptionInfo {
-  raised_exception: boolean;
-  exception_message: string | null;
-  exception_traceback: string | null;
-}
-
-export interface ExpectationResult {
-  success: boolean;
-  expectation_config: ExpectationConfigJson;
-  /**
-   * Column map expectations: element_count, unexpected_count, unexpected_percent (of non-null values),
-   * partial_unexpected_list (first 20), missing_count, ...; the others: observed_value (and details).
-   */
-  result: Record<string, unknown>;
-  exception_info: ExceptionInfo;
-}
-
-export interface Statistics {
-  evaluated_expectations: number;
-  successful_expectations: number;
-  unsuccessful_expectations: number;
-  /** null when nothing was evaluated */
-  success_percent: number | null;
-}
+// The shapes are the data-check report's wire schema's (shared/reports/dataChecks.ts).
+export type { ExceptionInfo, ExpectationConfigJson, ExpectationResult, Statistics } from '../../shared/reports/dataChecks.js';
 
 export const NO_EXCEPTION: ExceptionInfo = { raised_exception: false, exception_message: null, exception_traceback: null };
 

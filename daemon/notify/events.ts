@@ -5,8 +5,9 @@
  */
 import type { NotifyEvent } from '../../shared/config/notify.js';
 import { formatPercent } from '../../shared/percent.js';
-import type { RegressionSample, ReplayReport } from '../replay/report.js';
-import type { GateOutcome, MachineState } from '../rollout/machine.js';
+import type { Rule, Verdict } from '../../shared/reports/decision.js';
+import { isSkipped, type RegressionSample } from '../../shared/reports/replay.js';
+import type { MachineState } from '../rollout/machine.js';
 import type { Decision } from '../store/decisions.js';
 import type { Rollout } from '../store/rollouts.js';
 import type { Run } from '../store/runs.js';
@@ -45,7 +46,7 @@ export interface RunFailure {
 }
 
 /** The verdict of the decision that sends a rollout to each notified phase. */
-const CAUSE: Record<Exclude<NotifyEvent, 'run_failed'>, string> = { blocked: 'block', rolled_back: 'rollback', failed: 'fail', promoted: 'promote', paused: 'hold' };
+const CAUSE: Record<Exclude<NotifyEvent, 'run_failed'>, Verdict> = { blocked: 'block', rolled_back: 'rollback', failed: 'fail', promoted: 'promote', paused: 'hold' };
 
 /** How much of each failing replayed request the reason shows. */
 const SAMPLES_SHOWN = 3;
@@ -68,7 +69,7 @@ export function rolloutNotification(before: Rollout, after: Rollout, decisions: 
   const reason = event === 'blocked' && decision?.rule === 'replay' ? withFailingRequests(why, after) : why;
   const subject = `${after.pipeline} ${version}`;
   const headline: Record<typeof event, string> = {
-    blocked: `${subject} was blocked ${BLOCKED_BY[decision?.rule ?? ''] ?? `in ${decision?.phase ?? before.phase}`}${current ? ` (${current} keeps serving)` : ''}`,
+    blocked: `${subject} was blocked ${(decision && BLOCKED_BY[decision.rule]) ?? `in ${decision?.phase ?? before.phase}`}${current ? ` (${current} keeps serving)` : ''}`,
     rolled_back: `${subject} was rolled back${current ? ` (${current} serves all traffic)` : ''}`,
     failed: `the rollout of ${subject} failed`,
     promoted: `${subject} is live on all traffic`,
@@ -116,7 +117,7 @@ function notifiedPhase(phase: Rollout['phase']): Exclude<NotifyEvent, 'run_faile
 }
 
 /** What blocked a rollout, by the rule of the decision. */
-const BLOCKED_BY: Record<string, string> = {
+const BLOCKED_BY: Partial<Record<Rule, string>> = {
   candidates_live: 'before any traffic (a candidate did not start)',
   data_checks: 'by the data checks',
   integration_tests: 'by the integration tests',
@@ -125,11 +126,10 @@ const BLOCKED_BY: Record<string, string> = {
 
 /** The replay gate's reason, then the first failing requests of each group: what was sent, and what the candidate answered. */
 function withFailingRequests(reason: string, r: Rollout): string {
-  const replay = (r.state as MachineState).gates?.replay as GateOutcome | undefined;
-  const reports = (replay?.report ?? {}) as Record<string, ReplayReport | { skipped: string }>;
+  const reports = (r.state as MachineState).gates?.replay?.report ?? {};
   const shown: string[] = [];
   for (const [group, report] of Object.entries(reports)) {
-    if ('skipped' in report) continue;
+    if (isSkipped(report)) continue;
     for (const s of report.regressions.samples.slice(0, SAMPLES_SHOWN - shown.length)) shown.push(describeSample(r.groups.length > 1 ? group : null, s));
   }
   return shown.length ? `${reason}\nfailing requests:\n${shown.map((l) => `- ${l}`).join('\n')}` : reason;

@@ -9,6 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { integrationTestCommand, parseGroupSource, type PipelineConfig, type RepoConfig } from '../../shared/config/schema.js';
 import { formatDuration } from '../../shared/duration.js';
+import { plural } from '../../shared/plural.js';
+import type { DataCheckReport } from '../../shared/reports/dataChecks.js';
+import { isSkipped, type ReplayGateReport, type ReplayReport } from '../../shared/reports/replay.js';
 import type { ChildLedger } from '../children/ledger.js';
 import type { Executor } from '../executors/executor.js';
 import type { LogWriter } from '../logWriter.js';
@@ -16,7 +19,6 @@ import type { ServingPlatform } from '../platform/platform.js';
 import type { InForcePipeline } from '../repo/reconcile.js';
 import type { Rollout } from '../store/rollouts.js';
 import { runReplay } from '../replay/run.js';
-import type { ReplayReport } from '../replay/report.js';
 import type { GateRunner } from './controller.js';
 import type { Gate, GateOutcome } from './machine.js';
 
@@ -28,7 +30,7 @@ export type DataCheckRunner = (opts: {
   group: string;
   signal: AbortSignal;
   ledger?: ChildLedger;
-}) => Promise<{ passed: boolean; summary: string; report: unknown; failed: number; evaluated: number }[]>;
+}) => Promise<{ passed: boolean; summary: string; report: DataCheckReport; failed: number; evaluated: number }[]>;
 
 export interface GateDeps {
   pipeline(name: string): InForcePipeline | undefined;
@@ -85,7 +87,7 @@ export function createGateRunner(deps: GateDeps): GateRunner {
       passed: failed.length === 0,
       summary:
         failed.length === 0
-          ? `${checks.length} suite${checks.length === 1 ? '' : 's'} passed (${evaluated} expectations${r.groups.length > 1 ? ` over ${r.groups.length} groups` : ''})`
+          ? `${checks.length} ${plural(checks.length, 'suite')} passed (${evaluated} expectations${r.groups.length > 1 ? ` over ${r.groups.length} groups` : ''})`
           : failed.map((x) => where(x) + x.summary).join('; '),
       report: results.map((x) => x.report),
       observed: failedExpectations,
@@ -137,7 +139,7 @@ export function createGateRunner(deps: GateDeps): GateRunner {
 
   async function replay(p: InForcePipeline, r: Rollout, signal: AbortSignal): Promise<GateOutcome> {
     const cfg = p.config.pipeline.deployment.replay;
-    const reports: Record<string, ReplayReport | { skipped: string }> = {};
+    const reports: ReplayGateReport = {};
     const lines: string[] = [];
     let regressions = 0;
     let sent = 0;
@@ -157,7 +159,7 @@ export function createGateRunner(deps: GateDeps): GateRunner {
         captured.push(request);
       }
       if (captured.length === 0) {
-        reports[g.group] = { skipped: `no captured traffic for ${g.group} in the last ${cfg.window_days} days` };
+        reports[g.group] = { skipped: `no captured traffic for ${g.group} in the last ${cfg.window_days} ${plural(cfg.window_days, 'day')}` };
         continue;
       }
       const report = await runReplay({
@@ -180,9 +182,9 @@ export function createGateRunner(deps: GateDeps): GateRunner {
       if (report.verdict === 'fail') failed = true;
       lines.push(r.groups.length > 1 ? `${g.group}: ${report.reason}` : report.reason);
     }
-    const replayed = Object.values(reports).filter((x): x is ReplayReport => !('skipped' in x));
+    const replayed = Object.values(reports).filter((x): x is ReplayReport => !isSkipped(x));
     if (replayed.length === 0) {
-      const why = Object.entries(reports).map(([group, x]) => (r.groups.length > 1 ? `${group}: ` : '') + (x as { skipped: string }).skipped);
+      const why = Object.entries(reports).flatMap(([group, x]) => (isSkipped(x) ? [(r.groups.length > 1 ? `${group}: ` : '') + x.skipped] : []));
       return { passed: true, skipped: true, summary: `replay skipped: ${why.join('; ')}`, report: reports, observed: 0, threshold: 0, sample: { requests: 0 } };
     }
     const took = replayed.reduce((ms, x) => ms + x.durationMs, 0);

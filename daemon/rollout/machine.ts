@@ -13,24 +13,12 @@
  */
 import type { RolloutPhase } from '../../shared/domain.js';
 import { formatPercent, roundPercent } from '../../shared/percent.js';
+import type { Verdict } from '../../shared/reports/decision.js';
+import type { Gate, GateOutcome, GateOutcomes } from '../../shared/reports/gates.js';
 import type { Decision } from '../store/decisions.js';
 import type { Rollout } from '../store/rollouts.js';
 
-export type Gate = 'data_checks' | 'integration_tests' | 'replay';
-
-export interface GateOutcome {
-  passed: boolean;
-  /** The gate had nothing to do (nothing configured, no captured traffic); it passes with this said. */
-  skipped?: boolean;
-  /** One line a person understands. */
-  summary: string;
-  /** The gate's full report (GX results, replay report), stored for status and the TUI. */
-  report?: unknown;
-  /** Figures for the decision record. */
-  observed?: unknown;
-  threshold?: unknown;
-  sample?: unknown;
-}
+export type { Gate, GateOutcome } from '../../shared/reports/gates.js';
 
 /** What the live error-rate watch saw on the candidate (the worst group, over the worse of its windows). */
 export interface WatchSample {
@@ -103,7 +91,7 @@ const SERVER_BUDGET_RETRY_MS = 5_000;
 
 /** What the machine keeps in `Rollout.state` across restarts. */
 export interface MachineState {
-  gates?: Partial<Record<Gate, GateOutcome>>;
+  gates?: GateOutcomes;
   /** When the current weight was set (shifting): the next step is due one interval later. */
   stepStartedAt?: number;
   pausedAt?: number;
@@ -169,7 +157,7 @@ function weightAfterStep(r: Rollout, policy: RolloutPolicy): number {
 export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutPolicy): StepResult {
   const s = machineState(r);
   const out: StepResult = { next: r, effects: [], decisions: [] };
-  const decide = (d: Omit<NewDecision, 'phase'> & { phase?: string }) => out.decisions.push({ phase: r.phase, ...d });
+  const decide = (d: Omit<NewDecision, 'phase'> & { phase?: RolloutPhase }) => out.decisions.push({ phase: r.phase, ...d });
   const go = (phase: RolloutPhase, patch: Partial<Rollout> = {}, state: Partial<MachineState> = {}) => {
     out.next = { ...out.next, ...patch, phase, phaseStartedAt: phase === out.next.phase ? out.next.phaseStartedAt : now, state: { ...machineState(out.next), ...state } };
   };
@@ -327,7 +315,7 @@ export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutP
 }
 
 type Go = (phase: RolloutPhase, patch?: Partial<Rollout>, state?: Partial<MachineState>) => void;
-type Decide = (d: Omit<NewDecision, 'phase'> & { phase?: string }) => void;
+type Decide = (d: Omit<NewDecision, 'phase'> & { phase?: RolloutPhase }) => void;
 type Heading = (phase: NonNullable<MachineState['ending']>['phase'], reason: string, effect: Effect) => void;
 
 /**
@@ -396,7 +384,7 @@ function command(
 ): StepResult {
   const s = machineState(r);
   const by = `by ${ev.actor}`;
-  const manual = (verdict: string, reason: string) => decide({ rule: 'manual', observed: ev.command, threshold: null, sample: { actor: ev.actor }, verdict, reason });
+  const manual = (verdict: Verdict, reason: string) => decide({ rule: 'manual', observed: ev.command, threshold: null, sample: { actor: ev.actor }, verdict, reason });
   switch (ev.command) {
     case 'pause': {
       if (r.phase === 'paused') return reject('the rollout is already paused');

@@ -2,32 +2,21 @@ import type Database from 'better-sqlite3';
 import { notFound } from '../../shared/errors.js';
 import { fromJson, toJson } from './json.js';
 import { isForeignKeyViolation } from './sqlite-errors.js';
+import type { RolloutPhase } from '../../shared/domain.js';
+import type { Decision, Rule, Verdict } from '../../shared/reports/decision.js';
 
-/**
- * Why a rollout advanced, held, blocked, rolled back or was promoted (DESIGN §3). `observed`,
- * `threshold` and `sample` are whatever the rule measured; null when it measured nothing.
- */
-export interface Decision {
-  at: number;
-  phase: string;
-  rule: string;
-  observed: unknown;
-  threshold: unknown;
-  sample: unknown;
-  /** advance | hold | block | rollback | promote | info | ... (open set). */
-  verdict: string;
-  reason: string;
-}
+export type { Decision } from '../../shared/reports/decision.js';
 
+/** Rows are only ever written from a Decision: their texts are its enums. */
 interface DecisionRow {
   rollout_id: number;
   at: number;
-  phase: string;
-  rule: string;
+  phase: RolloutPhase;
+  rule: Rule;
   observed_json: string | null;
   threshold_json: string | null;
   sample_json: string | null;
-  verdict: string;
+  verdict: Verdict;
   reason: string;
 }
 

@@ -1,6 +1,8 @@
 /** Pipelines as the daemon sends them, in the states the TUI must show. */
 import { summaryOf } from '../../shared/fleetSummary.js';
-import type { DecisionView, FullSnapshot, HistoryPoint, LatencyView, PipelineView, RolloutView, Snapshot, VariantView } from '../../shared/protocol.js';
+import { pipelineView, type DecisionView, type FullSnapshot, type HistoryPoint, type LatencyView, type PipelineView, type RolloutView, type Snapshot, type VariantView } from '../../shared/protocol.js';
+import type { DataCheckReport } from '../../shared/reports/dataChecks.js';
+import type { AnswerPreview, RegressionSample, ReplayGateReport } from '../../shared/reports/replay.js';
 
 export const NOW = Date.UTC(2025, 10, 20, 12, 0, 0);
 
@@ -117,7 +119,7 @@ export function shifting(name: string, weight = 20, candidateErrors = 3): Pipeli
   });
 }
 
-export const replayReport = {
+export const replayReport: ReplayGateReport = {
   london: {
     requested: 100,
     sent: 100,
@@ -129,15 +131,23 @@ export const replayReport = {
     regressions: {
       count: 2,
       samples: [
-        { request: { contentType: 'application/json', body: '{"x":7}' }, current: { status: 200, body: '{"y":7}', latencyMs: 3 }, candidate: { status: 500, body: '{"error":"cannot score x=7"}', latencyMs: 2 } },
-        { request: { contentType: 'application/json', body: '{"x":9}' }, current: { status: 200, body: '{"y":9}', latencyMs: 3 }, candidate: { status: null, body: '', latencyMs: 30000, error: 'timeout after 30000 ms' } },
+        sample('{"x":7}', { status: 200, body: '{"y":7}', latencyMs: 3 }, { status: 500, body: '{"error":"cannot score x=7"}', latencyMs: 2 }),
+        sample('{"x":9}', { status: 200, body: '{"y":9}', latencyMs: 3 }, { status: null, body: '', latencyMs: 30000, error: 'timeout after 30000 ms' }),
       ],
     },
     checks: [{ kind: 'latency', rule: 'p99 latency ≤ 1.5 × current', observed: 6.2, threshold: 7.4, passed: true, detail: 'ok' }],
+    latency: { current: { p50: 1.9, p95: 3.8, p99: 4.93 }, candidate: { p50: 1.7, p95: 3.9, p99: 6.2 } },
+    durationMs: 1310,
+    cancelled: false,
     verdict: 'fail',
     reason: '2 of 100 requests that worked on v2 fail on v3',
   },
 };
+
+/** A regression as the replay records it: the re-sent answers the same as the first. */
+function sample(body: string, current: AnswerPreview, candidate: AnswerPreview): RegressionSample {
+  return { inferenceId: null, at: NOW - 3_600_000, request: { contentType: 'application/json', body }, capturedStatus: 200, current, candidate, retry: { current, candidate } };
+}
 
 /** Blocked by the replay gate, with two failing requests. */
 export function blockedByReplay(name: string): PipelineView {
@@ -162,7 +172,7 @@ export function blockedByReplay(name: string): PipelineView {
 }
 
 /** The data-checks gate's report as the daemon stores it: one report per suite (docs/rollouts.md, "Data checks"). */
-export const dataChecksReport = [
+export const dataChecksReport: DataCheckReport[] = [
   {
     suite: 'suites/orders.json',
     data: 'data/latest.csv',
@@ -191,7 +201,7 @@ export const dataChecksReport = [
     summary: '2 of 2 expectations failed',
     durationMs: 340,
   },
-  { suite: 'suites/returns.json', data: 'data/returns.csv', engine: 'native', success: false, statistics: {}, results: [], failed: [], error: 'data file data/returns.csv does not exist', summary: 'could not check data/returns.csv against suites/returns.json: data file data/returns.csv does not exist', durationMs: 1 },
+  { suite: 'suites/returns.json', data: 'data/returns.csv', engine: 'native', success: false, statistics: { evaluated_expectations: 0, successful_expectations: 0, unsuccessful_expectations: 0, success_percent: null }, results: [], failed: [], error: 'data file data/returns.csv does not exist', summary: 'could not check data/returns.csv against suites/returns.json: data file data/returns.csv does not exist', durationMs: 1 },
 ];
 
 /** Blocked by its data checks: five failures over three suites. */
@@ -217,4 +227,12 @@ export function snapshot(pipelines: PipelineView[]): Snapshot {
 /** What `mlp status` asks for: every pipeline's full view. */
 export function fullSnapshot(pipelines: PipelineView[]): FullSnapshot {
   return { type: 'full_snapshot', id: null, at: NOW, repo: { root: '/repo', problems: [] }, pipelines };
+}
+
+/** Blocked by replay in a rollout an older mlpd stored: its report has a shape this client does not know, read as the client reads it. */
+export function blockedByOldReplay(name: string): PipelineView {
+  const sent = blockedByReplay(name);
+  const json = JSON.parse(JSON.stringify(sent)) as { rollout: { gates: { replay: { report: unknown } } } };
+  json.rollout.gates.replay.report = { london: { verdict: 'fail', failures: [{ request: '{"x":7}' }] } };
+  return pipelineView.parse(json);
 }

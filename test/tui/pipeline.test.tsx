@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { blockedByDataChecks, blockedByReplay, dataChecksReport, NOW, pipeline, shifting } from './fixtures.js';
+import { blockedByDataChecks, blockedByOldReplay, blockedByReplay, dataChecksReport, NOW, pipeline, shifting } from './fixtures.js';
 import { KEY, renderTui } from './render.js';
 
 test('enter opens the pipeline: gates, replay counts, the failing-request browser, the decisions; esc goes back', async () => {
@@ -83,5 +83,16 @@ test('short of room, the failing expectations that fit show and the rest are cou
   assert.ok(f.split('\n').length <= 14, f);
   assert.match(f, /expect_column_values_to_be_between \(demand\)/);
   assert.match(f, /\+\d more failing expectations \(mlp status --json has the whole report\)/);
+  t.unmount();
+});
+
+test('a gate report an older mlpd stored is said to be unreadable; the gates and decisions still show', async () => {
+  const t = renderTui([blockedByOldReplay('pricing')], { columns: 140 });
+  await t.press(KEY.enter);
+  const f = t.frame();
+  assert.match(f, /✖ replay: 2 regressions in london/);
+  assert.match(f, /replay report not readable \(london\.requested: /);
+  assert.doesNotMatch(f, /failing request 1 of/);
+  assert.match(f, /block\s+replaying replay 2 vs 0: 2 of 100 requests/);
   t.unmount();
 });

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { PROTOCOL_VERSION } from '../../shared/protocol.js';
 import { formatStatus, status } from '../../tui/commands/status.js';
-import { cloudTraining, fullSnapshot, history, latency, performance, pipeline, roleSample, rollout, serving, shifting, snapshot, variant } from './fixtures.js';
+import { blockedByOldReplay, blockedByReplay, cloudTraining, fullSnapshot, history, latency, performance, pipeline, roleSample, rollout, serving, shifting, snapshot, variant } from './fixtures.js';
 
 const fleet = () => {
   const demand = shifting('demand', 20);
@@ -67,4 +67,21 @@ test('mlp status --json asks for the full views and prints them as the daemon se
     else process.env[k] = v;
   }
   assert.deepEqual(JSON.parse(printed.join('\n')), { repo: sent.repo, storage: null, capacity: null, pipelines: sent.pipelines });
+});
+
+test('mlp status: a rollout blocked by replay shows its gates and the first failing requests of each group', () => {
+  const out = formatStatus(fullSnapshot([blockedByReplay('pricing')]));
+  assert.match(out, /^  ✔ data checks: 3 suites passed$/m);
+  assert.match(out, /^  - integration tests: not configured$/m);
+  assert.match(out, /^  ✖ replay: 2 regressions in london$/m);
+  assert.match(out, /^      london: \{"x":7\} → current 200, candidate 500 \{"error":"cannot score x=7"\}$/m);
+  assert.match(out, /^      london: \{"x":9\} → current 200, candidate timeout after 30000 ms$/m);
+});
+
+test('mlp status: a report stored by an older mlpd is said to be unreadable, the rest of the rollout shown', () => {
+  const out = formatStatus(fullSnapshot([blockedByOldReplay('pricing')]));
+  assert.match(out, /^  ✖ replay: 2 regressions in london$/m);
+  assert.match(out, /^    replay report not readable \(london\.requested: .*\); mlp status --json shows it as stored$/m);
+  assert.doesNotMatch(out, /→ current/);
+  assert.match(out, /replaying block: 2 of 100 requests/);
 });

@@ -10,6 +10,8 @@ import { latencyPair, nextStepCell, nextStepText, plural, queuePositions, runSta
 import { priceTable, servingPerMonth } from '../costs.js';
 import { renderTable } from './table.js';
 import { notificationLines, notificationProblems } from '../notifications.js';
+import { gateLine, gatesRun, unreadableReportLine } from '../gates.js';
+import { replaySamples } from '../replay.js';
 
 export async function status(opts: { json: boolean; pipeline?: string }): Promise<number> {
   const conn = await connect(clientSettings());
@@ -143,22 +145,27 @@ function lastRunCell(p: PipelineView, now: number, positions: ReadonlyMap<string
   return `${runStatusText(run, positions.get(run.id))} ${formatDuration(Math.max(0, now - (run.finishedAt ?? run.startedAt ?? run.createdAt)))} ago`;
 }
 
+/** Failing replayed requests shown per group (`mlp status --json` and the TUI have them all). */
+const SAMPLES_SHOWN = 3;
+
 /** A rollout in a few lines: where it is, its gates, its last decisions, failing replayed requests. */
 export function formatRollout(pipeline: string, r: RolloutView, now: number): string[] {
   const versions = `${r.currentVersion ? `${r.currentVersion} → ` : ''}${r.candidateVersion}`;
   const next = r.nextStep ? `, next step ${nextStepText(r.nextStep, now, formatDuration)}` : '';
   const out = [`${pipeline}: rollout #${r.id} ${versions}: ${r.phase}${r.pausedFrom ? ` (from ${r.pausedFrom})` : ''} at ${formatPercent(r.candidateWeight)}${next}${r.reason ? ` — ${r.reason}` : ''}`];
   for (const p of r.replayProgress ?? []) out.push(`  … replaying ${p.group}: ${p.done}${p.total !== null ? ` of ${p.total}` : ''} ${plural(p.total ?? p.done, 'request')}`);
-  for (const [gate, g] of Object.entries(r.gates)) {
-    out.push(`  ${g.passed ? (g.skipped ? '-' : '✔') : '✖'} ${gate.replace('_', ' ')}: ${g.summary}`);
-    if (gate === 'replay' && !g.passed && g.report && typeof g.report === 'object') {
-      type Sample = { request?: { body?: string }; current?: { status?: number | null } | null; candidate?: { status?: number | null; body?: string; error?: string } };
-      for (const [group, report] of Object.entries(g.report as Record<string, { regressions?: { samples?: Sample[] } }>)) {
-        for (const sample of report.regressions?.samples?.slice(0, 3) ?? []) {
-          const candidate = sample.candidate?.status ?? sample.candidate?.error ?? '?';
-          out.push(`      ${group}: ${sample.request?.body ?? ''} → current ${sample.current?.status ?? '-'}, candidate ${candidate} ${sample.candidate?.body ?? ''}`.trimEnd());
-        }
-      }
+  for (const [gate, g] of gatesRun(r)) {
+    out.push(`  ${gateLine(gate, g)}`);
+    const unreadable = unreadableReportLine(gate, g);
+    if (unreadable) out.push(`  ${unreadable}`);
+  }
+  if (r.gates.replay?.passed === false) {
+    const shown = new Map<string, number>();
+    for (const s of replaySamples(r)) {
+      const n = shown.get(s.group) ?? 0;
+      shown.set(s.group, n + 1);
+      if (n >= SAMPLES_SHOWN) continue;
+      out.push(`      ${s.group}: ${s.request} → current ${s.current?.status ?? '-'}, candidate ${s.candidate.status ?? s.candidate.error ?? '?'} ${s.candidate.body}`.trimEnd());
     }
   }
   for (const d of r.decisions.slice(-3)) out.push(`  ${new Date(d.at).toISOString().slice(11, 19)} ${d.phase} ${d.verdict}: ${d.reason}`);

@@ -1,7 +1,7 @@
 /** How a replay report words its verdict and shows bodies. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bodyPreview, noCapturedTraffic, PREVIEW_BYTES, quantileLabel, verdictOf, type CheckResult, type RegressionSample } from '../../../daemon/replay/report.js';
+import { bodyPreview, PREVIEW_BYTES, quantileLabel, verdictOf, type CheckResult, type RegressionSample } from '../../../daemon/replay/report.js';
 
 const sample: RegressionSample = {
   inferenceId: 'req-7',
@@ -47,13 +47,6 @@ describe('verdict', () => {
 
   it('gives no verdict on a cancelled replay', () => {
     assert.deepEqual(verdictOf({ ...base, sent: 120, cancelled: true }), { verdict: 'fail', reason: 'replay cancelled after 120 requests; no verdict' });
-  });
-
-  it('has a record for no captured traffic', () => {
-    assert.deepEqual(noCapturedTraffic({ pipeline: 'demand-forecast', group: 'london', windowDays: 30 }), {
-      verdict: 'skipped',
-      reason: 'no captured traffic for demand-forecast/london in the last 30 days: replay skipped',
-    });
   });
 });
 

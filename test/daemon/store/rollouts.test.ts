@@ -144,7 +144,7 @@ describe('decisions', () => {
     const hold: Decision = {
       at: 100,
       phase: 'shifting',
-      rule: 'rollback.min_requests',
+      rule: 'error_rate',
       observed: { requests: 12 },
       threshold: { requests: 50 },
       sample: null,
@@ -154,7 +154,7 @@ describe('decisions', () => {
     const rollback: Decision = {
       at: 200,
       phase: 'shifting',
-      rule: 'rollback.on_error_rate_above',
+      rule: 'error_rate',
       observed: 0.08,
       threshold: 0.05,
       sample: { requests: 400, errors: 32 },
@@ -172,7 +172,7 @@ describe('decisions', () => {
     const store = freshStore();
     withVersions(store, 'p', 'g', 1);
     const r = store.rollouts.create({ pipeline: 'p', groups: [{ group: 'g', candidate: 1, current: null }] });
-    const info: Decision = { at: 1, phase: 'deploying', rule: 'first_version', observed: null, threshold: null, sample: null, verdict: 'info', reason: 'no current model' };
+    const info: Decision = { at: 1, phase: 'deploying', rule: 'first_version', observed: null, threshold: null, sample: null, verdict: 'promote', reason: 'no current model' };
     assert.throws(() =>
       store.transaction(() => {
         store.decisions.record(r.id, info);

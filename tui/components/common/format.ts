@@ -19,8 +19,7 @@ export const PHASE_COLOUR: Record<RolloutPhase | 'idle', string> = {
   idle: 'gray',
 };
 
-/** The noun as `n` of it reads: `1 pipeline`, `0 pipelines`, `2 pipelines` (`${n} ${plural(n, 'pipeline')}`). */
-export const plural = (n: number, noun: string) => (n === 1 ? noun : `${noun}s`);
+export { plural } from '../../../shared/plural.js';
 export const rate = (r: number) => `${(r * 100).toFixed(r < 0.1 ? 1 : 0)}%`;
 
 export function ago(at: number | null, now: number): string {

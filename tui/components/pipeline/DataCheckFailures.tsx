@@ -8,13 +8,13 @@ const LINES_EACH = 2;
 
 /** Lines the failures would take with room for all of them. */
 export function dataCheckFailureLines(p: PipelineView): number {
-  return p.rollout?.gates.data_checks?.passed === false ? dataCheckFailures(p).length * LINES_EACH : 0;
+  return p.rollout?.gates.data_checks?.passed === false ? dataCheckFailures(p.rollout).length * LINES_EACH : 0;
 }
 
 /** At most `lines` lines: as many failures as fit, and a count of the rest. */
 export function DataCheckFailures({ p, width, lines }: { p: PipelineView; width: number; lines: number }) {
   if (p.rollout?.gates.data_checks?.passed !== false || lines <= 0) return null;
-  const failures = dataCheckFailures(p);
+  const failures = dataCheckFailures(p.rollout);
   const fits = failures.length * LINES_EACH <= lines;
   const shown = fits ? failures : failures.slice(0, Math.floor((lines - 1) / LINES_EACH));
   const rest = failures.length - shown.length;

@@ -13,7 +13,7 @@ import { ago, fit, nextStepText, plural, rate } from '../common/format.js';
 import { Phase } from '../common/Phase.js';
 import { TrafficBar } from '../common/TrafficBar.js';
 import { DataCheckFailures, dataCheckFailureLines } from './DataCheckFailures.js';
-import { Gates } from './Gates.js';
+import { gateLineCount, Gates } from './Gates.js';
 import { pipelineLayout } from './layout.js';
 import { notificationLinesWanted, Notifications } from './Notifications.js';
 import { costLinesWanted, Performance } from './Performance.js';
@@ -37,12 +37,11 @@ export function PipelineView({ width, height }: { width: number; height: number 
   const err = candidateErrors(p);
   const threshold = summary.rollout?.errorRateThreshold ?? null;
   const why = attentionOf(summary)?.why;
-  const gates = Object.keys(r?.gates ?? {}).length + (r?.gates.replay ? Object.keys(r.gates.replay.report ?? {}).length : 0);
-  const samples = replaySamples(p).length ? 4 : 0;
+  const samples = replaySamples(r).length ? 4 : 0;
   const progress = r?.phase === 'replaying' ? (r.replayProgress ?? []) : [];
   const groupLines = Math.min(splits.length, MAX_GROUP_BARS) + (splits.length > MAX_GROUP_BARS ? 1 : 0);
   // title, why, group bars, the candidate's error line, gates, replay progress, failing requests, notifications
-  const fixed = 1 + (why ? 1 : 0) + groupLines + 1 + Math.max(1, gates) + replayProgressLines(progress) + samples + notificationLinesWanted(p);
+  const fixed = 1 + (why ? 1 : 0) + groupLines + 1 + gateLineCount(r) + replayProgressLines(progress) + samples + notificationLinesWanted(p);
   const lines = pipelineLayout(height, fixed, { dataChecks: dataCheckFailureLines(p), trends: trends(p).length, costs: costLinesWanted(p) });
   const next = r?.nextStep ? ` · next step ${nextStepText(r.nextStep, fleet.at, formatDuration)}` : '';
   return (
@@ -60,7 +59,7 @@ export function PipelineView({ width, height }: { width: number; height: number 
       ))}
       {splits.length > MAX_GROUP_BARS && <Text dimColor>{`+${splits.length - MAX_GROUP_BARS} more ${plural(splits.length - MAX_GROUP_BARS, 'group')}`}</Text>}
       <Text>{fit(`candidate errors ${err ? `${rate(err.rate)} over ${err.requests} ${plural(err.requests, 'request')} (worst: ${err.group})` : '-'}${threshold !== null ? ` · rollback above ${rate(threshold)}` : ''}`, width)}</Text>
-      <Gates p={p} width={width} />
+      <Gates rollout={r} width={width} />
       <DataCheckFailures p={p} width={width} lines={lines.dataChecks} />
       <ReplayProgress progress={progress} width={width} />
       <ReplayBrowser p={p} index={ui.sample} width={width} />

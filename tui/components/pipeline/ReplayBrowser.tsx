@@ -5,7 +5,7 @@ import { describeAnswer, replaySamples } from '../../replay.js';
 import { fit } from '../common/format.js';
 
 export function ReplayBrowser({ p, index, width }: { p: PipelineView; index: number; width: number }) {
-  const samples = replaySamples(p);
+  const samples = replaySamples(p.rollout);
   if (samples.length === 0) return null;
   const s = samples[Math.min(index, samples.length - 1)]!;
   return (
