@@ -7,7 +7,7 @@ import { createLiveMetrics } from '../daemon/serving/metrics.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 let t = Date.now();
-const m = createLiveMetrics({ now: () => t });
+const m = createLiveMetrics({ clock: { now: () => t } });
 const variants = ['v1', 'v2', 'v3', 'v4'];
 const N = 5_000_000;
 

@@ -21,6 +21,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { MlpError } from '../../shared/errors.js';
 import type { Logger } from '../log.js';
+import { systemClock } from '../scheduler/clock.js';
 import type { CaptureRetention } from './capture.js';
 import { createMetricsMerge } from './metrics-relay.js';
 import { startRouter, type Router, type RouterOptions } from './router.js';
@@ -72,6 +73,7 @@ interface Member {
 
 async function startWorkers(opts: ServingRouterOptions): Promise<Router> {
   const { log } = opts;
+  const clock = opts.clock ?? systemClock;
   // Every worker accepts on the shared socket itself (nginx's way), instead of the daemon handing connections round.
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   // No daemon arguments: a worker takes its settings from its environment (ROUTER_WORKER_ENV).
@@ -103,7 +105,7 @@ async function startWorkers(opts: ServingRouterOptions): Promise<Router> {
       metricsIntervalMs: METRICS_INTERVAL_MS,
     };
     const worker = cluster.fork({ [ROUTER_WORKER_ENV]: JSON.stringify(config) });
-    const member: Member = { worker, config, startedAt: Date.now(), waiting: new Map(), seq: 0 };
+    const member: Member = { worker, config, startedAt: clock.now(), waiting: new Map(), seq: 0 };
     members.add(member);
     const merge = createMetricsMerge(opts.metrics);
     worker.on('message', (message: FromWorker) => {
@@ -152,7 +154,7 @@ async function startWorkers(opts: ServingRouterOptions): Promise<Router> {
         started = null;
         return;
       }
-      const lived = Date.now() - member.startedAt;
+      const lived = clock.now() - member.startedAt;
       quickExits = lived < QUICK_EXIT_MS ? quickExits + 1 : 0;
       const pause = quickExits === 0 ? 0 : Math.min(MAX_RESTART_PAUSE_MS, 100 * 2 ** quickExits);
       log.error(

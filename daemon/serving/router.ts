@@ -21,6 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { listen } from '../net.js';
 import type { Logger } from '../log.js';
+import { systemClock, type Clock } from '../scheduler/clock.js';
 import { ChunkedDecoder, parseRequestHead, RequestHead, unframedLines, type ResponseHead } from './http1.js';
 import { GroupPicker } from './picker.js';
 import { decideRoute, PathMemo, PING_BODY, type RouteContext } from './route-decision.js';
@@ -78,6 +79,8 @@ export interface RouterOptions {
    * Absent: no authentication, and Authorization reaches the model server like any header.
    */
   token?: string;
+  /** Times connection timeouts, idle model connections and the arrival time of invocations. Default: the system clock. */
+  clock?: Clock;
 }
 
 export interface Router {
@@ -131,9 +134,10 @@ class RouterCore implements RouteContext<VariantSlot> {
   readonly metrics: MetricsSink | undefined;
   readonly log: Logger | undefined;
   readonly token: string | undefined;
+  readonly clock: Clock;
   readonly connections = new Set<ClientConnection>();
-  /** A clock good to SWEEP_MS, for the connection timeouts. */
-  now = Date.now();
+  /** The clock's time, read once per sweep: good to SWEEP_MS, enough for the connection timeouts. */
+  now: number;
   closing = false;
   private readonly pools = new Map<string, UpstreamPool>();
   private readonly pickers = new Map<string, Map<string, Picker>>();
@@ -151,6 +155,8 @@ class RouterCore implements RouteContext<VariantSlot> {
     this.metrics = opts.metrics;
     this.log = opts.log;
     this.token = opts.token;
+    this.clock = opts.clock ?? systemClock;
+    this.now = this.clock.now();
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
@@ -239,14 +245,14 @@ class RouterCore implements RouteContext<VariantSlot> {
     const key = `${target.host}:${target.port}`;
     let pool = this.pools.get(key);
     if (pool === undefined || pool.closed) {
-      pool = new UpstreamPool(target.host, target.port, this.limits.upstreamConnections, this.limits.upstreamIdleMs);
+      pool = new UpstreamPool(target.host, target.port, this.limits.upstreamConnections, this.limits.upstreamIdleMs, this.clock);
       this.pools.set(key, pool);
     }
     return pool;
   }
 
   private sweep(): void {
-    const now = (this.now = Date.now());
+    const now = (this.now = this.clock.now());
     for (const conn of this.connections) conn.checkTimeouts(now);
     for (const [key, pool] of this.pools) {
       // An empty pool no current route uses is dropped; one still in use is simply made again.
@@ -524,7 +530,7 @@ class ClientConnection implements Exchange {
       this.fatal(400, routerErrors.malformedRequest(problem));
       return false;
     }
-    this.at = Date.now();
+    this.at = this.router.clock.now();
     this.started = performance.now();
     this.bodyText = null;
     this.body = null;

@@ -14,7 +14,7 @@ const bin = (ms: number) => Math.min(binLatencyMs(latencyBin(ms)), ms);
 
 function setup(variants: Record<string, { group: string; variant: string; role: Role }[]> = {}) {
   let t = T0;
-  const metrics = createLiveMetrics({ now: () => t });
+  const metrics = createLiveMetrics({ clock: { now: () => t } });
   const bus = createEventBus();
   const events: Extract<DaemonEvent, { kind: 'history' }>[] = [];
   bus.subscribe((e) => e.kind === 'history' && events.push(e));
@@ -24,7 +24,7 @@ function setup(variants: Record<string, { group: string; variant: string; role: 
     bus,
     pipelines: () => Object.keys(variants),
     variants: (p) => variants[p] ?? [],
-    now: () => t,
+    clock: { now: () => t },
     every: (ms, tick) => {
       Object.assign(timer, { ms, tick });
       return () => (timer.cancelled = true);
