@@ -23,6 +23,7 @@ import { listen } from '../net.js';
 import type { Logger } from '../log.js';
 import { systemClock, type Clock } from '../scheduler/clock.js';
 import { ChunkedDecoder, parseRequestHead, RequestHead, unframedLines, type ResponseHead } from './http1.js';
+import { adoptClientSocket, inReadBuffer } from './client-socket.js';
 import { GroupPicker } from './picker.js';
 import { decideRoute, PathMemo, PING_BODY, type RouteContext } from './route-decision.js';
 import { errorAnswer, jsonAnswer, ownResponse, responseHead, variantFailureAnswer, type OwnAnswer } from './response-head.js';
@@ -159,7 +160,7 @@ class RouterCore implements RouteContext<VariantSlot> {
     this.now = this.clock.now();
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    this.server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (socket) => {
       if (this.closing) return void socket.destroy();
       this.connections.add(new ClientConnection(this, socket));
     });
@@ -344,8 +345,6 @@ class ClientConnection implements Exchange {
   private bodyText: string | null = null;
   private body: Buffer | null = null;
   private bodyFill = 0;
-  private bodySource: Buffer | null = null;
-  private bodyOffset = 0;
   private bodyLength = 0;
   private bodyParts: string[] | null = null;
   private decoder: ChunkedDecoder | null = null;
@@ -383,19 +382,24 @@ class ClientConnection implements Exchange {
   upstreamBody: Buffer | null = null;
   responseParts: string[] | null = null;
 
+  private readonly socket: Socket;
+
   constructor(
     private readonly router: RouterCore,
-    private readonly socket: Socket,
+    accepted: Socket,
   ) {
     this.phaseSince = router.now;
     this.head.readsAuthorization = router.token !== undefined;
-    socket.on('data', (chunk: Buffer) => {
+    const socket = (this.socket = adoptClientSocket(accepted, (chunk) => {
       try {
         this.onData(chunk);
+        // The read buffer is shared: what waits for a later turn (a pipelined request, a partial head) is copied.
+        if (this.pending !== null && inReadBuffer(this.pending)) this.pending = Buffer.from(this.pending);
       } catch (err) {
         this.bug(err);
       }
-    });
+      return true;
+    }));
     socket.on('end', () => this.onEnd());
     socket.on('drain', () => {
       if (this.upstreamPaused) {
@@ -534,7 +538,6 @@ class ClientConnection implements Exchange {
     this.started = performance.now();
     this.bodyText = null;
     this.body = null;
-    this.bodySource = null;
     const rest = end + 4;
     const max = this.router.maxBodyBytes;
     if (head.chunked) {
@@ -553,8 +556,6 @@ class ClientConnection implements Exchange {
     this.bodyLength = length;
     if (rest + length <= text.length) {
       this.bodyText = length === 0 ? '' : text.slice(rest, rest + length);
-      this.bodySource = buf;
-      this.bodyOffset = rest;
       this.pending = rest + length < buf.length ? buf.subarray(rest + length) : null;
       this.dispatch();
       return true;
@@ -612,7 +613,6 @@ class ClientConnection implements Exchange {
   /** The request body as bytes (for Data Capture). */
   private requestBytes(): Buffer {
     if (this.body !== null) return this.body;
-    if (this.bodySource !== null) return this.bodySource.subarray(this.bodyOffset, this.bodyOffset + this.bodyLength);
     return Buffer.from(this.bodyText ?? '', 'latin1');
   }
 
@@ -777,7 +777,6 @@ class ClientConnection implements Exchange {
   private clearBody(): void {
     this.bodyText = null;
     this.body = null;
-    this.bodySource = null;
     this.upstreamRequest = '';
     this.upstreamBody = null;
   }
