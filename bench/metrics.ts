@@ -3,7 +3,7 @@
  * the heap it allocates (should be none), and a snapshot of many variants.
  * Usage: node --import tsx --expose-gc bench/metrics.ts
  */
-import { createLiveMetrics } from '../daemon/serving/metrics.js';
+import { createLiveMetrics } from '../daemon/serving/metrics/live-metrics.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 let t = Date.now();

@@ -4,10 +4,10 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { createCaptureWriter, type CaptureWriterOptions } from '../../../daemon/serving/capture.js';
-import { declaredEncoding } from '../../../daemon/serving/capture-format.js';
-import { captureEndpoint, captureVariant } from '../../../daemon/serving/capture-layout.js';
-import { readCapture, type CapturedRequest, type ReadCaptureOptions } from '../../../daemon/serving/capture-reader.js';
+import { createCaptureWriter, type CaptureWriterOptions } from '../../../daemon/serving/capture/writer.js';
+import { declaredEncoding } from '../../../daemon/serving/capture/format.js';
+import { captureEndpoint, captureVariant } from '../../../daemon/serving/capture/layout.js';
+import { readCapture, type CapturedRequest, type ReadCaptureOptions } from '../../../daemon/serving/capture/reader.js';
 import type { Invocation } from '../../../daemon/serving/types.js';
 import { createLogger } from '../../../daemon/log.js';
 import { systemClock } from '../../../daemon/scheduler/clock.js';

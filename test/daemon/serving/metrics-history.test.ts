@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { DaemonEvent } from '../../../shared/protocol.js';
 import { createEventBus } from '../../../daemon/events.js';
-import { binLatencyMs, latencyBin } from '../../../daemon/serving/latency-bins.js';
-import { createLiveMetrics } from '../../../daemon/serving/metrics.js';
-import { startMetricsHistory } from '../../../daemon/serving/metricsHistory.js';
+import { binLatencyMs, latencyBin } from '../../../daemon/serving/metrics/latency-bins.js';
+import { createLiveMetrics } from '../../../daemon/serving/metrics/live-metrics.js';
+import { startMetricsHistory } from '../../../daemon/serving/metrics/history.js';
 import type { VariantRole as Role } from '../../../daemon/store/variants.js';
 
 const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);

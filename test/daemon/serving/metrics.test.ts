@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { binLatencyMs, LATENCY_BIN_RELATIVE_ERROR, LATENCY_BINS, latencyBin } from '../../../daemon/serving/latency-bins.js';
-import { createLiveMetrics } from '../../../daemon/serving/metrics.js';
+import { binLatencyMs, LATENCY_BIN_RELATIVE_ERROR, LATENCY_BINS, latencyBin } from '../../../daemon/serving/metrics/latency-bins.js';
+import { createLiveMetrics } from '../../../daemon/serving/metrics/live-metrics.js';
 
 const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
 

@@ -4,9 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { GroupPicker } from '../../../daemon/serving/picker.js';
-import { decideRoute, parsePath, PathMemo, type RouteContext, type RouteDecision, type RoutedHead } from '../../../daemon/serving/route-decision.js';
-import { createRouteTable, type RoutePipeline, type RouteVariant } from '../../../daemon/serving/routes.js';
+import { GroupPicker } from '../../../daemon/serving/router/picker.js';
+import { decideRoute, parsePath, PathMemo, type RouteContext, type RouteDecision, type RoutedHead } from '../../../daemon/serving/router/route-decision.js';
+import { createRouteTable, type RoutePipeline, type RouteVariant } from '../../../daemon/serving/router/routes.js';
 import type { GroupRoute, VariantTarget } from '../../../daemon/serving/types.js';
 
 interface Slot {

@@ -1,7 +1,7 @@
 /** The router's decisions in time follow the clock it is given, not the machine's. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startRouter, type Router } from '../../../daemon/serving/router.js';
+import { startRouter, type Router } from '../../../daemon/serving/router/router.js';
 import { Observed, parseResponses, rawExchange, route, startModel, TestRouteTable, type ModelProcess } from './router-helpers.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');

@@ -8,12 +8,12 @@
  * rollout. The history lives in memory only, so a restarted daemon starts it afresh. A pipeline that
  * served nothing in an interval gets no point: the gap is what a reader should see.
  */
-import type { HistoryPoint } from '../../shared/protocol.js';
-import type { EventBus } from '../events.js';
-import type { VariantRole } from '../store/variants.js';
-import type { LiveMetrics } from './metrics.js';
-import { pipelineLatency } from './metricsEvents.js';
-import { systemClock, type Clock } from '../scheduler/clock.js';
+import type { HistoryPoint } from '../../../shared/protocol.js';
+import type { EventBus } from '../../events.js';
+import type { VariantRole } from '../../store/variants.js';
+import type { LiveMetrics } from './live-metrics.js';
+import { pipelineLatency } from './events.js';
+import { systemClock, type Clock } from '../../scheduler/clock.js';
 
 export const HISTORY_INTERVAL_MS = 5000;
 /** Five minutes at the default interval. */

@@ -11,9 +11,9 @@ import { bearerProblem, BEARER_CHALLENGE } from './bearer.js';
 import { isJsonContentType, type RequestHead } from './http1.js';
 import { isJsonText } from './json-syntax.js';
 import type { GroupPicker } from './picker.js';
-import { routerErrors } from './router-errors.js';
+import { routerErrors } from './errors.js';
 import { sigV4Problem, targetModelGroup } from './sagemaker-runtime.js';
-import type { GroupRoute, RouteTable, VariantTarget } from './types.js';
+import type { GroupRoute, RouteTable, VariantTarget } from '../types.js';
 
 /** What of a request head the decision reads. */
 export type RoutedHead = Pick<RequestHead, 'method' | 'target' | 'sageMaker' | 'group' | 'targetModel' | 'targetVariant' | 'contentType' | 'authorization'>;

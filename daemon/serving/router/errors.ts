@@ -3,7 +3,7 @@
  * each says what went wrong and what to do about it. Statuses stay with the callers (the same text
  * is a 400 or a 503 depending on the case); these functions only word the message.
  */
-import type { GroupRoute } from './types.js';
+import type { GroupRoute } from '../types.js';
 
 /** How many names a list in an error shows before it says how many more there are. */
 const LISTED = 20;

@@ -3,10 +3,10 @@
  * latency, and a ticker that publishes the variants that served requests since the last tick, a few
  * times a second while traffic flows (and nothing while it does not).
  */
-import type { LatencyView, VariantMetricsSet } from '../../shared/protocol.js';
-import type { EventBus } from '../events.js';
-import type { LiveMetrics, VariantMetrics, WindowMetrics } from './metrics.js';
-import { systemClock, type Clock } from '../scheduler/clock.js';
+import type { LatencyView, VariantMetricsSet } from '../../../shared/protocol.js';
+import type { EventBus } from '../../events.js';
+import type { LiveMetrics, VariantMetrics, WindowMetrics } from './live-metrics.js';
+import { systemClock, type Clock } from '../../scheduler/clock.js';
 
 const TICK_MS = 250;
 

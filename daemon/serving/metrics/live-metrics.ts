@@ -8,8 +8,8 @@
  * completed (`at + latencyMs`), so the window holds outcomes that are known by now.
  */
 import { binLatencyMs, LATENCY_BINS, latencyBin } from './latency-bins.js';
-import type { MetricsSink } from './types.js';
-import { systemClock, type Clock } from '../scheduler/clock.js';
+import type { MetricsSink } from '../types.js';
+import { systemClock, type Clock } from '../../scheduler/clock.js';
 
 export interface WindowMetrics {
   requests: number;

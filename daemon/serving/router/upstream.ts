@@ -5,7 +5,7 @@
  * then Content-Length, chunked or read-until-close. Bytes travel as latin1 strings (see router.ts).
  */
 import { connect, type Socket } from 'node:net';
-import { systemClock, type Clock } from '../scheduler/clock.js';
+import { systemClock, type Clock } from '../../scheduler/clock.js';
 import { ChunkedDecoder, parseResponseHead, ResponseHead } from './http1.js';
 
 /** The side of an exchange that owns the client: the pool and connection call back into it. */

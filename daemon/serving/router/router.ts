@@ -9,7 +9,7 @@
  * and find its end; header lines are forwarded verbatim; one object per client connection carries
  * each exchange in turn. Where a whole request goes is decided apart, without sockets
  * (route-decision.ts); heads and the router's own answers are written by response-head.ts, in words
- * from router-errors.ts. Errors are JSON bodies that say what to fix; no input makes it throw.
+ * from errors.ts. Errors are JSON bodies that say what to fix; no input makes it throw.
  * With a serving token (MLP_SERVE_TOKEN), every request but GET /ping must carry it (bearer.ts).
  *
  * The same path serves InvokeEndpoint as SageMaker runtime clients send it (sagemaker-runtime.ts):
@@ -19,16 +19,16 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
-import { listen } from '../net.js';
-import type { Logger } from '../log.js';
-import { systemClock, type Clock } from '../scheduler/clock.js';
+import { listen } from '../../net.js';
+import type { Logger } from '../../log.js';
+import { systemClock, type Clock } from '../../scheduler/clock.js';
 import { ChunkedDecoder, parseRequestHead, RequestHead, unframedLines, type ResponseHead } from './http1.js';
 import { adoptClientSocket, inReadBuffer } from './client-socket.js';
 import { GroupPicker } from './picker.js';
 import { decideRoute, PathMemo, PING_BODY, type RouteContext } from './route-decision.js';
 import { errorAnswer, jsonAnswer, ownResponse, responseHead, variantFailureAnswer, type OwnAnswer } from './response-head.js';
-import { routerErrors } from './router-errors.js';
-import type { CaptureSink, GroupRoute, MetricsSink, RouteTable, VariantTarget } from './types.js';
+import { routerErrors } from './errors.js';
+import type { CaptureSink, GroupRoute, MetricsSink, RouteTable, VariantTarget } from '../types.js';
 import { BodyMode, UpstreamPool, type Exchange, type UpstreamConnection } from './upstream.js';
 
 export interface RouterLimits {
@@ -90,7 +90,7 @@ export interface Router {
   close(): Promise<void>;
 }
 
-/** The router of one worker process (router-worker.ts), which can also go down at once. */
+/** The router of one worker process (worker.ts), which can also go down at once. */
 export interface WorkerRouter extends Router {
   /** Stops accepting and answers every request in flight with a 502 saying `message` (the process is about to exit). */
   failInFlight(message: string): void;

@@ -19,15 +19,15 @@ import cluster, { type Worker } from 'node:cluster';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { MlpError } from '../../shared/errors.js';
-import type { Logger } from '../log.js';
-import { systemClock } from '../scheduler/clock.js';
-import type { CaptureRetention } from './capture.js';
-import { createMetricsMerge } from './metrics-relay.js';
+import { MlpError } from '../../../shared/errors.js';
+import type { Logger } from '../../log.js';
+import { systemClock } from '../../scheduler/clock.js';
+import type { CaptureRetention } from '../capture/writer.js';
+import { createMetricsMerge } from '../metrics/relay.js';
 import { startRouter, type Router, type RouterOptions } from './router.js';
-import { ROUTER_WORKER_ENV, type FromWorker, type RouterWorkerConfig, type ToWorker } from './router-worker-protocol.js';
+import { ROUTER_WORKER_ENV, type FromWorker, type RouterWorkerConfig, type ToWorker } from './worker-protocol.js';
 import type { MutableRouteTable, RouteChange } from './routes.js';
-import type { MetricsSink } from './types.js';
+import type { MetricsSink } from '../types.js';
 
 /** Beyond this many, workers add little (the model servers need the cores too); `--serve-workers` can go higher. */
 export const MAX_DEFAULT_SERVE_WORKERS = 8;
@@ -209,6 +209,6 @@ async function startWorkers(opts: ServingRouterOptions): Promise<Router> {
 
 /** The worker's module beside this one: compiled JavaScript in dist, TypeScript under tsx (tests). */
 function workerScript(): string {
-  const js = fileURLToPath(new URL('./router-worker.js', import.meta.url));
-  return existsSync(js) ? js : fileURLToPath(new URL('./router-worker.ts', import.meta.url));
+  const js = fileURLToPath(new URL('./worker.js', import.meta.url));
+  return existsSync(js) ? js : fileURLToPath(new URL('./worker.ts', import.meta.url));
 }

@@ -10,15 +10,15 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { inside } from '../data-paths.js';
-import type { Logger } from '../log.js';
-import { CaptureLines, mlpIdentity } from './capture-format.js';
-import { captureEndpoint, captureFileName, captureVariant, HOUR, hourFolder } from './capture-layout.js';
-import { sweepCapture, type CaptureRetention } from './capture-retention.js';
-import type { CaptureSink, Invocation } from './types.js';
-import { systemClock, type Clock } from '../scheduler/clock.js';
+import { inside } from '../../data-paths.js';
+import type { Logger } from '../../log.js';
+import { CaptureLines, mlpIdentity } from './format.js';
+import { captureEndpoint, captureFileName, captureVariant, HOUR, hourFolder } from './layout.js';
+import { sweepCapture, type CaptureRetention } from './retention.js';
+import type { CaptureSink, Invocation } from '../types.js';
+import { systemClock, type Clock } from '../../scheduler/clock.js';
 
-export type { CaptureRetention } from './capture-retention.js';
+export type { CaptureRetention } from './retention.js';
 
 export interface CaptureWriterOptions {
   /** `<data dir>/capture`. */
