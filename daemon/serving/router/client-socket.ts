@@ -7,7 +7,7 @@
  * the server counts as the connection closing.
  *
  * A read is only valid until the next one: whoever keeps bytes past the callback copies them.
- * `_handle` is node's own field (stable through Node 20 and 22; the router tests run every path
+ * `_handle` is node's own field (checked on Node 20, which this project runs; the router tests run every path
  * through it): should it move, no client request would be read and every router test fails.
  */
 import { Socket } from 'node:net';
