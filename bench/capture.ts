@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { createCaptureWriter } from '../daemon/serving/capture.js';
+import { createCaptureWriter } from '../daemon/serving/capture/writer.js';
 import type { CaptureSink, Invocation } from '../daemon/serving/types.js';
 
 const rate = Number(process.argv[2] ?? 40_000);

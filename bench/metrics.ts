@@ -3,11 +3,11 @@
  * the heap it allocates (should be none), and a snapshot of many variants.
  * Usage: node --import tsx --expose-gc bench/metrics.ts
  */
-import { createLiveMetrics } from '../daemon/serving/metrics.js';
+import { createLiveMetrics } from '../daemon/serving/metrics/live-metrics.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 let t = Date.now();
-const m = createLiveMetrics({ now: () => t });
+const m = createLiveMetrics({ clock: { now: () => t } });
 const variants = ['v1', 'v2', 'v3', 'v4'];
 const N = 5_000_000;
 

@@ -47,7 +47,7 @@ import { connect, type DaemonConnection } from '../tui/client.js';
 import { BIN, cleanEnv, mlpdReady, ROOT, runCli } from './mlpd.js';
 
 const PIPELINE = 'reaction';
-/** The daemon's live-metrics time window (daemon/serving/metrics.ts), which the error-rate watch reads. */
+/** The daemon's live-metrics time window (daemon/serving/metrics/live-metrics.ts), which the error-rate watch reads. */
 const METRICS_WINDOW_MS = 60_000;
 const METRICS_BUCKET_MS = 1_000;
 /** Where the daemon's window starts at time t: whole 1 s buckets, the current one included. */

@@ -25,8 +25,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { modelAt, type ModelAddress } from '../daemon/replay/model-client.js';
 import { runReplay, type ReplayTarget } from '../daemon/replay/run.js';
-import { readCapture, type CapturedRequest } from '../daemon/serving/capture-reader.js';
-import { createCaptureWriter } from '../daemon/serving/capture.js';
+import { readCapture, type CapturedRequest } from '../daemon/serving/capture/reader.js';
+import { createCaptureWriter } from '../daemon/serving/capture/writer.js';
 
 const PIPELINE = 'bench';
 const GROUP = 'london';

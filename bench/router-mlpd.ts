@@ -204,7 +204,7 @@ async function startSetting(dir: string, nginxBin: string, workers: number): Pro
 function daemonCpuMs(pid: number): number {
   let ms = cpuMs(pid, false);
   for (const child of childrenOf(pid)) {
-    if (readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('router-worker')) ms += cpuMs(child);
+    if (readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('serving/router/worker.')) ms += cpuMs(child);
   }
   return ms;
 }

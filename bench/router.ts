@@ -20,9 +20,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createCaptureWriter } from '../daemon/serving/capture.js';
-import { createLiveMetrics } from '../daemon/serving/metrics.js';
-import { startRouter } from '../daemon/serving/router.js';
+import { createCaptureWriter } from '../daemon/serving/capture/writer.js';
+import { createLiveMetrics } from '../daemon/serving/metrics/live-metrics.js';
+import { startRouter } from '../daemon/serving/router/router.js';
 import type { RouteTable } from '../daemon/serving/types.js';
 import { cpuMs, findNginx, freePorts, hasCommand, median, start, startNginx, wrk, type Sample } from './load.js';
 
@@ -264,7 +264,7 @@ function printMachine(workers: number, run: { duration: number; rounds: number; 
   const nginxVersion = spawnSync(findNginx()!, ['-v'], { encoding: 'utf8' }).stderr.trim();
   console.log(`machine: ${availableParallelism()} CPUs (${cpu}), Node ${process.version}, ${wrkVersion}, ${nginxVersion}`);
   console.log(`load: wrk -t${run.threads} -c${run.connections} -d${run.duration}s, POST ${BODY.length}-byte JSON; ${run.rounds} interleaved rounds`);
-  console.log(`router: ${workers} process${workers > 1 ? 'es (cluster)' : ''}, live metrics on; capture: the Data Capture writer (daemon/serving/capture.ts), JSON Lines on disk`);
+  console.log(`router: ${workers} process${workers > 1 ? 'es (cluster)' : ''}, live metrics on; capture: the Data Capture writer (daemon/serving/capture/writer.ts), JSON Lines on disk`);
 }
 
 await main();

@@ -14,7 +14,7 @@ import type { Variant } from './store/variants.js';
 import { nextStepOf, type MachineState } from './rollout/machine.js';
 import { rolloutPolicy } from './rollout/policy.js';
 import { endpointName } from './platform/sagemaker/naming.js';
-import { HISTORY_INTERVAL_MS } from './serving/metricsHistory.js';
+import { HISTORY_INTERVAL_MS } from './serving/metrics/history.js';
 import type { GroupDirectory } from './warehouse/directory.js';
 
 /** Where the views' facts come from. */

@@ -13,7 +13,7 @@ import { ROLES, type Role } from '../../shared/protocol.js';
 import { findRepoRoot } from '../../shared/repo/discover.js';
 import { MLP_VERSION } from '../../shared/version.js';
 import { startDaemon } from '../daemon.js';
-import { DEFAULT_SERVE_WORKERS, MAX_DEFAULT_SERVE_WORKERS, MIN_CORES_FOR_WORKERS } from '../serving/router-workers.js';
+import { DEFAULT_SERVE_WORKERS, MAX_DEFAULT_SERVE_WORKERS, MIN_CORES_FOR_WORKERS } from '../serving/router/workers.js';
 import { createLogger, type LogLevel } from '../log.js';
 import { openStore } from '../store/db.js';
 

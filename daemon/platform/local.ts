@@ -5,8 +5,8 @@
  * are neither captured nor counted.
  */
 import { modelAt } from '../replay/model-client.js';
-import { readCapture } from '../serving/capture-reader.js';
-import type { LiveMetrics, WindowMetrics } from '../serving/metrics.js';
+import { readCapture } from '../serving/capture/reader.js';
+import type { LiveMetrics, WindowMetrics } from '../serving/metrics/live-metrics.js';
 import type { Serving } from '../serving/service.js';
 import type { TrafficWindow } from './platform.js';
 import type { RouterPlatform } from './selection.js';

@@ -11,7 +11,7 @@
  */
 import { MlpError } from '../../shared/errors.js';
 import type { ModelConnector } from '../replay/model-client.js';
-import type { CapturedRequest } from '../serving/capture-format.js';
+import type { CapturedRequest } from '../serving/capture/format.js';
 import type { VariantRole } from '../store/variants.js';
 
 export interface ServingPlatform {

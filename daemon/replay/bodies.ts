@@ -1,6 +1,6 @@
 /** Request and answer bodies as replay's checks see them. */
 import { isUtf8 } from 'node:buffer';
-import { declaredEncoding } from '../serving/capture-format.js';
+import { declaredEncoding } from '../serving/capture/format.js';
 
 /** A body decoded for a python check: JSON when it is JSON, else text, else base64 (binary). */
 export interface DecodedBody {

@@ -2,14 +2,14 @@
  * Replay's HTTP client: `POST /invocations` straight to one model server (not through the router, so
  * replayed requests stay out of live metrics and Data Capture), over a pool of keep-alive connections.
  *
- * It is the router's own model-connection pool (daemon/serving/upstream.ts): a request is one latin1
+ * It is the router's own model-connection pool (daemon/serving/router/upstream.ts): a request is one latin1
  * string written once, answers are parsed in place from one shared read buffer, and an exchange is
  * one small object. Replay sends every request twice, so the client's CPU per request bounds its
  * rate: undici's `Pool.dispatch`, used before, left candidate-only replay at 0.72× autocannon
  * (docs/rollouts.md, "Replay").
  */
-import type { ResponseHead } from '../serving/http1.js';
-import { UpstreamPool, type BodyMode, type Exchange, type UpstreamConnection } from '../serving/upstream.js';
+import type { ResponseHead } from '../serving/router/http1.js';
+import { UpstreamPool, type BodyMode, type Exchange, type UpstreamConnection } from '../serving/router/upstream.js';
 
 export interface ModelAddress {
   host: string;

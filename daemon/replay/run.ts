@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ReplayCheck } from '../../shared/config/schema.js';
-import type { CapturedRequest } from '../serving/capture-format.js';
+import type { CapturedRequest } from '../serving/capture/format.js';
 import { decodeBody, parseJsonAnswer } from './bodies.js';
 import { distributionCheck, latencyCheck, maxAbsDiffCheck, skippedWithoutCurrent, type OutputCheck } from './checks.js';
 import { quantileSorted } from './distance.js';

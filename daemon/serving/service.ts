@@ -20,10 +20,10 @@ import { endpointName } from '../platform/sagemaker/naming.js';
 import { artifactDir } from '../runs/artifacts.js';
 import type { Store } from '../store/db.js';
 import type { Variant } from '../store/variants.js';
-import { createRouteTable, type DownVariant, type MutableRouteTable, type RoutePipeline, type RouteVariant } from './routes.js';
-import { MODEL_SERVER_HOST, type ServerBackend } from './servers.js';
-import { createStartSlots } from './startSlots.js';
-import { supervise, type SupervisedState, type Supervisor } from './supervisor.js';
+import { createRouteTable, type DownVariant, type MutableRouteTable, type RoutePipeline, type RouteVariant } from './router/routes.js';
+import { MODEL_SERVER_HOST, type ServerBackend } from './servers/servers.js';
+import { createStartSlots } from './servers/start-slots.js';
+import { supervise, type SupervisedState, type Supervisor } from './servers/supervisor.js';
 
 export interface ServingDeps {
   store: Store;

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request, Agent } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { readCapture } from '../../daemon/serving/capture-reader.js';
+import { readCapture } from '../../daemon/serving/capture/reader.js';
 import { runCli } from '../helpers/cli.js';
 import { eventually, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { GATED_IT_PY, GATED_SERVE_PY, GATED_TRAIN_PY } from '../helpers/gated-pipeline.js';
@@ -87,7 +87,7 @@ describe('router workers (--serve-workers 2)', () => {
         try {
           const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
           const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-          return ppid === d.proc.pid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('router-worker');
+          return ppid === d.proc.pid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('serving/router/worker.');
         } catch {
           return false;
         }

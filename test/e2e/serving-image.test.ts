@@ -13,7 +13,7 @@ import { CreateEndpointCommand, CreateEndpointConfigCommand, CreateModelCommand,
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { artifactDir } from '../../daemon/runs/artifacts.js';
-import { servingImageEnv } from '../../daemon/serving/servers.js';
+import { servingImageEnv } from '../../daemon/serving/servers/servers.js';
 import { ROOT, runCli } from '../helpers/cli.js';
 import { eventually, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { startMoto, type Moto } from '../helpers/moto.js';

@@ -8,7 +8,7 @@
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { AwsClients } from '../../aws/clients.js';
 import { awsCall } from '../../aws/errors.js';
-import { parseCaptureLine, type CapturedRequest } from '../../serving/capture-format.js';
+import { parseCaptureLine, type CapturedRequest } from '../../serving/capture/format.js';
 
 /** The InferenceId prefix of the requests replay sends (model-client.ts). */
 export const REPLAY_INFERENCE_PREFIX = 'mlp-replay-';

@@ -1,13 +1,13 @@
 /**
  * The container of a model version's SageMaker Model: the pipeline's image, run by SageMaker as
  * `docker run <image> serve` with the model at /opt/ml/model, and the serving image's environment
- * (daemon/serving/servers.ts servingImageEnv), the same the docker backend gives its containers, less
+ * (daemon/serving/servers/servers.ts servingImageEnv), the same the docker backend gives its containers, less
  * what SageMaker decides itself (it listens on 8080; no HOST or PORT) and what only a daemon's own servers
  * need (MLP_SERVER_ID). docs/serving.md, "The serving image".
  */
 import type { PipelineConfig } from '../../../shared/config/schema.js';
 import { MlpError } from '../../../shared/errors.js';
-import { servingImageEnv } from '../../serving/servers.js';
+import { servingImageEnv } from '../../serving/servers/servers.js';
 import { variantName } from './naming.js';
 
 export interface ServingContainer {

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { modelAt, type ModelConnector } from '../../../daemon/replay/model-client.js';
-import type { CapturedRequest } from '../../../daemon/serving/capture-format.js';
+import type { CapturedRequest } from '../../../daemon/serving/capture/format.js';
 
 export interface TestModel extends ModelConnector {
   host: string;

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runReplay, type ReplayOptions, type ReplayProgress } from '../../../daemon/replay/run.js';
-import { readCapture } from '../../../daemon/serving/capture-reader.js';
-import { createCaptureWriter } from '../../../daemon/serving/capture.js';
+import { readCapture } from '../../../daemon/serving/capture/reader.js';
+import { createCaptureWriter } from '../../../daemon/serving/capture/writer.js';
 import type { ReplayCheck } from '../../../shared/config/schema.js';
 import { requestsUpTo, startModel, type TestModel } from './helpers.js';
 

@@ -1,7 +1,7 @@
 /** serve.command without /bin/sh only when the shell would not change what it means. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { directArgv } from '../../../daemon/serving/argv.js';
+import { directArgv } from '../../../daemon/serving/servers/argv.js';
 
 describe('serve.command as argv', () => {
   it('splits plain words', () => {

@@ -4,12 +4,13 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { createCaptureWriter, type CaptureWriterOptions } from '../../../daemon/serving/capture.js';
-import { declaredEncoding } from '../../../daemon/serving/capture-format.js';
-import { captureEndpoint, captureVariant } from '../../../daemon/serving/capture-layout.js';
-import { readCapture, type CapturedRequest, type ReadCaptureOptions } from '../../../daemon/serving/capture-reader.js';
+import { createCaptureWriter, type CaptureWriterOptions } from '../../../daemon/serving/capture/writer.js';
+import { declaredEncoding } from '../../../daemon/serving/capture/format.js';
+import { captureEndpoint, captureVariant } from '../../../daemon/serving/capture/layout.js';
+import { readCapture, type CapturedRequest, type ReadCaptureOptions } from '../../../daemon/serving/capture/reader.js';
 import type { Invocation } from '../../../daemon/serving/types.js';
 import { createLogger } from '../../../daemon/log.js';
+import { systemClock } from '../../../daemon/scheduler/clock.js';
 
 /** The record in reference/sagemaker.md, as SageMaker writes it. */
 const SAGEMAKER_RECORD =
@@ -47,7 +48,7 @@ function invocation(over: Partial<Invocation> = {}): Invocation {
 }
 
 function writer(dir: string, over: Partial<CaptureWriterOptions> = {}) {
-  return createCaptureWriter({ dir, retention: RETENTION, now: () => AT + 60_000, ...over });
+  return createCaptureWriter({ dir, retention: RETENTION, clock: { now: () => AT + 60_000 }, ...over });
 }
 
 /** Every file under `dir`, relative, sorted. */
@@ -275,7 +276,7 @@ describe('Data Capture writer', () => {
     const errors: string[] = [];
     const lines: string[] = [];
     let clock = AT;
-    const w = writer(dir, { now: () => clock, onError: (e) => errors.push(e.message), log: createLogger({ write: (l) => lines.push(l) }) });
+    const w = writer(dir, { clock: { now: () => clock }, onError: (e) => errors.push(e.message), log: createLogger({ write: (l) => lines.push(l) }) });
     for (let i = 0; i < 5; i++) {
       w.record(invocation({ group: 'paris' }));
       await w.flush();
@@ -343,7 +344,7 @@ describe('Data Capture writer', () => {
     assert.equal(Math.max(...written) + 1, written.size);
 
     // The next writer on the folder cuts off any unfinished last line, so every file ends with a whole line.
-    const next = writer(dir, { now: Date.now });
+    const next = writer(dir, { clock: systemClock });
     await next.close();
     for (const f of await files(dir)) assert.ok((await readFile(join(dir, f), 'utf8')).endsWith('\n'), f);
     assert.equal((await readAll({ dir })).got.length, got.length);
@@ -367,7 +368,7 @@ describe('Data Capture retention', () => {
     const old = await put(dir, now - 40 * DAY, 'old.jsonl', 1000);
     const edge = await put(dir, now - 30 * DAY - 30 * 60_000, 'edge.jsonl', 1000); // its hour is not over 30 days old yet
     const recent = await put(dir, now - 10 * DAY, 'recent.jsonl', 1000, 'v2');
-    const w = writer(dir, { now: () => now, retention: { days: 30, maxBytes: 1024 ** 3 } });
+    const w = writer(dir, { clock: { now: () => now }, retention: { days: 30, maxBytes: 1024 ** 3 } });
     await w.close();
     assert.equal(await exists(old), false);
     assert.equal(await exists(dirname(dirname(old))), false, 'the emptied day folder is gone');
@@ -393,7 +394,7 @@ describe('Data Capture retention', () => {
     const older = await put(dir, AT - 2 * HOUR, 'older.jsonl', 30_000);
     let t = AT;
     const sweeps = new Set<number | null>();
-    const w = writer(dir, { now: () => (t += 1000), retention: { days: 30, maxBytes: 20_000 }, maxFileBytes: 1024 ** 2 });
+    const w = writer(dir, { clock: { now: () => (t += 1000) }, retention: { days: 30, maxBytes: 20_000 }, maxFileBytes: 1024 ** 2 });
     const body = Buffer.alloc(5000, 'x');
     for (let i = 0; i < 10; i++) {
       w.record(invocation({ inferenceId: String(i), requestBody: body, requestContentType: 'text/csv' }));

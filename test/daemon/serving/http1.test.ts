@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ChunkedDecoder, isJsonContentType, parseRequestHead, parseResponseHead, RequestHead, ResponseHead, unframedLines } from '../../../daemon/serving/http1.js';
+import { ChunkedDecoder, isJsonContentType, parseRequestHead, parseResponseHead, RequestHead, ResponseHead, unframedLines } from '../../../daemon/serving/router/http1.js';
 
 describe('HTTP/1.1 heads', () => {
   it('reads what the router acts on and keeps the other header lines verbatim', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isJsonText } from '../../../daemon/serving/json-syntax.js';
+import { isJsonText } from '../../../daemon/serving/router/json-syntax.js';
 
 const parses = (text: string) => {
   try {

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { DaemonEvent } from '../../../shared/protocol.js';
 import { createEventBus } from '../../../daemon/events.js';
-import { binLatencyMs, latencyBin } from '../../../daemon/serving/latency-bins.js';
-import { createLiveMetrics } from '../../../daemon/serving/metrics.js';
-import { startMetricsHistory } from '../../../daemon/serving/metricsHistory.js';
+import { binLatencyMs, latencyBin } from '../../../daemon/serving/metrics/latency-bins.js';
+import { createLiveMetrics } from '../../../daemon/serving/metrics/live-metrics.js';
+import { startMetricsHistory } from '../../../daemon/serving/metrics/history.js';
 import type { VariantRole as Role } from '../../../daemon/store/variants.js';
 
 const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
@@ -14,7 +14,7 @@ const bin = (ms: number) => Math.min(binLatencyMs(latencyBin(ms)), ms);
 
 function setup(variants: Record<string, { group: string; variant: string; role: Role }[]> = {}) {
   let t = T0;
-  const metrics = createLiveMetrics({ now: () => t });
+  const metrics = createLiveMetrics({ clock: { now: () => t } });
   const bus = createEventBus();
   const events: Extract<DaemonEvent, { kind: 'history' }>[] = [];
   bus.subscribe((e) => e.kind === 'history' && events.push(e));
@@ -24,7 +24,7 @@ function setup(variants: Record<string, { group: string; variant: string; role: 
     bus,
     pipelines: () => Object.keys(variants),
     variants: (p) => variants[p] ?? [],
-    now: () => t,
+    clock: { now: () => t },
     every: (ms, tick) => {
       Object.assign(timer, { ms, tick });
       return () => (timer.cancelled = true);

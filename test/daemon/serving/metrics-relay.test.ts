@@ -1,8 +1,8 @@
 /** Router workers' metrics: every observation reaches the daemon's LiveMetrics, batched, named once. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createLiveMetrics } from '../../../daemon/serving/metrics.js';
-import { createMetricsMerge, createMetricsRelay, type MetricsBatch } from '../../../daemon/serving/metrics-relay.js';
+import { createLiveMetrics } from '../../../daemon/serving/metrics/live-metrics.js';
+import { createMetricsMerge, createMetricsRelay, type MetricsBatch } from '../../../daemon/serving/metrics/relay.js';
 
 describe('metrics relay', () => {
   it('counts in the daemon exactly what two workers observed, within one batch interval', async () => {

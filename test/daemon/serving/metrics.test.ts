@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { binLatencyMs, LATENCY_BIN_RELATIVE_ERROR, LATENCY_BINS, latencyBin } from '../../../daemon/serving/latency-bins.js';
-import { createLiveMetrics } from '../../../daemon/serving/metrics.js';
+import { binLatencyMs, LATENCY_BIN_RELATIVE_ERROR, LATENCY_BINS, latencyBin } from '../../../daemon/serving/metrics/latency-bins.js';
+import { createLiveMetrics } from '../../../daemon/serving/metrics/live-metrics.js';
 
 const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
 
@@ -29,7 +29,7 @@ function random(seed: number) {
 describe('live metrics', () => {
   test('counts requests and errors (status >= 500) per pipeline, group and variant', () => {
     const c = clock();
-    const m = createLiveMetrics({ now: c.now });
+    const m = createLiveMetrics({ clock: c });
     const statuses = [200, 200, 200, 200, 200, 200, 200, 500, 503, 404];
     for (const s of statuses) m.observe('demand-forecast', 'london', 'v3', s, 2, c.now());
     m.observe('demand-forecast', 'london', 'v4', 200, 2, c.now());
@@ -53,7 +53,7 @@ describe('live metrics', () => {
 
   test('quantiles: exact over the count window, within the bins’ error over the time window', () => {
     const c = clock();
-    const m = createLiveMetrics({ now: c.now, windowCount: 1000 });
+    const m = createLiveMetrics({ clock: c, windowCount: 1000 });
     const rnd = random(42);
     const all: number[] = [];
     for (let i = 0; i < 5000; i++) {
@@ -90,7 +90,7 @@ describe('live metrics', () => {
 
   test('requests slide out of the time window with the clock; totals stay', () => {
     const c = clock();
-    const m = createLiveMetrics({ now: c.now, windowMs: 60_000 });
+    const m = createLiveMetrics({ clock: c, windowMs: 60_000 });
     for (let i = 0; i < 100; i++) m.observe('p', 'g', 'v1', i % 2 ? 500 : 200, 100, c.now());
     c.advance(30_000);
     for (let i = 0; i < 100; i++) m.observe('p', 'g', 'v1', 200, 10, c.now());
@@ -129,7 +129,7 @@ describe('live metrics', () => {
 
   test('a request counts when it completed: a slow one lands in the window it finished in', () => {
     const c = clock();
-    const m = createLiveMetrics({ now: c.now, windowMs: 10_000 });
+    const m = createLiveMetrics({ clock: c, windowMs: 10_000 });
     m.observe('p', 'g', 'v1', 504, 30_000, c.now() - 30_000); // arrived 30 s ago, timed out just now
     m.observe('p', 'g', 'v1', 200, 5, c.now() - 20_000); // completed 20 s ago: outside a 10 s window
     const v = m.variant('p', 'g', 'v1')!;
@@ -140,7 +140,7 @@ describe('live metrics', () => {
 
   test('requests per second over the window, and over the span of the count window', () => {
     const c = clock();
-    const m = createLiveMetrics({ now: c.now, windowMs: 60_000, windowCount: 50 });
+    const m = createLiveMetrics({ clock: c, windowMs: 60_000, windowCount: 50 });
     for (let i = 0; i < 240; i++) m.observe('p', 'g', 'v1', 200, 1, T0 + i * 500); // 2/s for 120 s
     c.set(T0 + 120_000);
     const v = m.variant('p', 'g', 'v1')!;
@@ -154,7 +154,7 @@ describe('live metrics', () => {
 
   test('the count window holds the last N requests', () => {
     const c = clock();
-    const m = createLiveMetrics({ now: c.now, windowCount: 10 });
+    const m = createLiveMetrics({ clock: c, windowCount: 10 });
     for (let i = 0; i < 5; i++) m.observe('p', 'g', 'v1', 500, 1000, c.now());
     for (let i = 1; i <= 10; i++) m.observe('p', 'g', 'v1', 200, i, c.now());
     const v = m.variant('p', 'g', 'v1')!;
@@ -174,7 +174,7 @@ describe('live metrics', () => {
   });
 
   test('forget drops a variant, a group or a pipeline', () => {
-    const m = createLiveMetrics({ now: () => T0 });
+    const m = createLiveMetrics({ clock: { now: () => T0 } });
     for (const [g, v] of [['a', 'v1'], ['a', 'v2'], ['b', 'v1']]) m.observe('p', g!, v!, 200, 1, T0);
     m.observe('q', 'a', 'v1', 200, 1, T0);
     m.forget('p', 'a', 'v1');
@@ -195,7 +195,7 @@ describe('live metrics', () => {
 
     test("a pipeline's variants together: counts and quantiles of the union of their requests", () => {
       const c = clock();
-      const m = createLiveMetrics({ now: c.now });
+      const m = createLiveMetrics({ clock: c });
       const rnd = random(7);
       const fast: number[] = [];
       const slow: number[] = [];
@@ -230,7 +230,7 @@ describe('live metrics', () => {
 
     test('nothing to pool: no requests and no quantiles', () => {
       const c = clock();
-      const m = createLiveMetrics({ now: c.now });
+      const m = createLiveMetrics({ clock: c });
       assert.deepEqual(m.pooled('nope'), { requests: 0, errors: 0, errorRate: 0, p50Ms: null, p95Ms: null, p99Ms: null, maxMs: null });
       m.observe('shop', 'london', 'v1', 200, 3, c.now());
       c.advance(61_000);
@@ -240,7 +240,7 @@ describe('live metrics', () => {
 
     test('over a range: back-to-back ranges count each request once, a bucket still filling waits for the next', () => {
       const c = clock();
-      const m = createLiveMetrics({ now: c.now });
+      const m = createLiveMetrics({ clock: c });
       const at80 = binLatencyMs(latencyBin(80));
       // 10 requests in each of five seconds, 20 ms in the first three seconds and 80 ms after.
       for (let sec = 0; sec < 5; sec++) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { GroupPicker } from '../../../daemon/serving/picker.js';
+import { GroupPicker } from '../../../daemon/serving/router/picker.js';
 import type { GroupRoute, VariantTarget } from '../../../daemon/serving/types.js';
 
 const variant = (name: string, weight: number, role: VariantTarget['role'] = 'current'): VariantTarget => ({ name, role, weight, host: '127.0.0.1', port: 1 });

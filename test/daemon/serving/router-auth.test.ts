@@ -1,8 +1,8 @@
 /** The serving token (MLP_SERVE_TOKEN) at the router, against a real model server process. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { bearerProblem } from '../../../daemon/serving/bearer.js';
-import { startRouter, type Router } from '../../../daemon/serving/router.js';
+import { bearerProblem } from '../../../daemon/serving/router/bearer.js';
+import { startRouter, type Router } from '../../../daemon/serving/router/router.js';
 import { Observed, parseResponses, rawExchange, route, startModel, TestRouteTable, type ModelProcess } from './router-helpers.js';
 
 const TOKEN = 'serve-7f3a9c0e5b1d4e2f';

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { captureEndpoint } from '../../../daemon/serving/capture-layout.js';
+import { captureEndpoint } from '../../../daemon/serving/capture/layout.js';
 import type { GroupRoute, Invocation, RouteLookup, RouteTable, VariantTarget } from '../../../daemon/serving/types.js';
 
 export interface ModelProcess {

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startRouter, type Router } from '../../../daemon/serving/router.js';
+import { startRouter, type Router } from '../../../daemon/serving/router/router.js';
 import { freePort, Observed, parseResponses, rawExchange, route, startModel, TestRouteTable, type ModelProcess } from './router-helpers.js';
 
 const post = (body: string, headers = '') => `POST /endpoints/p/invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${headers}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InvokeEndpointCommand, ModelError, SageMakerRuntimeClient, ServiceUnavailable, ValidationError, type InvokeEndpointCommandInput } from '@aws-sdk/client-sagemaker-runtime';
-import { startRouter, type Router } from '../../../daemon/serving/router.js';
+import { startRouter, type Router } from '../../../daemon/serving/router/router.js';
 import { PYTHON_VENV } from '../../helpers/services.js';
 import { Observed, route, startModel, TestRouteTable, type ModelProcess } from './router-helpers.js';
 

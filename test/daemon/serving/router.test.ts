@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startRouter, type Router } from '../../../daemon/serving/router.js';
+import { startRouter, type Router } from '../../../daemon/serving/router/router.js';
 import { Observed, route, startModel, TestRouteTable, type ModelProcess } from './router-helpers.js';
 
 type Json = Record<string, unknown>;

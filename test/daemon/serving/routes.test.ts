@@ -1,7 +1,7 @@
 /** The route table: one pipeline's routes change without touching the others', and a group with no live model says why. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createRouteTable, type RoutePipeline } from '../../../daemon/serving/routes.js';
+import { createRouteTable, type RoutePipeline } from '../../../daemon/serving/router/routes.js';
 
 const pipeline = (name: string): RoutePipeline => ({ name, groups: ['a', 'b'], timeoutMs: 1000, captureSamplingPercent: 0 });
 const live = (p: string, group: string, port: number) => ({ pipeline: p, group, name: 'v1', role: 'current' as const, weight: 100, host: '127.0.0.1', port });

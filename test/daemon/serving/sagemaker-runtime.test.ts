@@ -1,9 +1,9 @@
 /** The SageMaker runtime protocol's rules: error shapes, TargetModel, the token as the SigV4 access key id, endpoint names. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { captureEndpoint } from '../../../daemon/serving/capture-layout.js';
-import { createRouteTable } from '../../../daemon/serving/routes.js';
-import { modelFailure, sageMakerError, sigV4Problem, targetModelGroup } from '../../../daemon/serving/sagemaker-runtime.js';
+import { captureEndpoint } from '../../../daemon/serving/capture/layout.js';
+import { createRouteTable } from '../../../daemon/serving/router/routes.js';
+import { modelFailure, sageMakerError, sigV4Problem, targetModelGroup } from '../../../daemon/serving/router/sagemaker-runtime.js';
 
 const TOKEN = 'a/b+c=d-0123456789';
 const sigV4 = (accessKey: string) =>

@@ -10,7 +10,7 @@ import { createEventBus } from '../../../daemon/events.js';
 import { createLogger } from '../../../daemon/log.js';
 import { createStorageHealth } from '../../../daemon/storageHealth.js';
 import type { InForcePipeline } from '../../../daemon/repo/reconcile.js';
-import { createLocalServerBackend } from '../../../daemon/serving/servers.js';
+import { createLocalServerBackend } from '../../../daemon/serving/servers/servers.js';
 import { createServing } from '../../../daemon/serving/service.js';
 import { openStore } from '../../../daemon/store/db.js';
 import { PipelineFileSchema } from '../../../shared/config/schema.js';

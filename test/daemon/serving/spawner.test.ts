@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { describe, it } from 'node:test';
-import { createSpawner } from '../../../daemon/serving/spawner.js';
+import { createSpawner } from '../../../daemon/serving/servers/spawner.js';
 
 describe('spawner', () => {
   const spawner = createSpawner();

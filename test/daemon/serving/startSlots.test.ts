@@ -1,7 +1,7 @@
 /** Servers starting at once: never more than the limit, first come first served, a changed limit applies to the next start. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createStartSlots } from '../../../daemon/serving/startSlots.js';
+import { createStartSlots } from '../../../daemon/serving/servers/start-slots.js';
 
 describe('start slots', () => {
   it('lets `limit` servers start at once and the next ones in the order they asked', async () => {

@@ -5,8 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { createLocalServerBackend } from '../../../daemon/serving/servers.js';
-import { supervise } from '../../../daemon/serving/supervisor.js';
+import { createLocalServerBackend } from '../../../daemon/serving/servers/servers.js';
+import { supervise } from '../../../daemon/serving/servers/supervisor.js';
 import { isAlive, pidsWithEnv } from '../../helpers/processes.js';
 
 describe('model server supervisor', () => {

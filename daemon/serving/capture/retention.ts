@@ -8,8 +8,8 @@
  */
 import { open, rm, rmdir, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HOUR, hourStart } from './capture-layout.js';
-import { dirs, entries } from './capture-fs.js';
+import { HOUR, hourStart } from './layout.js';
+import { dirs, entries } from './fs.js';
 
 export interface CaptureRetention {
   /** Hour folders whose whole hour is older than this many days are deleted. */

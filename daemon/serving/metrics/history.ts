@@ -8,11 +8,12 @@
  * rollout. The history lives in memory only, so a restarted daemon starts it afresh. A pipeline that
  * served nothing in an interval gets no point: the gap is what a reader should see.
  */
-import type { HistoryPoint } from '../../shared/protocol.js';
-import type { EventBus } from '../events.js';
-import type { VariantRole } from '../store/variants.js';
-import type { LiveMetrics } from './metrics.js';
-import { pipelineLatency } from './metricsEvents.js';
+import type { HistoryPoint } from '../../../shared/protocol.js';
+import type { EventBus } from '../../events.js';
+import type { VariantRole } from '../../store/variants.js';
+import type { LiveMetrics } from './live-metrics.js';
+import { pipelineLatency } from './events.js';
+import { systemClock, type Clock } from '../../scheduler/clock.js';
 
 export const HISTORY_INTERVAL_MS = 5000;
 /** Five minutes at the default interval. */
@@ -38,7 +39,8 @@ export interface MetricsHistoryOptions {
   variants(pipeline: string): { group: string; variant: string; role: VariantRole }[];
   intervalMs?: number;
   maxPoints?: number;
-  now?: () => number;
+  /** When samples are taken and stamped. Default: the system clock. */
+  clock?: Clock;
   /** Calls `tick` every `ms`; returns the canceller. Default: an unref'd setInterval. */
   every?: (ms: number, tick: () => void) => () => void;
 }
@@ -55,7 +57,8 @@ export function startMetricsHistory(opts: MetricsHistoryOptions): MetricsHistory
   const { metrics, bus } = opts;
   const intervalMs = opts.intervalMs ?? HISTORY_INTERVAL_MS;
   const maxPoints = opts.maxPoints ?? HISTORY_POINTS;
-  const now = opts.now ?? Date.now;
+  const clock = opts.clock ?? systemClock;
+  const now = () => clock.now();
   const history = new Map<string, HistoryPoint[]>();
   // Each sample starts where the previous one ended, so no request counts twice or not at all.
   let sampledUntil = now();

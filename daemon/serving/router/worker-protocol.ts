@@ -1,7 +1,7 @@
-/** The messages between the daemon and its router workers (router-workers.ts, router-worker.ts). */
-import type { LogLevel } from '../log.js';
-import type { CaptureRetention } from './capture.js';
-import type { MetricsBatch } from './metrics-relay.js';
+/** The messages between the daemon and its router workers (workers.ts, worker.ts). */
+import type { LogLevel } from '../../log.js';
+import type { CaptureRetention } from '../capture/writer.js';
+import type { MetricsBatch } from '../metrics/relay.js';
 import type { RouterLimits } from './router.js';
 import type { RouteChange } from './routes.js';
 
@@ -10,7 +10,7 @@ export interface RouterWorkerConfig {
   /** The worker's number, 1.., for log lines. */
   index: number;
   host: string;
-  /** The port asked of the cluster: the same for every worker, so that all share one socket (router-workers.ts). */
+  /** The port asked of the cluster: the same for every worker, so that all share one socket (workers.ts). */
   port: number;
   token?: string;
   maxBodyBytes?: number;

@@ -7,12 +7,12 @@
  * It exits when the daemon says so, or when the daemon is gone (its IPC channel closes). Ctrl-C in
  * a terminal reaches it too; the daemon decides when it stops.
  */
-import { describeError } from '../../shared/errors.js';
-import type { Logger, LogLevel } from '../log.js';
-import { createCaptureWriter } from './capture.js';
-import { createMetricsRelay } from './metrics-relay.js';
+import { describeError } from '../../../shared/errors.js';
+import type { Logger, LogLevel } from '../../log.js';
+import { createCaptureWriter } from '../capture/writer.js';
+import { createMetricsRelay } from '../metrics/relay.js';
 import { startRouter, type WorkerRouter } from './router.js';
-import { ROUTER_WORKER_ENV, type FromWorker, type RouterWorkerConfig, type ToWorker } from './router-worker-protocol.js';
+import { ROUTER_WORKER_ENV, type FromWorker, type RouterWorkerConfig, type ToWorker } from './worker-protocol.js';
 import { createRouteTable } from './routes.js';
 
 const config = JSON.parse(process.env[ROUTER_WORKER_ENV] ?? 'null') as RouterWorkerConfig | null;

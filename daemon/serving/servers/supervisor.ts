@@ -4,9 +4,9 @@
  * when the variant is retired. Every change of state is reported, so it is recorded and visible.
  */
 import { request } from 'node:http';
-import { describeError } from '../../shared/errors.js';
+import { describeError } from '../../../shared/errors.js';
 import { freePort, MODEL_SERVER_HOST, type RunningServer, type ServerBackend, type ServerSpec } from './servers.js';
-import type { StartSlots } from './startSlots.js';
+import type { StartSlots } from './start-slots.js';
 
 export type SupervisedState = 'starting' | 'live' | 'failed' | 'stopped';
 

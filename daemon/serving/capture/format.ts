@@ -9,7 +9,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { randomFillSync } from 'node:crypto';
-import type { Invocation } from './types.js';
+import type { Invocation } from '../types.js';
 
 export type CaptureEncoding = 'JSON' | 'CSV' | 'BASE64';
 

@@ -3,9 +3,10 @@
  * latency, and a ticker that publishes the variants that served requests since the last tick, a few
  * times a second while traffic flows (and nothing while it does not).
  */
-import type { LatencyView, VariantMetricsSet } from '../../shared/protocol.js';
-import type { EventBus } from '../events.js';
-import type { LiveMetrics, VariantMetrics, WindowMetrics } from './metrics.js';
+import type { LatencyView, VariantMetricsSet } from '../../../shared/protocol.js';
+import type { EventBus } from '../../events.js';
+import type { LiveMetrics, VariantMetrics, WindowMetrics } from './live-metrics.js';
+import { systemClock, type Clock } from '../../scheduler/clock.js';
 
 const TICK_MS = 250;
 
@@ -30,11 +31,12 @@ export function pipelineLatency(metrics: LiveMetrics, pipeline: string): Latency
   return { requests: m.requests, errors: m.errors, errorRate: m.errorRate, p50Ms: m.p50Ms, p99Ms: m.p99Ms, windowMs: metrics.windowMs };
 }
 
-export function startMetricsTicker(opts: { metrics: LiveMetrics; bus: EventBus; tickMs?: number }): () => void {
-  let lastTick = Date.now();
+export function startMetricsTicker(opts: { metrics: LiveMetrics; bus: EventBus; tickMs?: number; clock?: Clock }): () => void {
+  const clock = opts.clock ?? systemClock;
+  let lastTick = clock.now();
   const timer = setInterval(() => {
     const since = lastTick;
-    lastTick = Date.now();
+    lastTick = clock.now();
     const moved = opts.metrics.snapshot().filter((m) => m.lastAt >= since);
     if (moved.length === 0) return;
     opts.bus.publish({

@@ -5,8 +5,8 @@
  * supervisor's job.
  */
 import { createServer } from 'node:net';
-import { UNRECORDED, type ChildLedger, type ChildPurpose } from '../children/ledger.js';
-import { lineSplitter } from '../executors/executor.js';
+import { UNRECORDED, type ChildLedger, type ChildPurpose } from '../../children/ledger.js';
+import { lineSplitter } from '../../executors/executor.js';
 import { directArgv } from './argv.js';
 import { createSpawner, type Spawner } from './spawner.js';
 

@@ -4,7 +4,7 @@
  * requests are spread evenly instead of arriving in bursts. Data Capture sampling uses the same idea:
  * 10% means every tenth invocation, not a coin flip per request.
  */
-import type { GroupRoute, VariantTarget } from './types.js';
+import type { GroupRoute, VariantTarget } from '../types.js';
 
 export class GroupPicker<Slot extends { readonly target: VariantTarget }> {
   private readonly current: number[];

@@ -8,7 +8,8 @@
  * completed (`at + latencyMs`), so the window holds outcomes that are known by now.
  */
 import { binLatencyMs, LATENCY_BINS, latencyBin } from './latency-bins.js';
-import type { MetricsSink } from './types.js';
+import type { MetricsSink } from '../types.js';
+import { systemClock, type Clock } from '../../scheduler/clock.js';
 
 export interface WindowMetrics {
   requests: number;
@@ -75,7 +76,8 @@ export interface LiveMetrics extends MetricsSink {
 }
 
 export interface LiveMetricsOptions {
-  now?: () => number;
+  /** Decides which buckets a request falls in and which have left the window. Default: the system clock. */
+  clock?: Clock;
   /** The time window. Default 60 s. */
   windowMs?: number;
   /** The count window. Default 1,000 requests. */
@@ -191,7 +193,7 @@ class VariantState {
 }
 
 export function createLiveMetrics(opts: LiveMetricsOptions = {}): LiveMetrics {
-  const now = opts.now ?? Date.now;
+  const clock = opts.clock ?? systemClock;
   const windowMs = opts.windowMs ?? 60_000;
   const windowCount = Math.max(1, Math.floor(opts.windowCount ?? 1000));
   const bucketMs = opts.bucketMs ?? 1000;
@@ -295,7 +297,7 @@ export function createLiveMetrics(opts: LiveMetricsOptions = {}): LiveMetrics {
 
   function pooled(pipeline: string, opts: PoolOptions = {}): PooledMetrics {
     const { include, range } = opts;
-    const nowBucket = Math.floor(now() / bucketMs);
+    const nowBucket = Math.floor(clock.now() / bucketMs);
     const from = range ? Math.floor(range.from / bucketMs) : 0;
     const to = range ? Math.floor(range.to / bucketMs) : 0;
     pooledBins.fill(0);
@@ -335,14 +337,14 @@ export function createLiveMetrics(opts: LiveMetricsOptions = {}): LiveMetrics {
     observe,
     pooled,
     snapshot() {
-      const t = now();
+      const t = clock.now();
       const out: VariantMetrics[] = [];
       for (const byGroup of byPipeline.values()) for (const byVariant of byGroup.values()) for (const st of byVariant.values()) out.push(view(st, t));
       return out;
     },
     variant(pipeline, group, variant) {
       const st = byPipeline.get(pipeline)?.get(group)?.get(variant);
-      return st ? view(st, now()) : undefined;
+      return st ? view(st, clock.now()) : undefined;
     },
     forget(pipeline, group, variant) {
       last = null;

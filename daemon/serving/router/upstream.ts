@@ -5,6 +5,7 @@
  * then Content-Length, chunked or read-until-close. Bytes travel as latin1 strings (see router.ts).
  */
 import { connect, type Socket } from 'node:net';
+import { systemClock, type Clock } from '../../scheduler/clock.js';
 import { ChunkedDecoder, parseResponseHead, ResponseHead } from './http1.js';
 
 /** The side of an exchange that owns the client: the pool and connection call back into it. */
@@ -259,6 +260,8 @@ export class UpstreamPool {
     private readonly maxConnections: number,
     /** Idle connections are closed after this long (or sooner, if the server keeps them for less). */
     private readonly idleMs: number,
+    /** The router's clock: idle times are compared with the `now` its sweep passes. */
+    private readonly clock: Clock = systemClock,
   ) {
     this.hostHeader = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   }
@@ -283,7 +286,7 @@ export class UpstreamPool {
     if (this.closed || conn.dead) return conn.destroy();
     const next = this.nextWaiter();
     if (next !== null) return conn.send(next);
-    conn.idleSince = Date.now();
+    conn.idleSince = this.clock.now();
     this.idle.push(conn);
   }
 

@@ -1,6 +1,6 @@
 /** The model-server backends by kind; the docker one is loaded on first use (dockerode). */
-import { MlpError } from '../../shared/errors.js';
-import type { ChildLedger } from '../children/ledger.js';
+import { MlpError } from '../../../shared/errors.js';
+import type { ChildLedger } from '../../children/ledger.js';
 import { createLocalServerBackend, type ServerBackend } from './servers.js';
 
 export interface ServerBackendOptions {
@@ -12,7 +12,7 @@ export interface ServerBackendOptions {
 export function createServerBackends(opts: ServerBackendOptions = {}): { get(kind: 'local' | 'docker'): ServerBackend } {
   const local = createLocalServerBackend(opts);
   let docker: Promise<ServerBackend> | undefined;
-  const load = () => (docker ??= import('./dockerServer.js').then((m) => m.createDockerServerBackend(opts)));
+  const load = () => (docker ??= import('./docker-server.js').then((m) => m.createDockerServerBackend(opts)));
   const lazyDocker: ServerBackend = {
     kind: 'docker',
     async start(spec, onLine) {

@@ -9,12 +9,12 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { inside } from '../data-paths.js';
-import { parseCaptureLine, type CapturedRequest } from './capture-format.js';
-import { captureEndpoint, HOUR, hourStart } from './capture-layout.js';
-import { dirs, entries } from './capture-fs.js';
+import { inside } from '../../data-paths.js';
+import { parseCaptureLine, type CapturedRequest } from './format.js';
+import { captureEndpoint, HOUR, hourStart } from './layout.js';
+import { dirs, entries } from './fs.js';
 
-export type { CapturedRequest } from './capture-format.js';
+export type { CapturedRequest } from './format.js';
 
 export interface ReadCaptureOptions {
   /** `<data dir>/capture` (or a local copy of `s3://<bucket>/mlp/capture`). */

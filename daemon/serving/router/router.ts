@@ -7,7 +7,9 @@
  * builds header objects, streams and closures per request and tops out near half of nginx on this
  * path (docs/serving.md, "Router performance"). Here a request is parsed just far enough to route it
  * and find its end; header lines are forwarded verbatim; one object per client connection carries
- * each exchange in turn. Errors are JSON bodies that say what to fix; no input makes it throw.
+ * each exchange in turn. Where a whole request goes is decided apart, without sockets
+ * (route-decision.ts); heads and the router's own answers are written by response-head.ts, in words
+ * from errors.ts. Errors are JSON bodies that say what to fix; no input makes it throw.
  * With a serving token (MLP_SERVE_TOKEN), every request but GET /ping must carry it (bearer.ts).
  *
  * The same path serves InvokeEndpoint as SageMaker runtime clients send it (sagemaker-runtime.ts):
@@ -17,14 +19,16 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
-import { listen } from '../net.js';
-import type { Logger } from '../log.js';
-import { ChunkedDecoder, isJsonContentType, parseRequestHead, reasonPhrase, RequestHead, unframedLines, type ResponseHead } from './http1.js';
-import { BEARER_CHALLENGE, bearerProblem } from './bearer.js';
-import { isJsonText } from './json-syntax.js';
+import { listen } from '../../net.js';
+import type { Logger } from '../../log.js';
+import { systemClock, type Clock } from '../../scheduler/clock.js';
+import { ChunkedDecoder, parseRequestHead, RequestHead, unframedLines, type ResponseHead } from './http1.js';
+import { adoptClientSocket, inReadBuffer } from './client-socket.js';
 import { GroupPicker } from './picker.js';
-import { modelFailure, sageMakerError, sigV4Problem, targetModelGroup } from './sagemaker-runtime.js';
-import type { CaptureSink, GroupRoute, MetricsSink, RouteTable, VariantTarget } from './types.js';
+import { decideRoute, PathMemo, PING_BODY, type RouteContext } from './route-decision.js';
+import { errorAnswer, jsonAnswer, ownResponse, responseHead, variantFailureAnswer, type OwnAnswer } from './response-head.js';
+import { routerErrors } from './errors.js';
+import type { CaptureSink, GroupRoute, MetricsSink, RouteTable, VariantTarget } from '../types.js';
 import { BodyMode, UpstreamPool, type Exchange, type UpstreamConnection } from './upstream.js';
 
 export interface RouterLimits {
@@ -76,6 +80,8 @@ export interface RouterOptions {
    * Absent: no authentication, and Authorization reaches the model server like any header.
    */
   token?: string;
+  /** Times connection timeouts, idle model connections and the arrival time of invocations. Default: the system clock. */
+  clock?: Clock;
 }
 
 export interface Router {
@@ -84,31 +90,10 @@ export interface Router {
   close(): Promise<void>;
 }
 
-/** The router of one worker process (router-worker.ts), which can also go down at once. */
+/** The router of one worker process (worker.ts), which can also go down at once. */
 export interface WorkerRouter extends Router {
   /** Stops accepting and answers every request in flight with a 502 saying `message` (the process is about to exit). */
   failInFlight(message: string): void;
-}
-
-export interface RouteTarget {
-  pipeline: string;
-  /** undefined when the request names no group. */
-  group: string | undefined;
-}
-
-const PATH = /^\/endpoints\/([^/]+)(?:\/groups\/([^/]+))?\/invocations\/?$/;
-
-/** The pipeline and group a request path (without query) names, or null when it is no invocation path. */
-export function parseRoute(path: string, groupHeader: string | undefined): RouteTarget | null {
-  const m = PATH.exec(path);
-  if (m === null) return null;
-  const pipeline = decodeSegment(m[1]!);
-  const group = m[2] !== undefined ? decodeSegment(m[2]) : groupHeader || undefined;
-  return { pipeline, group };
-}
-
-function decodeSegment(s: string): string {
-  return s.includes('%') ? decodeURIComponent(s) : s;
 }
 
 export async function startRouter(opts: RouterOptions): Promise<WorkerRouter> {
@@ -141,7 +126,7 @@ const PIPELINE_BUFFER = 64 * 1024;
  */
 const SMALL_BODY_BYTES = 64 * 1024;
 
-class RouterCore {
+class RouterCore implements RouteContext<VariantSlot> {
   readonly server: Server;
   readonly limits: RouterLimits;
   readonly maxBodyBytes: number;
@@ -150,9 +135,10 @@ class RouterCore {
   readonly metrics: MetricsSink | undefined;
   readonly log: Logger | undefined;
   readonly token: string | undefined;
+  readonly clock: Clock;
   readonly connections = new Set<ClientConnection>();
-  /** A clock good to SWEEP_MS, for the connection timeouts. */
-  now = Date.now();
+  /** The clock's time, read once per sweep: good to SWEEP_MS, enough for the connection timeouts. */
+  now: number;
   closing = false;
   private readonly pools = new Map<string, UpstreamPool>();
   private readonly pickers = new Map<string, Map<string, Picker>>();
@@ -170,9 +156,11 @@ class RouterCore {
     this.metrics = opts.metrics;
     this.log = opts.log;
     this.token = opts.token;
+    this.clock = opts.clock ?? systemClock;
+    this.now = this.clock.now();
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-    this.server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    this.server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (socket) => {
       if (this.closing) return void socket.destroy();
       this.connections.add(new ClientConnection(this, socket));
     });
@@ -258,14 +246,14 @@ class RouterCore {
     const key = `${target.host}:${target.port}`;
     let pool = this.pools.get(key);
     if (pool === undefined || pool.closed) {
-      pool = new UpstreamPool(target.host, target.port, this.limits.upstreamConnections, this.limits.upstreamIdleMs);
+      pool = new UpstreamPool(target.host, target.port, this.limits.upstreamConnections, this.limits.upstreamIdleMs, this.clock);
       this.pools.set(key, pool);
     }
     return pool;
   }
 
   private sweep(): void {
-    const now = (this.now = Date.now());
+    const now = (this.now = this.clock.now());
     for (const conn of this.connections) conn.checkTimeouts(now);
     for (const [key, pool] of this.pools) {
       // An empty pool no current route uses is dropped; one still in use is simply made again.
@@ -351,15 +339,12 @@ class ClientConnection implements Exchange {
   private ended = false;
   private destroyed = false;
   private readonly head = new RequestHead();
-  private lastPath = '';
-  private lastTarget: RouteTarget | null = null;
+  private readonly paths = new PathMemo();
   // The request body, in whichever forms it came: latin1 text (small bodies, chunked bodies),
   // bytes assembled from several reads (large bodies), or where it sits in the one read that held it.
   private bodyText: string | null = null;
   private body: Buffer | null = null;
   private bodyFill = 0;
-  private bodySource: Buffer | null = null;
-  private bodyOffset = 0;
   private bodyLength = 0;
   private bodyParts: string[] | null = null;
   private decoder: ChunkedDecoder | null = null;
@@ -397,19 +382,24 @@ class ClientConnection implements Exchange {
   upstreamBody: Buffer | null = null;
   responseParts: string[] | null = null;
 
+  private readonly socket: Socket;
+
   constructor(
     private readonly router: RouterCore,
-    private readonly socket: Socket,
+    accepted: Socket,
   ) {
     this.phaseSince = router.now;
     this.head.readsAuthorization = router.token !== undefined;
-    socket.on('data', (chunk: Buffer) => {
+    const socket = (this.socket = adoptClientSocket(accepted, (chunk) => {
       try {
         this.onData(chunk);
+        // The read buffer is shared: what waits for a later turn (a pipelined request, a partial head) is copied.
+        if (this.pending !== null && inReadBuffer(this.pending)) this.pending = Buffer.from(this.pending);
       } catch (err) {
         this.bug(err);
       }
-    });
+      return true;
+    }));
     socket.on('end', () => this.onEnd());
     socket.on('drain', () => {
       if (this.upstreamPaused) {
@@ -468,10 +458,10 @@ class ClientConnection implements Exchange {
         if (waited > limits.keepAliveTimeoutMs) this.destroy();
         return;
       case HEAD:
-        if (waited > limits.headersTimeoutMs) this.fatal(408, `the request head did not arrive within ${limits.headersTimeoutMs} ms`);
+        if (waited > limits.headersTimeoutMs) this.fatal(408, routerErrors.headTimedOut(limits.headersTimeoutMs));
         return;
       case BODY:
-        if (waited > limits.requestTimeoutMs) this.fatal(408, `the request did not arrive within ${limits.requestTimeoutMs} ms`);
+        if (waited > limits.requestTimeoutMs) this.fatal(408, routerErrors.requestTimedOut(limits.requestTimeoutMs));
         return;
       case CLOSING:
         if (waited > LINGER_MS) this.destroy();
@@ -534,21 +524,20 @@ class ClientConnection implements Exchange {
     const text = buf.toString('latin1', 0, Math.min(buf.length, limits.maxHeadBytes + SMALL_BODY_BYTES));
     const end = text.indexOf('\r\n\r\n', this.searchFrom);
     if (end < 0 || end + 4 > limits.maxHeadBytes) {
-      if (buf.length > limits.maxHeadBytes) this.fatal(431, `the request head is over ${limits.maxHeadBytes} bytes`);
+      if (buf.length > limits.maxHeadBytes) this.fatal(431, routerErrors.headTooLarge(limits.maxHeadBytes));
       else this.searchFrom = Math.max(0, buf.length - 3);
       return false;
     }
     const head = this.head;
     const problem = parseRequestHead(text, end + 2, head);
     if (problem !== null) {
-      this.fatal(400, `malformed HTTP request: ${problem}`);
+      this.fatal(400, routerErrors.malformedRequest(problem));
       return false;
     }
-    this.at = Date.now();
+    this.at = this.router.clock.now();
     this.started = performance.now();
     this.bodyText = null;
     this.body = null;
-    this.bodySource = null;
     const rest = end + 4;
     const max = this.router.maxBodyBytes;
     if (head.chunked) {
@@ -561,14 +550,12 @@ class ClientConnection implements Exchange {
     }
     const length = head.contentLength < 0 ? 0 : head.contentLength;
     if (length > max) {
-      this.fatal(413, `the request body is ${length} bytes; the limit is ${max} bytes`, head.sageMaker);
+      this.fatal(413, routerErrors.bodyTooLarge(length, max), head.sageMaker);
       return false;
     }
     this.bodyLength = length;
     if (rest + length <= text.length) {
       this.bodyText = length === 0 ? '' : text.slice(rest, rest + length);
-      this.bodySource = buf;
-      this.bodyOffset = rest;
       this.pending = rest + length < buf.length ? buf.subarray(rest + length) : null;
       this.dispatch();
       return true;
@@ -588,11 +575,11 @@ class ClientConnection implements Exchange {
       const text = buf.toString('latin1');
       const end = decoder.feed(text, 0, text.length, this.bodyParts);
       if (end === -2) {
-        this.fatal(400, `malformed chunked request body: ${decoder.error}`);
+        this.fatal(400, routerErrors.malformedChunkedBody(decoder.error));
         return false;
       }
       if (decoder.size > this.router.maxBodyBytes) {
-        this.fatal(413, `the request body is over the limit of ${this.router.maxBodyBytes} bytes`, this.head.sageMaker);
+        this.fatal(413, routerErrors.chunkedBodyTooLarge(this.router.maxBodyBytes), this.head.sageMaker);
         return false;
       }
       if (end === -1) {
@@ -620,10 +607,12 @@ class ClientConnection implements Exchange {
     return true;
   }
 
+  /** The request body as latin1 text (for the JSON check of the route decision). */
+  private readonly bodyAsText = (): string => this.bodyText ?? this.body!.toString('latin1');
+
   /** The request body as bytes (for Data Capture). */
   private requestBytes(): Buffer {
     if (this.body !== null) return this.body;
-    if (this.bodySource !== null) return this.bodySource.subarray(this.bodyOffset, this.bodyOffset + this.bodyLength);
     return Buffer.from(this.bodyText ?? '', 'latin1');
   }
 
@@ -631,100 +620,11 @@ class ClientConnection implements Exchange {
   private dispatch(): void {
     this.phase = PROXY;
     const head = this.head;
-    const query = head.target.indexOf('?');
-    const path = query < 0 ? head.target : head.target.slice(0, query);
-    if (path === '/ping') {
-      if (head.method === 'GET') return this.replyShaped(200, 'Content-Type: application/json\r\n', '{"status":"ok"}');
-      return this.replyError(405, `use GET for /ping, not ${head.method}`, 'Allow: GET\r\n');
-    }
-    // Before anything is looked up, so that without the token not even pipeline names are told.
-    if (this.router.token !== undefined) {
-      const refused = head.sageMaker ? sigV4Problem(head.authorization, this.router.token) : bearerProblem(head.authorization, this.router.token);
-      if (refused !== null) return this.replyError(401, refused, BEARER_CHALLENGE);
-    }
-    // A keep-alive client mostly asks for the same path again: parse it once per connection.
-    if (path !== this.lastPath) {
-      try {
-        this.lastTarget = parseRoute(path, undefined);
-      } catch {
-        return this.replyError(400, `malformed percent-encoding in ${path.slice(0, 200)}`);
-      }
-      this.lastPath = path;
-    }
-    const parsed = this.lastTarget;
-    if (parsed === null) {
-      return this.replyError(404, `no such endpoint: ${head.method} ${path.slice(0, 200)}; model traffic goes to POST /endpoints/<pipeline>/invocations`);
-    }
-    if (head.method !== 'POST') return this.replyError(405, `use POST for invocations, not ${head.method}`, 'Allow: POST\r\n');
-    let target = parsed;
-    if (parsed.group === undefined) {
-      const named = head.group || (head.targetModel ? targetModelGroup(head.targetModel) : undefined);
-      if (named) target = { pipeline: parsed.pipeline, group: named };
-    }
-
-    let found = this.router.table.lookup(target.pipeline, target.group);
-    if (found.kind === 'unknown_pipeline') {
-      // Not a pipeline: perhaps the SageMaker endpoint name of one of its groups.
-      const endpoint = this.router.table.endpoint(target.pipeline);
-      if (endpoint !== undefined) {
-        if (target.group !== undefined && target.group !== endpoint.group) {
-          return this.replyError(400, `endpoint '${target.pipeline}' is group '${endpoint.group}' of pipeline '${endpoint.pipeline}', but the request names group '${target.group}': name one of them`);
-        }
-        target = endpoint;
-        found = this.router.table.lookup(endpoint.pipeline, endpoint.group);
-      }
-    }
-    switch (found.kind) {
-      case 'unknown_pipeline':
-        return this.replyError(
-          404,
-          head.sageMaker
-            ? `no endpoint named '${target.pipeline}': an endpoint is <pipeline> or <pipeline>--<group>${listOf('pipelines', found.known)}`
-            : `no pipeline named '${target.pipeline}'${listOf('known', found.known)}`,
-        );
-      case 'unknown_group':
-        return this.replyError(404, `pipeline '${target.pipeline}' has no group '${target.group}'${listOf('groups', found.groups)}`);
-      case 'group_required':
-        return this.replyError(
-          400,
-          `pipeline '${target.pipeline}' has ${found.groups.length} groups${listOf('', found.groups)}: name one with the X-Mlp-Group header, POST /endpoints/${target.pipeline}/groups/<group>/invocations, TargetModel, or the endpoint ${target.pipeline}--<group>`,
-        );
-    }
-    const route = found.route;
-    const where = `${route.pipeline}/${route.group}`;
-    if (route.variants.length === 0) {
-      if (route.servedOn) {
-        return this.replyError(503, `${where} serves on SageMaker endpoint ${route.servedOn}, not on this router: call the endpoint (mlp invoke ${route.pipeline} does)`);
-      }
-      return this.replyError(
-        503,
-        route.down !== undefined
-          ? `no live model for ${where}: ${route.down}`
-          : `no live model for ${where}: deploy a version first (mlp deploy ${route.pipeline})`,
-      );
-    }
-    const picker = this.router.picker(route);
-    let slot: VariantSlot | null = null;
-    if (head.targetVariant !== undefined) {
-      slot = picker.find(head.targetVariant);
-      if (slot === null) {
-        const role = head.targetVariant === 'current' || head.targetVariant === 'candidate';
-        return this.replyError(
-          role ? 503 : 400,
-          `${role ? `no live ${head.targetVariant} variant` : `no live variant '${head.targetVariant}'`} in ${where} (X-Mlp-Target-Variant); live: ${liveList(route)}`,
-        );
-      }
-    }
-    if (head.contentType !== undefined && isJsonContentType(head.contentType) && !isJsonText(this.bodyText ?? this.body!.toString('latin1'))) {
-      return this.replyError(400, `the body is not valid JSON but Content-Type says ${head.contentType}: fix the body or the Content-Type`);
-    }
-    if (slot === null) {
-      slot = picker.next();
-      if (slot === null) {
-        return this.replyError(503, `no live variant of ${where} has traffic weight (live: ${liveList(route)}); pin one with X-Mlp-Target-Variant`);
-      }
-    }
-
+    const decision = decideRoute(head, this.paths, this.bodyAsText, this.router);
+    if (decision.kind === 'ping') return this.reply(jsonAnswer(200, PING_BODY));
+    if (decision.kind === 'reply') return this.reply(errorAnswer(decision.status, decision.message, head.sageMaker, decision.headers));
+    const { picker, slot } = decision;
+    const route = picker.route;
     const id = head.inferenceId || this.router.nextInferenceId();
     this.route = route;
     this.slot = slot;
@@ -770,7 +670,7 @@ class ClientConnection implements Exchange {
       this.bufferedLines = unframedLines(head);
       return;
     }
-    this.responseHead = `HTTP/1.1 ${head.statusText}\r\n${head.forward}${this.variantHeader}X-Mlp-Inference-Id: ${this.inferenceId}\r\n${this.connectionHeader()}\r\n`;
+    this.responseHead = responseHead(head.statusText, head.forward, this.exchangeTail());
   }
 
   onUpstreamBody(data: string): void {
@@ -792,12 +692,10 @@ class ClientConnection implements Exchange {
     const body = parts === null ? '' : parts.length === 1 ? parts[0]! : parts.join('');
     if (!this.destroyed) {
       if (this.modelFailed) {
-        this.writeModelFailure(this.responseStatus, Buffer.from(body, 'latin1').toString('utf8'));
+        const answer = variantFailureAnswer(this.slot!.target.name, this.responseStatus, Buffer.from(body, 'latin1').toString('utf8'), true);
+        this.socket.write(ownResponse(answer, this.exchangeTail()), 'utf8');
       } else if (this.buffered) {
-        this.socket.write(
-          `HTTP/1.1 ${this.bufferedStatus}\r\n${this.bufferedLines}Content-Length: ${body.length}\r\n${this.variantHeader}X-Mlp-Inference-Id: ${this.inferenceId}\r\n${this.connectionHeader()}\r\n${body}`,
-          'latin1',
-        );
+        this.socket.write(responseHead(this.bufferedStatus, `${this.bufferedLines}Content-Length: ${body.length}\r\n`, this.exchangeTail()) + body, 'latin1');
       } else if (this.responseHead !== null) {
         this.socket.write(this.responseHead, 'latin1');
         this.responseHead = null;
@@ -814,7 +712,7 @@ class ClientConnection implements Exchange {
       this.slot.pool.dispatch(this, true);
       return;
     }
-    this.failExchange(502, `the model server of variant ${this.slot.target.name} (${this.route!.pipeline}/${this.route!.group}) failed: ${message}`);
+    this.failExchange(502, routerErrors.variantFailed(this.slot.target.name, this.route!, message));
   }
 
   timedOut(): void {
@@ -824,29 +722,16 @@ class ClientConnection implements Exchange {
       this.upstream.abort();
       this.upstream = null;
     }
-    this.failExchange(504, `variant ${this.slot.target.name} of ${this.route!.pipeline}/${this.route!.group} did not answer within ${this.route!.timeoutMs} ms`);
+    this.failExchange(504, routerErrors.variantTimedOut(this.slot.target.name, this.route!));
   }
 
   /** The router's own answer to a request it sent to a variant (502, 504). */
   private failExchange(status: number, message: string): void {
-    const json = JSON.stringify({ error: message });
+    const answer = variantFailureAnswer(this.slot!.target.name, status, message, this.head.sageMaker);
     if (this.headSent) this.destroy(); // part of the model's answer is out: cutting the connection is the only honest signal
-    else if (this.head.sageMaker) {
-      if (!this.destroyed) this.writeModelFailure(status, message);
-    } else if (!this.destroyed) {
-      const head = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\n${this.variantHeader}X-Mlp-Inference-Id: ${this.inferenceId}\r\n${this.connectionHeader()}\r\n`;
-      this.socket.write(head + json, 'utf8');
-    }
-    this.finishExchange(status, json, 'utf8', 'application/json');
-  }
-
-  /** SageMaker form: the variant failed (its non-2xx answer, or the router's 502 / 504), told as a ModelError. */
-  private writeModelFailure(originalStatus: number, originalMessage: string): void {
-    const answer = modelFailure(this.slot!.target.name, originalStatus, originalMessage);
-    this.socket.write(
-      `HTTP/1.1 ${answer.status} ${reasonPhrase(answer.status)}\r\n${answer.headers}Content-Length: ${Buffer.byteLength(answer.json)}\r\n${this.variantHeader}X-Mlp-Inference-Id: ${this.inferenceId}\r\n${this.connectionHeader()}\r\n${answer.json}`,
-      'utf8',
-    );
+    else if (!this.destroyed) this.socket.write(ownResponse(answer, this.exchangeTail()), 'utf8');
+    // What the client was told, as capture and metrics see it: the mlp form's status and error.
+    this.finishExchange(status, JSON.stringify({ error: message }), 'utf8', 'application/json');
   }
 
   private finishExchange(status: number, responseBody: string, encoding: 'latin1' | 'utf8', responseContentType: string | undefined): void {
@@ -892,26 +777,18 @@ class ClientConnection implements Exchange {
   private clearBody(): void {
     this.bodyText = null;
     this.body = null;
-    this.bodySource = null;
     this.upstreamRequest = '';
     this.upstreamBody = null;
   }
 
-  private replyError(status: number, message: string, extraHeaders = ''): void {
-    if (this.head.sageMaker) {
-      const answer = sageMakerError(status, message);
-      this.replyShaped(answer.status, answer.headers, answer.json);
-    } else this.replyShaped(status, `Content-Type: application/json\r\n${extraHeaders}`, JSON.stringify({ error: message }));
+  /** Variant and inference id, then Connection: what the router adds to an exchange's response head. */
+  private exchangeTail(): string {
+    return `${this.variantHeader}X-Mlp-Inference-Id: ${this.inferenceId}\r\n${this.connectionHeader()}`;
   }
 
-  /** An answer the router gives without a variant (routing errors, /ping), with its Content-Type among `headers`. */
-  private replyShaped(status: number, headers: string, body: string): void {
-    if (!this.destroyed) {
-      this.socket.write(
-        `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\n${headers}Content-Length: ${Buffer.byteLength(body)}\r\n${this.connectionHeader()}\r\n${body}`,
-        'utf8',
-      );
-    }
+  /** An answer the router gives without a variant (routing errors, /ping). */
+  private reply(answer: OwnAnswer): void {
+    if (!this.destroyed) this.socket.write(ownResponse(answer, this.connectionHeader()), 'utf8');
     this.clearBody();
     this.nextRequest();
   }
@@ -922,11 +799,7 @@ class ClientConnection implements Exchange {
    */
   private fatal(status: number, message: string, sageMaker = false): void {
     if (this.destroyed) return;
-    const answer = sageMaker ? sageMakerError(status, message) : { status, headers: 'Content-Type: application/json\r\n', json: JSON.stringify({ error: message }) };
-    this.socket.write(
-      `HTTP/1.1 ${answer.status} ${reasonPhrase(answer.status)}\r\n${answer.headers}Content-Length: ${Buffer.byteLength(answer.json)}\r\nConnection: close\r\n\r\n${answer.json}`,
-      'utf8',
-    );
+    this.socket.write(ownResponse(errorAnswer(status, message, sageMaker), 'Connection: close\r\n'), 'utf8');
     this.closeSoon();
   }
 
@@ -968,14 +841,4 @@ class ClientConnection implements Exchange {
     this.router.log?.error('router', `dropped a client connection after an internal error: ${(err as Error)?.stack ?? String(err)}`);
     this.destroy();
   }
-}
-
-function liveList(route: GroupRoute): string {
-  return route.variants.map((v) => `${v.name} (${v.role}, weight ${v.weight})`).join(', ');
-}
-
-function listOf(label: string, names: readonly string[]): string {
-  if (names.length === 0) return label ? ` (${label}: none)` : '';
-  const shown = names.slice(0, 20).join(', ') + (names.length > 20 ? `, … ${names.length - 20} more` : '');
-  return label ? ` (${label}: ${shown})` : ` (${shown})`;
 }

@@ -13,12 +13,12 @@
  */
 import Docker from 'dockerode';
 import { Writable } from 'node:stream';
-import { MlpError } from '../../shared/errors.js';
-import { buildImage, DEFAULT_DOCKER_SOCKET, engineMessage, ensureImage, isConnectionError } from '../executors/docker.js';
-import { UNRECORDED, type ChildLedger } from '../children/ledger.js';
-import { lineSplitter } from '../executors/executor.js';
+import { MlpError } from '../../../shared/errors.js';
+import { buildImage, DEFAULT_DOCKER_SOCKET, engineMessage, ensureImage, isConnectionError } from '../../executors/docker.js';
+import { UNRECORDED, type ChildLedger } from '../../children/ledger.js';
+import { lineSplitter } from '../../executors/executor.js';
 import { IMAGE_CODE_DIR, IMAGE_MODEL_DIR, serverEnv, serverPurpose, servingImageEnv, type RunningServer, type ServerBackend, type ServerSpec } from './servers.js';
-import { testRunLabels } from '../testRun.js';
+import { testRunLabels } from '../../testRun.js';
 
 export const SERVER_LABEL = { pipeline: 'mlp.pipeline', group: 'mlp.group', variant: 'mlp.variant', server: 'mlp.server' } as const;
 

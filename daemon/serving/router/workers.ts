@@ -19,14 +19,15 @@ import cluster, { type Worker } from 'node:cluster';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { MlpError } from '../../shared/errors.js';
-import type { Logger } from '../log.js';
-import type { CaptureRetention } from './capture.js';
-import { createMetricsMerge } from './metrics-relay.js';
+import { MlpError } from '../../../shared/errors.js';
+import type { Logger } from '../../log.js';
+import { systemClock } from '../../scheduler/clock.js';
+import type { CaptureRetention } from '../capture/writer.js';
+import { createMetricsMerge } from '../metrics/relay.js';
 import { startRouter, type Router, type RouterOptions } from './router.js';
-import { ROUTER_WORKER_ENV, type FromWorker, type RouterWorkerConfig, type ToWorker } from './router-worker-protocol.js';
+import { ROUTER_WORKER_ENV, type FromWorker, type RouterWorkerConfig, type ToWorker } from './worker-protocol.js';
 import type { MutableRouteTable, RouteChange } from './routes.js';
-import type { MetricsSink } from './types.js';
+import type { MetricsSink } from '../types.js';
 
 /** Beyond this many, workers add little (the model servers need the cores too); `--serve-workers` can go higher. */
 export const MAX_DEFAULT_SERVE_WORKERS = 8;
@@ -72,6 +73,7 @@ interface Member {
 
 async function startWorkers(opts: ServingRouterOptions): Promise<Router> {
   const { log } = opts;
+  const clock = opts.clock ?? systemClock;
   // Every worker accepts on the shared socket itself (nginx's way), instead of the daemon handing connections round.
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   // No daemon arguments: a worker takes its settings from its environment (ROUTER_WORKER_ENV).
@@ -103,7 +105,7 @@ async function startWorkers(opts: ServingRouterOptions): Promise<Router> {
       metricsIntervalMs: METRICS_INTERVAL_MS,
     };
     const worker = cluster.fork({ [ROUTER_WORKER_ENV]: JSON.stringify(config) });
-    const member: Member = { worker, config, startedAt: Date.now(), waiting: new Map(), seq: 0 };
+    const member: Member = { worker, config, startedAt: clock.now(), waiting: new Map(), seq: 0 };
     members.add(member);
     const merge = createMetricsMerge(opts.metrics);
     worker.on('message', (message: FromWorker) => {
@@ -152,7 +154,7 @@ async function startWorkers(opts: ServingRouterOptions): Promise<Router> {
         started = null;
         return;
       }
-      const lived = Date.now() - member.startedAt;
+      const lived = clock.now() - member.startedAt;
       quickExits = lived < QUICK_EXIT_MS ? quickExits + 1 : 0;
       const pause = quickExits === 0 ? 0 : Math.min(MAX_RESTART_PAUSE_MS, 100 * 2 ** quickExits);
       log.error(
@@ -207,6 +209,6 @@ async function startWorkers(opts: ServingRouterOptions): Promise<Router> {
 
 /** The worker's module beside this one: compiled JavaScript in dist, TypeScript under tsx (tests). */
 function workerScript(): string {
-  const js = fileURLToPath(new URL('./router-worker.js', import.meta.url));
-  return existsSync(js) ? js : fileURLToPath(new URL('./router-worker.ts', import.meta.url));
+  const js = fileURLToPath(new URL('./worker.js', import.meta.url));
+  return existsSync(js) ? js : fileURLToPath(new URL('./worker.ts', import.meta.url));
 }

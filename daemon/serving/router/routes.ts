@@ -4,8 +4,8 @@
  * its groups, a variant's state or a weight changes, and only that pipeline's: with a thousand
  * pipelines, one server coming back costs one pipeline's routes. Lookups are two map reads.
  */
-import { captureEndpoint } from './capture-layout.js';
-import type { GroupRoute, RouteLookup, RouteTable, VariantTarget } from './types.js';
+import { captureEndpoint } from '../capture/layout.js';
+import type { GroupRoute, RouteLookup, RouteTable, VariantTarget } from '../types.js';
 
 export interface RoutePipeline {
   name: string;

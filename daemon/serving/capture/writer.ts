@@ -10,20 +10,22 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { inside } from '../data-paths.js';
-import type { Logger } from '../log.js';
-import { CaptureLines, mlpIdentity } from './capture-format.js';
-import { captureEndpoint, captureFileName, captureVariant, HOUR, hourFolder } from './capture-layout.js';
-import { sweepCapture, type CaptureRetention } from './capture-retention.js';
-import type { CaptureSink, Invocation } from './types.js';
+import { inside } from '../../data-paths.js';
+import type { Logger } from '../../log.js';
+import { CaptureLines, mlpIdentity } from './format.js';
+import { captureEndpoint, captureFileName, captureVariant, HOUR, hourFolder } from './layout.js';
+import { sweepCapture, type CaptureRetention } from './retention.js';
+import type { CaptureSink, Invocation } from '../types.js';
+import { systemClock, type Clock } from '../../scheduler/clock.js';
 
-export type { CaptureRetention } from './capture-retention.js';
+export type { CaptureRetention } from './retention.js';
 
 export interface CaptureWriterOptions {
   /** `<data dir>/capture`. */
   dir: string;
   retention: CaptureRetention;
-  now?: () => number;
+  /** Times retention sweeps, size sweeps and outage reports. Default: the system clock. */
+  clock?: Clock;
   /** How long a record may wait in memory before it is written (the crash-loss bound). Default 200 ms. */
   flushIntervalMs?: number;
   /** A batch is written early once this many bytes are queued; also the most one write batch serialises (an event-loop stall of well under a millisecond). Default 256 KiB. */
@@ -112,7 +114,8 @@ interface Region {
 }
 
 export function createCaptureWriter(opts: CaptureWriterOptions): CaptureWriter {
-  const now = opts.now ?? Date.now;
+  const clock = opts.clock ?? systemClock;
+  const now = () => clock.now();
   const flushIntervalMs = opts.flushIntervalMs ?? 200;
   const maxBatchBytes = opts.maxBatchBytes ?? 256 * 1024;
   const maxQueueBytes = opts.maxQueueBytes ?? 64 * 1024 ** 2;

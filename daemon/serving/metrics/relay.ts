@@ -5,7 +5,7 @@
  * rollback watch sees every request of every worker, counted exactly as in-process, a batch interval
  * later at most.
  */
-import type { MetricsSink } from './types.js';
+import type { MetricsSink } from '../types.js';
 
 /** What a worker sends: variants it named for the first time, then four numbers per observation. */
 export interface MetricsBatch {
