@@ -12,7 +12,7 @@ import { runDataCheckGate } from '../../../daemon/rollout/dataChecks.js';
 import { createGateRunner, type GateDeps } from '../../../daemon/rollout/gates.js';
 import type { step } from '../../../daemon/rollout/machine.js';
 import type { InForcePipeline } from '../../../daemon/repo/reconcile.js';
-import type { CapturedRequest } from '../../../daemon/serving/capture-format.js';
+import type { CapturedRequest } from '../../../daemon/serving/capture/format.js';
 import { PipelineFileSchema, type PipelineInput } from '../../../shared/config/schema.js';
 import { dataChecksGateReport } from '../../../shared/reports/dataChecks.js';
 import { replayGateReport } from '../../../shared/reports/replay.js';
