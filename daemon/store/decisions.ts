@@ -19,7 +19,7 @@ export interface Decision {
   reason: string;
 }
 
-interface DecisionRow {
+export interface DecisionRow {
   rollout_id: number;
   at: number;
   phase: string;
@@ -31,7 +31,7 @@ interface DecisionRow {
   reason: string;
 }
 
-const toDecision = (r: DecisionRow): Decision => ({
+export const toDecision = (r: DecisionRow): Decision => ({
   at: r.at,
   phase: r.phase,
   rule: r.rule,
