@@ -262,9 +262,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
           onVariantChanged: (pipeline) => publishPipelines([pipeline]),
         }),
     });
-    // Status shows a SageMaker variant's CloudWatch figures where it shows the router's for its own.
-    sources.variantMetrics = (pipeline, group, variant) =>
-      metricsView(metrics.variant(pipeline, group, variant)) ?? trafficView(platform.variantTraffic(pipeline, group, variant));
+    // Status shows a SageMaker variant's CloudWatch figures where it shows the router's for its own (the
+    // router's variant without traffic has none: asking the platform would look its variant up again).
+    sources.variantMetrics = (pipeline, group, variant, backend) =>
+      metricsView(metrics.variant(pipeline, group, variant)) ?? (backend === 'sagemaker' ? trafficView(platform.variantTraffic(pipeline, group, variant)) : null);
     closers.push(() => platform.close());
     // Until the servers are restored (after the API listens), each group's route says its server is starting.
     serving.refreshRoutes();

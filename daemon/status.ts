@@ -31,8 +31,8 @@ export interface StatusSources {
   store: Store;
   /** The daemon's --time-scale: when a rollout's next step is due depends on it. */
   timeScale: number;
-  /** Live metrics of a variant, when serving is running. */
-  variantMetrics?(pipeline: string, group: string, variant: string): VariantView['metrics'];
+  /** Live metrics of a variant, when serving is running (`backend`: where it serves, so no lookup is needed to know). */
+  variantMetrics?(pipeline: string, group: string, variant: string, backend: Variant['backend']): VariantView['metrics'];
   /** Progress of a replay under way. */
   replayProgress?(pipeline: string): NonNullable<RolloutView['replayProgress']>;
   /** A pipeline's live traffic over the last minute, every group and variant pooled; null without any. */
@@ -170,7 +170,7 @@ function variantViewOf(v: Variant, src: StatusSources): VariantView {
     port: v.port,
     restarts: v.restarts,
     lastError: v.lastError,
-    metrics: src.variantMetrics?.(v.pipeline, v.group, name) ?? null,
+    metrics: src.variantMetrics?.(v.pipeline, v.group, name, v.backend) ?? null,
   };
 }
 
