@@ -7,12 +7,25 @@
 import { relative } from 'node:path';
 import { pipelineBackends } from '../shared/config/backends.js';
 import { summaryOf } from '../shared/fleetSummary.js';
-import type { CapacityView, FullSnapshot, PipelineSummary, LatencyView, NotificationsView, PerformanceView, PipelineView, RolloutView, RunView, SageMakerServingView, Snapshot, VariantView } from '../shared/protocol.js';
+import type {
+  CapacityView,
+  FullSnapshot,
+  PipelineSummary,
+  LatencyView,
+  NotificationsView,
+  PerformanceView,
+  PipelineView,
+  RolloutView,
+  RunView,
+  SageMakerServingView,
+  Snapshot,
+  VariantView,
+} from '../shared/protocol.js';
 import { servingEstimate, trainingEstimate } from './costs/estimate.js';
 import { priceTable } from './costs/prices.js';
 import type { Run } from './store/runs.js';
 import type { StepRun } from './store/step-runs.js';
-import type { PipelineRecords } from './store/fleet-reads.js';
+import type { PipelineRecords, RecordsDepth } from './store/fleet-reads.js';
 import type { PriceTable } from './costs/prices.js';
 import type { PipelineRegistry } from './repo/registry.js';
 import type { InForcePipeline } from './repo/reconcile.js';
@@ -54,17 +67,28 @@ export function pipelineView(p: InForcePipeline, src: StatusSources): PipelineVi
 
 /** The full views of `pipelines`, from one read of the store for all of them. */
 export function viewsOf(pipelines: readonly InForcePipeline[], src: StatusSources): PipelineView[] {
-  const records = src.store.fleetReads.of(pipelines.map((p) => p.name));
-  const prices = priceTable(src.registry.repoConfig()?.prices);
-  return pipelines.map((p) => viewOf(p, records.get(p.name)!, prices, src));
+  return viewsAt(pipelines, src, 'full');
 }
 
-/** The summaries of `pipelines` (the fleet list's rows). */
+/**
+ * The summaries of `pipelines` (the fleet list's rows). They are cut from views built of what a
+ * summary reads only (depth `summary`: no steps, no older runs or decisions, no notifications), so
+ * they equal the summaries of full views at a fraction of the rows.
+ */
 export function summariesOf(pipelines: readonly InForcePipeline[], src: StatusSources): PipelineSummary[] {
-  return viewsOf(pipelines, src).map(summaryOf);
+  return viewsAt(pipelines, src, 'summary').map(summaryOf);
 }
 
-function viewOf(p: InForcePipeline, records: PipelineRecords, prices: PriceTable, src: StatusSources): PipelineView {
+function viewsAt(pipelines: readonly InForcePipeline[], src: StatusSources, depth: RecordsDepth): PipelineView[] {
+  const records = src.store.fleetReads.of(
+    pipelines.map((p) => p.name),
+    depth,
+  );
+  const prices = priceTable(src.registry.repoConfig()?.prices);
+  return pipelines.map((p) => viewOf(p, records.get(p.name)!, prices, src, depth));
+}
+
+function viewOf(p: InForcePipeline, records: PipelineRecords, prices: PriceTable, src: StatusSources, depth: RecordsDepth): PipelineView {
   const { registry, groups } = src;
   const info = groups.get(p.name);
   const variants = records.live.map((v) => variantViewOf(v, src));
@@ -84,13 +108,16 @@ function viewOf(p: InForcePipeline, records: PipelineRecords, prices: PriceTable
     performance: performanceOf(p, records, prices, src),
     backends,
     sagemaker: backends.serving === 'sagemaker' ? sageMakerServing(p.name, info.groups, registry.repoConfig()?.aws?.region) : null,
-    ...(src.notifications ? { notifications: src.notifications(p.name, records.notifications) } : {}),
+    ...(src.notifications && depth === 'full' ? { notifications: src.notifications(p.name, records.notifications) } : {}),
   };
 }
 
 /** What `mlp invoke` needs to call a group's endpoint: its name (the platform's own naming) and the region. */
 function sageMakerServing(pipeline: string, groups: readonly string[], region: string | undefined): SageMakerServingView {
-  return { region: region ?? null, endpoints: Object.fromEntries(groups.map((g) => [g, endpointName(pipeline, g)])) };
+  return {
+    region: region ?? null,
+    endpoints: Object.fromEntries(groups.map((g) => [g, endpointName(pipeline, g)])),
+  };
 }
 
 /**
@@ -102,7 +129,10 @@ function performanceOf(p: InForcePipeline, records: PipelineRecords, prices: Pri
   const { training, serve } = p.config.pipeline;
   return {
     latency: src.latency?.(p.name) ?? null,
-    history: src.history?.(p.name) ?? { intervalMs: HISTORY_INTERVAL_MS, points: [] },
+    history: src.history?.(p.name) ?? {
+      intervalMs: HISTORY_INTERVAL_MS,
+      points: [],
+    },
     training: run ? trainingEstimate(run, records.steps.get(run.id) ?? [], training.instance_type, prices) : null,
     serving: servingEstimate(records.live, serve.instance_type, prices),
     prices: { asOf: prices.asOf, region: prices.region, source: prices.source },
@@ -141,12 +171,21 @@ function runViewFrom(run: Run, steps: StepRun[]): RunView {
 
 /** What a client gets on connect: every pipeline summarised, so its size grows by a few hundred bytes a pipeline. */
 export function buildSnapshot(src: StatusSources, now: number): Snapshot {
-  return { type: 'snapshot', ...snapshotHead(src, now), pipelines: summariesOf(src.registry.list(), src) };
+  return {
+    type: 'snapshot',
+    ...snapshotHead(src, now),
+    pipelines: summariesOf(src.registry.list(), src),
+  };
 }
 
 /** Every pipeline's full view: `mlp status --json`. */
 export function buildFullSnapshot(src: StatusSources, now: number, id: string | null): FullSnapshot {
-  return { type: 'full_snapshot', id, ...snapshotHead(src, now), pipelines: viewsOf(src.registry.list(), src) };
+  return {
+    type: 'full_snapshot',
+    id,
+    ...snapshotHead(src, now),
+    pipelines: viewsOf(src.registry.list(), src),
+  };
 }
 
 function snapshotHead(src: StatusSources, now: number) {
@@ -199,10 +238,22 @@ function rolloutView(p: InForcePipeline, records: PipelineRecords, src: StatusSo
     candidateVersion: newest(r.groups.map((g) => g.candidate))!,
     currentVersion: newest(r.groups.map((g) => g.current)),
     candidateWeight: r.candidateWeight,
-    groups: r.groups.map((g) => ({ group: g.group, candidateVersion: `v${g.candidate}`, currentVersion: g.current === null ? null : `v${g.current}` })),
+    groups: r.groups.map((g) => ({
+      group: g.group,
+      candidateVersion: `v${g.candidate}`,
+      currentVersion: g.current === null ? null : `v${g.current}`,
+    })),
     pausedFrom: r.pausedFrom,
     gates: Object.fromEntries(
-      Object.entries(gates).map(([gate, o]) => [gate, { passed: o.passed, skipped: o.skipped ?? false, summary: o.summary, report: o.report ?? null }]),
+      Object.entries(gates).map(([gate, o]) => [
+        gate,
+        {
+          passed: o.passed,
+          skipped: o.skipped ?? false,
+          summary: o.summary,
+          report: o.report ?? null,
+        },
+      ]),
     ),
     replayProgress: r.phase === 'replaying' ? (src.replayProgress?.(pipeline) ?? []) : [],
     startedAt: r.createdAt,

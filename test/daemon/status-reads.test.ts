@@ -9,11 +9,13 @@ import { after, describe, test } from 'node:test';
 import { createLogger } from '../../daemon/log.js';
 import { notificationsViewOf } from '../../daemon/notify/view.js';
 import { startRepoService } from '../../daemon/repo/service.js';
-import { buildFullSnapshot, buildSnapshot, pipelineView, type StatusSources } from '../../daemon/status.js';
+import { buildFullSnapshot, buildSnapshot, pipelineView, summariesOf, viewsOf, type StatusSources } from '../../daemon/status.js';
+import { summaryOf } from '../../shared/fleetSummary.js';
 import { createStorageHealth } from '../../daemon/storageHealth.js';
 import type { Store } from '../../daemon/store/db.js';
 import { RECENT_FAILURES, RECENT_NOTIFICATIONS, RECENT_RUNS } from '../../daemon/store/fleet-reads.js';
 import { fleetRepo, pipelineName } from '../helpers/fleet.js';
+import { metrics } from '../tui/fixtures.js';
 import { freshStore } from './store/helpers.js';
 
 const GROUPS = ['g1', 'g2'];
@@ -56,8 +58,11 @@ function seed(store: Store, i: number): void {
     if (i % 3 === 1) {
       const active = store.rollouts.create({ pipeline, groups: GROUPS.map((group) => ({ group, candidate: 3, current: 2 })), at: 1_400 });
       for (let d = 0; d < 1 + (i % 4); d++) {
-        store.decisions.record(active.id, { at: 1_400 + d, phase: 'shifting', rule: 'error_rate', observed: d / 100, threshold: 0.05, sample: { requests: d }, verdict: 'hold', reason: `hold ${d}` });
+        store.decisions.record(active.id, { at: 1_400 + d, phase: 'shifting', rule: 'error_rate', observed: d / 100, threshold: 0.05 + d / 100, sample: { requests: d }, verdict: 'hold', reason: `hold ${d}` });
       }
+      store.variants.create({ pipeline, group: 'g1', version: 3, role: 'candidate', weight: 0, backend: 'local', at: 1_400 });
+      // An error_rate decision without a threshold: the summary's threshold is the one before it.
+      if (i % 2) store.decisions.record(active.id, { at: 1_499, phase: 'shifting', rule: 'error_rate', observed: null, threshold: null, sample: null, verdict: 'hold', reason: 'no traffic yet' });
     }
     if (i % 3 === 2) store.rollouts.create({ pipeline, groups: GROUPS.map((group) => ({ group, candidate: 3, current: 2 })), at: 1_400 }); // active, no decisions yet
     store.notifications.enqueue(
@@ -116,7 +121,14 @@ describe('status of a fleet', () => {
       await repo.close();
       storage.close();
     });
-    const sources: StatusSources = { registry: repo.registry, groups: repo.groups, store, timeScale: 1, notifications: (_name, sent) => notificationsViewOf(sent, [], {}) };
+    const sources: StatusSources = {
+      registry: repo.registry,
+      groups: repo.groups,
+      store,
+      timeScale: 1,
+      notifications: (_name, sent) => notificationsViewOf(sent, [], {}),
+      variantMetrics: (_p, _g, variant) => metrics(100, variant === 'v3' ? 7 : 0), // a candidate's error rate shows beside the threshold
+    };
     return { store, count, sources };
   }
 
@@ -132,6 +144,17 @@ describe('status of a fleet', () => {
     assert.ok(costs[0]!.snapshot > 0, 'the counter counts');
     assert.deepEqual(costs[1], costs[0], `statements: ${JSON.stringify(costs)}`);
     assert.ok(costs[0]!.full <= 10, `a handful of statements for the whole fleet: ${JSON.stringify(costs[0])}`);
+  });
+
+  test("the fleet list's summaries, read from a summary's records only, are the summaries of the full views", async () => {
+    const { sources } = await fleet(24);
+    const pipelines = sources.registry.list();
+    const summaries = summariesOf(pipelines, sources);
+    assert.deepEqual(summaries, viewsOf(pipelines, sources).map(summaryOf));
+    const thresholds = summaries.map((s) => s.rollout?.errorRateThreshold).filter((t) => t !== undefined);
+    assert.ok(thresholds.length >= 4 && new Set(thresholds).size > 1, `thresholds from decisions: ${JSON.stringify(thresholds)}`);
+    assert.ok(summaries.some((s) => s.lastRun?.status === 'failed') && summaries.some((s) => s.lastRun === undefined), 'the seed varies');
+    assert.deepEqual(buildSnapshot(sources, 0).pipelines, summaries);
   });
 
   test('what changed in the store shows in the next status', async () => {
