@@ -132,7 +132,7 @@ describe('status of a fleet', () => {
     return { store, count, sources };
   }
 
-  test('a snapshot and `status --json` cost the same number of statements for 20 pipelines as for 40', async () => {
+  test('a snapshot and `status --json` cost the same number of statements for 20 pipelines as for 40', async (t) => {
     const small = await fleet(20);
     const large = await fleet(40);
     const costs = [small, large].map(({ count, sources }) => ({
@@ -140,10 +140,11 @@ describe('status of a fleet', () => {
       full: count(() => buildFullSnapshot(sources, 0, null)),
       one: count(() => pipelineView(sources.registry.list()[0]!, sources)),
     }));
+    t.diagnostic(`statements: ${JSON.stringify(costs[0])}`);
     assert.equal(buildSnapshot(large.sources, 0).pipelines.length, 40);
     assert.ok(costs[0]!.snapshot > 0, 'the counter counts');
     assert.deepEqual(costs[1], costs[0], `statements: ${JSON.stringify(costs)}`);
-    assert.ok(costs[0]!.full <= 10, `a handful of statements for the whole fleet: ${JSON.stringify(costs[0])}`);
+    assert.ok(costs[0]!.full <= 8 && costs[0]!.snapshot <= 4, `a handful of statements for the whole fleet: ${JSON.stringify(costs[0])}`);
   });
 
   test("the fleet list's summaries, read from a summary's records only, are the summaries of the full views", async () => {
