@@ -13,8 +13,7 @@ export interface SpawnRequest {
   cwd: string;
   /**
    * Added to the daemon's own environment. The worker shares the daemon's process.env and copies it
-   * there: a copy of process.env on the daemon's thread, and its clone into the message, cost about
-   * as much as the rest of a server's start.
+   * there, off the daemon's thread (copying process.env is a call into the runtime per variable).
    */
   env: Record<string, string>;
 }
