@@ -22,11 +22,10 @@ import type {
   VariantView,
 } from '../shared/protocol.js';
 import { servingEstimate, trainingEstimate } from './costs/estimate.js';
-import { priceTable } from './costs/prices.js';
+import { priceTable, type PriceTable } from './costs/prices.js';
 import type { Run } from './store/runs.js';
 import type { StepRun } from './store/step-runs.js';
 import type { PipelineRecords, RecordsDepth } from './store/fleet-reads.js';
-import type { PriceTable } from './costs/prices.js';
 import type { PipelineRegistry } from './repo/registry.js';
 import type { InForcePipeline } from './repo/reconcile.js';
 import type { Store } from './store/db.js';
@@ -80,10 +79,7 @@ export function summariesOf(pipelines: readonly InForcePipeline[], src: StatusSo
 }
 
 function viewsAt(pipelines: readonly InForcePipeline[], src: StatusSources, depth: RecordsDepth): PipelineView[] {
-  const records = src.store.fleetReads.of(
-    pipelines.map((p) => p.name),
-    depth,
-  );
+  const records = src.store.fleetReads.of(pipelines.map((p) => p.name), depth);
   const prices = priceTable(src.registry.repoConfig()?.prices);
   return pipelines.map((p) => viewOf(p, records.get(p.name)!, prices, src, depth));
 }
