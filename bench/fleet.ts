@@ -13,6 +13,7 @@
  *                    pages fairly between processes)
  *   status idle      a fresh snapshot over an open connection (`status` request: what `mlp status` waits for,
  *                    without its process start), median of `--status-samples`
+ *   status --json    the same for every pipeline's full view (what `mlp status --json` prints)
  *   status burst     the same while `--burst` pipelines are deployed at once (runs of every group, then
  *                    all-at-once rollouts: a candidate server each, promoted, the old server stopped)
  *   burst            first deploy to the last rollout promoted
@@ -69,6 +70,9 @@ interface Figures {
   serversPssMb: number;
   statusIdleMs: number;
   statusBurstMs: number;
+  /** The same for every pipeline's full view (`mlp status --json`). */
+  fullStatusIdleMs: number;
+  fullStatusBurstMs: number;
   burstPipelines: number;
   burstMs: number;
   snapshotBytes: number;
@@ -202,9 +206,9 @@ async function invokeAll(serveUrl: string, variants: { pipeline: string; group: 
   return failed;
 }
 
-async function statusMs(conn: DaemonConnection): Promise<number> {
+async function statusMs(conn: DaemonConnection, full = false): Promise<number> {
   const t0 = performance.now();
-  await conn.status();
+  await (full ? conn.fullStatus() : conn.status());
   return performance.now() - t0;
 }
 
@@ -232,7 +236,11 @@ async function measure(pipelines: number, burst: number): Promise<Figures> {
 
     await sleep(2_000); // let the restore's last events settle
     const idle: number[] = [];
-    for (let i = 0; i < SAMPLES; i++) idle.push(await statusMs(conn));
+    const fullIdle: number[] = [];
+    for (let i = 0; i < SAMPLES; i++) {
+      idle.push(await statusMs(conn));
+      fullIdle.push(await statusMs(conn, true));
+    }
     const snapshotBytes = Buffer.byteLength(JSON.stringify(await conn.status()));
 
     // The burst: `burst` pipelines deployed at the same moment.
@@ -240,14 +248,18 @@ async function measure(pipelines: number, burst: number): Promise<Figures> {
     const promoted = new Set<string>();
     const wanted = new Set(deployed);
     let b0 = performance.now();
+    // The fleet deltas (summaries) say when a rollout is promoted; full views go only to subscribers.
     const allPromoted = new Promise<void>((resolve, reject) => {
       const off = conn.onEvent((e) => {
-        if (e.kind !== 'pipeline_updated' || !wanted.has(e.pipeline.name)) return;
-        const r = e.pipeline.rollout;
-        if (r?.phase === 'promoted' && r.candidateVersion === 'v2') promoted.add(e.pipeline.name);
-        else if (r && ['blocked', 'failed', 'rolled_back'].includes(r.phase)) {
-          off();
-          reject(new Error(`${e.pipeline.name}: rollout ${r.phase}: ${r.reason}`));
+        if (e.kind !== 'fleet') return;
+        for (const p of e.pipelines) {
+          const r = p.rollout;
+          if (!wanted.has(p.name) || !r) continue;
+          if (r.phase === 'promoted' && r.candidateVersion === 'v2') promoted.add(p.name);
+          else if (['blocked', 'failed', 'rolled_back'].includes(r.phase)) {
+            off();
+            reject(new Error(`${p.name}: rollout ${r.phase}: ${r.reason ?? ''}`));
+          }
         }
         if (promoted.size === deployed.length) {
           off();
@@ -258,6 +270,7 @@ async function measure(pipelines: number, burst: number): Promise<Figures> {
     b0 = performance.now();
     await Promise.all(deployed.map((pipeline) => conn.command({ command: 'deploy', pipeline })));
     const during: number[] = [];
+    const fullDuring: number[] = [];
     let over = false;
     let failure: unknown;
     allPromoted.then(
@@ -266,7 +279,9 @@ async function measure(pipelines: number, burst: number): Promise<Figures> {
     );
     while (!over) {
       during.push(await statusMs(conn));
-      await sleep(250);
+      await sleep(125);
+      fullDuring.push(await statusMs(conn, true));
+      await sleep(125);
     }
     if (failure) throw failure;
     const burstMs = performance.now() - b0;
@@ -302,6 +317,8 @@ async function measure(pipelines: number, burst: number): Promise<Figures> {
       serversPssMb,
       statusIdleMs: median(idle),
       statusBurstMs: median(during),
+      fullStatusIdleMs: median(fullIdle),
+      fullStatusBurstMs: median(fullDuring),
       burstPipelines: deployed.length,
       burstMs,
       snapshotBytes,
@@ -334,6 +351,8 @@ const rows: [string, (f: Figures) => string, string][] = [
   ['PSS of all model servers (sum)', (f) => mb(f.serversPssMb), ''],
   ['status, idle (median)', (f) => `${f.statusIdleMs.toFixed(0)} ms`, ''],
   ['status during the burst (median)', (f) => `${f.statusBurstMs.toFixed(0)} ms (${(f.statusBurstMs / f.statusIdleMs).toFixed(2)}× idle)`, '≤ 1.5× idle'],
+  ['status --json (full views), idle (median)', (f) => `${f.fullStatusIdleMs.toFixed(0)} ms`, ''],
+  ['status --json during the burst (median)', (f) => `${f.fullStatusBurstMs.toFixed(0)} ms (${(f.fullStatusBurstMs / f.fullStatusIdleMs).toFixed(2)}× idle)`, ''],
   ['burst: deploys at once, to all promoted', (f) => `${f.burstPipelines} in ${s(f.burstMs)}`, ''],
   ['snapshot sent on connect', (f) => `${(f.snapshotBytes / 1024).toFixed(0)} KiB`, ''],
   ['SIGTERM to exit (model servers left)', (f) => `${s(f.sigtermMs)} (${f.leftovers})`, '≤ 5 s'],

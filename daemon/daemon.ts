@@ -52,9 +52,8 @@ import { createServerBackends } from './serving/servers/backends.js';
 import { createServing, DEFAULT_STARTING_AT_ONCE, type Serving } from './serving/service.js';
 import { createStorageHealth } from './storageHealth.js';
 import { openStore, type Store } from './store/db.js';
-import { buildFullSnapshot, buildSnapshot, pipelineView, runViewOf, type StatusSources } from './status.js';
+import { buildFullSnapshot, buildSnapshot, pipelineView, runViewOf, summariesOf, type StatusSources } from './status.js';
 import { startFleetFeed } from './fleetFeed.js';
-import { summaryOf } from '../shared/fleetSummary.js';
 import { ensureOperatorTokenFile } from './tokens.js';
 
 /** What a killed daemon left running gets this long between SIGTERM and SIGKILL (as a step past its limit). */
@@ -152,9 +151,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     // report changes here and the daemon publishes one consistent view.
     let sources: StatusSources | undefined;
     const feed = startFleetFeed({
-      summary: (name) => {
-        const p = sources?.registry.get(name);
-        return p && sources ? summaryOf(pipelineView(p, sources)) : undefined;
+      summaries: (names) => {
+        if (!sources) return [];
+        const { registry } = sources;
+        return summariesOf(names.flatMap((name) => registry.get(name) ?? []), sources);
       },
       publish: (event) => bus.publish(event),
       now: Date.now,
@@ -221,7 +221,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     const deliveries = startDeliveryWorker({ store, storage, log, env: process.env, retry: retryPolicy(opts.timeScale), onChanged: (name) => publishPipelines([name]) });
     closers.push(() => deliveries.close());
     const outbox = createNotificationOutbox({ store, targetsFor, onQueued: () => deliveries.poke() });
-    sources.notifications = (name) => notificationsViewOf(store, name, targetsFor(name), process.env);
+    sources.notifications = (name, sent) => notificationsViewOf(sent, targetsFor(name), process.env);
 
     // Where the router's Data Capture goes, and where replay reads it back.
     const captureDir = join(opts.dataDir, 'capture');
@@ -262,9 +262,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
           onVariantChanged: (pipeline) => publishPipelines([pipeline]),
         }),
     });
-    // Status shows a SageMaker variant's CloudWatch figures where it shows the router's for its own.
-    sources.variantMetrics = (pipeline, group, variant) =>
-      metricsView(metrics.variant(pipeline, group, variant)) ?? trafficView(platform.variantTraffic(pipeline, group, variant));
+    // Status shows a SageMaker variant's CloudWatch figures where it shows the router's for its own (the
+    // router's variant without traffic has none: asking the platform would look its variant up again).
+    sources.variantMetrics = (pipeline, group, variant, backend) =>
+      metricsView(metrics.variant(pipeline, group, variant)) ?? (backend === 'sagemaker' ? trafficView(platform.variantTraffic(pipeline, group, variant)) : null);
     closers.push(() => platform.close());
     // Until the servers are restored (after the API listens), each group's route says its server is starting.
     serving.refreshRoutes();

@@ -15,8 +15,8 @@ export interface FleetFeed {
 }
 
 export function startFleetFeed(opts: {
-  /** The pipeline's summary now; undefined once it is gone (its removal is an event of its own). */
-  summary(name: string): PipelineSummary | undefined;
+  /** The summaries of these pipelines now, read together; a pipeline gone is left out (its removal is an event of its own). */
+  summaries(names: string[]): PipelineSummary[];
   publish(event: DaemonEvent): void;
   now(): number;
   tickMs?: number;
@@ -30,11 +30,7 @@ export function startFleetFeed(opts: {
   function flush() {
     timer = null;
     lastFlush = opts.now();
-    const pipelines: PipelineSummary[] = [];
-    for (const name of dirty) {
-      const s = opts.summary(name);
-      if (s) pipelines.push(s);
-    }
+    const pipelines = opts.summaries([...dirty]);
     dirty.clear();
     if (pipelines.length) opts.publish({ kind: 'fleet', at: lastFlush, pipelines });
   }

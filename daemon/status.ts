@@ -1,12 +1,32 @@
-/** What clients see: the snapshot of every pipeline in force, built from the registry and the store. */
+/**
+ * What clients see: the snapshot of every pipeline in force, built from the registry and the store.
+ * The store's records of all the pipelines a snapshot shows are read together (a fixed number of
+ * statements, store/fleet-reads.ts), so a snapshot's cost in SQLite does not grow by a dozen
+ * statements a pipeline.
+ */
 import { relative } from 'node:path';
 import { pipelineBackends } from '../shared/config/backends.js';
 import { summaryOf } from '../shared/fleetSummary.js';
-import type { CapacityView, FullSnapshot, LatencyView, NotificationsView, PerformanceView, PipelineView, RolloutView, RunView, SageMakerServingView, Snapshot, VariantView } from '../shared/protocol.js';
+import type {
+  CapacityView,
+  FullSnapshot,
+  PipelineSummary,
+  LatencyView,
+  NotificationsView,
+  PerformanceView,
+  PipelineView,
+  RolloutView,
+  RunView,
+  SageMakerServingView,
+  Snapshot,
+  VariantView,
+} from '../shared/protocol.js';
 import { gateViewsOf } from '../shared/reports/gates.js';
 import { servingEstimate, trainingEstimate } from './costs/estimate.js';
-import { priceTable } from './costs/prices.js';
+import { priceTable, type PriceTable } from './costs/prices.js';
 import type { Run } from './store/runs.js';
+import type { StepRun } from './store/step-runs.js';
+import type { PipelineRecords, RecordsDepth } from './store/fleet-reads.js';
 import type { PipelineRegistry } from './repo/registry.js';
 import type { InForcePipeline } from './repo/reconcile.js';
 import type { Store } from './store/db.js';
@@ -24,8 +44,8 @@ export interface StatusSources {
   store: Store;
   /** The daemon's --time-scale: when a rollout's next step is due depends on it. */
   timeScale: number;
-  /** Live metrics of a variant, when serving is running. */
-  variantMetrics?(pipeline: string, group: string, variant: string): VariantView['metrics'];
+  /** Live metrics of a variant, when serving is running (`backend`: where it serves, so no lookup is needed to know). */
+  variantMetrics?(pipeline: string, group: string, variant: string, backend: Variant['backend']): VariantView['metrics'];
   /** Progress of a replay under way. */
   replayProgress?(pipeline: string): NonNullable<RolloutView['replayProgress']>;
   /** A pipeline's live traffic over the last minute, every group and variant pooled; null without any. */
@@ -34,17 +54,41 @@ export interface StatusSources {
   history?(pipeline: string): PerformanceView['history'];
   /** Why the database refuses writes, null while it takes them. */
   storage?(): Snapshot['storage'];
-  /** A pipeline's notification targets and last deliveries. */
-  notifications?(pipeline: string): NotificationsView;
+  /** A pipeline's notification targets and last deliveries (`sent`: its newest notifications, from the store). */
+  notifications?(pipeline: string, sent: PipelineRecords['notifications']): NotificationsView;
   /** The daemon's model servers and runs against its limits. */
   capacity?(): CapacityView;
 }
 
+/** One pipeline's full view (a client's detail). */
 export function pipelineView(p: InForcePipeline, src: StatusSources): PipelineView {
-  const { registry, groups, store } = src;
+  return viewsOf([p], src)[0]!;
+}
+
+/** The full views of `pipelines`, from one read of the store for all of them. */
+export function viewsOf(pipelines: readonly InForcePipeline[], src: StatusSources): PipelineView[] {
+  return viewsAt(pipelines, src, 'full');
+}
+
+/**
+ * The summaries of `pipelines` (the fleet list's rows). They are cut from views built of what a
+ * summary reads only (depth `summary`: no steps, no older runs or decisions, no notifications), so
+ * they equal the summaries of full views at a fraction of the rows.
+ */
+export function summariesOf(pipelines: readonly InForcePipeline[], src: StatusSources): PipelineSummary[] {
+  return viewsAt(pipelines, src, 'summary').map(summaryOf);
+}
+
+function viewsAt(pipelines: readonly InForcePipeline[], src: StatusSources, depth: RecordsDepth): PipelineView[] {
+  const records = src.store.fleetReads.of(pipelines.map((p) => p.name), depth);
+  const prices = priceTable(src.registry.repoConfig()?.prices);
+  return pipelines.map((p) => viewOf(p, records.get(p.name)!, prices, src, depth));
+}
+
+function viewOf(p: InForcePipeline, records: PipelineRecords, prices: PriceTable, src: StatusSources, depth: RecordsDepth): PipelineView {
+  const { registry, groups } = src;
   const info = groups.get(p.name);
-  const live = store.variants.live(p.name);
-  const variants = live.map((v) => variantViewOf(v, src));
+  const variants = records.live.map((v) => variantViewOf(v, src));
   const backends = pipelineBackends(p.config.pipeline);
   return {
     name: p.name,
@@ -54,44 +98,50 @@ export function pipelineView(p: InForcePipeline, src: StatusSources): PipelineVi
     groupsError: info.error ?? (info.refused.length ? info.refused.join('; ') : null),
     current: currentOf(variants),
     variants,
-    rollout: rolloutView(p, src),
+    rollout: rolloutView(p, records, src),
     problems: p.problems,
     configLoadedAt: p.loadedAt,
-    runs: store.runs.listRecent(p.name, RECENT_RUNS).map((run) => runViewOf(run, store)),
-    performance: performanceOf(p, live, src),
+    runs: records.recentRuns.map((run) => runViewFrom(run, records.steps.get(run.id) ?? [])),
+    performance: performanceOf(p, records, prices, src),
     backends,
     sagemaker: backends.serving === 'sagemaker' ? sageMakerServing(p.name, info.groups, registry.repoConfig()?.aws?.region) : null,
-    ...(src.notifications ? { notifications: src.notifications(p.name) } : {}),
+    ...(src.notifications && depth === 'full' ? { notifications: src.notifications(p.name, records.notifications) } : {}),
   };
 }
 
 /** What `mlp invoke` needs to call a group's endpoint: its name (the platform's own naming) and the region. */
 function sageMakerServing(pipeline: string, groups: readonly string[], region: string | undefined): SageMakerServingView {
-  return { region: region ?? null, endpoints: Object.fromEntries(groups.map((g) => [g, endpointName(pipeline, g)])) };
+  return {
+    region: region ?? null,
+    endpoints: Object.fromEntries(groups.map((g) => [g, endpointName(pipeline, g)])),
+  };
 }
 
 /**
  * How fast the pipeline answers and what it costs (docs/costs.md). Costs use the instance types in
  * force now, so an edited `training.instance_type` re-prices the last run too.
  */
-function performanceOf(p: InForcePipeline, variants: Variant[], src: StatusSources): PerformanceView {
-  const { store } = src;
-  const prices = priceTable(src.registry.repoConfig()?.prices);
-  const run = store.runs.latestSucceeded(p.name);
+function performanceOf(p: InForcePipeline, records: PipelineRecords, prices: PriceTable, src: StatusSources): PerformanceView {
+  const run = records.latestSucceeded;
   const { training, serve } = p.config.pipeline;
   return {
     latency: src.latency?.(p.name) ?? null,
-    history: src.history?.(p.name) ?? { intervalMs: HISTORY_INTERVAL_MS, points: [] },
-    training: run ? trainingEstimate(run, store.stepRuns.listByRun(run.id), training.instance_type, prices) : null,
-    serving: servingEstimate(variants, serve.instance_type, prices),
+    history: src.history?.(p.name) ?? {
+      intervalMs: HISTORY_INTERVAL_MS,
+      points: [],
+    },
+    training: run ? trainingEstimate(run, records.steps.get(run.id) ?? [], training.instance_type, prices) : null,
+    serving: servingEstimate(records.live, serve.instance_type, prices),
     prices: { asOf: prices.asOf, region: prices.region, source: prices.source },
   };
 }
 
-/** Runs shown per pipeline in status. */
-const RECENT_RUNS = 5;
-
+/** A run as clients see it, its steps read from the store. */
 export function runViewOf(run: Run, store: Store): RunView {
+  return runViewFrom(run, store.stepRuns.listByRun(run.id));
+}
+
+function runViewFrom(run: Run, steps: StepRun[]): RunView {
   return {
     id: run.id,
     pipeline: run.pipeline,
@@ -103,7 +153,7 @@ export function runViewOf(run: Run, store: Store): RunView {
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,
     gitCommit: run.gitCommit,
-    steps: store.stepRuns.listByRun(run.id).map((s) => ({
+    steps: steps.map((s) => ({
       step: s.step,
       group: s.group,
       executor: s.executor,
@@ -118,12 +168,21 @@ export function runViewOf(run: Run, store: Store): RunView {
 
 /** What a client gets on connect: every pipeline summarised, so its size grows by a few hundred bytes a pipeline. */
 export function buildSnapshot(src: StatusSources, now: number): Snapshot {
-  return { type: 'snapshot', ...snapshotHead(src, now), pipelines: src.registry.list().map((p) => summaryOf(pipelineView(p, src))) };
+  return {
+    type: 'snapshot',
+    ...snapshotHead(src, now),
+    pipelines: summariesOf(src.registry.list(), src),
+  };
 }
 
 /** Every pipeline's full view: `mlp status --json`. */
 export function buildFullSnapshot(src: StatusSources, now: number, id: string | null): FullSnapshot {
-  return { type: 'full_snapshot', id, ...snapshotHead(src, now), pipelines: src.registry.list().map((p) => pipelineView(p, src)) };
+  return {
+    type: 'full_snapshot',
+    id,
+    ...snapshotHead(src, now),
+    pipelines: viewsOf(src.registry.list(), src),
+  };
 }
 
 function snapshotHead(src: StatusSources, now: number) {
@@ -147,7 +206,7 @@ function variantViewOf(v: Variant, src: StatusSources): VariantView {
     port: v.port,
     restarts: v.restarts,
     lastError: v.lastError,
-    metrics: src.variantMetrics?.(v.pipeline, v.group, name) ?? null,
+    metrics: src.variantMetrics?.(v.pipeline, v.group, name, v.backend) ?? null,
   };
 }
 
@@ -161,10 +220,9 @@ function currentOf(variants: VariantView[]): PipelineView['current'] {
 }
 
 /** The active rollout, else the most recent one (DESIGN §3). */
-function rolloutView(p: InForcePipeline, src: StatusSources): RolloutView | null {
-  const { store } = src;
+function rolloutView(p: InForcePipeline, records: PipelineRecords, src: StatusSources): RolloutView | null {
   const pipeline = p.name;
-  const r = store.rollouts.active(pipeline) ?? store.rollouts.latest(pipeline);
+  const r = records.rollout;
   if (!r) return null;
   const newest = (versions: (number | null)[]) => {
     const known = versions.filter((v): v is number => v !== null);
@@ -176,7 +234,11 @@ function rolloutView(p: InForcePipeline, src: StatusSources): RolloutView | null
     candidateVersion: newest(r.groups.map((g) => g.candidate))!,
     currentVersion: newest(r.groups.map((g) => g.current)),
     candidateWeight: r.candidateWeight,
-    groups: r.groups.map((g) => ({ group: g.group, candidateVersion: `v${g.candidate}`, currentVersion: g.current === null ? null : `v${g.current}` })),
+    groups: r.groups.map((g) => ({
+      group: g.group,
+      candidateVersion: `v${g.candidate}`,
+      currentVersion: g.current === null ? null : `v${g.current}`,
+    })),
     pausedFrom: r.pausedFrom,
     gates: gateViewsOf((r.state as MachineState).gates ?? {}),
     replayProgress: r.phase === 'replaying' ? (src.replayProgress?.(pipeline) ?? []) : [],
@@ -184,7 +246,7 @@ function rolloutView(p: InForcePipeline, src: StatusSources): RolloutView | null
     updatedAt: r.updatedAt,
     finishedAt: r.finishedAt,
     reason: r.reason,
-    decisions: store.decisions.list(r.id),
+    decisions: records.decisions,
     nextStep: nextStepOf(r, rolloutPolicy(p.config, src.timeScale)),
   };
 }

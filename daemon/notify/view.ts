@@ -2,14 +2,10 @@
 import { expandUrl, targetLabel, type NotifyTargetConfig } from '../../shared/config/notify.js';
 import type { NotificationView, NotificationsView } from '../../shared/protocol.js';
 import type { Notification } from '../store/notifications.js';
-import type { Store } from '../store/db.js';
 
-const RECENT = 10;
-const FAILURES = 5;
-
+/** `sent`: the pipeline's newest notifications and newest failed ones, as the store keeps them (store/fleet-reads.ts). */
 export function notificationsViewOf(
-  store: Store,
-  pipeline: string,
+  sent: { recent: Notification[]; failures: Notification[] },
   targets: readonly NotifyTargetConfig[],
   env: Readonly<Record<string, string | undefined>>,
 ): NotificationsView {
@@ -29,8 +25,8 @@ export function notificationsViewOf(
   });
   return {
     targets: targets.map((t) => ({ target: targetLabel(t.url, env), on: [...t.on], problem: unsetProblem(t.url, env) })),
-    recent: store.notifications.recent(pipeline, RECENT).map(view),
-    failures: store.notifications.recentFailures(pipeline, FAILURES).map(view),
+    recent: sent.recent.map(view),
+    failures: sent.failures.map(view),
   };
 }
 

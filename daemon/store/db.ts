@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { MlpError } from '../../shared/errors.js';
 import { AuditRepository } from './audit.js';
 import { DecisionsRepository } from './decisions.js';
+import { FleetReadsRepository } from './fleet-reads.js';
 import { LogsRepository } from './logs.js';
 import { migrate } from './migrate.js';
 import { migrations } from './migrations/index.js';
@@ -33,6 +34,8 @@ export interface Store {
   readonly variants: VariantsRepository;
   /** The notification outbox. */
   readonly notifications: NotificationsRepository;
+  /** What status shows of many pipelines, read at once. */
+  readonly fleetReads: FleetReadsRepository;
   /** Runs `fn` in one transaction (nested calls become savepoints). `fn` must be synchronous. */
   transaction<T>(fn: () => T): T;
   /** Checkpoints the WAL into the main file and closes; later calls do nothing. */
@@ -42,6 +45,8 @@ export interface Store {
 export interface StoreOptions {
   /** The clock for timestamps a caller does not pass (epoch ms). */
   now?: () => number;
+  /** Called with every statement executed (tests count the statements a status costs). */
+  trace?: (sql: string) => void;
 }
 
 export const STORE_FILE = 'mlp.db';
@@ -57,7 +62,7 @@ export function openStoreAt(file: string, options: StoreOptions = {}): Store {
   const now = options.now ?? Date.now;
   let db: Database.Database;
   try {
-    db = new Database(file);
+    db = new Database(file, options.trace ? { verbose: (sql) => options.trace!(String(sql)) } : {});
   } catch (err) {
     throw new MlpError('unavailable', `cannot open ${file}: ${messageOf(err)}`, { cause: err, details: { file } });
   }
@@ -82,6 +87,7 @@ export function openStoreAt(file: string, options: StoreOptions = {}): Store {
     tokens: new TokensRepository(db, now),
     variants: new VariantsRepository(db, now),
     notifications: new NotificationsRepository(db, now),
+    fleetReads: new FleetReadsRepository(db),
     transaction: (fn) => db.transaction(fn)(),
     close() {
       if (!db.open) return;

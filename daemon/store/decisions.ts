@@ -8,7 +8,7 @@ import type { Decision, Rule, Verdict } from '../../shared/reports/decision.js';
 export type { Decision } from '../../shared/reports/decision.js';
 
 /** Rows are only ever written from a Decision: their texts are its enums. */
-interface DecisionRow {
+export interface DecisionRow {
   rollout_id: number;
   at: number;
   phase: RolloutPhase;
@@ -20,7 +20,7 @@ interface DecisionRow {
   reason: string;
 }
 
-const toDecision = (r: DecisionRow): Decision => ({
+export const toDecision = (r: DecisionRow): Decision => ({
   at: r.at,
   phase: r.phase,
   rule: r.rule,

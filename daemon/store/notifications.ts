@@ -38,7 +38,7 @@ export type AttemptOutcome =
   | { status: 'pending'; httpStatus: number | null; error: string; retryAt: number }
   | { status: 'failed'; httpStatus: number | null; error: string };
 
-interface NotificationRow {
+export interface NotificationRow {
   id: number;
   event_id: string;
   pipeline: string;
@@ -55,7 +55,7 @@ interface NotificationRow {
   finished_at: number | null;
 }
 
-const toNotification = (r: NotificationRow): Notification => ({
+export const toNotification = (r: NotificationRow): Notification => ({
   id: r.id,
   eventId: r.event_id,
   pipeline: r.pipeline,

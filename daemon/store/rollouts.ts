@@ -49,7 +49,7 @@ export interface CreateRolloutInput {
   at?: number;
 }
 
-interface RolloutRow {
+export interface RolloutRow {
   id: number;
   pipeline: string;
   run_id: string | null;
@@ -67,7 +67,7 @@ interface RolloutRow {
   version: number;
 }
 
-const toRollout = (r: RolloutRow): Rollout => ({
+export const toRollout = (r: RolloutRow): Rollout => ({
   id: r.id,
   pipeline: r.pipeline,
   runId: r.run_id,
@@ -85,7 +85,7 @@ const toRollout = (r: RolloutRow): Rollout => ({
   version: r.version,
 });
 
-const TERMINAL_SQL = TERMINAL_PHASES.map((p) => `'${p}'`).join(', ');
+export const TERMINAL_SQL = TERMINAL_PHASES.map((p) => `'${p}'`).join(', ');
 
 type InsertParams = Omit<RolloutRow, 'id' | 'step_index' | 'paused_from' | 'updated_at' | 'finished_at' | 'version'>;
 type SaveParams = Pick<

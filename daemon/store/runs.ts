@@ -42,7 +42,7 @@ export interface SetRunStatusOptions {
   at?: number;
 }
 
-interface RunRow {
+export interface RunRow {
   id: string;
   pipeline: string;
   trigger: RunTrigger;
@@ -55,7 +55,7 @@ interface RunRow {
   finished_at: number | null;
 }
 
-const toRun = (r: RunRow): Run => ({
+export const toRun = (r: RunRow): Run => ({
   id: r.id,
   pipeline: r.pipeline,
   trigger: r.trigger,

@@ -38,7 +38,7 @@ export interface FinishStepInput {
   at?: number;
 }
 
-interface StepRunRow {
+export interface StepRunRow {
   id: number;
   run_id: string;
   step: string;
@@ -51,7 +51,7 @@ interface StepRunRow {
   finished_at: number | null;
 }
 
-const toStepRun = (r: StepRunRow): StepRun => ({
+export const toStepRun = (r: StepRunRow): StepRun => ({
   id: r.id,
   runId: r.run_id,
   step: r.step,

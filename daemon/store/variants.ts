@@ -37,7 +37,7 @@ export interface CreateVariantInput {
   at?: number;
 }
 
-interface VariantRow {
+export interface VariantRow {
   id: number;
   pipeline: string;
   group_name: string;
@@ -55,7 +55,7 @@ interface VariantRow {
   updated_at: number;
 }
 
-const toVariant = (r: VariantRow): Variant => ({
+export const toVariant = (r: VariantRow): Variant => ({
   id: r.id,
   pipeline: r.pipeline,
   group: r.group_name,

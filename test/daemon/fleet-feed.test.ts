@@ -154,10 +154,7 @@ test('fleet deltas carry only the pipelines that changed, at most one per tick, 
   const published: DaemonEvent[] = [];
   const tickMs = 15;
   const feed = startFleetFeed({
-    summary: (name) => {
-      const p = model.get(name);
-      return p && summaryOf(p);
-    },
+    summaries: (names) => names.flatMap((name) => model.get(name) ?? []).map(summaryOf),
     publish: (event) => published.push(event),
     now: Date.now,
     tickMs,
@@ -210,7 +207,7 @@ test('fleet deltas carry only the pipelines that changed, at most one per tick, 
 test('a change after a quiet tick goes out at once; a burst waits for the tick', async () => {
   const published: { at: number; names: string[] }[] = [];
   const feed = startFleetFeed({
-    summary: (name) => summaryOf(pipeline(name)),
+    summaries: (names) => names.map((name) => summaryOf(pipeline(name))),
     publish: (event) => event.kind === 'fleet' && published.push({ at: performance_now(), names: event.pipelines.map((p) => p.name) }),
     now: Date.now,
     tickMs: 200,

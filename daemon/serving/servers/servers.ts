@@ -119,7 +119,7 @@ export function createLocalServerBackend(opts: { ledger?: ChildLedger; spawner?:
           file: argv[0]!,
           args: argv.slice(1),
           cwd: spec.pipelineDir,
-          env: { ...process.env, ...serverEnv(spec, spec.modelDir), PYTHONUNBUFFERED: '1', ...record.env },
+          env: { ...serverEnv(spec, spec.modelDir), PYTHONUNBUFFERED: '1', ...record.env },
         },
         (stream, chunk) => (stream === 'stdout' ? out : err).write(chunk),
       );

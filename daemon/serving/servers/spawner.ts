@@ -5,13 +5,17 @@
  * minute. The worker takes that wait; the daemon gets each server's pid, output and end as messages.
  * Signals go straight to the process group from the daemon (process.kill needs no worker).
  */
-import { Worker } from 'node:worker_threads';
+import { SHARE_ENV, Worker } from 'node:worker_threads';
 
 export interface SpawnRequest {
   file: string;
   args: string[];
   cwd: string;
-  env: Record<string, string | undefined>;
+  /**
+   * Added to the daemon's own environment. The worker shares the daemon's process.env and copies it
+   * there, off the daemon's thread (copying process.env is a call into the runtime per variable).
+   */
+  env: Record<string, string>;
 }
 
 export interface SpawnedProcess {
@@ -42,7 +46,7 @@ parentPort.on('message', ({ id, file, args, cwd, env }) => {
   const post = (m) => parentPort.postMessage({ id, ...m });
   let child;
   try {
-    child = spawn(file, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    child = spawn(file, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   } catch (e) {
     post({ type: 'spawned', pid: undefined });
     post({ type: 'error', code: e.code, message: e.message });
@@ -83,7 +87,7 @@ export function createSpawner(): Spawner {
   const children = new Map<number, Pending>();
 
   const start = (): Worker => {
-    const w = new Worker(WORKER_SOURCE, { eval: true });
+    const w = new Worker(WORKER_SOURCE, { eval: true, env: SHARE_ENV });
     w.on('message', (m: FromWorker) => {
       const c = children.get(m.id);
       if (!c) return;
