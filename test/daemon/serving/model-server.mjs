@@ -23,7 +23,9 @@ const server = http.createServer((req, res) => {
     let ask = {};
     try {
       ask = JSON.parse(raw.toString() || '{}');
-    } catch {}
+    } catch {
+      // a body that is not JSON asks for nothing special: a plain answer
+    }
     const answer = () => {
       if (ask.reset) return req.socket.destroy();
       const status = ask.status ?? 200;
