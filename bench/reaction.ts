@@ -300,6 +300,7 @@ async function main(): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       process.stderr.write(`${signal}: stopping mlpd and the load ...\n`);
+      // Fire and forget: the process ends in finally, whether the cleanup worked or not.
       void cleanup().finally(() => process.exit(130));
     });
   }

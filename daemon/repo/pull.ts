@@ -68,6 +68,7 @@ export function startPulling(opts: {
       busy = false;
     }
   };
+  // tick() never rejects (a failed pull is logged) and skips while one runs, so it is started and forgotten.
   const timer = setInterval(() => void tick(), opts.intervalMs);
   void tick();
   return { close: () => clearInterval(timer) };

@@ -45,6 +45,7 @@ export async function startRepoService(opts: { root: string; store: Store; stora
         // The change could not be recorded (disk full), so it was not applied: read the folder again later.
         reloadAgain ??= setTimeout(() => {
           reloadAgain = undefined;
+          // serialise() catches and logs, so the retry is fire and forget.
           void reload();
         }, opts.storage.retryEveryMs);
         return undefined;

@@ -352,6 +352,7 @@ export function createSageMakerPlatform(deps: SageMakerPlatformDeps): ServingPla
         const candidate = roleOf(pipeline, group, 'candidate')!;
         const current = currentOf(pipeline, group);
         if (!current) continue;
+        // Not awaited: taking traffic off one endpoint must not wait for (or fail) the others; a failure is logged.
         void endpointsOf(s)
           .setWeights(pipeline, endpointName(pipeline, group), weightsOf({ current, candidate }, 0))
           .catch((err) => log.error('sagemaker', `cannot take the traffic off ${variantName(candidate.version)}: ${describeError(err)}`, pipeline));
