@@ -1,7 +1,7 @@
 /** What clients see: the snapshot of every pipeline in force, built from the registry and the store. */
 import { relative } from 'node:path';
 import { pipelineBackends } from '../shared/config/backends.js';
-import { summaryOf } from '../shared/fleetSummary.js';
+import { summaryOf } from '../shared/fleet-summary.js';
 import type { CapacityView, FullSnapshot, LatencyView, NotificationsView, PerformanceView, PipelineView, RolloutView, RunView, SageMakerServingView, Snapshot, VariantView } from '../shared/protocol.js';
 import { servingEstimate, trainingEstimate } from './costs/estimate.js';
 import { priceTable } from './costs/prices.js';

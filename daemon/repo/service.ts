@@ -5,7 +5,7 @@
  */
 import type { ConfigProblem } from '../../shared/config/problems.js';
 import type { Logger } from '../log.js';
-import type { StorageHealth } from '../storageHealth.js';
+import type { StorageHealth } from '../storage-health.js';
 import type { Store } from '../store/db.js';
 import { createGroupDirectory, type GroupDirectory, type GroupInfo } from '../warehouse/directory.js';
 import { createRegistry, type PipelineRegistry, type RegistryChange } from './registry.js';

@@ -11,7 +11,7 @@ import { integrationTestCommand, parseGroupSource, type PipelineConfig, type Rep
 import { formatDuration } from '../../shared/duration.js';
 import type { ChildLedger } from '../children/ledger.js';
 import type { Executor } from '../executors/executor.js';
-import type { LogWriter } from '../logWriter.js';
+import type { LogWriter } from '../log-writer.js';
 import type { ServingPlatform } from '../platform/platform.js';
 import type { InForcePipeline } from '../repo/reconcile.js';
 import type { Rollout } from '../store/rollouts.js';

@@ -17,7 +17,7 @@ import { BIN, cleanEnv, ROOT, runCli } from '../helpers/cli.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { startMoto, type Moto } from '../helpers/moto.js';
 import { pipelineRepo } from '../helpers/pipelines.js';
-import { startStandin, type Standin } from '../helpers/sagemakerStandin.js';
+import { startStandin, type Standin } from '../helpers/sagemaker-standin.js';
 import { AIRFLOW_VENV, TEST_IMAGE } from '../helpers/services.js';
 
 const execFileAsync = promisify(execFile);

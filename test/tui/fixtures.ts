@@ -1,5 +1,5 @@
 /** Pipelines as the daemon sends them, in the states the TUI must show. */
-import { summaryOf } from '../../shared/fleetSummary.js';
+import { summaryOf } from '../../shared/fleet-summary.js';
 import type { DecisionView, FullSnapshot, HistoryPoint, LatencyView, PipelineView, RolloutView, Snapshot, VariantView } from '../../shared/protocol.js';
 
 export const NOW = Date.UTC(2025, 10, 20, 12, 0, 0);

@@ -21,9 +21,9 @@ import { readS3Capture } from './capture.js';
 import { createEndpoints, type ConfigPlan, type VariantPlan } from './endpoints.js';
 import { variantConnector } from './invoke.js';
 import { createCloudWatchTraffic } from './metrics.js';
-import { modelDataUrl } from './modelData.js';
+import { modelDataUrl } from './model-data.js';
 import { endpointConfigName, endpointName, isConfigOf, modelName, variantName } from './naming.js';
-import { servingContainer } from './servingContainer.js';
+import { servingContainer } from './serving-container.js';
 
 /** mlp.yaml's `aws:` section. */
 export interface AwsSettings {
