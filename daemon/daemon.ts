@@ -296,7 +296,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         publishPipelines([run.pipeline]);
       },
       onFinished(run, result) {
-        // A successful training run rolls out what it produced, through the gates (DESIGN §1).
+        // A successful training run rolls out what it produced, through the gates (docs/rollouts.md, "Phases").
         const trained = result.groups.flatMap((g) => (g.version ? [{ group: g.group, version: g.version.version }] : []));
         if (result.status !== 'succeeded' || trained.length === 0) return;
         rollouts!.start(run.pipeline, run.id, trained).catch((err) => log.error('rollout', `cannot start: ${describeError(err)}`, run.pipeline));
@@ -356,7 +356,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     if (opts.pullIntervalMs !== undefined) {
       const onPulled = async (result: PullResult) => {
         await repo.reload();
-        // A merged change to a pipeline's config or code starts a new run of it (DESIGN §3).
+        // A merged change to a pipeline's config or code starts a new run of it (README.md, "The repo": merging is the deployment).
         const changed = result.changedFiles.map((f) => resolve(opts.repo, f));
         for (const p of registry.list()) {
           if (p.problems.length || !changed.some((f) => f.startsWith(p.dir + sep))) continue;

@@ -159,7 +159,7 @@ function currentOf(variants: VariantView[]): PipelineView['current'] {
   return { version: `v${newest}`, groups };
 }
 
-/** The active rollout, else the most recent one (DESIGN §3). */
+/** The active rollout, else the most recent one (docs/api.md, the snapshot's `rollout`). */
 function rolloutView(p: InForcePipeline, src: StatusSources): RolloutView | null {
   const { store } = src;
   const pipeline = p.name;

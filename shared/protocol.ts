@@ -1,5 +1,5 @@
 /**
- * The daemon's WebSocket API (DESIGN §7): every message either side sends, as one zod schema that
+ * The daemon's WebSocket API (docs/api.md): every message either side sends, as one zod schema that
  * both ends import. The daemon validates what clients send; clients validate what the daemon sends,
  * so a version skew shows up as a clear error instead of a confusing screen.
  *

@@ -1,6 +1,6 @@
 /**
  * `--pull INTERVAL`: fast-forwards the repo clone from its upstream, so merging a pull request is
- * the deployment (DESIGN §3). Never merges, rebases or resets: a clone that cannot fast-forward
+ * the deployment (README.md, "The repo"). Never merges, rebases or resets: a clone that cannot fast-forward
  * (local commits, a dirty tree) is reported and left alone.
  */
 import { MlpError } from '../../shared/errors.js';

@@ -4,7 +4,7 @@ import { fromJson, toJson } from './json.js';
 import { isForeignKeyViolation } from './sqlite-errors.js';
 
 /**
- * Why a rollout advanced, held, blocked, rolled back or was promoted (DESIGN §3). `observed`,
+ * Why a rollout advanced, held, blocked, rolled back or was promoted (docs/rollouts.md, "Decisions"). `observed`,
  * `threshold` and `sample` are whatever the rule measured; null when it measured nothing.
  */
 export interface Decision {
