@@ -300,6 +300,7 @@ async function main(): Promise<void> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
       process.stderr.write(`${signal}: stopping mlpd and the load ...\n`);
+      // Fire and forget: the process ends in finally, whether the cleanup worked or not.
       void cleanup().finally(() => process.exit(130));
     });
   }
@@ -453,7 +454,7 @@ async function main(): Promise<void> {
       trim(responses, now() - METRICS_WINDOW_MS - 5_000);
     }
     await collect('stop');
-    print(results, o, (now() - started) / 1000);
+    print(results, (now() - started) / 1000);
   } finally {
     await cleanup();
   }
@@ -547,7 +548,7 @@ function reaction(r: RoundResult): string {
   return Number.isFinite(r.tMin) ? `${ms(r.tW0 - r.tMin)} ms after Tmin` : `before Tmin: only ${r.failures} failures ever arrived`;
 }
 
-function print(results: RoundResult[], o: Options, wallS: number): void {
+function print(results: RoundResult[], wallS: number): void {
   const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
   const cpu = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? 'unknown CPU';
   console.log(`\nmachine: ${availableParallelism()} CPUs (${cpu}), Node ${process.version}, load average ${loadavg()[0]!.toFixed(1)}; whole run ${wallS.toFixed(0)} s`);

@@ -351,6 +351,7 @@ function child(role: 'tui' | 'load', env: NodeJS.ProcessEnv) {
       };
       const timer = setTimeout(() => done(new Error(`the ${role} process did not report ${what} within ${timeoutMs} ms`)), timeoutMs);
       listeners.add(listen);
+      // A watcher, not a step: `exited` never rejects, and done() ignores it once a value came.
       void exited.then((code) => done(new Error(`the ${role} process exited (${code}) before it reported ${what}${failure ? `: ${failure}` : ''}\n${stderr}`)));
     });
   return {

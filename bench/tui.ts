@@ -18,7 +18,7 @@ import { render } from 'ink-testing-library';
 import { App } from '../tui/app.js';
 import { TuiProvider } from '../tui/provider.js';
 import { createFleetStore } from '../tui/state/store.js';
-import { summaryOf } from '../shared/fleetSummary.js';
+import { summaryOf } from '../shared/fleet-summary.js';
 import type { DaemonEvent, PipelineView, RolloutPhase } from '../shared/protocol.js';
 import { blockedByReplay, metrics, NOW, pipeline, rollout, shifting } from '../test/tui/fixtures.js';
 import { fakeActions, fleetState, KEY } from '../test/tui/render.js';

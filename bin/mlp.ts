@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { exportCommand, groupsCommand, runCommand } from '../daemon/cli/runUsage.js';
+import { exportCommand, groupsCommand, runCommand } from '../daemon/cli/run-usage.js';
 import { exitWhenWritten, handleClosedReader } from '../shared/output.js';
 import { main } from '../tui/cli/main.js';
 

@@ -7,7 +7,7 @@ import { MlpError, describeError } from '../shared/errors.js';
 import type { CommandMessage, OperatorCommand } from '../shared/protocol.js';
 import type { Session } from './api/server.js';
 import type { Logger } from './log.js';
-import type { StorageHealth } from './storageHealth.js';
+import type { StorageHealth } from './storage-health.js';
 import type { Store } from './store/db.js';
 
 export type CommandHandler = (command: CommandMessage, session: Session) => Promise<unknown>;

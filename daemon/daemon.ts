@@ -18,7 +18,7 @@ import { childrenDir, createChildLedger } from './children/ledger.js';
 import { lockDataDir } from './children/lock.js';
 import { reapLeftovers, type ReapedChild } from './children/reaper.js';
 import { createRolloutController, type RolloutController } from './rollout/controller.js';
-import { runDataCheckGate } from './rollout/dataChecks.js';
+import { runDataCheckGate } from './rollout/data-checks.js';
 import { createGateRunner } from './rollout/gates.js';
 import { rolloutPolicy } from './rollout/policy.js';
 import { startApiServer } from './api/server.js';
@@ -27,8 +27,8 @@ import { createCommandService } from './commands.js';
 import { createEventBus } from './events.js';
 import { createExecutorFactory } from './executors/factory.js';
 import type { Logger } from './log.js';
-import { createLogPersister } from './logPersister.js';
-import { createLogWriter } from './logWriter.js';
+import { createLogPersister } from './log-persister.js';
+import { createLogWriter } from './log-writer.js';
 import { startMaintenance } from './maintenance.js';
 import { isLoopback, urlHost } from './net.js';
 import { startDeliveryWorker } from './notify/delivery.js';
@@ -37,7 +37,7 @@ import { retryPolicy } from './notify/retry.js';
 import { notificationsViewOf, unsetProblem } from './notify/view.js';
 import { createLocalPlatform } from './platform/local.js';
 import { selectPlatforms } from './platform/selection.js';
-import { trafficView } from './platform/trafficView.js';
+import { trafficView } from './platform/traffic-view.js';
 import { checkPullable, startPulling, type PullResult } from './repo/pull.js';
 import { startRepoService } from './repo/service.js';
 import { moveLegacyGroupFolders } from './runs/legacy-folders.js';
@@ -50,10 +50,10 @@ import { startMetricsHistory, type MetricsHistory } from './serving/metrics/hist
 import { startServingRouter } from './serving/router/workers.js';
 import { createServerBackends } from './serving/servers/backends.js';
 import { createServing, DEFAULT_STARTING_AT_ONCE, type Serving } from './serving/service.js';
-import { createStorageHealth } from './storageHealth.js';
+import { createStorageHealth } from './storage-health.js';
 import { openStore, type Store } from './store/db.js';
 import { buildFullSnapshot, buildSnapshot, pipelineView, runViewOf, summariesOf, type StatusSources } from './status.js';
-import { startFleetFeed } from './fleetFeed.js';
+import { startFleetFeed } from './fleet-feed.js';
 import { ensureOperatorTokenFile } from './tokens.js';
 
 /** What a killed daemon left running gets this long between SIGTERM and SIGKILL (as a step past its limit). */
@@ -297,7 +297,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         publishPipelines([run.pipeline]);
       },
       onFinished(run, result) {
-        // A successful training run rolls out what it produced, through the gates (DESIGN §1).
+        // A successful training run rolls out what it produced, through the gates (docs/rollouts.md, "Phases").
         const trained = result.groups.flatMap((g) => (g.version ? [{ group: g.group, version: g.version.version }] : []));
         if (result.status !== 'succeeded' || trained.length === 0) return;
         rollouts!.start(run.pipeline, run.id, trained).catch((err) => log.error('rollout', `cannot start: ${describeError(err)}`, run.pipeline));
@@ -357,7 +357,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     if (opts.pullIntervalMs !== undefined) {
       const onPulled = async (result: PullResult) => {
         await repo.reload();
-        // A merged change to a pipeline's config or code starts a new run of it (DESIGN §3).
+        // A merged change to a pipeline's config or code starts a new run of it (README.md, "The repo": merging is the deployment).
         const changed = result.changedFiles.map((f) => resolve(opts.repo, f));
         for (const p of registry.list()) {
           if (p.problems.length || !changed.some((f) => f.startsWith(p.dir + sep))) continue;

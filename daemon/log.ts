@@ -1,5 +1,5 @@
 /**
- * The daemon's own log: one line per event on stderr (DESIGN §3), `TIME LEVEL area: message`.
+ * The daemon's own log: one line per event on stderr (README.md, "Commands"), `TIME LEVEL area: message`.
  * Lines about a pipeline are also handed to listeners (the store and the API), so `mlp tail`
  * and the TUI show the same words the operator sees on the server.
  */

@@ -6,7 +6,7 @@
  */
 import { relative } from 'node:path';
 import { pipelineBackends } from '../shared/config/backends.js';
-import { summaryOf } from '../shared/fleetSummary.js';
+import { summaryOf } from '../shared/fleet-summary.js';
 import type {
   CapacityView,
   FullSnapshot,
@@ -219,7 +219,7 @@ function currentOf(variants: VariantView[]): PipelineView['current'] {
   return { version: `v${newest}`, groups };
 }
 
-/** The active rollout, else the most recent one (DESIGN §3). */
+/** The active rollout, else the most recent one (docs/api.md, the snapshot's `rollout`). */
 function rolloutView(p: InForcePipeline, records: PipelineRecords, src: StatusSources): RolloutView | null {
   const pipeline = p.name;
   const r = records.rollout;

@@ -1,5 +1,5 @@
 /**
- * The operator token file (DESIGN §7): created mode 0600 in the data dir on first start, so
+ * The operator token file (docs/security.md, "Authentication"): created mode 0600 in the data dir on first start, so
  * whoever can read the data dir can operate the daemon and nobody else can.
  */
 import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';

@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mlpYamlJsonSchema, pipelineJsonSchema } from '../shared/config/jsonSchema.js';
+import { mlpYamlJsonSchema, pipelineJsonSchema } from '../shared/config/json-schema.js';
 import { renderConfigReference } from '../shared/config/reference.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');

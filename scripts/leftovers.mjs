@@ -2,7 +2,7 @@
 // the run. `npm test` (scripts/test.mjs) marks the run: MLP_TEST_RUN=<id> in the environment of the test
 // runner, which every process the tests start inherits (daemons, their steps, checks and model servers
 // included); scripts/test-file.mjs adds MLP_TEST_FILE, the test file whose process started it. Containers
-// inherit no environment: the daemon labels those it starts `mlp.test-run=<id>` (daemon/testRun.ts).
+// inherit no environment: the daemon labels those it starts `mlp.test-run=<id>` (daemon/test-run.ts).
 // Services the setup starts before the run (dockerd, PostgreSQL) do not carry the mark.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';

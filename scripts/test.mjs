@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The one test command (README, .ci/run): build, bring up what the tests need, run every test file.
+// The one test command (README, .ci/run): build, lint, bring up what the tests need, run every test file.
 // Usage: npm test [-- FILE_OR_DIR ...]   (default: every *.test.ts / *.test.tsx in the project)
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -30,15 +30,19 @@ const unmarked = { ...process.env };
 delete unmarked[RUN_ENV];
 delete unmarked[FILE_ENV];
 
-function run(cmd, args, what) {
+function run(cmd, args, what, fix = 'see the output above') {
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: unmarked });
   if (r.status !== 0) {
-    console.error(`npm test: ${what} failed (exit ${r.status ?? r.signal}); see the output above`);
+    console.error(`npm test: ${what} failed (exit ${r.status ?? r.signal}); ${fix}`);
     process.exit(r.status || 1);
   }
 }
 
 run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], 'build');
+// The lint goes before the tests so that a dropped promise or an unformatted file fails fast, named by file and line.
+const fixHint = '`npm run format` fixes the layout and what eslint can fix itself; the rest is named above';
+run(process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), '--max-warnings', '0', '.'], 'lint (eslint)', fixHint);
+run(process.execPath, [join(root, 'node_modules/prettier/bin/prettier.cjs'), '--check', '--log-level', 'warn', '.'], 'lint (prettier --check)', fixHint);
 run('bash', [join(root, 'test/setup/ensure.sh')], 'test environment setup');
 
 const targets = process.argv.slice(2);

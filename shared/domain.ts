@@ -1,4 +1,4 @@
-/** Domain vocabulary shared by the daemon, the API and clients (DESIGN §3, §6, §7). */
+/** Domain vocabulary shared by the daemon, the API and clients (README.md "Commands", docs/rollouts.md "Phases", docs/api.md). */
 
 /** Rollout phases, in the order a rollout that goes well passes through the first six. */
 export const ROLLOUT_PHASES = [

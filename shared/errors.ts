@@ -2,7 +2,7 @@
  * The error hierarchy shared by daemon and clients.
  *
  * Every error mlp raises on purpose carries a stable `code`. The API layer turns a code into an
- * error frame, the CLI turns it into an exit code (DESIGN §3: 1 = the thing checked is wrong,
+ * error frame, the CLI turns it into an exit code (README.md, "Commands": 1 = the thing checked is wrong,
  * 2 = usage, 3 = cannot reach or authenticate to the daemon). Anything that is not an MlpError is
  * a bug and is reported as `internal`.
  */
@@ -37,7 +37,7 @@ export const usageError = (message: string) => new MlpError('usage', message);
 export const notFound = (message: string) => new MlpError('not_found', message);
 export const conflict = (message: string) => new MlpError('conflict', message);
 
-/** The process exit code a CLI uses for an error (DESIGN §3). */
+/** The process exit code a CLI uses for an error (README.md, "Commands"). */
 export function exitCodeFor(err: unknown): 1 | 2 | 3 {
   if (!(err instanceof MlpError)) return 1;
   switch (err.code) {

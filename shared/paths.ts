@@ -1,4 +1,4 @@
-/** Where the daemon keeps its state and clients find their token (DESIGN §3). */
+/** Where the daemon keeps its state and clients find their token (README.md, "Finding the daemon" and "Data dir"). */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 

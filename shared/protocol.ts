@@ -1,5 +1,5 @@
 /**
- * The daemon's WebSocket API (DESIGN §7): every message either side sends, as one zod schema that
+ * The daemon's WebSocket API (docs/api.md): every message either side sends, as one zod schema that
  * both ends import. The daemon validates what clients send; clients validate what the daemon sends,
  * so a version skew shows up as a clear error instead of a confusing screen.
  *
@@ -271,7 +271,7 @@ export type PipelineView = z.infer<typeof pipelineView>;
  * snapshot and the `fleet` event carry these (docs/api.md, "Summaries"). Fields without a value are
  * left out and reasons are cut to SUMMARY_REASON_CHARS, so a summary is a few hundred bytes (about
  * 1.3 KB at most) however many groups, runs, decisions and history points the pipeline has.
- * Derived from the full view by shared/fleetSummary.ts.
+ * Derived from the full view by shared/fleet-summary.ts.
  */
 export const pipelineSummary = z.object({
   name: z.string(),

@@ -69,6 +69,7 @@ export function startLive(opts: LiveOptions): Live {
         store.dispatch({ type: 'snapshot', snapshot: c.snapshot });
         skew = c.snapshot.at - now();
         store.dispatch({ type: 'connection', connection: { status: 'connected', role: c.hello.session.role, daemonVersion: c.hello.daemon.version } });
+        // follow() and subscribe() never reject (a lost connection is redone on reconnect): fire and forget.
         for (const p of followed) void follow(c, p);
         for (const p of watched) void subscribe(c, p);
         reason = await c.closed;
@@ -89,6 +90,7 @@ export function startLive(opts: LiveOptions): Live {
       delay = Math.min(maxDelay, delay * 2);
     }
   }
+  // The reconnect loop lives as long as the client; it catches every failure itself.
   void run();
 
   return {

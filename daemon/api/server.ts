@@ -1,5 +1,5 @@
 /**
- * The daemon's HTTP + WebSocket endpoint (DESIGN §7).
+ * The daemon's HTTP + WebSocket endpoint (docs/api.md).
  *
  * Transport only: it authenticates the upgrade, parses and validates frames, and turns errors into
  * error frames. What a message means is decided by the handlers it is given.

@@ -1,5 +1,5 @@
 /**
- * Data checks (DESIGN §1 step 3, docs/rollouts.md "Data checks"): each `deployment.data_checks` entry
+ * Data checks (docs/rollouts.md, "Data checks"): each `deployment.data_checks` entry
  * validates a Great Expectations suite against its data — a CSV / JSON Lines file in the pipeline
  * folder, or `sql:` through a warehouse connection — with the native engine or the real package.
  * A check that cannot run (missing suite, data, connection, Python package) fails with the reason.

@@ -3,12 +3,12 @@
  * of the values at fault, and one line a person understands, e.g.
  *   2 of 7 expectations failed: expect_column_values_to_be_between(age, 0..120): 3 of 1,000 values (0.3%) outside, e.g. -4, 150, 999; ...
  */
-import type { DataCheckReport, Engine, FailedExpectation } from '../../shared/reports/dataChecks.js';
+import type { DataCheckReport, Engine, FailedExpectation } from '../../shared/reports/data-checks.js';
 import type { ExpectationResult } from './results.js';
 import { statisticsOf } from './results.js';
 
-// The report's types are its wire schema's (shared/reports/dataChecks.ts): what this module builds is what clients parse.
-export type { DataCheckReport, Engine, FailedExpectation } from '../../shared/reports/dataChecks.js';
+// The report's types are its wire schema's (shared/reports/data-checks.ts): what this module builds is what clients parse.
+export type { DataCheckReport, Engine, FailedExpectation } from '../../shared/reports/data-checks.js';
 
 const SHOWN_FAILURES = 3;
 const SHOWN_SAMPLE = 3;

@@ -1,8 +1,8 @@
 /** Validation results in Great Expectations' JSON shape (`ExpectationSuiteValidationResult.to_json_dict()`). */
-import type { ExceptionInfo, ExpectationConfigJson, ExpectationResult, Statistics } from '../../shared/reports/dataChecks.js';
+import type { ExceptionInfo, ExpectationConfigJson, ExpectationResult, Statistics } from '../../shared/reports/data-checks.js';
 
-// The shapes are the data-check report's wire schema's (shared/reports/dataChecks.ts).
-export type { ExceptionInfo, ExpectationConfigJson, ExpectationResult, Statistics } from '../../shared/reports/dataChecks.js';
+// The shapes are the data-check report's wire schema's (shared/reports/data-checks.ts).
+export type { ExceptionInfo, ExpectationConfigJson, ExpectationResult, Statistics } from '../../shared/reports/data-checks.js';
 
 export const NO_EXCEPTION: ExceptionInfo = { raised_exception: false, exception_message: null, exception_traceback: null };
 

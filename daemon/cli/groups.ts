@@ -7,7 +7,7 @@ import { parseCommandLine } from '../../shared/args.js';
 import { MlpError } from '../../shared/errors.js';
 import { pipelineGroups } from '../warehouse/groups.js';
 import { findPipeline } from './run.js';
-import { GROUPS_SUMMARY, GROUPS_USAGE } from './runUsage.js';
+import { GROUPS_SUMMARY, GROUPS_USAGE } from './run-usage.js';
 
 export async function groups(args: string[]): Promise<number> {
   const { values } = parseCommandLine('mlp groups', args, { pipeline: { type: 'string' }, json: { type: 'boolean' } }, false);

@@ -8,7 +8,7 @@ import { parseDuration } from '../../shared/duration.js';
 import { describeError, exitCodeFor, MlpError, usageError } from '../../shared/errors.js';
 import { keepRunningWhenReaderCloses } from '../../shared/output.js';
 import { resolveDataDir } from '../../shared/paths.js';
-import { serveTokenFrom } from '../../shared/serveToken.js';
+import { serveTokenFrom } from '../../shared/serve-token.js';
 import { ROLES, type Role } from '../../shared/protocol.js';
 import { findRepoRoot } from '../../shared/repo/discover.js';
 import { MLP_VERSION } from '../../shared/version.js';

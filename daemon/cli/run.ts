@@ -14,7 +14,7 @@ import { resolveDataDir } from '../../shared/paths.js';
 import { findRepoRoot, loadRepo, PIPELINE_FILE, type LoadedPipeline } from '../../shared/repo/discover.js';
 import type { ExecutorKind, StepOutcome } from '../executors/executor.js';
 import { createExecutorFactory } from '../executors/factory.js';
-import { createLogWriter } from '../logWriter.js';
+import { createLogWriter } from '../log-writer.js';
 import { headCommit } from '../repo/git.js';
 import { moveLegacyGroupFolders } from '../runs/legacy-folders.js';
 import { executeRun } from '../runs/runner.js';
@@ -22,7 +22,7 @@ import { openStore } from '../store/db.js';
 import { groupNameProblem, showValue } from '../warehouse/group-names.js';
 import { pipelineGroups } from '../warehouse/groups.js';
 
-import { RUN_USAGE as USAGE } from './runUsage.js';
+import { RUN_USAGE as USAGE } from './run-usage.js';
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseCommandLine('mlp run', args, {

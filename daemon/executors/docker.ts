@@ -34,7 +34,7 @@ import { formatDuration } from '../../shared/duration.js';
 import { MlpError } from '../../shared/errors.js';
 import { UNRECORDED, type ChildLedger } from '../children/ledger.js';
 import { contractEnv, failureReason, lineSplitter, type Executor, type StepIO, type StepOutcome, type StepSpec } from './executor.js';
-import { testRunLabels } from '../testRun.js';
+import { testRunLabels } from '../test-run.js';
 
 export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
 

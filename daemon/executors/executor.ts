@@ -1,6 +1,6 @@
 /**
  * One step, run once for one group, somewhere: on this machine, in a container, or on SageMaker.
- * Every executor honours the same contract (DESIGN §4), so the data scientist's code cannot tell
+ * Every executor honours the same contract (docs/runs.md, "The step contract"), so the data scientist's code cannot tell
  * where it runs except by the paths it is given:
  *
  * - working directory: the pipeline folder (or a copy of it);

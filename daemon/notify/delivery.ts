@@ -10,7 +10,7 @@
 import { describeError } from '../../shared/errors.js';
 import { expandUrl, httpUrlProblem, targetLabel, urlVariables } from '../../shared/config/notify.js';
 import type { Logger } from '../log.js';
-import type { StorageHealth } from '../storageHealth.js';
+import type { StorageHealth } from '../storage-health.js';
 import type { Store } from '../store/db.js';
 import type { AttemptOutcome, Notification } from '../store/notifications.js';
 import { classifyAnswer, nextAttemptAt, type RetryPolicy } from './retry.js';

@@ -1,5 +1,5 @@
 /**
- * The replay gate (DESIGN §1 step 5, issue 5 item 4; docs/rollouts.md, "Replay"): captured live requests
+ * The replay gate (docs/rollouts.md, "Replay"): captured live requests
  * are sent to the candidate and the current model side by side, straight to their `POST /invocations`,
  * and judged by the built-in rule (a request the current model answered without error must not error on
  * the candidate, confirmed by a re-send to both) and the pipeline's replay checks.

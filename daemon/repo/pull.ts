@@ -1,6 +1,6 @@
 /**
  * `--pull INTERVAL`: fast-forwards the repo clone from its upstream, so merging a pull request is
- * the deployment (DESIGN §3). Never merges, rebases or resets: a clone that cannot fast-forward
+ * the deployment (README.md, "The repo"). Never merges, rebases or resets: a clone that cannot fast-forward
  * (local commits, a dirty tree) is reported and left alone.
  */
 import { MlpError } from '../../shared/errors.js';
@@ -68,6 +68,7 @@ export function startPulling(opts: {
       busy = false;
     }
   };
+  // tick() never rejects (a failed pull is logged) and skips while one runs, so it is started and forgotten.
   const timer = setInterval(() => void tick(), opts.intervalMs);
   void tick();
   return { close: () => clearInterval(timer) };

@@ -1,7 +1,7 @@
 /**
  * Which pipeline versions are in force after the repo folder changed: a pure function.
  *
- * The rule (DESIGN §3): a valid file takes effect; an invalid edit is reported and the previous
+ * The rule (README.md, "The repo"): a valid file takes effect; an invalid edit is reported and the previous
  * valid version of that file stays in force; a file that is gone takes its pipeline with it.
  * Files are matched by path, so renaming a pipeline inside its file retires the old name.
  */

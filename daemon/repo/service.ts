@@ -5,7 +5,7 @@
  */
 import type { ConfigProblem } from '../../shared/config/problems.js';
 import type { Logger } from '../log.js';
-import type { StorageHealth } from '../storageHealth.js';
+import type { StorageHealth } from '../storage-health.js';
 import type { Store } from '../store/db.js';
 import { createGroupDirectory, type GroupDirectory, type GroupInfo } from '../warehouse/directory.js';
 import { createRegistry, type PipelineRegistry, type RegistryChange } from './registry.js';
@@ -45,6 +45,7 @@ export async function startRepoService(opts: { root: string; store: Store; stora
         // The change could not be recorded (disk full), so it was not applied: read the folder again later.
         reloadAgain ??= setTimeout(() => {
           reloadAgain = undefined;
+          // serialise() catches and logs, so the retry is fire and forget.
           void reload();
         }, opts.storage.retryEveryMs);
         return undefined;

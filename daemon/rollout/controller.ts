@@ -22,7 +22,7 @@ import { formatPercent } from '../../shared/percent.js';
 import type { Logger } from '../log.js';
 import type { NotificationOutbox } from '../notify/outbox.js';
 import { PlatformFailure, type ServingPlatform } from '../platform/platform.js';
-import type { StorageHealth } from '../storageHealth.js';
+import type { StorageHealth } from '../storage-health.js';
 import type { Store } from '../store/db.js';
 import { isStorageUnavailable } from '../store/sqlite-errors.js';
 import type { Rollout } from '../store/rollouts.js';

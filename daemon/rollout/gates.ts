@@ -1,5 +1,5 @@
 /**
- * The quality gates a candidate passes before live traffic reaches it (DESIGN §1): data checks,
+ * The quality gates a candidate passes before live traffic reaches it (docs/rollouts.md, "Phases"): data checks,
  * integration tests against the silent candidate, and the replay of captured live traffic. Each
  * gate returns an outcome the state machine turns into a decision; a gate with nothing to do
  * passes as skipped, saying why.
@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { integrationTestCommand, parseGroupSource, type PipelineConfig, type RepoConfig } from '../../shared/config/schema.js';
 import { formatDuration } from '../../shared/duration.js';
 import { plural } from '../../shared/plural.js';
-import type { DataCheckReport } from '../../shared/reports/dataChecks.js';
+import type { DataCheckReport } from '../../shared/reports/data-checks.js';
 import { isSkipped, type ReplayGateReport, type ReplayReport } from '../../shared/reports/replay.js';
 import type { ChildLedger } from '../children/ledger.js';
 import type { Executor } from '../executors/executor.js';
-import type { LogWriter } from '../logWriter.js';
+import type { LogWriter } from '../log-writer.js';
 import type { ServingPlatform } from '../platform/platform.js';
 import type { InForcePipeline } from '../repo/reconcile.js';
 import type { Rollout } from '../store/rollouts.js';

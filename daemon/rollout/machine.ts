@@ -1,5 +1,5 @@
 /**
- * The rollout state machine (DESIGN §6), as a pure function: `step(rollout, event, now, policy)`
+ * The rollout state machine (docs/rollouts.md, "Phases" and "Crashes and restarts"), as a pure function: `step(rollout, event, now, policy)`
  * returns the next persisted state, the effects to carry out, the decisions to record and when to
  * wake up next. No I/O, no clock: the controller owns those.
  *

@@ -9,7 +9,7 @@
 import { TRAIN_STEP, type PipelineConfig, type Step } from '../../shared/config/schema.js';
 import { describeError } from '../../shared/errors.js';
 import type { Executor, StepOutcome } from '../executors/executor.js';
-import type { LogWriter } from '../logWriter.js';
+import type { LogWriter } from '../log-writer.js';
 import type { Store } from '../store/db.js';
 import type { ModelVersion } from '../store/model-versions.js';
 import type { Run } from '../store/runs.js';

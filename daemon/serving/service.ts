@@ -13,7 +13,7 @@ import { describeError, MlpError } from '../../shared/errors.js';
 import { roundPercent } from '../../shared/percent.js';
 import type { EventBus } from '../events.js';
 import type { Logger } from '../log.js';
-import type { StorageHealth } from '../storageHealth.js';
+import type { StorageHealth } from '../storage-health.js';
 import type { InForcePipeline } from '../repo/reconcile.js';
 import { overServerBudget } from '../platform/budget.js';
 import { endpointName } from '../platform/sagemaker/naming.js';

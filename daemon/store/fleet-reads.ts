@@ -14,7 +14,7 @@ export const RECENT_FAILURES = 5;
 
 /**
  * How much of a pipeline's records to read: everything its full view shows, or what its summary
- * (the fleet list's row, shared/fleetSummary.ts) is made of: the newest run without its steps, the
+ * (the fleet list's row, shared/fleet-summary.ts) is made of: the newest run without its steps, the
  * rollout with only its newest `error_rate` decision that carries a threshold, no training run and
  * no notifications. A full view is several times the rows, mostly steps.
  */

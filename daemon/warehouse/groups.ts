@@ -1,5 +1,5 @@
 /**
- * Group discovery (DESIGN §4): the distinct values of a key column in a warehouse table.
+ * Group discovery (README.md, "The repo": groups): the distinct values of a key column in a warehouse table.
  * The embedded default warehouse is a SQLite file; the connection string comes from mlp.yaml.
  */
 import Database from 'better-sqlite3';

@@ -82,7 +82,7 @@ export class Sandbox {
       return stdout;
     } catch (err) {
       const e = err as { stderr?: string; code?: number };
-      throw new Error(`mlp ${args.join(' ')} exited with code ${e.code}: ${e.stderr?.trim() ?? String(err)}`);
+      throw new Error(`mlp ${args.join(' ')} exited with code ${e.code}: ${e.stderr?.trim() ?? String(err)}`, { cause: err });
     }
   }
 

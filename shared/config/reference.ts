@@ -5,7 +5,7 @@
  */
 import { stringify } from 'yaml';
 import { describeBounds } from './fields.js';
-import { mlpYamlJsonSchema, pipelineJsonSchema } from './jsonSchema.js';
+import { mlpYamlJsonSchema, pipelineJsonSchema } from './json-schema.js';
 import { PipelineFileSchema } from './schema.js';
 
 type JsonSchema = Record<string, unknown>;

@@ -1,5 +1,5 @@
 /**
- * The pipeline config contract (DESIGN §4): `pipeline.yaml` beside the model code and the repo's
+ * The pipeline config contract (README.md, "Configuration reference"; docs/config-reference.md is generated from here): `pipeline.yaml` beside the model code and the repo's
  * `mlp.yaml`. This schema is the one source of truth for validation, the TypeScript types, the
  * defaults, the JSON Schema for editors and the generated docs/config-reference.md, so every
  * key carries its description here.

@@ -4,7 +4,7 @@
  * report: data checks one per suite and group, replay one per group, integration tests none.
  */
 import { z } from 'zod';
-import { dataChecksGateReport } from './dataChecks.js';
+import { dataChecksGateReport } from './data-checks.js';
 import { replayGateReport } from './replay.js';
 import { readable } from './unreadable.js';
 

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startFleetFeed } from '../../daemon/fleetFeed.js';
-import { summaryOf } from '../../shared/fleetSummary.js';
+import { startFleetFeed } from '../../daemon/fleet-feed.js';
+import { summaryOf } from '../../shared/fleet-summary.js';
 import type { DaemonEvent, PipelineSummary, PipelineView, RunView } from '../../shared/protocol.js';
 import { fleetReducer, initialFleet, type FleetState } from '../../tui/state/fleet.js';
 import {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createLogger } from '../../daemon/log.js';
 import { startRepoService } from '../../daemon/repo/service.js';
-import { createStorageHealth } from '../../daemon/storageHealth.js';
+import { createStorageHealth } from '../../daemon/storage-health.js';
 import { makeRepo } from '../helpers/repo.js';
 import { freshStore, refuseWrites } from './store/helpers.js';
 

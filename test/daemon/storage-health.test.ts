@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createLogger } from '../../daemon/log.js';
-import { createStorageHealth } from '../../daemon/storageHealth.js';
+import { createStorageHealth } from '../../daemon/storage-health.js';
 import { freshStore, refuseWrites, withVersions } from './store/helpers.js';
 
 const until = async (probe: () => boolean, what: string, timeoutMs = 5_000) => {

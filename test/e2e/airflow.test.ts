@@ -17,7 +17,7 @@ import { BIN, cleanEnv, ROOT, runCli } from '../helpers/cli.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { startMoto, type Moto } from '../helpers/moto.js';
 import { pipelineRepo } from '../helpers/pipelines.js';
-import { startStandin, type Standin } from '../helpers/sagemakerStandin.js';
+import { startStandin, type Standin } from '../helpers/sagemaker-standin.js';
 import { AIRFLOW_VENV, TEST_IMAGE } from '../helpers/services.js';
 
 const execFileAsync = promisify(execFile);
@@ -189,7 +189,7 @@ describe('mlp export airflow', () => {
     try {
       const r = await exportDags('--all', '-o', 'dags', '--check');
       assert.equal(r.code, 1);
-      assert.match(r.stdout, /orphaned  dags\/mlp_retired\.py: generated for a pipeline that is no longer in the repo; delete it/);
+      assert.match(r.stdout, /orphaned {2}dags\/mlp_retired\.py: generated for a pipeline that is no longer in the repo; delete it/);
       assert.doesNotMatch(r.stdout, /team_etl/);
     } finally {
       rmSync(join(dags, 'mlp_retired.py'));

@@ -1,4 +1,4 @@
-/** The command-line contract of DESIGN §3: help, exit codes, and the commands that need no daemon. */
+/** The command-line contract (README.md, "Commands"): help, exit codes, and the commands that need no daemon. */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { mkdtempSync } from 'node:fs';

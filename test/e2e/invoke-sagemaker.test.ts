@@ -12,7 +12,7 @@ import { runCli } from '../helpers/cli.js';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { startMoto, type Moto } from '../helpers/moto.js';
 import { pipelineRepo } from '../helpers/pipelines.js';
-import { buildServingImage, modelTarball, removeImage, startStandin, type Standin } from '../helpers/sagemakerStandin.js';
+import { buildServingImage, modelTarball, removeImage, startStandin, type Standin } from '../helpers/sagemaker-standin.js';
 
 const IMAGE = `mlp-invoke-serve:${process.pid}`;
 const BUCKET = 'team-mlp-artifacts';

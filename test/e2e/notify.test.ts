@@ -14,7 +14,7 @@ import { runCli } from '../helpers/cli.js';
 import { eventually, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { GATED_IT_PY, GATED_SERVE_PY, GATED_TRAIN_PY } from '../helpers/gated-pipeline.js';
 import { pipelineRepo } from '../helpers/pipelines.js';
-import { startWebhookReceiver, type ReceivedPost, type WebhookReceiver } from '../helpers/webhookReceiver.js';
+import { startWebhookReceiver, type ReceivedPost, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const SECRET = 'T0TEAM/B0HOOK/s3cretTokenValue';
 

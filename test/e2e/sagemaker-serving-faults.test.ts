@@ -11,7 +11,7 @@ import { endpointName } from '../../daemon/platform/sagemaker/naming.js';
 import { runCli } from '../helpers/cli.js';
 import { eventually, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { startMoto, type Moto } from '../helpers/moto.js';
-import { removeImage, startStandin, type Standin } from '../helpers/sagemakerStandin.js';
+import { removeImage, startStandin, type Standin } from '../helpers/sagemaker-standin.js';
 import { buildPipelineImage, sagemakerRepo, standinClients } from '../helpers/sagemaker-pipeline.js';
 
 const IMAGE = `mlp-sm-faults:${process.pid}`;

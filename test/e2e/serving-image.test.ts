@@ -18,7 +18,7 @@ import { ROOT, runCli } from '../helpers/cli.js';
 import { eventually, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { startMoto, type Moto } from '../helpers/moto.js';
 import { pipelineRepo } from '../helpers/pipelines.js';
-import { modelTarball, removeImage, startStandin, type Standin } from '../helpers/sagemakerStandin.js';
+import { modelTarball, removeImage, startStandin, type Standin } from '../helpers/sagemaker-standin.js';
 import { DOCKER_SOCKET, TEST_IMAGE } from '../helpers/services.js';
 
 const IMAGE = `mlp-serving-image-test:${process.pid}`;

@@ -56,7 +56,7 @@ async function screen<T>(what: string, matches: (p: string) => T | undefined, ti
   try {
     return await eventually(() => matches((last = pane())), timeoutMs, what);
   } catch (err) {
-    throw new Error(`${(err as Error).message}\nlast pane:\n${last}`);
+    throw new Error(`${(err as Error).message}\nlast pane:\n${last}`, { cause: err });
   }
 }
 

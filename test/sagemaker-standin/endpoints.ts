@@ -8,10 +8,10 @@
  * ARN) and retires the old servers; if the new servers fail, the old config keeps serving and
  * FailureReason says why.
  */
-import { AwsError } from './awsErrors.js';
+import { AwsError } from './aws-errors.js';
 import type { DataCaptureConfig } from './capture.js';
-import type { ModelContainers, ModelServer, ModelSpec } from './modelContainers.js';
-import { motoJson, type MotoRpc } from './motoRpc.js';
+import type { ModelContainers, ModelServer, ModelSpec } from './model-containers.js';
+import { motoJson, type MotoRpc } from './moto-rpc.js';
 
 export type EndpointStatus = 'Creating' | 'Updating' | 'InService' | 'Failed';
 

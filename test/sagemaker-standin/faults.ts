@@ -3,7 +3,7 @@
  * `{ "action": "UpdateEndpointWeightsAndCapacities", "error": "ThrottlingException", "count": 2 }`.
  * Actions are the SageMaker and CloudWatch operation names, and InvokeEndpoint for the data plane.
  */
-import { AwsError } from './awsErrors.js';
+import { AwsError } from './aws-errors.js';
 
 export interface FaultRequest {
   action: string;

@@ -6,7 +6,7 @@
  * invocation that reached a model counts in the variant's metrics; successful ones are captured.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AwsError, requestId } from './awsErrors.js';
+import { AwsError, requestId } from './aws-errors.js';
 import type { CaptureWriter } from './capture.js';
 import type { Endpoints, LiveVariant } from './endpoints.js';
 import type { MetricsPublisher } from './metrics.js';

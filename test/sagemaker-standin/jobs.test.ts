@@ -19,7 +19,7 @@ import {
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startMoto, type Moto } from '../helpers/moto.js';
-import { buildServingImage, removeImage, startStandin, type Standin } from '../helpers/sagemakerStandin.js';
+import { buildServingImage, removeImage, startStandin, type Standin } from '../helpers/sagemaker-standin.js';
 import { TEST_IMAGE } from '../helpers/services.js';
 
 const SERVING_IMAGE = `mlp-standin-serve-jobs:${process.pid}`;

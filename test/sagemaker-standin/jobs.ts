@@ -14,8 +14,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AwsError } from './awsErrors.js';
-import { STANDIN_LABEL } from './modelContainers.js';
+import { AwsError } from './aws-errors.js';
+import { STANDIN_LABEL } from './model-containers.js';
 import { downloadPrefix, parseS3, uploadDir } from './s3Files.js';
 
 type Kind = 'training' | 'processing';

@@ -11,7 +11,7 @@
 import Docker from 'dockerode';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { S3Client } from '@aws-sdk/client-s3';
-import { testRunLabels } from '../../daemon/testRun.js';
+import { testRunLabels } from '../../daemon/test-run.js';
 import { DOCKER_SOCKET } from '../helpers/services.js';
 import { CaptureWriter } from './capture.js';
 import { Endpoints } from './endpoints.js';
@@ -19,8 +19,8 @@ import { Faults } from './faults.js';
 import { createInvoker } from './invoke.js';
 import { Jobs } from './jobs.js';
 import { MetricsPublisher } from './metrics.js';
-import { createModelContainers } from './modelContainers.js';
-import { motoRpc } from './motoRpc.js';
+import { createModelContainers } from './model-containers.js';
+import { motoRpc } from './moto-rpc.js';
 import { createStandinServer } from './server.js';
 
 const env = process.env;
@@ -78,7 +78,9 @@ const server = createStandinServer({
   log,
 });
 
-const flushTimer = setInterval(() => flush().catch((err: Error) => log(`writing capture or metrics failed: ${err.message}`)), number('STANDIN_FLUSH_MS', 1_000));
+const flushTimer = setInterval(() => {
+  flush().catch((err: Error) => log(`writing capture or metrics failed: ${err.message}`));
+}, number('STANDIN_FLUSH_MS', 1_000));
 
 let stopping = false;
 async function stop() {

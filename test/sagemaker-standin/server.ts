@@ -6,12 +6,12 @@
  * Tests steer it through /standin/* (faults, flush, reset); /moto-api/reset resets both.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { AwsError, sendRestError, sendRpcError } from './awsErrors.js';
+import { AwsError, sendRestError, sendRpcError } from './aws-errors.js';
 import type { Endpoints } from './endpoints.js';
 import type { Faults } from './faults.js';
 import type { Invoker } from './invoke.js';
 import type { Jobs } from './jobs.js';
-import { motoJson, type MotoRpc } from './motoRpc.js';
+import { motoJson, type MotoRpc } from './moto-rpc.js';
 import { forward } from './proxy.js';
 
 export interface StandinParts {

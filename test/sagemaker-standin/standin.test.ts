@@ -18,7 +18,7 @@ import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-s
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { motoPython, startMoto, type Moto } from '../helpers/moto.js';
-import { buildServingImage, modelTarball, removeImage, startStandin, type Standin } from '../helpers/sagemakerStandin.js';
+import { buildServingImage, modelTarball, removeImage, startStandin, type Standin } from '../helpers/sagemaker-standin.js';
 
 const IMAGE = `mlp-standin-serve:${process.pid}`;
 const BUCKET = 'models';

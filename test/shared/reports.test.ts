@@ -13,7 +13,7 @@ import { runDataChecks } from '../../daemon/checks/index.js';
 import { runReplay } from '../../daemon/replay/run.js';
 import { step, type RolloutEvent, type RolloutPolicy } from '../../daemon/rollout/machine.js';
 import { rolloutView, serverMessage, type RolloutView } from '../../shared/protocol.js';
-import { dataChecksGateReport, type DataCheckReport } from '../../shared/reports/dataChecks.js';
+import { dataChecksGateReport, type DataCheckReport } from '../../shared/reports/data-checks.js';
 import { decision } from '../../shared/reports/decision.js';
 import { gateViewsOf, type GateOutcomes } from '../../shared/reports/gates.js';
 import { replayReport, type ReplayGateReport, type ReplayReport } from '../../shared/reports/replay.js';

@@ -1,7 +1,7 @@
 /** Pipelines as the daemon sends them, in the states the TUI must show. */
-import { summaryOf } from '../../shared/fleetSummary.js';
+import { summaryOf } from '../../shared/fleet-summary.js';
 import { pipelineView, type DecisionView, type FullSnapshot, type HistoryPoint, type LatencyView, type PipelineView, type RolloutView, type Snapshot, type VariantView } from '../../shared/protocol.js';
-import type { DataCheckReport } from '../../shared/reports/dataChecks.js';
+import type { DataCheckReport } from '../../shared/reports/data-checks.js';
 import type { AnswerPreview, RegressionSample, ReplayGateReport } from '../../shared/reports/replay.js';
 
 export const NOW = Date.UTC(2025, 10, 20, 12, 0, 0);

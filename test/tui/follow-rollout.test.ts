@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { rolloutProgress } from '../../tui/commands/followRollout.js';
+import { rolloutProgress } from '../../tui/commands/follow-rollout.js';
 import { decision, rollout } from './fixtures.js';
 
 describe('rolloutProgress (mlp deploy --wait)', () => {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatStatus } from '../../tui/commands/status.js';
-import { sageMakerTarget } from '../../tui/commands/sageMakerTarget.js';
+import { sageMakerTarget } from '../../tui/commands/sagemaker-target.js';
 import { fullSnapshot, pipeline, variant } from './fixtures.js';
 
 const onSageMaker = (endpoints: Record<string, string>, region: string | null = 'eu-west-1') => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { commandFor, KEY_BINDINGS } from '../../tui/keys.js';
-import { spliceKeys } from '../../tui/keysDoc.js';
+import { spliceKeys } from '../../tui/keys-doc.js';
 import { ROOT } from '../helpers/cli.js';
 
 test('the README key section is the one generated from the key table (run `npm run docs:keys`)', () => {

@@ -4,7 +4,7 @@ import type { DaemonConnection } from '../../tui/client.js';
 import { startLive } from '../../tui/live.js';
 import { createFleetStore } from '../../tui/state/store.js';
 import type { DaemonEvent } from '../../shared/protocol.js';
-import { summaryOf } from '../../shared/fleetSummary.js';
+import { summaryOf } from '../../shared/fleet-summary.js';
 import { fullSnapshot, pipeline, shifting, snapshot } from './fixtures.js';
 
 /** A connection the test drives: events, a close, what the client sent. */

@@ -36,8 +36,8 @@ test('mlp status <pipeline> lists the targets and the last deliveries; mlp statu
   const p = pipeline('pricing', { notifications: notifications({ recent: [failed, delivery({ attempts: 3 })], failures: [failed] }) });
   const detail = formatStatus(fullSnapshot([p]), { detail: true });
   assert.match(detail, /^pricing: notifications: 1 target$/m);
-  assert.match(detail, /^  https:\/\/hooks\.slack\.com\/services\/\*\*\* on blocked, rolled_back$/m);
-  assert.match(detail, /^  \d\d:\d\d:\d\d blocked → https:\/\/hooks\.slack\.com\/services\/\*\*\* delivered \(HTTP 200, attempt 3\)$/m);
+  assert.match(detail, /^ {2}https:\/\/hooks\.slack\.com\/services\/\*\*\* on blocked, rolled_back$/m);
+  assert.match(detail, /^ {2}\d\d:\d\d:\d\d blocked → https:\/\/hooks\.slack\.com\/services\/\*\*\* delivered \(HTTP 200, attempt 3\)$/m);
   assert.match(detail, /rolled_back → https:\/\/hooks\.slack\.com\/services\/\*\*\* failed: HTTP 404/);
   const overview = formatStatus(fullSnapshot([p]));
   assert.match(overview, /^pricing: notification 30s ago: rolled_back → https:\/\/hooks\.slack\.com\/services\/\*\*\* failed: HTTP 404/m);

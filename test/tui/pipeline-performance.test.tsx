@@ -79,11 +79,11 @@ test('sparklines: candidate and current error rates and p99s from the history, n
   const t = await open([p], { columns: 100, rows: 40 });
   const row = (label: string) => t.frame().split('\n').find((l) => l.startsWith(label)) ?? '';
   // Both roles' error rates share a scale up to the largest of the threshold and the values (8% here).
-  assert.match(row('cand err'), /^cand err +▁▃▅█  8\.0%$/, row('cand err'));
+  assert.match(row('cand err'), /^cand err +▁▃▅█ {2}8\.0%$/, row('cand err'));
   assert.match(row('curr err'), /^curr err +▁{6} 0\.0%$/, row('curr err'));
   assert.equal(row('cand err').length, row('curr err').length, 'sparklines are one width, the newest point on the right');
   // p99s 10-40 ms against the current's steady 20 ms, on one scale up to 40 ms.
-  assert.match(row('cand p99'), /^cand p99 +▃▅▆█  40ms$/, row('cand p99'));
+  assert.match(row('cand p99'), /^cand p99 +▃▅▆█ {2}40ms$/, row('cand p99'));
   assert.match(row('curr p99'), /^curr p99 +▅{6} 20ms$/, row('curr p99'));
   t.unmount();
 });
@@ -103,11 +103,11 @@ test('sparklines keep time: quiet intervals (no point from the daemon) are gaps,
   });
   const t = await open([p], { columns: 100, rows: 40 });
   const row = () => t.frame().split('\n').find((l) => l.startsWith('curr p99')) ?? '';
-  assert.match(row(), /^curr p99 +▃   ▅█ 40ms$/, row());
+  assert.match(row(), /^curr p99 +▃ {3}▅█ 40ms$/, row());
   // A minute later by the daemon's clock, with no new point: eleven quiet intervals on the right (one of grace).
   t.store.dispatch({ type: 'event', event: { kind: 'history', at: NOW + 60_000, intervalMs: 5_000, pipelines: [] } });
   await t.settle();
-  assert.match(row(), /^curr p99 +▃   ▅█ {11} 40ms$/, row());
+  assert.match(row(), /^curr p99 +▃ {3}▅█ {11} 40ms$/, row());
   t.unmount();
 });
 

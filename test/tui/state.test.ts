@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { DaemonEvent, PipelineView } from '../../shared/protocol.js';
 import { fleetReducer, initialFleet, MAX_HISTORY_POINTS, MAX_LOG_LINES, type FleetAction, type FleetState } from '../../tui/state/fleet.js';
 import { attentionOf, fleetRows, groupSplits, trafficSplit } from '../../tui/state/selectors.js';
-import { candidateErrors, errorRateThreshold, summaryOf } from '../../shared/fleetSummary.js';
+import { candidateErrors, errorRateThreshold, summaryOf } from '../../shared/fleet-summary.js';
 import { initialUi, uiReducer } from '../../tui/state/ui.js';
 import { blockedByReplay, decision, latency, metrics, NOW, pipeline, roleSample, rollout, shifting, snapshot, variant } from './fixtures.js';
 

@@ -31,8 +31,8 @@ test('mlp status counts in the singular too: 1 restart, 1 request', () => {
   });
   const out = formatStatus(fullSnapshot([p]));
   assert.match(out, /starting \(1 restart\)/);
-  assert.match(out, /^  … replaying london: 0 of 1 request$/m);
-  assert.match(out, /^  … replaying paris: 2 of 2 requests$/m);
+  assert.match(out, /^ {2}… replaying london: 0 of 1 request$/m);
+  assert.match(out, /^ {2}… replaying paris: 2 of 2 requests$/m);
 });
 
 test('mlp status: no price line when nothing has a cost figure', () => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { HistoryPoint } from '../../shared/protocol.js';
-import { onTimeAxis } from '../../tui/components/pipeline/timeAxis.js';
+import { onTimeAxis } from '../../tui/components/pipeline/time-axis.js';
 
 const at = (s: number): HistoryPoint => ({ at: s * 1000, current: null, candidate: null });
 const seconds = (slots: Array<HistoryPoint | null>) => slots.map((x) => (x ? x.at / 1000 : null));

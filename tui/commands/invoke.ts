@@ -5,12 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { MlpError, usageError } from '../../shared/errors.js';
-import { SERVE_TOKEN_ENV, serveTokenFrom } from '../../shared/serveToken.js';
+import { SERVE_TOKEN_ENV, serveTokenFrom } from '../../shared/serve-token.js';
 import { write } from '../../shared/output.js';
 import { clientSettings, connect } from '../client.js';
 import type { PipelineView } from '../../shared/protocol.js';
-import type { InvokeAnswer } from './invokeEndpoint.js';
-import { sageMakerTarget, type SageMakerTarget } from './sageMakerTarget.js';
+import type { InvokeAnswer } from './invoke-endpoint.js';
+import { sageMakerTarget, type SageMakerTarget } from './sagemaker-target.js';
 
 export interface InvokeOptions {
   group?: string;
@@ -28,7 +28,7 @@ export async function invoke(pipeline: string, opts: InvokeOptions): Promise<num
   let answer: InvokeAnswer;
   if (way.kind === 'sagemaker') {
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'; // as mlpd does: not actionable here (docs/cloud.md)
-    answer = await (await import('./invokeEndpoint.js')).invokeEndpoint(way.target, body, contentType);
+    answer = await (await import('./invoke-endpoint.js')).invokeEndpoint(way.target, body, contentType);
   } else {
     answer = await throughRouter(way.serveUrl, pipeline, body, contentType, opts);
   }

@@ -2,7 +2,7 @@
 import { MlpError } from '../../shared/errors.js';
 import type { OperatorCommand } from '../../shared/protocol.js';
 import { clientSettings, connect } from '../client.js';
-import { watchRollout } from './followRollout.js';
+import { watchRollout } from './follow-rollout.js';
 
 export interface OperateOptions {
   /** `deploy --version vN`: that version in every group that has it. */

@@ -1,5 +1,5 @@
 /** `mlp schema [pipeline|mlp]`: the JSON Schema editors use to check and complete config files. */
-import { mlpYamlJsonSchema, pipelineJsonSchema } from '../../shared/config/jsonSchema.js';
+import { mlpYamlJsonSchema, pipelineJsonSchema } from '../../shared/config/json-schema.js';
 import { usageError } from '../../shared/errors.js';
 
 export function schema(which: string): number {

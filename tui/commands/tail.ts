@@ -33,6 +33,7 @@ export async function tail(pipeline: string, opts: { follow: boolean; sinceMs?: 
     if (!opts.follow) return 0;
     return await new Promise<number>((resolve) => {
       process.once('SIGINT', () => resolve(0));
+      // `closed` never rejects; whichever comes first, Ctrl-C or the daemon leaving, settles the answer.
       void conn.closed.then((reason) => {
         process.stderr.write(`mlp tail: mlpd closed the connection (${reason})\n`);
         resolve(3);

@@ -24,7 +24,7 @@ import { MlpError } from '../../../shared/errors.js';
 import type { AwsClients } from '../../aws/clients.js';
 import { awsCall } from '../../aws/errors.js';
 import { PlatformFailure } from '../platform.js';
-import type { ServingContainer } from './servingContainer.js';
+import type { ServingContainer } from './serving-container.js';
 
 /** What DescribeEndpoint says, with a missing weight read as 0 (SageMaker omits a zero weight). */
 export interface EndpointState {

@@ -21,9 +21,9 @@ import { readS3Capture } from './capture.js';
 import { createEndpoints, type ConfigPlan, type VariantPlan } from './endpoints.js';
 import { variantConnector } from './invoke.js';
 import { createCloudWatchTraffic } from './metrics.js';
-import { modelDataUrl } from './modelData.js';
+import { modelDataUrl } from './model-data.js';
 import { endpointConfigName, endpointName, isConfigOf, modelName, variantName } from './naming.js';
-import { servingContainer } from './servingContainer.js';
+import { servingContainer } from './serving-container.js';
 
 /** mlp.yaml's `aws:` section. */
 export interface AwsSettings {
@@ -352,6 +352,7 @@ export function createSageMakerPlatform(deps: SageMakerPlatformDeps): ServingPla
         const candidate = roleOf(pipeline, group, 'candidate')!;
         const current = currentOf(pipeline, group);
         if (!current) continue;
+        // Not awaited: taking traffic off one endpoint must not wait for (or fail) the others; a failure is logged.
         void endpointsOf(s)
           .setWeights(pipeline, endpointName(pipeline, group), weightsOf({ current, candidate }, 0))
           .catch((err) => log.error('sagemaker', `cannot take the traffic off ${variantName(candidate.version)}: ${describeError(err)}`, pipeline));

@@ -1,5 +1,5 @@
 /**
- * Data Capture (DESIGN §5, docs/serving.md "Data Capture"): every invocation the router hands over becomes a
+ * Data Capture (docs/serving.md, "Data Capture"): every invocation the router hands over becomes a
  * SageMaker Data Capture record in `<dir>/<pipeline>--<group>/<variant>/yyyy/mm/dd/hh/<file>.jsonl`.
  *
  * `record()` is on the request path: it only queues the invocation (its buffers, not copies). Batches are

@@ -4,7 +4,7 @@
  * nothing; the comparison takes the same time whatever the client sent, so timing says nothing
  * about how much of a guess was right.
  */
-import { SERVE_TOKEN_ENV } from '../../../shared/serveToken.js';
+import { SERVE_TOKEN_ENV } from '../../../shared/serve-token.js';
 
 /** Sent with every 401, as RFC 6750 asks. */
 export const BEARER_CHALLENGE = 'WWW-Authenticate: Bearer realm="mlp serving"\r\n';

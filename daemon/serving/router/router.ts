@@ -1,5 +1,5 @@
 /**
- * The model-traffic endpoint on `--serve-port` (DESIGN §5): `POST /endpoints/<pipeline>/invocations`
+ * The model-traffic endpoint on `--serve-port` (docs/serving.md, "Calling a model"): `POST /endpoints/<pipeline>/invocations`
  * with the group in `X-Mlp-Group`, or `/endpoints/<pipeline>/groups/<group>/invocations`, split
  * between the group's live variants by weight and answered with `X-Mlp-Variant`.
  *

@@ -8,7 +8,7 @@
  * type from the `x-amzn-ErrorType` header before the body, and its message from `Message`, so
  * every error carries both; the HTTP status is the one SageMaker's model gives the type.
  */
-import { SERVE_TOKEN_ENV } from '../../../shared/serveToken.js';
+import { SERVE_TOKEN_ENV } from '../../../shared/serve-token.js';
 import { bearerProblem, sameSecret } from './bearer.js';
 
 /** An answer of the router's own, in SageMaker's error shape. */

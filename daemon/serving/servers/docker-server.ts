@@ -18,7 +18,7 @@ import { buildImage, DEFAULT_DOCKER_SOCKET, engineMessage, ensureImage, isConnec
 import { UNRECORDED, type ChildLedger } from '../../children/ledger.js';
 import { lineSplitter } from '../../executors/executor.js';
 import { IMAGE_CODE_DIR, IMAGE_MODEL_DIR, serverEnv, serverPurpose, servingImageEnv, type RunningServer, type ServerBackend, type ServerSpec } from './servers.js';
-import { testRunLabels } from '../../testRun.js';
+import { testRunLabels } from '../../test-run.js';
 
 export const SERVER_LABEL = { pipeline: 'mlp.pipeline', group: 'mlp.group', variant: 'mlp.variant', server: 'mlp.server' } as const;
 

@@ -1,5 +1,5 @@
 /**
- * Model servers as processes (DESIGN §5, the SageMaker bring-your-own-container contract): the
+ * Model servers as processes (docs/serving.md, "Model servers (variants)": the SageMaker bring-your-own-container contract): the
  * server listens on HOST:PORT, answers `GET /ping` with 200 when ready and `POST /invocations` with
  * predictions. A backend only starts and stops servers; readiness, restarts and routing are the
  * supervisor's job.

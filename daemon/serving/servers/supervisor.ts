@@ -79,7 +79,10 @@ export function supervise(opts: SupervisorOptions): Supervisor {
     state = next;
     lastError = error ?? lastError;
     if (next === 'live' || next === 'failed' || next === 'stopped') {
-      for (const w of waiters) (next === 'live' ? w.resolve() : w.reject(new Error(next === 'failed' ? error ?? 'it failed' : 'it was stopped')));
+      for (const w of waiters) {
+        if (next === 'live') w.resolve();
+        else w.reject(new Error(next === 'failed' ? error ?? 'it failed' : 'it was stopped'));
+      }
       waiters.clear();
     }
     opts.onChange({ state, port, handle: server?.handle ?? null, restarts, error, lastError });

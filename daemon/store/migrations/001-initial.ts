@@ -111,7 +111,7 @@ export const initial: Migration = {
         version INTEGER NOT NULL,
         CHECK (phase <> 'paused' OR paused_from IS NOT NULL)
       ) STRICT;
-      -- DESIGN §6: only one rollout per pipeline is active (not promoted, blocked, rolled back or failed).
+      -- only one rollout per pipeline is active (not promoted, blocked, rolled back or failed): docs/rollouts.md, "Phases".
       CREATE UNIQUE INDEX rollouts_one_active ON rollouts (pipeline)
         WHERE phase NOT IN ('promoted', 'blocked', 'rolled_back', 'failed');
       CREATE INDEX rollouts_pipeline ON rollouts (pipeline, id);

@@ -3,7 +3,7 @@ import type { Migration } from '../migrate.js';
 /**
  * What is serving: one row per model server the daemon keeps running (or has retired). The row is
  * the desired state plus what was last observed; after a restart the daemon starts again every
- * variant whose `desired` is 'live' (DESIGN §6: state lives in SQLite, never only in memory).
+ * variant whose `desired` is 'live' (state lives in SQLite, never only in memory, so a restarted daemon brings the same servers back).
  */
 export const variants: Migration = {
   version: 2,

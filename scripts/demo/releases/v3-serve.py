@@ -1,4 +1,4 @@
-"""The model server (DESIGN §5, the SageMaker bring-your-own-container contract).
+"""The model server: the SageMaker bring-your-own-container contract (GET /ping, POST /invocations on PORT).
 
 Listens on HOST:PORT, answers GET /ping with 200 once the model is loaded and POST /invocations
 with {"city", "demand"} for a JSON body {"week": N}: 400 for a request that is not

@@ -10,10 +10,10 @@ import { after, describe, it } from 'node:test';
 import { startDeliveryWorker, type DeliveryWorker } from '../../../daemon/notify/delivery.js';
 import { createLogger } from '../../../daemon/log.js';
 import type { RetryPolicy } from '../../../daemon/notify/retry.js';
-import { createStorageHealth } from '../../../daemon/storageHealth.js';
+import { createStorageHealth } from '../../../daemon/storage-health.js';
 import type { Store } from '../../../daemon/store/db.js';
 import { newEventId } from '../../../daemon/store/ids.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhookReceiver.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../../helpers/webhook-receiver.js';
 import { freshStore } from '../store/helpers.js';
 
 const FAST: RetryPolicy = { delaysMs: [20, 40], giveUpAfterMs: 5_000 };

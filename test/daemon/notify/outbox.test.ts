@@ -10,7 +10,7 @@ import { createLogger } from '../../../daemon/log.js';
 import { createNotificationOutbox } from '../../../daemon/notify/outbox.js';
 import { createRolloutController } from '../../../daemon/rollout/controller.js';
 import type { GateOutcome, RolloutPolicy } from '../../../daemon/rollout/machine.js';
-import { createStorageHealth } from '../../../daemon/storageHealth.js';
+import { createStorageHealth } from '../../../daemon/storage-health.js';
 import { freshStore, refuseWrites, withVersions } from '../store/helpers.js';
 import { createFakePlatform } from '../rollout/fake-platform.js';
 

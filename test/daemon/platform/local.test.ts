@@ -17,7 +17,7 @@ import { createCaptureWriter } from '../../../daemon/serving/capture/writer.js';
 import { createLiveMetrics } from '../../../daemon/serving/metrics/live-metrics.js';
 import { createLocalServerBackend, type ServerBackend } from '../../../daemon/serving/servers/servers.js';
 import { createServing } from '../../../daemon/serving/service.js';
-import { createStorageHealth } from '../../../daemon/storageHealth.js';
+import { createStorageHealth } from '../../../daemon/storage-health.js';
 import { openStore } from '../../../daemon/store/db.js';
 import { PipelineFileSchema } from '../../../shared/config/schema.js';
 

@@ -8,8 +8,8 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createAwsClients, type AwsClients } from '../../../daemon/aws/clients.js';
 import { readS3Capture, REPLAY_INFERENCE_PREFIX } from '../../../daemon/platform/sagemaker/capture.js';
-import { folderDigest, modelDataUrl } from '../../../daemon/platform/sagemaker/modelData.js';
-import { servingContainer } from '../../../daemon/platform/sagemaker/servingContainer.js';
+import { folderDigest, modelDataUrl } from '../../../daemon/platform/sagemaker/model-data.js';
+import { servingContainer } from '../../../daemon/platform/sagemaker/serving-container.js';
 import { parsePipelineConfig } from '../../../shared/config/load.js';
 import { startMoto, type Moto } from '../../helpers/moto.js';
 

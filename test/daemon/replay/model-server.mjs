@@ -1,4 +1,4 @@
-// A model server for the replay tests (DESIGN §5: GET /ping, POST /invocations), run as its own process.
+// A model server for the replay tests (the SageMaker container contract: GET /ping, POST /invocations), run as its own process.
 // A request is {"x": n} (anything else gets a 400); the answer is {"y": n * SCALE + OFFSET, "label": ...}.
 // Its environment picks the behaviour:
 //   FAIL_MOD=k       500 when n % k == 0 (a candidate that regresses on part of the traffic)

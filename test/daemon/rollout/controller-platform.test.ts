@@ -12,7 +12,7 @@ import type { ServingPlatform } from '../../../daemon/platform/platform.js';
 import { PlatformFailure } from '../../../daemon/platform/platform.js';
 import { createRolloutController, type RolloutController } from '../../../daemon/rollout/controller.js';
 import type { Gate, RolloutPolicy } from '../../../daemon/rollout/machine.js';
-import { createStorageHealth } from '../../../daemon/storageHealth.js';
+import { createStorageHealth } from '../../../daemon/storage-health.js';
 import type { Rollout } from '../../../daemon/store/rollouts.js';
 import { eventually } from '../../helpers/daemon.js';
 import { freshStore, withVersions } from '../store/helpers.js';

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { createLogger } from '../../../daemon/log.js';
 import { createRolloutController } from '../../../daemon/rollout/controller.js';
 import type { RolloutPolicy } from '../../../daemon/rollout/machine.js';
-import { createStorageHealth } from '../../../daemon/storageHealth.js';
+import { createStorageHealth } from '../../../daemon/storage-health.js';
 import { freshStore, refuseWrites, withVersions } from '../store/helpers.js';
 import { createFakePlatform } from './fake-platform.js';
 

@@ -8,13 +8,13 @@ import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runDataCheckGate } from '../../../daemon/rollout/dataChecks.js';
+import { runDataCheckGate } from '../../../daemon/rollout/data-checks.js';
 import { createGateRunner, type GateDeps } from '../../../daemon/rollout/gates.js';
 import type { step } from '../../../daemon/rollout/machine.js';
 import type { InForcePipeline } from '../../../daemon/repo/reconcile.js';
 import type { CapturedRequest } from '../../../daemon/serving/capture/format.js';
 import { PipelineFileSchema, type PipelineInput } from '../../../shared/config/schema.js';
-import { dataChecksGateReport } from '../../../shared/reports/dataChecks.js';
+import { dataChecksGateReport } from '../../../shared/reports/data-checks.js';
 import { replayGateReport } from '../../../shared/reports/replay.js';
 import { requestsUpTo, startModel, type TestModel } from '../replay/helpers.js';
 

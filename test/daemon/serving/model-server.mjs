@@ -1,4 +1,4 @@
-// A model server for the router tests (DESIGN §5 contract: GET /ping, POST /invocations), run as its
+// A model server for the router tests (the SageMaker container contract: GET /ping, POST /invocations), run as its
 // own process. What it does with an invocation is chosen by the request body, so one server covers
 // every case: {"sleepMs": N}, {"status": N}, {"chunks": ["a", "b"]}, {"reset": true},
 // {"noLength": true} (body ends at close), {"echo": true} (custom attributes come back as `echo:<sent>`). GET /stats says how many connections and
@@ -23,7 +23,9 @@ const server = http.createServer((req, res) => {
     let ask = {};
     try {
       ask = JSON.parse(raw.toString() || '{}');
-    } catch {}
+    } catch {
+      // a body that is not JSON asks for nothing special: a plain answer
+    }
     const answer = () => {
       if (ask.reset) return req.socket.destroy();
       const status = ask.status ?? 200;

@@ -132,13 +132,16 @@ export function rawExchange(port: number, chunks: (string | Buffer)[], opts: { g
     });
     socket.on('end', () => finish(true));
     socket.on('error', () => finish(true));
-    socket.on('connect', async () => {
+    const send = async () => {
       for (const c of chunks) {
         if (socket.destroyed) break;
         socket.write(c);
         if (opts.gapMs) await new Promise((r) => setTimeout(r, opts.gapMs));
       }
-      arm();
+    };
+    // A write that fails ends the exchange the way a reset does: what was answered so far is the result.
+    socket.on('connect', () => {
+      send().then(arm, () => finish(true));
     });
   });
 }

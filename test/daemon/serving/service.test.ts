@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createEventBus } from '../../../daemon/events.js';
 import { createLogger } from '../../../daemon/log.js';
-import { createStorageHealth } from '../../../daemon/storageHealth.js';
+import { createStorageHealth } from '../../../daemon/storage-health.js';
 import type { InForcePipeline } from '../../../daemon/repo/reconcile.js';
 import { createLocalServerBackend } from '../../../daemon/serving/servers/servers.js';
 import { createServing } from '../../../daemon/serving/service.js';

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { PipelineFileSchema } from '../../../shared/config/schema.js';
 import { createEventBus } from '../../../daemon/events.js';
 import { createLogger } from '../../../daemon/log.js';
-import { createStorageHealth } from '../../../daemon/storageHealth.js';
+import { createStorageHealth } from '../../../daemon/storage-health.js';
 import type { InForcePipeline } from '../../../daemon/repo/reconcile.js';
 import { artifactDir } from '../../../daemon/runs/artifacts.js';
 import { createCaptureWriter, type CaptureWriter } from '../../../daemon/serving/capture/writer.js';

@@ -18,7 +18,7 @@ import { createLiveMetrics } from '../../../daemon/serving/metrics/live-metrics.
 import { startRouter, type Router } from '../../../daemon/serving/router/router.js';
 import { createLocalServerBackend } from '../../../daemon/serving/servers/servers.js';
 import { createServing, type Serving } from '../../../daemon/serving/service.js';
-import { createStorageHealth, type StorageHealth } from '../../../daemon/storageHealth.js';
+import { createStorageHealth, type StorageHealth } from '../../../daemon/storage-health.js';
 import { openStore } from '../../../daemon/store/db.js';
 import { SERVE_PY } from '../../helpers/pipelines.js';
 import { refuseWrites } from '../store/helpers.js';

@@ -137,7 +137,7 @@ describe('rollouts', () => {
 });
 
 describe('decisions', () => {
-  test('list returns DESIGN §3 records, newest last', () => {
+  test('list returns decision records, newest last', () => {
     const store = freshStore();
     withVersions(store, 'p', 'g', 2);
     const r = store.rollouts.create({ pipeline: 'p', groups: [{ group: 'g', candidate: 2, current: 1 }] });

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { generatedFiles } from '../../../scripts/gen-docs.js';
-import { pipelineJsonSchema } from '../../../shared/config/jsonSchema.js';
+import { pipelineJsonSchema } from '../../../shared/config/json-schema.js';
 import { renderConfigReference } from '../../../shared/config/reference.js';
 
 const root = join(import.meta.dirname, '../../..');

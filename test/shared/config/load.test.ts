@@ -231,7 +231,7 @@ describe('mlp.yaml problems', () => {
     ]);
   });
 
-  it('accepts the DESIGN example and an empty file', () => {
+  it('accepts a full mlp.yaml and an empty file', () => {
     const example = [
       'warehouses:',
       '  warehouse: sqlite:warehouse.db',

@@ -23,7 +23,7 @@ function valid(text: string, file: string): PipelineConfig {
 }
 
 describe('the pipeline schema', () => {
-  it("takes DESIGN §4's reference config unchanged and fills in every default", () => {
+  it("takes the reference pipeline.yaml unchanged and fills in every default", () => {
     const text = read('reference.yaml');
     assert.deepEqual(valid(text, 'reference.yaml'), {
       pipeline: {
@@ -49,7 +49,7 @@ describe('the pipeline schema', () => {
     });
   });
 
-  it("takes every optional key of DESIGN §4's second block as written there", () => {
+  it("takes the optional keys of full.yaml as written there", () => {
     const { pipeline } = valid(read('full.yaml'), 'full.yaml');
     assert.equal(pipeline.groups.key, 'name');
     assert.deepEqual(pipeline.steps, [

@@ -1,7 +1,7 @@
 /** Under a failed data-checks gate: each failing expectation (suite, type, column), what was found, and a few of the values at fault. */
 import { Box, Text } from 'ink';
 import type { PipelineView } from '../../../shared/protocol.js';
-import { dataCheckFailures, type FailingExpectation } from '../../dataChecks.js';
+import { dataCheckFailures, type FailingExpectation } from '../../data-checks.js';
 import { fit, plural } from '../common/format.js';
 
 const LINES_EACH = 2;

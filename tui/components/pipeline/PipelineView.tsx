@@ -7,7 +7,7 @@ import { formatDuration } from '../../../shared/duration.js';
 import { formatPercent } from '../../../shared/percent.js';
 import { useTui } from '../../provider.js';
 import { replaySamples } from '../../replay.js';
-import { candidateErrors, summaryOf } from '../../../shared/fleetSummary.js';
+import { candidateErrors, summaryOf } from '../../../shared/fleet-summary.js';
 import { attentionOf, groupSplits } from '../../state/selectors.js';
 import { ago, fit, nextStepText, plural, rate } from '../common/format.js';
 import { Phase } from '../common/Phase.js';

@@ -7,7 +7,7 @@ import { Box, Text } from 'ink';
 import type { HistoryPoint, PipelineView, VariantView } from '../../../shared/protocol.js';
 import { millis, rate } from '../common/format.js';
 import { sparkline } from '../common/sparkline.js';
-import { onTimeAxis } from './timeAxis.js';
+import { onTimeAxis } from './time-axis.js';
 
 export const TREND_LABEL = 9;
 /** Room after the sparkline for its latest value. */

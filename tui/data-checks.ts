@@ -1,6 +1,6 @@
 /** The data-checks gate's report as the views show it: each failing expectation, suite by suite. */
 import type { RolloutView } from '../shared/protocol.js';
-import type { FailedExpectation } from '../shared/reports/dataChecks.js';
+import type { FailedExpectation } from '../shared/reports/data-checks.js';
 import { UnreadableReport } from '../shared/reports/unreadable.js';
 
 /** One expectation that failed, or (`expectation` null) a check that could not run at all. */

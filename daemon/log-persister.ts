@@ -4,7 +4,7 @@
  */
 import type { EventBus } from './events.js';
 import type { Logger } from './log.js';
-import type { LogWriter } from './logWriter.js';
+import type { LogWriter } from './log-writer.js';
 
 export function createLogPersister(opts: { log: Logger; writer: LogWriter; bus: EventBus }): () => void {
   const unsubscribe = opts.log.subscribe((entry) => {

@@ -26,5 +26,5 @@ export const groupsCommand: CommandSpec = {
 export const exportCommand: CommandSpec = {
   usage: EXPORT_USAGE,
   summary: EXPORT_SUMMARY,
-  run: async (args) => (await import('./exportAirflow.js')).exportCommand(args),
+  run: async (args) => (await import('./export-airflow.js')).exportCommand(args),
 };

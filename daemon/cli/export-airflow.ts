@@ -1,6 +1,6 @@
 /**
  * `mlp export airflow <pipeline ...|--all> [-o DIR] [--check] [--json]`: one Airflow DAG file per
- * pipeline (daemon/export/airflowDag.ts), written only when its bytes change; `--check` writes
+ * pipeline (daemon/export/airflow-dag.ts), written only when its bytes change; `--check` writes
  * nothing and exits 1 naming every file that is missing or stale, for a CI step in the team repo.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -10,9 +10,9 @@ import { formatProblem } from '../../shared/config/problems.js';
 import { MlpError, usageError } from '../../shared/errors.js';
 import { findRepoRoot, loadRepo, type LoadedPipeline } from '../../shared/repo/discover.js';
 import { MLP_VERSION } from '../../shared/version.js';
-import { dagFileName, GENERATED_MARK, renderAirflowDag } from '../export/airflowDag.js';
+import { dagFileName, GENERATED_MARK, renderAirflowDag } from '../export/airflow-dag.js';
 import { git } from '../repo/git.js';
-import { EXPORT_SUMMARY, EXPORT_USAGE } from './runUsage.js';
+import { EXPORT_SUMMARY, EXPORT_USAGE } from './run-usage.js';
 
 
 type FileStatus = 'written' | 'unchanged' | 'missing' | 'stale' | 'orphaned';

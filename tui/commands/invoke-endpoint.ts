@@ -5,7 +5,7 @@
  */
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { MlpError, type ErrorCode } from '../../shared/errors.js';
-import type { SageMakerTarget } from './sageMakerTarget.js';
+import type { SageMakerTarget } from './sagemaker-target.js';
 
 /** An answer as `mlp invoke` prints it, whichever way it went. */
 export interface InvokeAnswer {

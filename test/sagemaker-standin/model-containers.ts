@@ -88,7 +88,7 @@ async function unpackModel(s3: S3Client, modelDataUrl: string | undefined, dir: 
     const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     bytes = await object.Body!.transformToByteArray();
   } catch (err) {
-    throw new Error(`could not download the model artifact ${modelDataUrl}: ${(err as Error).message}`);
+    throw new Error(`could not download the model artifact ${modelDataUrl}: ${(err as Error).message}`, { cause: err });
   }
   const archive = `${dir}.tar.gz`;
   await writeFile(archive, bytes);

@@ -1,5 +1,5 @@
 /** The stand-in's own SageMaker calls to moto, in SageMaker's JSON protocol, answered raw. */
-import { AwsError } from './awsErrors.js';
+import { AwsError } from './aws-errors.js';
 
 export interface MotoAnswer {
   status: number;
