@@ -2,7 +2,7 @@
  * The composition root of `mlpd start`: wires the store, the repo (registry, watcher, pull), the
  * run queue and scheduler, the API and the model-traffic router, and owns start-up and shutdown
  * order. Start-up takes the data dir's lock, then stops what a killed predecessor left running.
- * Shutdown runs the closers in reverse: listeners first, then work in flight, then the store.
+ * Shutdown goes by the stages of shutdown.ts: intake first, then work in flight, then the store.
  */
 import { mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -43,6 +43,7 @@ import { startRepoService } from './repo/service.js';
 import { moveLegacyGroupFolders } from './runs/legacy-folders.js';
 import { createRunQueue } from './runs/queue.js';
 import { startScheduling } from './scheduler/wiring.js';
+import { createShutdown } from './shutdown.js';
 import { createCaptureWriter } from './serving/capture.js';
 import { createLiveMetrics } from './serving/metrics.js';
 import { metricsView, pipelineLatency, startMetricsTicker } from './serving/metricsEvents.js';
@@ -106,16 +107,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     lock.release();
     throw err;
   }
-  const closers: (() => Promise<void> | void)[] = [() => lock.release(), () => store.close()];
-  const stop = async () => {
-    for (const close of closers.reverse()) {
-      try {
-        await close();
-      } catch (err) {
-        log.error('daemon', `error while stopping: ${(err as Error).message}`);
-      }
-    }
-  };
+  const shutdown = createShutdown(log);
+  shutdown.add('store', () => lock.release());
+  shutdown.add('store', () => store.close());
+  const stop = () => shutdown.stop();
 
   let serving: Serving | undefined;
   let scheduling: ReturnType<typeof startScheduling> | undefined;
@@ -126,7 +121,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     const bus = createEventBus();
     // A full disk must not stop serving: refused writes are reported once, kept and retried.
     const storage = createStorageHealth({ log, file: store.file, onChange: (problem) => bus.publish({ kind: 'storage', storage: problem }) });
-    closers.push(() => storage.close());
+    shutdown.add('housekeeping', () => storage.close());
     const logs = createLogWriter(store, {
       onError: (err) => {
         if (!storage.failed(err)) log.error('logs', `cannot store log lines: ${err.message}`);
@@ -136,17 +131,16 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         if (dropped) log.warn('logs', `${dropped.toLocaleString('en-US')} log lines were lost while the database refused writes`);
       },
     });
-    closers.push(createLogPersister({ log, writer: logs, bus }));
+    shutdown.add('housekeeping', createLogPersister({ log, writer: logs, bus }));
     ensureOperatorTokenFile(opts.dataDir, store, log);
     for (const line of moveLegacyGroupFolders(opts.dataDir)) log.warn('upgrade', line);
-    closers.push(startMaintenance({ store, log }));
+    shutdown.add('housekeeping', startMaintenance({ store, log }));
     const reaped = await reapPredecessorsChildren(opts.dataDir, log);
     const ledger = createChildLedger(childrenDir(opts.dataDir), {
       // Serving and runs go on without a record (a full disk); the next start finds such children by their environment.
       onWriteError: (err) => log.warn('daemon', `cannot record a child process in ${childrenDir(opts.dataDir)}: ${err.message}`),
     });
-    // Runs after every closer pushed below (they run in reverse): children stopped, their records go.
-    closers.push(() => ledger.settled());
+    shutdown.add('children', () => ledger.settled());
 
     // Views of pipelines are built from every part (registry, runs, variants, metrics), so the parts
     // report changes here and the daemon publishes one consistent view.
@@ -159,7 +153,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       publish: (event) => bus.publish(event),
       now: Date.now,
     });
-    closers.push(() => feed.close());
+    shutdown.add('views', () => feed.close());
     const publishPipelines = (names: string[]) => feed.changed(names);
     // Live traffic moves the fleet list's latency and candidate error rate. A summary costs a full view, so
     // traffic refreshes it with each history point (5 s), and with each metrics tick only while a rollout
@@ -168,7 +162,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       if (event.kind === 'history') feed.changed(event.pipelines.map((x) => x.pipeline));
       else if (event.kind === 'metrics') feed.changed([...new Set(event.variants.map((v) => v.pipeline))].filter((name) => store.rollouts.active(name)));
     });
-    closers.push(() => void unwatchTraffic());
+    shutdown.add('views', () => void unwatchTraffic());
     const repo = await startRepoService({
       root: opts.repo,
       store,
@@ -190,7 +184,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         repoProblems: (problems) => bus.publish({ kind: 'repo_problems', problems }),
       },
     });
-    closers.push(() => repo.close());
+    shutdown.add('repo', () => repo.close());
     const { registry } = repo;
     const metrics = createLiveMetrics();
     const replayProgress = new Map<string, Map<string, { group: string; done: number; total: number | null }>>();
@@ -219,7 +213,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     };
     checkNotifyTargets(registry.list().map((p) => p.name));
     const deliveries = startDeliveryWorker({ store, storage, log, env: process.env, retry: retryPolicy(opts.timeScale), onChanged: (name) => publishPipelines([name]) });
-    closers.push(() => deliveries.close());
+    shutdown.add('deliveries', () => deliveries.close());
     const outbox = createNotificationOutbox({ store, targetsFor, onQueued: () => deliveries.poke() });
     sources.notifications = (name) => notificationsViewOf(store, name, targetsFor(name), process.env);
 
@@ -265,7 +259,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     // Status shows a SageMaker variant's CloudWatch figures where it shows the router's for its own.
     sources.variantMetrics = (pipeline, group, variant) =>
       metricsView(metrics.variant(pipeline, group, variant)) ?? trafficView(platform.variantTraffic(pipeline, group, variant));
-    closers.push(() => platform.close());
+    shutdown.add('platform', () => platform.close());
     // Until the servers are restored (after the API listens), each group's route says its server is starting.
     serving.refreshRoutes();
     const runLimits = () => {
@@ -302,7 +296,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         rollouts!.start(run.pipeline, run.id, trained).catch((err) => log.error('rollout', `cannot start: ${describeError(err)}`, run.pipeline));
       },
     });
-    closers.push(() => queue.stop());
+    shutdown.add('runs', () => queue.stop());
     const capacity = (): CapacityView => {
       const load = queue.load();
       const limits = runLimits();
@@ -312,7 +306,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       };
     };
     sources.capacity = capacity;
-    closers.push(startCapacityEvents({ read: capacity, bus }));
+    shutdown.add('views', startCapacityEvents({ read: capacity, bus }));
 
     rollouts = createRolloutController({
       store,
@@ -347,11 +341,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         publishPipelines([r.pipeline]);
       },
     });
-    closers.push(() => rollouts?.close());
+    shutdown.add('rollouts', () => rollouts?.close());
     queue.recover(reaped);
 
     scheduling = startScheduling({ store, log, registry, onEnqueued: () => queue.pump() });
-    closers.push(() => scheduling?.stop());
+    shutdown.add('intake', () => scheduling?.stop());
 
     if (opts.pullIntervalMs !== undefined) {
       const onPulled = async (result: PullResult) => {
@@ -372,7 +366,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         log,
         onPulled: (r) => void onPulled(r).catch((err) => log.error('pull', `cannot queue runs for ${r.to.slice(0, 8)}: ${describeError(err)}`)),
       });
-      closers.push(() => puller.close());
+      shutdown.add('intake', () => puller.close());
     }
 
     const capture = createCaptureWriter({
@@ -381,7 +375,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       onError: (err) => log.error('capture', err.message),
       log,
     });
-    closers.push(() => capture.close());
+    shutdown.add('capture', () => capture.close());
     const router = await startServingRouter({
       workers: opts.serveWorkers,
       host: opts.host,
@@ -394,13 +388,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       log,
       ...(opts.serveToken !== undefined ? { token: opts.serveToken } : {}),
     });
-    closers.push(() => router.close());
+    shutdown.add('intake', () => router.close());
     const serveUrl = `http://${urlHost(opts.host)}:${router.port}`;
     if (opts.serveToken !== undefined) log.info('serving', `${serveUrl} requires the serving token (MLP_SERVE_TOKEN) on every invocation`);
     else if (!isLoopback(opts.host)) {
       log.warn('serving', `${serveUrl} is reachable from the network and has no authentication: anyone who reaches it can call every model; set MLP_SERVE_TOKEN`);
     }
-    closers.push(startMetricsTicker({ metrics, bus }));
+    shutdown.add('views', startMetricsTicker({ metrics, bus }));
     const sampler = startMetricsHistory({
       metrics,
       bus,
@@ -408,7 +402,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       variants: (pipeline) => store.variants.live(pipeline).map((v) => ({ group: v.group, variant: `v${v.version}`, role: v.role })),
     });
     history = sampler; // for the repo listener, which forgets a removed pipeline's history
-    closers.push(() => sampler.close());
+    shutdown.add('views', () => sampler.close());
     sources.history = (pipeline) => ({ intervalMs: sampler.intervalMs, points: sampler.points(pipeline) });
 
     const commands = createCommandService({
@@ -459,7 +453,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         subscribe: (listener) => bus.subscribe(listener),
       },
     });
-    closers.push(() => api.close());
+    shutdown.add('intake', () => api.close());
 
     // The API answers first, whatever the fleet; the model servers come back behind it, a few at a time,
     // and active rollouts go on once theirs are back.
