@@ -47,10 +47,10 @@ import { createShutdown } from './shutdown.js';
 import { createCaptureWriter } from './serving/capture.js';
 import { createLiveMetrics } from './serving/metrics.js';
 import { metricsView, pipelineLatency, startMetricsTicker } from './serving/metricsEvents.js';
-import { startMetricsHistory, type MetricsHistory } from './serving/metricsHistory.js';
+import { startMetricsHistory } from './serving/metricsHistory.js';
 import { startServingRouter } from './serving/router-workers.js';
 import { createServerBackends } from './serving/backends.js';
-import { createServing, DEFAULT_STARTING_AT_ONCE, type Serving } from './serving/service.js';
+import { createServing, DEFAULT_STARTING_AT_ONCE } from './serving/service.js';
 import { createStorageHealth } from './storageHealth.js';
 import { openStore, type Store } from './store/db.js';
 import { buildFullSnapshot, buildSnapshot, pipelineView, runViewOf, type StatusSources } from './status.js';
@@ -112,11 +112,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   shutdown.add('store', () => store.close());
   const stop = () => shutdown.stop();
 
-  let serving: Serving | undefined;
-  let scheduling: ReturnType<typeof startScheduling> | undefined;
   let rollouts: RolloutController | undefined;
-  let history: MetricsHistory | undefined;
-  let checkNotifyTargets: ((names: string[]) => void) | undefined;
   try {
     const bus = createEventBus();
     // A full disk must not stop serving: refused writes are reported once, kept and retried.
@@ -163,28 +159,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       else if (event.kind === 'metrics') feed.changed([...new Set(event.variants.map((v) => v.pipeline))].filter((name) => store.rollouts.active(name)));
     });
     shutdown.add('views', () => void unwatchTraffic());
-    const repo = await startRepoService({
-      root: opts.repo,
-      store,
-      storage,
-      log,
-      listener: {
-        updated: (names) => {
-          serving?.refreshRoutes(names);
-          scheduling?.sync();
-          checkNotifyTargets?.(names);
-          publishPipelines(names);
-        },
-        removed: (name) => {
-          serving?.refreshRoutes([name]);
-          scheduling?.sync();
-          history?.forget(name);
-          bus.publish({ kind: 'pipeline_removed', name });
-        },
-        repoProblems: (problems) => bus.publish({ kind: 'repo_problems', problems }),
-      },
-    });
+    const repo = await startRepoService({ root: opts.repo, store, storage, log });
     shutdown.add('repo', () => repo.close());
+    // Each part below subscribes to the repo's changes once it exists.
+    repo.subscribe({
+      updated: publishPipelines,
+      removed: (name) => bus.publish({ kind: 'pipeline_removed', name }),
+      repoProblems: (problems) => bus.publish({ kind: 'repo_problems', problems }),
+    });
     const { registry } = repo;
     const metrics = createLiveMetrics();
     const replayProgress = new Map<string, Map<string, { group: string; done: number; total: number | null }>>();
@@ -203,7 +185,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     // Notifications (docs/notifications.md): the outbox is written with the changes that cause them; the worker delivers.
     const targetsFor = (name: string) => pipelineTargets(registry.repoConfig()?.notify ?? [], registry.get(name)?.config.pipeline.notify ?? []);
     // `mlp validate` runs where mlpd's environment is not, so a ${VAR} that is not set is said here, when the config comes into force.
-    checkNotifyTargets = (names) => {
+    const checkNotifyTargets = (names: string[]) => {
       for (const name of names) {
         for (const t of targetsFor(name)) {
           const problem = unsetProblem(t.url, process.env);
@@ -212,6 +194,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       }
     };
     checkNotifyTargets(registry.list().map((p) => p.name));
+    repo.subscribe({ updated: checkNotifyTargets });
     const deliveries = startDeliveryWorker({ store, storage, log, env: process.env, retry: retryPolicy(opts.timeScale), onChanged: (name) => publishPipelines([name]) });
     shutdown.add('deliveries', () => deliveries.close());
     const outbox = createNotificationOutbox({ store, targetsFor, onQueued: () => deliveries.poke() });
@@ -221,7 +204,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     const captureDir = join(opts.dataDir, 'capture');
     const executors = createExecutorFactory({ repoConfig: () => registry.repoConfig(), ledger });
     const serverBackends = createServerBackends({ ledger, warn: (pipeline, message) => log.warn('serve', message, pipeline) });
-    serving = createServing({
+    const serving = createServing({
       store,
       storage,
       log,
@@ -262,6 +245,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     shutdown.add('platform', () => platform.close());
     // Until the servers are restored (after the API listens), each group's route says its server is starting.
     serving.refreshRoutes();
+    repo.subscribe({ updated: (names) => serving.refreshRoutes(names), removed: (name) => serving.refreshRoutes([name]) });
     const runLimits = () => {
       const runs = registry.repoConfig()?.runs;
       return { here: runs?.max_parallel ?? DEFAULT_MAX_PARALLEL, cloud: runs?.max_parallel_cloud ?? DEFAULT_MAX_PARALLEL_CLOUD };
@@ -301,7 +285,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       const load = queue.load();
       const limits = runLimits();
       return {
-        servers: serving!.servers(),
+        servers: serving.servers(),
         runs: { running: load.running.here, max: limits.here, runningCloud: load.running.cloud, maxCloud: limits.cloud, queued: load.queued },
       };
     };
@@ -344,8 +328,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     shutdown.add('rollouts', () => rollouts?.close());
     queue.recover(reaped);
 
-    scheduling = startScheduling({ store, log, registry, onEnqueued: () => queue.pump() });
-    shutdown.add('intake', () => scheduling?.stop());
+    const scheduling = startScheduling({ store, log, registry, onEnqueued: () => queue.pump() });
+    shutdown.add('intake', () => scheduling.stop());
+    repo.subscribe({ updated: () => scheduling.sync(), removed: () => scheduling.sync() });
 
     if (opts.pullIntervalMs !== undefined) {
       const onPulled = async (result: PullResult) => {
@@ -401,8 +386,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       pipelines: () => registry.list().map((p) => p.name),
       variants: (pipeline) => store.variants.live(pipeline).map((v) => ({ group: v.group, variant: `v${v.version}`, role: v.role })),
     });
-    history = sampler; // for the repo listener, which forgets a removed pipeline's history
     shutdown.add('views', () => sampler.close());
+    repo.subscribe({ removed: (name) => sampler.forget(name) });
     sources.history = (pipeline) => ({ intervalMs: sampler.intervalMs, points: sampler.points(pipeline) });
 
     const commands = createCommandService({
