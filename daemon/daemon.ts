@@ -17,7 +17,8 @@ import { createApiHandlers } from './api/handlers.js';
 import { childrenDir, createChildLedger } from './children/ledger.js';
 import { lockDataDir } from './children/lock.js';
 import { reapLeftovers, type ReapedChild } from './children/reaper.js';
-import { createRolloutController, type RolloutController } from './rollout/controller.js';
+import { rollOutWhatRunsTrain } from './rollout/afterRun.js';
+import { createRolloutController } from './rollout/controller.js';
 import { runDataCheckGate } from './rollout/dataChecks.js';
 import { createGateRunner } from './rollout/gates.js';
 import { rolloutPolicy } from './rollout/policy.js';
@@ -112,7 +113,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   shutdown.add('store', () => store.close());
   const stop = () => shutdown.stop();
 
-  let rollouts: RolloutController | undefined;
   try {
     const bus = createEventBus();
     // A full disk must not stop serving: refused writes are reported once, kept and retried.
@@ -246,53 +246,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     // Until the servers are restored (after the API listens), each group's route says its server is starting.
     serving.refreshRoutes();
     repo.subscribe({ updated: (names) => serving.refreshRoutes(names), removed: (name) => serving.refreshRoutes([name]) });
-    const runLimits = () => {
-      const runs = registry.repoConfig()?.runs;
-      return { here: runs?.max_parallel ?? DEFAULT_MAX_PARALLEL, cloud: runs?.max_parallel_cloud ?? DEFAULT_MAX_PARALLEL_CLOUD };
-    };
-    const queue = createRunQueue({
-      store,
-      storage,
-      dataDir: opts.dataDir,
-      logs,
-      log,
-      bus,
-      repoRoot: opts.repo,
-      timeScale: opts.timeScale,
-      limits: runLimits,
-      outbox,
-      pipeline: (name) => registry.get(name),
-      async groups(p) {
-        const info = await repo.refreshGroups(p.name);
-        if (info.groups.length === 0 && info.error) throw new MlpError('unavailable', `cannot discover groups: ${info.error}`);
-        if (info.groups.length === 0 && info.refused.length) throw new MlpError('check_failed', `no group to run: ${info.refused.join('; ')}`);
-        return info.groups;
-      },
-      executorFor: (p) => executors.forBackend(trainingBackend(p.config.pipeline)),
-      publishRun(run) {
-        bus.publish({ kind: 'run_updated', run: runViewOf(run, store) });
-        publishPipelines([run.pipeline]);
-      },
-      onFinished(run, result) {
-        // A successful training run rolls out what it produced, through the gates (DESIGN §1).
-        const trained = result.groups.flatMap((g) => (g.version ? [{ group: g.group, version: g.version.version }] : []));
-        if (result.status !== 'succeeded' || trained.length === 0) return;
-        rollouts!.start(run.pipeline, run.id, trained).catch((err) => log.error('rollout', `cannot start: ${describeError(err)}`, run.pipeline));
-      },
-    });
-    shutdown.add('runs', () => queue.stop());
-    const capacity = (): CapacityView => {
-      const load = queue.load();
-      const limits = runLimits();
-      return {
-        servers: serving.servers(),
-        runs: { running: load.running.here, max: limits.here, runningCloud: load.running.cloud, maxCloud: limits.cloud, queued: load.queued },
-      };
-    };
-    sources.capacity = capacity;
-    shutdown.add('views', startCapacityEvents({ read: capacity, bus }));
-
-    rollouts = createRolloutController({
+    const rollouts = createRolloutController({
       store,
       storage,
       log,
@@ -325,7 +279,48 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         publishPipelines([r.pipeline]);
       },
     });
-    shutdown.add('rollouts', () => rollouts?.close());
+    shutdown.add('rollouts', () => rollouts.close());
+    const runLimits = () => {
+      const runs = registry.repoConfig()?.runs;
+      return { here: runs?.max_parallel ?? DEFAULT_MAX_PARALLEL, cloud: runs?.max_parallel_cloud ?? DEFAULT_MAX_PARALLEL_CLOUD };
+    };
+    const queue = createRunQueue({
+      store,
+      storage,
+      dataDir: opts.dataDir,
+      logs,
+      log,
+      bus,
+      repoRoot: opts.repo,
+      timeScale: opts.timeScale,
+      limits: runLimits,
+      outbox,
+      pipeline: (name) => registry.get(name),
+      async groups(p) {
+        const info = await repo.refreshGroups(p.name);
+        if (info.groups.length === 0 && info.error) throw new MlpError('unavailable', `cannot discover groups: ${info.error}`);
+        if (info.groups.length === 0 && info.refused.length) throw new MlpError('check_failed', `no group to run: ${info.refused.join('; ')}`);
+        return info.groups;
+      },
+      executorFor: (p) => executors.forBackend(trainingBackend(p.config.pipeline)),
+      publishRun(run) {
+        bus.publish({ kind: 'run_updated', run: runViewOf(run, store) });
+        publishPipelines([run.pipeline]);
+      },
+      onFinished: rollOutWhatRunsTrain({ rollouts, log }),
+    });
+    shutdown.add('runs', () => queue.stop());
+    const capacity = (): CapacityView => {
+      const load = queue.load();
+      const limits = runLimits();
+      return {
+        servers: serving.servers(),
+        runs: { running: load.running.here, max: limits.here, runningCloud: load.running.cloud, maxCloud: limits.cloud, queued: load.queued },
+      };
+    };
+    sources.capacity = capacity;
+    shutdown.add('views', startCapacityEvents({ read: capacity, bus }));
+
     queue.recover(reaped);
 
     const scheduling = startScheduling({ store, log, registry, onEnqueued: () => queue.pump() });
