@@ -22,6 +22,7 @@ import { createRolloutController } from './rollout/controller.js';
 import { runDataCheckGate } from './rollout/dataChecks.js';
 import { createGateRunner } from './rollout/gates.js';
 import { rolloutPolicy } from './rollout/policy.js';
+import { createReplayProgress } from './rollout/replayProgress.js';
 import { startApiServer } from './api/server.js';
 import { startCapacityEvents } from './capacity.js';
 import { createCommandService } from './commands.js';
@@ -169,13 +170,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     });
     const { registry } = repo;
     const metrics = createLiveMetrics();
-    const replayProgress = new Map<string, Map<string, { group: string; done: number; total: number | null }>>();
+    const replayProgress = createReplayProgress({ onChanged: (pipeline) => publishPipelines([pipeline]) });
     sources = {
       registry,
       groups: repo.groups,
       store,
       timeScale: opts.timeScale,
-      replayProgress: (pipeline) => [...(replayProgress.get(pipeline)?.values() ?? [])],
+      replayProgress: replayProgress.of,
       latency: (pipeline) => pipelineLatency(metrics, pipeline),
       storage: () => storage.problem(),
     };
@@ -264,18 +265,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         executor: executors.get('local'),
         logs,
         dataChecks: runDataCheckGate,
-        onReplayProgress: (pipeline, group, done, total) => {
-          const groups = replayProgress.get(pipeline) ?? new Map();
-          groups.set(group, { group, done, total });
-          replayProgress.set(pipeline, groups);
-          publishPipelines([pipeline]); // at most 4 times a second per group (the replay throttles)
-        },
+        onReplayProgress: replayProgress.report,
         timeScale: opts.timeScale,
         ledger,
         ...(process.env.MLP_PYTHON ? { python: process.env.MLP_PYTHON } : {}),
       }),
       onChanged: (r) => {
-        if (r.phase !== 'replaying') replayProgress.delete(r.pipeline);
+        replayProgress.rolloutChanged(r);
         publishPipelines([r.pipeline]);
       },
     });
