@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join, resolve, sep } from 'node:path';
+import { join } from 'node:path';
 import { trainingBackend } from '../shared/config/backends.js';
 import { pipelineTargets, targetLabel } from '../shared/config/notify.js';
 import { describeError, MlpError } from '../shared/errors.js';
@@ -40,9 +40,10 @@ import { notificationsViewOf, unsetProblem } from './notify/view.js';
 import { createLocalPlatform } from './platform/local.js';
 import { selectPlatforms } from './platform/selection.js';
 import { trafficView } from './platform/trafficView.js';
-import { checkPullable, startPulling, type PullResult } from './repo/pull.js';
+import { checkPullable, startPulling } from './repo/pull.js';
 import { startRepoService } from './repo/service.js';
 import { moveLegacyGroupFolders } from './runs/legacy-folders.js';
+import { runsOnMerge } from './runs/mergedChanges.js';
 import { createRunQueue } from './runs/queue.js';
 import { startScheduling } from './scheduler/wiring.js';
 import { createShutdown } from './shutdown.js';
@@ -176,7 +177,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       groups: repo.groups,
       store,
       timeScale: opts.timeScale,
-      replayProgress: replayProgress.of,
+      replayProgress: (pipeline) => replayProgress.of(pipeline),
       latency: (pipeline) => pipelineLatency(metrics, pipeline),
       storage: () => storage.problem(),
     };
@@ -265,7 +266,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         executor: executors.get('local'),
         logs,
         dataChecks: runDataCheckGate,
-        onReplayProgress: replayProgress.report,
+        onReplayProgress: (pipeline, group, done, total) => replayProgress.report(pipeline, group, done, total),
         timeScale: opts.timeScale,
         ledger,
         ...(process.env.MLP_PYTHON ? { python: process.env.MLP_PYTHON } : {}),
@@ -324,23 +325,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     repo.subscribe({ updated: () => scheduling.sync(), removed: () => scheduling.sync() });
 
     if (opts.pullIntervalMs !== undefined) {
-      const onPulled = async (result: PullResult) => {
-        await repo.reload();
-        // A merged change to a pipeline's config or code starts a new run of it (DESIGN §3).
-        const changed = result.changedFiles.map((f) => resolve(opts.repo, f));
-        for (const p of registry.list()) {
-          if (p.problems.length || !changed.some((f) => f.startsWith(p.dir + sep))) continue;
-          if (p.config.pipeline.orchestrator === 'airflow') continue; // its DAG trains it, on Airflow's schedule
-          const { run } = store.runs.enqueue({ pipeline: p.name, trigger: 'change', reason: `merged ${result.to.slice(0, 8)}`, gitCommit: result.to });
-          log.info('run', `${run.id} queued: a merged change touched the pipeline`, p.name);
-        }
-        queue.pump();
-      };
       const puller = startPulling({
         root: opts.repo,
         intervalMs: opts.pullIntervalMs,
         log,
-        onPulled: (r) => void onPulled(r).catch((err) => log.error('pull', `cannot queue runs for ${r.to.slice(0, 8)}: ${describeError(err)}`)),
+        onPulled: runsOnMerge({ root: opts.repo, store, log, reload: () => repo.reload(), pipelines: () => registry.list(), pump: () => queue.pump() }),
       });
       shutdown.add('intake', () => puller.close());
     }
