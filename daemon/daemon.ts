@@ -58,6 +58,7 @@ import { createStorageHealth } from './storageHealth.js';
 import { openStore, type Store } from './store/db.js';
 import { buildFullSnapshot, buildSnapshot, pipelineView, runViewOf, type StatusSources } from './status.js';
 import { startFleetFeed } from './fleetFeed.js';
+import { createPipelineChanges } from './pipelineChanges.js';
 import { summaryOf } from '../shared/fleetSummary.js';
 import { ensureOperatorTokenFile } from './tokens.js';
 
@@ -140,27 +141,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     });
     shutdown.add('children', () => ledger.settled());
 
-    // Views of pipelines are built from every part (registry, runs, variants, metrics), so the parts
-    // report changes here and the daemon publishes one consistent view.
-    let sources: StatusSources | undefined;
-    const feed = startFleetFeed({
-      summary: (name) => {
-        const p = sources?.registry.get(name);
-        return p && sources ? summaryOf(pipelineView(p, sources)) : undefined;
-      },
-      publish: (event) => bus.publish(event),
-      now: Date.now,
-    });
-    shutdown.add('views', () => feed.close());
-    const publishPipelines = (names: string[]) => feed.changed(names);
-    // Live traffic moves the fleet list's latency and candidate error rate. A summary costs a full view, so
-    // traffic refreshes it with each history point (5 s), and with each metrics tick only while a rollout
-    // is under way, whose candidate's error rate people watch.
-    const unwatchTraffic = bus.subscribe((event) => {
-      if (event.kind === 'history') feed.changed(event.pipelines.map((x) => x.pipeline));
-      else if (event.kind === 'metrics') feed.changed([...new Set(event.variants.map((v) => v.pipeline))].filter((name) => store.rollouts.active(name)));
-    });
-    shutdown.add('views', () => void unwatchTraffic());
+    // Every part says which pipelines it changed; the fleet feed, built once they all exist, publishes them.
+    const changes = createPipelineChanges();
+    const publishPipelines = (names: string[]) => changes.changed(names);
     const repo = await startRepoService({ root: opts.repo, store, storage, log });
     shutdown.add('repo', () => repo.close());
     // Each part below subscribes to the repo's changes once it exists.
@@ -172,15 +155,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     const { registry } = repo;
     const metrics = createLiveMetrics();
     const replayProgress = createReplayProgress({ onChanged: (pipeline) => publishPipelines([pipeline]) });
-    sources = {
-      registry,
-      groups: repo.groups,
-      store,
-      timeScale: opts.timeScale,
-      replayProgress: (pipeline) => replayProgress.of(pipeline),
-      latency: (pipeline) => pipelineLatency(metrics, pipeline),
-      storage: () => storage.problem(),
-    };
     const count = registry.list().length;
     log.info('config', `${count} pipeline${count === 1 ? '' : 's'} in force from ${opts.repo}`);
 
@@ -200,7 +174,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     const deliveries = startDeliveryWorker({ store, storage, log, env: process.env, retry: retryPolicy(opts.timeScale), onChanged: (name) => publishPipelines([name]) });
     shutdown.add('deliveries', () => deliveries.close());
     const outbox = createNotificationOutbox({ store, targetsFor, onQueued: () => deliveries.poke() });
-    sources.notifications = (name) => notificationsViewOf(store, name, targetsFor(name), process.env);
 
     // Where the router's Data Capture goes, and where replay reads it back.
     const captureDir = join(opts.dataDir, 'capture');
@@ -241,9 +214,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
           onVariantChanged: (pipeline) => publishPipelines([pipeline]),
         }),
     });
-    // Status shows a SageMaker variant's CloudWatch figures where it shows the router's for its own.
-    sources.variantMetrics = (pipeline, group, variant) =>
-      metricsView(metrics.variant(pipeline, group, variant)) ?? trafficView(platform.variantTraffic(pipeline, group, variant));
     shutdown.add('platform', () => platform.close());
     // Until the servers are restored (after the API listens), each group's route says its server is starting.
     serving.refreshRoutes();
@@ -315,7 +285,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         runs: { running: load.running.here, max: limits.here, runningCloud: load.running.cloud, maxCloud: limits.cloud, queued: load.queued },
       };
     };
-    sources.capacity = capacity;
     shutdown.add('views', startCapacityEvents({ read: capacity, bus }));
 
     queue.recover(reaped);
@@ -368,7 +337,41 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     });
     shutdown.add('views', () => sampler.close());
     repo.subscribe({ removed: (name) => sampler.forget(name) });
-    sources.history = (pipeline) => ({ intervalMs: sampler.intervalMs, points: sampler.points(pipeline) });
+
+    // A pipeline's view is built from every part (registry, runs, rollouts, variants, metrics), now that they all exist.
+    const sources: StatusSources = {
+      registry,
+      groups: repo.groups,
+      store,
+      timeScale: opts.timeScale,
+      replayProgress: (pipeline) => replayProgress.of(pipeline),
+      latency: (pipeline) => pipelineLatency(metrics, pipeline),
+      storage: () => storage.problem(),
+      notifications: (name) => notificationsViewOf(store, name, targetsFor(name), process.env),
+      // Status shows a SageMaker variant's CloudWatch figures where it shows the router's for its own.
+      variantMetrics: (pipeline, group, variant) =>
+        metricsView(metrics.variant(pipeline, group, variant)) ?? trafficView(platform.variantTraffic(pipeline, group, variant)),
+      capacity,
+      history: (pipeline) => ({ intervalMs: sampler.intervalMs, points: sampler.points(pipeline) }),
+    };
+    const feed = startFleetFeed({
+      summary: (name) => {
+        const p = registry.get(name);
+        return p ? summaryOf(pipelineView(p, sources)) : undefined;
+      },
+      publish: (event) => bus.publish(event),
+      now: Date.now,
+    });
+    shutdown.add('views', () => feed.close());
+    shutdown.add('views', changes.subscribe((names) => feed.changed(names)));
+    // Live traffic moves the fleet list's latency and candidate error rate. A summary costs a full view, so
+    // traffic refreshes it with each history point (5 s), and with each metrics tick only while a rollout
+    // is under way, whose candidate's error rate people watch.
+    const unwatchTraffic = bus.subscribe((event) => {
+      if (event.kind === 'history') feed.changed(event.pipelines.map((x) => x.pipeline));
+      else if (event.kind === 'metrics') feed.changed([...new Set(event.variants.map((v) => v.pipeline))].filter((name) => store.rollouts.active(name)));
+    });
+    shutdown.add('views', () => void unwatchTraffic());
 
     const commands = createCommandService({
       store,
@@ -398,12 +401,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
           return token ? { token: token.name, role: token.role } : null;
         },
         sessionValid: (session) => store.tokens.isLive(session.token),
-        snapshot: () => buildSnapshot(sources!, Date.now()),
-        fullSnapshot: (id) => buildFullSnapshot(sources!, Date.now(), id),
+        snapshot: () => buildSnapshot(sources, Date.now()),
+        fullSnapshot: (id) => buildFullSnapshot(sources, Date.now(), id),
         detail(name) {
           const p = registry.get(name);
           if (!p) throw new MlpError('not_found', `no pipeline named '${name}' in force`);
-          return pipelineView(p, sources!);
+          return pipelineView(p, sources);
         },
         execute: (cmd, session) => commands.execute(cmd, session),
         tail(pipeline, q) {
