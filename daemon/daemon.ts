@@ -23,6 +23,7 @@ import { runDataCheckGate } from './rollout/dataChecks.js';
 import { createGateRunner } from './rollout/gates.js';
 import { rolloutPolicy } from './rollout/policy.js';
 import { createReplayProgress } from './rollout/replayProgress.js';
+import { createApiReads } from './api/reads.js';
 import { startApiServer } from './api/server.js';
 import { startCapacityEvents } from './capacity.js';
 import { createCommandService } from './commands.js';
@@ -56,7 +57,7 @@ import { createServerBackends } from './serving/backends.js';
 import { createServing, DEFAULT_STARTING_AT_ONCE } from './serving/service.js';
 import { createStorageHealth } from './storageHealth.js';
 import { openStore, type Store } from './store/db.js';
-import { buildFullSnapshot, buildSnapshot, pipelineView, runViewOf, type StatusSources } from './status.js';
+import { pipelineView, runViewOf, type StatusSources } from './status.js';
 import { startFleetFeed } from './fleetFeed.js';
 import { createPipelineChanges } from './pipelineChanges.js';
 import { summaryOf } from '../shared/fleetSummary.js';
@@ -396,28 +397,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       log,
       daemon: { version: MLP_VERSION, startedAt, serveUrl },
       handlers: {
-        authenticate: (secret) => {
-          const token = store.tokens.verify(secret);
-          return token ? { token: token.name, role: token.role } : null;
-        },
-        sessionValid: (session) => store.tokens.isLive(session.token),
-        snapshot: () => buildSnapshot(sources, Date.now()),
-        fullSnapshot: (id) => buildFullSnapshot(sources, Date.now(), id),
-        detail(name) {
-          const p = registry.get(name);
-          if (!p) throw new MlpError('not_found', `no pipeline named '${name}' in force`);
-          return pipelineView(p, sources);
-        },
+        ...createApiReads({ sources, logs }),
         execute: (cmd, session) => commands.execute(cmd, session),
-        tail(pipeline, q) {
-          logs.flush(); // lines still in the batch belong to the answer, not to the live events after it
-          const lines = store.logs.query({ pipeline, ...(q.sinceMs !== undefined ? { sinceMs: q.sinceMs } : {}), limit: q.limit, from: 'end' });
-          if (lines.length === 0 && !registry.get(pipeline)) {
-            const known = registry.list().map((p) => p.name);
-            throw new MlpError('not_found', `no pipeline named '${pipeline}'${known.length ? ` (known: ${known.join(', ')})` : ''}`);
-          }
-          return lines;
-        },
         subscribe: (listener) => bus.subscribe(listener),
       },
     });
