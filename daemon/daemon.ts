@@ -8,7 +8,6 @@ import { mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { trainingBackend } from '../shared/config/backends.js';
-import { pipelineTargets, targetLabel } from '../shared/config/notify.js';
 import { describeError, MlpError } from '../shared/errors.js';
 import { DEFAULT_MAX_PARALLEL_CLOUD } from '../shared/config/schema.js';
 import type { CapacityView } from '../shared/protocol.js';
@@ -37,7 +36,8 @@ import { isLoopback, urlHost } from './net.js';
 import { startDeliveryWorker } from './notify/delivery.js';
 import { createNotificationOutbox } from './notify/outbox.js';
 import { retryPolicy } from './notify/retry.js';
-import { notificationsViewOf, unsetProblem } from './notify/view.js';
+import { notifyTargets } from './notify/targets.js';
+import { notificationsViewOf } from './notify/view.js';
 import { createLocalPlatform } from './platform/local.js';
 import { selectPlatforms } from './platform/selection.js';
 import { trafficView } from './platform/trafficView.js';
@@ -160,21 +160,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     log.info('config', `${count} pipeline${count === 1 ? '' : 's'} in force from ${opts.repo}`);
 
     // Notifications (docs/notifications.md): the outbox is written with the changes that cause them; the worker delivers.
-    const targetsFor = (name: string) => pipelineTargets(registry.repoConfig()?.notify ?? [], registry.get(name)?.config.pipeline.notify ?? []);
-    // `mlp validate` runs where mlpd's environment is not, so a ${VAR} that is not set is said here, when the config comes into force.
-    const checkNotifyTargets = (names: string[]) => {
-      for (const name of names) {
-        for (const t of targetsFor(name)) {
-          const problem = unsetProblem(t.url, process.env);
-          if (problem) log.warn('notify', `target ${targetLabel(t.url, process.env)}: ${problem}`, name);
-        }
-      }
-    };
-    checkNotifyTargets(registry.list().map((p) => p.name));
-    repo.subscribe({ updated: checkNotifyTargets });
+    const targets = notifyTargets({ registry, log, env: process.env });
+    targets.checkEnvironment(registry.list().map((p) => p.name));
+    repo.subscribe({ updated: (names) => targets.checkEnvironment(names) });
     const deliveries = startDeliveryWorker({ store, storage, log, env: process.env, retry: retryPolicy(opts.timeScale), onChanged: (name) => publishPipelines([name]) });
     shutdown.add('deliveries', () => deliveries.close());
-    const outbox = createNotificationOutbox({ store, targetsFor, onQueued: () => deliveries.poke() });
+    const outbox = createNotificationOutbox({ store, targetsFor: (name) => targets.of(name), onQueued: () => deliveries.poke() });
 
     // Where the router's Data Capture goes, and where replay reads it back.
     const captureDir = join(opts.dataDir, 'capture');
@@ -348,7 +339,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       replayProgress: (pipeline) => replayProgress.of(pipeline),
       latency: (pipeline) => pipelineLatency(metrics, pipeline),
       storage: () => storage.problem(),
-      notifications: (name) => notificationsViewOf(store, name, targetsFor(name), process.env),
+      notifications: (name) => notificationsViewOf(store, name, targets.of(name), process.env),
       // Status shows a SageMaker variant's CloudWatch figures where it shows the router's for its own.
       variantMetrics: (pipeline, group, variant) =>
         metricsView(metrics.variant(pipeline, group, variant)) ?? trafficView(platform.variantTraffic(pipeline, group, variant)),
