@@ -9,8 +9,6 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { trainingBackend } from '../shared/config/backends.js';
 import { describeError, MlpError } from '../shared/errors.js';
-import { DEFAULT_MAX_PARALLEL_CLOUD } from '../shared/config/schema.js';
-import type { CapacityView } from '../shared/protocol.js';
 import { MLP_VERSION } from '../shared/version.js';
 import { createApiHandlers } from './api/handlers.js';
 import { childrenDir, createChildLedger } from './children/ledger.js';
@@ -24,7 +22,7 @@ import { rolloutPolicy } from './rollout/policy.js';
 import { createReplayProgress } from './rollout/replayProgress.js';
 import { createApiReads } from './api/reads.js';
 import { startApiServer } from './api/server.js';
-import { startCapacityEvents } from './capacity.js';
+import { capacityOf, startCapacityEvents } from './capacity.js';
 import { createCommandService } from './commands.js';
 import { createEventBus } from './events.js';
 import { createExecutorFactory } from './executors/factory.js';
@@ -45,6 +43,7 @@ import { checkPullable, startPulling } from './repo/pull.js';
 import { startRepoService } from './repo/service.js';
 import { moveLegacyGroupFolders } from './runs/legacy-folders.js';
 import { runsOnMerge } from './runs/mergedChanges.js';
+import { runLimitsOf } from './runs/fairness.js';
 import { createRunQueue } from './runs/queue.js';
 import { startScheduling } from './scheduler/wiring.js';
 import { createShutdown } from './shutdown.js';
@@ -65,10 +64,6 @@ import { ensureOperatorTokenFile } from './tokens.js';
 
 /** What a killed daemon left running gets this long between SIGTERM and SIGKILL (as a step past its limit). */
 const REAP_GRACE_MS = 5_000;
-
-/** Runs on this machine at once when mlp.yaml does not say: one per core, at least 2. */
-const DEFAULT_MAX_PARALLEL = Math.max(2, cpus().length);
-
 
 /** Data Capture kept on disk: the replay window (30 days by default) with room to spare, and a size cap. */
 const CAPTURE_RETENTION = { days: 45, maxBytes: 20 * 1024 ** 3 };
@@ -239,10 +234,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       },
     });
     shutdown.add('rollouts', () => rollouts.close());
-    const runLimits = () => {
-      const runs = registry.repoConfig()?.runs;
-      return { here: runs?.max_parallel ?? DEFAULT_MAX_PARALLEL, cloud: runs?.max_parallel_cloud ?? DEFAULT_MAX_PARALLEL_CLOUD };
-    };
+    const runLimits = () => runLimitsOf(registry.repoConfig()?.runs, cpus().length);
     const queue = createRunQueue({
       store,
       storage,
@@ -269,14 +261,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       onFinished: rollOutWhatRunsTrain({ rollouts, log }),
     });
     shutdown.add('runs', () => queue.stop());
-    const capacity = (): CapacityView => {
-      const load = queue.load();
-      const limits = runLimits();
-      return {
-        servers: serving.servers(),
-        runs: { running: load.running.here, max: limits.here, runningCloud: load.running.cloud, maxCloud: limits.cloud, queued: load.queued },
-      };
-    };
+    const capacity = () => capacityOf(serving.servers(), queue.load(), runLimits());
     shutdown.add('views', startCapacityEvents({ read: capacity, bus }));
 
     queue.recover(reaped);
