@@ -55,6 +55,7 @@ import { startServingRouter } from './serving/router-workers.js';
 import { createServerBackends } from './serving/backends.js';
 import { createServing, DEFAULT_STARTING_AT_ONCE } from './serving/service.js';
 import { createStorageHealth } from './storageHealth.js';
+import { groupsToRun } from './warehouse/directory.js';
 import { openStore, type Store } from './store/db.js';
 import { pipelineView, runViewOf, type StatusSources } from './status.js';
 import { startFleetFeed } from './fleetFeed.js';
@@ -247,12 +248,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       limits: runLimits,
       outbox,
       pipeline: (name) => registry.get(name),
-      async groups(p) {
-        const info = await repo.refreshGroups(p.name);
-        if (info.groups.length === 0 && info.error) throw new MlpError('unavailable', `cannot discover groups: ${info.error}`);
-        if (info.groups.length === 0 && info.refused.length) throw new MlpError('check_failed', `no group to run: ${info.refused.join('; ')}`);
-        return info.groups;
-      },
+      groups: async (p) => groupsToRun(await repo.refreshGroups(p.name)),
       executorFor: (p) => executors.forBackend(trainingBackend(p.config.pipeline)),
       publishRun(run) {
         bus.publish({ kind: 'run_updated', run: runViewOf(run, store) });
