@@ -28,7 +28,7 @@ import { createEventBus } from './events.js';
 import { createExecutorFactory } from './executors/factory.js';
 import type { Logger } from './log.js';
 import { createLogPersister } from './logPersister.js';
-import { createLogWriter } from './logWriter.js';
+import { createLogWriter, reportToStorageHealth } from './logWriter.js';
 import { startMaintenance } from './maintenance.js';
 import { isLoopback, urlHost } from './net.js';
 import { startDeliveryWorker } from './notify/delivery.js';
@@ -118,15 +118,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     // A full disk must not stop serving: refused writes are reported once, kept and retried.
     const storage = createStorageHealth({ log, file: store.file, onChange: (problem) => bus.publish({ kind: 'storage', storage: problem }) });
     shutdown.add('housekeeping', () => storage.close());
-    const logs = createLogWriter(store, {
-      onError: (err) => {
-        if (!storage.failed(err)) log.error('logs', `cannot store log lines: ${err.message}`);
-      },
-      onRecovered: (dropped) => {
-        storage.succeeded();
-        if (dropped) log.warn('logs', `${dropped.toLocaleString('en-US')} log lines were lost while the database refused writes`);
-      },
-    });
+    const logs = createLogWriter(store, reportToStorageHealth(storage, log));
     shutdown.add('housekeeping', createLogPersister({ log, writer: logs, bus }));
     ensureOperatorTokenFile(opts.dataDir, store, log);
     for (const line of moveLegacyGroupFolders(opts.dataDir)) log.warn('upgrade', line);
