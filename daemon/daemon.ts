@@ -30,7 +30,7 @@ import type { Logger } from './log.js';
 import { createLogPersister } from './logPersister.js';
 import { createLogWriter, reportToStorageHealth } from './logWriter.js';
 import { startMaintenance } from './maintenance.js';
-import { isLoopback, urlHost } from './net.js';
+import { urlHost } from './net.js';
 import { startDeliveryWorker } from './notify/delivery.js';
 import { createNotificationOutbox } from './notify/outbox.js';
 import { retryPolicy } from './notify/retry.js';
@@ -54,6 +54,7 @@ import { startMetricsHistory } from './serving/metricsHistory.js';
 import { startServingRouter } from './serving/router-workers.js';
 import { createServerBackends } from './serving/backends.js';
 import { createServing, DEFAULT_STARTING_AT_ONCE } from './serving/service.js';
+import { sayServingAccess } from './servingAccess.js';
 import { createStorageHealth } from './storageHealth.js';
 import { groupsToRun } from './warehouse/directory.js';
 import { openStore, type Store } from './store/db.js';
@@ -289,10 +290,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     });
     shutdown.add('intake', () => router.close());
     const serveUrl = `http://${urlHost(opts.host)}:${router.port}`;
-    if (opts.serveToken !== undefined) log.info('serving', `${serveUrl} requires the serving token (MLP_SERVE_TOKEN) on every invocation`);
-    else if (!isLoopback(opts.host)) {
-      log.warn('serving', `${serveUrl} is reachable from the network and has no authentication: anyone who reaches it can call every model; set MLP_SERVE_TOKEN`);
-    }
+    sayServingAccess(log, { serveUrl, host: opts.host, token: opts.serveToken });
     shutdown.add('views', startMetricsTicker({ metrics, bus }));
     const sampler = startMetricsHistory({
       metrics,
