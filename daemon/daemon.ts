@@ -58,6 +58,7 @@ import { sayServingAccess } from './servingAccess.js';
 import { createStorageHealth } from './storageHealth.js';
 import { groupsToRun } from './warehouse/directory.js';
 import { openStore, type Store } from './store/db.js';
+import type { Run } from './store/runs.js';
 import { pipelineView, runViewOf, type StatusSources } from './status.js';
 import { startFleetFeed } from './fleetFeed.js';
 import { createPipelineChanges } from './pipelineChanges.js';
@@ -134,6 +135,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     // Every part says which pipelines it changed; the fleet feed, built once they all exist, publishes them.
     const changes = createPipelineChanges();
     const publishPipelines = (names: string[]) => changes.changed(names);
+    // A run's progress goes to clients on its own and in its pipeline's view.
+    const publishRun = (run: Run) => {
+      bus.publish({ kind: 'run_updated', run: runViewOf(run, store) });
+      publishPipelines([run.pipeline]);
+    };
     const repo = await startRepoService({ root: opts.repo, store, storage, log });
     shutdown.add('repo', () => repo.close());
     // Each part below subscribes to the repo's changes once it exists.
@@ -243,10 +249,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       pipeline: (name) => registry.get(name),
       groups: async (p) => groupsToRun(await repo.refreshGroups(p.name)),
       executorFor: (p) => executors.forBackend(trainingBackend(p.config.pipeline)),
-      publishRun(run) {
-        bus.publish({ kind: 'run_updated', run: runViewOf(run, store) });
-        publishPipelines([run.pipeline]);
-      },
+      publishRun,
       onFinished: rollOutWhatRunsTrain({ rollouts, log }),
     });
     shutdown.add('runs', () => queue.stop());
@@ -346,10 +349,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         store,
         queue,
         rollouts,
-        publishRun: (run) => {
-          bus.publish({ kind: 'run_updated', run: runViewOf(run, store) });
-          publishPipelines([run.pipeline]);
-        },
+        publishRun,
       }),
     });
 
