@@ -61,6 +61,7 @@ import { openStore, type Store } from './store/db.js';
 import type { Run } from './store/runs.js';
 import { pipelineView, runViewOf, type StatusSources } from './status.js';
 import { startFleetFeed } from './fleetFeed.js';
+import { summariesMovedBy } from './fleetTraffic.js';
 import { createPipelineChanges } from './pipelineChanges.js';
 import { summaryOf } from '../shared/fleetSummary.js';
 import { ensureOperatorTokenFile } from './tokens.js';
@@ -330,13 +331,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     });
     shutdown.add('views', () => feed.close());
     shutdown.add('views', changes.subscribe((names) => feed.changed(names)));
-    // Live traffic moves the fleet list's latency and candidate error rate. A summary costs a full view, so
-    // traffic refreshes it with each history point (5 s), and with each metrics tick only while a rollout
-    // is under way, whose candidate's error rate people watch.
-    const unwatchTraffic = bus.subscribe((event) => {
-      if (event.kind === 'history') feed.changed(event.pipelines.map((x) => x.pipeline));
-      else if (event.kind === 'metrics') feed.changed([...new Set(event.variants.map((v) => v.pipeline))].filter((name) => store.rollouts.active(name)));
-    });
+    const unwatchTraffic = bus.subscribe((event) => feed.changed(summariesMovedBy(event, (name) => store.rollouts.active(name) !== undefined)));
     shutdown.add('views', () => void unwatchTraffic());
 
     const commands = createCommandService({
