@@ -1,19 +1,25 @@
 /**
- * The composition root of `mlpd start`: wires the store, the repo (registry, watcher, pull), the
- * run queue and scheduler, the API and the model-traffic router, and owns start-up and shutdown
- * order. Start-up takes the data dir's lock, then stops what a killed predecessor left running.
- * Shutdown goes by the stages of shutdown.ts: intake first, then work in flight, then the store.
+ * The composition root of `mlpd start`: it builds each part and wires it to the others; what a part
+ * does lives in the part's module. Parts are built in the order they need each other, so none is
+ * bound late: the data dir's lock and the store; storage health and the log; what a killed
+ * predecessor left running is stopped; the repo (the pipelines in force), whose changes the later
+ * parts subscribe to as they are built; notifications; serving and its platforms; the rollout
+ * controller, then the run queue whose finished runs it rolls out; scheduling and pulling; the
+ * router; then, every part existing, the pipelines' views, the fleet feed and the API. Model servers
+ * are restored and rollouts resumed behind the API. Parts say which pipelines changed through
+ * pipelineChanges.ts, which the fleet feed listens to once it can build their views.
+ * Shutdown goes by the stages of shutdown.ts (intake first, then work in flight, then the store),
+ * not by this order.
  */
 import { mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { trainingBackend } from '../shared/config/backends.js';
-import { describeError, MlpError } from '../shared/errors.js';
 import { MLP_VERSION } from '../shared/version.js';
 import { createApiHandlers } from './api/handlers.js';
 import { childrenDir, createChildLedger } from './children/ledger.js';
 import { lockDataDir } from './children/lock.js';
-import { reapLeftovers, type ReapedChild } from './children/reaper.js';
+import { reapPredecessorsChildren } from './children/reaper.js';
 import { rollOutWhatRunsTrain } from './rollout/afterRun.js';
 import { createRolloutController } from './rollout/controller.js';
 import { runDataCheckGate } from './rollout/dataChecks.js';
@@ -65,9 +71,6 @@ import { summariesMovedBy } from './fleetTraffic.js';
 import { createPipelineChanges } from './pipelineChanges.js';
 import { summaryOf } from '../shared/fleetSummary.js';
 import { ensureOperatorTokenFile } from './tokens.js';
-
-/** What a killed daemon left running gets this long between SIGTERM and SIGKILL (as a step past its limit). */
-const REAP_GRACE_MS = 5_000;
 
 /** Data Capture kept on disk: the replay window (30 days by default) with room to spare, and a size cap. */
 const CAPTURE_RETENTION = { days: 45, maxBytes: 20 * 1024 ** 3 };
@@ -371,19 +374,4 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     await stop();
     throw err;
   }
-}
-
-/** Stops what the previous daemon on this data dir left running when it was killed, and says so. */
-async function reapPredecessorsChildren(dataDir: string, log: Logger): Promise<ReapedChild[]> {
-  const reaped = await reapLeftovers({
-    dir: childrenDir(dataDir),
-    graceMs: REAP_GRACE_MS,
-    removeContainers: async (label, graceMs) => (await import('./children/containers.js')).removeLabelledContainers(label, graceMs),
-    warn: (message) => log.warn('daemon', message),
-  });
-  for (const { entry } of reaped.filter((c) => c.outcome === 'stopped')) {
-    const where = entry.kind === 'process' && entry.pid !== undefined ? ` (pid ${entry.pid})` : '';
-    log.warn('daemon', `stopped ${entry.purpose.what}${where}: the previous mlpd stopped without stopping it`);
-  }
-  return reaped;
 }
