@@ -5,8 +5,18 @@
  */
 import type { CapacityView } from '../shared/protocol.js';
 import type { EventBus } from './events.js';
+import type { RunLimits } from './runs/fairness.js';
+import type { RunQueue } from './runs/queue.js';
 
 const PUBLISH_EVERY_MS = 1_000;
+
+/** The model servers as serving counts them, and the runs going and queued against their limits. */
+export function capacityOf(servers: CapacityView['servers'], load: ReturnType<RunQueue['load']>, limits: RunLimits): CapacityView {
+  return {
+    servers,
+    runs: { running: load.running.here, max: limits.here, runningCloud: load.running.cloud, maxCloud: limits.cloud, queued: load.queued },
+  };
+}
 
 export function startCapacityEvents(opts: { read(): CapacityView; bus: EventBus; everyMs?: number }): () => void {
   let last = JSON.stringify(opts.read());

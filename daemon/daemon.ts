@@ -1,67 +1,75 @@
 /**
- * The composition root of `mlpd start`: wires the store, the repo (registry, watcher, pull), the
- * run queue and scheduler, the API and the model-traffic router, and owns start-up and shutdown
- * order. Start-up takes the data dir's lock, then stops what a killed predecessor left running.
- * Shutdown runs the closers in reverse: listeners first, then work in flight, then the store.
+ * The composition root of `mlpd start`: it builds each part and wires it to the others; what a part
+ * does lives in the part's module. Parts are built in the order they need each other, so none is
+ * bound late: the data dir's lock and the store; storage health and the log; what a killed
+ * predecessor left running is stopped; the repo (the pipelines in force), whose changes the later
+ * parts subscribe to as they are built; notifications; serving and its platforms; the rollout
+ * controller, then the run queue whose finished runs it rolls out; scheduling and pulling; the
+ * router; then, every part existing, the pipelines' views, the fleet feed and the API. Model servers
+ * are restored and rollouts resumed behind the API. Parts say which pipelines changed through
+ * pipelineChanges.ts, which the fleet feed listens to once it can build their views.
+ * Shutdown goes by the stages of shutdown.ts (intake first, then work in flight, then the store),
+ * not by this order.
  */
 import { mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join, resolve, sep } from 'node:path';
+import { join } from 'node:path';
 import { trainingBackend } from '../shared/config/backends.js';
-import { pipelineTargets, targetLabel } from '../shared/config/notify.js';
-import { describeError, MlpError } from '../shared/errors.js';
-import { DEFAULT_MAX_PARALLEL_CLOUD } from '../shared/config/schema.js';
-import type { CapacityView } from '../shared/protocol.js';
 import { MLP_VERSION } from '../shared/version.js';
 import { createApiHandlers } from './api/handlers.js';
 import { childrenDir, createChildLedger } from './children/ledger.js';
 import { lockDataDir } from './children/lock.js';
-import { reapLeftovers, type ReapedChild } from './children/reaper.js';
-import { createRolloutController, type RolloutController } from './rollout/controller.js';
+import { reapPredecessorsChildren } from './children/reaper.js';
+import { rollOutWhatRunsTrain } from './rollout/afterRun.js';
+import { createRolloutController } from './rollout/controller.js';
 import { runDataCheckGate } from './rollout/data-checks.js';
 import { createGateRunner } from './rollout/gates.js';
 import { rolloutPolicy } from './rollout/policy.js';
+import { createReplayProgress } from './rollout/replayProgress.js';
+import { createApiReads } from './api/reads.js';
 import { startApiServer } from './api/server.js';
-import { startCapacityEvents } from './capacity.js';
+import { capacityOf, startCapacityEvents } from './capacity.js';
 import { createCommandService } from './commands.js';
 import { createEventBus } from './events.js';
 import { createExecutorFactory } from './executors/factory.js';
 import type { Logger } from './log.js';
 import { createLogPersister } from './log-persister.js';
-import { createLogWriter } from './log-writer.js';
+import { createLogWriter, reportToStorageHealth } from './log-writer.js';
 import { startMaintenance } from './maintenance.js';
-import { isLoopback, urlHost } from './net.js';
+import { urlHost } from './net.js';
 import { startDeliveryWorker } from './notify/delivery.js';
 import { createNotificationOutbox } from './notify/outbox.js';
 import { retryPolicy } from './notify/retry.js';
-import { notificationsViewOf, unsetProblem } from './notify/view.js';
+import { notifyTargets } from './notify/targets.js';
+import { notificationsViewOf } from './notify/view.js';
 import { createLocalPlatform } from './platform/local.js';
 import { selectPlatforms } from './platform/selection.js';
 import { trafficView } from './platform/traffic-view.js';
-import { checkPullable, startPulling, type PullResult } from './repo/pull.js';
+import { checkPullable, startPulling } from './repo/pull.js';
 import { startRepoService } from './repo/service.js';
 import { moveLegacyGroupFolders } from './runs/legacy-folders.js';
+import { runsOnMerge } from './runs/mergedChanges.js';
+import { runLimitsOf } from './runs/fairness.js';
 import { createRunQueue } from './runs/queue.js';
 import { startScheduling } from './scheduler/wiring.js';
+import { createShutdown } from './shutdown.js';
 import { createCaptureWriter } from './serving/capture/writer.js';
 import { createLiveMetrics } from './serving/metrics/live-metrics.js';
 import { metricsView, pipelineLatency, startMetricsTicker } from './serving/metrics/events.js';
-import { startMetricsHistory, type MetricsHistory } from './serving/metrics/history.js';
+import { startMetricsHistory } from './serving/metrics/history.js';
 import { startServingRouter } from './serving/router/workers.js';
 import { createServerBackends } from './serving/servers/backends.js';
-import { createServing, DEFAULT_STARTING_AT_ONCE, type Serving } from './serving/service.js';
+import { createServing, DEFAULT_STARTING_AT_ONCE } from './serving/service.js';
+import { sayServingAccess } from './servingAccess.js';
 import { createStorageHealth } from './storage-health.js';
+import { groupsToRun } from './warehouse/directory.js';
 import { openStore, type Store } from './store/db.js';
-import { buildFullSnapshot, buildSnapshot, pipelineView, runViewOf, summariesOf, type StatusSources } from './status.js';
+import type { Run } from './store/runs.js';
+import { runViewOf, summariesOf, type StatusSources } from './status.js';
 import { startFleetFeed } from './fleet-feed.js';
+import { summariesMovedBy } from './fleetTraffic.js';
+import { createPipelineChanges } from './pipelineChanges.js';
 import { ensureOperatorTokenFile } from './tokens.js';
-
-/** What a killed daemon left running gets this long between SIGTERM and SIGKILL (as a step past its limit). */
-const REAP_GRACE_MS = 5_000;
-
-/** Runs on this machine at once when mlp.yaml does not say: one per core, at least 2. */
-const DEFAULT_MAX_PARALLEL = Math.max(2, cpus().length);
-
 
 /** Data Capture kept on disk: the replay window (30 days by default) with room to spare, and a size cap. */
 const CAPTURE_RETENTION = { days: 45, maxBytes: 20 * 1024 ** 3 };
@@ -105,129 +113,63 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     lock.release();
     throw err;
   }
-  const closers: (() => Promise<void> | void)[] = [() => lock.release(), () => store.close()];
-  const stop = async () => {
-    for (const close of closers.reverse()) {
-      try {
-        await close();
-      } catch (err) {
-        log.error('daemon', `error while stopping: ${(err as Error).message}`);
-      }
-    }
-  };
+  const shutdown = createShutdown(log);
+  shutdown.add('store', () => lock.release());
+  shutdown.add('store', () => store.close());
+  const stop = () => shutdown.stop();
 
-  let serving: Serving | undefined;
-  let scheduling: ReturnType<typeof startScheduling> | undefined;
-  let rollouts: RolloutController | undefined;
-  let history: MetricsHistory | undefined;
-  let checkNotifyTargets: ((names: string[]) => void) | undefined;
   try {
     const bus = createEventBus();
     // A full disk must not stop serving: refused writes are reported once, kept and retried.
     const storage = createStorageHealth({ log, file: store.file, onChange: (problem) => bus.publish({ kind: 'storage', storage: problem }) });
-    closers.push(() => storage.close());
-    const logs = createLogWriter(store, {
-      onError: (err) => {
-        if (!storage.failed(err)) log.error('logs', `cannot store log lines: ${err.message}`);
-      },
-      onRecovered: (dropped) => {
-        storage.succeeded();
-        if (dropped) log.warn('logs', `${dropped.toLocaleString('en-US')} log lines were lost while the database refused writes`);
-      },
-    });
-    closers.push(createLogPersister({ log, writer: logs, bus }));
+    shutdown.add('housekeeping', () => storage.close());
+    const logs = createLogWriter(store, reportToStorageHealth(storage, log));
+    shutdown.add('housekeeping', createLogPersister({ log, writer: logs, bus }));
     ensureOperatorTokenFile(opts.dataDir, store, log);
     for (const line of moveLegacyGroupFolders(opts.dataDir)) log.warn('upgrade', line);
-    closers.push(startMaintenance({ store, log }));
+    shutdown.add('housekeeping', startMaintenance({ store, log }));
     const reaped = await reapPredecessorsChildren(opts.dataDir, log);
     const ledger = createChildLedger(childrenDir(opts.dataDir), {
       // Serving and runs go on without a record (a full disk); the next start finds such children by their environment.
       onWriteError: (err) => log.warn('daemon', `cannot record a child process in ${childrenDir(opts.dataDir)}: ${err.message}`),
     });
-    // Runs after every closer pushed below (they run in reverse): children stopped, their records go.
-    closers.push(() => ledger.settled());
+    shutdown.add('children', () => ledger.settled());
 
-    // Views of pipelines are built from every part (registry, runs, variants, metrics), so the parts
-    // report changes here and the daemon publishes one consistent view.
-    let sources: StatusSources | undefined;
-    const feed = startFleetFeed({
-      summaries: (names) => {
-        if (!sources) return [];
-        const { registry } = sources;
-        return summariesOf(names.flatMap((name) => registry.get(name) ?? []), sources);
-      },
-      publish: (event) => bus.publish(event),
-      now: Date.now,
+    // Every part says which pipelines it changed; the fleet feed, built once they all exist, publishes them.
+    const changes = createPipelineChanges();
+    const publishPipelines = (names: string[]) => changes.changed(names);
+    // A run's progress goes to clients on its own and in its pipeline's view.
+    const publishRun = (run: Run) => {
+      bus.publish({ kind: 'run_updated', run: runViewOf(run, store) });
+      publishPipelines([run.pipeline]);
+    };
+    const repo = await startRepoService({ root: opts.repo, store, storage, log });
+    shutdown.add('repo', () => repo.close());
+    // Each part below subscribes to the repo's changes once it exists.
+    repo.subscribe({
+      updated: publishPipelines,
+      removed: (name) => bus.publish({ kind: 'pipeline_removed', name }),
+      repoProblems: (problems) => bus.publish({ kind: 'repo_problems', problems }),
     });
-    closers.push(() => feed.close());
-    const publishPipelines = (names: string[]) => feed.changed(names);
-    // Live traffic moves the fleet list's latency and candidate error rate. A summary costs a full view, so
-    // traffic refreshes it with each history point (5 s), and with each metrics tick only while a rollout
-    // is under way, whose candidate's error rate people watch.
-    const unwatchTraffic = bus.subscribe((event) => {
-      if (event.kind === 'history') feed.changed(event.pipelines.map((x) => x.pipeline));
-      else if (event.kind === 'metrics') feed.changed([...new Set(event.variants.map((v) => v.pipeline))].filter((name) => store.rollouts.active(name)));
-    });
-    closers.push(() => void unwatchTraffic());
-    const repo = await startRepoService({
-      root: opts.repo,
-      store,
-      storage,
-      log,
-      listener: {
-        updated: (names) => {
-          serving?.refreshRoutes(names);
-          scheduling?.sync();
-          checkNotifyTargets?.(names);
-          publishPipelines(names);
-        },
-        removed: (name) => {
-          serving?.refreshRoutes([name]);
-          scheduling?.sync();
-          history?.forget(name);
-          bus.publish({ kind: 'pipeline_removed', name });
-        },
-        repoProblems: (problems) => bus.publish({ kind: 'repo_problems', problems }),
-      },
-    });
-    closers.push(() => repo.close());
     const { registry } = repo;
     const metrics = createLiveMetrics();
-    const replayProgress = new Map<string, Map<string, { group: string; done: number; total: number | null }>>();
-    sources = {
-      registry,
-      groups: repo.groups,
-      store,
-      timeScale: opts.timeScale,
-      replayProgress: (pipeline) => [...(replayProgress.get(pipeline)?.values() ?? [])],
-      latency: (pipeline) => pipelineLatency(metrics, pipeline),
-      storage: () => storage.problem(),
-    };
+    const replayProgress = createReplayProgress({ onChanged: (pipeline) => publishPipelines([pipeline]) });
     const count = registry.list().length;
     log.info('config', `${count} pipeline${count === 1 ? '' : 's'} in force from ${opts.repo}`);
 
     // Notifications (docs/notifications.md): the outbox is written with the changes that cause them; the worker delivers.
-    const targetsFor = (name: string) => pipelineTargets(registry.repoConfig()?.notify ?? [], registry.get(name)?.config.pipeline.notify ?? []);
-    // `mlp validate` runs where mlpd's environment is not, so a ${VAR} that is not set is said here, when the config comes into force.
-    checkNotifyTargets = (names) => {
-      for (const name of names) {
-        for (const t of targetsFor(name)) {
-          const problem = unsetProblem(t.url, process.env);
-          if (problem) log.warn('notify', `target ${targetLabel(t.url, process.env)}: ${problem}`, name);
-        }
-      }
-    };
-    checkNotifyTargets(registry.list().map((p) => p.name));
+    const targets = notifyTargets({ registry, log, env: process.env });
+    targets.checkEnvironment(registry.list().map((p) => p.name));
+    repo.subscribe({ updated: (names) => targets.checkEnvironment(names) });
     const deliveries = startDeliveryWorker({ store, storage, log, env: process.env, retry: retryPolicy(opts.timeScale), onChanged: (name) => publishPipelines([name]) });
-    closers.push(() => deliveries.close());
-    const outbox = createNotificationOutbox({ store, targetsFor, onQueued: () => deliveries.poke() });
-    sources.notifications = (name, sent) => notificationsViewOf(sent, targetsFor(name), process.env);
+    shutdown.add('deliveries', () => deliveries.close());
+    const outbox = createNotificationOutbox({ store, targetsFor: (name) => targets.of(name), onQueued: () => deliveries.poke() });
 
     // Where the router's Data Capture goes, and where replay reads it back.
     const captureDir = join(opts.dataDir, 'capture');
     const executors = createExecutorFactory({ repoConfig: () => registry.repoConfig(), ledger });
     const serverBackends = createServerBackends({ ledger, warn: (pipeline, message) => log.warn('serve', message, pipeline) });
-    serving = createServing({
+    const serving = createServing({
       store,
       storage,
       log,
@@ -262,60 +204,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
           onVariantChanged: (pipeline) => publishPipelines([pipeline]),
         }),
     });
-    // Status shows a SageMaker variant's CloudWatch figures where it shows the router's for its own (the
-    // router's variant without traffic has none: asking the platform would look its variant up again).
-    sources.variantMetrics = (pipeline, group, variant, backend) =>
-      metricsView(metrics.variant(pipeline, group, variant)) ?? (backend === 'sagemaker' ? trafficView(platform.variantTraffic(pipeline, group, variant)) : null);
-    closers.push(() => platform.close());
+    shutdown.add('platform', () => platform.close());
     // Until the servers are restored (after the API listens), each group's route says its server is starting.
     serving.refreshRoutes();
-    const runLimits = () => {
-      const runs = registry.repoConfig()?.runs;
-      return { here: runs?.max_parallel ?? DEFAULT_MAX_PARALLEL, cloud: runs?.max_parallel_cloud ?? DEFAULT_MAX_PARALLEL_CLOUD };
-    };
-    const queue = createRunQueue({
-      store,
-      storage,
-      dataDir: opts.dataDir,
-      logs,
-      log,
-      bus,
-      repoRoot: opts.repo,
-      timeScale: opts.timeScale,
-      limits: runLimits,
-      outbox,
-      pipeline: (name) => registry.get(name),
-      async groups(p) {
-        const info = await repo.refreshGroups(p.name);
-        if (info.groups.length === 0 && info.error) throw new MlpError('unavailable', `cannot discover groups: ${info.error}`);
-        if (info.groups.length === 0 && info.refused.length) throw new MlpError('check_failed', `no group to run: ${info.refused.join('; ')}`);
-        return info.groups;
-      },
-      executorFor: (p) => executors.forBackend(trainingBackend(p.config.pipeline)),
-      publishRun(run) {
-        bus.publish({ kind: 'run_updated', run: runViewOf(run, store) });
-        publishPipelines([run.pipeline]);
-      },
-      onFinished(run, result) {
-        // A successful training run rolls out what it produced, through the gates (docs/rollouts.md, "Phases").
-        const trained = result.groups.flatMap((g) => (g.version ? [{ group: g.group, version: g.version.version }] : []));
-        if (result.status !== 'succeeded' || trained.length === 0) return;
-        rollouts!.start(run.pipeline, run.id, trained).catch((err) => log.error('rollout', `cannot start: ${describeError(err)}`, run.pipeline));
-      },
-    });
-    closers.push(() => queue.stop());
-    const capacity = (): CapacityView => {
-      const load = queue.load();
-      const limits = runLimits();
-      return {
-        servers: serving!.servers(),
-        runs: { running: load.running.here, max: limits.here, runningCloud: load.running.cloud, maxCloud: limits.cloud, queued: load.queued },
-      };
-    };
-    sources.capacity = capacity;
-    closers.push(startCapacityEvents({ read: capacity, bus }));
-
-    rollouts = createRolloutController({
+    repo.subscribe({ updated: (names) => serving.refreshRoutes(names), removed: (name) => serving.refreshRoutes([name]) });
+    const rollouts = createRolloutController({
       store,
       storage,
       log,
@@ -333,47 +226,53 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         executor: executors.get('local'),
         logs,
         dataChecks: runDataCheckGate,
-        onReplayProgress: (pipeline, group, done, total) => {
-          const groups = replayProgress.get(pipeline) ?? new Map();
-          groups.set(group, { group, done, total });
-          replayProgress.set(pipeline, groups);
-          publishPipelines([pipeline]); // at most 4 times a second per group (the replay throttles)
-        },
+        onReplayProgress: (pipeline, group, done, total) => replayProgress.report(pipeline, group, done, total),
         timeScale: opts.timeScale,
         ledger,
         ...(process.env.MLP_PYTHON ? { python: process.env.MLP_PYTHON } : {}),
       }),
       onChanged: (r) => {
-        if (r.phase !== 'replaying') replayProgress.delete(r.pipeline);
+        replayProgress.rolloutChanged(r);
         publishPipelines([r.pipeline]);
       },
     });
-    closers.push(() => rollouts?.close());
+    shutdown.add('rollouts', () => rollouts.close());
+    const runLimits = () => runLimitsOf(registry.repoConfig()?.runs, cpus().length);
+    const queue = createRunQueue({
+      store,
+      storage,
+      dataDir: opts.dataDir,
+      logs,
+      log,
+      bus,
+      repoRoot: opts.repo,
+      timeScale: opts.timeScale,
+      limits: runLimits,
+      outbox,
+      pipeline: (name) => registry.get(name),
+      groups: async (p) => groupsToRun(await repo.refreshGroups(p.name)),
+      executorFor: (p) => executors.forBackend(trainingBackend(p.config.pipeline)),
+      publishRun,
+      onFinished: rollOutWhatRunsTrain({ rollouts, log }),
+    });
+    shutdown.add('runs', () => queue.stop());
+    const capacity = () => capacityOf(serving.servers(), queue.load(), runLimits());
+    shutdown.add('views', startCapacityEvents({ read: capacity, bus }));
+
     queue.recover(reaped);
 
-    scheduling = startScheduling({ store, log, registry, onEnqueued: () => queue.pump() });
-    closers.push(() => scheduling?.stop());
+    const scheduling = startScheduling({ store, log, registry, onEnqueued: () => queue.pump() });
+    shutdown.add('intake', () => scheduling.stop());
+    repo.subscribe({ updated: () => scheduling.sync(), removed: () => scheduling.sync() });
 
     if (opts.pullIntervalMs !== undefined) {
-      const onPulled = async (result: PullResult) => {
-        await repo.reload();
-        // A merged change to a pipeline's config or code starts a new run of it (README.md, "The repo": merging is the deployment).
-        const changed = result.changedFiles.map((f) => resolve(opts.repo, f));
-        for (const p of registry.list()) {
-          if (p.problems.length || !changed.some((f) => f.startsWith(p.dir + sep))) continue;
-          if (p.config.pipeline.orchestrator === 'airflow') continue; // its DAG trains it, on Airflow's schedule
-          const { run } = store.runs.enqueue({ pipeline: p.name, trigger: 'change', reason: `merged ${result.to.slice(0, 8)}`, gitCommit: result.to });
-          log.info('run', `${run.id} queued: a merged change touched the pipeline`, p.name);
-        }
-        queue.pump();
-      };
       const puller = startPulling({
         root: opts.repo,
         intervalMs: opts.pullIntervalMs,
         log,
-        onPulled: (r) => void onPulled(r).catch((err) => log.error('pull', `cannot queue runs for ${r.to.slice(0, 8)}: ${describeError(err)}`)),
+        onPulled: runsOnMerge({ root: opts.repo, store, log, reload: () => repo.reload(), pipelines: () => registry.list(), pump: () => queue.pump() }),
       });
-      closers.push(() => puller.close());
+      shutdown.add('intake', () => puller.close());
     }
 
     const capture = createCaptureWriter({
@@ -382,7 +281,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       onError: (err) => log.error('capture', err.message),
       log,
     });
-    closers.push(() => capture.close());
+    shutdown.add('capture', () => capture.close());
     const router = await startServingRouter({
       workers: opts.serveWorkers,
       host: opts.host,
@@ -395,22 +294,46 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       log,
       ...(opts.serveToken !== undefined ? { token: opts.serveToken } : {}),
     });
-    closers.push(() => router.close());
+    shutdown.add('intake', () => router.close());
     const serveUrl = `http://${urlHost(opts.host)}:${router.port}`;
-    if (opts.serveToken !== undefined) log.info('serving', `${serveUrl} requires the serving token (MLP_SERVE_TOKEN) on every invocation`);
-    else if (!isLoopback(opts.host)) {
-      log.warn('serving', `${serveUrl} is reachable from the network and has no authentication: anyone who reaches it can call every model; set MLP_SERVE_TOKEN`);
-    }
-    closers.push(startMetricsTicker({ metrics, bus }));
+    sayServingAccess(log, { serveUrl, host: opts.host, token: opts.serveToken });
+    shutdown.add('views', startMetricsTicker({ metrics, bus }));
     const sampler = startMetricsHistory({
       metrics,
       bus,
       pipelines: () => registry.list().map((p) => p.name),
       variants: (pipeline) => store.variants.live(pipeline).map((v) => ({ group: v.group, variant: `v${v.version}`, role: v.role })),
     });
-    history = sampler; // for the repo listener, which forgets a removed pipeline's history
-    closers.push(() => sampler.close());
-    sources.history = (pipeline) => ({ intervalMs: sampler.intervalMs, points: sampler.points(pipeline) });
+    shutdown.add('views', () => sampler.close());
+    repo.subscribe({ removed: (name) => sampler.forget(name) });
+
+    // A pipeline's view is built from every part (registry, runs, rollouts, variants, metrics), now that they all exist.
+    const sources: StatusSources = {
+      registry,
+      groups: repo.groups,
+      store,
+      timeScale: opts.timeScale,
+      replayProgress: (pipeline) => replayProgress.of(pipeline),
+      latency: (pipeline) => pipelineLatency(metrics, pipeline),
+      storage: () => storage.problem(),
+      notifications: (name, sent) => notificationsViewOf(sent, targets.of(name), process.env),
+      // Status shows a SageMaker variant's CloudWatch figures where it shows the router's for its own (the
+      // router's variant without traffic has none: asking the platform would look its variant up again).
+      variantMetrics: (pipeline, group, variant, backend) =>
+        metricsView(metrics.variant(pipeline, group, variant)) ??
+        (backend === 'sagemaker' ? trafficView(platform.variantTraffic(pipeline, group, variant)) : null),
+      capacity,
+      history: (pipeline) => ({ intervalMs: sampler.intervalMs, points: sampler.points(pipeline) }),
+    };
+    const feed = startFleetFeed({
+      summaries: (names) => summariesOf(names.flatMap((name) => registry.get(name) ?? []), sources),
+      publish: (event) => bus.publish(event),
+      now: Date.now,
+    });
+    shutdown.add('views', () => feed.close());
+    shutdown.add('views', changes.subscribe((names) => feed.changed(names)));
+    const unwatchTraffic = bus.subscribe((event) => feed.changed(summariesMovedBy(event, (name) => store.rollouts.active(name) !== undefined)));
+    shutdown.add('views', () => void unwatchTraffic());
 
     const commands = createCommandService({
       store,
@@ -422,10 +345,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         store,
         queue,
         rollouts,
-        publishRun: (run) => {
-          bus.publish({ kind: 'run_updated', run: runViewOf(run, store) });
-          publishPipelines([run.pipeline]);
-        },
+        publishRun,
       }),
     });
 
@@ -435,32 +355,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       log,
       daemon: { version: MLP_VERSION, startedAt, serveUrl },
       handlers: {
-        authenticate: (secret) => {
-          const token = store.tokens.verify(secret);
-          return token ? { token: token.name, role: token.role } : null;
-        },
-        sessionValid: (session) => store.tokens.isLive(session.token),
-        snapshot: () => buildSnapshot(sources!, Date.now()),
-        fullSnapshot: (id) => buildFullSnapshot(sources!, Date.now(), id),
-        detail(name) {
-          const p = registry.get(name);
-          if (!p) throw new MlpError('not_found', `no pipeline named '${name}' in force`);
-          return pipelineView(p, sources!);
-        },
+        ...createApiReads({ sources, logs }),
         execute: (cmd, session) => commands.execute(cmd, session),
-        tail(pipeline, q) {
-          logs.flush(); // lines still in the batch belong to the answer, not to the live events after it
-          const lines = store.logs.query({ pipeline, ...(q.sinceMs !== undefined ? { sinceMs: q.sinceMs } : {}), limit: q.limit, from: 'end' });
-          if (lines.length === 0 && !registry.get(pipeline)) {
-            const known = registry.list().map((p) => p.name);
-            throw new MlpError('not_found', `no pipeline named '${pipeline}'${known.length ? ` (known: ${known.join(', ')})` : ''}`);
-          }
-          return lines;
-        },
         subscribe: (listener) => bus.subscribe(listener),
       },
     });
-    closers.push(() => api.close());
+    shutdown.add('intake', () => api.close());
 
     // The API answers first, whatever the fleet; the model servers come back behind it, a few at a time,
     // and active rollouts go on once theirs are back.
@@ -472,19 +372,4 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     await stop();
     throw err;
   }
-}
-
-/** Stops what the previous daemon on this data dir left running when it was killed, and says so. */
-async function reapPredecessorsChildren(dataDir: string, log: Logger): Promise<ReapedChild[]> {
-  const reaped = await reapLeftovers({
-    dir: childrenDir(dataDir),
-    graceMs: REAP_GRACE_MS,
-    removeContainers: async (label, graceMs) => (await import('./children/containers.js')).removeLabelledContainers(label, graceMs),
-    warn: (message) => log.warn('daemon', message),
-  });
-  for (const { entry } of reaped.filter((c) => c.outcome === 'stopped')) {
-    const where = entry.kind === 'process' && entry.pid !== undefined ? ` (pid ${entry.pid})` : '';
-    log.warn('daemon', `stopped ${entry.purpose.what}${where}: the previous mlpd stopped without stopping it`);
-  }
-  return reaped;
 }

@@ -5,6 +5,8 @@
  * When the store refuses a batch (disk full), the lines are kept and written later with the next
  * ones; past `maxKept` lines the oldest are dropped and counted, so memory stays bounded.
  */
+import type { Logger } from './log.js';
+import type { StorageHealth } from './storage-health.js';
 import type { LogLineInput } from './store/logs.js';
 import type { Store } from './store/db.js';
 import { isStorageUnavailable } from './store/sqlite-errors.js';
@@ -26,6 +28,22 @@ export interface LogWriterHooks {
   onRecovered?(dropped: number): void;
   /** Lines kept while the store refuses writes. Default 10,000. */
   maxKept?: number;
+}
+
+/**
+ * The daemon's hooks: a refused batch is a storage problem like any other refused write (said once,
+ * in `mlp status`); a batch written again ends it, and lines that did not fit meanwhile are counted.
+ */
+export function reportToStorageHealth(storage: StorageHealth, log: Logger): LogWriterHooks {
+  return {
+    onError: (err) => {
+      if (!storage.failed(err)) log.error('logs', `cannot store log lines: ${err.message}`);
+    },
+    onRecovered: (dropped) => {
+      storage.succeeded();
+      if (dropped) log.warn('logs', `${dropped.toLocaleString('en-US')} log lines were lost while the database refused writes`);
+    },
+  };
 }
 
 export function createLogWriter(store: Store, hooks: LogWriterHooks = {}): LogWriter {

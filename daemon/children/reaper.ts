@@ -11,7 +11,8 @@
  * SIGTERM first; SIGKILL to what is left after the grace period. Containers go by their label.
  */
 import { describeError } from '../../shared/errors.js';
-import { CHILD_ENV, CHILD_LABEL, ledgerOwner, readLedger, type ChildEntry } from './ledger.js';
+import type { Logger } from '../log.js';
+import { CHILD_ENV, CHILD_LABEL, childrenDir, ledgerOwner, readLedger, type ChildEntry } from './ledger.js';
 import { bootId, envValues, listProcesses, type ProcStat } from './proc.js';
 
 export interface ReapedChild {
@@ -28,6 +29,24 @@ export interface ReapOptions {
   /** Removes containers carrying a label `mlp.child=<id>`; returns how many there were. Loaded only when the ledger has containers. */
   removeContainers?: (labelValue: string, graceMs: number) => Promise<number>;
   warn(message: string): void;
+}
+
+/** What a killed daemon left running gets this long between SIGTERM and SIGKILL (as a step past its limit). */
+const PREDECESSOR_GRACE_MS = 5_000;
+
+/** Stops what the previous daemon on this data dir left running when it was killed, and says so. */
+export async function reapPredecessorsChildren(dataDir: string, log: Logger): Promise<ReapedChild[]> {
+  const reaped = await reapLeftovers({
+    dir: childrenDir(dataDir),
+    graceMs: PREDECESSOR_GRACE_MS,
+    removeContainers: async (label, graceMs) => (await import('./containers.js')).removeLabelledContainers(label, graceMs),
+    warn: (message) => log.warn('daemon', message),
+  });
+  for (const { entry } of reaped.filter((c) => c.outcome === 'stopped')) {
+    const where = entry.kind === 'process' && entry.pid !== undefined ? ` (pid ${entry.pid})` : '';
+    log.warn('daemon', `stopped ${entry.purpose.what}${where}: the previous mlpd stopped without stopping it`);
+  }
+  return reaped;
 }
 
 /** A process to stop: a whole group (its leader was verified) or one process. */

@@ -21,6 +21,11 @@ export interface RepoService {
   reload(): Promise<RegistryChange | undefined>;
   /** Rediscovers the groups of one pipeline (before a run). */
   refreshGroups(name: string): Promise<GroupInfo>;
+  /**
+   * Tells `listener` of every change from now on, so parts built on the registry subscribe once they
+   * exist; what was in force before, they read from the registry. Returns a function that unsubscribes.
+   */
+  subscribe(listener: Partial<RepoListener>): () => void;
   close(): Promise<void>;
 }
 
@@ -31,8 +36,14 @@ export interface RepoListener {
   repoProblems(problems: ConfigProblem[]): void;
 }
 
-export async function startRepoService(opts: { root: string; store: Store; storage: StorageHealth; log: Logger; listener: RepoListener }): Promise<RepoService> {
-  const { store, log, listener } = opts;
+export async function startRepoService(opts: { root: string; store: Store; storage: StorageHealth; log: Logger }): Promise<RepoService> {
+  const { store, log } = opts;
+  const listeners = new Set<Partial<RepoListener>>();
+  const listener: RepoListener = {
+    updated: (names) => listeners.forEach((l) => l.updated?.(names)),
+    removed: (name) => listeners.forEach((l) => l.removed?.(name)),
+    repoProblems: (problems) => listeners.forEach((l) => l.repoProblems?.(problems)),
+  };
   let reloadAgain: NodeJS.Timeout | undefined;
   const registry = createRegistry({ root: opts.root, store, log });
   const groups = createGroupDirectory({ onRefused: (name, refused) => refused.forEach((line) => log.warn('groups', line, name)) });
@@ -95,6 +106,10 @@ export async function startRepoService(opts: { root: string; store: Store; stora
       const p = registry.get(name);
       if (p) await serialise('group discovery', async () => publish(await groups.refresh([p], registry.repoConfig(), registry.root)));
       return groups.get(name);
+    },
+    subscribe(l) {
+      listeners.add(l);
+      return () => listeners.delete(l);
     },
     async close() {
       watcher.close();

@@ -6,6 +6,8 @@
  * queued runs (or a burst of a hundred schedules) cannot keep another waiting behind all of them.
  */
 
+import { DEFAULT_MAX_PARALLEL_CLOUD, type RepoConfig } from '../../shared/config/schema.js';
+
 export type RunPlace = 'here' | 'cloud';
 
 export interface QueuedRun {
@@ -18,6 +20,11 @@ export interface QueuedRun {
 export interface RunLimits {
   here: number;
   cloud: number;
+}
+
+/** The limits mlp.yaml's `runs` sets; runs on this machine default to one per core, at least 2. */
+export function runLimitsOf(runs: RepoConfig['runs'] | undefined, cores: number): RunLimits {
+  return { here: runs?.max_parallel ?? Math.max(2, cores), cloud: runs?.max_parallel_cloud ?? DEFAULT_MAX_PARALLEL_CLOUD };
 }
 
 /**

@@ -4,7 +4,7 @@
  * a city added to the warehouse table shows up without touching the config.
  */
 import type { PipelineConfig, RepoConfig } from '../../shared/config/schema.js';
-import { describeError } from '../../shared/errors.js';
+import { describeError, MlpError } from '../../shared/errors.js';
 import { pipelineGroups } from './groups.js';
 
 export interface GroupInfo {
@@ -13,6 +13,17 @@ export interface GroupInfo {
   error: string | null;
   /** Values of the groups source that cannot be groups, one line each (warehouse/groups.ts). */
   refused: string[];
+}
+
+/**
+ * The groups a run trains, from what discovery found just before it. A run goes on with the groups
+ * discovery kept after a failure; with none, it fails saying why: the warehouse could not be read
+ * (unavailable) or none of its values can be a group (check_failed).
+ */
+export function groupsToRun(info: GroupInfo): string[] {
+  if (info.groups.length === 0 && info.error) throw new MlpError('unavailable', `cannot discover groups: ${info.error}`);
+  if (info.groups.length === 0 && info.refused.length) throw new MlpError('check_failed', `no group to run: ${info.refused.join('; ')}`);
+  return info.groups;
 }
 
 export interface GroupDirectory {

@@ -19,7 +19,7 @@ describe('repo reload while the database refuses writes', () => {
     const store = freshStore();
     const log = createLogger({ write: () => undefined });
     const storage = createStorageHealth({ log, file: store.file, retryEveryMs: 50 });
-    const service = await startRepoService({ root: repo, store, storage, log, listener: { updated: () => undefined, removed: () => undefined, repoProblems: () => undefined } });
+    const service = await startRepoService({ root: repo, store, storage, log });
     try {
       assert.equal(service.registry.get('forecast')!.config.pipeline.schedule, undefined);
       refuseWrites(store, true);

@@ -1,7 +1,7 @@
 /** Which queued runs start next: round robin by pipeline, one run per pipeline, each place within its own limit. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { runsToStart, startOrder, type QueuedRun } from '../../daemon/runs/fairness.js';
+import { runLimitsOf, runsToStart, startOrder, type QueuedRun } from '../../daemon/runs/fairness.js';
 
 const run = (id: string, pipeline: string, createdAt: number, place: 'here' | 'cloud' = 'here'): QueuedRun => ({ id, pipeline, createdAt, place });
 const ids = (runs: readonly QueuedRun[]) => runs.map((r) => r.id);
@@ -34,5 +34,12 @@ describe('run queue order', () => {
     assert.deepEqual(ids(runsToStart(order, running, { here: 2, cloud: 2 })), ['a1', 's1', 't1']);
     // A pipeline already running starts nothing more.
     assert.deepEqual(ids(runsToStart(order, [{ pipeline: 'a', place: 'here' }], { here: 5, cloud: 0 })), ['b1', 'c1']);
+  });
+
+  it("takes the limits from mlp.yaml's runs; without it, one run here per core (at least 2) and 10 on the cloud", () => {
+    assert.deepEqual(runLimitsOf(undefined, 8), { here: 8, cloud: 10 });
+    assert.deepEqual(runLimitsOf(undefined, 1), { here: 2, cloud: 10 });
+    assert.deepEqual(runLimitsOf({ max_parallel: 3, max_parallel_cloud: 10 }, 8), { here: 3, cloud: 10 });
+    assert.deepEqual(runLimitsOf({ max_parallel_cloud: 40 }, 8), { here: 8, cloud: 40 });
   });
 });

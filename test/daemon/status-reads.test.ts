@@ -116,7 +116,7 @@ describe('status of a fleet', () => {
     const { store, count } = countingStore();
     for (let i = 0; i < pipelines; i++) seed(store, i);
     const storage = createStorageHealth({ log, file: store.file });
-    const repo = await startRepoService({ root: fleetRepo({ pipelines, groups: GROUPS.length }), store, storage, log, listener: { updated: () => undefined, removed: () => undefined, repoProblems: () => undefined } });
+    const repo = await startRepoService({ root: fleetRepo({ pipelines, groups: GROUPS.length }), store, storage, log });
     after(async () => {
       await repo.close();
       storage.close();

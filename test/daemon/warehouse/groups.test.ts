@@ -8,7 +8,8 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { parsePipelineConfig, parseRepoConfig } from '../../../shared/config/load.js';
 import { groupNameProblem, MAX_GROUP_NAME } from '../../../daemon/warehouse/group-names.js';
-import { createGroupDirectory } from '../../../daemon/warehouse/directory.js';
+import { createGroupDirectory, groupsToRun } from '../../../daemon/warehouse/directory.js';
+import { MlpError } from '../../../shared/errors.js';
 import { discoverGroups, pipelineGroups } from '../../../daemon/warehouse/groups.js';
 import { POSTGRES_URL } from '../../helpers/services.js';
 
@@ -88,6 +89,23 @@ describe('the daemon\'s group directory', () => {
     await refresh();
     assert.equal(reported.length, 2);
     assert.equal(directory.get('forecast').refused.length, 2);
+  });
+});
+
+describe('the groups a run trains', () => {
+  const failure = (code: string, message: RegExp) => (err: unknown) => err instanceof MlpError && err.code === code && message.test(err.message);
+
+  it('are the groups discovery found, also those it kept after a failure', () => {
+    assert.deepEqual(groupsToRun({ groups: ['london', 'paris'], error: null, refused: ['the value "" is not used as a group'] }), ['london', 'paris']);
+    assert.deepEqual(groupsToRun({ groups: ['london'], error: 'connection refused', refused: [] }), ['london']);
+  });
+
+  it('fail the run when there are none, saying why', () => {
+    assert.throws(() => groupsToRun({ groups: [], error: "table 'towns' does not exist", refused: [] }), failure('unavailable', /^cannot discover groups: table 'towns' does not exist$/));
+    assert.throws(
+      () => groupsToRun({ groups: [], error: null, refused: ['the value "" is not used as a group', 'the value " " is not used as a group'] }),
+      failure('check_failed', /^no group to run: the value "" is not used as a group; the value " " is not used as a group$/),
+    );
   });
 });
 
