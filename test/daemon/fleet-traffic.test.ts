@@ -1,7 +1,7 @@
 /** Which traffic events refresh a pipeline's fleet summary: a cost bound, not every tick of every pipeline. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { summariesMovedBy } from '../../daemon/fleetTraffic.js';
+import { summariesMovedBy } from '../../daemon/fleet-traffic.js';
 import { latency, metrics, roleSample } from '../tui/fixtures.js';
 
 const underWay = new Set(['forecast']);

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createLogger } from '../../daemon/log.js';
-import { sayServingAccess } from '../../daemon/servingAccess.js';
+import { sayServingAccess } from '../../daemon/serving-access.js';
 
 function said(host: string, token: string | undefined): string[] {
   const lines: string[] = [];

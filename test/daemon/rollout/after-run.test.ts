@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createLogger } from '../../../daemon/log.js';
-import { rollOutWhatRunsTrain } from '../../../daemon/rollout/afterRun.js';
+import { rollOutWhatRunsTrain } from '../../../daemon/rollout/after-run.js';
 import type { GroupResult, RunResult } from '../../../daemon/runs/runner.js';
 import type { Run } from '../../../daemon/store/runs.js';
 

@@ -1,7 +1,7 @@
 /** Replay progress as status shows it: per group, current while replaying, gone after. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createReplayProgress } from '../../../daemon/rollout/replayProgress.js';
+import { createReplayProgress } from '../../../daemon/rollout/replay-progress.js';
 
 describe('replay progress', () => {
   it('keeps the latest count of each group and republishes the pipeline on each report', () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createLogger } from '../../../daemon/log.js';
 import { createRegistry } from '../../../daemon/repo/registry.js';
-import { runsOnMerge } from '../../../daemon/runs/mergedChanges.js';
+import { runsOnMerge } from '../../../daemon/runs/merged-changes.js';
 import { makeRepo } from '../../helpers/repo.js';
 import { freshStore } from '../store/helpers.js';
 
