@@ -30,7 +30,7 @@ export interface PipelineRecords {
   latestSucceeded: Run | null;
   /** Steps of the recent runs and of the latest succeeded one, by run id, in order. */
   steps: ReadonlyMap<string, StepRun[]>;
-  /** The active rollout, else the most recent one (DESIGN §3). */
+  /** The active rollout, else the most recent one (docs/api.md, the snapshot's `rollout`). */
   rollout: Rollout | null;
   /** The rollout's decisions, newest last. */
   decisions: Decision[];
