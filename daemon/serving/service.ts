@@ -311,13 +311,17 @@ export function createServing(deps: ServingDeps): Serving {
           for (const v of variants) store.variants.observe(v.id, { state: 'starting', port: null, handle: null, restarts: 0, lastError: v.lastError });
         }),
       );
-      if (variants.length) log.info('serve', `bringing back ${variants.length.toLocaleString('en-US')} model server${variants.length === 1 ? '' : 's'}, ${startingAtOnce()} starting at once`);
       for (const v of variants) {
         try {
           start(v);
         } catch (err) {
           log.error('serve', `cannot restore ${v.group}/v${v.version}: ${describeError(err)}`, v.pipeline);
         }
+      }
+      const servers = serversRunning();
+      if (variants.length) {
+        const hosting = servers === variants.length ? '' : ` of ${variants.length.toLocaleString('en-US')} live variant${variants.length === 1 ? '' : 's'}`;
+        log.info('serve', `bringing back ${servers.toLocaleString('en-US')} model server${servers === 1 ? '' : 's'}${hosting}, ${startingAtOnce()} starting at once`);
       }
       refreshRoutes();
     },
