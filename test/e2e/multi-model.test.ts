@@ -2,10 +2,11 @@
  * `serve.mode: multi-model` through a real mlpd (--time-scale, so rollouts take seconds): one Python server hosts
  * every group's models. A first deploy puts three groups live in it; a second version goes through replay and the
  * shift in the same server; one group's rollout is rolled back while the other groups' traffic goes on untouched;
- * the server killed with SIGKILL comes back with every model it hosted.
+ * the server killed with SIGKILL comes back with every model it hosted. On the docker backend, one container loads
+ * every group's model from the pipeline's artifacts mounted at /opt/ml/model.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pipelineArtifactsDir } from '../../daemon/runs/artifacts.js';
@@ -13,6 +14,7 @@ import { runCli } from '../helpers/cli.js';
 import { eventually, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { MULTI_MODEL_IT_PY, MULTI_MODEL_SERVE_PY, MULTI_MODEL_TRAIN_PY } from '../helpers/multiModel.js';
 import { pipelineRepo } from '../helpers/pipelines.js';
+import { TEST_IMAGE } from '../helpers/services.js';
 import { isAlive, pidsWithEnv } from '../helpers/processes.js';
 
 const GROUPS = ['berlin', 'london', 'paris'];
@@ -44,7 +46,7 @@ interface RolloutJson {
 }
 interface StatusJson {
   capacity: { servers: { total: number; live: number } } | null;
-  pipelines: { name: string; rollout: RolloutJson | null; variants: { group: string; variant: string; role: string; state: string; weight: number; restarts: number }[] }[];
+  pipelines: { name: string; rollout: RolloutJson | null; variants: { group: string; variant: string; role: string; state: string; weight: number; restarts: number; backend: string }[] }[];
 }
 
 describe('multi-model serving', () => {
@@ -195,5 +197,49 @@ describe('multi-model serving', () => {
       assert.deepEqual(await res.json(), { y: 6, model: `${group}--v2`, group });
     }
     assert.equal((await status()).capacity?.servers.total, 1);
+  });
+});
+
+describe('multi-model serving on docker', () => {
+  let d: TestDaemon | undefined;
+  after(async () => {
+    await d?.stop();
+  });
+
+  it('serves every group from one container that loads the models from /opt/ml/model', async () => {
+    const repo = pipelineRepo({
+      cities: ['lima', 'quito'],
+      pipelineYaml: `pipeline:
+  name: shop
+  groups:
+    generate: true
+    source: warehouse.cities
+  serve:
+    mode: multi-model
+  deployment:
+    backend: docker
+`,
+      extra: {
+        'forecast/train.py': MULTI_MODEL_TRAIN_PY,
+        'forecast/serve.py': MULTI_MODEL_SERVE_PY,
+        // SageMaker runs `docker run IMAGE serve`; this image's `serve` runs the configured command.
+        'forecast/Dockerfile': `FROM ${TEST_IMAGE}\nCOPY serve-entry /usr/local/bin/serve\n`,
+        'forecast/serve-entry': '#!/bin/sh\ncd /opt/ml/code && exec /bin/sh -c "$MLP_SERVE_COMMAND"\n',
+      },
+    });
+    chmodSync(join(repo, 'forecast/serve-entry'), 0o755);
+    const daemon = (d = await startTestDaemon({ repo }));
+    assert.equal((await runCli('mlp', ['deploy', 'shop'], { env: daemon.clientEnv() })).code, 0);
+    const s = await eventually(async () => {
+      const r = JSON.parse((await runCli('mlp', ['status', '--json'], { env: daemon.clientEnv() })).stdout) as StatusJson;
+      const variants = r.pipelines[0]!.variants;
+      return variants.length === 2 && variants.every((v) => v.state === 'live' && v.backend === 'docker') ? r : undefined;
+    }, 150_000, 'both groups to serve from the container');
+    assert.equal(s.capacity?.servers.total, 1, 'one container for both groups');
+    for (const group of ['lima', 'quito']) {
+      const res = await fetch(`${daemon.serveUrl}/endpoints/shop/groups/${group}/invocations`, { method: 'POST', body: '{"x": 4}', headers: { 'content-type': 'application/json' } });
+      assert.equal(res.status, 200);
+      assert.deepEqual(await res.json(), { y: 8, model: `${group}--v1`, group });
+    }
   });
 });
