@@ -265,13 +265,17 @@ async function measure(pipelines: number, burst: number, mode: Figures['mode'], 
     const wanted = new Set(deployed);
     let b0 = performance.now();
     const allPromoted = new Promise<void>((resolve, reject) => {
+      // Protocol 2: an unsubscribed client follows the pipelines through their summaries (`fleet` deltas).
       const off = conn.onEvent((e) => {
-        if (e.kind !== 'pipeline_updated' || !wanted.has(e.pipeline.name)) return;
-        const r = e.pipeline.rollout;
-        if (r?.phase === 'promoted' && r.candidateVersion === 'v2') promoted.add(e.pipeline.name);
-        else if (r && ['blocked', 'failed', 'rolled_back'].includes(r.phase)) {
-          off();
-          reject(new Error(`${e.pipeline.name}: rollout ${r.phase}: ${r.reason}`));
+        if (e.kind !== 'fleet') return;
+        for (const summary of e.pipelines) {
+          const r = summary.rollout;
+          if (!wanted.has(summary.name) || !r) continue;
+          if (r.phase === 'promoted' && r.candidateVersion === 'v2') promoted.add(summary.name);
+          else if (['blocked', 'failed', 'rolled_back'].includes(r.phase)) {
+            off();
+            reject(new Error(`${summary.name}: rollout ${r.phase}: ${r.reason}`));
+          }
         }
         if (promoted.size === deployed.length) {
           off();
