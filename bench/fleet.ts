@@ -21,7 +21,11 @@
  *   SIGTERM          signal to exit, then a check that no model server is left
  *
  *   npm run bench:fleet -- [--pipelines 1000] [--groups 5] [--live 1] [--burst 200] [--status-samples 9] [--keep-dirs]
- *       [--cpu-prof DIR] (writes each mlpd's CPU profile there)
+ *       [--cpu-prof DIR] (writes each mlpd's CPU profile there) [--mode multi-model]
+ *
+ * `--mode multi-model` adds a third column: the same fleet in `serve.mode: multi-model` with every group live (one
+ * server per pipeline hosting all its groups' models), beside the per-group fleet with `--live` groups live; its
+ * "every variant serving" waits until every variant answered 200 (a server is live before its models are loaded).
  *
  * Default: 100 pipelines (a quick check, about a minute); the docs' figures are `--pipelines 1000`.
  */
@@ -48,14 +52,19 @@ const { values: args } = parseArgs({
     'status-samples': { type: 'string', default: '9' },
     'keep-dirs': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
+    mode: { type: 'string', default: 'single-model' },
   },
 });
+if (args.mode !== 'single-model' && args.mode !== 'multi-model') throw new Error(`--mode must be single-model or multi-model, got '${args.mode}'`);
 const GROUPS = Number(args.groups);
 const LIVE = Math.min(Number(args.live), GROUPS);
 const SAMPLES = Number(args['status-samples']);
 
 interface Figures {
   pipelines: number;
+  mode: 'single-model' | 'multi-model';
+  /** Live variants, and the model servers serving them. */
+  variants: number;
   servers: number;
   /** Spawn to the first answer of GET /healthz. */
   apiAnswersMs: number;
@@ -190,16 +199,24 @@ function capacityWhen(conn: DaemonConnection, done: (c: CapacityView) => boolean
   });
 }
 
-async function invokeAll(serveUrl: string, variants: { pipeline: string; group: string }[]): Promise<number> {
+/** Invokes every variant once through the router; `untilServing`: a 503 (its model is still loading) is asked again. */
+async function invokeAll(serveUrl: string, variants: { pipeline: string; group: string }[], untilServing = false): Promise<number> {
   let failed = 0;
   let next = 0;
   await Promise.all(
     Array.from({ length: 8 }, async () => {
       while (next < variants.length) {
         const v = variants[next++]!;
-        const res = await fetch(`${serveUrl}/endpoints/${v.pipeline}/groups/${v.group}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"x":1}' });
-        await res.arrayBuffer();
-        if (res.status !== 200) failed++;
+        for (;;) {
+          const res = await fetch(`${serveUrl}/endpoints/${v.pipeline}/groups/${v.group}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"x":1}' });
+          await res.arrayBuffer();
+          if (untilServing && res.status === 503) {
+            await sleep(20);
+            continue;
+          }
+          if (res.status !== 200) failed++;
+          break;
+        }
       }
     }),
   );
@@ -212,21 +229,28 @@ async function statusMs(conn: DaemonConnection, full = false): Promise<number> {
   return performance.now() - t0;
 }
 
-async function measure(pipelines: number, burst: number): Promise<Figures> {
-  const repo = fleetRepo({ pipelines, groups: GROUPS, pipelineExtra: '    rollout:\n      strategy: all_at_once\n' });
+async function measure(pipelines: number, burst: number, mode: Figures['mode'], liveGroups: number): Promise<Figures> {
+  const repo = fleetRepo({ pipelines, groups: GROUPS, serveMode: mode, pipelineExtra: '    rollout:\n      strategy: all_at_once\n' });
   const dataDir = mkdtempSync(join(tmpdir(), 'mlp-bench-fleet-'));
-  const live = Array.from({ length: pipelines }, (_, i) => groupNames(LIVE).map((group) => ({ pipeline: pipelineName(i), group }))).flat();
+  const live = Array.from({ length: pipelines }, (_, i) => groupNames(liveGroups).map((group) => ({ pipeline: pipelineName(i), group }))).flat();
+  const servers = mode === 'multi-model' ? pipelines : live.length;
   seedLiveVariants(dataDir, live);
   const t0 = performance.now();
   const d = await startMlpd(repo, dataDir);
   const token = readFileSync(join(dataDir, 'token'), 'utf8').trim();
   try {
     const conn = await connect({ url: d.apiUrl, token }, { timeoutMs: 60_000 });
-    await capacityWhen(conn, (c) => c.servers.total === live.length && c.servers.live === live.length);
-    const allServingMs = performance.now() - t0;
-    const restoreCpuS = cpuSeconds(d.proc.pid!);
-    const failed = await invokeAll(d.serveUrl, live);
+    await capacityWhen(conn, (c) => c.servers.total === servers && c.servers.live === servers);
+    // A live multi-model server may still be loading its models: every variant serves once each answered.
+    const multi = mode === 'multi-model';
+    let allServingMs = performance.now() - t0;
+    let restoreCpuS = cpuSeconds(d.proc.pid!);
+    const failed = await invokeAll(d.serveUrl, live, multi);
     const verifiedMs = performance.now() - t0;
+    if (multi) {
+      allServingMs = verifiedMs;
+      restoreCpuS = cpuSeconds(d.proc.pid!);
+    }
     if (failed) throw new Error(`${failed} of ${live.length} variants did not answer 200 through the router`);
 
     const pids = descendants(d.proc.pid!);
@@ -306,7 +330,9 @@ async function measure(pipelines: number, burst: number): Promise<Figures> {
     const leftovers = left.length;
     return {
       pipelines,
-      servers: live.length,
+      mode,
+      variants: live.length,
+      servers,
       apiAnswersMs: d.answersMs,
       apiReadyMs: d.readyMs,
       allServingMs,
@@ -334,13 +360,14 @@ async function measure(pipelines: number, burst: number): Promise<Figures> {
   }
 }
 
-const one = await measure(1, 1);
-const fleet = await measure(Number(args.pipelines), Number(args.burst));
+const columns = [await measure(1, 1, 'single-model', LIVE), await measure(Number(args.pipelines), Number(args.burst), 'single-model', LIVE)];
+if (args.mode === 'multi-model') columns.push(await measure(Number(args.pipelines), Number(args.burst), 'multi-model', GROUPS));
 
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const mb = (x: number) => `${x.toFixed(0)} MB`;
 const rows: [string, (f: Figures) => string, string][] = [
-  ['pipelines × groups (live variants)', (f) => `${f.pipelines} × ${GROUPS} (${f.servers})`, ''],
+  ['pipelines × groups (live variants)', (f) => `${f.pipelines} × ${GROUPS} (${f.variants})`, ''],
+  ['model servers', (f) => `${f.servers} (${f.mode})`, ''],
   ['start to API answering (/healthz), all variants live in the store', (f) => s(f.apiAnswersMs), '≤ 2 s'],
   ['start to the ready line', (f) => s(f.apiReadyMs), ''],
   ['start to every variant serving again', (f) => s(f.allServingMs), '≤ 30 s'],
@@ -358,8 +385,9 @@ const rows: [string, (f: Figures) => string, string][] = [
   ['SIGTERM to exit (model servers left)', (f) => `${s(f.sigtermMs)} (${f.leftovers})`, '≤ 5 s'],
 ];
 const width = Math.max(...rows.map((r) => r[0].length));
-const cols = [one, fleet].map((f) => rows.map((r) => r[1](f)));
+const cols = columns.map((f) => rows.map((r) => r[1](f)));
 const colWidth = Math.max(...cols.flat().map((c) => c.length), 14);
+const heads = columns.map((f) => (f.pipelines === 1 ? '1 pipeline' : `${f.pipelines} pipelines${f.mode === 'multi-model' ? ', multi-model' : ''}`));
 console.log(`\nfleet benchmark: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${(totalmem() / 1024 ** 3).toFixed(0)} GB, node ${process.version}, availableParallelism ${availableParallelism()}`);
-console.log(`${''.padEnd(width)}  ${'1 pipeline'.padEnd(colWidth)}  ${`${fleet.pipelines} pipelines`.padEnd(colWidth)}  target`);
-rows.forEach((r, i) => console.log(`${r[0].padEnd(width)}  ${cols[0]![i]!.padEnd(colWidth)}  ${cols[1]![i]!.padEnd(colWidth)}  ${r[2]}`));
+console.log(`${''.padEnd(width)}  ${heads.map((h) => h.padEnd(colWidth)).join('  ')}  target`);
+rows.forEach((r, i) => console.log(`${r[0].padEnd(width)}  ${cols.map((c) => c[i]!.padEnd(colWidth)).join('  ')}  ${r[2]}`));

@@ -46,9 +46,11 @@ export function createLocalPlatform({ serving, metrics, captureDir }: LocalPlatf
     endpointOf(pipeline, group, role) {
       const server = serving.endpointOf(pipeline, group, role);
       if (!server) return null;
+      const url = `http://${server.host}:${server.port}`;
       return {
         variant: server.variant,
-        env: { MLP_ENDPOINT_URL: `http://${server.host}:${server.port}`, MLP_VARIANT: server.variant },
+        // MLP_INVOCATIONS_URL is the same in both serving modes; a multi-model server's model also has its name.
+        env: { MLP_ENDPOINT_URL: url, MLP_INVOCATIONS_URL: `${url}${server.path}`, MLP_VARIANT: server.variant, ...(server.model ? { MLP_MODEL_NAME: server.model } : {}) },
         ...modelAt(server),
       };
     },

@@ -14,6 +14,8 @@ import { UpstreamPool, type BodyMode, type Exchange, type UpstreamConnection } f
 export interface ModelAddress {
   host: string;
   port: number;
+  /** Where the server answers this model's invocations when not `/invocations` (a multi-model server's `/models/<name>/invoke`). */
+  path?: string;
 }
 
 /** What one model said to one request. */
@@ -72,6 +74,7 @@ export function failed(a: ModelAnswer): boolean {
  */
 export function createModelClient(target: ModelAddress, opts: ModelClientOptions): ModelClient {
   const pool = new UpstreamPool(target.host, target.port, opts.connections, IDLE_MS);
+  const path = target.path ?? '/invocations';
   const inFlight = new Set<ModelExchange>();
   let destroyed = false;
   let drained: (() => void) | null = null;
@@ -86,7 +89,7 @@ export function createModelClient(target: ModelAddress, opts: ModelClientOptions
     invoke(body, contentType) {
       return new Promise<ModelAnswer>((resolve) => {
         if (destroyed) return resolve(noAnswer('cancelled', 0, false));
-        const head = `POST /invocations HTTP/1.1\r\nHost: ${pool.hostHeader}\r\n${contentType === undefined ? '' : `Content-Type: ${contentType}\r\n`}Content-Length: ${body.length}\r\n\r\n`;
+        const head = `POST ${path} HTTP/1.1\r\nHost: ${pool.hostHeader}\r\n${contentType === undefined ? '' : `Content-Type: ${contentType}\r\n`}Content-Length: ${body.length}\r\n\r\n`;
         const exchange = new ModelExchange(pool, head, body, resolve, done);
         exchange.deadline = setTimeout(() => exchange.fail(timeoutText, true), opts.timeoutMs);
         inFlight.add(exchange);

@@ -16,8 +16,13 @@ export function artifactDir(dataDir: string, pipeline: string, group: string, ve
   return inside(groupArtifacts(dataDir, pipeline, group), `v${version}`);
 }
 
+/** Every version of every group of the pipeline is below it: what a multi-model server of the pipeline can load. */
+export function pipelineArtifactsDir(dataDir: string, pipeline: string) {
+  return inside(dataDir, 'artifacts', pathSegment(pipeline));
+}
+
 function groupArtifacts(dataDir: string, pipeline: string, group: string) {
-  return inside(dataDir, 'artifacts', pathSegment(pipeline), pathSegment(group));
+  return inside(pipelineArtifactsDir(dataDir, pipeline), pathSegment(group));
 }
 
 /**

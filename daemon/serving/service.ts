@@ -17,13 +17,15 @@ import type { StorageHealth } from '../storage-health.js';
 import type { InForcePipeline } from '../repo/reconcile.js';
 import { overServerBudget } from '../platform/budget.js';
 import { endpointName } from '../platform/sagemaker/naming.js';
-import { artifactDir } from '../runs/artifacts.js';
+import { artifactDir, pipelineArtifactsDir } from '../runs/artifacts.js';
 import type { Store } from '../store/db.js';
 import type { Variant } from '../store/variants.js';
 import { createRouteTable, type DownVariant, type MutableRouteTable, type RoutePipeline, type RouteVariant } from './router/routes.js';
+import { createModelHost, type ModelHost } from './servers/model-host.js';
+import { hostKey, invokePath, modelName, modelUrl } from './servers/multi-model.js';
 import { MODEL_SERVER_HOST, type ServerBackend } from './servers/servers.js';
 import { createStartSlots } from './servers/start-slots.js';
-import { supervise, type SupervisedState, type Supervisor } from './servers/supervisor.js';
+import { supervise, type StateChange, type SupervisedState, type Supervisor } from './servers/supervisor.js';
 
 export interface ServingDeps {
   store: Store;
@@ -62,8 +64,11 @@ export interface Serving {
   candidatesDown(pipeline: string): string | null;
   /** Resolves once every candidate of the pipeline is live again; rejects, saying which and why, when one was given up on. */
   candidatesBack(pipeline: string): Promise<void>;
-  /** Where a group's current or candidate model server listens (for gates that call it directly). */
-  endpointOf(pipeline: string, group: string, role: 'current' | 'candidate'): { variant: string; host: string; port: number } | null;
+  /**
+   * Where a group's current or candidate model server listens (for gates that call it directly), and the path of its
+   * invocations: `/invocations`, or `/models/<name>/invoke` on a multi-model server (with the model's name).
+   */
+  endpointOf(pipeline: string, group: string, role: 'current' | 'candidate'): { variant: string; host: string; port: number; path: string; model?: string } | null;
   /** Candidates get `weight`% of their group's traffic, the current variants the rest (idempotent). */
   setCandidateWeight(pipeline: string, weight: number): void;
   /** Candidates become current at 100%; the old current variants drain and stop (idempotent). */
@@ -82,7 +87,7 @@ export interface Serving {
   stopRetired(pipeline: string): Promise<void>;
   /** Recomputes the routes of these pipelines, or of every pipeline (after pipelines or groups changed). */
   refreshRoutes(pipelines?: readonly string[]): void;
-  /** How many model servers should run, and what they are doing now. */
+  /** How many model servers should run, and what they are doing now (a multi-model server counts once, whatever it hosts). */
   servers(): ServerCounts;
   /** Stops every server; the store keeps them live, so the next start restores them. */
   close(): Promise<void>;
@@ -109,7 +114,11 @@ export interface ServerCounts {
 export function createServing(deps: ServingDeps): Serving {
   const { store, log } = deps;
   const table = createRouteTable();
+  /** Per live variant: its own server's supervisor, or its model's handle on its pipeline's multi-model server. */
   const supervisors = new Map<number, Supervisor>();
+  /** The multi-model servers, by hostKey, and the variants whose models they host (until their unload is over). */
+  const hosts = new Map<string, ModelHost>();
+  const hosted = new Set<number>();
   const drainMs = deps.drainMs ?? 2_000;
   // Unique per data dir and variant: names a server in its environment and its container's labels.
   const dataDirId = createHash('sha256').update(deps.dataDir).digest('hex').slice(0, 12);
@@ -138,7 +147,8 @@ export function createServing(deps: ServingDeps): Serving {
       if (!served(v)) continue; // its endpoint serves it, not this router
       const sup = supervisors.get(v.id);
       if (sup?.state === 'live' && sup.port !== null) {
-        live.push({ pipeline: v.pipeline, group: v.group, name: `v${v.version}`, role: v.role, weight: weightOf(v), host: MODEL_SERVER_HOST, port: sup.port });
+        const path = hosted.has(v.id) ? { invocationsPath: invokePath(modelName(v.group, v.version)) } : {};
+        live.push({ pipeline: v.pipeline, group: v.group, name: `v${v.version}`, role: v.role, weight: weightOf(v), host: MODEL_SERVER_HOST, port: sup.port, ...path });
       } else {
         down.push({ pipeline: v.pipeline, group: v.group, reason: downReason(v, sup) });
       }
@@ -170,37 +180,80 @@ export function createServing(deps: ServingDeps): Serving {
     const p = deps.pipeline(v.pipeline);
     if (!p) throw new MlpError('not_found', `pipeline '${v.pipeline}' is not in force: cannot serve v${v.version}`);
     const name = `${v.group}/v${v.version}`;
-    const sup = supervise({
-      spec: {
-        pipeline: v.pipeline,
-        group: v.group,
-        variant: `v${v.version}`,
-        pipelineDir: p.dir,
-        command: p.config.pipeline.serve.command,
-        modelDir: artifactDir(deps.dataDir, v.pipeline, v.group, v.version),
-        serverId: serverId(v),
-        ...(p.config.pipeline.image ? { image: p.config.pipeline.image } : {}),
-      },
-      backend: deps.backend(v.backend),
-      slots,
-      startupTimeoutMs: p.config.pipeline.serve.startup_timeout_seconds * 1000,
-      onLine: (stream, line) =>
-        deps.bus.publish({ kind: 'log', at: Date.now(), pipeline: v.pipeline, runId: null, step: `serve ${name}`, group: v.group, stream, line }),
-      onChange(change) {
-        const observed = { state: change.state, port: change.port, handle: change.handle, restarts: change.restarts, lastError: change.lastError, at: Date.now() };
-        // Routes come from the supervisors, so traffic follows the server even when this write waits.
-        deps.storage.write(`variant ${v.id}`, () => store.variants.observe(v.id, observed));
-        if (closing) return; // every server stops now: nobody routes to them or watches them any more
-        if (change.state === 'live') log.info('serve', `${name} is live on port ${change.port}${change.restarts ? ` (restart ${change.restarts})` : ''}`, v.pipeline);
-        else if (change.state === 'failed') log.error('serve', `${name} failed: ${change.error}`, v.pipeline);
-        else if (change.state === 'starting' && change.error) log.warn('serve', `${name}: ${change.error}; restarting`, v.pipeline);
-        refreshRoutes([v.pipeline]);
-        deps.onVariantChanged?.(v.pipeline);
-      },
-    });
+    const onChange = (change: StateChange) => {
+      const observed = { state: change.state, port: change.port, handle: change.handle, restarts: change.restarts, lastError: change.lastError, at: Date.now() };
+      // Routes come from the supervisors, so traffic follows the server even when this write waits.
+      deps.storage.write(`variant ${v.id}`, () => store.variants.observe(v.id, observed));
+      if (closing) return; // every server stops now: nobody routes to them or watches them any more
+      if (change.state === 'live') log.info('serve', `${name} is live on port ${change.port}${change.restarts ? ` (restart ${change.restarts})` : ''}`, v.pipeline);
+      else if (change.state === 'failed') log.error('serve', `${name} failed: ${change.error}`, v.pipeline);
+      else if (change.state === 'starting' && change.error) log.warn('serve', `${name}: ${change.error}; restarting`, v.pipeline);
+      refreshRoutes([v.pipeline]);
+      deps.onVariantChanged?.(v.pipeline);
+    };
+    const sup =
+      p.config.pipeline.serve.mode === 'multi-model'
+        ? hostModel(v, p, onChange)
+        : supervise({
+            spec: {
+              pipeline: v.pipeline,
+              group: v.group,
+              variant: `v${v.version}`,
+              pipelineDir: p.dir,
+              command: p.config.pipeline.serve.command,
+              modelDir: artifactDir(deps.dataDir, v.pipeline, v.group, v.version),
+              serverId: serverId(v),
+              ...(p.config.pipeline.image ? { image: p.config.pipeline.image } : {}),
+            },
+            backend: deps.backend(v.backend),
+            slots,
+            startupTimeoutMs: p.config.pipeline.serve.startup_timeout_seconds * 1000,
+            onLine: (stream, line) =>
+              deps.bus.publish({ kind: 'log', at: Date.now(), pipeline: v.pipeline, runId: null, step: `serve ${name}`, group: v.group, stream, line }),
+            onChange,
+          });
     supervisors.set(v.id, sup);
     return sup;
   };
+
+  /** The variant's model on its pipeline's multi-model server, which starts with its first model. */
+  const hostModel = (v: Variant & { backend: ServerBackend['kind'] }, p: InForcePipeline, onChange: (change: StateChange) => void): Supervisor => {
+    const key = hostKey(v);
+    const models = pipelineArtifactsDir(deps.dataDir, v.pipeline);
+    let host = hosts.get(key);
+    if (!host) {
+      const startupTimeoutMs = p.config.pipeline.serve.startup_timeout_seconds * 1000;
+      const created = createModelHost({
+        spec: {
+          pipeline: v.pipeline,
+          group: '',
+          variant: '',
+          multiModel: true,
+          pipelineDir: p.dir,
+          command: p.config.pipeline.serve.command,
+          modelDir: models,
+          serverId: `${dataDirId}-${hostKey(v).replace('\u0000', '-')}`,
+          ...(p.config.pipeline.image ? { image: p.config.pipeline.image } : {}),
+        },
+        backend: deps.backend(v.backend),
+        slots,
+        startupTimeoutMs,
+        // Loading a model is the part of a server's start that a multi-model server does per model.
+        loadTimeoutMs: startupTimeoutMs,
+        onLine: (stream, line) => deps.bus.publish({ kind: 'log', at: Date.now(), pipeline: v.pipeline, runId: null, step: 'serve multi-model', group: null, stream, line }),
+        onEmpty: () => {
+          if (hosts.get(key) === created) hosts.delete(key);
+        },
+      });
+      hosts.set(key, (host = created));
+    }
+    hosted.add(v.id);
+    return host.add({ name: modelName(v.group, v.version), url: modelUrl(v.backend, models, artifactDir(deps.dataDir, v.pipeline, v.group, v.version)) }, onChange);
+  };
+
+  /** Servers that run now: each variant's own, those still draining, and the multi-model servers. */
+  const serversRunning = () => supervisors.size - [...supervisors.keys()].filter((id) => hosted.has(id)).length + drainingServers() + hosts.size;
+  const drainingServers = () => [...draining.keys()].filter((id) => !hosted.has(id)).length;
 
   // Servers out of the routes, finishing the requests already sent to them: close() stops them too,
   // or a daemon stopped during a drain would leave them running.
@@ -224,7 +277,10 @@ export function createServing(deps: ServingDeps): Serving {
       await sup?.stop();
       const v = store.variants.get(id);
       if (v) deps.onRetired?.(v.pipeline, v.group, `v${v.version}`);
-    })().finally(() => draining.delete(id));
+    })().finally(() => {
+      draining.delete(id);
+      hosted.delete(id);
+    });
     draining.set(id, { endDrain, stopped });
     return stopped;
   };
@@ -234,14 +290,15 @@ export function createServing(deps: ServingDeps): Serving {
     refreshRoutes,
     servers() {
       const by: Record<SupervisedState, number> = { starting: 0, live: 0, failed: 0, stopped: 0 };
-      for (const sup of supervisors.values()) by[sup.state]++;
+      for (const [id, sup] of supervisors) if (!hosted.has(id)) by[sup.state]++;
+      for (const host of hosts.values()) by[host.state]++;
       return {
-        total: supervisors.size,
+        total: by.starting + by.live + by.failed + by.stopped,
         live: by.live,
         starting: Math.max(0, by.starting - slots.waiting),
         waiting: slots.waiting,
         failed: by.failed,
-        draining: draining.size,
+        draining: drainingServers(),
         max: deps.maxServers?.() ?? null,
       };
     },
@@ -254,13 +311,17 @@ export function createServing(deps: ServingDeps): Serving {
           for (const v of variants) store.variants.observe(v.id, { state: 'starting', port: null, handle: null, restarts: 0, lastError: v.lastError });
         }),
       );
-      if (variants.length) log.info('serve', `bringing back ${variants.length.toLocaleString('en-US')} model server${variants.length === 1 ? '' : 's'}, ${startingAtOnce()} starting at once`);
       for (const v of variants) {
         try {
           start(v);
         } catch (err) {
           log.error('serve', `cannot restore ${v.group}/v${v.version}: ${describeError(err)}`, v.pipeline);
         }
+      }
+      const servers = serversRunning();
+      if (variants.length) {
+        const hosting = servers === variants.length ? '' : ` of ${variants.length.toLocaleString('en-US')} live variant${variants.length === 1 ? '' : 's'}`;
+        log.info('serve', `bringing back ${servers.toLocaleString('en-US')} model server${servers === 1 ? '' : 's'}${hosting}, ${startingAtOnce()} starting at once`);
       }
       refreshRoutes();
     },
@@ -276,10 +337,12 @@ export function createServing(deps: ServingDeps): Serving {
         store.variants.retire(old.id);
         await stopVariant(old.id);
       }
-      if (!candidate) {
+      // A multi-model server that runs already hosts the candidate too: only a new server counts against the budget.
+      const needsServer = p.config.pipeline.serve.mode !== 'multi-model' || !hosts.has(hostKey({ pipeline, backend }));
+      if (!candidate && needsServer) {
         // Servers still draining run too: they count until they have stopped.
         const max = deps.maxServers?.();
-        const servers = supervisors.size + draining.size;
+        const servers = serversRunning();
         if (max !== undefined && servers + 1 > max) {
           throw overServerBudget(`v${version} of ${pipeline}/${group} needs a model server, and ${servers} of serving.max_servers ${max} run`, { servers, max });
         }
@@ -324,7 +387,10 @@ export function createServing(deps: ServingDeps): Serving {
     endpointOf(pipeline, group, role) {
       const v = store.variants.live(pipeline).find((x) => x.group === group && x.role === role);
       const port = v ? supervisors.get(v.id)?.port : null;
-      return v && port ? { variant: `v${v.version}`, host: MODEL_SERVER_HOST, port } : null;
+      if (!v || !port) return null;
+      if (!hosted.has(v.id)) return { variant: `v${v.version}`, host: MODEL_SERVER_HOST, port, path: '/invocations' };
+      const model = modelName(v.group, v.version);
+      return { variant: `v${v.version}`, host: MODEL_SERVER_HOST, port, path: invokePath(model), model };
     },
     setCandidateWeight(pipeline, weight) {
       store.transaction(() => {
@@ -385,8 +451,11 @@ export function createServing(deps: ServingDeps): Serving {
       closing = true;
       const retiring = [...draining.values()];
       for (const r of retiring) r.endDrain();
-      await Promise.all([...[...supervisors.values()].map((s) => s.stop(3_000)), ...retiring.map((r) => r.stopped)]);
+      const own = [...supervisors].filter(([id]) => !hosted.has(id)).map(([, s]) => s);
+      await Promise.all([...own.map((s) => s.stop(3_000)), ...[...hosts.values()].map((h) => h.close(3_000)), ...retiring.map((r) => r.stopped)]);
       supervisors.clear();
+      hosts.clear();
+      hosted.clear();
     },
   };
 }

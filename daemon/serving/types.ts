@@ -14,6 +14,8 @@ export interface VariantTarget {
   readonly weight: number;
   readonly host: string;
   readonly port: number;
+  /** Where the server answers this variant's invocations when not `/invocations`: `/models/<name>/invoke` on a multi-model server. */
+  readonly invocationsPath?: string;
 }
 
 /** The variants of one (pipeline, group), as the router sees them at this instant. */

@@ -110,6 +110,7 @@ const RULES = [
   'Pipeline names are unique in a repo (the later file by path is reported).',
   'Every connection a pipeline names (`groups.source`, `data_checks[].connection`) must be declared under `warehouses` in mlp.yaml (checked when the repo has one: a pipeline folder on its own validates without it).',
   '`deployment.backend: sagemaker` and `training.backend: sagemaker` need an `aws` section in mlp.yaml.',
+  '`serve.mode: multi-model` is not built for `deployment.backend: sagemaker` yet (docs/serving.md, "Multi-model serving").',
 ];
 
 const READING = [

@@ -116,6 +116,12 @@ const Steps = z
 
 const Serve = z
   .strictObject({
+    mode: z
+      .enum(['single-model', 'multi-model'])
+      .default('single-model')
+      .describe(
+        '`single-model`: one model server per live version of each group (POST /invocations). `multi-model`: one model server per pipeline hosts every live version of every group, loaded and invoked through the SageMaker multi-model contract (docs/serving.md, "Multi-model serving").',
+      ),
     command: nonEmptyString().default('python3 serve.py').describe('Starts the model server: listens on HOST:PORT (both set by mlpd), answers GET /ping and POST /invocations.'),
     startup_timeout_seconds: boundedNumber({ above: 0, max: 3600 }).default(60).describe('How long a new model server may take to answer /ping before its deploy fails.'),
     timeout_seconds: boundedNumber({ above: 0, max: 3600 })
@@ -294,6 +300,14 @@ export const PipelineSchema = z
     notify: NotifyList(false),
   })
   .superRefine((p, ctx) => {
+    if (p.serve.mode === 'multi-model' && p.deployment.backend === 'sagemaker') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['serve', 'mode'],
+        message:
+          "serve.mode 'multi-model' is not built for deployment.backend 'sagemaker' yet (a SageMaker multi-model endpoint is the next step, docs/serving.md): use serve.mode 'single-model' there, or the local or docker backend",
+      });
+    }
     // A `sql:` data check needs a connection; without its own, it borrows the groups' one.
     p.deployment.data_checks.forEach((check, i) => {
       if (sqlQuery(check.data) !== undefined && check.connection === undefined && p.groups.source === undefined) {
@@ -304,7 +318,7 @@ export const PipelineSchema = z
         });
       }
     });
-  }, unlessInvalid(['deployment', 'data_checks', '*', 'data'], ['deployment', 'data_checks', '*', 'connection'], ['groups', 'source']));
+  }, unlessInvalid(['deployment', 'data_checks', '*', 'data'], ['deployment', 'data_checks', '*', 'connection'], ['groups', 'source'], ['serve', 'mode'], ['deployment', 'backend']));
 
 /** A whole `pipeline.yaml`. */
 export const PipelineFileSchema = z.strictObject({ pipeline: PipelineSchema.describe('One pipeline: its folder holds the model code.') });

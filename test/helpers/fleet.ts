@@ -59,6 +59,75 @@ while True:
         c.close()
 `;
 
+/**
+ * The same server in multi-model form (serve.mode multi-model, SageMaker's multi-model contract): GET /ping,
+ * POST /models {"model_name", "url"} reads the group from url/model.txt (409 when loaded, 404 without it), GET
+ * /models, DELETE /models/<name>, and POST /models/<name>/invoke answering as the per-group server does.
+ */
+export const TINY_MULTI_MODEL_SERVE_PY = `import json, os, select, socket
+models = {}
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((os.environ.get("HOST", "127.0.0.1"), int(os.environ["PORT"])))
+s.listen(64)
+pending = {}
+def handle(method, path, body):
+    if method == b"GET" and path == b"/ping":
+        return b"200 OK", b"{}"
+    if path == b"/models":
+        if method == b"GET":
+            return b"200 OK", json.dumps({"models": [{"modelName": n, "modelUrl": m[0]} for n, m in models.items()]}).encode()
+        load = json.loads(body)
+        name = load["model_name"]
+        if name in models:
+            return b"409 Conflict", b"{}"
+        try:
+            with open(os.path.join(load["url"], "model.txt"), "rb") as f:
+                models[name] = (load["url"], f.read())
+        except OSError as e:
+            return b"404 Not Found", json.dumps({"error": str(e)}).encode()
+        return b"200 OK", b"{}"
+    parts = path.decode().split("/")
+    if len(parts) < 3 or parts[1] != "models" or parts[2] not in models:
+        return b"404 Not Found", b"{}"
+    if method == b"DELETE" and len(parts) == 3:
+        del models[parts[2]]
+        return b"200 OK", b"{}"
+    if method == b"POST" and len(parts) == 4 and parts[3] == "invoke":
+        return b"200 OK", b'{"group": "' + models[parts[2]][1] + b'", "body": ' + (body or b"null") + b"}"
+    return b"404 Not Found", b"{}"
+def answer(c, buf):
+    while b"\\r\\n\\r\\n" in buf:
+        head, _, rest = buf.partition(b"\\r\\n\\r\\n")
+        length = 0
+        for line in head.split(b"\\r\\n")[1:]:
+            k, _, v = line.partition(b":")
+            if k.strip().lower() == b"content-length":
+                length = int(v)
+        if len(rest) < length:
+            break
+        body, buf = rest[:length], rest[length:]
+        method, path = head.split(b" ")[:2]
+        status, out = handle(method, path, body)
+        c.sendall(b"HTTP/1.1 " + status + b"\\r\\ncontent-type: application/json\\r\\ncontent-length: " + str(len(out)).encode() + b"\\r\\n\\r\\n" + out)
+    return buf
+while True:
+    ready, _, _ = select.select([s, *pending], [], [])
+    for c in ready:
+        if c is s:
+            pending[s.accept()[0]] = b""
+            continue
+        try:
+            chunk = c.recv(65536)
+            if chunk:
+                pending[c] = answer(c, pending[c] + chunk)
+                continue
+        except (OSError, ValueError):
+            pass
+        del pending[c]
+        c.close()
+`;
+
 const TRAIN_PY = `import os, pathlib
 (pathlib.Path(os.environ["MLP_MODEL_DIR"]) / "model.txt").write_text(os.environ["MLP_GROUP"])
 `;
@@ -71,7 +140,7 @@ export function pipelineName(i: number): string {
   return `p${String(i + 1).padStart(4, '0')}`;
 }
 
-/** The repo: pipelines p0001..pNNNN, each with the groups g1..gG, a train step and the tiny server (no shell needed). */
+/** The repo: pipelines p0001..pNNNN, each with the groups g1..gG, a train step and the tiny server (no shell needed), per group or multi-model. */
 export function fleetRepo(opts: {
   pipelines: number;
   groups: number;
@@ -83,9 +152,12 @@ export function fleetRepo(opts: {
   startDelaySeconds?: number;
   /** `train` takes this long. */
   trainSeconds?: number;
+  /** serve.mode: one tiny server per live variant (default), or one per pipeline hosting all its models. */
+  serveMode?: 'single-model' | 'multi-model';
 }): string {
   const files: Record<string, string> = { 'mlp.yaml': `warehouses:\n  warehouse: sqlite:warehouse.db\n${opts.repoExtra ?? ''}` };
-  const serve = opts.startDelaySeconds ? `import time\ntime.sleep(${opts.startDelaySeconds})\n${TINY_SERVE_PY}` : TINY_SERVE_PY;
+  const server = opts.serveMode === 'multi-model' ? TINY_MULTI_MODEL_SERVE_PY : TINY_SERVE_PY;
+  const serve = opts.startDelaySeconds ? `import time\ntime.sleep(${opts.startDelaySeconds})\n${server}` : server;
   for (let i = 0; i < opts.pipelines; i++) {
     const name = pipelineName(i);
     files[`${name}/pipeline.yaml`] = `pipeline:
@@ -97,6 +169,7 @@ export function fleetRepo(opts: {
     - name: train
       command: python3 -S train.py
   serve:
+    mode: ${opts.serveMode ?? 'single-model'}
     command: python3 -S serve.py
     startup_timeout_seconds: 120
   deployment:

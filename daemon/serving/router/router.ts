@@ -637,7 +637,7 @@ class ClientConnection implements Exchange {
     this.buffered = false;
     this.responseHead = null;
     this.responseParts = this.sampled ? [] : null;
-    const upstreamHead = `POST /invocations HTTP/1.1\r\nHost: ${slot.pool.hostHeader}\r\nContent-Length: ${this.bodyLength}\r\nX-Mlp-Inference-Id: ${id}\r\n${head.forward}\r\n`;
+    const upstreamHead = `POST ${slot.target.invocationsPath ?? '/invocations'} HTTP/1.1\r\nHost: ${slot.pool.hostHeader}\r\nContent-Length: ${this.bodyLength}\r\nX-Mlp-Inference-Id: ${id}\r\n${head.forward}\r\n`;
     if (this.bodyText !== null) {
       this.upstreamRequest = upstreamHead + this.bodyText;
       this.upstreamBody = null;

@@ -166,7 +166,7 @@ function entryOf(p: RoutePipeline, live: readonly RouteVariant[], down: readonly
     if (v.pipeline !== p.name || !routes.has(v.group)) continue;
     let list = variantsOf.get(v.group);
     if (!list) variantsOf.set(v.group, (list = []));
-    list.push({ name: v.name, role: v.role, weight: v.weight, host: v.host, port: v.port });
+    list.push({ name: v.name, role: v.role, weight: v.weight, host: v.host, port: v.port, ...(v.invocationsPath ? { invocationsPath: v.invocationsPath } : {}) });
   }
   for (const [group, variants] of variantsOf) {
     variants.sort((a, b) => (a.role === b.role ? 0 : a.role === 'current' ? -1 : 1));

@@ -17,7 +17,7 @@ import { MlpError } from '../../../shared/errors.js';
 import { buildImage, DEFAULT_DOCKER_SOCKET, engineMessage, ensureImage, isConnectionError } from '../../executors/docker.js';
 import { UNRECORDED, type ChildLedger } from '../../children/ledger.js';
 import { lineSplitter } from '../../executors/executor.js';
-import { IMAGE_CODE_DIR, IMAGE_MODEL_DIR, serverEnv, serverPurpose, servingImageEnv, type RunningServer, type ServerBackend, type ServerSpec } from './servers.js';
+import { IMAGE_CODE_DIR, IMAGE_MODEL_DIR, serverEnv, serverName, serverPurpose, servingImageEnv, type RunningServer, type ServerBackend, type ServerSpec } from './servers.js';
 import { testRunLabels } from '../../test-run.js';
 
 export const SERVER_LABEL = { pipeline: 'mlp.pipeline', group: 'mlp.group', variant: 'mlp.variant', server: 'mlp.server' } as const;
@@ -48,7 +48,7 @@ export function createDockerServerBackend(opts: { socketPath?: string; ledger?: 
         const carriesCode = await hasPath(docker, image.image, IMAGE_CODE_DIR, ledger, spec);
         if (!carriesCode) {
           const warning = `image ${image.image} has no ${IMAGE_CODE_DIR}: mlpd mounts the pipeline folder there, but SageMaker mounts nothing, so this image would not serve on SageMaker; copy the pipeline folder to ${IMAGE_CODE_DIR} in its Dockerfile (docs/serving.md, "The serving image")`;
-          if (opts.warn) opts.warn(spec.pipeline, `${spec.group}/${spec.variant}: ${warning}`);
+          if (opts.warn) opts.warn(spec.pipeline, `${spec.multiModel ? 'multi-model server' : `${spec.group}/${spec.variant}`}: ${warning}`);
           else onLine('stderr', `warning: ${warning}`);
         }
         const env = { ...serverEnv(spec, IMAGE_MODEL_DIR), ...servingImageEnv(spec) };
@@ -123,7 +123,7 @@ export function createDockerServerBackend(opts: { socketPath?: string; ledger?: 
  * meanwhile leaves nothing behind for good.
  */
 async function hasPath(docker: Docker, image: string, path: string, ledger: ChildLedger, spec: ServerSpec): Promise<boolean> {
-  const record = ledger.container({ what: `image check of ${image} for model server ${spec.pipeline}/${spec.group}/${spec.variant}` });
+  const record = ledger.container({ what: `image check of ${image} for ${serverName(spec)}` });
   let probe: Docker.Container | undefined;
   try {
     probe = await docker.createContainer({ Image: image, Cmd: ['serve'], Labels: { ...record.labels, ...testRunLabels() } });

@@ -12,14 +12,17 @@ import { createSpawner, type Spawner } from './spawner.js';
 
 export interface ServerSpec {
   pipeline: string;
+  /** Empty for a multi-model server: it hosts every group. */
   group: string;
-  /** `v3` */
+  /** `v3`; empty for a multi-model server. */
   variant: string;
+  /** A multi-model server (serve.mode multi-model): `modelDir` is then the pipeline's artifacts, its models are loaded over HTTP. */
+  multiModel?: true;
   /** The pipeline folder (working directory of a local server; mounted as the code in a container). */
   pipelineDir: string;
   /** `serve.command` of the config. */
   command: string;
-  /** The versioned model (the artifact store's copy). */
+  /** The versioned model (the artifact store's copy); for a multi-model server, the pipeline's folder of them. */
   modelDir: string;
   /** Container image for the docker backend (undefined: built from the pipeline's Dockerfile). */
   image?: string;
@@ -46,7 +49,12 @@ export interface ServerBackend {
 
 /** A server as the ledger of the daemon's children records it. */
 export function serverPurpose(spec: ServerSpec): ChildPurpose {
-  return { what: `model server ${spec.pipeline}/${spec.group}/${spec.variant} on port ${spec.port}` };
+  return { what: `${serverName(spec)} on port ${spec.port}` };
+}
+
+/** `model server p/g/v3`, or `multi-model server of p`: how logs and errors name a server. */
+export function serverName(spec: Pick<ServerSpec, 'pipeline' | 'group' | 'variant' | 'multiModel'>): string {
+  return spec.multiModel ? `multi-model server of ${spec.pipeline}` : `model server ${spec.pipeline}/${spec.group}/${spec.variant}`;
 }
 
 /**
@@ -78,11 +86,13 @@ export const IMAGE_CODE_DIR = '/opt/ml/code';
  * calls 0.0.0.0:8080; the docker backend adds its own) nor MLP_SERVER_ID (mlpd's bookkeeping of its own
  * containers).
  */
-export function servingImageEnv(v: { pipeline: string; group: string; variant: string; command: string }): Record<string, string> {
+export function servingImageEnv(v: { pipeline: string; group: string; variant: string; command: string; multiModel?: true }): Record<string, string> {
   return { MLP_SERVE_COMMAND: v.command, ...modelEnv(v, IMAGE_MODEL_DIR) };
 }
 
-function modelEnv(v: { pipeline: string; group: string; variant: string }, modelDir: string): Record<string, string> {
+/** A multi-model server serves no one group or version: it learns its models from load requests. */
+function modelEnv(v: { pipeline: string; group: string; variant: string; multiModel?: true }, modelDir: string): Record<string, string> {
+  if (v.multiModel) return { MLP_MODEL_DIR: modelDir, SM_MODEL_DIR: modelDir, MLP_PIPELINE: v.pipeline, MLP_SERVE_MODE: 'multi-model' };
   return { MLP_MODEL_DIR: modelDir, SM_MODEL_DIR: modelDir, MLP_GROUP: v.group, MLP_PIPELINE: v.pipeline, MLP_VARIANT: v.variant };
 }
 

@@ -55,6 +55,17 @@ describe('training and serving backends', () => {
     assert.deepEqual(parseRepoConfig('defaults:\n  training:\n    backend: sagemaker\n', 'mlp.yaml').config?.defaults, { training: { backend: 'sagemaker' } });
   });
 
+  it("multi-model serving is refused on the sagemaker backend, also when mlp.yaml's defaults choose it, at serve.mode", () => {
+    const multiModel = pipeline('  serve:', '    mode: multi-model');
+    const notYet =
+      "pipeline.yaml:4:11: serve.mode 'multi-model' is not built for deployment.backend 'sagemaker' yet (a SageMaker multi-model endpoint is the next step, docs/serving.md): use serve.mode 'single-model' there, or the local or docker backend";
+    assert.deepEqual(parsePipelineConfig(`${multiModel}  deployment:\n    backend: sagemaker\n`, 'pipeline.yaml').problems.map((p) => formatProblem(p)), [notYet]);
+    const byDefault = parsePipelineConfig(multiModel, 'pipeline.yaml', { defaults: { deployment: { backend: 'sagemaker' } } });
+    assert.deepEqual(byDefault.problems.map((p) => formatProblem(p)), [notYet]);
+    assert.equal(parsePipelineConfig(`${multiModel}  deployment:\n    backend: docker\n`, 'pipeline.yaml').config?.pipeline.serve.mode, 'multi-model');
+    assert.equal(parsePipelineConfig(pipeline(), 'pipeline.yaml').config?.pipeline.serve.mode, 'single-model');
+  });
+
   describe('in a repo', () => {
     const made: string[] = [];
     after(() => made.forEach((dir) => rmSync(dir, { recursive: true, force: true })));

@@ -33,7 +33,7 @@ describe('the pipeline schema', () => {
         groups: { generate: true, source: 'warehouse.cities', parallelism: 2 },
         training: { instance_type: 'ml.m5.xlarge', timeout_hours: 4 },
         steps: [{ name: 'train', command: 'python3 train.py' }],
-        serve: { command: 'python3 serve.py', startup_timeout_seconds: 60, timeout_seconds: 60, instance_type: 'ml.m5.large' },
+        serve: { mode: 'single-model', command: 'python3 serve.py', startup_timeout_seconds: 60, timeout_seconds: 60, instance_type: 'ml.m5.large' },
         deployment: {
           type: 'endpoint',
           backend: 'local',
