@@ -10,7 +10,7 @@ import type { PipelineRegistry } from './repo/registry.js';
 import type { InForcePipeline } from './repo/reconcile.js';
 import type { Store } from './store/db.js';
 import type { Variant } from './store/variants.js';
-import { nextStepOf, type MachineState } from './rollout/machine.js';
+import { nextStepOf } from './rollout/machine.js';
 import { rolloutPolicy } from './rollout/policy.js';
 import { endpointName } from './platform/sagemaker/naming.js';
 import { HISTORY_INTERVAL_MS } from './serving/metricsHistory.js';
@@ -169,7 +169,7 @@ function rolloutView(p: InForcePipeline, src: StatusSources): RolloutView | null
     const known = versions.filter((v): v is number => v !== null);
     return known.length ? `v${Math.max(...known)}` : null;
   };
-  const gates = (r.state as MachineState).gates ?? {};
+  const gates = r.state.gates ?? {};
   return {
     id: r.id,
     phase: r.phase,

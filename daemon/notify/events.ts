@@ -6,9 +6,8 @@
 import type { NotifyEvent } from '../../shared/config/notify.js';
 import { formatPercent } from '../../shared/percent.js';
 import type { RegressionSample, ReplayReport } from '../replay/report.js';
-import type { GateOutcome, MachineState } from '../rollout/machine.js';
-import type { Decision } from '../store/decisions.js';
-import type { Rollout } from '../store/rollouts.js';
+import type { Decision } from '../rollout/decision.js';
+import type { Rollout } from '../rollout/rollout.js';
 import type { Run } from '../store/runs.js';
 
 /** The JSON body POSTed to every target: the contract of issue #16 (docs/notifications.md). */
@@ -125,7 +124,7 @@ const BLOCKED_BY: Record<string, string> = {
 
 /** The replay gate's reason, then the first failing requests of each group: what was sent, and what the candidate answered. */
 function withFailingRequests(reason: string, r: Rollout): string {
-  const replay = (r.state as MachineState).gates?.replay as GateOutcome | undefined;
+  const replay = r.state.gates?.replay;
   const reports = (replay?.report ?? {}) as Record<string, ReplayReport | { skipped: string }>;
   const shown: string[] = [];
   for (const [group, report] of Object.entries(reports)) {

@@ -25,7 +25,7 @@ import { PlatformFailure, type ServingPlatform } from '../platform/platform.js';
 import type { StorageHealth } from '../storageHealth.js';
 import type { Store } from '../store/db.js';
 import { isStorageUnavailable } from '../store/sqlite-errors.js';
-import type { Rollout } from '../store/rollouts.js';
+import type { Rollout } from './rollout.js';
 import { serverBudgetOf } from '../platform/budget.js';
 import { step, type Effect, type Gate, type GateOutcome, type RolloutEvent, type RolloutPolicy, type StepResult, type WatchSample } from './machine.js';
 

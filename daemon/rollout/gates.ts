@@ -14,7 +14,7 @@ import type { Executor } from '../executors/executor.js';
 import type { LogWriter } from '../logWriter.js';
 import type { ServingPlatform } from '../platform/platform.js';
 import type { InForcePipeline } from '../repo/reconcile.js';
-import type { Rollout } from '../store/rollouts.js';
+import type { Rollout } from './rollout.js';
 import { runReplay } from '../replay/run.js';
 import type { ReplayReport } from '../replay/report.js';
 import type { GateRunner } from './controller.js';

@@ -1,23 +1,8 @@
 import type Database from 'better-sqlite3';
 import { notFound } from '../../shared/errors.js';
+import type { Decision } from '../rollout/decision.js';
 import { fromJson, toJson } from './json.js';
 import { isForeignKeyViolation } from './sqlite-errors.js';
-
-/**
- * Why a rollout advanced, held, blocked, rolled back or was promoted (DESIGN §3). `observed`,
- * `threshold` and `sample` are whatever the rule measured; null when it measured nothing.
- */
-export interface Decision {
-  at: number;
-  phase: string;
-  rule: string;
-  observed: unknown;
-  threshold: unknown;
-  sample: unknown;
-  /** advance | hold | block | rollback | promote | info | ... (open set). */
-  verdict: string;
-  reason: string;
-}
 
 interface DecisionRow {
   rollout_id: number;

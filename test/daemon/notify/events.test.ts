@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { rolloutNotification, runFailedNotification } from '../../../daemon/notify/events.js';
 import { classifyAnswer, nextAttemptAt, retryPolicy } from '../../../daemon/notify/retry.js';
-import type { Decision } from '../../../daemon/store/decisions.js';
-import type { Rollout } from '../../../daemon/store/rollouts.js';
+import type { Decision } from '../../../daemon/rollout/decision.js';
+import type { Rollout } from '../../../daemon/rollout/rollout.js';
 import type { Run } from '../../../daemon/store/runs.js';
 
 function rollout(patch: Partial<Rollout> = {}): Rollout {

@@ -13,7 +13,7 @@ import { PlatformFailure } from '../../../daemon/platform/platform.js';
 import { createRolloutController, type RolloutController } from '../../../daemon/rollout/controller.js';
 import type { Gate, RolloutPolicy } from '../../../daemon/rollout/machine.js';
 import { createStorageHealth } from '../../../daemon/storageHealth.js';
-import type { Rollout } from '../../../daemon/store/rollouts.js';
+import type { Rollout } from '../../../daemon/rollout/rollout.js';
 import { eventually } from '../../helpers/daemon.js';
 import { freshStore, withVersions } from '../store/helpers.js';
 import { createFakePlatform } from './fake-platform.js';
