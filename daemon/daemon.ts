@@ -43,6 +43,7 @@ import { startRepoService } from './repo/service.js';
 import { moveLegacyGroupFolders } from './runs/legacy-folders.js';
 import { createRunQueue } from './runs/queue.js';
 import { startScheduling } from './scheduler/wiring.js';
+import { systemClock } from './scheduler/clock.js';
 import { createCaptureWriter } from './serving/capture.js';
 import { createLiveMetrics } from './serving/metrics.js';
 import { metricsView, pipelineLatency, startMetricsTicker } from './serving/metricsEvents.js';
@@ -318,6 +319,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       store,
       storage,
       log,
+      clock: systemClock,
       outbox,
       platform,
       policyFor: (name) => {
@@ -339,6 +341,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
           publishPipelines([pipeline]); // at most 4 times a second per group (the replay throttles)
         },
         timeScale: opts.timeScale,
+        clock: systemClock,
         ledger,
         ...(process.env.MLP_PYTHON ? { python: process.env.MLP_PYTHON } : {}),
       }),

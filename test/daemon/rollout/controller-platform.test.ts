@@ -11,6 +11,7 @@ import { MlpError } from '../../../shared/errors.js';
 import type { ServingPlatform } from '../../../daemon/platform/platform.js';
 import { PlatformFailure } from '../../../daemon/platform/platform.js';
 import { createRolloutController, type RolloutController } from '../../../daemon/rollout/controller.js';
+import { systemClock } from '../../../daemon/scheduler/clock.js';
 import type { Gate, RolloutPolicy } from '../../../daemon/rollout/machine.js';
 import { createStorageHealth } from '../../../daemon/storageHealth.js';
 import type { Rollout } from '../../../daemon/rollout/rollout.js';
@@ -36,6 +37,7 @@ function setUp(policy: RolloutPolicy) {
   const controller = (platform: ServingPlatform = fake) => {
     const c = createRolloutController({
       store,
+      clock: systemClock,
       storage,
       log,
       platform,
