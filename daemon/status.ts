@@ -10,6 +10,7 @@ import type { PipelineRegistry } from './repo/registry.js';
 import type { InForcePipeline } from './repo/reconcile.js';
 import type { Store } from './store/db.js';
 import type { Variant } from './store/variants.js';
+import { rolloutMessageOf } from './rollout/display.js';
 import { nextStepOf } from './rollout/machine.js';
 import { rolloutPolicy } from './rollout/policy.js';
 import { endpointName } from './platform/sagemaker/naming.js';
@@ -186,7 +187,10 @@ function rolloutView(p: InForcePipeline, src: StatusSources): RolloutView | null
     updatedAt: r.updatedAt,
     finishedAt: r.finishedAt,
     reason: r.reason,
+    ...withMessage(rolloutMessageOf(r)),
     decisions: store.decisions.list(r.id),
     nextStep: nextStepOf(r, rolloutPolicy(p.config, src.timeScale)),
   };
 }
+
+const withMessage = (message: string | null) => (message === null ? {} : { message });

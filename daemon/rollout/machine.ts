@@ -541,7 +541,7 @@ function gateOf(phase: RolloutPhase): Gate | undefined {
   return GATES.find((g) => GATE_PHASE[g] === phase);
 }
 
-export function describeCandidates(r: Rollout): string {
+function describeCandidates(r: Rollout): string {
   const versions = [...new Set(r.groups.map((g) => `v${g.candidate}`))];
   return r.groups.length === 1 ? `${versions[0]} of ${r.groups[0]!.group}` : `the candidates (${r.groups.map((g) => `${g.group} v${g.candidate}`).join(', ')})`;
 }
