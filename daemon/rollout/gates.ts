@@ -1,5 +1,5 @@
 /**
- * The quality gates a candidate passes before live traffic reaches it (DESIGN §1): data checks,
+ * The quality gates a candidate passes before live traffic reaches it (docs/rollouts.md): data checks,
  * integration tests against the silent candidate, and the replay of captured live traffic. Each
  * gate returns an outcome the state machine turns into a decision; a gate with nothing to do
  * passes as skipped, saying why.

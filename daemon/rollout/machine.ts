@@ -1,5 +1,5 @@
 /**
- * The rollout state machine (DESIGN §6), as a pure function: `step(rollout, event, now, policy)`
+ * The rollout state machine (docs/rollouts.md), as a pure function: `step(rollout, event, now, policy)`
  * returns the next persisted state, the effects to carry out, the decisions to record and when to
  * wake up next. No I/O, no clock: the controller owns those.
  *
@@ -10,6 +10,7 @@
  * Terminal phases are only entered once their effect is done (promote, retire the candidates):
  * the machine asks for the effect and records where it is going in `state.ending`; the effect's
  * completion event moves it there. A crash in between re-runs the (idempotent) effect on restart.
+ * Meanwhile the rollout keeps the phase it finishes from; display.ts tells people it is finishing.
  */
 import type { RolloutPhase } from '../../shared/domain.js';
 import { formatPercent, roundPercent } from '../../shared/percent.js';

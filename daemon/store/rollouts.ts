@@ -102,7 +102,8 @@ export class RolloutsRepository {
 
   /**
    * Starts a rollout (default phase `deploying`, weight 0). Conflict when the pipeline already has an
-   * active one (DESIGN §6); not_found when the candidate or current version does not exist.
+   * active one (one per pipeline: docs/rollouts.md, "A newer candidate"); not_found when the candidate
+   * or current version does not exist.
    */
   create(input: CreateRolloutInput): Rollout {
     const at = input.at ?? this.now();

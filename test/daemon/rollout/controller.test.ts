@@ -64,7 +64,16 @@ function setUp(versions = 2) {
     return c;
   };
   const rollout = (id: number) => store.rollouts.get(id)!;
-  const inPhase = (id: number, phase: Rollout['phase']) => eventually(() => (rollout(id).phase === phase ? rollout(id) : undefined), 10_000, `phase ${phase} (now ${rollout(id).phase})`);
+  const inPhase = (id: number, phase: Rollout['phase']) =>
+    eventually(
+      () => {
+        const r = rollout(id);
+        if (r.phase !== phase) throw new Error(`still ${r.phase}`); // the timeout says where it stopped
+        return r;
+      },
+      10_000,
+      `phase ${phase}`,
+    );
   const decisions = (id: number) => store.decisions.list(id).map((d) => `${d.rule} ${d.verdict}`);
   /** Passes the three gates in turn: the rollout is shifting at 50% once this resolves. */
   const throughGates = async (id: number, nth = 1) => {
