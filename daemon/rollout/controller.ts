@@ -69,8 +69,7 @@ export interface RolloutController {
 }
 
 export function createRolloutController(deps: RolloutControllerDeps): RolloutController {
-  const { store, log, platform } = deps;
-  const { clock } = deps;
+  const { store, log, platform, clock } = deps;
   const now = () => clock.now();
   const queues = new Map<number, Promise<unknown>>();
   const gatesRunning = new Map<number, AbortController>();
