@@ -63,6 +63,7 @@ import { createServing, DEFAULT_STARTING_AT_ONCE } from './serving/service.js';
 import { sayServingAccess } from './serving-access.js';
 import { createStorageHealth } from './storage-health.js';
 import { groupsToRun } from './warehouse/directory.js';
+import { systemClock } from './scheduler/clock.js';
 import { openStore, type Store } from './store/db.js';
 import type { Run } from './store/runs.js';
 import { runViewOf, summariesOf, type StatusSources } from './status.js';
@@ -212,6 +213,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       store,
       storage,
       log,
+      clock: systemClock,
       outbox,
       platform,
       policyFor: (name) => {
@@ -228,6 +230,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         dataChecks: runDataCheckGate,
         onReplayProgress: (pipeline, group, done, total) => replayProgress.report(pipeline, group, done, total),
         timeScale: opts.timeScale,
+        clock: systemClock,
         ledger,
         ...(process.env.MLP_PYTHON ? { python: process.env.MLP_PYTHON } : {}),
       }),

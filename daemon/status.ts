@@ -31,7 +31,8 @@ import type { PipelineRegistry } from './repo/registry.js';
 import type { InForcePipeline } from './repo/reconcile.js';
 import type { Store } from './store/db.js';
 import type { Variant } from './store/variants.js';
-import { nextStepOf, type MachineState } from './rollout/machine.js';
+import { rolloutMessageOf } from './rollout/display.js';
+import { nextStepOf } from './rollout/machine.js';
 import { rolloutPolicy } from './rollout/policy.js';
 import { endpointName } from './platform/sagemaker/naming.js';
 import { HISTORY_INTERVAL_MS } from './serving/metrics/history.js';
@@ -240,13 +241,16 @@ function rolloutView(p: InForcePipeline, records: PipelineRecords, src: StatusSo
       currentVersion: g.current === null ? null : `v${g.current}`,
     })),
     pausedFrom: r.pausedFrom,
-    gates: gateViewsOf((r.state as MachineState).gates ?? {}),
+    gates: gateViewsOf(r.state.gates ?? {}),
     replayProgress: r.phase === 'replaying' ? (src.replayProgress?.(pipeline) ?? []) : [],
     startedAt: r.createdAt,
     updatedAt: r.updatedAt,
     finishedAt: r.finishedAt,
     reason: r.reason,
+    ...withMessage(rolloutMessageOf(r)),
     decisions: records.decisions,
     nextStep: nextStepOf(r, rolloutPolicy(p.config, src.timeScale)),
   };
 }
+
+const withMessage = (message: string | null) => (message === null ? {} : { message });

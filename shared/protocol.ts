@@ -57,6 +57,11 @@ export const rolloutView = z.object({
   updatedAt: z.number(),
   finishedAt: z.number().nullable(),
   reason: z.string().nullable(),
+  /**
+   * What the rollout is doing that its phase does not say (computed by the daemon, absent when the phase says it
+   * all): it is finishing (`promoting: …` while still `shifting` at 100%), or waiting for its candidates.
+   */
+  message: z.string().optional(),
   decisions: z.array(decisionView),
   /**
    * While shifting: when the next step is due and the candidates' share after it (100: they take all

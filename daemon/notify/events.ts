@@ -7,9 +7,8 @@ import type { NotifyEvent } from '../../shared/config/notify.js';
 import { formatPercent } from '../../shared/percent.js';
 import type { Rule, Verdict } from '../../shared/reports/decision.js';
 import { isSkipped, type RegressionSample } from '../../shared/reports/replay.js';
-import type { MachineState } from '../rollout/machine.js';
-import type { Decision } from '../store/decisions.js';
-import type { Rollout } from '../store/rollouts.js';
+import type { Decision } from '../rollout/decision.js';
+import type { Rollout } from '../rollout/rollout.js';
 import type { Run } from '../store/runs.js';
 
 /** The JSON body POSTed to every target: the contract of issue #16 (docs/notifications.md). */
@@ -126,7 +125,7 @@ const BLOCKED_BY: Partial<Record<Rule, string>> = {
 
 /** The replay gate's reason, then the first failing requests of each group: what was sent, and what the candidate answered. */
 function withFailingRequests(reason: string, r: Rollout): string {
-  const reports = (r.state as MachineState).gates?.replay?.report ?? {};
+  const reports = r.state.gates?.replay?.report ?? {};
   const shown: string[] = [];
   for (const [group, report] of Object.entries(reports)) {
     if (isSkipped(report)) continue;

@@ -6,7 +6,7 @@
 import type { NotifyTargetConfig } from '../../shared/config/notify.js';
 import type { Store } from '../store/db.js';
 import { newEventId } from '../store/ids.js';
-import type { Rollout } from '../store/rollouts.js';
+import type { Rollout } from '../rollout/rollout.js';
 import type { Run } from '../store/runs.js';
 import { rolloutNotification, runFailedNotification, type NotificationPayload, type RunFailure } from './events.js';
 

@@ -20,12 +20,13 @@ import { isTerminalPhase } from '../../shared/domain.js';
 import { describeError, MlpError } from '../../shared/errors.js';
 import { formatPercent } from '../../shared/percent.js';
 import type { Logger } from '../log.js';
+import type { Clock } from '../scheduler/clock.js';
 import type { NotificationOutbox } from '../notify/outbox.js';
 import { PlatformFailure, type ServingPlatform } from '../platform/platform.js';
 import type { StorageHealth } from '../storage-health.js';
 import type { Store } from '../store/db.js';
 import { isStorageUnavailable } from '../store/sqlite-errors.js';
-import type { Rollout } from '../store/rollouts.js';
+import type { Rollout } from './rollout.js';
 import { serverBudgetOf } from '../platform/budget.js';
 import { step, type Effect, type Gate, type GateOutcome, type RolloutEvent, type RolloutPolicy, type StepResult, type WatchSample } from './machine.js';
 
@@ -46,7 +47,8 @@ export interface RolloutControllerDeps {
   onChanged(rollout: Rollout): void;
   /** Queues what a transition tells people, in the transaction that saves it (docs/notifications.md). */
   outbox?: NotificationOutbox;
-  now?: () => number;
+  /** Stored times and the shift's wake-ups (a step is due); tests move a fake one. */
+  clock: Clock;
   /** How often the live error-rate watch looks at the candidates' traffic. */
   watchEveryMs?: number;
   /**
@@ -67,11 +69,12 @@ export interface RolloutController {
 }
 
 export function createRolloutController(deps: RolloutControllerDeps): RolloutController {
-  const { store, log, platform } = deps;
-  const now = deps.now ?? Date.now;
+  const { store, log, platform, clock } = deps;
+  const now = () => clock.now();
   const queues = new Map<number, Promise<unknown>>();
   const gatesRunning = new Map<number, AbortController>();
-  const timers = new Map<number, NodeJS.Timeout>();
+  /** Cancels each rollout's pending wake-up. */
+  const wakeUps = new Map<number, () => void>();
   const settled = new Map<number, () => void>();
   const retries = new Map<string, NodeJS.Timeout>();
   let closed = false;
@@ -154,8 +157,8 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
     if (isTerminalPhase(saved.phase)) {
       settled.get(saved.id)?.();
       settled.delete(saved.id);
-      clearTimeout(timers.get(saved.id));
-      timers.delete(saved.id);
+      wakeUps.get(saved.id)?.();
+      wakeUps.delete(saved.id);
     }
     return saved;
   };
@@ -243,15 +246,15 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
   };
 
   const schedule = (id: number, at: number) => {
-    clearTimeout(timers.get(id));
-    const timer = setTimeout(() => {
-      timers.delete(id);
+    wakeUps.get(id)?.();
+    const cancel = clock.wakeAt(at, () => {
+      wakeUps.delete(id);
       // The step's decision counts the requests seen up to this moment.
       const r = store.rollouts.get(id);
       if (r) void report(r);
       void dispatch(id, { type: 'tick' }).catch((err) => log.error('rollout', describeError(err)));
-    }, Math.max(0, at - now()));
-    timers.set(id, timer);
+    });
+    wakeUps.set(id, cancel);
   };
 
   /** The candidates' request totals per group when the watch last reported, per rollout (the platform's counts are not stored). */
@@ -357,7 +360,7 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
       // A clean stop saves what the watch observed up to now: after the restart the shift goes on from here.
       await reportAll();
       closed = true;
-      for (const t of timers.values()) clearTimeout(t);
+      for (const cancel of wakeUps.values()) cancel();
       for (const t of retries.values()) clearTimeout(t);
       for (const g of gatesRunning.values()) g.abort();
       await Promise.allSettled([...queues.values()]);

@@ -17,7 +17,8 @@ import type { Executor } from '../executors/executor.js';
 import type { LogWriter } from '../log-writer.js';
 import type { ServingPlatform } from '../platform/platform.js';
 import type { InForcePipeline } from '../repo/reconcile.js';
-import type { Rollout } from '../store/rollouts.js';
+import type { Clock } from '../scheduler/clock.js';
+import type { Rollout } from './rollout.js';
 import { runReplay } from '../replay/run.js';
 import type { GateRunner } from './controller.js';
 import type { Gate, GateOutcome } from './machine.js';
@@ -43,6 +44,8 @@ export interface GateDeps {
   logs: LogWriter;
   dataChecks: DataCheckRunner;
   timeScale: number;
+  /** The time of log lines and of the replay window's start. */
+  clock: Clock;
   python?: string;
   /** Where the daemon records the checks' processes (integration tests run through `executor`, which records its own). */
   ledger?: ChildLedger;
@@ -124,7 +127,7 @@ export function createGateRunner(deps: GateDeps): GateRunner {
           {
             signal,
             onLine: (stream, line) =>
-              deps.logs.write({ at: Date.now(), pipeline: r.pipeline, runId: r.runId, step: 'integration_tests', group: g.group, stream, line }),
+              deps.logs.write({ at: deps.clock.now(), pipeline: r.pipeline, runId: r.runId, step: 'integration_tests', group: g.group, stream, line }),
           },
         );
         if (outcome.status !== 'succeeded') failures.push(`${g.group}: ${outcome.reason}`);
@@ -154,7 +157,7 @@ export function createGateRunner(deps: GateDeps): GateRunner {
         continue;
       }
       const captured = [];
-      const since = Date.now() - cfg.window_days * 86_400_000;
+      const since = deps.clock.now() - cfg.window_days * 86_400_000;
       for await (const request of deps.platform.capturedRequests(r.pipeline, g.group, { sinceMs: since, limit: cfg.requests })) {
         captured.push(request);
       }

@@ -10,15 +10,15 @@
  * Terminal phases are only entered once their effect is done (promote, retire the candidates):
  * the machine asks for the effect and records where it is going in `state.ending`; the effect's
  * completion event moves it there. A crash in between re-runs the (idempotent) effect on restart.
+ * Meanwhile the rollout keeps the phase it finishes from; display.ts tells people it is finishing.
  */
 import type { RolloutPhase } from '../../shared/domain.js';
 import { formatPercent, roundPercent } from '../../shared/percent.js';
 import type { Verdict } from '../../shared/reports/decision.js';
-import type { Gate, GateOutcome, GateOutcomes } from '../../shared/reports/gates.js';
-import type { Decision } from '../store/decisions.js';
-import type { Rollout } from '../store/rollouts.js';
+import type { NewDecision } from './decision.js';
+import { GATES, type FinalPhase, type Gate, type GateOutcome, type Rollout, type RolloutState, type StepWatch } from './rollout.js';
 
-export type { Gate, GateOutcome } from '../../shared/reports/gates.js';
+export type { Gate, GateOutcome } from './rollout.js';
 
 /** What the live error-rate watch saw on the candidate (the worst group, over the worse of its windows). */
 export interface WatchSample {
@@ -89,38 +89,6 @@ export interface RolloutPolicy {
 const SERVER_BUDGET_WAIT_MS = 30 * 60_000;
 const SERVER_BUDGET_RETRY_MS = 5_000;
 
-/** What the machine keeps in `Rollout.state` across restarts. */
-export interface MachineState {
-  gates?: GateOutcomes;
-  /** When the current weight was set (shifting): the next step is due one interval later. */
-  stepStartedAt?: number;
-  pausedAt?: number;
-  /**
-   * What the watch saw of the current step, saved about every second while it observes (the daemon up, the
-   * shift running, the candidates live): when it last observed, and the candidates' requests and errors.
-   */
-  watch?: StepWatch;
-  /**
-   * Set while the candidates are not live — the daemon restarted, or a candidate's server went down during the
-   * shift — until they answer /ping again: no gate runs and the shift's clock stands still from `since` (the last
-   * moment the watch observed), so time the watch could not observe is never counted as watched.
-   */
-  awaitingCandidates?: { since: number; cause: 'restart' | 'down' };
-  /** Set while deploying waits for room in the server budget, since the first refusal: it blocks once it waited too long. */
-  awaitingBudget?: { since: number };
-  /** The terminal phase the machine is heading to once its effect is done. */
-  ending?: { phase: 'promoted' | 'blocked' | 'rolled_back' | 'failed'; reason: string };
-}
-
-export interface StepWatch {
-  step: number;
-  observedAt: number;
-  requests: number;
-  errors: number;
-}
-
-export type NewDecision = Omit<Decision, 'at'>;
-
 export interface StepResult {
   next: Rollout;
   effects: Effect[];
@@ -132,21 +100,24 @@ export interface StepResult {
 }
 
 const GATE_PHASE: Record<Gate, RolloutPhase> = { data_checks: 'checking_data', integration_tests: 'integration_testing', replay: 'replaying' };
-const GATE_ORDER: Gate[] = ['data_checks', 'integration_tests', 'replay'];
 const ACTIVE: ReadonlySet<RolloutPhase> = new Set(['deploying', 'checking_data', 'integration_testing', 'replaying', 'shifting', 'paused', 'rolling_back']);
 
-export const machineState = (r: Rollout): MachineState => r.state as MachineState;
 export const isFirstVersion = (r: Rollout) => r.groups.every((g) => g.current === null);
+
+/**
+ * When the current step of the shift started: the stored start, else (a state saved without one) the phase's
+ * start. Every wait of the shift counts from here.
+ */
+export const stepStartOf = (r: Rollout): number => r.state.stepStartedAt ?? r.phaseStartedAt;
 
 /**
  * When the shift's next step is due and the candidates' weight after it, for people watching; the
  * `tick` handler below decides the same from the same stored start time. Null outside `shifting`, while
- * the clock stands still (the candidates are not live), and once the rollout is heading to its end (the last step was taken).
+ * the clock stands still (the candidates are not live), and once the rollout is finishing (the last step was taken).
  */
 export function nextStepOf(r: Rollout, policy: RolloutPolicy): { at: number; weight: number } | null {
-  const s = machineState(r);
-  if (r.phase !== 'shifting' || s.ending || s.awaitingCandidates) return null;
-  return { at: (s.stepStartedAt ?? r.phaseStartedAt) + policy.stepIntervalMs, weight: weightAfterStep(r, policy) };
+  if (r.phase !== 'shifting' || r.state.ending || r.state.awaitingCandidates) return null;
+  return { at: stepStartOf(r) + policy.stepIntervalMs, weight: weightAfterStep(r, policy) };
 }
 
 /** The candidates' weight one step on; percentages may be fractional (12.5), so the sum is rounded to their resolution. */
@@ -154,34 +125,75 @@ function weightAfterStep(r: Rollout, policy: RolloutPolicy): number {
   return Math.min(100, roundPercent(r.candidateWeight + policy.stepPercent));
 }
 
-export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutPolicy): StepResult {
-  const s = machineState(r);
-  const out: StepResult = { next: r, effects: [], decisions: [] };
-  const decide = (d: Omit<NewDecision, 'phase'> & { phase?: RolloutPhase }) => out.decisions.push({ phase: r.phase, ...d });
-  const go = (phase: RolloutPhase, patch: Partial<Rollout> = {}, state: Partial<MachineState> = {}) => {
-    out.next = { ...out.next, ...patch, phase, phaseStartedAt: phase === out.next.phase ? out.next.phaseStartedAt : now, state: { ...machineState(out.next), ...state } };
-  };
-  const heading = (phase: NonNullable<MachineState['ending']>['phase'], reason: string, effect: Effect) => {
-    out.next = { ...out.next, reason, state: { ...machineState(out.next), ending: { phase, reason } } };
-    out.effects.push(effect);
-  };
-  const reject = (why: string): StepResult => ({ next: r, effects: [], decisions: [], rejected: why });
+/**
+ * One transition in the making: the rollout as the event found it, the time and the policy, and what the
+ * transition has produced so far. The handlers below change the result only through its verbs.
+ */
+interface Transition {
+  /** The rollout as the event found it. */
+  readonly r: Rollout;
+  readonly s: RolloutState;
+  readonly now: number;
+  readonly policy: RolloutPolicy;
+  readonly out: StepResult;
+  /** Moves to `phase` (its start time changes only with it), patching the rollout and its state. */
+  go(phase: RolloutPhase, patch?: Partial<Rollout>, state?: Partial<RolloutState>): void;
+  /** Records a decision, in the phase the event found unless it says otherwise. */
+  decide(d: Omit<NewDecision, 'phase'> & { phase?: RolloutPhase }): void;
+  /** Starts finishing: asks for the effect whose completion event (promoted, retired) moves the rollout to `phase`. */
+  finish(phase: FinalPhase, reason: string, effect: Effect): void;
+  /** The candidates lose their traffic at once, then are retired: every rollback, whoever decides it. */
+  rollBack(reason: string): void;
+  /** A command that does not fit: nothing changes. */
+  reject(why: string): StepResult;
+}
 
-  if (!ACTIVE.has(r.phase)) return ev.type === 'command' ? reject(`the rollout is already ${r.phase}`) : out;
+function transition(r: Rollout, now: number, policy: RolloutPolicy): Transition {
+  const out: StepResult = { next: r, effects: [], decisions: [] };
+  const t: Transition = {
+    r,
+    s: r.state,
+    now,
+    policy,
+    out,
+    go(phase, patch = {}, state = {}) {
+      out.next = { ...out.next, ...patch, phase, phaseStartedAt: phase === out.next.phase ? out.next.phaseStartedAt : now, state: { ...out.next.state, ...state } };
+    },
+    decide(d) {
+      out.decisions.push({ phase: r.phase, ...d });
+    },
+    finish(phase, reason, effect) {
+      out.next = { ...out.next, reason, state: { ...out.next.state, ending: { phase, reason } } };
+      out.effects.push(effect);
+    },
+    rollBack(reason) {
+      t.go('rolling_back', { pausedFrom: null, candidateWeight: 0 });
+      t.finish('rolled_back', reason, { type: 'retire_candidates' });
+    },
+    reject: (why) => ({ next: r, effects: [], decisions: [], rejected: why }),
+  };
+  return t;
+}
+
+export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutPolicy): StepResult {
+  const t = transition(r, now, policy);
+  const { s, out, go, decide } = t;
+
+  if (!ACTIVE.has(r.phase)) return ev.type === 'command' ? t.reject(`the rollout is already ${r.phase}`) : out;
   if (s.ending && ev.type !== 'promoted' && ev.type !== 'retired' && ev.type !== 'machinery_failed' && ev.type !== 'restarted') {
-    return ev.type === 'command' ? reject(`the rollout is finishing (${s.ending.phase})`) : out;
+    return ev.type === 'command' ? t.reject(`the rollout is finishing (${s.ending.phase})`) : out;
   }
 
   switch (ev.type) {
     case 'restarted':
-      return restarted(r, now, policy, out, go, decide);
+      return restarted(t);
     case 'candidates_live': {
-      if (s.awaitingCandidates) return candidatesBack(r, now, policy, out, go, decide);
+      if (s.awaitingCandidates) return candidatesBack(t);
       if (r.phase !== 'deploying') return out;
       if (s.awaitingBudget) go(r.phase, { reason: null }, { awaitingBudget: undefined });
       const notes = ev.notes?.length ? `; ${ev.notes.join('; ')}` : '';
       decide({ rule: 'candidates_live', observed: r.groups.length, threshold: null, sample: null, verdict: 'advance', reason: `${describeCandidates(r)} ${answer(r)} /ping at 0% traffic${notes}` });
-      return enterGate(r, 0, now, policy, out, go, decide, heading);
+      return enterGate(t, r, 0);
     }
     case 'candidates_failed': {
       if (s.awaitingCandidates) {
@@ -189,17 +201,17 @@ export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutP
         const shifted = r.phase === 'shifting' || r.pausedFrom === 'shifting';
         const reason = s.awaitingCandidates.cause === 'restart' ? `the daemon restarted and a candidate did not come back: ${ev.reason}` : ev.reason;
         decide({ rule: 'candidates_live', observed: null, threshold: null, sample: null, verdict: shifted ? 'rollback' : 'block', reason });
-        if (shifted) go('rolling_back', { pausedFrom: null, candidateWeight: 0 });
-        heading(shifted ? 'rolled_back' : 'blocked', reason, { type: 'retire_candidates' });
+        if (shifted) t.rollBack(reason);
+        else t.finish('blocked', reason, { type: 'retire_candidates' });
         return out;
       }
       if (r.phase !== 'deploying') return out;
       decide({ rule: 'candidates_live', observed: null, threshold: null, sample: null, verdict: 'block', reason: ev.reason });
-      heading('blocked', ev.reason, { type: 'retire_candidates' });
+      t.finish('blocked', ev.reason, { type: 'retire_candidates' });
       return out;
     }
     case 'over_budget':
-      return overBudget(r, ev, now, policy, out, go, decide, heading);
+      return overBudget(t, ev);
     case 'gate_done': {
       if (r.phase !== GATE_PHASE[ev.gate]) return out; // a late result of a cancelled gate
       const o = ev.outcome;
@@ -213,10 +225,10 @@ export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutP
         reason: o.summary,
       });
       if (!o.passed) {
-        heading('blocked', o.summary, { type: 'retire_candidates' });
+        t.finish('blocked', o.summary, { type: 'retire_candidates' });
         return out;
       }
-      return enterGate(out.next, GATE_ORDER.indexOf(ev.gate) + 1, now, policy, out, go, decide, heading);
+      return enterGate(t, out.next, GATES.indexOf(ev.gate) + 1);
     }
     case 'watch': {
       const watching = r.phase === 'shifting' || (r.phase === 'paused' && r.pausedFrom === 'shifting');
@@ -226,20 +238,18 @@ export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutP
       if (smp.errorRate > policy.errorRateAbove) {
         const reason = `error rate ${pct(smp.errorRate)} on ${smp.group} (${smp.errors} of the ${smp.requests} requests of the ${smp.window} window) is above ${pct(policy.errorRateAbove)}: rolling back`;
         decide({ rule: 'error_rate', observed: smp.errorRate, threshold: policy.errorRateAbove, sample: { group: smp.group, window: smp.window, requests: smp.requests, errors: smp.errors }, verdict: 'rollback', reason });
-        go('rolling_back', { pausedFrom: null, candidateWeight: 0 });
-        heading('rolled_back', reason, { type: 'retire_candidates' });
+        t.rollBack(reason);
       } else if (policy.latencyP99AboveMs !== null && smp.p99Ms !== null && smp.p99Ms > policy.latencyP99AboveMs) {
         const reason = `p99 latency ${smp.p99Ms.toFixed(0)} ms on ${smp.group} is above ${policy.latencyP99AboveMs} ms: rolling back`;
         decide({ rule: 'latency_p99', observed: smp.p99Ms, threshold: policy.latencyP99AboveMs, sample: { group: smp.group, window: smp.window, requests: smp.requests }, verdict: 'rollback', reason });
-        go('rolling_back', { pausedFrom: null, candidateWeight: 0 });
-        heading('rolled_back', reason, { type: 'retire_candidates' });
+        t.rollBack(reason);
       }
       return out;
     }
     case 'candidates_down': {
       if (r.phase !== 'shifting' || s.awaitingCandidates) return out;
       const since = lastObservedAt(r);
-      const watched = Math.max(0, since - (s.stepStartedAt ?? r.phaseStartedAt));
+      const watched = Math.max(0, since - stepStartOf(r));
       decide({
         rule: 'candidates_live',
         observed: { watchedMs: watched },
@@ -264,7 +274,7 @@ export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutP
         return out;
       }
       if (r.phase !== 'shifting' || s.awaitingCandidates) return out;
-      const due = (s.stepStartedAt ?? now) + policy.stepIntervalMs;
+      const due = stepStartOf(r) + policy.stepIntervalMs;
       if (now < due) {
         out.wakeAt = due;
         return out;
@@ -275,7 +285,7 @@ export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutP
       if (weight >= 100) {
         decide({ rule: 'step', observed: 100, threshold: 100, sample: watched.sample, verdict: 'promote', reason: `${watched.words}: the shift reached 100%, ${describeCandidates(r)} take all traffic` });
         go('shifting', { candidateWeight: 100, stepIndex: r.stepIndex + 1 }, { stepStartedAt: now, watch: nextWatch });
-        heading('promoted', 'promoted after the gradual shift', { type: 'promote' });
+        t.finish('promoted', 'promoted after the gradual shift', { type: 'promote' });
         return out;
       }
       decide({ rule: 'step', observed: weight, threshold: 100, sample: watched.sample, verdict: 'advance', reason: `${watched.words}: traffic ${formatPercent(r.candidateWeight)} → ${formatPercent(weight)}` });
@@ -298,142 +308,126 @@ export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutP
       const reason = `superseded by ${ev.by}: the older candidate is rolled back first`;
       decide({ rule: 'superseded', observed: ev.by, threshold: null, sample: null, verdict: 'rollback', reason });
       out.effects.push({ type: 'cancel_gate' });
-      go('rolling_back', { pausedFrom: null, candidateWeight: 0 });
-      heading('rolled_back', reason, { type: 'retire_candidates' });
+      t.rollBack(reason);
       return out;
     }
     case 'machinery_failed': {
       decide({ rule: 'machinery', observed: null, threshold: null, sample: null, verdict: 'fail', reason: ev.reason });
       out.effects.push({ type: 'cancel_gate' });
-      out.next = { ...out.next, reason: ev.reason, state: { ...machineState(out.next), ending: { phase: 'failed', reason: ev.reason } } };
-      out.effects.push({ type: 'retire_candidates' });
+      t.finish('failed', ev.reason, { type: 'retire_candidates' });
       return out;
     }
     case 'command':
-      return command(r, ev, now, policy, out, go, decide, heading, reject);
+      return command(t, ev);
   }
 }
-
-type Go = (phase: RolloutPhase, patch?: Partial<Rollout>, state?: Partial<MachineState>) => void;
-type Decide = (d: Omit<NewDecision, 'phase'> & { phase?: RolloutPhase }) => void;
-type Heading = (phase: NonNullable<MachineState['ending']>['phase'], reason: string, effect: Effect) => void;
 
 /**
  * The candidates do not fit in the server budget: the first refusal is recorded and the rollout waits,
  * trying again every few seconds (the servers of a promoted or rolled-back rollout make room); once it has
  * waited `serverBudgetWaitMs` it blocks, and the candidates it did start are retired.
  */
-function overBudget(r: Rollout, ev: Extract<RolloutEvent, { type: 'over_budget' }>, now: number, policy: RolloutPolicy, out: StepResult, go: Go, decide: Decide, heading: Heading): StepResult {
+function overBudget(t: Transition, ev: Extract<RolloutEvent, { type: 'over_budget' }>): StepResult {
+  const { r, s, now, policy, out } = t;
   if (r.phase !== 'deploying') return out;
-  const s = machineState(r);
   const wait = policy.serverBudgetWaitMs ?? SERVER_BUDGET_WAIT_MS;
   const sample = { servers: ev.servers, max: ev.max };
   if (s.awaitingBudget && now - s.awaitingBudget.since >= wait) {
     const reason = `${ev.reason}; no room after waiting ${duration(now - s.awaitingBudget.since)}: raise serving.max_servers or retire models, then deploy again`;
-    decide({ rule: 'server_budget', observed: ev.servers, threshold: ev.max, sample, verdict: 'block', reason });
-    heading('blocked', reason, { type: 'retire_candidates' });
+    t.decide({ rule: 'server_budget', observed: ev.servers, threshold: ev.max, sample, verdict: 'block', reason });
+    t.finish('blocked', reason, { type: 'retire_candidates' });
     return out;
   }
   if (!s.awaitingBudget) {
     const reason = `${ev.reason}: waiting for room (at most ${duration(wait)}, serving.budget_wait_minutes)`;
-    decide({ rule: 'server_budget', observed: ev.servers, threshold: ev.max, sample, verdict: 'wait', reason });
-    go(r.phase, { reason }, { awaitingBudget: { since: now } });
+    t.decide({ rule: 'server_budget', observed: ev.servers, threshold: ev.max, sample, verdict: 'wait', reason });
+    t.go(r.phase, { reason }, { awaitingBudget: { since: now } });
   }
   out.wakeAt = now + Math.min(policy.serverBudgetRetryMs ?? SERVER_BUDGET_RETRY_MS, wait);
   return out;
 }
 
-/** Moves to the first gate at or after `from` that has work; past the gates, to the shift. */
-function enterGate(r: Rollout, from: number, now: number, policy: RolloutPolicy, out: StepResult, go: Go, decide: Decide, heading: Heading): StepResult {
-  const gate = GATE_ORDER[from];
+/** Moves `r` (the rollout as the transition has it so far) to the first gate at or after `from` that has work; past the gates, to the shift. */
+function enterGate(t: Transition, r: Rollout, from: number): StepResult {
+  const { now, policy, out } = t;
+  const gate = GATES[from];
   if (gate && !(gate === 'replay' && isFirstVersion(r))) {
-    go(GATE_PHASE[gate]);
+    t.go(GATE_PHASE[gate]);
     out.effects.push({ type: 'run_gate', gate });
     return out;
   }
   if (isFirstVersion(r)) {
-    decide({ phase: r.phase, rule: 'first_version', observed: null, threshold: null, sample: null, verdict: 'promote', reason: 'first version: there is no current model, so replay and the gradual shift are skipped and it goes live at 100%' });
-    heading('promoted', 'first version, live at 100%', { type: 'promote' });
-    go(r.phase, { candidateWeight: 100 });
+    t.decide({ phase: r.phase, rule: 'first_version', observed: null, threshold: null, sample: null, verdict: 'promote', reason: 'first version: there is no current model, so replay and the gradual shift are skipped and it goes live at 100%' });
+    t.finish('promoted', 'first version, live at 100%', { type: 'promote' });
+    t.go(r.phase, { candidateWeight: 100 });
     return out;
   }
   if (policy.strategy === 'all_at_once') {
-    decide({ phase: r.phase, rule: 'strategy', observed: 'all_at_once', threshold: null, sample: null, verdict: 'promote', reason: 'strategy all_at_once: the gates passed, the candidate takes all traffic' });
-    heading('promoted', 'promoted all at once', { type: 'promote' });
-    go(r.phase, { candidateWeight: 100 });
+    t.decide({ phase: r.phase, rule: 'strategy', observed: 'all_at_once', threshold: null, sample: null, verdict: 'promote', reason: 'strategy all_at_once: the gates passed, the candidate takes all traffic' });
+    t.finish('promoted', 'promoted all at once', { type: 'promote' });
+    t.go(r.phase, { candidateWeight: 100 });
     return out;
   }
   const weight = policy.initialTraffic > 0 ? policy.initialTraffic : Math.min(100, policy.stepPercent);
-  decide({ phase: 'shifting', rule: 'step', observed: weight, threshold: 100, sample: null, verdict: 'advance', reason: `gates passed: the candidate gets ${formatPercent(weight)} of the traffic, +${formatPercent(policy.stepPercent)} at each step` });
-  go('shifting', { candidateWeight: weight, stepIndex: 0 }, { stepStartedAt: now, watch: { step: 0, observedAt: now, requests: 0, errors: 0 } });
+  t.decide({ phase: 'shifting', rule: 'step', observed: weight, threshold: 100, sample: null, verdict: 'advance', reason: `gates passed: the candidate gets ${formatPercent(weight)} of the traffic, +${formatPercent(policy.stepPercent)} at each step` });
+  t.go('shifting', { candidateWeight: weight, stepIndex: 0 }, { stepStartedAt: now, watch: { step: 0, observedAt: now, requests: 0, errors: 0 } });
   out.effects.push({ type: 'set_weight', weight });
   out.wakeAt = now + policy.stepIntervalMs;
   return out;
 }
 
-function command(
-  r: Rollout,
-  ev: Extract<RolloutEvent, { type: 'command' }>,
-  now: number,
-  policy: RolloutPolicy,
-  out: StepResult,
-  go: Go,
-  decide: Decide,
-  heading: Heading,
-  reject: (why: string) => StepResult,
-): StepResult {
-  const s = machineState(r);
+function command(t: Transition, ev: Extract<RolloutEvent, { type: 'command' }>): StepResult {
+  const { r, s, now, policy, out } = t;
   const by = `by ${ev.actor}`;
-  const manual = (verdict: Verdict, reason: string) => decide({ rule: 'manual', observed: ev.command, threshold: null, sample: { actor: ev.actor }, verdict, reason });
+  const manual = (verdict: Verdict, reason: string) => t.decide({ rule: 'manual', observed: ev.command, threshold: null, sample: { actor: ev.actor }, verdict, reason });
   switch (ev.command) {
     case 'pause': {
-      if (r.phase === 'paused') return reject('the rollout is already paused');
-      if (r.phase === 'rolling_back') return reject('a rollback cannot be paused');
+      if (r.phase === 'paused') return t.reject('the rollout is already paused');
+      if (r.phase === 'rolling_back') return t.reject('a rollback cannot be paused');
       manual('hold', `paused ${by} at ${formatPercent(r.candidateWeight)} traffic`);
       out.effects.push({ type: 'cancel_gate' });
       // A shift still waiting for its candidates: its clock stood still since then; the pause
       // freezes it from now on, so the time until now is set aside here.
-      const waited = r.phase === 'shifting' && s.awaitingCandidates ? { stepStartedAt: (s.stepStartedAt ?? now) + (now - s.awaitingCandidates.since), awaitingCandidates: { ...s.awaitingCandidates, since: now } } : {};
-      go('paused', { pausedFrom: r.phase as Rollout['pausedFrom'] }, { pausedAt: now, ...waited });
+      const waited = r.phase === 'shifting' && s.awaitingCandidates ? { stepStartedAt: stepStartOf(r) + (now - s.awaitingCandidates.since), awaitingCandidates: { ...s.awaitingCandidates, since: now } } : {};
+      t.go('paused', { pausedFrom: r.phase as Rollout['pausedFrom'] }, { pausedAt: now, ...waited });
       return out;
     }
     case 'resume': {
-      if (r.phase !== 'paused' || !r.pausedFrom) return reject(`only a paused rollout can be resumed (this one is ${r.phase})`);
+      if (r.phase !== 'paused' || !r.pausedFrom) return t.reject(`only a paused rollout can be resumed (this one is ${r.phase})`);
       const from = r.pausedFrom;
       manual('resume', `resumed ${by}: back to ${from}`);
       if (from === 'shifting') {
-        // The wait continues with the time it had left when paused; while the candidates are not live, only once they are.
-        const started = (s.stepStartedAt ?? now) + (now - (s.pausedAt ?? now));
+        // The wait continues with the time it had left when paused (the paused phase began then); while the candidates are not live, only once they are.
+        const started = stepStartOf(r) + (now - (s.pausedAt ?? r.phaseStartedAt));
         if (s.awaitingCandidates) {
-          go('shifting', { pausedFrom: null }, { stepStartedAt: started, pausedAt: undefined, awaitingCandidates: { ...s.awaitingCandidates, since: now } });
+          t.go('shifting', { pausedFrom: null }, { stepStartedAt: started, pausedAt: undefined, awaitingCandidates: { ...s.awaitingCandidates, since: now } });
           return out;
         }
-        go('shifting', { pausedFrom: null }, { stepStartedAt: started, pausedAt: undefined, watch: { ...watchOf(r, now), observedAt: now } });
+        t.go('shifting', { pausedFrom: null }, { stepStartedAt: started, pausedAt: undefined, watch: { ...watchOf(r, now), observedAt: now } });
         out.wakeAt = started + policy.stepIntervalMs;
         return out;
       }
-      go(from, { pausedFrom: null }, { pausedAt: undefined });
+      t.go(from, { pausedFrom: null }, { pausedAt: undefined });
       // After a restart the gate runs once the candidates answer /ping again (candidates_live), not before.
       if (!s.awaitingCandidates) out.effects.push(from === 'deploying' ? { type: 'start_candidates' } : { type: 'run_gate', gate: gateOf(from)! });
       return out;
     }
     case 'promote': {
       const phase = r.phase === 'paused' ? r.pausedFrom : r.phase;
-      if (phase === 'deploying') return reject('the candidates are not live yet: wait until the rollout leaves deploying');
-      if (s.awaitingCandidates) return reject('the candidates are not live again yet: wait until they answer /ping');
-      if (phase === 'rolling_back') return reject('the rollout is rolling back');
+      if (phase === 'deploying') return t.reject('the candidates are not live yet: wait until the rollout leaves deploying');
+      if (s.awaitingCandidates) return t.reject('the candidates are not live again yet: wait until they answer /ping');
+      if (phase === 'rolling_back') return t.reject('the rollout is rolling back');
       manual('promote', `promoted ${by} at ${formatPercent(r.candidateWeight)} traffic${phase !== 'shifting' ? ` (skipping ${phase} and what follows)` : ''}`);
       out.effects.push({ type: 'cancel_gate' });
-      go(r.phase, { candidateWeight: 100 });
-      heading('promoted', `promoted ${by}`, { type: 'promote' });
+      t.go(r.phase, { candidateWeight: 100 });
+      t.finish('promoted', `promoted ${by}`, { type: 'promote' });
       return out;
     }
     case 'rollback': {
-      if (r.phase === 'rolling_back') return reject('the rollout is already rolling back');
+      if (r.phase === 'rolling_back') return t.reject('the rollout is already rolling back');
       manual('rollback', `rolled back ${by} at ${formatPercent(r.candidateWeight)} traffic`);
       out.effects.push({ type: 'cancel_gate' });
-      go('rolling_back', { pausedFrom: null, candidateWeight: 0 });
-      heading('rolled_back', `rolled back ${by}`, { type: 'retire_candidates' });
+      t.rollBack(`rolled back ${by}`);
       return out;
     }
   }
@@ -444,8 +438,8 @@ function command(
  * are coming back (the serving restore started them) and nothing is judged until they answer /ping: a gate that
  * was running starts again then, and a shift's clock stands still from the last moment the watch observed.
  */
-function restarted(r: Rollout, now: number, policy: RolloutPolicy, out: StepResult, go: Go, decide: Decide): StepResult {
-  const s = machineState(r);
+function restarted(t: Transition): StepResult {
+  const { r, s, now, policy, out } = t;
   if (s.ending) {
     out.effects.push(s.ending.phase === 'promoted' ? { type: 'promote' } : { type: 'retire_candidates' });
     return out;
@@ -456,14 +450,14 @@ function restarted(r: Rollout, now: number, policy: RolloutPolicy, out: StepResu
   }
   if (r.phase === 'paused' && r.pausedFrom === 'deploying') return out; // resume starts them
   const since = s.awaitingCandidates?.since ?? (r.phase === 'shifting' ? lastObservedAt(r) : now);
-  go(r.phase, {}, { awaitingCandidates: { since, cause: 'restart' } });
+  t.go(r.phase, {}, { awaitingCandidates: { since, cause: 'restart' } });
   out.effects.push({ type: 'set_weight', weight: r.candidateWeight }, { type: 'start_candidates' });
   const gate = gateOf(r.phase);
   if (gate) {
-    decide({ rule: 'restart', observed: null, threshold: null, sample: null, verdict: 'hold', reason: `the daemon restarted during ${r.phase}: the ${gateName(gate)} gate runs again from the start once ${describeCandidates(r)} and the current version answer /ping` });
+    t.decide({ rule: 'restart', observed: null, threshold: null, sample: null, verdict: 'hold', reason: `the daemon restarted during ${r.phase}: the ${gateName(gate)} gate runs again from the start once ${describeCandidates(r)} and the current version answer /ping` });
   } else if (r.phase === 'shifting') {
-    const watched = Math.max(0, since - (s.stepStartedAt ?? r.phaseStartedAt));
-    decide({
+    const watched = Math.max(0, since - stepStartOf(r));
+    t.decide({
       rule: 'restart',
       observed: { watchedMs: watched },
       threshold: { stepIntervalMs: policy.stepIntervalMs },
@@ -476,24 +470,24 @@ function restarted(r: Rollout, now: number, policy: RolloutPolicy, out: StepResu
 }
 
 /** The candidates answer /ping again (after a restart, or their servers went down): the gate runs again, or the shift's clock goes on. */
-function candidatesBack(r: Rollout, now: number, policy: RolloutPolicy, out: StepResult, go: Go, decide: Decide): StepResult {
-  const s = machineState(r);
+function candidatesBack(t: Transition): StepResult {
+  const { r, s, now, policy, out } = t;
   const { since, cause } = s.awaitingCandidates!;
   const back = `${describeCandidates(r)} ${answer(r)} /ping again${cause === 'restart' ? ' after the restart' : ''}`;
   const gate = gateOf(r.phase);
   if (gate) {
-    decide({ rule: 'candidates_live', observed: r.groups.length, threshold: null, sample: null, verdict: 'resume', reason: `${back}: the ${gateName(gate)} gate runs again` });
-    go(r.phase, {}, { awaitingCandidates: undefined });
+    t.decide({ rule: 'candidates_live', observed: r.groups.length, threshold: null, sample: null, verdict: 'resume', reason: `${back}: the ${gateName(gate)} gate runs again` });
+    t.go(r.phase, {}, { awaitingCandidates: undefined });
     out.effects.push({ type: 'run_gate', gate });
     return out;
   }
   if (r.phase !== 'shifting') {
-    go(r.phase, {}, { awaitingCandidates: undefined }); // paused: the pause holds the clock
+    t.go(r.phase, {}, { awaitingCandidates: undefined }); // paused: the pause holds the clock
     return out;
   }
-  const started = (s.stepStartedAt ?? r.phaseStartedAt) + (now - since);
+  const started = stepStartOf(r) + (now - since);
   const left = Math.max(0, started + policy.stepIntervalMs - now);
-  decide({
+  t.decide({
     rule: 'candidates_live',
     observed: { unwatchedMs: now - since },
     threshold: null,
@@ -501,7 +495,7 @@ function candidatesBack(r: Rollout, now: number, policy: RolloutPolicy, out: Ste
     verdict: 'resume',
     reason: `${back}: the step at ${formatPercent(r.candidateWeight)} goes on with the ${duration(left)} it had left (not watched for ${duration(now - since)})`,
   });
-  go('shifting', {}, { stepStartedAt: started, awaitingCandidates: undefined, watch: { ...watchOf(r, now), observedAt: now } });
+  t.go('shifting', {}, { stepStartedAt: started, awaitingCandidates: undefined, watch: { ...watchOf(r, now), observedAt: now } });
   out.wakeAt = started + policy.stepIntervalMs;
   return out;
 }
@@ -511,13 +505,13 @@ function candidatesBack(r: Rollout, now: number, policy: RolloutPolicy, out: Ste
  * started (a step begun, resumed or with its candidates back resets `watch.observedAt`, so the two never mix).
  */
 function lastObservedAt(r: Rollout): number {
-  const s = machineState(r);
-  return s.watch?.step === r.stepIndex ? s.watch.observedAt : (s.stepStartedAt ?? r.phaseStartedAt);
+  const w = r.state.watch;
+  return w?.step === r.stepIndex ? w.observedAt : stepStartOf(r);
 }
 
 /** The watch of the current step (a fresh one when the stored one is of an earlier step). */
 function watchOf(r: Rollout, now: number): StepWatch {
-  const w = machineState(r).watch;
+  const w = r.state.watch;
   return w?.step === r.stepIndex ? w : { step: r.stepIndex, observedAt: now, requests: 0, errors: 0 };
 }
 
@@ -546,7 +540,7 @@ function duration(ms: number): string {
 }
 
 function gateOf(phase: RolloutPhase): Gate | undefined {
-  return GATE_ORDER.find((g) => GATE_PHASE[g] === phase);
+  return GATES.find((g) => GATE_PHASE[g] === phase);
 }
 
 function describeCandidates(r: Rollout): string {

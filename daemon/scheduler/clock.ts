@@ -1,6 +1,7 @@
 /**
- * Time and cron for the scheduler, behind interfaces small enough for tests to fake: a fake clock
- * is a number, a fake cron driver a list of registered callbacks that a test calls.
+ * Time and cron, behind interfaces small enough for tests to fake: a fake clock is a number and a
+ * list of wake-ups that a test moves forward, a fake cron driver a list of registered callbacks that
+ * a test calls. The rollout controller and its gates read the time and set their wake-ups here.
  */
 import cron, { type Logger as CronLogger } from 'node-cron';
 import { floorToMinute, isFireTime, parseCron, type CronSchedule } from '../../shared/config/cron.js';
@@ -8,9 +9,20 @@ import type { Logger } from '../log.js';
 
 export interface Clock {
   now(): number;
+  /** Calls `wake` once the clock reads `at` or later (at once when it already does); the returned function cancels it. */
+  wakeAt(at: number, wake: () => void): () => void;
 }
 
-export const systemClock: Clock = { now: () => Date.now() };
+/** The time alone: what code that only stamps and measures (the router, metrics, capture) needs of a clock. */
+export type WallClock = Pick<Clock, 'now'>;
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  wakeAt(at, wake) {
+    const timer = setTimeout(wake, Math.max(0, at - Date.now()));
+    return () => clearTimeout(timer);
+  },
+};
 
 export interface CronJob {
   stop(): void;

@@ -1,11 +1,10 @@
 import type Database from 'better-sqlite3';
 import { notFound } from '../../shared/errors.js';
+import type { Decision } from '../rollout/decision.js';
 import { fromJson, toJson } from './json.js';
 import { isForeignKeyViolation } from './sqlite-errors.js';
 import type { RolloutPhase } from '../../shared/domain.js';
-import type { Decision, Rule, Verdict } from '../../shared/reports/decision.js';
-
-export type { Decision } from '../../shared/reports/decision.js';
+import type { Rule, Verdict } from '../../shared/reports/decision.js';
 
 /** Rows are only ever written from a Decision: their texts are its enums. */
 export interface DecisionRow {

@@ -1,7 +1,9 @@
 import type Database from 'better-sqlite3';
-import { toDecision, type Decision, type DecisionRow } from './decisions.js';
+import type { Decision } from '../rollout/decision.js';
+import type { Rollout } from '../rollout/rollout.js';
+import { toDecision, type DecisionRow } from './decisions.js';
 import { toNotification, type Notification, type NotificationRow } from './notifications.js';
-import { TERMINAL_SQL, toRollout, type Rollout, type RolloutRow } from './rollouts.js';
+import { TERMINAL_SQL, toRollout, type RolloutRow } from './rollouts.js';
 import { toRun, type Run, type RunRow } from './runs.js';
 import { toStepRun, type StepRun, type StepRunRow } from './step-runs.js';
 import { toVariant, type Variant, type VariantRow } from './variants.js';

@@ -1,42 +1,10 @@
 import type Database from 'better-sqlite3';
 import { conflict, notFound } from '../../shared/errors.js';
 import { TERMINAL_PHASES, type PausablePhase, type RolloutPhase } from '../../shared/domain.js';
+import { parseRolloutState, type Rollout, type RolloutGroup, type RolloutState } from '../rollout/rollout.js';
 import { isForeignKeyViolation, isUniqueViolation } from './sqlite-errors.js';
 
 export { ROLLOUT_PHASES, TERMINAL_PHASES, isTerminalPhase, type RolloutPhase, type TerminalPhase, type PausablePhase } from '../../shared/domain.js';
-
-/** The persisted state of a rollout: the state machine reads one, decides, and saves the next. */
-/** One group's part of a rollout: the version rolled out and the one it replaces. */
-export interface RolloutGroup {
-  group: string;
-  candidate: number;
-  /** The version serving before this rollout; null for the group's first version. */
-  current: number | null;
-}
-
-export interface Rollout {
-  id: number;
-  pipeline: string;
-  /** The training run that produced the candidates (null when rolled out by hand). */
-  runId: string | null;
-  /** Every group moves in lockstep: one phase and one weight for the whole pipeline. */
-  groups: RolloutGroup[];
-  phase: RolloutPhase;
-  /** Percent of traffic on the candidate, 0–100. */
-  candidateWeight: number;
-  stepIndex: number;
-  phaseStartedAt: number;
-  /** The phase a paused rollout resumes to; null unless paused. */
-  pausedFrom: PausablePhase | null;
-  /** Anything else the machine must remember across restarts (gate results, pending commands, ...). */
-  state: Record<string, unknown>;
-  reason: string | null;
-  createdAt: number;
-  updatedAt: number;
-  finishedAt: number | null;
-  /** Bumped by every save; pass the one you read as `expectedVersion`. */
-  version: number;
-}
 
 export interface CreateRolloutInput {
   pipeline: string;
@@ -44,7 +12,7 @@ export interface CreateRolloutInput {
   groups: RolloutGroup[];
   phase?: RolloutPhase;
   candidateWeight?: number;
-  state?: Record<string, unknown>;
+  state?: RolloutState;
   reason?: string | null;
   at?: number;
 }
@@ -77,7 +45,7 @@ export const toRollout = (r: RolloutRow): Rollout => ({
   stepIndex: r.step_index,
   phaseStartedAt: r.phase_started_at,
   pausedFrom: r.paused_from,
-  state: JSON.parse(r.state_json) as Record<string, unknown>,
+  state: parseRolloutState(r.id, JSON.parse(r.state_json)),
   reason: r.reason,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
@@ -134,7 +102,8 @@ export class RolloutsRepository {
 
   /**
    * Starts a rollout (default phase `deploying`, weight 0). Conflict when the pipeline already has an
-   * active one (docs/rollouts.md, "Phases": a newer candidate); not_found when the candidate or current version does not exist.
+   * active one (one per pipeline: docs/rollouts.md, "A newer candidate"); not_found when the candidate
+   * or current version does not exist.
    */
   create(input: CreateRolloutInput): Rollout {
     const at = input.at ?? this.now();

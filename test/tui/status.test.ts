@@ -35,6 +35,12 @@ test('mlp status counts in the singular too: 1 restart, 1 request', () => {
   assert.match(out, /^ {2}… replaying paris: 2 of 2 requests$/m);
 });
 
+test('mlp status says a rollout at 100% is promoting, in place of the reason it will end with', () => {
+  const promoting = rollout({ phase: 'shifting', candidateWeight: 100, nextStep: null, reason: 'promoted after the gradual shift', message: 'promoting: the candidates take all traffic and become current, the versions before them drain and stop (promoted after the gradual shift)' });
+  const out = formatStatus(fullSnapshot([pipeline('churn', { rollout: promoting })]));
+  assert.match(out, /^churn: rollout #1 v2 → v3: shifting at 100% — promoting: the candidates take all traffic .* \(promoted after the gradual shift\)$/m);
+});
+
 test('mlp status: no price line when nothing has a cost figure', () => {
   assert.doesNotMatch(formatStatus(fullSnapshot([pipeline('churn')])), /COST:/);
 });

@@ -152,7 +152,9 @@ const SAMPLES_SHOWN = 3;
 export function formatRollout(pipeline: string, r: RolloutView, now: number): string[] {
   const versions = `${r.currentVersion ? `${r.currentVersion} → ` : ''}${r.candidateVersion}`;
   const next = r.nextStep ? `, next step ${nextStepText(r.nextStep, now, formatDuration)}` : '';
-  const out = [`${pipeline}: rollout #${r.id} ${versions}: ${r.phase}${r.pausedFrom ? ` (from ${r.pausedFrom})` : ''} at ${formatPercent(r.candidateWeight)}${next}${r.reason ? ` — ${r.reason}` : ''}`];
+  // The daemon's message says what the phase does not (promoting while still shifting at 100%); else the reason.
+  const said = r.message ?? r.reason;
+  const out = [`${pipeline}: rollout #${r.id} ${versions}: ${r.phase}${r.pausedFrom ? ` (from ${r.pausedFrom})` : ''} at ${formatPercent(r.candidateWeight)}${next}${said ? ` — ${said}` : ''}`];
   for (const p of r.replayProgress ?? []) out.push(`  … replaying ${p.group}: ${p.done}${p.total !== null ? ` of ${p.total}` : ''} ${plural(p.total ?? p.done, 'request')}`);
   for (const [gate, g] of gatesRun(r)) {
     out.push(`  ${gateLine(gate, g)}`);

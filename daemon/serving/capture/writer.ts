@@ -16,7 +16,7 @@ import { CaptureLines, mlpIdentity } from './format.js';
 import { captureEndpoint, captureFileName, captureVariant, HOUR, hourFolder } from './layout.js';
 import { sweepCapture, type CaptureRetention } from './retention.js';
 import type { CaptureSink, Invocation } from '../types.js';
-import { systemClock, type Clock } from '../../scheduler/clock.js';
+import { systemClock, type WallClock } from '../../scheduler/clock.js';
 
 export type { CaptureRetention } from './retention.js';
 
@@ -25,7 +25,7 @@ export interface CaptureWriterOptions {
   dir: string;
   retention: CaptureRetention;
   /** Times retention sweeps, size sweeps and outage reports. Default: the system clock. */
-  clock?: Clock;
+  clock?: WallClock;
   /** How long a record may wait in memory before it is written (the crash-loss bound). Default 200 ms. */
   flushIntervalMs?: number;
   /** A batch is written early once this many bytes are queued; also the most one write batch serialises (an event-loop stall of well under a millisecond). Default 256 KiB. */

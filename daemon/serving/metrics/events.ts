@@ -6,7 +6,7 @@
 import type { LatencyView, VariantMetricsSet } from '../../../shared/protocol.js';
 import type { EventBus } from '../../events.js';
 import type { LiveMetrics, VariantMetrics, WindowMetrics } from './live-metrics.js';
-import { systemClock, type Clock } from '../../scheduler/clock.js';
+import { systemClock, type WallClock } from '../../scheduler/clock.js';
 
 const TICK_MS = 250;
 
@@ -31,7 +31,7 @@ export function pipelineLatency(metrics: LiveMetrics, pipeline: string): Latency
   return { requests: m.requests, errors: m.errors, errorRate: m.errorRate, p50Ms: m.p50Ms, p99Ms: m.p99Ms, windowMs: metrics.windowMs };
 }
 
-export function startMetricsTicker(opts: { metrics: LiveMetrics; bus: EventBus; tickMs?: number; clock?: Clock }): () => void {
+export function startMetricsTicker(opts: { metrics: LiveMetrics; bus: EventBus; tickMs?: number; clock?: WallClock }): () => void {
   const clock = opts.clock ?? systemClock;
   let lastTick = clock.now();
   const timer = setInterval(() => {

@@ -13,7 +13,7 @@ import type { EventBus } from '../../events.js';
 import type { VariantRole } from '../../store/variants.js';
 import type { LiveMetrics } from './live-metrics.js';
 import { pipelineLatency } from './events.js';
-import { systemClock, type Clock } from '../../scheduler/clock.js';
+import { systemClock, type WallClock } from '../../scheduler/clock.js';
 
 export const HISTORY_INTERVAL_MS = 5000;
 /** Five minutes at the default interval. */
@@ -40,7 +40,7 @@ export interface MetricsHistoryOptions {
   intervalMs?: number;
   maxPoints?: number;
   /** When samples are taken and stamped. Default: the system clock. */
-  clock?: Clock;
+  clock?: WallClock;
   /** Calls `tick` every `ms`; returns the canceller. Default: an unref'd setInterval. */
   every?: (ms: number, tick: () => void) => () => void;
 }

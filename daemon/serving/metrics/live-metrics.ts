@@ -9,7 +9,7 @@
  */
 import { binLatencyMs, LATENCY_BINS, latencyBin } from './latency-bins.js';
 import type { MetricsSink } from '../types.js';
-import { systemClock, type Clock } from '../../scheduler/clock.js';
+import { systemClock, type WallClock } from '../../scheduler/clock.js';
 
 export interface WindowMetrics {
   requests: number;
@@ -77,7 +77,7 @@ export interface LiveMetrics extends MetricsSink {
 
 export interface LiveMetricsOptions {
   /** Decides which buckets a request falls in and which have left the window. Default: the system clock. */
-  clock?: Clock;
+  clock?: WallClock;
   /** The time window. Default 60 s. */
   windowMs?: number;
   /** The count window. Default 1,000 requests. */

@@ -21,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { listen } from '../../net.js';
 import type { Logger } from '../../log.js';
-import { systemClock, type Clock } from '../../scheduler/clock.js';
+import { systemClock, type WallClock } from '../../scheduler/clock.js';
 import { ChunkedDecoder, parseRequestHead, RequestHead, unframedLines, type ResponseHead } from './http1.js';
 import { adoptClientSocket, inReadBuffer } from './client-socket.js';
 import { GroupPicker } from './picker.js';
@@ -81,7 +81,7 @@ export interface RouterOptions {
    */
   token?: string;
   /** Times connection timeouts, idle model connections and the arrival time of invocations. Default: the system clock. */
-  clock?: Clock;
+  clock?: WallClock;
 }
 
 export interface Router {
@@ -135,7 +135,7 @@ class RouterCore implements RouteContext<VariantSlot> {
   readonly metrics: MetricsSink | undefined;
   readonly log: Logger | undefined;
   readonly token: string | undefined;
-  readonly clock: Clock;
+  readonly clock: WallClock;
   readonly connections = new Set<ClientConnection>();
   /** The clock's time, read once per sweep: good to SWEEP_MS, enough for the connection timeouts. */
   now: number;

@@ -5,7 +5,7 @@
  * then Content-Length, chunked or read-until-close. Bytes travel as latin1 strings (see router.ts).
  */
 import { connect, type Socket } from 'node:net';
-import { systemClock, type Clock } from '../../scheduler/clock.js';
+import { systemClock, type WallClock } from '../../scheduler/clock.js';
 import { ChunkedDecoder, parseResponseHead, ResponseHead } from './http1.js';
 
 /** The side of an exchange that owns the client: the pool and connection call back into it. */
@@ -261,7 +261,7 @@ export class UpstreamPool {
     /** Idle connections are closed after this long (or sooner, if the server keeps them for less). */
     private readonly idleMs: number,
     /** The router's clock: idle times are compared with the `now` its sweep passes. */
-    private readonly clock: Clock = systemClock,
+    private readonly clock: WallClock = systemClock,
   ) {
     this.hostHeader = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   }

@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { rolloutNotification, runFailedNotification } from '../../../daemon/notify/events.js';
 import { classifyAnswer, nextAttemptAt, retryPolicy } from '../../../daemon/notify/retry.js';
-import type { Decision } from '../../../daemon/store/decisions.js';
-import type { Rollout } from '../../../daemon/store/rollouts.js';
+import type { Decision } from '../../../daemon/rollout/decision.js';
+import type { Rollout } from '../../../daemon/rollout/rollout.js';
 import type { Run } from '../../../daemon/store/runs.js';
+import type { ReplayGateReport } from '../../../shared/reports/replay.js';
 
 function rollout(patch: Partial<Rollout> = {}): Rollout {
   return {
@@ -44,7 +45,8 @@ const regression = (x: number) => ({
 describe('rollout notifications', () => {
   it('a rollout blocked by replay tells the failing requests: how many, which, what the candidate answered', () => {
     const block = decision({ verdict: 'block', reason: '4 of 200 requests that worked on v2 fail on v3 (first: HTTP 500 {"error":"boom"})', observed: 4, threshold: 0 });
-    const report = { london: { regressions: { count: 4, samples: [7, 14, 21, 28].map(regression) } } };
+    // Only what a notification reads of a replay report: its regressions.
+    const report = { london: { regressions: { count: 4, samples: [7, 14, 21, 28].map(regression) } } } as unknown as ReplayGateReport;
     const before = rollout({ phase: 'replaying', state: { gates: { replay: { passed: false, summary: block.reason, report } }, ending: { phase: 'blocked', reason: block.reason } } });
     const after = { ...before, phase: 'blocked' as const };
     const n = rolloutNotification(before, after, [decision({ verdict: 'advance', rule: 'integration_tests' }), block], AT)!;

@@ -9,6 +9,7 @@ import type { NotifyTargetConfig } from '../../../shared/config/notify.js';
 import { createLogger } from '../../../daemon/log.js';
 import { createNotificationOutbox } from '../../../daemon/notify/outbox.js';
 import { createRolloutController } from '../../../daemon/rollout/controller.js';
+import { systemClock } from '../../../daemon/scheduler/clock.js';
 import type { GateOutcome, RolloutPolicy } from '../../../daemon/rollout/machine.js';
 import { createStorageHealth } from '../../../daemon/storage-health.js';
 import { freshStore, refuseWrites, withVersions } from '../store/helpers.js';
@@ -37,6 +38,7 @@ function setup(targets: NotifyTargetConfig[]) {
   let release: (o: GateOutcome) => void = () => undefined;
   const controller = createRolloutController({
     store,
+    clock: systemClock,
     storage,
     log,
     platform,

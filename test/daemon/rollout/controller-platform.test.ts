@@ -11,9 +11,10 @@ import { MlpError } from '../../../shared/errors.js';
 import type { ServingPlatform } from '../../../daemon/platform/platform.js';
 import { PlatformFailure } from '../../../daemon/platform/platform.js';
 import { createRolloutController, type RolloutController } from '../../../daemon/rollout/controller.js';
+import { systemClock } from '../../../daemon/scheduler/clock.js';
 import type { Gate, RolloutPolicy } from '../../../daemon/rollout/machine.js';
 import { createStorageHealth } from '../../../daemon/storage-health.js';
-import type { Rollout } from '../../../daemon/store/rollouts.js';
+import type { Rollout } from '../../../daemon/rollout/rollout.js';
 import { eventually } from '../../helpers/daemon.js';
 import { freshStore, withVersions } from '../store/helpers.js';
 import { createFakePlatform } from './fake-platform.js';
@@ -36,6 +37,7 @@ function setUp(policy: RolloutPolicy) {
   const controller = (platform: ServingPlatform = fake) => {
     const c = createRolloutController({
       store,
+      clock: systemClock,
       storage,
       log,
       platform,

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createLogger } from '../../../daemon/log.js';
 import { createRolloutController } from '../../../daemon/rollout/controller.js';
+import { systemClock } from '../../../daemon/scheduler/clock.js';
 import type { RolloutPolicy } from '../../../daemon/rollout/machine.js';
 import { createStorageHealth } from '../../../daemon/storage-health.js';
 import { freshStore, refuseWrites, withVersions } from '../store/helpers.js';
@@ -38,6 +39,7 @@ describe('a rollback while the database refuses writes', () => {
     const storage = createStorageHealth({ log, file: store.file, retryEveryMs: 100 });
     const controller = createRolloutController({
       store,
+      clock: systemClock,
       storage,
       log,
       platform,

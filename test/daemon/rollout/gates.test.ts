@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runDataCheckGate } from '../../../daemon/rollout/data-checks.js';
+import { systemClock } from '../../../daemon/scheduler/clock.js';
 import { createGateRunner, type GateDeps } from '../../../daemon/rollout/gates.js';
 import type { step } from '../../../daemon/rollout/machine.js';
 import type { InForcePipeline } from '../../../daemon/repo/reconcile.js';
@@ -63,6 +64,7 @@ describe('the gate runner', () => {
       logs: { write: () => undefined, flush: () => undefined },
       dataChecks: runDataCheckGate,
       timeScale: 1,
+      clock: systemClock,
     };
     return createGateRunner(deps);
   };

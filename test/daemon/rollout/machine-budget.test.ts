@@ -1,8 +1,8 @@
 /** The rollout state machine and the server budget: a candidate that does not fit waits for room, says so once, then blocks. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { step, type MachineState, type RolloutEvent, type RolloutPolicy } from '../../../daemon/rollout/machine.js';
-import type { Rollout } from '../../../daemon/store/rollouts.js';
+import { step, type RolloutEvent, type RolloutPolicy } from '../../../daemon/rollout/machine.js';
+import type { Rollout } from '../../../daemon/rollout/rollout.js';
 
 const policy: RolloutPolicy = {
   strategy: 'gradual', initialTraffic: 0, stepPercent: 25, stepIntervalMs: 1000, errorRateAbove: 0.05, minRequests: 50, latencyP99AboveMs: null,
@@ -18,7 +18,7 @@ describe('rollout and the server budget', () => {
   it('waits for room with one decision, tries again every few seconds, and goes on once the candidates start', () => {
     const first = step(deploying, refused, 1_000, policy);
     assert.equal(first.next.phase, 'deploying');
-    assert.deepEqual((first.next.state as MachineState).awaitingBudget, { since: 1_000 });
+    assert.deepEqual(first.next.state.awaitingBudget, { since: 1_000 });
     assert.deepEqual(first.decisions.map((d) => [d.rule, d.verdict, d.observed, d.threshold]), [['server_budget', 'wait', 10, 10]]);
     assert.match(first.decisions[0]!.reason, /10 of serving.max_servers 10 run: waiting for room \(at most 60 s/);
     assert.match(first.next.reason!, /waiting for room/);
@@ -34,7 +34,7 @@ describe('rollout and the server budget', () => {
     const live = step(first.next, { type: 'candidates_live' }, 12_000, policy);
     assert.equal(live.next.phase, 'checking_data');
     assert.equal(live.next.reason, null);
-    assert.equal((live.next.state as MachineState).awaitingBudget, undefined);
+    assert.equal(live.next.state.awaitingBudget, undefined);
   });
 
   it('blocks once it has waited serving.budget_wait_minutes, retiring the candidates it did start', () => {
@@ -43,7 +43,7 @@ describe('rollout and the server budget', () => {
     assert.deepEqual(blocked.decisions.map((d) => [d.rule, d.verdict]), [['server_budget', 'block']]);
     assert.match(blocked.decisions[0]!.reason, /no room after waiting 60 s.*raise serving.max_servers or retire models/);
     assert.deepEqual(blocked.effects, [{ type: 'retire_candidates' }]);
-    assert.deepEqual((blocked.next.state as MachineState).ending?.phase, 'blocked');
+    assert.deepEqual(blocked.next.state.ending?.phase, 'blocked');
   });
 
   it('keeps waiting across a restart of the daemon, from when the wait began', () => {
@@ -51,6 +51,6 @@ describe('rollout and the server budget', () => {
     const restarted = step(waiting, { type: 'restarted' }, 30_000, policy);
     assert.deepEqual(restarted.effects, [{ type: 'start_candidates' }]);
     const blocked = step(restarted.next, refused, 61_500, policy);
-    assert.equal((blocked.next.state as MachineState).ending?.phase, 'blocked');
+    assert.equal(blocked.next.state.ending?.phase, 'blocked');
   });
 });

@@ -1,8 +1,8 @@
 /** The rollout state machine on its own: events in, state, effects and decisions out. No I/O. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { nextStepOf, step, type GateOutcome, type MachineState, type RolloutEvent, type RolloutPolicy, type StepResult } from '../../../daemon/rollout/machine.js';
-import type { Rollout } from '../../../daemon/store/rollouts.js';
+import { nextStepOf, step, type GateOutcome, type RolloutEvent, type RolloutPolicy, type StepResult } from '../../../daemon/rollout/machine.js';
+import type { Rollout } from '../../../daemon/rollout/rollout.js';
 
 const policy: RolloutPolicy = { strategy: 'gradual', initialTraffic: 0, stepPercent: 25, stepIntervalMs: 1000, errorRateAbove: 0.05, minRequests: 50, latencyP99AboveMs: 800 };
 
@@ -27,7 +27,6 @@ function rollout(patch: Partial<Rollout> = {}): Rollout {
   };
 }
 
-const machineStateOf = (r: Rollout) => r.state as MachineState;
 const pass = (summary = 'ok'): GateOutcome => ({ passed: true, summary });
 
 /** Feeds events in order; returns every step's result. */
@@ -264,7 +263,7 @@ describe('rollout state machine', () => {
     const d = due!.decisions[0]!;
     assert.deepEqual(d.sample, { watchedMs: 20_000, requests: 560, errors: 3 });
     assert.equal(d.reason, 'watched 20 s at 25% without a rollback: v2 of london served 560 requests, 3 of them errors (0.54%): traffic 25% → 50%');
-    assert.deepEqual(machineStateOf(due!.next).watch, { step: 1, observedAt: 52_500, requests: 0, errors: 0 }, 'the next step counts afresh');
+    assert.deepEqual(due!.next.state.watch, { step: 1, observedAt: 52_500, requests: 0, errors: 0 }, 'the next step counts afresh');
   });
 
   it('stops the step\'s clock while a candidate\'s server is down during the shift, and rolls back if it never comes back', () => {
@@ -368,7 +367,7 @@ describe('rollout state machine', () => {
   it('counts what the watch observed only while shifting, not while paused or waiting for the candidates', () => {
     const shifting = rollout({ phase: 'shifting', candidateWeight: 25, state: { stepStartedAt: 0 } });
     const seen = step(shifting, { type: 'observed', requests: 7, errors: 1 }, 500, policy).next;
-    assert.deepEqual(machineStateOf(seen).watch, { step: 0, observedAt: 500, requests: 7, errors: 1 });
+    assert.deepEqual(seen.state.watch, { step: 0, observedAt: 500, requests: 7, errors: 1 });
     const paused = step(seen, { type: 'command', command: 'pause', actor: 'a' }, 600, policy).next;
     assert.equal(step(paused, { type: 'observed', requests: 5, errors: 0 }, 700, policy).next, paused);
     const restarted = step(seen, { type: 'restarted' }, 900, policy).next;

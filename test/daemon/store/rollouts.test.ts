@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { MlpError } from '../../../shared/errors.js';
-import type { Decision } from '../../../daemon/store/decisions.js';
+import type { Decision } from '../../../daemon/rollout/decision.js';
 import { freshStore, withVersions } from './helpers.js';
 
 const isCode = (code: string) => (err: unknown) => err instanceof MlpError && err.code === code;
@@ -93,12 +93,12 @@ describe('rollouts', () => {
     withVersions(store, 'p', 'g', 2);
     const read = store.rollouts.create({ pipeline: 'p', groups: [{ group: 'g', candidate: 2, current: 1 }], at: 0 });
     const shifted = store.rollouts.save(
-      { ...read, phase: 'shifting', candidateWeight: 10, stepIndex: 1, phaseStartedAt: 50, state: { replay: { failures: 0 } } },
+      { ...read, phase: 'shifting', candidateWeight: 10, stepIndex: 1, phaseStartedAt: 50, state: { stepStartedAt: 50, gates: { replay: { passed: true, summary: '0 of 500 requests regress' } } } },
       { expectedVersion: read.version, at: 50 },
     );
     assert.deepEqual(
       [shifted.version, shifted.phase, shifted.candidateWeight, shifted.stepIndex, shifted.updatedAt, shifted.state],
-      [2, 'shifting', 10, 1, 50, { replay: { failures: 0 } }],
+      [2, 'shifting', 10, 1, 50, { stepStartedAt: 50, gates: { replay: { passed: true, summary: '0 of 500 requests regress' } } }],
     );
     assert.throws(
       () => store.rollouts.save({ ...read, phase: 'paused', pausedFrom: 'deploying' }, { expectedVersion: read.version, at: 60 }),
@@ -126,6 +126,15 @@ describe('rollouts', () => {
     assert.deepEqual(store.rollouts.latest('p')?.id, next.id);
     const promoted = store.rollouts.save({ ...next, phase: 'promoted', candidateWeight: 100 }, { expectedVersion: next.version, at: 20 });
     assert.equal(promoted.finishedAt, 20);
+  });
+
+  test('a stored state mlp cannot read is refused with the rollout and the field, not passed on untyped', () => {
+    const store = freshStore();
+    withVersions(store, 'p', 'g', 2);
+    const r = store.rollouts.create({ pipeline: 'p', groups: [{ group: 'g', candidate: 2, current: 1 }], at: 0 });
+    const db = (store.rollouts as unknown as { selectOne: { database: { prepare(sql: string): { run(...a: unknown[]): unknown } } } }).selectOne.database;
+    db.prepare('UPDATE rollouts SET state_json = ? WHERE id = ?').run(JSON.stringify({ ending: { phase: 'promoting', reason: 'x' } }), r.id);
+    assert.throws(() => store.rollouts.get(r.id), /rollout #1 has a stored state mlp cannot read \(ending\.phase: .*\)/);
   });
 
   test('a rollout of a run that does not exist is refused', () => {
