@@ -109,9 +109,10 @@ try {
     await w.close();
     const st = w.stats();
     const secs = seconds;
-    console.log(`flat out for ${secs} s: offered ${n}, written ${st.written} (${Math.round(st.written / secs)} records/s, ${(st.bytesWritten / secs / 1024 ** 2).toFixed(1)} MB/s), dropped ${st.dropped}`);
+    console.log(
+      `flat out for ${secs} s: offered ${n}, written ${st.written} (${Math.round(st.written / secs)} records/s, ${(st.bytesWritten / secs / 1024 ** 2).toFixed(1)} MB/s), dropped ${st.dropped}`,
+    );
   }
-
 } finally {
   await rm(root, { recursive: true, force: true });
 }

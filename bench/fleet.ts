@@ -55,7 +55,8 @@ const { values: args } = parseArgs({
     mode: { type: 'string', default: 'single-model' },
   },
 });
-if (args.mode !== 'single-model' && args.mode !== 'multi-model') throw new Error(`--mode must be single-model or multi-model, got '${args.mode}'`);
+if (args.mode !== 'single-model' && args.mode !== 'multi-model')
+  throw new Error(`--mode must be single-model or multi-model, got '${args.mode}'`);
 const GROUPS = Number(args.groups);
 const LIVE = Math.min(Number(args.live), GROUPS);
 const SAMPLES = Number(args['status-samples']);
@@ -161,15 +162,22 @@ async function answersAt(port: number, t0: number): Promise<number> {
   }
 }
 
-async function startMlpd(repo: string, dataDir: string): Promise<{ proc: ChildProcess; apiUrl: string; serveUrl: string; answersMs: number; readyMs: number }> {
+async function startMlpd(
+  repo: string,
+  dataDir: string,
+): Promise<{ proc: ChildProcess; apiUrl: string; serveUrl: string; answersMs: number; readyMs: number }> {
   const port = await freePort();
   const t0 = performance.now();
   const profile = args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', args['cpu-prof']] : [];
-  const proc = spawn(process.execPath, [...profile, MLPD, 'start', '--repo', repo, '--data-dir', dataDir, '--port', String(port), '--serve-port', '0'], {
-    cwd: ROOT,
-    env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MLP_'))), NO_COLOR: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    [...profile, MLPD, 'start', '--repo', repo, '--data-dir', dataDir, '--port', String(port), '--serve-port', '0'],
+    {
+      cwd: ROOT,
+      env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MLP_'))), NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-20_000)));
   let stdout = '';
@@ -208,7 +216,11 @@ async function invokeAll(serveUrl: string, variants: { pipeline: string; group: 
       while (next < variants.length) {
         const v = variants[next++]!;
         for (;;) {
-          const res = await fetch(`${serveUrl}/endpoints/${v.pipeline}/groups/${v.group}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"x":1}' });
+          const res = await fetch(`${serveUrl}/endpoints/${v.pipeline}/groups/${v.group}/invocations`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: '{"x":1}',
+          });
           await res.arrayBuffer();
           if (untilServing && res.status === 503) {
             await sleep(20);
@@ -232,7 +244,9 @@ async function statusMs(conn: DaemonConnection, full = false): Promise<number> {
 async function measure(pipelines: number, burst: number, mode: Figures['mode'], liveGroups: number): Promise<Figures> {
   const repo = fleetRepo({ pipelines, groups: GROUPS, serveMode: mode, pipelineExtra: '    rollout:\n      strategy: all_at_once\n' });
   const dataDir = mkdtempSync(join(tmpdir(), 'mlp-bench-fleet-'));
-  const live = Array.from({ length: pipelines }, (_, i) => groupNames(liveGroups).map((group) => ({ pipeline: pipelineName(i), group }))).flat();
+  const live = Array.from({ length: pipelines }, (_, i) =>
+    groupNames(liveGroups).map((group) => ({ pipeline: pipelineName(i), group })),
+  ).flat();
   const servers = mode === 'multi-model' ? pipelines : live.length;
   seedLiveVariants(dataDir, live);
   const t0 = performance.now();
@@ -326,7 +340,8 @@ async function measure(pipelines: number, burst: number, mode: Figures['mode'], 
         return false;
       }
     });
-    for (const p of left) console.log(`left running after mlpd stopped: ${p} ${readFileSync(`/proc/${p}/cmdline`, 'utf8').replaceAll('\0', ' ')}`);
+    for (const p of left)
+      console.log(`left running after mlpd stopped: ${p} ${readFileSync(`/proc/${p}/cmdline`, 'utf8').replaceAll('\0', ' ')}`);
     const leftovers = left.length;
     return {
       pipelines,
@@ -360,7 +375,10 @@ async function measure(pipelines: number, burst: number, mode: Figures['mode'], 
   }
 }
 
-const columns = [await measure(1, 1, 'single-model', LIVE), await measure(Number(args.pipelines), Number(args.burst), 'single-model', LIVE)];
+const columns = [
+  await measure(1, 1, 'single-model', LIVE),
+  await measure(Number(args.pipelines), Number(args.burst), 'single-model', LIVE),
+];
 if (args.mode === 'multi-model') columns.push(await measure(Number(args.pipelines), Number(args.burst), 'multi-model', GROUPS));
 
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -377,9 +395,17 @@ const rows: [string, (f: Figures) => string, string][] = [
   ['RSS of all model servers (sum)', (f) => mb(f.serversRssMb), ''],
   ['PSS of all model servers (sum)', (f) => mb(f.serversPssMb), ''],
   ['status, idle (median)', (f) => `${f.statusIdleMs.toFixed(0)} ms`, ''],
-  ['status during the burst (median)', (f) => `${f.statusBurstMs.toFixed(0)} ms (${(f.statusBurstMs / f.statusIdleMs).toFixed(2)}× idle)`, '≤ 1.5× idle'],
+  [
+    'status during the burst (median)',
+    (f) => `${f.statusBurstMs.toFixed(0)} ms (${(f.statusBurstMs / f.statusIdleMs).toFixed(2)}× idle)`,
+    '≤ 1.5× idle',
+  ],
   ['status --json (full views), idle (median)', (f) => `${f.fullStatusIdleMs.toFixed(0)} ms`, ''],
-  ['status --json during the burst (median)', (f) => `${f.fullStatusBurstMs.toFixed(0)} ms (${(f.fullStatusBurstMs / f.fullStatusIdleMs).toFixed(2)}× idle)`, ''],
+  [
+    'status --json during the burst (median)',
+    (f) => `${f.fullStatusBurstMs.toFixed(0)} ms (${(f.fullStatusBurstMs / f.fullStatusIdleMs).toFixed(2)}× idle)`,
+    '',
+  ],
   ['burst: deploys at once, to all promoted', (f) => `${f.burstPipelines} in ${s(f.burstMs)}`, ''],
   ['snapshot sent on connect', (f) => `${(f.snapshotBytes / 1024).toFixed(0)} KiB`, ''],
   ['SIGTERM to exit (model servers left)', (f) => `${s(f.sigtermMs)} (${f.leftovers})`, '≤ 5 s'],
@@ -387,7 +413,11 @@ const rows: [string, (f: Figures) => string, string][] = [
 const width = Math.max(...rows.map((r) => r[0].length));
 const cols = columns.map((f) => rows.map((r) => r[1](f)));
 const colWidth = Math.max(...cols.flat().map((c) => c.length), 14);
-const heads = columns.map((f) => (f.pipelines === 1 ? '1 pipeline' : `${f.pipelines} pipelines${f.mode === 'multi-model' ? ', multi-model' : ''}`));
-console.log(`\nfleet benchmark: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${(totalmem() / 1024 ** 3).toFixed(0)} GB, node ${process.version}, availableParallelism ${availableParallelism()}`);
+const heads = columns.map((f) =>
+  f.pipelines === 1 ? '1 pipeline' : `${f.pipelines} pipelines${f.mode === 'multi-model' ? ', multi-model' : ''}`,
+);
+console.log(
+  `\nfleet benchmark: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${(totalmem() / 1024 ** 3).toFixed(0)} GB, node ${process.version}, availableParallelism ${availableParallelism()}`,
+);
 console.log(`${''.padEnd(width)}  ${heads.map((h) => h.padEnd(colWidth)).join('  ')}  target`);
 rows.forEach((r, i) => console.log(`${r[0].padEnd(width)}  ${cols.map((c) => c[i]!.padEnd(colWidth)).join('  ')}  ${r[2]}`));

@@ -46,7 +46,8 @@ export function cpuMs(pid: number, withChildren = true): number {
       const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
       ticks += Number(fields[11]) + Number(fields[12]);
       if (!withChildren) continue;
-      for (const child of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean)) ticks += (cpuMs(Number(child)) * CLOCK_TICKS) / 1000;
+      for (const child of readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean))
+        ticks += (cpuMs(Number(child)) * CLOCK_TICKS) / 1000;
     } catch {
       // the thread ended meanwhile
     }
@@ -92,7 +93,14 @@ export async function start(what: string, cmd: string, args: string[], env: Reco
 }
 
 /** nginx with `workers` worker processes on `port`, proxying POST `location` to the model's /invocations over keep-alive connections. */
-export async function startNginx(bin: string, dir: string, port: number, modelPort: number, workers: number, location: string): Promise<ChildProcess> {
+export async function startNginx(
+  bin: string,
+  dir: string,
+  port: number,
+  modelPort: number,
+  workers: number,
+  location: string,
+): Promise<ChildProcess> {
   const prefix = join(dir, 'nginx');
   mkdirSync(join(prefix, 'logs'), { recursive: true });
   const conf = join(prefix, 'nginx.conf');
@@ -150,4 +158,3 @@ function canConnect(port: number): Promise<boolean> {
     s.once('error', () => resolve(false));
   });
 }
-

@@ -23,13 +23,16 @@ function run(label: string, pick: (i: number) => string) {
   }
   const ns = Number(process.hrtime.bigint() - start) / N;
   const grown = process.memoryUsage().heapUsed - heap;
-  console.log(`observe() ${label}: ${ns.toFixed(1)} ns per call; heap ${grown >= 0 ? '+' : ''}${(grown / 1024).toFixed(0)} KiB over ${N / 1e6}M calls${gc ? '' : ' (run with --expose-gc for a clean figure)'}`);
+  console.log(
+    `observe() ${label}: ${ns.toFixed(1)} ns per call; heap ${grown >= 0 ? '+' : ''}${(grown / 1024).toFixed(0)} KiB over ${N / 1e6}M calls${gc ? '' : ' (run with --expose-gc for a clean figure)'}`,
+  );
 }
 
 run('same variant', () => 'v3');
 run('4 variants interleaved', (i) => variants[i & 3]!);
 
-for (let g = 0; g < 200; g++) for (const v of ['v1', 'v2']) for (let i = 0; i < 50; i++) m.observe('p', `g${g}`, v, 200, 1 + i, t - i * 100);
+for (let g = 0; g < 200; g++)
+  for (const v of ['v1', 'v2']) for (let i = 0; i < 50; i++) m.observe('p', `g${g}`, v, 200, 1 + i, t - i * 100);
 const start = process.hrtime.bigint();
 const rounds = 20;
 let count = 0;

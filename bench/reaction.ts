@@ -218,7 +218,10 @@ async function main(): Promise<void> {
   });
   const o: Options = {
     rounds: Number(values.rounds),
-    warmupsS: values.warmups.split(',').filter((x) => x.trim() !== '').map(Number),
+    warmupsS: values.warmups
+      .split(',')
+      .filter((x) => x.trim() !== '')
+      .map(Number),
     steadyRounds: Number(values['steady-rounds']),
     steadyWarmupS: Number(values['steady-warmup']),
     rate: Number(values.rate),
@@ -342,7 +345,11 @@ async function main(): Promise<void> {
         const timer = setTimeout(() => {
           waiters.delete(check);
           const r = seen.at(-1)?.rollout;
-          reject(new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}; last rollout: ${r ? `${r.phase}, ${JSON.stringify(r.decisions.at(-1))}` : 'none'}\nmlpd stderr (tail):\n${daemonLog.slice(-3000)}`));
+          reject(
+            new Error(
+              `timed out after ${timeoutMs / 1000} s waiting for ${what}; last rollout: ${r ? `${r.phase}, ${JSON.stringify(r.decisions.at(-1))}` : 'none'}\nmlpd stderr (tail):\n${daemonLog.slice(-3000)}`,
+            ),
+          );
         }, timeoutMs);
         waiters.add(check);
         check();
@@ -355,8 +362,12 @@ async function main(): Promise<void> {
       const r = await runCli(['deploy', PIPELINE], env);
       if (r.code !== 0) {
         const snap = await conn!.fullStatus();
-        const problems = [...snap.repo.problems, ...snap.pipelines.flatMap((p) => p.problems)].map((p) => `${p.file}:${p.line}: ${p.message}`);
-        throw new Error(`mlp deploy exited with ${r.code}: ${r.stderr.trim()}${problems.length ? `\nrepo problems:\n${problems.join('\n')}` : ''}`);
+        const problems = [...snap.repo.problems, ...snap.pipelines.flatMap((p) => p.problems)].map(
+          (p) => `${p.file}:${p.line}: ${p.message}`,
+        );
+        throw new Error(
+          `mlp deploy exited with ${r.code}: ${r.stderr.trim()}${problems.length ? `\nrepo problems:\n${problems.join('\n')}` : ''}`,
+        );
       }
       return (s) => !!s.rollout && s.rollout.id > last;
     };
@@ -383,7 +394,16 @@ async function main(): Promise<void> {
     // --- live traffic, from now to the end (replay draws on what it captures) --------------------------
     const serve = new URL(serveUrl);
     load = spawn(process.execPath, ['--input-type=module', '-e', LOAD_MJS], {
-      env: { ...process.env, LOAD: JSON.stringify({ host: '127.0.0.1', port: Number(serve.port), path: `/endpoints/${PIPELINE}/invocations`, rate: o.rate, loops: o.loops }) },
+      env: {
+        ...process.env,
+        LOAD: JSON.stringify({
+          host: '127.0.0.1',
+          port: Number(serve.port),
+          path: `/endpoints/${PIPELINE}/invocations`,
+          rate: o.rate,
+          loops: o.loops,
+        }),
+      },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const responses: Responses = { t: [], status: [], variant: [] };
@@ -418,33 +438,67 @@ async function main(): Promise<void> {
       if (ro.phase !== 'shifting') throw new Error(`round ${k + 1}: the candidate ended ${ro.phase} before shifting: ${ro.reason}`);
       const candidate = ro.candidateVersion;
       const tShift = shifting.at;
-      process.stderr.write(`round ${k + 1}/${plan.length}: ${candidate} shifting at ${ro.candidateWeight}%, flag on ${warmupS ? `in ${warmupS} s` : 'now'} ...\n`);
+      process.stderr.write(
+        `round ${k + 1}/${plan.length}: ${candidate} shifting at ${ro.candidateWeight}%, flag on ${warmupS ? `in ${warmupS} s` : 'now'} ...\n`,
+      );
       if (warmupS) await sleep(warmupS * 1000);
 
       const idx = seen.length;
       const t0 = now();
       writeFileSync(flag, 'fail\n');
       const isRollout = (s: Seen) => s.rollout?.id === ro.id;
-      const w0 = await waitFor(idx, (s) => isRollout(s) && (['rolling_back', 'rolled_back'].includes(s.rollout!.phase) || s.rollout!.candidateWeight === 0), 30_000, `round ${k + 1}'s rollback`);
-      const routes = await waitFor(idx, (s) => isRollout(s) && !s.variants.some((v) => v.variant === candidate && v.weight > 0), 30_000, `round ${k + 1}'s candidate to leave the routes`);
-      const cw0 = await waitFor(idx, (s) => isRollout(s) && ['rolled_back', 'promoted', 'blocked', 'failed'].includes(s.rollout!.phase), 30_000, `round ${k + 1}'s rollout to end`);
-      if (cw0.rollout!.phase !== 'rolled_back') throw new Error(`round ${k + 1}: the rollout ended ${cw0.rollout!.phase}: ${cw0.rollout!.reason}`);
+      const w0 = await waitFor(
+        idx,
+        (s) => isRollout(s) && (['rolling_back', 'rolled_back'].includes(s.rollout!.phase) || s.rollout!.candidateWeight === 0),
+        30_000,
+        `round ${k + 1}'s rollback`,
+      );
+      const routes = await waitFor(
+        idx,
+        (s) => isRollout(s) && !s.variants.some((v) => v.variant === candidate && v.weight > 0),
+        30_000,
+        `round ${k + 1}'s candidate to leave the routes`,
+      );
+      const cw0 = await waitFor(
+        idx,
+        (s) => isRollout(s) && ['rolled_back', 'promoted', 'blocked', 'failed'].includes(s.rollout!.phase),
+        30_000,
+        `round ${k + 1}'s rollout to end`,
+      );
+      if (cw0.rollout!.phase !== 'rolled_back')
+        throw new Error(`round ${k + 1}: the rollout ended ${cw0.rollout!.phase}: ${cw0.rollout!.reason}`);
       await sleep(300); // stragglers
       await collect('collect');
 
       if (values.trace) {
         for (const s of seen.slice(idx).filter(isRollout)) {
           const vs = s.variants.map((v) => `${v.variant}:${v.role}:${v.weight}:${v.state}`).join(' ');
-          process.stderr.write(`  event +${ms(s.at - t0)} ${s.rollout!.phase} candidateWeight ${s.rollout!.candidateWeight} variants ${vs}\n`);
+          process.stderr.write(
+            `  event +${ms(s.at - t0)} ${s.rollout!.phase} candidateWeight ${s.rollout!.candidateWeight} variants ${vs}\n`,
+          );
         }
       }
       const decision = cw0.rollout!.decisions.find((d) => d.verdict === 'rollback');
       if (!decision) throw new Error(`round ${k + 1}: no rollback decision: ${JSON.stringify(cw0.rollout!.decisions)}`);
-      results.push(analyse(
-          { candidate, warmupS, weight: ro.candidateWeight, tShift, t0, tW0: w0.at, tRoutes: routes.at, tCw0: cw0.at, weightShownAtW0: w0.rollout!.candidateWeight, decision, replay: ro.gates.replay?.summary ?? 'no replay' },
+      results.push(
+        analyse(
+          {
+            candidate,
+            warmupS,
+            weight: ro.candidateWeight,
+            tShift,
+            t0,
+            tW0: w0.at,
+            tRoutes: routes.at,
+            tCw0: cw0.at,
+            weightShownAtW0: w0.rollout!.candidateWeight,
+            decision,
+            replay: ro.gates.replay?.summary ?? 'no replay',
+          },
           responses,
           o,
-        ),);
+        ),
+      );
       const r = results.at(-1)!;
       process.stderr.write(
         `  T0 +${ms(r.tMin)} min_requests-th failure, +${ms(r.tW0)} weight 0 (${reaction(r)}), ${r.failures} failed requests; ` +
@@ -551,9 +605,28 @@ function reaction(r: RoundResult): string {
 function print(results: RoundResult[], wallS: number): void {
   const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
   const cpu = /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? 'unknown CPU';
-  console.log(`\nmachine: ${availableParallelism()} CPUs (${cpu}), Node ${process.version}, load average ${loadavg()[0]!.toFixed(1)}; whole run ${wallS.toFixed(0)} s`);
+  console.log(
+    `\nmachine: ${availableParallelism()} CPUs (${cpu}), Node ${process.version}, load average ${loadavg()[0]!.toFixed(1)}; whole run ${wallS.toFixed(0)} s`,
+  );
   console.log('times in ms after T0 (the flag file created: the candidate fails every request from then on)');
-  const header = ['round', 'warm-up', 'req/s', 'share', 'ok in window', 'Tmin', 'Tcross', 'decision', 'Tw0', 'routes', 'last cand.', 'Tcw0', 'Tw0−Tmin', 'Tw0−Tcross', 'failed', 'decision record (rule observed > threshold, sample)'];
+  const header = [
+    'round',
+    'warm-up',
+    'req/s',
+    'share',
+    'ok in window',
+    'Tmin',
+    'Tcross',
+    'decision',
+    'Tw0',
+    'routes',
+    'last cand.',
+    'Tcw0',
+    'Tw0−Tmin',
+    'Tw0−Tcross',
+    'failed',
+    'decision record (rule observed > threshold, sample)',
+  ];
   const rows = results.map((r, i) => [
     `${i + 1} ${r.candidate}`,
     `${r.warmupS} s`,
@@ -573,13 +646,17 @@ function print(results: RoundResult[], wallS: number): void {
     `${r.decision.rule} ${fmtNum(r.decision.observed)} > ${fmtNum(r.decision.threshold)}, ${JSON.stringify(r.decision.sample)}`,
   ]);
   table(header, rows);
-  console.log(' req/s: answered in the 5 s before T0; share: the candidate\'s share of the answers from the shift\'s start to Tw0');
-  console.log(' ok in window: the candidate\'s healthy answers in the 60 s before T0');
+  console.log(" req/s: answered in the 5 s before T0; share: the candidate's share of the answers from the shift's start to Tw0");
+  console.log(" ok in window: the candidate's healthy answers in the 60 s before T0");
   console.log(' Tmin: the min_requests-th failing candidate answer ("< 0": rolled back before that many failures arrived)');
-  console.log(' Tcross: the first candidate answer after which its last 60 s hold ≥ min_requests requests over the threshold (reconstructed)');
+  console.log(
+    ' Tcross: the first candidate answer after which its last 60 s hold ≥ min_requests requests over the threshold (reconstructed)',
+  );
   console.log(` decision: the rollback decision record's time (daemon clock); Tw0: the first pipeline_updated event in rolling_back`);
   console.log(` routes: the first event without the candidate in its variants; last cand.: the last answer from the candidate`);
-  console.log(` Tcw0: the first event with the rollout rolled_back (drained and stopped); the Tw0 events showed candidateWeight ${[...new Set(results.map((r) => r.weightShownAtW0))].join('/')}`);
+  console.log(
+    ` Tcw0: the first event with the rollout rolled_back (drained and stopped); the Tw0 events showed candidateWeight ${[...new Set(results.map((r) => r.weightShownAtW0))].join('/')}`,
+  );
 
   for (const warmupS of [...new Set(results.map((r) => r.warmupS))]) {
     const rs = results.filter((r) => r.warmupS === warmupS);
@@ -591,14 +668,21 @@ function print(results: RoundResult[], wallS: number): void {
     table(
       ['', 'min', 'median', 'max'],
       [
-        msStat(`reaction Tw0 − Tmin (target ≤ 1,000)${before ? ` [${before} of ${rs.length} rolled back before Tmin]` : ''}`, (r) => r.tW0 - r.tMin),
+        msStat(
+          `reaction Tw0 − Tmin (target ≤ 1,000)${before ? ` [${before} of ${rs.length} rolled back before Tmin]` : ''}`,
+          (r) => r.tW0 - r.tMin,
+        ),
         msStat('Tmin (min_requests-th failure)', (r) => r.tMin),
         msStat('Tcross (the rule can fire)', (r) => r.tCross),
         msStat('Tw0 (event: rolling back, weight 0)', (r) => r.tW0),
         msStat('daemon + event: Tw0 − Tcross', (r) => r.tW0 - r.tCross),
         msStat('last candidate answer', (r) => r.tLast),
         msStat('rollout.candidateWeight 0', (r) => r.tCw0),
-        stat('failed requests seen', rs.map((r) => r.failures), fmt),
+        stat(
+          'failed requests seen',
+          rs.map((r) => r.failures),
+          fmt,
+        ),
       ],
     );
     const tW0 = median(rs.map((r) => r.tW0)) / 1000;
@@ -610,14 +694,17 @@ function print(results: RoundResult[], wallS: number): void {
       `vs a 5-minute rollback: ${fmt(FIVE_MINUTES_S / tW0)}× faster, and ${fmt(median(rs.map((r) => r.failures)))} failed requests instead of ~${fmt(y)} at this rate ` +
         `(${fmt(rate)} req/s × ${FIVE_MINUTES_S} s × the candidate's ${fmt(share * 100)}%)`,
     );
-    console.log(`target (weight 0 ≤ 1 s after the min_requests-th failure): ${missed ? `MISSED in ${missed} of ${rs.length} rounds` : 'met in every round'}`);
+    console.log(
+      `target (weight 0 ≤ 1 s after the min_requests-th failure): ${missed ? `MISSED in ${missed} of ${rs.length} rounds` : 'met in every round'}`,
+    );
   }
   console.log(`\nreplay gate, each round (flag absent): ${results[0]?.replay}`);
 }
 
 function table(header: string[], rows: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   console.log(line(header));
   for (const r of rows) console.log(line(r));
 }

@@ -147,7 +147,8 @@ async function main(): Promise<void> {
             ],
           });
           const ms = performance.now() - started;
-          if (report.sent !== n || report.checks.some((c) => !c.passed && c.kind !== 'latency')) throw new Error(`the gate run failed: ${report.reason}`);
+          if (report.sent !== n || report.checks.some((c) => !c.passed && c.kind !== 'latency'))
+            throw new Error(`the gate run failed: ${report.reason}`);
           return { perModel: (n / ms) * 1000, total: ((2 * n) / ms) * 1000, wallMs: ms };
         },
       },
@@ -221,7 +222,11 @@ autocannon(JSON.parse(process.env.OPTIONS), (err, r) => {
  * autocannon against each target at once (a process per target, `concurrency` connections each) for
  * `seconds`: its steady rate. (With a request count instead, it only stops at its next 1 s sampling tick.)
  */
-async function autocannon(targets: BenchModel[], seconds: number, concurrency: number): Promise<{ perModel: number; total: number; wallMs: number }> {
+async function autocannon(
+  targets: BenchModel[],
+  seconds: number,
+  concurrency: number,
+): Promise<{ perModel: number; total: number; wallMs: number }> {
   const runs = await Promise.all(
     targets.map(async (t) => {
       const options = {
@@ -258,7 +263,9 @@ function median(xs: number[]): number {
 
 function print(rows: Row[], o: { n: number; concurrency: number; rounds: number }): void {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  console.log(`replay benchmark: ${o.n.toLocaleString('en-US')} captured requests, concurrency ${o.concurrency}, median of ${o.rounds} rounds`);
+  console.log(
+    `replay benchmark: ${o.n.toLocaleString('en-US')} captured requests, concurrency ${o.concurrency}, median of ${o.rounds} rounds`,
+  );
   console.log(`machine: ${availableParallelism()} CPUs (${cpu}), Node ${process.version}`);
   const one = median(rows[0]!.perModel);
   const two = median(rows[1]!.total);

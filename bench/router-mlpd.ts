@@ -88,11 +88,32 @@ async function main(): Promise<void> {
     writeFileSync(script, `wrk.method = "POST"\nwrk.body = '${BODY}'\nwrk.headers["Content-Type"] = "application/json"\n`);
     printMachine({ duration, rounds, connections, workerCounts, threadCounts });
 
-    interface Run { key: string; setting: Setting; threads: number; target: 'mlpd' | 'nginx'; url: string; cpu: () => number }
+    interface Run {
+      key: string;
+      setting: Setting;
+      threads: number;
+      target: 'mlpd' | 'nginx';
+      url: string;
+      cpu: () => number;
+    }
     const runs: Run[] = settings.flatMap((s) =>
       threadCounts.flatMap((threads) => [
-        { key: `${s.workers}/t${threads}/mlpd`, setting: s, threads, target: 'mlpd' as const, url: `${s.serveUrl}/endpoints/${PIPELINE}/invocations`, cpu: () => daemonCpuMs(s.daemon.pid!) },
-        { key: `${s.workers}/t${threads}/nginx`, setting: s, threads, target: 'nginx' as const, url: `${s.nginxUrl}/endpoints/${PIPELINE}/invocations`, cpu: () => cpuMs(s.nginx.pid!) },
+        {
+          key: `${s.workers}/t${threads}/mlpd`,
+          setting: s,
+          threads,
+          target: 'mlpd' as const,
+          url: `${s.serveUrl}/endpoints/${PIPELINE}/invocations`,
+          cpu: () => daemonCpuMs(s.daemon.pid!),
+        },
+        {
+          key: `${s.workers}/t${threads}/nginx`,
+          setting: s,
+          threads,
+          target: 'nginx' as const,
+          url: `${s.nginxUrl}/endpoints/${PIPELINE}/invocations`,
+          cpu: () => cpuMs(s.nginx.pid!),
+        },
       ]),
     );
     for (const r of runs) wrk(r.url, r.cpu, script, warmup, connections, r.threads);
@@ -128,8 +149,25 @@ async function main(): Promise<void> {
         ];
       }),
     );
-    table(['workers', 'wrk', 'mlpd req/s', 'range', 'nginx req/s', 'range', 'vs nginx', 'mlpd CPU µs/req', 'nginx CPU µs/req', 'CPU vs nginx', 'errors'], rows);
-    console.log('("vs nginx", "CPU vs nginx": median of per-round ratios; CPU: mlpd\'s threads and router workers, not its model server; nginx: master and workers)');
+    table(
+      [
+        'workers',
+        'wrk',
+        'mlpd req/s',
+        'range',
+        'nginx req/s',
+        'range',
+        'vs nginx',
+        'mlpd CPU µs/req',
+        'nginx CPU µs/req',
+        'CPU vs nginx',
+        'errors',
+      ],
+      rows,
+    );
+    console.log(
+      '("vs nginx", "CPU vs nginx": median of per-round ratios; CPU: mlpd\'s threads and router workers, not its model server; nginx: master and workers)',
+    );
   } finally {
     await stopAll();
   }
@@ -145,7 +183,9 @@ function ensureTools(): string {
     if (light.status !== 0) spawnSync('apt-get', ['install', '-y', '-qq', 'nginx', 'wrk'], { stdio: 'inherit' });
   }
   if (missing().length > 0) {
-    console.error(`bench:router-mlpd needs ${missing().join(' and ')}: apt-get install -y nginx-light wrk (as root; macOS: brew install nginx wrk)`);
+    console.error(
+      `bench:router-mlpd needs ${missing().join(' and ')}: apt-get install -y nginx-light wrk (as root; macOS: brew install nginx wrk)`,
+    );
     process.exit(2);
   }
   return findNginx()!;
@@ -176,7 +216,22 @@ async function startSetting(dir: string, nginxBin: string, workers: number): Pro
   writeFileSync(join(repo, PIPELINE, 'serve.mjs'), SERVE_MJS);
   const daemon = spawn(
     process.execPath,
-    [BIN.mlpd, 'start', '--repo', repo, '--data-dir', join(home, 'data'), '--port', '0', '--serve-port', '0', '--serve-workers', String(workers), '--log-level', 'warn'],
+    [
+      BIN.mlpd,
+      'start',
+      '--repo',
+      repo,
+      '--data-dir',
+      join(home, 'data'),
+      '--port',
+      '0',
+      '--serve-port',
+      '0',
+      '--serve-workers',
+      String(workers),
+      '--log-level',
+      'warn',
+    ],
     { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let log = '';
@@ -191,7 +246,9 @@ async function startSetting(dir: string, nginxBin: string, workers: number): Pro
     if (Date.now() > deadline) throw new Error(`v1 did not go live within 60 s:\n${log}`);
     await new Promise((r) => setTimeout(r, 300));
     const st = await runCli(['status', '--json'], env);
-    const p = (JSON.parse(st.stdout || '{"pipelines":[]}') as { pipelines: { variants: { state: string; weight: number; port: number | null }[] }[] }).pipelines[0];
+    const p = (
+      JSON.parse(st.stdout || '{"pipelines":[]}') as { pipelines: { variants: { state: string; weight: number; port: number | null }[] }[] }
+    ).pipelines[0];
     const v = p?.variants.find((x) => x.state === 'live' && x.weight === 100);
     if (v?.port) modelPort = v.port;
   }
@@ -221,12 +278,20 @@ function childrenOf(pid: number): number[] {
   return out;
 }
 
-function printMachine(run: { duration: number; rounds: number; connections: number; workerCounts: number[]; threadCounts: number[] }): void {
+function printMachine(run: {
+  duration: number;
+  rounds: number;
+  connections: number;
+  workerCounts: number[];
+  threadCounts: number[];
+}): void {
   const cpu = /model name\s*:\s*(.*)/.exec(existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '')?.[1] ?? 'unknown CPU';
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   const wrkVersion = spawnSync('wrk', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0]?.trim();
   const nginxVersion = spawnSync(findNginx()!, ['-v'], { encoding: 'utf8' }).stderr.trim();
-  console.log(`machine: ${availableParallelism()} CPUs (${cpu}), load average ${load} before the run, Node ${process.version}, ${wrkVersion}, ${nginxVersion}`);
+  console.log(
+    `machine: ${availableParallelism()} CPUs (${cpu}), load average ${load} before the run, Node ${process.version}, ${wrkVersion}, ${nginxVersion}`,
+  );
   console.log(
     `load: wrk ${run.threadCounts.map((t) => `-t${t}`).join('/')} -c${run.connections} -d${run.duration}s, POST ${BODY.length}-byte JSON; ` +
       `mlpd --serve-workers ${run.workerCounts.join('/')} with capture at 100% beside nginx with as many workers; ${run.rounds} interleaved rounds`,

@@ -51,7 +51,6 @@ interface Target {
   pid: number;
 }
 
-
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -71,7 +70,14 @@ async function main(): Promise<void> {
       token: { type: 'string' },
     },
   });
-  if (values.serve) return serveRouter(Number(values.port), Number(values['model-port']), values['capture-dir'], Number(values['router-workers']), values.token);
+  if (values.serve)
+    return serveRouter(
+      Number(values.port),
+      Number(values['model-port']),
+      values['capture-dir'],
+      Number(values['router-workers']),
+      values.token,
+    );
 
   const duration = Number(values.duration);
   const rounds = Number(values.rounds);
@@ -80,10 +86,7 @@ async function main(): Promise<void> {
   const threads = Number(values.threads);
   const workers = Number(values['router-workers']);
   const nginxBin = findNginx();
-  const missing = [
-    !hasCommand('wrk', ['--version']) && 'wrk',
-    !nginxBin && 'nginx',
-  ].filter(Boolean);
+  const missing = [!hasCommand('wrk', ['--version']) && 'wrk', !nginxBin && 'nginx'].filter(Boolean);
   if (missing.length > 0) {
     console.error(`bench:router needs ${missing.join(' and ')}, which ${missing.length > 1 ? 'are' : 'is'} not installed.`);
     console.error(`Install: apt-get install -y ${missing.join(' ')}   (Debian/Ubuntu, as root; macOS: brew install ${missing.join(' ')})`);
@@ -102,16 +105,39 @@ async function main(): Promise<void> {
   });
   try {
     const [modelPort, routerPort, capturePort, tokenPort, nginxPort] = (await freePorts(5)) as [number, number, number, number, number];
-    const model = await start('model', process.execPath, ['--input-type=module', '-e', MODEL_SERVER], { PORT: String(modelPort) }, modelPort);
+    const model = await start(
+      'model',
+      process.execPath,
+      ['--input-type=module', '-e', MODEL_SERVER],
+      { PORT: String(modelPort) },
+      modelPort,
+    );
     children.push(model);
     const self = [...process.execArgv, process.argv[1]!];
-    const router = await start('router', process.execPath, [...self, '--serve', '--port', String(routerPort), '--model-port', String(modelPort), '--router-workers', String(workers)], {}, routerPort);
+    const router = await start(
+      'router',
+      process.execPath,
+      [...self, '--serve', '--port', String(routerPort), '--model-port', String(modelPort), '--router-workers', String(workers)],
+      {},
+      routerPort,
+    );
     children.push(router);
     const captureDir = join(dir, 'capture');
     const captureRouter = await start(
       'router+capture',
       process.execPath,
-      [...self, '--serve', '--port', String(capturePort), '--model-port', String(modelPort), '--capture-dir', captureDir, '--router-workers', String(workers)],
+      [
+        ...self,
+        '--serve',
+        '--port',
+        String(capturePort),
+        '--model-port',
+        String(modelPort),
+        '--capture-dir',
+        captureDir,
+        '--router-workers',
+        String(workers),
+      ],
       {},
       capturePort,
     );
@@ -119,7 +145,18 @@ async function main(): Promise<void> {
     const tokenRouter = await start(
       'router+token',
       process.execPath,
-      [...self, '--serve', '--port', String(tokenPort), '--model-port', String(modelPort), '--token', SERVE_TOKEN, '--router-workers', String(workers)],
+      [
+        ...self,
+        '--serve',
+        '--port',
+        String(tokenPort),
+        '--model-port',
+        String(modelPort),
+        '--token',
+        SERVE_TOKEN,
+        '--router-workers',
+        String(workers),
+      ],
       {},
       tokenPort,
     );
@@ -144,7 +181,13 @@ async function main(): Promise<void> {
       { key: 'direct', label: 'model directly', url: `http://127.0.0.1:${modelPort}/invocations`, pid: model.pid! },
       { key: 'router', label: 'mlp router, capture off', url: `http://127.0.0.1:${routerPort}${endpoint}`, pid: router.pid! },
       { key: 'capture', label: 'mlp router, capture 100%', url: `http://127.0.0.1:${capturePort}${endpoint}`, pid: captureRouter.pid! },
-      { key: 'token', label: 'mlp router, serving token', url: `http://127.0.0.1:${tokenPort}${endpoint}`, pid: tokenRouter.pid!, script: tokenScript },
+      {
+        key: 'token',
+        label: 'mlp router, serving token',
+        url: `http://127.0.0.1:${tokenPort}${endpoint}`,
+        pid: tokenRouter.pid!,
+        script: tokenScript,
+      },
       {
         key: 'sagemaker',
         label: 'mlp router, SageMaker form',
@@ -152,7 +195,12 @@ async function main(): Promise<void> {
         pid: router.pid!,
         script: sageMakerScript,
       },
-      { key: 'nginx', label: `nginx (${nginxWorkers} worker${nginxWorkers > 1 ? 's' : ''}, keepalive)`, url: `http://127.0.0.1:${nginxPort}${endpoint}`, pid: nginx.pid! },
+      {
+        key: 'nginx',
+        label: `nginx (${nginxWorkers} worker${nginxWorkers > 1 ? 's' : ''}, keepalive)`,
+        url: `http://127.0.0.1:${nginxPort}${endpoint}`,
+        pid: nginx.pid!,
+      },
     ];
     if (values.only) targets = targets.filter((t) => values.only!.split(',').includes(t.key));
 
@@ -177,7 +225,13 @@ async function main(): Promise<void> {
 }
 
 /** The child process mode: one router (or a cluster of them) in front of the model. */
-async function serveRouter(port: number, modelPort: number, captureDir: string | undefined, workers: number, token: string | undefined): Promise<void> {
+async function serveRouter(
+  port: number,
+  modelPort: number,
+  captureDir: string | undefined,
+  workers: number,
+  token: string | undefined,
+): Promise<void> {
   if (workers > 1 && cluster.isPrimary) {
     for (let i = 0; i < workers; i++) cluster.fork();
     let ready = 0;
@@ -204,7 +258,8 @@ async function serveRouter(port: number, modelPort: number, captureDir: string |
   };
   // As in the daemon: live metrics always, Data Capture (the real writer, files on disk) when asked.
   const metrics = createLiveMetrics();
-  const capture = captureDir === undefined ? undefined : createCaptureWriter({ dir: captureDir, retention: { days: 1, maxBytes: 2 * 1024 ** 3 } });
+  const capture =
+    captureDir === undefined ? undefined : createCaptureWriter({ dir: captureDir, retention: { days: 1, maxBytes: 2 * 1024 ** 3 } });
   await startRouter({ host: '127.0.0.1', port, table, metrics, ...(capture ? { capture } : {}), ...(token ? { token } : {}) });
   if (cluster.isWorker) process.send!('ready');
   else process.stdout.write('listening\n');
@@ -227,8 +282,18 @@ function printTable(targets: Target[], results: Map<string, Sample[]>): void {
       ratio(perRound(s, direct, (a, b) => a.rps / b.rps)),
       fmt(median(s.map((x) => x.p50)), 2),
       fmt(median(s.map((x) => x.p99)), 2),
-      t.key === 'direct' ? '' : fmt(perRound(s, direct, (a, b) => a.p50 - b.p50), 2),
-      t.key === 'direct' ? '' : fmt(perRound(s, direct, (a, b) => a.p99 - b.p99), 2),
+      t.key === 'direct'
+        ? ''
+        : fmt(
+            perRound(s, direct, (a, b) => a.p50 - b.p50),
+            2,
+          ),
+      t.key === 'direct'
+        ? ''
+        : fmt(
+            perRound(s, direct, (a, b) => a.p99 - b.p99),
+            2,
+          ),
       fmt(median(s.map((x) => x.cpuPerRequest)), 1),
       String(s.reduce((a, x) => a + x.errors, 0)),
     ];
@@ -263,8 +328,12 @@ function printMachine(workers: number, run: { duration: number; rounds: number; 
   const wrkVersion = spawnSync('wrk', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0]?.trim();
   const nginxVersion = spawnSync(findNginx()!, ['-v'], { encoding: 'utf8' }).stderr.trim();
   console.log(`machine: ${availableParallelism()} CPUs (${cpu}), Node ${process.version}, ${wrkVersion}, ${nginxVersion}`);
-  console.log(`load: wrk -t${run.threads} -c${run.connections} -d${run.duration}s, POST ${BODY.length}-byte JSON; ${run.rounds} interleaved rounds`);
-  console.log(`router: ${workers} process${workers > 1 ? 'es (cluster)' : ''}, live metrics on; capture: the Data Capture writer (daemon/serving/capture/writer.ts), JSON Lines on disk`);
+  console.log(
+    `load: wrk -t${run.threads} -c${run.connections} -d${run.duration}s, POST ${BODY.length}-byte JSON; ${run.rounds} interleaved rounds`,
+  );
+  console.log(
+    `router: ${workers} process${workers > 1 ? 'es (cluster)' : ''}, live metrics on; capture: the Data Capture writer (daemon/serving/capture/writer.ts), JSON Lines on disk`,
+  );
 }
 
 await main();

@@ -123,7 +123,20 @@ type ChildMessage =
   | { type: 'ready' }
   | { type: 'phase'; phase: string; at: number }
   | { type: 'frame'; text: string }
-  | { type: 'stats'; frames: number; renders: number; seconds: number; last: string; lag: Percentiles; render: Percentiles; fleetEvents: number; pipelines: number; cpuMs: number; cpuSeconds: number; cpuFrames: number }
+  | {
+      type: 'stats';
+      frames: number;
+      renders: number;
+      seconds: number;
+      last: string;
+      lag: Percentiles;
+      render: Percentiles;
+      fleetEvents: number;
+      pipelines: number;
+      cpuMs: number;
+      cpuSeconds: number;
+      cpuFrames: number;
+    }
   | { type: 'load'; ok: number; failed: number; seconds: number }
   | { type: 'error'; message: string };
 
@@ -200,15 +213,16 @@ async function tuiProcess() {
 
   // Imported here, so the main process never loads Ink and React. Ink reads CI once, at import: the
   // parent removed it from this process's environment, as `mlp` does for the interactive TUI.
-  const [{ render }, { createElement }, { App }, { TuiProvider }, { createFleetStore }, { startLive }, { clientSettings }] = await Promise.all([
-    import('ink'),
-    import('react'),
-    import('../tui/app.js'),
-    import('../tui/provider.js'),
-    import('../tui/state/store.js'),
-    import('../tui/live.js'),
-    import('../tui/client.js'),
-  ]);
+  const [{ render }, { createElement }, { App }, { TuiProvider }, { createFleetStore }, { startLive }, { clientSettings }] =
+    await Promise.all([
+      import('ink'),
+      import('react'),
+      import('../tui/app.js'),
+      import('../tui/provider.js'),
+      import('../tui/state/store.js'),
+      import('../tui/live.js'),
+      import('../tui/client.js'),
+    ]);
 
   const settings = clientSettings();
   const started = nowMs();
@@ -262,7 +276,8 @@ async function tuiProcess() {
   );
 
   process.on('message', (m: { type: string }) => {
-    if (m.type === 'dump') send({ type: 'frame', text: terminal.last.replace(ANSI, '') + (errors.length ? `\nstderr: ${errors.join('')}` : '') });
+    if (m.type === 'dump')
+      send({ type: 'frame', text: terminal.last.replace(ANSI, '') + (errors.length ? `\nstderr: ${errors.join('')}` : '') });
     if (m.type === 'stop') {
       live.stop();
       app.unmount();
@@ -284,9 +299,7 @@ async function tuiProcess() {
         cpuSeconds: (nowMs() - readyAt) / 1000,
         cpuFrames: renders - rendersAtStart,
       } satisfies ChildMessage;
-      process.send?.(stats, undefined, undefined, () =>
-        process.exit(0),
-      );
+      process.send?.(stats, undefined, undefined, () => process.exit(0));
     }
   });
 }
@@ -307,13 +320,19 @@ async function loadProcess() {
   });
   const interval = 1000 / RATE;
   for (let k = 0; running; k++) {
-    const res = await fetch(url, { method: 'POST', body: JSON.stringify({ x: 5_000 + k }), headers: { 'content-type': 'application/json' } }).catch(() => null);
+    const res = await fetch(url, {
+      method: 'POST',
+      body: JSON.stringify({ x: 5_000 + k }),
+      headers: { 'content-type': 'application/json' },
+    }).catch(() => null);
     if (res) await res.arrayBuffer();
     if (res?.ok) ok++;
     else failed++;
     await sleep(Math.max(0, started + (k + 1) * interval - nowMs()));
   }
-  process.send?.({ type: 'load', ok, failed, seconds: (nowMs() - started) / 1000 } satisfies ChildMessage, undefined, undefined, () => process.exit(0));
+  process.send?.({ type: 'load', ok, failed, seconds: (nowMs() - started) / 1000 } satisfies ChildMessage, undefined, undefined, () =>
+    process.exit(0),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -352,7 +371,9 @@ function child(role: 'tui' | 'load', env: NodeJS.ProcessEnv) {
       const timer = setTimeout(() => done(new Error(`the ${role} process did not report ${what} within ${timeoutMs} ms`)), timeoutMs);
       listeners.add(listen);
       // A watcher, not a step: `exited` never rejects, and done() ignores it once a value came.
-      void exited.then((code) => done(new Error(`the ${role} process exited (${code}) before it reported ${what}${failure ? `: ${failure}` : ''}\n${stderr}`)));
+      void exited.then((code) =>
+        done(new Error(`the ${role} process exited (${code}) before it reported ${what}${failure ? `: ${failure}` : ''}\n${stderr}`)),
+      );
     });
   return {
     proc,
@@ -377,7 +398,7 @@ function percentile(sorted: number[], p: number): number {
 
 /** Deterministic, so runs compare. */
 let seed = 42;
-const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
 
 const shopOf = (pipelines: PipelineView[]) => pipelines.find((p) => p.name === PIPELINE_NAME);
 
@@ -410,19 +431,26 @@ async function mainProcess() {
     const commander = await connect(settings);
     clients.push(observer, commander);
     const snapshotBytes = Buffer.byteLength(JSON.stringify(observer.snapshot));
-    if (observer.snapshot.pipelines.length !== FLEET) throw new Error(`mlpd has ${observer.snapshot.pipelines.length} pipelines in force, not ${FLEET}`);
+    if (observer.snapshot.pipelines.length !== FLEET)
+      throw new Error(`mlpd has ${observer.snapshot.pipelines.length} pipelines in force, not ${FLEET}`);
 
     const deploy = async () => {
       const r = await runCli('mlp', ['deploy', PIPELINE_NAME], { env: daemon.clientEnv() });
       if (r.code !== 0) throw new Error(`mlp deploy ${PIPELINE_NAME} failed (${r.code}): ${r.stderr}`);
     };
     const rolloutIs = (what: string, ok: (p: PipelineView) => boolean) =>
-      eventually(async () => {
+      eventually(
+        async () => {
+          const p = shopOf((await observer.fullStatus()).pipelines);
+          return p && ok(p) ? p : undefined;
+        },
+        120_000,
+        what,
+      ).catch(async (err: Error) => {
         const p = shopOf((await observer.fullStatus()).pipelines);
-        return p && ok(p) ? p : undefined;
-      }, 120_000, what).catch(async (err: Error) => {
-        const p = shopOf((await observer.fullStatus()).pipelines);
-        throw new Error(`${err.message}; ${PIPELINE_NAME}'s rollout: ${JSON.stringify(p?.rollout ? { phase: p.rollout.phase, reason: p.rollout.reason } : null)}`);
+        throw new Error(
+          `${err.message}; ${PIPELINE_NAME}'s rollout: ${JSON.stringify(p?.rollout ? { phase: p.rollout.phase, reason: p.rollout.reason } : null)}`,
+        );
       });
 
     process.stderr.write('deploying v1 ');
@@ -439,7 +467,8 @@ async function mainProcess() {
       if (res.status !== 200) throw new Error(`request ${x} to ${PIPELINE_NAME} answered ${res.status}`);
     }
     const baseEnv: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('MLP_') && k !== 'CI' && k !== 'CONTINUOUS_INTEGRATION' && k !== 'NO_COLOR') baseEnv[k] = v;
+    for (const [k, v] of Object.entries(process.env))
+      if (!k.startsWith('MLP_') && k !== 'CI' && k !== 'CONTINUOUS_INTEGRATION' && k !== 'NO_COLOR') baseEnv[k] = v;
     const load = child('load', { ...baseEnv, SERVE_URL: daemon.serveUrl });
     children.push(load);
 
@@ -467,7 +496,9 @@ async function mainProcess() {
     await sleep(1_000);
 
     // The busy part: that many pipelines train (two runs at a time), then roll out to five model servers each.
-    const deployed = await Promise.all(Array.from({ length: Math.min(BUSY, FLEET - 1) }, (_, k) => commander.command({ command: 'deploy', pipeline: fleetName(k + 1) })));
+    const deployed = await Promise.all(
+      Array.from({ length: Math.min(BUSY, FLEET - 1) }, (_, k) => commander.command({ command: 'deploy', pipeline: fleetName(k + 1) })),
+    );
     const statusStarted = nowMs();
     const fullStatus = await observer.fullStatus();
     const statusMs = nowMs() - statusStarted;
@@ -484,7 +515,13 @@ async function mainProcess() {
       const phase = command === 'pause' ? 'paused' : 'shifting';
       let t0 = Infinity;
       const observed = new Promise<number>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`round ${i + 1} (${command}): the observer saw no pipeline_updated with ${phase} within ${ROUND_TIMEOUT_MS} ms`)), ROUND_TIMEOUT_MS);
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(`round ${i + 1} (${command}): the observer saw no pipeline_updated with ${phase} within ${ROUND_TIMEOUT_MS} ms`),
+            ),
+          ROUND_TIMEOUT_MS,
+        );
         onUpdate = (p, at) => {
           if (p.rollout?.phase !== phase) return;
           clearTimeout(timer);
@@ -493,10 +530,16 @@ async function mainProcess() {
         };
       });
       const shown = tui
-        .next(`a frame with ${PIPELINE_NAME} ${phase} in round ${i + 1} (${command})`, (m) => (m.type === 'phase' && m.phase === phase && m.at >= t0 ? m.at : undefined), ROUND_TIMEOUT_MS)
+        .next(
+          `a frame with ${PIPELINE_NAME} ${phase} in round ${i + 1} (${command})`,
+          (m) => (m.type === 'phase' && m.phase === phase && m.at >= t0 ? m.at : undefined),
+          ROUND_TIMEOUT_MS,
+        )
         .catch(async (err: Error) => {
           tui.send({ type: 'dump' });
-          const last = await tui.next('its last frame', (m) => (m.type === 'frame' ? m.text : undefined), 2_000).catch(() => '(not available)');
+          const last = await tui
+            .next('its last frame', (m) => (m.type === 'frame' ? m.text : undefined), 2_000)
+            .catch(() => '(not available)');
           throw new Error(`${err.message}\nthe TUI's last frame:\n${last}`);
         });
       t0 = nowMs();
@@ -552,7 +595,9 @@ async function mainProcess() {
     console.log(`TUI event-loop delay: ${pct(stats.lag)}; Ink render per frame: ${pct(stats.render)}`);
     console.log(
       `TUI CPU time from its first frame of shop on: ${(stats.cpuMs / stats.cpuSeconds).toFixed(0)} ms per second, ${(stats.cpuMs / stats.cpuFrames).toFixed(1)} ms per computed frame ` +
-        `(everything the process did over the frames Ink computed); load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+        `(everything the process did over the frames Ink computed); load average ${loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' ')}`,
     );
     if (values['show-frame']) console.log(`the TUI's last frame:\n${stats.last}`);
   } finally {

@@ -38,7 +38,7 @@ const ROWS = 30;
 
 /** Deterministic, so runs compare. */
 let seed = 42;
-const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
 
 const name = (i: number) => `pipeline-${String(i).padStart(4, '0')}`;
 
@@ -77,7 +77,10 @@ function update(k: number): DaemonEvent {
   }
   const target = shifting(name(i - (i % 6)), 10 + (i % 9) * 10, i % 4);
   const requests = 200 + Math.floor(random() * 800);
-  const variants = target.variants.map((v) => ({ ...v, metrics: v.role === 'candidate' ? metrics(requests / 4, Math.floor(random() * 20)) : metrics(requests, 1) }));
+  const variants = target.variants.map((v) => ({
+    ...v,
+    metrics: v.role === 'candidate' ? metrics(requests / 4, Math.floor(random() * 20)) : metrics(requests, 1),
+  }));
   return { kind: 'fleet', at: NOW + k * 250, pipelines: [summaryOf({ ...target, variants })] };
 }
 
@@ -117,7 +120,8 @@ async function main() {
     framesWritten++;
     frameWritten?.();
   };
-  if (!new RegExp(`1-\\d+ of ${PIPELINES}`).test(app.lastFrame() ?? '')) throw new Error(`the first frame does not show the fleet:\n${app.lastFrame()}`);
+  if (!new RegExp(`1-\\d+ of ${PIPELINES}`).test(app.lastFrame() ?? ''))
+    throw new Error(`the first frame does not show the fleet:\n${app.lastFrame()}`);
 
   /** Runs `act` and resolves with the ms until Ink wrote the frame it caused (null: no frame within 1 s). */
   const measure = (act: () => void) =>
@@ -155,7 +159,9 @@ async function main() {
   const rows = [summarise(`${UPDATES} updates`, updateTimes), summarise(`${PRESSES} ↓ presses`, pressTimes)];
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   console.log(`TUI frame times: ${PIPELINES} pipelines at ${COLUMNS}x${ROWS}; ${cpus().length} CPUs (${cpu}), Node ${process.version}`);
-  console.log(`first frame: ${firstFrameMs.toFixed(1)} ms; after ${PRESSES} ↓ the selection is ${selected ?? '(not shown)'}; ${missed} actions drew no frame`);
+  console.log(
+    `first frame: ${firstFrameMs.toFixed(1)} ms; after ${PRESSES} ↓ the selection is ${selected ?? '(not shown)'}; ${missed} actions drew no frame`,
+  );
   console.log('| what | frames | p50 ms | p95 ms | max ms |');
   console.log('|---|---:|---:|---:|---:|');
   for (const r of rows) console.log(`| ${r.what} | ${r.frames} | ${r.p50.toFixed(2)} | ${r.p95.toFixed(2)} | ${r.max.toFixed(2)} |`);

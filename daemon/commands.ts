@@ -27,16 +27,18 @@ export function createCommandService(opts: {
 
   function audit(cmd: CommandMessage, session: Session, outcome: 'accepted' | 'rejected' | 'failed', message: string) {
     const at = now();
-    opts.storage.write(`audit ${++audited}`, () => opts.store.audit.record({
-      at,
-      actor: session.token,
-      role: session.role,
-      command: cmd.command,
-      target: cmd.pipeline,
-      args: cmd.version ? { version: cmd.version } : {},
-      outcome,
-      message,
-    }));
+    opts.storage.write(`audit ${++audited}`, () =>
+      opts.store.audit.record({
+        at,
+        actor: session.token,
+        role: session.role,
+        command: cmd.command,
+        target: cmd.pipeline,
+        args: cmd.version ? { version: cmd.version } : {},
+        outcome,
+        message,
+      }),
+    );
   }
 
   return {
@@ -56,7 +58,10 @@ export function createCommandService(opts: {
       if (!opts.pipelineExists(cmd.pipeline)) {
         const known = opts.knownPipelines();
         refuse(
-          new MlpError('not_found', `no pipeline named '${cmd.pipeline}'` + (known.length ? ` (known: ${known.join(', ')})` : ' (the repo has no valid pipelines)')),
+          new MlpError(
+            'not_found',
+            `no pipeline named '${cmd.pipeline}'` + (known.length ? ` (known: ${known.join(', ')})` : ' (the repo has no valid pipelines)'),
+          ),
         );
       }
       const handler = opts.handlers[cmd.command];

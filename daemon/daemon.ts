@@ -122,7 +122,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   try {
     const bus = createEventBus();
     // A full disk must not stop serving: refused writes are reported once, kept and retried.
-    const storage = createStorageHealth({ log, file: store.file, onChange: (problem) => bus.publish({ kind: 'storage', storage: problem }) });
+    const storage = createStorageHealth({
+      log,
+      file: store.file,
+      onChange: (problem) => bus.publish({ kind: 'storage', storage: problem }),
+    });
     shutdown.add('housekeeping', () => storage.close());
     const logs = createLogWriter(store, reportToStorageHealth(storage, log));
     shutdown.add('housekeeping', createLogPersister({ log, writer: logs, bus }));
@@ -162,7 +166,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     const targets = notifyTargets({ registry, log, env: process.env });
     targets.checkEnvironment(registry.list().map((p) => p.name));
     repo.subscribe({ updated: (names) => targets.checkEnvironment(names) });
-    const deliveries = startDeliveryWorker({ store, storage, log, env: process.env, retry: retryPolicy(opts.timeScale), onChanged: (name) => publishPipelines([name]) });
+    const deliveries = startDeliveryWorker({
+      store,
+      storage,
+      log,
+      env: process.env,
+      retry: retryPolicy(opts.timeScale),
+      onChanged: (name) => publishPipelines([name]),
+    });
     shutdown.add('deliveries', () => deliveries.close());
     const outbox = createNotificationOutbox({ store, targetsFor: (name) => targets.of(name), onQueued: () => deliveries.poke() });
 
@@ -273,7 +284,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         root: opts.repo,
         intervalMs: opts.pullIntervalMs,
         log,
-        onPulled: runsOnMerge({ root: opts.repo, store, log, reload: () => repo.reload(), pipelines: () => registry.list(), pump: () => queue.pump() }),
+        onPulled: runsOnMerge({
+          root: opts.repo,
+          store,
+          log,
+          reload: () => repo.reload(),
+          pipelines: () => registry.list(),
+          pump: () => queue.pump(),
+        }),
       });
       shutdown.add('intake', () => puller.close());
     }
@@ -329,13 +347,22 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       history: (pipeline) => ({ intervalMs: sampler.intervalMs, points: sampler.points(pipeline) }),
     };
     const feed = startFleetFeed({
-      summaries: (names) => summariesOf(names.flatMap((name) => registry.get(name) ?? []), sources),
+      summaries: (names) =>
+        summariesOf(
+          names.flatMap((name) => registry.get(name) ?? []),
+          sources,
+        ),
       publish: (event) => bus.publish(event),
       now: Date.now,
     });
     shutdown.add('views', () => feed.close());
-    shutdown.add('views', changes.subscribe((names) => feed.changed(names)));
-    const unwatchTraffic = bus.subscribe((event) => feed.changed(summariesMovedBy(event, (name) => store.rollouts.active(name) !== undefined)));
+    shutdown.add(
+      'views',
+      changes.subscribe((names) => feed.changed(names)),
+    );
+    const unwatchTraffic = bus.subscribe((event) =>
+      feed.changed(summariesMovedBy(event, (name) => store.rollouts.active(name) !== undefined)),
+    );
     shutdown.add('views', () => void unwatchTraffic());
 
     const commands = createCommandService({

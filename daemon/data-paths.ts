@@ -46,7 +46,10 @@ export function inside(root: string, ...segments: string[]): string {
   const base = resolve(root);
   for (const s of segments) {
     if (s === '' || s === '.' || s === '..' || /[/\\\0]/.test(s)) {
-      throw new MlpError('internal', `refusing the path segment ${JSON.stringify(s)} under ${base}: it is not one plain folder or file name`);
+      throw new MlpError(
+        'internal',
+        `refusing the path segment ${JSON.stringify(s)} under ${base}: it is not one plain folder or file name`,
+      );
     }
   }
   const path = join(base, ...segments);

@@ -9,7 +9,16 @@ import type { LogWriter } from './log-writer.js';
 export function createLogPersister(opts: { log: Logger; writer: LogWriter; bus: EventBus }): () => void {
   const unsubscribe = opts.log.subscribe((entry) => {
     const line = `${entry.level}: ${entry.message}`;
-    opts.bus.publish({ kind: 'log', at: entry.at, pipeline: entry.pipeline ?? null, runId: null, step: null, group: null, stream: 'daemon', line });
+    opts.bus.publish({
+      kind: 'log',
+      at: entry.at,
+      pipeline: entry.pipeline ?? null,
+      runId: null,
+      step: null,
+      group: null,
+      stream: 'daemon',
+      line,
+    });
     if (entry.pipeline) opts.writer.write({ at: entry.at, pipeline: entry.pipeline, stream: 'daemon', line });
   });
   return () => {

@@ -24,11 +24,13 @@ export interface Logger {
   subscribe(listener: (entry: LogEntry) => void): () => void;
 }
 
-export function createLogger(opts: {
-  level?: LogLevel;
-  write?: (line: string) => void;
-  now?: () => number;
-} = {}): Logger {
+export function createLogger(
+  opts: {
+    level?: LogLevel;
+    write?: (line: string) => void;
+    now?: () => number;
+  } = {},
+): Logger {
   const threshold = RANK[opts.level ?? 'info'];
   const write = opts.write ?? ((line: string) => process.stderr.write(line + '\n'));
   const now = opts.now ?? Date.now;

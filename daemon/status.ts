@@ -81,7 +81,10 @@ export function summariesOf(pipelines: readonly InForcePipeline[], src: StatusSo
 }
 
 function viewsAt(pipelines: readonly InForcePipeline[], src: StatusSources, depth: RecordsDepth): PipelineView[] {
-  const records = src.store.fleetReads.of(pipelines.map((p) => p.name), depth);
+  const records = src.store.fleetReads.of(
+    pipelines.map((p) => p.name),
+    depth,
+  );
   const prices = priceTable(src.registry.repoConfig()?.prices);
   return pipelines.map((p) => viewOf(p, records.get(p.name)!, prices, src, depth));
 }

@@ -70,7 +70,10 @@ export function createStorageHealth(opts: {
       return true;
     }
     problem = { error: err instanceof Error ? err.message : describeError(err), since: lastFailureAt, failedWrites: 1 };
-    log.error('storage', `cannot write to ${opts.file}: ${problem.error}; serving goes on, and state changes wait in memory until they can be written (retried every ${retryEveryMs / 1000}s)`);
+    log.error(
+      'storage',
+      `cannot write to ${opts.file}: ${problem.error}; serving goes on, and state changes wait in memory until they can be written (retried every ${retryEveryMs / 1000}s)`,
+    );
     opts.onChange?.({ ...problem, pendingWrites: pending.size });
     return true;
   };
@@ -87,7 +90,10 @@ export function createStorageHealth(opts: {
       return;
     }
     const seconds = Math.round((now() - problem.since) / 1000);
-    log.info('storage', `${opts.file} accepts writes again after ${seconds}s (${problem.failedWrites.toLocaleString('en-US')} writes were refused meanwhile and retried)`);
+    log.info(
+      'storage',
+      `${opts.file} accepts writes again after ${seconds}s (${problem.failedWrites.toLocaleString('en-US')} writes were refused meanwhile and retried)`,
+    );
     problem = null;
     opts.onChange?.(null);
   };
@@ -107,7 +113,11 @@ export function createStorageHealth(opts: {
     }
     if (pending.size === 0) succeeded();
     else if (again) arm();
-    else log.error('storage', `${pending.size} state changes could not be written before shutdown (the next start observes the servers again)`);
+    else
+      log.error(
+        'storage',
+        `${pending.size} state changes could not be written before shutdown (the next start observes the servers again)`,
+      );
   };
   const arm = () => {
     timer ??= setTimeout(() => retry(true), retryEveryMs);

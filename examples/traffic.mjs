@@ -23,8 +23,16 @@ const HELP = `usage: node examples/traffic.mjs [--router URL] [--rate N] [--dura
   --quiet          no summary lines`;
 
 const CITIES = ['berlin', 'london', 'paris'];
-const CHANNELS = [['web', 0.5], ['app', 0.3], ['store', 0.2]];
-const PLANS = [['basic', 0.5], ['plus', 0.35], ['pro', 0.15]];
+const CHANNELS = [
+  ['web', 0.5],
+  ['app', 0.3],
+  ['store', 0.2],
+];
+const PLANS = [
+  ['basic', 0.5],
+  ['plus', 0.35],
+  ['pro', 0.15],
+];
 
 /** What each pipeline of the bundled repo is asked, per target (pipeline, group). */
 const TARGETS = [
@@ -69,7 +77,13 @@ function parseDuration(text) {
 
 function main() {
   const { values } = parseArgs({
-    options: { router: { type: 'string' }, rate: { type: 'string' }, duration: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean' } },
+    options: {
+      router: { type: 'string' },
+      rate: { type: 'string' },
+      duration: { type: 'string' },
+      quiet: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
   });
   if (values.help) {
     console.log(HELP);
@@ -105,9 +119,14 @@ function main() {
   const report = setInterval(() => {
     if (values.quiet) return;
     for (const [t, s] of stats) {
-      const statuses = [...s.statuses].sort((a, b) => a[0] - b[0]).map(([code, n]) => `${code}: ${n}`).join(', ');
+      const statuses = [...s.statuses]
+        .sort((a, b) => a[0] - b[0])
+        .map(([code, n]) => `${code}: ${n}`)
+        .join(', ');
       const variants = [...s.variants].map(([v, n]) => `${v}: ${n}`).join(', ');
-      console.log(`${t.pipeline}/${t.group}: ${s.sent} sent; ${statuses || 'no answers'}${s.failures ? `; ${s.failures} unanswered (${s.lastFailure})` : ''}; by version ${variants || '-'}`);
+      console.log(
+        `${t.pipeline}/${t.group}: ${s.sent} sent; ${statuses || 'no answers'}${s.failures ? `; ${s.failures} unanswered (${s.lastFailure})` : ''}; by version ${variants || '-'}`,
+      );
       s.sent = 0;
       s.failures = 0;
       s.statuses.clear();

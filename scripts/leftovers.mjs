@@ -32,9 +32,13 @@ export function markedProcesses(runId) {
 
 /** Running containers labelled with the run's mark: `{ id, name, image, file }`; none when there is no docker. */
 export function markedContainers(runId) {
-  const r = spawnSync('docker', ['ps', '--filter', `label=${RUN_LABEL}=${runId}`, '--format', '{{.ID}}\t{{.Names}}\t{{.Image}}\t{{.Label "mlp.test-file"}}'], {
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    'docker',
+    ['ps', '--filter', `label=${RUN_LABEL}=${runId}`, '--format', '{{.ID}}\t{{.Names}}\t{{.Image}}\t{{.Label "mlp.test-file"}}'],
+    {
+      encoding: 'utf8',
+    },
+  );
   if (r.status !== 0) return [];
   return r.stdout
     .split('\n')
@@ -73,7 +77,9 @@ export async function endLeftovers(runId, graceMs = 3_000) {
 export function describeLeftovers({ processes, containers }) {
   if (!processes.length && !containers.length) return [];
   const count = (n, one, many) => (n ? `${n} ${n === 1 ? one : many}` : '');
-  const what = [count(processes.length, 'process', 'processes'), count(containers.length, 'container', 'containers')].filter(Boolean).join(' and ');
+  const what = [count(processes.length, 'process', 'processes'), count(containers.length, 'container', 'containers')]
+    .filter(Boolean)
+    .join(' and ');
   const from = (file) => (file ? ` (started by ${file})` : '');
   return [
     `npm test: FAILED: ${what} started by the tests outlived the run (ended now); a test must stop what it starts:`,

@@ -42,7 +42,12 @@ run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsc
 // The lint goes before the tests so that a dropped promise or an unformatted file fails fast, named by file and line.
 const fixHint = '`npm run format` fixes the layout and what eslint can fix itself; the rest is named above';
 run(process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), '--max-warnings', '0', '.'], 'lint (eslint)', fixHint);
-run(process.execPath, [join(root, 'node_modules/prettier/bin/prettier.cjs'), '--check', '--log-level', 'warn', '.'], 'lint (prettier --check)', fixHint);
+run(
+  process.execPath,
+  [join(root, 'node_modules/prettier/bin/prettier.cjs'), '--check', '--log-level', 'warn', '.'],
+  'lint (prettier --check)',
+  fixHint,
+);
 run('bash', [join(root, 'test/setup/ensure.sh')], 'test environment setup');
 
 const targets = process.argv.slice(2);
@@ -61,8 +66,14 @@ const runId = randomBytes(6).toString('hex');
 const child = spawn(
   process.execPath,
   [
-    '--import', 'tsx', '--import', join(root, 'scripts/test-file.mjs'),
-    '--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, `--test-timeout=${TEST_TIMEOUT_MS}`,
+    '--import',
+    'tsx',
+    '--import',
+    join(root, 'scripts/test-file.mjs'),
+    '--test',
+    '--test-reporter=spec',
+    `--test-concurrency=${concurrency}`,
+    `--test-timeout=${TEST_TIMEOUT_MS}`,
     ...files.map((f) => relative(root, f)),
   ],
   {
@@ -80,7 +91,9 @@ const killAll = (signal) => {
   }
 };
 const budget = setTimeout(() => {
-  console.error(`npm test: the run took longer than ${budgetMs / 60_000} min and was stopped; a test file above probably left a process or timer running (MLP_TEST_BUDGET_MINUTES changes the budget)`);
+  console.error(
+    `npm test: the run took longer than ${budgetMs / 60_000} min and was stopped; a test file above probably left a process or timer running (MLP_TEST_BUDGET_MINUTES changes the budget)`,
+  );
   killAll('SIGTERM');
   setTimeout(() => killAll('SIGKILL'), 5_000).unref();
 }, budgetMs);

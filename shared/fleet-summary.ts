@@ -35,7 +35,13 @@ export function summaryOf(p: PipelineView): PipelineSummary {
     }),
     ...(errors && { candidateErrorRate: errors.rate }),
     servers,
-    ...(failed && { failedServer: { group: failed.group, variant: failed.variant, ...(failed.lastError !== null && { lastError: cut(failed.lastError) }) } }),
+    ...(failed && {
+      failedServer: {
+        group: failed.group,
+        variant: failed.variant,
+        ...(failed.lastError !== null && { lastError: cut(failed.lastError) }),
+      },
+    }),
     ...(run && {
       lastRun: {
         status: run.status,

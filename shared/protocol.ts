@@ -122,7 +122,11 @@ export const variantMetricsView = z.object({
 });
 
 /** `window`: the last 60 s; `recent`: the last 1,000 requests; `total`: since the server started. */
-const variantMetricsSet = z.object({ total: z.object({ requests: z.number(), errors: z.number() }), window: variantMetricsView, recent: variantMetricsView });
+const variantMetricsSet = z.object({
+  total: z.object({ requests: z.number(), errors: z.number() }),
+  window: variantMetricsView,
+  recent: variantMetricsView,
+});
 export type VariantMetricsSet = z.infer<typeof variantMetricsSet>;
 
 /** A model server of one version of one group. */
@@ -368,7 +372,12 @@ export const snapshot = z.object({ type: z.literal('snapshot'), ...snapshotField
 export type Snapshot = z.infer<typeof snapshot>;
 
 /** The answer to `status` with `full`: every pipeline's full view (what `mlp status --json` prints). */
-export const fullSnapshot = z.object({ type: z.literal('full_snapshot'), id: z.string().nullable(), ...snapshotFields, pipelines: z.array(pipelineView) });
+export const fullSnapshot = z.object({
+  type: z.literal('full_snapshot'),
+  id: z.string().nullable(),
+  ...snapshotFields,
+  pipelines: z.array(pipelineView),
+});
 export type FullSnapshot = z.infer<typeof fullSnapshot>;
 
 // ---------------------------------------------------------------------------------------------
@@ -395,18 +404,20 @@ export const clientMessage = z.discriminatedUnion('type', [
   }),
   /** Stop following a pipeline's logs (`'*'`: all of them). */
   z.strictObject({ type: z.literal('unfollow'), id: requestId.optional(), pipeline: z.string().min(1).max(200) }),
-  z.strictObject({
-    type: z.literal('command'),
-    id: requestId,
-    command: z.enum(OPERATOR_COMMANDS),
-    pipeline: z.string().min(1).max(200),
-    version: modelVersion.optional(),
-    /**
-     * `deploy` only: roll out these versions, one per group (`{"london":"v3","paris":"v2"}`), e.g.
-     * the versions an Airflow DAG run trained; groups not named keep their current version.
-     */
-    versions: z.record(z.string().min(1).max(200), modelVersion).optional(),
-  }).refine((c) => !(c.version && c.versions), { message: "send 'version' or 'versions', not both", path: ['versions'] }),
+  z
+    .strictObject({
+      type: z.literal('command'),
+      id: requestId,
+      command: z.enum(OPERATOR_COMMANDS),
+      pipeline: z.string().min(1).max(200),
+      version: modelVersion.optional(),
+      /**
+       * `deploy` only: roll out these versions, one per group (`{"london":"v3","paris":"v2"}`), e.g.
+       * the versions an Airflow DAG run trained; groups not named keep their current version.
+       */
+      versions: z.record(z.string().min(1).max(200), modelVersion).optional(),
+    })
+    .refine((c) => !(c.version && c.versions), { message: "send 'version' or 'versions', not both", path: ['versions'] }),
 ]);
 export type ClientMessage = z.infer<typeof clientMessage>;
 export type CommandMessage = Extract<ClientMessage, { type: 'command' }>;

@@ -17,10 +17,14 @@ export function serveTokenFrom(env: NodeJS.ProcessEnv = process.env): string | u
   if (raw === undefined || raw.trim() === '') return undefined;
   const token = raw.trim();
   if (!/^[\x21-\x7e]+$/.test(token)) {
-    throw usageError(`${SERVE_TOKEN_ENV}: the token must be printable ASCII without spaces, to travel in an 'Authorization: Bearer' header (e.g. openssl rand -hex 32)`);
+    throw usageError(
+      `${SERVE_TOKEN_ENV}: the token must be printable ASCII without spaces, to travel in an 'Authorization: Bearer' header (e.g. openssl rand -hex 32)`,
+    );
   }
   if (token.length < MIN_SERVE_TOKEN_LENGTH) {
-    throw usageError(`${SERVE_TOKEN_ENV}: the token is ${token.length} characters; use at least ${MIN_SERVE_TOKEN_LENGTH} (e.g. openssl rand -hex 32)`);
+    throw usageError(
+      `${SERVE_TOKEN_ENV}: the token is ${token.length} characters; use at least ${MIN_SERVE_TOKEN_LENGTH} (e.g. openssl rand -hex 32)`,
+    );
   }
   return token;
 }

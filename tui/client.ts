@@ -79,7 +79,12 @@ export async function connect(settings: ClientSettings, opts: { timeoutMs?: numb
   const opened = new Promise<{ hello: Hello; snapshot: Snapshot }>((resolve, reject) => {
     let hello: Hello | undefined;
     const timer = setTimeout(() => {
-      reject(new MlpError('unreachable', `mlpd at ${url} did not answer within ${timeoutMs}ms: is it overloaded or is something else on that port?`));
+      reject(
+        new MlpError(
+          'unreachable',
+          `mlpd at ${url} did not answer within ${timeoutMs}ms: is it overloaded or is something else on that port?`,
+        ),
+      );
       ws.terminate();
     }, timeoutMs);
 
@@ -95,7 +100,12 @@ export async function connect(settings: ClientSettings, opts: { timeoutMs?: numb
           // not JSON: show the body as it is
         }
         if (res.statusCode === 401 || res.statusCode === 403) {
-          reject(new MlpError('unauthenticated', `${reason.startsWith('token rejected') ? reason : `token rejected: ${reason}`} (check MLP_TOKEN or the token file in the daemon's data dir)`));
+          reject(
+            new MlpError(
+              'unauthenticated',
+              `${reason.startsWith('token rejected') ? reason : `token rejected: ${reason}`} (check MLP_TOKEN or the token file in the daemon's data dir)`,
+            ),
+          );
         } else {
           reject(new MlpError('unreachable', `${url} answered HTTP ${res.statusCode} instead of mlpd's API: is MLP_URL right?`));
         }
@@ -114,7 +124,12 @@ export async function connect(settings: ClientSettings, opts: { timeoutMs?: numb
         if (msg.type !== 'hello') return;
         if (msg.protocol !== PROTOCOL_VERSION) {
           clearTimeout(timer);
-          reject(new MlpError('unavailable', `mlpd at ${url} speaks API protocol ${msg.protocol}, this mlp speaks ${PROTOCOL_VERSION}: install the same mlp version on both sides`));
+          reject(
+            new MlpError(
+              'unavailable',
+              `mlpd at ${url} speaks API protocol ${msg.protocol}, this mlp speaks ${PROTOCOL_VERSION}: install the same mlp version on both sides`,
+            ),
+          );
           ws.close();
           return;
         }

@@ -29,7 +29,8 @@ export function servingText(s: Serving | null): string {
   const fleet = `${s.instances} instance${s.instances === 1 ? '' : 's'} × ${s.instanceType}`;
   // Model servers run here today; the figure is what SageMaker hosting would charge for them.
   const here = s.backend === 'sagemaker' ? '' : ` (runs ${s.backend === 'docker' ? 'in Docker' : 'locally'})`;
-  if (s.usdPerHour === null || s.estimatedUsdPer30Days === null) return `${fleet}: no estimate, ${s.instanceType} is not in the price table${here}`;
+  if (s.usdPerHour === null || s.estimatedUsdPer30Days === null)
+    return `${fleet}: no estimate, ${s.instanceType} is not in the price table${here}`;
   return `${fleet} ${approx(s.usdPerHour)}/hour, ${usd(s.estimatedUsdPer30Days)} per 30 days${here}`;
 }
 
@@ -41,7 +42,9 @@ function approx(n: number): string {
 
 /** Which price table the estimates come from: `us-east-1 list prices of 2026-11-01`, or mlp.yaml's. */
 export function priceTable(prices: PerformanceView['prices']): string {
-  return prices.source === 'built-in' ? `${prices.region} list prices of ${prices.asOf}` : `${prices.region} prices of ${prices.asOf} from ${prices.source}`;
+  return prices.source === 'built-in'
+    ? `${prices.region} list prices of ${prices.asOf}`
+    : `${prices.region} prices of ${prices.asOf} from ${prices.source}`;
 }
 
 export const pricesText = (prices: PerformanceView['prices']) => `${priceTable(prices)}: estimates (docs/costs.md)`;

@@ -47,7 +47,7 @@ function outcomeOf(f: FailedExpectation): string {
 }
 
 function value(v: unknown): string {
-  const s = typeof v === 'number' ? String(v) : JSON.stringify(v) ?? String(v);
+  const s = typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? String(v));
   return s.length > 24 ? `${s.slice(0, 23)}…` : s;
 }
 

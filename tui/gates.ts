@@ -32,7 +32,9 @@ export function gateLine(gate: Gate, g: GateView): string {
 
 /** Said under the gate's line when its report came in a shape this client does not know (a rollout stored by an older mlpd). */
 export function unreadableReportLine(gate: Gate, g: GateView): string | null {
-  return g.report instanceof UnreadableReport ? `  ${gateName(gate)} report not readable (${g.report.problem}); mlp status --json shows it as stored` : null;
+  return g.report instanceof UnreadableReport
+    ? `  ${gateName(gate)} report not readable (${g.report.problem}); mlp status --json shows it as stored`
+    : null;
 }
 
 /** `  replay london: 100 sent, 2 regressions, 0 flaky · ✔ p99 latency ≤ 1.5 × current (6.2 vs 7.4)` */

@@ -68,7 +68,10 @@ export function startLive(opts: LiveOptions): Live {
         const off = c.onEvent((event) => store.dispatch({ type: 'event', event }));
         store.dispatch({ type: 'snapshot', snapshot: c.snapshot });
         skew = c.snapshot.at - now();
-        store.dispatch({ type: 'connection', connection: { status: 'connected', role: c.hello.session.role, daemonVersion: c.hello.daemon.version } });
+        store.dispatch({
+          type: 'connection',
+          connection: { status: 'connected', role: c.hello.session.role, daemonVersion: c.hello.daemon.version },
+        });
         // follow() and subscribe() never reject (a lost connection is redone on reconnect): fire and forget.
         for (const p of followed) void follow(c, p);
         for (const p of watched) void subscribe(c, p);

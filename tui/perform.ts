@@ -73,7 +73,11 @@ function send(command: TuiCommand, pipeline: string, ctx: PerformContext): void 
   ctx.dispatchUi({ type: 'outcome', outcome: { text: `${VERB[command]} ${pipeline}…`, tone: 'pending' } });
   ctx.actions.command(command, pipeline).then(
     (text) => ctx.dispatchUi({ type: 'outcome', outcome: { text, tone: 'ok' } }),
-    (err: unknown) => ctx.dispatchUi({ type: 'outcome', outcome: { text: `${command} ${pipeline}: ${err instanceof Error ? err.message : String(err)}`, tone: 'error' } }),
+    (err: unknown) =>
+      ctx.dispatchUi({
+        type: 'outcome',
+        outcome: { text: `${command} ${pipeline}: ${err instanceof Error ? err.message : String(err)}`, tone: 'error' },
+      }),
   );
 }
 
@@ -81,7 +85,7 @@ function send(command: TuiCommand, pipeline: string, ctx: PerformContext): void 
 export function operatorBlock(fleet: FleetState): string | null {
   const c = fleet.connection;
   if (c.status !== 'connected') return 'not connected to mlpd: wait for the reconnect';
-  if (c.role !== 'operator') return 'read-only: this token is a viewer\'s; promote, roll back, pause and resume need an operator token';
+  if (c.role !== 'operator') return "read-only: this token is a viewer's; promote, roll back, pause and resume need an operator token";
   return null;
 }
 

@@ -3,7 +3,17 @@
  * UI state, and `perform`, which turns a named command into state changes and daemon requests.
  * Components only read the context and call `perform`.
  */
-import { createContext, useCallback, useContext, useEffect, useMemo, useReducer, useRef, useSyncExternalStore, type ReactNode } from 'react';
+import {
+  createContext,
+  useCallback,
+  useContext,
+  useEffect,
+  useMemo,
+  useReducer,
+  useRef,
+  useSyncExternalStore,
+  type ReactNode,
+} from 'react';
 import type { FleetActions } from './actions.js';
 import type { CommandName } from './keys.js';
 import type { FleetState } from './state/fleet.js';
@@ -29,7 +39,14 @@ export function useTui(): TuiContextValue {
   return value;
 }
 
-export function TuiProvider(props: { store: FleetStore; actions: FleetActions; colour?: boolean; initialUi?: Partial<UiState>; onQuit?: () => void; children: ReactNode }) {
+export function TuiProvider(props: {
+  store: FleetStore;
+  actions: FleetActions;
+  colour?: boolean;
+  initialUi?: Partial<UiState>;
+  onQuit?: () => void;
+  children: ReactNode;
+}) {
   const { store, actions, onQuit } = props;
   const fleet = useSyncExternalStore(store.subscribe, store.getState);
   const [ui, dispatchUi] = useReducer(uiReducer, { ...initialUi, ...props.initialUi });
@@ -44,10 +61,10 @@ export function TuiProvider(props: { store: FleetStore; actions: FleetActions; c
     actions.watch(open);
     return () => actions.unwatch(open);
   }, [open, actions]);
-  const run = useCallback(
-    (command: CommandName) => perform(command, { ...latest.current, dispatchUi, actions, quit }),
-    [actions, quit],
+  const run = useCallback((command: CommandName) => perform(command, { ...latest.current, dispatchUi, actions, quit }), [actions, quit]);
+  const value = useMemo(
+    () => ({ fleet, ui, dispatchUi, perform: run, colour: props.colour ?? false, quit }),
+    [fleet, ui, run, props.colour, quit],
   );
-  const value = useMemo(() => ({ fleet, ui, dispatchUi, perform: run, colour: props.colour ?? false, quit }), [fleet, ui, run, props.colour, quit]);
   return <TuiContext.Provider value={value}>{props.children}</TuiContext.Provider>;
 }

@@ -12,8 +12,7 @@ export interface ReplaySample {
 
 /** One group's line: its counts and checks, or why it was not replayed. */
 export type ReplayCounts =
-  | { group: string; skipped: string }
-  | { group: string; sent: number; regressions: number; flaky: number; checks: CheckResult[] };
+  { group: string; skipped: string } | { group: string; sent: number; regressions: number; flaky: number; checks: CheckResult[] };
 
 /** The replay report, when the rollout has one this client can read. */
 function reportOf(r: RolloutView | null | undefined): ReplayGateReport {
@@ -24,13 +23,17 @@ function reportOf(r: RolloutView | null | undefined): ReplayGateReport {
 /** Failing replayed requests of every group, with both answers (first attempts). */
 export function replaySamples(r: RolloutView | null | undefined): ReplaySample[] {
   return Object.entries(reportOf(r)).flatMap(([group, report]) =>
-    isSkipped(report) ? [] : report.regressions.samples.map((s) => ({ group, request: s.request.body, current: s.current, candidate: s.candidate })),
+    isSkipped(report)
+      ? []
+      : report.regressions.samples.map((s) => ({ group, request: s.request.body, current: s.current, candidate: s.candidate })),
   );
 }
 
 export function replayCounts(r: RolloutView | null | undefined): ReplayCounts[] {
   return Object.entries(reportOf(r)).map(([group, report]) =>
-    isSkipped(report) ? { group, skipped: report.skipped } : { group, sent: report.sent, regressions: report.regressions.count, flaky: report.flaky, checks: report.checks },
+    isSkipped(report)
+      ? { group, skipped: report.skipped }
+      : { group, sent: report.sent, regressions: report.regressions.count, flaky: report.flaky, checks: report.checks },
   );
 }
 

@@ -23,7 +23,12 @@ export function createApiHandlers(deps: {
     (command: 'promote' | 'rollback' | 'pause' | 'resume'): CommandHandler =>
     async (cmd, session) => {
       const r = await deps.rollouts.command(cmd.pipeline, command, session.token);
-      return { rolloutId: r.id, phase: r.phase, candidateWeight: r.candidateWeight, message: `${cmd.pipeline}: rollout #${r.id} is ${r.phase} at ${formatPercent(r.candidateWeight)}` };
+      return {
+        rolloutId: r.id,
+        phase: r.phase,
+        candidateWeight: r.candidateWeight,
+        message: `${cmd.pipeline}: rollout #${r.id} is ${r.phase} at ${formatPercent(r.candidateWeight)}`,
+      };
     };
 
   const deploy: CommandHandler = async (cmd, session) => {
@@ -32,7 +37,10 @@ export function createApiHandlers(deps: {
       if (groups.length === 0) throw new MlpError('bad_request', `${cmd.pipeline}: 'versions' names no group`);
       const missing = groups.filter((g) => !deps.store.modelVersions.get(cmd.pipeline, g.group, g.version));
       if (missing.length) {
-        throw new MlpError('not_found', `${cmd.pipeline} has no model version ${missing.map((g) => `v${g.version} of group '${g.group}'`).join(', ')}: was it trained against another data dir?`);
+        throw new MlpError(
+          'not_found',
+          `${cmd.pipeline} has no model version ${missing.map((g) => `v${g.version} of group '${g.group}'`).join(', ')}: was it trained against another data dir?`,
+        );
       }
       const r = await deps.rollouts.start(cmd.pipeline, null, groups);
       const what = groups.map((g) => `${g.group} v${g.version}`).join(', ');
@@ -43,7 +51,11 @@ export function createApiHandlers(deps: {
       const groups = [...new Set(deps.store.modelVersions.list(cmd.pipeline).map((v) => v.group))];
       const present = groups.filter((g) => deps.store.modelVersions.get(cmd.pipeline, g, version));
       if (present.length === 0) throw new MlpError('not_found', `${cmd.pipeline} has no model version ${cmd.version} in any group`);
-      const r = await deps.rollouts.start(cmd.pipeline, null, present.map((group) => ({ group, version })));
+      const r = await deps.rollouts.start(
+        cmd.pipeline,
+        null,
+        present.map((group) => ({ group, version })),
+      );
       return { rolloutId: r.id, message: `${cmd.pipeline}: rolling out ${cmd.version} (${present.join(', ')}), rollout #${r.id}` };
     }
     const { run } = deps.store.runs.enqueue({ pipeline: cmd.pipeline, trigger: 'manual', reason: `mlp deploy by '${session.token}'` });
@@ -56,5 +68,11 @@ export function createApiHandlers(deps: {
     };
   };
 
-  return { deploy, promote: rolloutCommand('promote'), rollback: rolloutCommand('rollback'), pause: rolloutCommand('pause'), resume: rolloutCommand('resume') };
+  return {
+    deploy,
+    promote: rolloutCommand('promote'),
+    rollback: rolloutCommand('rollback'),
+    pause: rolloutCommand('pause'),
+    resume: rolloutCommand('resume'),
+  };
 }

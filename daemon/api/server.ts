@@ -125,7 +125,12 @@ export async function startApiServer(opts: {
       return false;
     }
     if (valid) return true;
-    send(ws, { type: 'error', id, code: 'unauthenticated', message: `token '${session.token}' was revoked: this connection is closed (ask for a new token: mlpd token create)` });
+    send(ws, {
+      type: 'error',
+      id,
+      code: 'unauthenticated',
+      message: `token '${session.token}' was revoked: this connection is closed (ask for a new token: mlpd token create)`,
+    });
     endRevoked(ws, session);
     return false;
   }
@@ -143,7 +148,8 @@ export async function startApiServer(opts: {
       if (checkFailing) log.info('api', 'open sessions are checked against revoked tokens again');
       checkFailing = false;
     } catch (err) {
-      if (!checkFailing) log.error('api', `cannot check open sessions against revoked tokens (retrying every second): ${describeError(err)}`);
+      if (!checkFailing)
+        log.error('api', `cannot check open sessions against revoked tokens (retrying every second): ${describeError(err)}`);
       checkFailing = true;
     }
   }, opts.revocationCheckMs ?? REVOCATION_CHECK_MS);
@@ -182,7 +188,10 @@ export async function startApiServer(opts: {
       if (!frames.has(name)) {
         let frame: string | null = null;
         try {
-          frame = JSON.stringify({ type: 'event', event: { kind: 'pipeline_updated', pipeline: handlers.detail(name) } } satisfies ServerMessage);
+          frame = JSON.stringify({
+            type: 'event',
+            event: { kind: 'pipeline_updated', pipeline: handlers.detail(name) },
+          } satisfies ServerMessage);
         } catch (err) {
           if (!(err instanceof MlpError)) log.error('api', `cannot build the view of ${name}: ${describeError(err)}`);
         }
@@ -255,7 +264,10 @@ export async function startApiServer(opts: {
           send(ws, { type: 'reply', id, result: { subscribed: [...(subscriptions.get(ws) ?? [])] } });
           return;
         case 'tail': {
-          const lines = handlers.tail(msg.pipeline, { ...(msg.sinceMs !== undefined ? { sinceMs: msg.sinceMs } : {}), limit: msg.limit ?? 1000 });
+          const lines = handlers.tail(msg.pipeline, {
+            ...(msg.sinceMs !== undefined ? { sinceMs: msg.sinceMs } : {}),
+            limit: msg.limit ?? 1000,
+          });
           // Follow before answering, so no line falls between the stored ones and the live ones.
           if (msg.follow) {
             const f = follows.get(ws) ?? new Set<string>();
@@ -341,9 +353,7 @@ export function parseClientMessage(data: Buffer, isBinary: boolean): Parsed {
     return { error: `malformed message: not JSON (${(err as Error).message})`, id: null };
   }
   const id =
-    typeof raw === 'object' && raw !== null && typeof (raw as { id?: unknown }).id === 'string'
-      ? ((raw as { id: string }).id)
-      : null;
+    typeof raw === 'object' && raw !== null && typeof (raw as { id?: unknown }).id === 'string' ? (raw as { id: string }).id : null;
   const result = clientMessage.safeParse(raw);
   if (!result.success) {
     const issues = result.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));

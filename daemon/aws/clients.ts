@@ -28,14 +28,16 @@ export interface ThrottleRetry {
 
 export const DEFAULT_THROTTLE_RETRY: ThrottleRetry = { attempts: 4, baseDelayMs: 2_000 };
 
-export function createAwsClients(opts: {
-  region?: string;
-  /** Where AWS_REGION and AWS_ENDPOINT_URL* are read; credentials always come from the default chain. */
-  env?: NodeJS.ProcessEnv;
-  /** The SDK's attempts per call (its default is 3, or AWS_MAX_ATTEMPTS). */
-  maxAttempts?: number;
-  throttleRetry?: ThrottleRetry;
-} = {}): AwsClients {
+export function createAwsClients(
+  opts: {
+    region?: string;
+    /** Where AWS_REGION and AWS_ENDPOINT_URL* are read; credentials always come from the default chain. */
+    env?: NodeJS.ProcessEnv;
+    /** The SDK's attempts per call (its default is 3, or AWS_MAX_ATTEMPTS). */
+    maxAttempts?: number;
+    throttleRetry?: ThrottleRetry;
+  } = {},
+): AwsClients {
   const env = opts.env ?? process.env;
   quietNodeVersionWarning();
   const region = opts.region ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined);

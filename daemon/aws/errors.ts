@@ -28,7 +28,17 @@ interface SdkErrorFields {
   $retryable?: { throttling?: boolean };
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'ECONNABORTED',
+]);
 const THROTTLING_NAMES = new Set([
   'Throttling',
   'ThrottlingException',
@@ -52,7 +62,8 @@ const BAD_CREDENTIALS_NAMES = new Set([
 ]);
 const DENIED_NAMES = new Set(['AccessDenied', 'AccessDeniedException', 'Forbidden', 'AllAccessDisabled']);
 
-const fields = (err: unknown): SdkErrorFields => (typeof err === 'object' && err !== null ? (err as SdkErrorFields) : { message: String(err) });
+const fields = (err: unknown): SdkErrorFields =>
+  typeof err === 'object' && err !== null ? (err as SdkErrorFields) : { message: String(err) };
 const errorName = (e: SdkErrorFields) => e.Code ?? e.name ?? 'Error';
 
 export function isThrottling(err: unknown): boolean {
@@ -112,7 +123,10 @@ export function describeAwsError(call: string, err: unknown, ctx: AwsCallContext
     return fail('unavailable', `AWS kept throttling ${call} (${name}), retries did not help: ${message}`);
   }
   if (isTransient(err)) {
-    return fail('unavailable', `${service} kept failing ${call} on its side (${name}, HTTP ${status}), retries did not help: ${message || 'no message'}`);
+    return fail(
+      'unavailable',
+      `${service} kept failing ${call} on its side (${name}, HTTP ${status}), retries did not help: ${message || 'no message'}`,
+    );
   }
   // An answer that is not an AWS response at all: moto and other stand-ins answer calls they do not
   // implement with an HTML error page, which the SDK reports as a "Deserialization error".
@@ -126,7 +140,10 @@ export function describeAwsError(call: string, err: unknown, ctx: AwsCallContext
   }
   if (name === 'ValidationException') return fail('unavailable', `${service} rejected ${call}: ${message}`);
   if (name === 'ResourceLimitExceeded') {
-    return fail('unavailable', `${service} refused ${call} for a service quota: ${message} (ask for an increase in the Service Quotas console)`);
+    return fail(
+      'unavailable',
+      `${service} refused ${call} for a service quota: ${message} (ask for an increase in the Service Quotas console)`,
+    );
   }
   if (name === 'NoSuchBucket') {
     return fail('unavailable', `S3 bucket ${e.BucketName ? `${e.BucketName} ` : ''}does not exist (${call}); check aws.bucket in mlp.yaml`);
@@ -139,7 +156,13 @@ export function describeAwsError(call: string, err: unknown, ctx: AwsCallContext
  * Runs one AWS call: a throttled call, or one AWS failed on its side (5xx), is tried again with a doubling wait (clients.throttleRetry),
  * any other error becomes describeAwsError's MlpError. An aborted request is rethrown untouched.
  */
-export async function awsCall<T>(aws: AwsClients, service: AwsService, call: string, send: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+export async function awsCall<T>(
+  aws: AwsClients,
+  service: AwsService,
+  call: string,
+  send: () => Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
   const ctx: AwsCallContext = { service, endpoint: aws.endpoints[service], region: aws.region };
   for (let attempt = 1; ; attempt++) {
     try {

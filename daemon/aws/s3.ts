@@ -49,21 +49,35 @@ export async function ensureBucket(aws: AwsClients, bucket: string, signal?: Abo
     if (e.name !== 'NotFound' && e.name !== 'NoSuchBucket' && e.$metadata?.httpStatusCode !== 404) return false;
   }
   const region = aws.region;
-  await awsCall(aws, 's3', 'CreateBucket', () =>
-    aws.s3.send(
-      new CreateBucketCommand({
-        Bucket: bucket,
-        ...(region && region !== 'us-east-1' ? { CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } } : {}),
-      }),
-      signal ? { abortSignal: signal } : {},
-    ),
-  signal);
+  await awsCall(
+    aws,
+    's3',
+    'CreateBucket',
+    () =>
+      aws.s3.send(
+        new CreateBucketCommand({
+          Bucket: bucket,
+          ...(region && region !== 'us-east-1'
+            ? { CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } }
+            : {}),
+        }),
+        signal ? { abortSignal: signal } : {},
+      ),
+    signal,
+  );
   return true;
 }
 
 export async function uploadFile(aws: AwsClients, file: string, to: S3Location, signal?: AbortSignal): Promise<void> {
   const put = (Body: PutObjectCommandInput['Body'], ContentLength: number) =>
-    awsCall(aws, 's3', 'PutObject', () => aws.s3.send(new PutObjectCommand({ Bucket: to.bucket, Key: to.key, Body, ContentLength }), signal ? { abortSignal: signal } : {}), signal);
+    awsCall(
+      aws,
+      's3',
+      'PutObject',
+      () =>
+        aws.s3.send(new PutObjectCommand({ Bucket: to.bucket, Key: to.key, Body, ContentLength }), signal ? { abortSignal: signal } : {}),
+      signal,
+    );
   const size = statSync(file).size;
   if (size <= IN_MEMORY_MAX) return void (await put(readFileSync(file), size));
   // PutObject takes up to 5 GB; the handle is ours to close, also when the call fails before reading it.
@@ -78,7 +92,9 @@ export async function uploadFile(aws: AwsClients, file: string, to: S3Location, 
 /** Uploads every file under `dir` (following symlinks) below `prefix/`; returns how many. */
 export async function uploadDir(aws: AwsClients, dir: string, to: S3Location, signal?: AbortSignal): Promise<number> {
   const files = listFiles(dir);
-  await inParallel(files, (rel) => uploadFile(aws, join(dir, rel), { bucket: to.bucket, key: `${to.key}/${rel.split(sep).join('/')}` }, signal));
+  await inParallel(files, (rel) =>
+    uploadFile(aws, join(dir, rel), { bucket: to.bucket, key: `${to.key}/${rel.split(sep).join('/')}` }, signal),
+  );
   return files.length;
 }
 
@@ -114,7 +130,11 @@ export async function downloadPrefix(aws: AwsClients, from: S3Location, dir: str
       aws,
       's3',
       'ListObjectsV2',
-      () => aws.s3.send(new ListObjectsV2Command({ Bucket: from.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }), signal ? { abortSignal: signal } : {}),
+      () =>
+        aws.s3.send(
+          new ListObjectsV2Command({ Bucket: from.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
+          signal ? { abortSignal: signal } : {},
+        ),
       signal,
     );
     for (const o of page.Contents ?? []) if (o.Key && !o.Key.endsWith('/')) keys.push(o.Key);

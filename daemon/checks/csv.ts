@@ -10,8 +10,25 @@ import type { Cell, Column, Dataset, Dtype } from './dataset.js';
 
 /** pandas' default `na_values` (pandas.io.parsers: STR_NA_VALUES). */
 const NA_VALUES = new Set([
-  '', '#N/A', '#N/A N/A', '#NA', '-1.#IND', '-1.#QNAN', '-NaN', '-nan', '1.#IND', '1.#QNAN',
-  '<NA>', 'N/A', 'NA', 'NULL', 'NaN', 'None', 'n/a', 'nan', 'null',
+  '',
+  '#N/A',
+  '#N/A N/A',
+  '#NA',
+  '-1.#IND',
+  '-1.#QNAN',
+  '-NaN',
+  '-nan',
+  '1.#IND',
+  '1.#QNAN',
+  '<NA>',
+  'N/A',
+  'NA',
+  'NULL',
+  'NaN',
+  'None',
+  'n/a',
+  'nan',
+  'null',
 ]);
 const TRUE_VALUES = new Set(['True', 'TRUE', 'true']);
 const FALSE_VALUES = new Set(['False', 'FALSE', 'false']);
@@ -100,7 +117,8 @@ export function parseCsv(text: string, file = 'CSV'): CsvTable {
       quoteLine = line;
     } else field += '"'; // a quote inside an unquoted field, or after a closing quote, is kept as is
   }
-  if (inQuotes) throw new MlpError('check_failed', `${file}: the quoted field starting on line ${quoteLine} never ends (a missing closing ")`);
+  if (inQuotes)
+    throw new MlpError('check_failed', `${file}: the quoted field starting on line ${quoteLine} never ends (a missing closing ")`);
   if (field !== '' || quoted || fields.length > 0) endRow();
 
   const first = records.shift();
@@ -133,7 +151,12 @@ function headerNames(raw: string[]): string[] {
 /** Reads CSV text into a typed table (see the module comment). */
 export function csvDataset(text: string, file?: string): Dataset {
   const { header, rows } = parseCsv(text, file);
-  const columns = header.map((name, c) => typeColumn(name, rows.map((r) => r[c] ?? '')));
+  const columns = header.map((name, c) =>
+    typeColumn(
+      name,
+      rows.map((r) => r[c] ?? ''),
+    ),
+  );
   return { columns, rowCount: rows.length };
 }
 

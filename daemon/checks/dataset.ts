@@ -116,7 +116,8 @@ export class ColumnBuilder {
     const present = n - this.nulls;
     const numbers = this.ints + this.floatCount;
     let dtype: Dtype = 'object';
-    if (present === 0) dtype = this.absent > 0 ? 'float64' : 'object'; // NaN for an absent value, None for a written null
+    if (present === 0)
+      dtype = this.absent > 0 ? 'float64' : 'object'; // NaN for an absent value, None for a written null
     else if (numbers === present) {
       const intsOnly = this.floatCount === 0 && this.nulls === 0;
       if (!intsOnly) dtype = 'float64';

@@ -40,7 +40,8 @@ function column(k: Kwargs, data: Dataset): Column {
 function mostly(k: Kwargs): number {
   const m = k.mostly;
   if (m === undefined || m === null) return 1;
-  if (typeof m !== 'number' || !(m >= 0 && m <= 1)) throw new ExpectationError(`mostly must be a number from 0 to 1, found ${JSON.stringify(m)}`);
+  if (typeof m !== 'number' || !(m >= 0 && m <= 1))
+    throw new ExpectationError(`mostly must be a number from 0 to 1, found ${JSON.stringify(m)}`);
   return m;
 }
 
@@ -49,8 +50,12 @@ function bound(k: Kwargs, name: string): number | null {
   const v = k[name];
   if (v === undefined || v === null) return null;
   if (typeof v === 'number') return v;
-  if (typeof v === 'object' && '$PARAMETER' in v) throw new ExpectationError(`${name}: suite parameters ($PARAMETER) are not supported by the native engine`);
-  if (typeof v === 'string') throw new ExpectationError(`${name} ${JSON.stringify(v)}: the native engine compares numbers only; dates need engine: great_expectations`);
+  if (typeof v === 'object' && '$PARAMETER' in v)
+    throw new ExpectationError(`${name}: suite parameters ($PARAMETER) are not supported by the native engine`);
+  if (typeof v === 'string')
+    throw new ExpectationError(
+      `${name} ${JSON.stringify(v)}: the native engine compares numbers only; dates need engine: great_expectations`,
+    );
   throw new ExpectationError(`${name} must be a number or null, found ${JSON.stringify(v)}`);
 }
 
@@ -113,7 +118,17 @@ function columnMap(col: Column, m: number, unexpected: (v: Cell, i: number) => b
 }
 
 const pyTypeName = (v: Cell) =>
-  Array.isArray(v) ? 'list' : typeof v === 'string' ? 'str' : typeof v === 'boolean' ? 'bool' : typeof v === 'number' ? (Number.isInteger(v) ? 'int' : 'float') : 'NoneType';
+  Array.isArray(v)
+    ? 'list'
+    : typeof v === 'string'
+      ? 'str'
+      : typeof v === 'boolean'
+        ? 'bool'
+        : typeof v === 'number'
+          ? Number.isInteger(v)
+            ? 'int'
+            : 'float'
+          : 'NoneType';
 const isDict = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
@@ -127,7 +142,9 @@ function partialCounts(values: readonly Cell[]): { value: unknown; count: number
   for (const v of values) {
     if (dictMode && !isDict(v)) throw new ExpectationError(`'${pyTypeName(v)}' object has no attribute 'values'`);
     const value = dictMode ? Object.values(v as Record<string, unknown>) : v;
-    const unhashable = dictMode ? (value as unknown[]).some((x) => typeof x === 'object' && x !== null) : typeof v === 'object' && v !== null;
+    const unhashable = dictMode
+      ? (value as unknown[]).some((x) => typeof x === 'object' && x !== null)
+      : typeof v === 'object' && v !== null;
     if (unhashable) return undefined;
     const key = pyKey(value as Cell);
     const entry = counts.get(key);
@@ -360,7 +377,8 @@ export const NATIVE_EXPECTATIONS: Record<string, NativeExpectation> = {
       }
       const mismatched = [];
       for (let i = 0; i < Math.max(expected.length, actual.length); i++) {
-        if (expected[i] !== actual[i]) mismatched.push({ 'Expected Column Position': i, Expected: expected[i] ?? null, Found: actual[i] ?? null });
+        if (expected[i] !== actual[i])
+          mismatched.push({ 'Expected Column Position': i, Expected: expected[i] ?? null, Found: actual[i] ?? null });
       }
       return { success: false, result: { observed_value: actual, details: { mismatched } } };
     },

@@ -82,9 +82,15 @@ export async function validateWithGx(
 function missingPackage(python: string, out: RunnerOutput): MlpError {
   const module = out.module ?? '';
   if (module === '' || module === 'great_expectations' || module.startsWith('great_expectations.')) {
-    return new MlpError('unavailable', `the great_expectations Python package is not installed for ${python}: pip install great_expectations`);
+    return new MlpError(
+      'unavailable',
+      `the great_expectations Python package is not installed for ${python}: pip install great_expectations`,
+    );
   }
-  return new MlpError('unavailable', `great_expectations cannot be imported with ${python} (${out.message}): pip install great_expectations`);
+  return new MlpError(
+    'unavailable',
+    `great_expectations cannot be imported with ${python} (${out.message}): pip install great_expectations`,
+  );
 }
 
 /** One JSON array per row; a float stays a float for Python (`2.0`, `1e+16`, `Infinity`). */
@@ -119,7 +125,14 @@ function runnerPath(): string {
   throw new MlpError('internal', `gx_runner.py is missing from the mlp installation (looked beside ${here} and under the package root)`);
 }
 
-function runPython(python: string, args: string[], cwd: string, timeoutMs: number, record: ProcessRecord, signal?: AbortSignal): Promise<void> {
+function runPython(
+  python: string,
+  args: string[],
+  cwd: string,
+  timeoutMs: number,
+  record: ProcessRecord,
+  signal?: AbortSignal,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(python, args, {
       cwd,
@@ -153,7 +166,9 @@ function runPython(python: string, args: string[], cwd: string, timeoutMs: numbe
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       if (err.code === 'ENOENT') {
-        reject(new MlpError('unavailable', `the Python interpreter '${python}' was not found; engine great_expectations runs the suite with it`));
+        reject(
+          new MlpError('unavailable', `the Python interpreter '${python}' was not found; engine great_expectations runs the suite with it`),
+        );
       } else reject(new MlpError('unavailable', `cannot start ${python}: ${err.message}`));
     });
     child.on('close', (code, killedBy) => {
@@ -163,7 +178,9 @@ function runPython(python: string, args: string[], cwd: string, timeoutMs: numbe
       if (stopped === 'cancelled') {
         reject(new MlpError('check_failed', 'Great Expectations was stopped: the data checks were cancelled'));
       } else if (stopped === 'timed_out') {
-        reject(new MlpError('check_failed', `Great Expectations did not finish within ${formatSeconds(timeoutMs)} (${python}); stopped it`));
+        reject(
+          new MlpError('check_failed', `Great Expectations did not finish within ${formatSeconds(timeoutMs)} (${python}); stopped it`),
+        );
       } else if (code !== 0) {
         const why = killedBy ? `was killed by ${killedBy}` : `exited with ${code}`;
         reject(new MlpError('check_failed', `Great Expectations (${python}) ${why}:\n${output.trimEnd()}`));

@@ -64,8 +64,16 @@ export async function runDataCheck(check: DataCheck, opts: DataChecksOptions): P
     if (engine === 'great_expectations') {
       const remaining = Math.max(1, timeoutMs - elapsed());
       const gxData: GxData = 'dataset' in source ? { format: 'records', dataset: source.dataset } : source;
-      const run = await validateWithGx(suite, gxData, { python: opts.python ?? 'python3', timeoutMs: remaining, ...(opts.ledger ? { ledger: opts.ledger } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
-      return buildReport({ ...base, durationMs: elapsed(), rowCount: run.rowCount, dtypes: run.dtypes, engineVersion: run.engineVersion }, run.results);
+      const run = await validateWithGx(suite, gxData, {
+        python: opts.python ?? 'python3',
+        timeoutMs: remaining,
+        ...(opts.ledger ? { ledger: opts.ledger } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      return buildReport(
+        { ...base, durationMs: elapsed(), rowCount: run.rowCount, dtypes: run.dtypes, engineVersion: run.engineVersion },
+        run.results,
+      );
     }
     const dataset = 'dataset' in source ? source.dataset : await readDataFile(source.format, source.path, check.data);
     const results = validateNative(suite, dataset);
@@ -92,7 +100,8 @@ async function locateData(check: DataCheck, opts: DataChecksOptions, timeoutMs: 
       const known = Object.keys(opts.warehouses);
       throw new MlpError(
         'invalid_config',
-        `warehouse connection '${connection}' is not declared in mlp.yaml` + (known.length ? ` (declared: ${known.join(', ')})` : ' (add it under warehouses:)'),
+        `warehouse connection '${connection}' is not declared in mlp.yaml` +
+          (known.length ? ` (declared: ${known.join(', ')})` : ' (add it under warehouses:)'),
       );
     }
     return { dataset: await queryDataset({ connection, url, repoRoot: opts.repoRoot }, query, opts.group, timeoutMs) };
@@ -100,7 +109,11 @@ async function locateData(check: DataCheck, opts: DataChecksOptions, timeoutMs: 
   const path = resolve(opts.pipelineDir, check.data);
   const ext = extname(path).toLowerCase();
   const format = ext === '.csv' ? 'csv' : ext === '.jsonl' || ext === '.ndjson' ? 'jsonl' : undefined;
-  if (!format) throw new MlpError('invalid_config', `data ${check.data}: '${ext || 'no extension'}' is not a format data checks read; use a .csv or .jsonl file, or sql: SELECT ...`);
+  if (!format)
+    throw new MlpError(
+      'invalid_config',
+      `data ${check.data}: '${ext || 'no extension'}' is not a format data checks read; use a .csv or .jsonl file, or sql: SELECT ...`,
+    );
   const info = await stat(path).catch(() => undefined);
   if (!info?.isFile()) throw new MlpError('not_found', `data file ${check.data} does not exist (${path})`);
   return { format, path };

@@ -20,7 +20,10 @@ export function jsonLinesDataset(text: string, file = 'JSON Lines'): Dataset {
       throw new MlpError('check_failed', `${file}: line ${i + 1} is not valid JSON: ${(err as Error).message}`);
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      throw new MlpError('check_failed', `${file}: line ${i + 1} is not a JSON object (each line must be one record: {"column": value, ...})`);
+      throw new MlpError(
+        'check_failed',
+        `${file}: line ${i + 1} is not a JSON object (each line must be one record: {"column": value, ...})`,
+      );
     }
     const floats = floatLiterals(line);
     records.addRow(Object.entries(value as Record<string, Cell>), (name) => floats.get(name) === true);

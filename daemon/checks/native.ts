@@ -25,7 +25,10 @@ function evaluate(e: ExpectationConfig, data: Dataset): ExpectationResult {
   }
   const unknown = Object.keys(e.kwargs).filter((k) => !expectation.kwargs.includes(k) && !COMMON_KWARGS.has(k));
   if (unknown.length) {
-    return raisedResult(config, `${e.type} does not take ${unknown.map((k) => `'${k}'`).join(', ')} (it takes ${expectation.kwargs.join(', ')})`);
+    return raisedResult(
+      config,
+      `${e.type} does not take ${unknown.map((k) => `'${k}'`).join(', ')} (it takes ${expectation.kwargs.join(', ')})`,
+    );
   }
   if (e.kwargs.row_condition !== undefined && e.kwargs.row_condition !== null && e.kwargs.row_condition !== '') {
     return raisedResult(config, 'row_condition is not supported by the native engine: set engine: great_expectations on this data check');

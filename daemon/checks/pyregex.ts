@@ -72,7 +72,8 @@ export function pythonRegex(pattern: string): RegExp {
       out += `\\k<${m[1]}>`;
       i += m[0].length - 1;
     } else if ((m = /^\(\?#[^)]*\)/.exec(rest))) i += m[0].length - 1;
-    else if (/^\(\?[aiLmsux-]+[:)]/.test(rest)) throw new Error('inline flags are only supported at the start of the pattern by the native engine');
+    else if (/^\(\?[aiLmsux-]+[:)]/.test(rest))
+      throw new Error('inline flags are only supported at the start of the pattern by the native engine');
     else out += c;
   }
   return new RegExp(out, flags);

@@ -46,7 +46,9 @@ function pyRepr(v: unknown): string {
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : pyFloat(v);
   if (typeof v === 'string') return `'${v.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
   if (Array.isArray(v)) return `[${v.map(pyRepr).join(', ')}]`;
-  return `{${Object.entries(v as object).map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`).join(', ')}}`;
+  return `{${Object.entries(v as object)
+    .map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`)
+    .join(', ')}}`;
 }
 
 /**
@@ -88,12 +90,77 @@ const NUMPY_ALIASES: Record<Exclude<Dtype, 'str'>, string[]> = {
 };
 // Other names numpy or pandas know (a column can never be of them here, but they are not typos).
 const OTHER_KNOWN = new Set([
-  'int8', 'int16', 'int32', 'uint8', 'uint16', 'uint32', 'float16', 'float32', 'longlong', 'ulonglong', 'longdouble',
-  'complex64', 'complex128', 'complex', 'bytes', 'bytes_', 'str_', 'S', 'U', 'datetime64', 'timedelta64', 'M', 'm',
-  'Timestamp', 'Timedelta', 'Period', 'Interval', 'Categorical', 'CategoricalDtype', 'DatetimeTZDtype', 'StringDtype',
-  'Int64Dtype', 'Float64Dtype', 'BooleanDtype', 'i4', 'i2', 'i1', 'u4', 'u2', 'u1', 'f4', 'f2', 'c8', 'c16', 'half',
-  'single', 'byte', 'short', 'intc', 'ubyte', 'ushort', 'uintc', 'csingle', 'cdouble', 'clongdouble', 'q', 'Q', 'i', 'I',
-  'h', 'H', 'b', 'B', 'f', 'e', 'g', 'D', 'F', 'G', 'V', 'void',
+  'int8',
+  'int16',
+  'int32',
+  'uint8',
+  'uint16',
+  'uint32',
+  'float16',
+  'float32',
+  'longlong',
+  'ulonglong',
+  'longdouble',
+  'complex64',
+  'complex128',
+  'complex',
+  'bytes',
+  'bytes_',
+  'str_',
+  'S',
+  'U',
+  'datetime64',
+  'timedelta64',
+  'M',
+  'm',
+  'Timestamp',
+  'Timedelta',
+  'Period',
+  'Interval',
+  'Categorical',
+  'CategoricalDtype',
+  'DatetimeTZDtype',
+  'StringDtype',
+  'Int64Dtype',
+  'Float64Dtype',
+  'BooleanDtype',
+  'i4',
+  'i2',
+  'i1',
+  'u4',
+  'u2',
+  'u1',
+  'f4',
+  'f2',
+  'c8',
+  'c16',
+  'half',
+  'single',
+  'byte',
+  'short',
+  'intc',
+  'ubyte',
+  'ushort',
+  'uintc',
+  'csingle',
+  'cdouble',
+  'clongdouble',
+  'q',
+  'Q',
+  'i',
+  'I',
+  'h',
+  'H',
+  'b',
+  'B',
+  'f',
+  'e',
+  'g',
+  'D',
+  'F',
+  'G',
+  'V',
+  'void',
 ]);
 
 /** Python built-in types by GX's `native_type_type_map` (case-insensitive). */
@@ -142,4 +209,3 @@ export function valueMatches(kind: PyKind, type: string): boolean {
 export function observedTypeName(column: Column): string {
   return column.dtype === 'object' ? 'object_' : column.dtype;
 }
-

@@ -14,7 +14,15 @@ const SHOWN_FAILURES = 3;
 const SHOWN_SAMPLE = 3;
 
 export function buildReport(
-  base: { suite: string; data: string; engine: Engine; durationMs: number; rowCount?: number; dtypes?: Record<string, string>; engineVersion?: string },
+  base: {
+    suite: string;
+    data: string;
+    engine: Engine;
+    durationMs: number;
+    rowCount?: number;
+    dtypes?: Record<string, string>;
+    engineVersion?: string;
+  },
   results: ExpectationResult[],
 ): DataCheckReport {
   const statistics = statisticsOf(results);
@@ -105,12 +113,21 @@ function describeOutcome(r: ExpectationResult): string {
     const u = res.unexpected_count;
     const rows = typeof res.element_count === 'number' ? res.element_count : 0;
     const considered = type === 'expect_column_values_to_not_be_null' ? rows : rows - ((res.missing_count as number | undefined) ?? 0);
-    const verb = type === 'expect_column_values_to_not_be_null' ? 'null' : type === 'expect_column_values_to_be_of_type' ? `not ${String(kwargs.type_)}` : (VERBS[type] ?? 'unexpected');
+    const verb =
+      type === 'expect_column_values_to_not_be_null'
+        ? 'null'
+        : type === 'expect_column_values_to_be_of_type'
+          ? `not ${String(kwargs.type_)}`
+          : (VERBS[type] ?? 'unexpected');
     const pct = typeof res.unexpected_percent === 'number' ? ` (${percent(res.unexpected_percent)})` : '';
-    const sample = Array.isArray(res.partial_unexpected_list) && type !== 'expect_column_values_to_not_be_null' ? res.partial_unexpected_list : [];
+    const sample =
+      Array.isArray(res.partial_unexpected_list) && type !== 'expect_column_values_to_not_be_null' ? res.partial_unexpected_list : [];
     const shown = [...new Set(sample.map(value))].slice(0, SHOWN_SAMPLE);
     const eg = shown.length ? `, e.g. ${shown.join(', ')}` : '';
-    const m = typeof kwargs.mostly === 'number' && kwargs.mostly < 1 ? ` (mostly ${kwargs.mostly} allows ${percent((1 - kwargs.mostly) * 100)})` : '';
+    const m =
+      typeof kwargs.mostly === 'number' && kwargs.mostly < 1
+        ? ` (mostly ${kwargs.mostly} allows ${percent((1 - kwargs.mostly) * 100)})`
+        : '';
     return `${count(u)} of ${plural(considered, 'value')}${pct} ${verb}${eg}${m}`;
   }
   const observed = res.observed_value;
@@ -126,7 +143,7 @@ function describeOutcome(r: ExpectationResult): string {
     case 'expect_table_columns_to_match_ordered_list':
       return `columns are [${listed(observed as unknown[], 8)}]`;
     case 'expect_table_columns_to_match_set': {
-      const mismatched = ((res.details as { mismatched?: { unexpected?: string[]; missing?: string[] } } | undefined)?.mismatched) ?? {};
+      const mismatched = (res.details as { mismatched?: { unexpected?: string[]; missing?: string[] } } | undefined)?.mismatched ?? {};
       const parts = [];
       if (mismatched.missing?.length) parts.push(`missing ${listed(mismatched.missing, 8)}`);
       if (mismatched.unexpected?.length) parts.push(`unexpected ${listed(mismatched.unexpected, 8)}`);

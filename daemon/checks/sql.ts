@@ -24,12 +24,16 @@ export async function queryDataset(target: QueryTarget, query: string, group: st
   const { url } = target;
   if (url.startsWith('sqlite:')) return sqliteQuery(target, url.slice('sqlite:'.length), query, group);
   if (/^postgres(ql)?:\/\//.test(url)) return postgresQuery(target, query, group, timeoutMs);
-  throw new MlpError('invalid_config', `warehouse '${target.connection}': '${url.split(':')[0]}:' connections are not supported (sqlite:FILE or postgres://...)`);
+  throw new MlpError(
+    'invalid_config',
+    `warehouse '${target.connection}': '${url.split(':')[0]}:' connections are not supported (sqlite:FILE or postgres://...)`,
+  );
 }
 
 // String literals, quoted names, comments and PostgreSQL $tag$ bodies are matched whole, so a
 // `:group` inside them is left alone; `x::group` is a cast, not a parameter.
-const GROUP_TOKENS = /'(?:[^']|'')*'?|"(?:[^"]|"")*"?|--[^\n]*|\/\*[\s\S]*?(?:\*\/|$)|(\$[A-Za-z_]*\$)[\s\S]*?(?:\1|$)|(?<!:):group(?![A-Za-z0-9_])/g;
+const GROUP_TOKENS =
+  /'(?:[^']|'')*'?|"(?:[^"]|"")*"?|--[^\n]*|\/\*[\s\S]*?(?:\*\/|$)|(\$[A-Za-z_]*\$)[\s\S]*?(?:\1|$)|(?<!:):group(?![A-Za-z0-9_])/g;
 
 /** Replaces each `:group` parameter of a query by the driver's `placeholder`; says whether there was one. */
 export function bindGroup(query: string, placeholder: string): { text: string; usesGroup: boolean } {
@@ -65,7 +69,10 @@ function sqliteQuery(target: QueryTarget, path: string, query: string, group: st
     const names = statement.columns().map((c) => c.name);
     rejectRepeatedNames(names, where);
     // Integers come back as bigint, REAL values as number: that keeps 2.0 a float, as pandas would.
-    const rows = statement.safeIntegers(true).raw(true).all(...groupValues(usesGroup, group, where).map((g) => ({ group: g }))) as unknown[][];
+    const rows = statement
+      .safeIntegers(true)
+      .raw(true)
+      .all(...groupValues(usesGroup, group, where).map((g) => ({ group: g }))) as unknown[][];
     const records = new RecordsBuilder();
     for (const row of rows) {
       const floats = new Set<string>();
@@ -98,10 +105,11 @@ const JSON_TYPES = new Set<number>([builtins.JSON, builtins.JSONB]);
 /** Numbers as numbers, booleans and JSON parsed, everything else (dates, times, uuids, ...) as its text. */
 function pgTypeParser(oid: number): (text: string) => unknown {
   if (INTEGER_TYPES.has(oid)) return Number;
-  if (FLOAT_TYPES.has(oid)) return (text) => {
-    const n = Number(text.replace(/[$,]/g, ''));
-    return Number.isNaN(n) ? null : n;
-  };
+  if (FLOAT_TYPES.has(oid))
+    return (text) => {
+      const n = Number(text.replace(/[$,]/g, ''));
+      return Number.isNaN(n) ? null : n;
+    };
   if (oid === builtins.BOOL) return (text) => text === 't';
   if (JSON_TYPES.has(oid)) return (text) => JSON.parse(text);
   return (text) => text;
@@ -109,7 +117,11 @@ function pgTypeParser(oid: number): (text: string) => unknown {
 
 async function postgresQuery(target: QueryTarget, query: string, group: string | undefined, timeoutMs: number): Promise<Dataset> {
   const where = `warehouse '${target.connection}' (${redact(target.url)})`;
-  const client = new pg.Client({ connectionString: target.url, connectionTimeoutMillis: Math.min(timeoutMs, 10_000), statement_timeout: timeoutMs });
+  const client = new pg.Client({
+    connectionString: target.url,
+    connectionTimeoutMillis: Math.min(timeoutMs, 10_000),
+    statement_timeout: timeoutMs,
+  });
   try {
     await client.connect();
   } catch (err) {
@@ -128,7 +140,11 @@ async function postgresQuery(target: QueryTarget, query: string, group: string |
     rejectRepeatedNames(names, where);
     const floats = new Set(result.fields.filter((f) => FLOAT_TYPES.has(f.dataTypeID)).map((f) => f.name));
     const records = new RecordsBuilder();
-    for (const row of result.rows) records.addRow(names.map((name, i) => [name, row[i] as Cell] as const), (name) => floats.has(name));
+    for (const row of result.rows)
+      records.addRow(
+        names.map((name, i) => [name, row[i] as Cell] as const),
+        (name) => floats.has(name),
+      );
     return withColumns(records.finish(), names);
   } catch (err) {
     if (err instanceof MlpError) throw err;
@@ -147,6 +163,9 @@ function withColumns(data: Dataset, names: string[]): Dataset {
 function rejectRepeatedNames(names: string[], where: string): void {
   const repeated = names.find((n, i) => names.indexOf(n) !== i);
   if (repeated !== undefined) {
-    throw new MlpError('check_failed', `${where}: the query returns more than one column named '${repeated}'; name them apart (... AS other_name)`);
+    throw new MlpError(
+      'check_failed',
+      `${where}: the query returns more than one column named '${repeated}'; name them apart (... AS other_name)`,
+    );
   }
 }

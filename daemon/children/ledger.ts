@@ -44,10 +44,7 @@ export type ChildEntry = {
   id: string;
   purpose: ChildPurpose;
   recordedAt: number;
-} & (
-  | { kind: 'process'; bootId: string; pid?: number; pgid?: number; startTime?: number }
-  | { kind: 'container' }
-);
+} & ({ kind: 'process'; bootId: string; pid?: number; pgid?: number; startTime?: number } | { kind: 'container' });
 
 export interface ProcessRecord {
   /** Add to the child's environment. */

@@ -23,7 +23,10 @@ export function parseProcStat(text: string): ProcStat | undefined {
   const close = text.lastIndexOf(')');
   const pid = Number.parseInt(text, 10);
   if (close < 0 || !Number.isInteger(pid)) return undefined;
-  const rest = text.slice(close + 2).trim().split(/\s+/);
+  const rest = text
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/);
   // rest[0] is field 3 (state); field N is rest[N - 3].
   const state = rest[0];
   const pgid = Number(rest[5 - 3]);

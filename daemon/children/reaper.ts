@@ -58,7 +58,10 @@ export async function reapLeftovers(opts: ReapOptions): Promise<ReapedChild[]> {
 
   const processes = ledger.entries.filter((e): e is Extract<ChildEntry, { kind: 'process' }> => e.kind === 'process');
   const all = listProcesses().filter((p) => p.state !== 'Z');
-  const marked = envValues(CHILD_ENV, all.map((p) => p.pid));
+  const marked = envValues(
+    CHILD_ENV,
+    all.map((p) => p.pid),
+  );
   const byPid = new Map(all.map((p) => [p.pid, p]));
   const boot = bootId();
   const targets: Target[] = [];
@@ -69,7 +72,14 @@ export async function reapLeftovers(opts: ReapOptions): Promise<ReapedChild[]> {
   }
   for (const stray of strays(ledgerOwner(opts.dir), new Set(ledger.entries.map((e) => e.id)), byPid, marked)) {
     targets.push(stray.pgid === stray.pid ? { group: stray.pid } : { pid: stray.pid, startTime: stray.startTime });
-    const entry: ChildEntry = { id: stray.id, kind: 'process', purpose: { what: 'a child with no record' }, recordedAt: 0, bootId: boot, pid: stray.pid };
+    const entry: ChildEntry = {
+      id: stray.id,
+      kind: 'process',
+      purpose: { what: 'a child with no record' },
+      recordedAt: 0,
+      bootId: boot,
+      pid: stray.pid,
+    };
     reaped.push({ entry, outcome: 'stopped' });
   }
   await stopAll(targets, opts.graceMs);
@@ -122,7 +132,11 @@ function strays(owner: string, recorded: ReadonlySet<string>, now: ReadonlyMap<n
 async function stopAll(targets: readonly Target[], graceMs: number): Promise<void> {
   if (targets.length === 0) return;
   const living = () => {
-    const now = new Map(listProcesses().filter((p) => p.state !== 'Z').map((p) => [p.pid, p]));
+    const now = new Map(
+      listProcesses()
+        .filter((p) => p.state !== 'Z')
+        .map((p) => [p.pid, p]),
+    );
     return targets.filter((t) => alive(t, now));
   };
   for (const t of living()) signal(t, 'SIGTERM');

@@ -14,7 +14,6 @@ import { dagFileName, GENERATED_MARK, renderAirflowDag } from '../export/airflow
 import { git } from '../repo/git.js';
 import { EXPORT_SUMMARY, EXPORT_USAGE } from './run-usage.js';
 
-
 type FileStatus = 'written' | 'unchanged' | 'missing' | 'stale' | 'orphaned';
 
 export async function exportCommand(args: string[]): Promise<number> {
@@ -35,8 +34,10 @@ export async function exportCommand(args: string[]): Promise<number> {
     console.log(`${EXPORT_USAGE}\n\n${EXPORT_SUMMARY}.\n\n${HELP}`);
     return 0;
   }
-  if (values.all && positionals.length) throw usageError(`mlp export airflow: name pipelines or pass --all, not both (usage: ${EXPORT_USAGE})`);
-  if (!values.all && positionals.length === 0) throw usageError(`mlp export airflow: name at least one pipeline, or pass --all (usage: ${EXPORT_USAGE})`);
+  if (values.all && positionals.length)
+    throw usageError(`mlp export airflow: name pipelines or pass --all, not both (usage: ${EXPORT_USAGE})`);
+  if (!values.all && positionals.length === 0)
+    throw usageError(`mlp export airflow: name at least one pipeline, or pass --all (usage: ${EXPORT_USAGE})`);
 
   const cwd = process.cwd();
   const root = findRepoRoot(cwd);
@@ -49,7 +50,9 @@ export async function exportCommand(args: string[]): Promise<number> {
   const notes: string[] = [];
   for (const p of pipelines) {
     if (p.config.pipeline.schedule && p.config.pipeline.orchestrator === 'mlpd') {
-      notes.push(`${p.name}: mlpd schedules it too; once its DAG is deployed, set 'orchestrator: airflow' in ${relative(cwd, p.file)} so it is not trained twice`);
+      notes.push(
+        `${p.name}: mlpd schedules it too; once its DAG is deployed, set 'orchestrator: airflow' in ${relative(cwd, p.file)} so it is not trained twice`,
+      );
     }
     const configFiles = [relative(root, p.file), ...(existsSync(load.repoConfigFile) ? [relative(root, load.repoConfigFile)] : [])];
     const text = renderAirflowDag(p.config, {
@@ -76,18 +79,23 @@ export async function exportCommand(args: string[]): Promise<number> {
     const expected = new Set(pipelines.map((p) => dagFileName(p.name)));
     for (const name of existsSync(outDir) ? readdirSync(outDir).sort() : []) {
       if (expected.has(name) || !name.endsWith('.py')) continue;
-      if (readFileSync(join(outDir, name), 'utf8').startsWith(GENERATED_MARK)) results.push({ pipeline: null, file: relative(cwd, join(outDir, name)), status: 'orphaned' });
+      if (readFileSync(join(outDir, name), 'utf8').startsWith(GENERATED_MARK))
+        results.push({ pipeline: null, file: relative(cwd, join(outDir, name)), status: 'orphaned' });
     }
   }
 
   const bad = results.filter((r) => r.status === 'missing' || r.status === 'stale' || r.status === 'orphaned');
   if (values.json) {
-    console.log(JSON.stringify({ dir: relative(cwd, outDir) || '.', check: values.check === true, ok: bad.length === 0, files: results, notes }));
+    console.log(
+      JSON.stringify({ dir: relative(cwd, outDir) || '.', check: values.check === true, ok: bad.length === 0, files: results, notes }),
+    );
   } else {
     for (const note of notes) console.error(`note: ${note}`);
     for (const r of results) console.log(`${r.status.padEnd(9)} ${r.file}${NOTES[r.status]}`);
     if (values.check && bad.length) {
-      console.error(`mlp export airflow: ${bad.length} DAG file${bad.length === 1 ? ' is' : 's are'} not up to date: run ${regenerateAll(positionals, values.all === true, shownOut)}`);
+      console.error(
+        `mlp export airflow: ${bad.length} DAG file${bad.length === 1 ? ' is' : 's are'} not up to date: run ${regenerateAll(positionals, values.all === true, shownOut)}`,
+      );
     }
   }
   return bad.length ? 1 : 0;
@@ -117,7 +125,10 @@ function regenerateAll(names: string[], all: boolean, out: string) {
 function choose(load: ReturnType<typeof loadRepo>, names: string[], all: boolean, cwd: string): LoadedPipeline[] {
   const invalid = (file: string) => load.problems.filter((p) => p.file === file || p.file === load.repoConfigFile);
   const refuse = (problems: ReturnType<typeof invalid>): never => {
-    throw new MlpError('invalid_config', `cannot export an invalid config (mlp validate shows the same):\n${problems.map((p) => formatProblem(p, cwd)).join('\n')}`);
+    throw new MlpError(
+      'invalid_config',
+      `cannot export an invalid config (mlp validate shows the same):\n${problems.map((p) => formatProblem(p, cwd)).join('\n')}`,
+    );
   };
   if (all) {
     if (load.problems.length) refuse(load.problems);
@@ -128,7 +139,9 @@ function choose(load: ReturnType<typeof loadRepo>, names: string[], all: boolean
     const p = load.pipelines.find((x) => x.name === name);
     if (!p) {
       const known = load.pipelines.map((x) => x.name);
-      throw usageError(`mlp export airflow: no pipeline named '${name}' in ${load.root}${known.length ? ` (pipelines: ${known.join(', ')})` : ''}`);
+      throw usageError(
+        `mlp export airflow: no pipeline named '${name}' in ${load.root}${known.length ? ` (pipelines: ${known.join(', ')})` : ''}`,
+      );
     }
     if (invalid(p.file).length) refuse(invalid(p.file));
     return p;

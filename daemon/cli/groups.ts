@@ -12,7 +12,9 @@ import { GROUPS_SUMMARY, GROUPS_USAGE } from './run-usage.js';
 export async function groups(args: string[]): Promise<number> {
   const { values } = parseCommandLine('mlp groups', args, { pipeline: { type: 'string' }, json: { type: 'boolean' } }, false);
   if (values.help) {
-    console.log(`${GROUPS_USAGE}\n\n${GROUPS_SUMMARY}.\nWithout --pipeline, the pipeline is the one whose folder you are in. Values refused as group names are\nreported on stderr. Exit 1 when there is no group.`);
+    console.log(
+      `${GROUPS_USAGE}\n\n${GROUPS_SUMMARY}.\nWithout --pipeline, the pipeline is the one whose folder you are in. Values refused as group names are\nreported on stderr. Exit 1 when there is no group.`,
+    );
     return 0;
   }
   const { pipeline, root, repo } = findPipeline(values.pipeline, process.cwd(), 'mlp groups');
@@ -21,7 +23,10 @@ export async function groups(args: string[]): Promise<number> {
   if (values.json) console.log(JSON.stringify({ pipeline: pipeline.name, groups: found.groups, refused: found.refused }));
   else for (const g of found.groups) console.log(g);
   if (found.groups.length === 0) {
-    throw new MlpError('check_failed', `groups.source ${pipeline.config.pipeline.groups.source} has ${found.refused.length ? 'no usable rows' : 'no rows'}`);
+    throw new MlpError(
+      'check_failed',
+      `groups.source ${pipeline.config.pipeline.groups.source} has ${found.refused.length ? 'no usable rows' : 'no rows'}`,
+    );
   }
   return 0;
 }

@@ -89,17 +89,22 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function start(args: string[]): Promise<number> {
-  const { values } = parseCommandLine('mlpd start', args, {
-    repo: { type: 'string' },
-    'data-dir': { type: 'string' },
-    host: { type: 'string' },
-    port: { type: 'string' },
-    'serve-port': { type: 'string' },
-    'serve-workers': { type: 'string' },
-    pull: { type: 'string' },
-    'time-scale': { type: 'string' },
-    'log-level': { type: 'string' },
-  }, false);
+  const { values } = parseCommandLine(
+    'mlpd start',
+    args,
+    {
+      repo: { type: 'string' },
+      'data-dir': { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'serve-port': { type: 'string' },
+      'serve-workers': { type: 'string' },
+      pull: { type: 'string' },
+      'time-scale': { type: 'string' },
+      'log-level': { type: 'string' },
+    },
+    false,
+  );
   if (values.help) {
     console.log(START_HELP);
     return 0;
@@ -109,7 +114,8 @@ async function start(args: string[]): Promise<number> {
   const timeScale = values['time-scale'] === undefined ? 1 : Number(values['time-scale']);
   if (!(timeScale > 0) || !Number.isFinite(timeScale)) throw usageError(`--time-scale: '${values['time-scale']}' must be a number above 0`);
   const level = (values['log-level'] ?? 'info') as LogLevel;
-  if (!['debug', 'info', 'warn', 'error'].includes(level)) throw usageError(`--log-level: '${level}' is not one of debug, info, warn, error`);
+  if (!['debug', 'info', 'warn', 'error'].includes(level))
+    throw usageError(`--log-level: '${level}' is not one of debug, info, warn, error`);
 
   const serveToken = serveTokenFrom(process.env);
 
@@ -183,7 +189,12 @@ function token(args: string[]): number {
       case 'create': {
         const role = values.role as Role | undefined;
         if (!role || !ROLES.includes(role)) throw usageError(`mlpd token create: --role must be viewer or operator`);
-        const name = values.name ?? nextName(role, store.tokens.list().map((t) => t.name));
+        const name =
+          values.name ??
+          nextName(
+            role,
+            store.tokens.list().map((t) => t.name),
+          );
         const created = store.tokens.create(name, role);
         if (values.json) console.log(JSON.stringify(created));
         else {
@@ -226,6 +237,7 @@ function nextName(role: Role, taken: string[]): string {
 function parseServeWorkers(text: string | undefined): number {
   if (text === undefined) return DEFAULT_SERVE_WORKERS;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 256) throw usageError(`--serve-workers: '${text}' is not a number of router processes (1-256; 1 = inside mlpd)`);
+  if (!Number.isInteger(n) || n < 1 || n > 256)
+    throw usageError(`--serve-workers: '${text}' is not a number of router processes (1-256; 1 = inside mlpd)`);
   return n;
 }

@@ -88,7 +88,9 @@ MLP_MODEL_DIR becomes the group's next model version. --data-dir (default: $MLP_
       store.runs.setStatus(run.id, 'running', { gitCommit });
       return run;
     });
-    say(`${pipeline.name}: ${stepName} --${kind} for ${groups.length} group${groups.length === 1 ? '' : 's'} (${groups.join(', ')}), run ${record.id}`);
+    say(
+      `${pipeline.name}: ${stepName} --${kind} for ${groups.length} group${groups.length === 1 ? '' : 's'} (${groups.join(', ')}), run ${record.id}`,
+    );
     const prefix = groups.length > 1;
     let done = 0;
     const result = await executeRun(
@@ -102,7 +104,10 @@ MLP_MODEL_DIR becomes the group's next model version. --data-dir (default: $MLP_
         },
         stepFinished: (group, _step, outcome, ms) => {
           done++;
-          say(`${mark(outcome)} ${group}: ${stepName} ${outcome.status.replace('_', ' ')} in ${formatDuration(ms)} [${done}/${groups.length} groups]` + (outcome.reason ? `: ${outcome.reason}` : ''));
+          say(
+            `${mark(outcome)} ${group}: ${stepName} ${outcome.status.replace('_', ' ')} in ${formatDuration(ms)} [${done}/${groups.length} groups]` +
+              (outcome.reason ? `: ${outcome.reason}` : ''),
+          );
         },
         versioned: (v) => say(`  ${v.group}: model version v${v.version} (${v.artifactUri})`),
       },
@@ -160,7 +165,12 @@ export function findPipeline(flag: string | undefined, cwd: string, command = 'm
     }
   }
   if (problemsOf(pipeline.file).length) {
-    throw new MlpError('invalid_config', `mlp.yaml is invalid:\n${problemsOf(pipeline.file).map((p) => formatProblem(p, cwd)).join('\n')}`);
+    throw new MlpError(
+      'invalid_config',
+      `mlp.yaml is invalid:\n${problemsOf(pipeline.file)
+        .map((p) => formatProblem(p, cwd))
+        .join('\n')}`,
+    );
   }
   return { pipeline, root, repo: load.repoConfig };
 }
@@ -171,7 +181,10 @@ async function groupsOf(pipeline: LoadedPipeline, repo: ReturnType<typeof loadRe
   for (const line of found.refused) process.stderr.write(`mlp run: ${line}\n`);
   if (found.groups.length === 0) {
     const why = found.refused.length ? 'no usable rows' : 'no rows';
-    throw new MlpError('check_failed', `groups.source ${pipeline.config.pipeline.groups.source} has ${why}: nothing to run (pass --group G to run one anyway)`);
+    throw new MlpError(
+      'check_failed',
+      `groups.source ${pipeline.config.pipeline.groups.source} has ${why}: nothing to run (pass --group G to run one anyway)`,
+    );
   }
   return found.groups;
 }

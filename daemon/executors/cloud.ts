@@ -131,7 +131,10 @@ async function runStep(aws: AwsClients, opts: CloudExecutorOptions, settings: Se
       const stopped = await stopJob(api, job);
       return end.kind === 'cancelled'
         ? outcome('cancelled', `${what} was cancelled${stopped}`)
-        : outcome('timed_out', `${what} did not finish within its limit of ${formatDuration(spec.timeoutMs)} (plus ${formatDuration(settings.timeoutGraceMs)} grace)${stopped}`);
+        : outcome(
+            'timed_out',
+            `${what} did not finish within its limit of ${formatDuration(spec.timeoutMs)} (plus ${formatDuration(settings.timeoutGraceMs)} grace)${stopped}`,
+          );
     }
     const v = end.verdict;
     if (v.status !== 'succeeded') return outcome(v.status, v.reason);
@@ -159,16 +162,29 @@ async function runStep(aws: AwsClients, opts: CloudExecutorOptions, settings: Se
     return outcome('succeeded', null, { artifactUri: v.artifactUri });
   } catch (err) {
     if (isAbort(err) || (signal.aborted && !(err instanceof MlpError))) return cancelled();
-    return outcome('failed', err instanceof MlpError ? `${what}: ${err.message}` : `${what} could not run on SageMaker: ${describeError(err)}`);
+    return outcome(
+      'failed',
+      err instanceof MlpError ? `${what}: ${err.message}` : `${what} could not run on SageMaker: ${describeError(err)}`,
+    );
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
 }
 
-type WaitEnd = { kind: 'done'; verdict: Exclude<JobVerdict, { done: false }> } | { kind: 'cancelled' } | { kind: 'deadline' } | { kind: 'gone'; error: string };
+type WaitEnd =
+  | { kind: 'done'; verdict: Exclude<JobVerdict, { done: false }> }
+  | { kind: 'cancelled' }
+  | { kind: 'deadline' }
+  | { kind: 'gone'; error: string };
 
 /** Polls with a doubling interval until the job ends, the step is cancelled or the deadline passes. */
-async function waitForJob(api: JobApi, settings: Settings, spec: StepSpec, signal: AbortSignal, say: (line: string) => void): Promise<WaitEnd> {
+async function waitForJob(
+  api: JobApi,
+  settings: Settings,
+  spec: StepSpec,
+  signal: AbortSignal,
+  say: (line: string) => void,
+): Promise<WaitEnd> {
   const deadline = Date.now() + spec.timeoutMs + settings.timeoutGraceMs;
   let interval = settings.pollIntervalMs;
   let failures = 0;
@@ -210,8 +226,10 @@ function trainingApi(aws: AwsClients, spec: StepSpec & { image: string }, plan: 
   return {
     kind: 'training',
     create: () => awsCall(aws, 'sagemaker', 'CreateTrainingJob', () => aws.sagemaker.send(new CreateTrainingJobCommand(request))),
-    describe: () => awsCall(aws, 'sagemaker', 'DescribeTrainingJob', () => aws.sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: name }))),
-    stop: () => awsCall(aws, 'sagemaker', 'StopTrainingJob', () => aws.sagemaker.send(new StopTrainingJobCommand({ TrainingJobName: name }))),
+    describe: () =>
+      awsCall(aws, 'sagemaker', 'DescribeTrainingJob', () => aws.sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: name }))),
+    stop: () =>
+      awsCall(aws, 'sagemaker', 'StopTrainingJob', () => aws.sagemaker.send(new StopTrainingJobCommand({ TrainingJobName: name }))),
     verdict: (d) => trainingJobVerdict(what, d as DescribeTrainingJobResponse),
     progress: (d) => trainingProgress(d as DescribeTrainingJobResponse, seen).map((l) => `training job ${name}: ${l}`),
   };
@@ -224,8 +242,12 @@ function processingApi(aws: AwsClients, spec: StepSpec & { image: string }, plan
   return {
     kind: 'processing',
     create: () => awsCall(aws, 'sagemaker', 'CreateProcessingJob', () => aws.sagemaker.send(new CreateProcessingJobCommand(request))),
-    describe: () => awsCall(aws, 'sagemaker', 'DescribeProcessingJob', () => aws.sagemaker.send(new DescribeProcessingJobCommand({ ProcessingJobName: name }))),
-    stop: () => awsCall(aws, 'sagemaker', 'StopProcessingJob', () => aws.sagemaker.send(new StopProcessingJobCommand({ ProcessingJobName: name }))),
+    describe: () =>
+      awsCall(aws, 'sagemaker', 'DescribeProcessingJob', () =>
+        aws.sagemaker.send(new DescribeProcessingJobCommand({ ProcessingJobName: name })),
+      ),
+    stop: () =>
+      awsCall(aws, 'sagemaker', 'StopProcessingJob', () => aws.sagemaker.send(new StopProcessingJobCommand({ ProcessingJobName: name }))),
     verdict: (d) => processingJobVerdict(what, d as DescribeProcessingJobResponse),
     progress: (d) => {
       const status = (d as DescribeProcessingJobResponse).ProcessingJobStatus;

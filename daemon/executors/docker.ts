@@ -91,7 +91,12 @@ export function createDockerExecutor(opts: DockerExecutorOptions = {}): Executor
       const limit = stopSwitch(spec.timeoutMs, io.signal);
       const stoppedOutcome = (why: Stopped, exitCode: number | null, tail: string[]): StepOutcome =>
         why === 'timed_out'
-          ? { status: 'timed_out', exitCode, reason: `${what} ran longer than its limit of ${formatDuration(spec.timeoutMs)} and was stopped`, tail }
+          ? {
+              status: 'timed_out',
+              exitCode,
+              reason: `${what} ran longer than its limit of ${formatDuration(spec.timeoutMs)} and was stopped`,
+              tail,
+            }
           : { status: 'cancelled', exitCode, reason: `${what} was cancelled`, tail };
       try {
         let image: ImageChoice;
@@ -110,7 +115,8 @@ export function createDockerExecutor(opts: DockerExecutorOptions = {}): Executor
       } catch (err) {
         if (isConnectionError(err)) throw unreachable(err);
         if (limit.why) return stoppedOutcome(limit.why, null, []);
-        if (isEngineError(err)) return { status: 'failed', exitCode: null, reason: `${what} could not run: ${engineMessage(err)}`, tail: [] };
+        if (isEngineError(err))
+          return { status: 'failed', exitCode: null, reason: `${what} could not run: ${engineMessage(err)}`, tail: [] };
         throw err;
       } finally {
         limit.dispose();
@@ -166,10 +172,13 @@ export async function buildImage(
   const tag = pipelineImageTag(spec.pipeline);
   const lines = lineSplitter((l) => io.onLine('stdout', l), tail);
   io.onLine('stdout', `building ${tag} from ${join(spec.pipelineDir, 'Dockerfile')}`);
-  const stream = await docker.buildImage(
-    { context: spec.pipelineDir, src: contextFiles(spec.pipelineDir) },
-    { t: tag, rm: true, forcerm: true, labels: { [LABEL.pipeline]: spec.pipeline }, abortSignal: signal } as Docker.ImageBuildOptions,
-  );
+  const stream = await docker.buildImage({ context: spec.pipelineDir, src: contextFiles(spec.pipelineDir) }, {
+    t: tag,
+    rm: true,
+    forcerm: true,
+    labels: { [LABEL.pipeline]: spec.pipeline },
+    abortSignal: signal,
+  } as Docker.ImageBuildOptions);
   const error = await new Promise<string | null>((resolve, reject) => {
     let failed: string | null = null;
     docker.modem.followProgress(
@@ -232,7 +241,14 @@ async function runContainer(
       WorkingDir: CONTAINER_PATHS.code,
       Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
       User: `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`,
-      Labels: { [LABEL.pipeline]: spec.pipeline, [LABEL.step]: spec.step, [LABEL.group]: spec.group, [LABEL.run]: spec.runId, ...record.labels, ...testRunLabels() },
+      Labels: {
+        [LABEL.pipeline]: spec.pipeline,
+        [LABEL.step]: spec.step,
+        [LABEL.group]: spec.group,
+        [LABEL.run]: spec.runId,
+        ...record.labels,
+        ...testRunLabels(),
+      },
       AttachStdout: true,
       AttachStderr: true,
       Tty: false,
@@ -286,11 +302,15 @@ async function runContainer(
     if (limit.why) return stoppedOutcome(limit.why, code, tail);
     if (code === 0) return { status: 'succeeded', exitCode: 0, reason: null, tail };
     const state = (await container.inspect()).State;
-    if (state.OOMKilled) return { status: 'failed', exitCode: code, reason: `${what} ran out of memory and was killed by the kernel`, tail };
+    if (state.OOMKilled)
+      return { status: 'failed', exitCode: code, reason: `${what} ran out of memory and was killed by the kernel`, tail };
     return { status: 'failed', exitCode: code, reason: failureReason(what, code, null, explainingLine(last)), tail };
   } finally {
     // A container that could not be removed stays in the ledger: the next daemon removes it.
-    await container.remove({ force: true, v: true }).then(() => record.ended(), () => undefined);
+    await container.remove({ force: true, v: true }).then(
+      () => record.ended(),
+      () => undefined,
+    );
     // The engine never ends the attach stream of a container stopped before it started (a limit or a
     // cancel during the slow create of a first run): its open socket would hold the process forever.
     (attached as Duplex | undefined)?.destroy();
@@ -375,7 +395,11 @@ export function isEngineError(err: unknown): err is EngineError {
 /** The socket is missing, refuses, or the engine went away mid-call. */
 export function isConnectionError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return !isEngineError(err) && typeof code === 'string' && ['ENOENT', 'ECONNREFUSED', 'EACCES', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(code);
+  return (
+    !isEngineError(err) &&
+    typeof code === 'string' &&
+    ['ENOENT', 'ECONNREFUSED', 'EACCES', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'].includes(code)
+  );
 }
 
 /** The engine's own words, without docker-modem's "(HTTP code 404) ..." wrapping. */

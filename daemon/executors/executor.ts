@@ -63,7 +63,10 @@ export interface Executor {
 export const TAIL_LINES = 20;
 
 /** The contract's environment for paths as the step sees them. */
-export function contractEnv(spec: Pick<StepSpec, 'group' | 'runId' | 'env'>, paths: { model: string; input: string; output: string }): Record<string, string> {
+export function contractEnv(
+  spec: Pick<StepSpec, 'group' | 'runId' | 'env'>,
+  paths: { model: string; input: string; output: string },
+): Record<string, string> {
   return {
     ...spec.env,
     MLP_GROUP: spec.group,

@@ -16,13 +16,22 @@ export interface ExecutorFactory {
   forBackend(backend: Backend): Executor;
 }
 
-export function createExecutorFactory(opts: { repoConfig: () => RepoConfig | null; dockerSocket?: string; ledger?: ChildLedger }): ExecutorFactory {
+export function createExecutorFactory(opts: {
+  repoConfig: () => RepoConfig | null;
+  dockerSocket?: string;
+  ledger?: ChildLedger;
+}): ExecutorFactory {
   const local = createLocalExecutor(opts.ledger ? { ledger: opts.ledger } : {});
   let docker: Promise<Executor> | undefined;
   const dockerExecutor: Executor = {
     kind: 'docker',
     async run(spec, io) {
-      docker ??= import('./docker.js').then((m) => m.createDockerExecutor({ ...(opts.dockerSocket ? { socketPath: opts.dockerSocket } : {}), ...(opts.ledger ? { ledger: opts.ledger } : {}) }));
+      docker ??= import('./docker.js').then((m) =>
+        m.createDockerExecutor({
+          ...(opts.dockerSocket ? { socketPath: opts.dockerSocket } : {}),
+          ...(opts.ledger ? { ledger: opts.ledger } : {}),
+        }),
+      );
       return (await docker).run(spec, io);
     },
   };
@@ -33,7 +42,10 @@ export function createExecutorFactory(opts: { repoConfig: () => RepoConfig | nul
       const aws = opts.repoConfig()?.aws;
       if (!aws) throw new MlpError('invalid_config', 'cloud runs need an aws section (role_arn, bucket) in mlp.yaml at the repo root');
       const { createCloudExecutor } = await import('./cloud.js');
-      return createCloudExecutor({ aws: { roleArn: aws.role_arn, bucket: aws.bucket, ...(aws.region ? { region: aws.region } : {}) } }).run(spec, io);
+      return createCloudExecutor({ aws: { roleArn: aws.role_arn, bucket: aws.bucket, ...(aws.region ? { region: aws.region } : {}) } }).run(
+        spec,
+        io,
+      );
     },
   };
   const get = (kind: ExecutorKind): Executor => (kind === 'local' ? local : kind === 'docker' ? dockerExecutor : cloudExecutor);

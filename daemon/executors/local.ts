@@ -62,7 +62,12 @@ export function createLocalExecutor(opts: { killGraceMs?: number; baseEnv?: Node
           out.flush();
           err.flush();
           if (stopping === 'timed_out') {
-            resolve({ status: 'timed_out', exitCode: code, reason: `${what} ran longer than its limit of ${formatDuration(spec.timeoutMs)} and was stopped`, tail });
+            resolve({
+              status: 'timed_out',
+              exitCode: code,
+              reason: `${what} ran longer than its limit of ${formatDuration(spec.timeoutMs)} and was stopped`,
+              tail,
+            });
           } else if (stopping === 'cancelled') {
             resolve({ status: 'cancelled', exitCode: code, reason: `${what} was cancelled`, tail });
           } else if (code === 0) {

@@ -95,7 +95,9 @@ export function containerArguments(kind: JobKind, command: string): string[] {
   for (let i = 0; i < chars.length; i += MAX_ARGUMENT) pieces.push(chars.slice(i, i + MAX_ARGUMENT).join(''));
   const args = [script, 'mlp-step', ...pieces];
   if (args.length > MAX_ARGUMENTS[kind]) {
-    throw new Error(`the step's command is too long for SageMaker (${chars.length} characters; at most ${(MAX_ARGUMENTS[kind] - 2) * MAX_ARGUMENT}): put it in a script`);
+    throw new Error(
+      `the step's command is too long for SageMaker (${chars.length} characters; at most ${(MAX_ARGUMENTS[kind] - 2) * MAX_ARGUMENT}): put it in a script`,
+    );
   }
   return args;
 }
@@ -128,7 +130,9 @@ export function trainingJobRequest(spec: StepSpec & { image: string }, plan: Job
   const channel = (name: string, key: string) => ({
     ChannelName: name,
     InputMode: 'File' as const,
-    DataSource: { S3DataSource: { S3DataType: 'S3Prefix' as const, S3Uri: uri(plan.bucket, key), S3DataDistributionType: 'FullyReplicated' as const } },
+    DataSource: {
+      S3DataSource: { S3DataType: 'S3Prefix' as const, S3Uri: uri(plan.bucket, key), S3DataDistributionType: 'FullyReplicated' as const },
+    },
   });
   return {
     TrainingJobName: plan.name,
@@ -153,20 +157,34 @@ export function processingJobRequest(spec: StepSpec & { image: string }, plan: J
   const p = CONTAINER_PATHS.processing;
   const input = (name: string, key: string, localPath: string) => ({
     InputName: name,
-    S3Input: { S3Uri: uri(plan.bucket, key), LocalPath: localPath, S3DataType: 'S3Prefix' as const, S3InputMode: 'File' as const, S3DataDistributionType: 'FullyReplicated' as const },
+    S3Input: {
+      S3Uri: uri(plan.bucket, key),
+      LocalPath: localPath,
+      S3DataType: 'S3Prefix' as const,
+      S3InputMode: 'File' as const,
+      S3DataDistributionType: 'FullyReplicated' as const,
+    },
   });
   return {
     ProcessingJobName: plan.name,
     RoleArn: plan.roleArn,
-    AppSpecification: { ImageUri: spec.image, ContainerEntrypoint: ['/bin/sh', '-c'], ContainerArguments: containerArguments('processing', spec.command) },
-    ProcessingResources: { ClusterConfig: { InstanceCount: 1, InstanceType: spec.instanceType as ProcessingInstanceType, VolumeSizeInGB: VOLUME_GB } },
+    AppSpecification: {
+      ImageUri: spec.image,
+      ContainerEntrypoint: ['/bin/sh', '-c'],
+      ContainerArguments: containerArguments('processing', spec.command),
+    },
+    ProcessingResources: {
+      ClusterConfig: { InstanceCount: 1, InstanceType: spec.instanceType as ProcessingInstanceType, VolumeSizeInGB: VOLUME_GB },
+    },
     ProcessingInputs: [
       input('code', keys.code, p.codeDir),
       ...(plan.hasInput ? [input('input', `${keys.input}/`, p.input)] : []),
       ...(plan.hasModel ? [input('model', `${keys.model}/`, p.model)] : []),
     ],
     ProcessingOutputConfig: {
-      Outputs: [{ OutputName: 'output', S3Output: { S3Uri: uri(plan.bucket, `${keys.output}/`), LocalPath: p.output, S3UploadMode: 'EndOfJob' } }],
+      Outputs: [
+        { OutputName: 'output', S3Output: { S3Uri: uri(plan.bucket, `${keys.output}/`), LocalPath: p.output, S3UploadMode: 'EndOfJob' } },
+      ],
     },
     StoppingCondition: { MaxRuntimeInSeconds: maxRuntimeSeconds('processing', spec.timeoutMs) },
     Environment: containerEnv('processing', spec),
@@ -185,12 +203,24 @@ export function trainingJobVerdict(what: string, d: DescribeTrainingJobResponse)
   const job = `training job ${d.TrainingJobName}`;
   switch (d.TrainingJobStatus) {
     case 'Completed':
-      return { done: true, status: 'succeeded', ...(d.ModelArtifacts?.S3ModelArtifacts ? { artifactUri: d.ModelArtifacts.S3ModelArtifacts } : {}) };
+      return {
+        done: true,
+        status: 'succeeded',
+        ...(d.ModelArtifacts?.S3ModelArtifacts ? { artifactUri: d.ModelArtifacts.S3ModelArtifacts } : {}),
+      };
     case 'Failed':
-      return { done: true, status: 'failed', reason: `${what} failed on SageMaker (${job}): ${d.FailureReason ?? 'SageMaker gave no reason'}` };
+      return {
+        done: true,
+        status: 'failed',
+        reason: `${what} failed on SageMaker (${job}): ${d.FailureReason ?? 'SageMaker gave no reason'}`,
+      };
     case 'Stopped':
       return d.SecondaryStatus === 'MaxRuntimeExceeded'
-        ? { done: true, status: 'timed_out', reason: `${what} ran longer than its limit${limitOf(d.StoppingCondition?.MaxRuntimeInSeconds)} and SageMaker stopped ${job}` }
+        ? {
+            done: true,
+            status: 'timed_out',
+            reason: `${what} ran longer than its limit${limitOf(d.StoppingCondition?.MaxRuntimeInSeconds)} and SageMaker stopped ${job}`,
+          }
         : { done: true, status: 'cancelled', reason: `${job} was stopped outside mlp` };
     default:
       return { done: false };
@@ -206,7 +236,12 @@ export function processingJobVerdict(what: string, d: DescribeProcessingJobRespo
       return { done: true, status: 'succeeded' };
     case 'Failed':
     case 'Stopped':
-      if (overran) return { done: true, status: 'timed_out', reason: `${what} ran longer than its limit${limitOf(d.StoppingCondition?.MaxRuntimeInSeconds)} and SageMaker stopped ${job}` };
+      if (overran)
+        return {
+          done: true,
+          status: 'timed_out',
+          reason: `${what} ran longer than its limit${limitOf(d.StoppingCondition?.MaxRuntimeInSeconds)} and SageMaker stopped ${job}`,
+        };
       return d.ProcessingJobStatus === 'Failed'
         ? { done: true, status: 'failed', reason: `${what} failed on SageMaker (${job}): ${why || 'SageMaker gave no reason'}` }
         : { done: true, status: 'cancelled', reason: `${job} was stopped outside mlp` };

@@ -50,7 +50,7 @@ export function renderAirflowDag(config: PipelineConfig, source: DagSource): str
     fn: pyIdentifier(step.name),
     timeoutSeconds: Math.ceil((stepTimeoutMs(step, config) + TASK_MARGIN_MS) / 1000),
   }));
-    // Without a time zone mlpd reads the schedule in its own zone; the DAG, in Airflow's default_timezone.
+  // Without a time zone mlpd reads the schedule in its own zone; the DAG, in Airflow's default_timezone.
   const startDate = p.timezone ? `pendulum.datetime(${START_DATE}, tz=${py(p.timezone)})` : `timezone.datetime(${START_DATE})`;
   const stepTasks = steps
     .map(

@@ -115,7 +115,8 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     // A 2xx that is not yet recorded must not be sent again: the row stays busy until it is written
     // (an outcome that cannot be written at all leaves it busy until mlpd starts again).
     try {
-      if (!deps.storage.write(`notification ${n.id}`, write)) log.warn('notify', `the outcome of ${n.event} → ${label} waits for the disk`, n.pipeline);
+      if (!deps.storage.write(`notification ${n.id}`, write))
+        log.warn('notify', `the outcome of ${n.event} → ${label} waits for the disk`, n.pipeline);
     } catch (err) {
       log.error('notify', `cannot record the delivery of ${n.event} → ${label}: ${describeError(err)}`, n.pipeline);
     }
@@ -127,21 +128,44 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     const expanded = expandUrl(n.target, deps.env);
     if ('unset' in expanded) {
       const names = expanded.unset.map((v) => `\${${v}}`).join(', ');
-      return { status: 'failed', httpStatus: null, error: `${names} ${expanded.unset.length === 1 ? 'is' : 'are'} not set in mlpd's environment (set it where mlpd starts, then restart mlpd)` };
+      return {
+        status: 'failed',
+        httpStatus: null,
+        error: `${names} ${expanded.unset.length === 1 ? 'is' : 'are'} not set in mlpd's environment (set it where mlpd starts, then restart mlpd)`,
+      };
     }
     const bad = httpUrlProblem(expanded.url);
-    if (bad) return { status: 'failed', httpStatus: null, error: `the URL from ${urlVariables(n.target).map((v) => `\${${v}}`).join(', ')} ${bad}` };
+    if (bad)
+      return {
+        status: 'failed',
+        httpStatus: null,
+        error: `the URL from ${urlVariables(n.target)
+          .map((v) => `\${${v}}`)
+          .join(', ')} ${bad}`,
+      };
     const headers = { 'content-type': 'application/json', 'x-mlp-event-id': n.eventId, 'user-agent': 'mlpd' };
     let status: number;
     try {
-      status = await post(expanded.url, JSON.stringify(n.payload), headers, AbortSignal.any([AbortSignal.timeout(timeoutMs), stopping.signal]));
+      status = await post(
+        expanded.url,
+        JSON.stringify(n.payload),
+        headers,
+        AbortSignal.any([AbortSignal.timeout(timeoutMs), stopping.signal]),
+      );
     } catch (err) {
-      if (stopping.signal.aborted) return { status: 'pending', httpStatus: null, error: 'mlpd stopped while it was sending: sent again when it starts', retryAt: now() };
+      if (stopping.signal.aborted)
+        return {
+          status: 'pending',
+          httpStatus: null,
+          error: 'mlpd stopped while it was sending: sent again when it starts',
+          retryAt: now(),
+        };
       return retryOrGiveUp(n, null, hideSecrets(networkError(err, timeoutMs), n.target, expanded.url, label, deps.env));
     }
     const kind = classifyAnswer(status);
     if (kind === 'delivered') return { status: 'delivered', httpStatus: status };
-    if (kind === 'final') return { status: 'failed', httpStatus: status, error: `HTTP ${status} (an answer that is not 2xx, 408, 429 or 5xx is not retried)` };
+    if (kind === 'final')
+      return { status: 'failed', httpStatus: status, error: `HTTP ${status} (an answer that is not 2xx, 408, 429 or 5xx is not retried)` };
     return retryOrGiveUp(n, status, `HTTP ${status}`);
   }
 
@@ -149,7 +173,11 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     const at = now();
     const retryAt = nextAttemptAt(deps.retry, n.attempts + 1, n.createdAt, at);
     if (retryAt === null) {
-      return { status: 'failed', httpStatus, error: `gave up after ${n.attempts + 1} attempts over ${minutes(at - n.createdAt)}; the last: ${error}` };
+      return {
+        status: 'failed',
+        httpStatus,
+        error: `gave up after ${n.attempts + 1} attempts over ${minutes(at - n.createdAt)}; the last: ${error}`,
+      };
     }
     return { status: 'pending', httpStatus, error, retryAt };
   };
@@ -157,8 +185,14 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   const report = (n: Notification, label: string, o: AttemptOutcome) => {
     const attempt = n.attempts + 1;
     const what = `${n.event} → ${label}`;
-    if (o.status === 'delivered') log.info('notify', `${what} delivered (HTTP ${o.httpStatus}${attempt > 1 ? `, attempt ${attempt}` : ''})`, n.pipeline);
-    else if (o.status === 'pending') log.warn('notify', `${what} not delivered (${o.error}): trying again in ${seconds(o.retryAt - now())} (attempt ${attempt})`, n.pipeline);
+    if (o.status === 'delivered')
+      log.info('notify', `${what} delivered (HTTP ${o.httpStatus}${attempt > 1 ? `, attempt ${attempt}` : ''})`, n.pipeline);
+    else if (o.status === 'pending')
+      log.warn(
+        'notify',
+        `${what} not delivered (${o.error}): trying again in ${seconds(o.retryAt - now())} (attempt ${attempt})`,
+        n.pipeline,
+      );
     else log.error('notify', `${what} failed: ${o.error}`, n.pipeline);
   };
 
@@ -203,7 +237,13 @@ function networkError(err: unknown, timeoutMs: number): string {
 }
 
 /** Takes the URL and the variables' values out of an error message: they may be secret. */
-function hideSecrets(message: string, template: string, url: string, label: string, env: Readonly<Record<string, string | undefined>>): string {
+function hideSecrets(
+  message: string,
+  template: string,
+  url: string,
+  label: string,
+  env: Readonly<Record<string, string | undefined>>,
+): string {
   let out = message.split(url).join(label);
   for (const name of urlVariables(template)) {
     const value = env[name];

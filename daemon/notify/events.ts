@@ -45,7 +45,13 @@ export interface RunFailure {
 }
 
 /** The verdict of the decision that sends a rollout to each notified phase. */
-const CAUSE: Record<Exclude<NotifyEvent, 'run_failed'>, Verdict> = { blocked: 'block', rolled_back: 'rollback', failed: 'fail', promoted: 'promote', paused: 'hold' };
+const CAUSE: Record<Exclude<NotifyEvent, 'run_failed'>, Verdict> = {
+  blocked: 'block',
+  rolled_back: 'rollback',
+  failed: 'fail',
+  promoted: 'promote',
+  paused: 'hold',
+};
 
 /** How much of each failing replayed request the reason shows. */
 const SAMPLES_SHOWN = 3;
@@ -57,7 +63,12 @@ const TEXT_CHARS = 600;
  * The event a rollout's saved transition tells, if any: it reached blocked, rolled_back, failed or
  * promoted, or was paused. `decisions` are the rollout's, newest last (the step's own included).
  */
-export function rolloutNotification(before: Rollout, after: Rollout, decisions: readonly Decision[], at: number): NotificationPayload | undefined {
+export function rolloutNotification(
+  before: Rollout,
+  after: Rollout,
+  decisions: readonly Decision[],
+  at: number,
+): NotificationPayload | undefined {
   if (after.phase === before.phase) return undefined;
   const event = notifiedPhase(after.phase);
   if (!event) return undefined;
@@ -94,7 +105,9 @@ export function runFailedNotification(run: Run, failures: readonly RunFailure[],
   const where = first?.step ? ` at step ${first.step}${first.group ? ` of ${first.group}` : ''}` : '';
   const more = failures.length > 1 ? ` (and ${failures.length - 1} more group${failures.length === 2 ? '' : 's'})` : '';
   const reason = failures.length
-    ? failures.map((f) => `${[f.group, f.step].filter(Boolean).join('/') || 'run'}: ${f.reason}${f.tail.length ? `\n${f.tail.join('\n')}` : ''}`).join('\n\n')
+    ? failures
+        .map((f) => `${[f.group, f.step].filter(Boolean).join('/') || 'run'}: ${f.reason}${f.tail.length ? `\n${f.tail.join('\n')}` : ''}`)
+        .join('\n\n')
     : (run.reason ?? 'the run failed');
   return {
     event: 'run_failed',
@@ -106,13 +119,17 @@ export function runFailedNotification(run: Run, failures: readonly RunFailure[],
     reason,
     decision: null,
     at: new Date(at).toISOString(),
-    text: oneLine(`mlp: ${run.pipeline} run ${run.id} (${run.trigger}) failed${where}${more}: ${first?.reason ?? run.reason ?? 'no reason recorded'}`),
+    text: oneLine(
+      `mlp: ${run.pipeline} run ${run.id} (${run.trigger}) failed${where}${more}: ${first?.reason ?? run.reason ?? 'no reason recorded'}`,
+    ),
     run: { id: run.id, trigger: run.trigger, failures: [...failures] },
   };
 }
 
 function notifiedPhase(phase: Rollout['phase']): Exclude<NotifyEvent, 'run_failed'> | undefined {
-  return phase === 'blocked' || phase === 'rolled_back' || phase === 'failed' || phase === 'promoted' || phase === 'paused' ? phase : undefined;
+  return phase === 'blocked' || phase === 'rolled_back' || phase === 'failed' || phase === 'promoted' || phase === 'paused'
+    ? phase
+    : undefined;
 }
 
 /** What blocked a rollout, by the rule of the decision. */
@@ -129,7 +146,8 @@ function withFailingRequests(reason: string, r: Rollout): string {
   const shown: string[] = [];
   for (const [group, report] of Object.entries(reports)) {
     if (isSkipped(report)) continue;
-    for (const s of report.regressions.samples.slice(0, SAMPLES_SHOWN - shown.length)) shown.push(describeSample(r.groups.length > 1 ? group : null, s));
+    for (const s of report.regressions.samples.slice(0, SAMPLES_SHOWN - shown.length))
+      shown.push(describeSample(r.groups.length > 1 ? group : null, s));
   }
   return shown.length ? `${reason}\nfailing requests:\n${shown.map((l) => `- ${l}`).join('\n')}` : reason;
 }

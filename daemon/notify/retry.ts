@@ -16,7 +16,10 @@ const GIVE_UP_AFTER_MS = 10 * 60_000;
 
 /** The default schedule, every wait divided by mlpd's --time-scale (as every other duration). */
 export function retryPolicy(timeScale = 1): RetryPolicy {
-  return { delaysMs: DELAYS_MS.map((ms) => Math.max(1, Math.round(ms / timeScale))), giveUpAfterMs: Math.max(1, Math.round(GIVE_UP_AFTER_MS / timeScale)) };
+  return {
+    delaysMs: DELAYS_MS.map((ms) => Math.max(1, Math.round(ms / timeScale))),
+    giveUpAfterMs: Math.max(1, Math.round(GIVE_UP_AFTER_MS / timeScale)),
+  };
 }
 
 /** What an HTTP answer means for the delivery. */

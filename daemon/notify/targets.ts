@@ -14,9 +14,14 @@ export interface NotifyTargets {
   checkEnvironment(pipelines: string[]): void;
 }
 
-export function notifyTargets(deps: { registry: PipelineRegistry; log: Logger; env: Readonly<Record<string, string | undefined>> }): NotifyTargets {
+export function notifyTargets(deps: {
+  registry: PipelineRegistry;
+  log: Logger;
+  env: Readonly<Record<string, string | undefined>>;
+}): NotifyTargets {
   const { registry, log, env } = deps;
-  const of = (pipeline: string) => pipelineTargets(registry.repoConfig()?.notify ?? [], registry.get(pipeline)?.config.pipeline.notify ?? []);
+  const of = (pipeline: string) =>
+    pipelineTargets(registry.repoConfig()?.notify ?? [], registry.get(pipeline)?.config.pipeline.notify ?? []);
   return {
     of,
     checkEnvironment(pipelines) {

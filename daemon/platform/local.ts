@@ -50,17 +50,26 @@ export function createLocalPlatform({ serving, metrics, captureDir }: LocalPlatf
       return {
         variant: server.variant,
         // MLP_INVOCATIONS_URL is the same in both serving modes; a multi-model server's model also has its name.
-        env: { MLP_ENDPOINT_URL: url, MLP_INVOCATIONS_URL: `${url}${server.path}`, MLP_VARIANT: server.variant, ...(server.model ? { MLP_MODEL_NAME: server.model } : {}) },
+        env: {
+          MLP_ENDPOINT_URL: url,
+          MLP_INVOCATIONS_URL: `${url}${server.path}`,
+          MLP_VARIANT: server.variant,
+          ...(server.model ? { MLP_MODEL_NAME: server.model } : {}),
+        },
         ...modelAt(server),
       };
     },
-    capturedRequests: (pipeline, group, window) => readCapture({ dir: captureDir, pipeline, group, sinceMs: window.sinceMs, limit: window.limit }),
+    capturedRequests: (pipeline, group, window) =>
+      readCapture({ dir: captureDir, pipeline, group, sinceMs: window.sinceMs, limit: window.limit }),
     variantTraffic(pipeline, group, variant) {
       const m = metrics.variant(pipeline, group, variant);
       if (!m) return null;
       return {
         total: { ...m.total },
-        windows: [trafficWindow(`${Math.round(m.window.windowMs / 1000)}s`, m.window), trafficWindow(`last ${m.recent.windowCount}`, m.recent)],
+        windows: [
+          trafficWindow(`${Math.round(m.window.windowMs / 1000)}s`, m.window),
+          trafficWindow(`last ${m.recent.windowCount}`, m.recent),
+        ],
       };
     },
     stopRetired: (pipeline) => serving.stopRetired(pipeline),
@@ -68,4 +77,10 @@ export function createLocalPlatform({ serving, metrics, captureDir }: LocalPlatf
   };
 }
 
-const trafficWindow = (name: string, w: WindowMetrics): TrafficWindow => ({ name, requests: w.requests, errors: w.errors, errorRate: w.errorRate, p99Ms: w.p99Ms });
+const trafficWindow = (name: string, w: WindowMetrics): TrafficWindow => ({
+  name,
+  requests: w.requests,
+  errors: w.errors,
+  errorRate: w.errorRate,
+  p99Ms: w.p99Ms,
+});

@@ -73,10 +73,13 @@ export function selectPlatforms(deps: PlatformSelectionDeps): ServingPlatform {
   let sagemaker: ServingPlatform | null = null;
   let loading: Promise<ServingPlatform> | null = null;
   const loadSageMaker = () =>
-    (loading ??= deps.loadSageMaker().then((p) => (sagemaker = p), (err: unknown) => {
-      loading = null;
-      throw err;
-    }));
+    (loading ??= deps.loadSageMaker().then(
+      (p) => (sagemaker = p),
+      (err: unknown) => {
+        loading = null;
+        throw err;
+      },
+    ));
 
   /** Where a pipeline's candidates serve: where its live candidates are, else where its config says. */
   const backendOf = (pipeline: string): ServingBackend | VariantBackend => {
@@ -84,10 +87,12 @@ export function selectPlatforms(deps: PlatformSelectionDeps): ServingPlatform {
     return candidate?.backend ?? deps.backendOf(pipeline) ?? 'local';
   };
   /** Where one of a group's variants serves (the role's or the version's), else where the pipeline's candidates do. */
-  const backendOfVariant = (pipeline: string, pick: (v: Variant) => boolean) => deps.liveVariants(pipeline).find(pick)?.backend ?? backendOf(pipeline);
+  const backendOfVariant = (pipeline: string, pick: (v: Variant) => boolean) =>
+    deps.liveVariants(pipeline).find(pick)?.backend ?? backendOf(pipeline);
 
   const now = (backend: ServingBackend | VariantBackend): ServingPlatform | null => (servedLocally(backend) ? local : sagemaker);
-  const later = async (backend: ServingBackend | VariantBackend): Promise<ServingPlatform> => (servedLocally(backend) ? local : loadSageMaker());
+  const later = async (backend: ServingBackend | VariantBackend): Promise<ServingPlatform> =>
+    servedLocally(backend) ? local : loadSageMaker();
 
   async function* captured(pipeline: string, group: string, window: CaptureWindow) {
     const platform = await later(backendOfVariant(pipeline, (v) => v.group === group && v.role === 'current'));
@@ -115,10 +120,12 @@ export function selectPlatforms(deps: PlatformSelectionDeps): ServingPlatform {
     },
     retireCandidates: async (pipeline) => (await later(backendOf(pipeline))).retireCandidates(pipeline),
     holdCandidates: (pipeline) => now(backendOf(pipeline))?.holdCandidates(pipeline),
-    endpointOf: (pipeline, group, role) => now(backendOfVariant(pipeline, (v) => v.group === group && v.role === role))?.endpointOf(pipeline, group, role) ?? null,
+    endpointOf: (pipeline, group, role) =>
+      now(backendOfVariant(pipeline, (v) => v.group === group && v.role === role))?.endpointOf(pipeline, group, role) ?? null,
     capturedRequests: captured,
     variantTraffic: (pipeline, group, variant) =>
-      now(backendOfVariant(pipeline, (v) => v.group === group && `v${v.version}` === variant))?.variantTraffic(pipeline, group, variant) ?? null,
+      now(backendOfVariant(pipeline, (v) => v.group === group && `v${v.version}` === variant))?.variantTraffic(pipeline, group, variant) ??
+      null,
     async close() {
       await Promise.all([local.close(), sagemaker?.close()]);
     },

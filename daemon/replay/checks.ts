@@ -31,7 +31,8 @@ export function latencyCheck(spec: LatencySpec, current: readonly number[] | nul
   const base = { kind: 'latency' as const };
   if (spec.max_ms !== undefined) {
     const rule = `${label} latency ≤ ${spec.max_ms} ms`;
-    if (candidate.length === 0) return { ...base, rule, observed: null, threshold: spec.max_ms, passed: false, detail: 'no candidate latencies were measured' };
+    if (candidate.length === 0)
+      return { ...base, rule, observed: null, threshold: spec.max_ms, passed: false, detail: 'no candidate latencies were measured' };
     return {
       ...base,
       rule,
@@ -44,7 +45,15 @@ export function latencyCheck(spec: LatencySpec, current: readonly number[] | nul
   const ratio = spec.max_ratio!;
   const rule = `${label} latency ≤ ${ratio} × current`;
   if (current === null) {
-    return { ...base, rule, observed: rounded(cand), threshold: null, passed: true, skipped: true, detail: 'no current model to compare with: not checked' };
+    return {
+      ...base,
+      rule,
+      observed: rounded(cand),
+      threshold: null,
+      passed: true,
+      skipped: true,
+      detail: 'no current model to compare with: not checked',
+    };
   }
   if (current.length === 0 || candidate.length === 0) {
     return { ...base, rule, observed: null, threshold: null, passed: false, detail: 'no latencies were measured' };
@@ -168,7 +177,9 @@ function shares(cur: string[], cand: string[]): string {
   };
   const a = tally(cur);
   const b = tally(cand);
-  const top = [...new Set([...a.keys(), ...b.keys()])].sort((x, y) => (b.get(y) ?? 0) + (a.get(y) ?? 0) - (b.get(x) ?? 0) - (a.get(x) ?? 0)).slice(0, 5);
+  const top = [...new Set([...a.keys(), ...b.keys()])]
+    .sort((x, y) => (b.get(y) ?? 0) + (a.get(y) ?? 0) - (b.get(x) ?? 0) - (a.get(x) ?? 0))
+    .slice(0, 5);
   const pct = (n: number | undefined, of: number) => `${rounded(((n ?? 0) / of) * 100, 3)}%`;
   return top.map((k) => `${k} ${pct(a.get(k), cur.length)} → ${pct(b.get(k), cand.length)}`).join(', ');
 }
@@ -215,13 +226,19 @@ export function maxAbsDiffCheck(spec: MaxAbsDiffSpec): OutputCheck {
     result() {
       const base = { kind: 'max_abs_diff' as const, rule, threshold: spec.max };
       if (typeof path === 'string') return { ...base, observed: null, passed: false, detail: path };
-      if (pairs === 0 && missing === 0) return { ...base, observed: null, passed: false, detail: `no numbers at ${spec.path} in the current model's answers` };
+      if (pairs === 0 && missing === 0)
+        return { ...base, observed: null, passed: false, detail: `no numbers at ${spec.path} in the current model's answers` };
       const parts: string[] = [];
       if (worstAt) {
         const w = worstAt as { inferenceId: string | null; current: number; candidate: number };
-        parts.push(`largest on request ${w.inferenceId ?? '(no id)'}: current ${w.current}, candidate ${w.candidate}; ${pairs} values compared`);
+        parts.push(
+          `largest on request ${w.inferenceId ?? '(no id)'}: current ${w.current}, candidate ${w.candidate}; ${pairs} values compared`,
+        );
       }
-      if (missing > 0) parts.push(`${missing} requests where the candidate has no number at ${spec.path} where the current model has one (first: ${firstMissing})`);
+      if (missing > 0)
+        parts.push(
+          `${missing} requests where the candidate has no number at ${spec.path} where the current model has one (first: ${firstMissing})`,
+        );
       return {
         ...base,
         observed: pairs > 0 ? rounded(worst, 6) : null,

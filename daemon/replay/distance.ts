@@ -110,7 +110,11 @@ export function standardDeviation(values: readonly number[]): number {
  * Calls `at(F_a(x), F_b(x), x, nextX)` at every distinct value x of either sample, ascending, with both
  * empirical CDFs evaluated at x (right-continuous) and the next distinct value (undefined after the last).
  */
-function walkCdfs(a: readonly number[], b: readonly number[], at: (fa: number, fb: number, x: number, next: number | undefined) => void): void {
+function walkCdfs(
+  a: readonly number[],
+  b: readonly number[],
+  at: (fa: number, fb: number, x: number, next: number | undefined) => void,
+): void {
   const sa = [...a].sort(ascending);
   const sb = [...b].sort(ascending);
   let i = 0;

@@ -108,7 +108,14 @@ export function createModelClient(target: ModelAddress, opts: ModelClientOptions
   };
 }
 
-const noAnswer = (error: string, latencyMs: number, timedOut: boolean): ModelAnswer => ({ status: null, body: EMPTY, contentType: undefined, latencyMs, error, timedOut });
+const noAnswer = (error: string, latencyMs: number, timedOut: boolean): ModelAnswer => ({
+  status: null,
+  body: EMPTY,
+  contentType: undefined,
+  latencyMs,
+  error,
+  timedOut,
+});
 
 /** One request to the model server and what it answered, carried by the pool's connections. */
 class ModelExchange implements Exchange {
@@ -146,7 +153,14 @@ class ModelExchange implements Exchange {
   onUpstreamEnd(): void {
     const parts = this.responseParts!;
     const body = parts.length === 0 ? EMPTY : Buffer.from(parts.length === 1 ? parts[0]! : parts.join(''), 'latin1');
-    this.settle({ status: this.status, body, contentType: this.contentType, latencyMs: performance.now() - this.started, error: null, timedOut: false });
+    this.settle({
+      status: this.status,
+      body,
+      contentType: this.contentType,
+      latencyMs: performance.now() - this.started,
+      error: null,
+      timedOut: false,
+    });
   }
 
   onUpstreamError(message: string, retryable: boolean): void {

@@ -40,7 +40,14 @@ export async function runPythonCheck(o: PythonCheckOptions): Promise<CheckResult
   const file = o.spec.slice(0, colon);
   const fn = o.spec.slice(colon + 1);
   const rule = `python ${o.spec}`;
-  const fail = (detail: string, observed: unknown = null): CheckResult => ({ kind: 'python', rule, observed, threshold: null, passed: false, detail });
+  const fail = (detail: string, observed: unknown = null): CheckResult => ({
+    kind: 'python',
+    rule,
+    observed,
+    threshold: null,
+    passed: false,
+    detail,
+  });
   if (!existsSync(o.pipelineDir)) return fail(`the pipeline folder ${o.pipelineDir} does not exist`);
 
   const stdin = openSync(o.recordsFile, 'r');
@@ -93,7 +100,11 @@ export async function runPythonCheck(o: PythonCheckOptions): Promise<CheckResult
   const withOutput = (s: string) => (output.trim() ? `${s}\noutput:\n${output.trimEnd()}` : s);
   if (exit.error) {
     const code = (exit.error as NodeJS.ErrnoException).code;
-    return fail(code === 'ENOENT' ? `cannot run ${o.python}: not found (set the interpreter for python checks)` : `cannot run ${o.python}: ${exit.error.message}`);
+    return fail(
+      code === 'ENOENT'
+        ? `cannot run ${o.python}: not found (set the interpreter for python checks)`
+        : `cannot run ${o.python}: ${exit.error.message}`,
+    );
   }
   if (stopped === 'timeout') return fail(withOutput(`${o.spec} did not finish within ${o.timeoutMs / 1000} s: stopped`));
   if (stopped === 'cancelled') return fail('cancelled');

@@ -69,7 +69,9 @@ export function verdictOf(v: VerdictInput): Pick<ReplayReport, 'verdict' | 'reas
   const evaluated = v.checks.filter((c) => !c.skipped).length;
   const extras = [
     v.flaky > 0 ? `${count(v.flaky)} flaky ${plural(v.flaky, 'failure')} ignored` : null,
-    v.checks.length > 0 ? `${evaluated} of ${v.checks.length} ${plural(v.checks.length, 'check')} passed${evaluated < v.checks.length ? `, ${v.checks.length - evaluated} skipped` : ''}` : null,
+    v.checks.length > 0
+      ? `${evaluated} of ${v.checks.length} ${plural(v.checks.length, 'check')} passed${evaluated < v.checks.length ? `, ${v.checks.length - evaluated} skipped` : ''}`
+      : null,
   ].filter((x) => x !== null);
   const tail = extras.length > 0 ? ` (${extras.join('; ')})` : '';
   return { verdict: 'pass', reason: `${count(v.sent)} requests replayed on ${v.names.candidate}: no regressions${tail}` };

@@ -46,12 +46,9 @@ export async function pullOnce(root: string): Promise<PullResult | null> {
 }
 
 /** Pulls every `intervalMs`, one pull at a time; failures are logged and retried next time. */
-export function startPulling(opts: {
-  root: string;
-  intervalMs: number;
-  log: Logger;
-  onPulled: (result: PullResult) => void;
-}): { close(): void } {
+export function startPulling(opts: { root: string; intervalMs: number; log: Logger; onPulled: (result: PullResult) => void }): {
+  close(): void;
+} {
   let busy = false;
   const tick = async () => {
     if (busy) return;
@@ -59,7 +56,10 @@ export function startPulling(opts: {
     try {
       const result = await pullOnce(opts.root);
       if (result) {
-        opts.log.info('pull', `fast-forwarded ${result.from.slice(0, 8)}..${result.to.slice(0, 8)} (${result.changedFiles.length} file${result.changedFiles.length === 1 ? '' : 's'} changed)`);
+        opts.log.info(
+          'pull',
+          `fast-forwarded ${result.from.slice(0, 8)}..${result.to.slice(0, 8)} (${result.changedFiles.length} file${result.changedFiles.length === 1 ? '' : 's'} changed)`,
+        );
         opts.onPulled(result);
       }
     } catch (err) {

@@ -70,8 +70,11 @@ export function reconcile(previous: ReadonlyMap<string, InForcePipeline>, scan: 
 }
 
 function sameProblems(a: ConfigProblem[], b: ConfigProblem[]): boolean {
-  return a.length === b.length && a.every((p, i) => {
-    const q = b[i]!;
-    return p.file === q.file && p.line === q.line && p.col === q.col && p.message === q.message;
-  });
+  return (
+    a.length === b.length &&
+    a.every((p, i) => {
+      const q = b[i]!;
+      return p.file === q.file && p.line === q.line && p.col === q.col && p.message === q.message;
+    })
+  );
 }

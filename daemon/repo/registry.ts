@@ -98,10 +98,18 @@ function restoreFromStore(store: Store, log: Logger): Map<string, InForcePipelin
   for (const row of store.pipelines.list()) {
     const parsed = PipelineFileSchema.safeParse(row.config);
     if (!parsed.success) {
-      log.warn('config', 'the stored version no longer fits this mlp\'s schema: waiting for a valid file', row.name);
+      log.warn('config', "the stored version no longer fits this mlp's schema: waiting for a valid file", row.name);
       continue;
     }
-    restored.set(row.name, { name: row.name, dir: row.dir, file: row.file, config: parsed.data, hash: row.hash, loadedAt: row.loadedAt, problems: row.problems ?? [] });
+    restored.set(row.name, {
+      name: row.name,
+      dir: row.dir,
+      file: row.file,
+      config: parsed.data,
+      hash: row.hash,
+      loadedAt: row.loadedAt,
+      problems: row.problems ?? [],
+    });
   }
   return restored;
 }

@@ -15,10 +15,15 @@ export function versionsToRollOut(result: RunResult): { group: string; version: 
 }
 
 /** What the run queue calls when a run finishes: starts the rollout of what it trained, if anything. */
-export function rollOutWhatRunsTrain(deps: { rollouts: Pick<RolloutController, 'start'>; log: Logger }): (run: Run, result: RunResult) => void {
+export function rollOutWhatRunsTrain(deps: {
+  rollouts: Pick<RolloutController, 'start'>;
+  log: Logger;
+}): (run: Run, result: RunResult) => void {
   return (run, result) => {
     const trained = versionsToRollOut(result);
     if (trained.length === 0) return;
-    deps.rollouts.start(run.pipeline, run.id, trained).catch((err) => deps.log.error('rollout', `cannot start: ${describeError(err)}`, run.pipeline));
+    deps.rollouts
+      .start(run.pipeline, run.id, trained)
+      .catch((err) => deps.log.error('rollout', `cannot start: ${describeError(err)}`, run.pipeline));
   };
 }

@@ -28,7 +28,16 @@ import type { Store } from '../store/db.js';
 import { isStorageUnavailable } from '../store/sqlite-errors.js';
 import type { Rollout } from './rollout.js';
 import { serverBudgetOf } from '../platform/budget.js';
-import { step, type Effect, type Gate, type GateOutcome, type RolloutEvent, type RolloutPolicy, type StepResult, type WatchSample } from './machine.js';
+import {
+  step,
+  type Effect,
+  type Gate,
+  type GateOutcome,
+  type RolloutEvent,
+  type RolloutPolicy,
+  type StepResult,
+  type WatchSample,
+} from './machine.js';
 
 export interface GateRunner {
   run(gate: Gate, rollout: Rollout, signal: AbortSignal): Promise<GateOutcome>;
@@ -92,7 +101,10 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
   /** Serialises work per rollout. */
   const enqueue = <T>(id: number, work: () => Promise<T>): Promise<T> => {
     const next = (queues.get(id) ?? Promise.resolve()).then(work, work);
-    queues.set(id, next.catch(() => undefined));
+    queues.set(
+      id,
+      next.catch(() => undefined),
+    );
     return next;
   };
 
@@ -114,7 +126,8 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
       } catch (err) {
         result = step(r, { type: 'machinery_failed', reason: describeError(err) }, now(), FALLBACK_POLICY);
       }
-      if (result.rejected) throw new MlpError('conflict', `${r.pipeline}: cannot ${ev.type === 'command' ? ev.command : ev.type}: ${result.rejected}`);
+      if (result.rejected)
+        throw new MlpError('conflict', `${r.pipeline}: cannot ${ev.type === 'command' ? ev.command : ev.type}: ${result.rejected}`);
       let saved: Rollout;
       try {
         saved = persist(r, result, ev.type !== 'observed');
@@ -133,7 +146,8 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
     if (rollingBack) platform.holdCandidates(r.pipeline);
     // The watch sends a fresh sample ten times a second; only the one that decided a rollback is kept.
     const key = `${r.id} ${ev.type}${ev.type === 'command' ? ` ${ev.command}` : ''}`;
-    if (ev.type !== 'watch' || rollingBack) later(key, () => void dispatch(r.id, ev).catch((e) => log.error('rollout', describeError(e), r.pipeline)));
+    if (ev.type !== 'watch' || rollingBack)
+      later(key, () => void dispatch(r.id, ev).catch((e) => log.error('rollout', describeError(e), r.pipeline)));
     if (ev.type === 'command') {
       throw new MlpError(
         'unavailable',
@@ -241,7 +255,8 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
         return;
       }
       log.error('rollout', `${effect.type} failed: ${describeError(err)}`, r.pipeline);
-      if (effect.type !== 'retire_candidates') await dispatch(r.id, { type: 'machinery_failed', reason: `${effect.type} failed: ${describeError(err)}` }).catch(() => {});
+      if (effect.type !== 'retire_candidates')
+        await dispatch(r.id, { type: 'machinery_failed', reason: `${effect.type} failed: ${describeError(err)}` }).catch(() => {});
     }
   };
 
@@ -311,7 +326,8 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
     for (const g of r.groups) {
       const traffic = platform.variantTraffic(r.pipeline, g.group, `v${g.candidate}`);
       for (const w of traffic?.windows ?? []) {
-        if (w.requests >= minRequests) samples.push({ group: g.group, window: w.name, requests: w.requests, errors: w.errors, errorRate: w.errorRate, p99Ms: w.p99Ms });
+        if (w.requests >= minRequests)
+          samples.push({ group: g.group, window: w.name, requests: w.requests, errors: w.errors, errorRate: w.errorRate, p99Ms: w.p99Ms });
       }
     }
     const badness = (x: WatchSample) => [x.errorRate, x.p99Ms ?? 0] as const;
@@ -337,7 +353,11 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
         current: store.variants.live(pipeline).find((v) => v.group === g.group && v.role === 'current')?.version ?? null,
       }));
       const r = store.rollouts.create({ pipeline, runId, groups: rolloutGroups, at: now() });
-      log.info('rollout', `#${r.id} started: ${rolloutGroups.map((g) => `${g.group} ${g.current ? `v${g.current} → ` : ''}v${g.candidate}`).join(', ')}`, pipeline);
+      log.info(
+        'rollout',
+        `#${r.id} started: ${rolloutGroups.map((g) => `${g.group} ${g.current ? `v${g.current} → ` : ''}v${g.candidate}`).join(', ')}`,
+        pipeline,
+      );
       deps.onChanged(r);
       apply(r, [{ type: 'start_candidates' }]);
       return r;
@@ -370,7 +390,17 @@ export function createRolloutController(deps: RolloutControllerDeps): RolloutCon
 
 /** A candidate that did not start blocks the rollout; the serving platform failing (AWS refused a call) fails it. */
 const candidatesFailed = (err: unknown): RolloutEvent =>
-  err instanceof PlatformFailure ? { type: 'machinery_failed', reason: describeError(err) } : { type: 'candidates_failed', reason: describeError(err) };
+  err instanceof PlatformFailure
+    ? { type: 'machinery_failed', reason: describeError(err) }
+    : { type: 'candidates_failed', reason: describeError(err) };
 
 /** Used only to fail a rollout whose pipeline left the repo. */
-const FALLBACK_POLICY: RolloutPolicy = { strategy: 'gradual', initialTraffic: 0, stepPercent: 10, stepIntervalMs: 60_000, errorRateAbove: 0.05, minRequests: 50, latencyP99AboveMs: null };
+const FALLBACK_POLICY: RolloutPolicy = {
+  strategy: 'gradual',
+  initialTraffic: 0,
+  stepPercent: 10,
+  stepIntervalMs: 60_000,
+  errorRateAbove: 0.05,
+  minRequests: 50,
+  latencyP99AboveMs: null,
+};

@@ -79,7 +79,14 @@ export function createGateRunner(deps: GateDeps): GateRunner {
     const results = [];
     for (const g of r.groups) {
       if (signal.aborted) throw new Error('data checks cancelled');
-      const ofGroup = await deps.dataChecks({ pipeline: p, repo: deps.repoConfig(), repoRoot: deps.repoRoot, group: g.group, signal, ...(deps.ledger ? { ledger: deps.ledger } : {}) });
+      const ofGroup = await deps.dataChecks({
+        pipeline: p,
+        repo: deps.repoConfig(),
+        repoRoot: deps.repoRoot,
+        group: g.group,
+        signal,
+        ...(deps.ledger ? { ledger: deps.ledger } : {}),
+      });
       results.push(...ofGroup.map((x) => ({ ...x, group: g.group })));
     }
     const failed = results.filter((x) => !x.passed);
@@ -127,7 +134,15 @@ export function createGateRunner(deps: GateDeps): GateRunner {
           {
             signal,
             onLine: (stream, line) =>
-              deps.logs.write({ at: deps.clock.now(), pipeline: r.pipeline, runId: r.runId, step: 'integration_tests', group: g.group, stream, line }),
+              deps.logs.write({
+                at: deps.clock.now(),
+                pipeline: r.pipeline,
+                runId: r.runId,
+                step: 'integration_tests',
+                group: g.group,
+                stream,
+                line,
+              }),
           },
         );
         if (outcome.status !== 'succeeded') failures.push(`${g.group}: ${outcome.reason}`);
@@ -136,8 +151,20 @@ export function createGateRunner(deps: GateDeps): GateRunner {
       }
     }
     return failures.length
-      ? { passed: false, summary: `integration tests failed against the candidate: ${failures.join('; ')}`, observed: failures.length, threshold: 0, sample: { groups: r.groups.length } }
-      : { passed: true, summary: `\`${command}\` passed against the candidate${r.groups.length > 1 ? ` of each of ${r.groups.length} groups` : ''}`, observed: 0, threshold: 0, sample: { groups: r.groups.length } };
+      ? {
+          passed: false,
+          summary: `integration tests failed against the candidate: ${failures.join('; ')}`,
+          observed: failures.length,
+          threshold: 0,
+          sample: { groups: r.groups.length },
+        }
+      : {
+          passed: true,
+          summary: `\`${command}\` passed against the candidate${r.groups.length > 1 ? ` of each of ${r.groups.length} groups` : ''}`,
+          observed: 0,
+          threshold: 0,
+          sample: { groups: r.groups.length },
+        };
   }
 
   async function replay(p: InForcePipeline, r: Rollout, signal: AbortSignal): Promise<GateOutcome> {
@@ -151,7 +178,11 @@ export function createGateRunner(deps: GateDeps): GateRunner {
       const candidate = deps.platform.endpointOf(r.pipeline, g.group, 'candidate');
       const current = deps.platform.endpointOf(r.pipeline, g.group, 'current');
       if (!candidate) return { passed: false, summary: `the candidate of ${g.group} is not live` };
-      if (!current && g.current !== null) return { passed: false, summary: `the current version (v${g.current}) of ${g.group} is not live: replay has nothing to compare the candidate with` };
+      if (!current && g.current !== null)
+        return {
+          passed: false,
+          summary: `the current version (v${g.current}) of ${g.group} is not live: replay has nothing to compare the candidate with`,
+        };
       if (!current) {
         reports[g.group] = { skipped: 'no current model in this group: nothing to compare against' };
         continue;
@@ -162,7 +193,9 @@ export function createGateRunner(deps: GateDeps): GateRunner {
         captured.push(request);
       }
       if (captured.length === 0) {
-        reports[g.group] = { skipped: `no captured traffic for ${g.group} in the last ${cfg.window_days} ${plural(cfg.window_days, 'day')}` };
+        reports[g.group] = {
+          skipped: `no captured traffic for ${g.group} in the last ${cfg.window_days} ${plural(cfg.window_days, 'day')}`,
+        };
         continue;
       }
       const report = await runReplay({
@@ -187,8 +220,18 @@ export function createGateRunner(deps: GateDeps): GateRunner {
     }
     const replayed = Object.values(reports).filter((x): x is ReplayReport => !isSkipped(x));
     if (replayed.length === 0) {
-      const why = Object.entries(reports).flatMap(([group, x]) => (isSkipped(x) ? [(r.groups.length > 1 ? `${group}: ` : '') + x.skipped] : []));
-      return { passed: true, skipped: true, summary: `replay skipped: ${why.join('; ')}`, report: reports, observed: 0, threshold: 0, sample: { requests: 0 } };
+      const why = Object.entries(reports).flatMap(([group, x]) =>
+        isSkipped(x) ? [(r.groups.length > 1 ? `${group}: ` : '') + x.skipped] : [],
+      );
+      return {
+        passed: true,
+        skipped: true,
+        summary: `replay skipped: ${why.join('; ')}`,
+        report: reports,
+        observed: 0,
+        threshold: 0,
+        sample: { requests: 0 },
+      };
     }
     const took = replayed.reduce((ms, x) => ms + x.durationMs, 0);
     return {

@@ -99,8 +99,20 @@ export interface StepResult {
   rejected?: string;
 }
 
-const GATE_PHASE: Record<Gate, RolloutPhase> = { data_checks: 'checking_data', integration_tests: 'integration_testing', replay: 'replaying' };
-const ACTIVE: ReadonlySet<RolloutPhase> = new Set(['deploying', 'checking_data', 'integration_testing', 'replaying', 'shifting', 'paused', 'rolling_back']);
+const GATE_PHASE: Record<Gate, RolloutPhase> = {
+  data_checks: 'checking_data',
+  integration_tests: 'integration_testing',
+  replay: 'replaying',
+};
+const ACTIVE: ReadonlySet<RolloutPhase> = new Set([
+  'deploying',
+  'checking_data',
+  'integration_testing',
+  'replaying',
+  'shifting',
+  'paused',
+  'rolling_back',
+]);
 
 export const isFirstVersion = (r: Rollout) => r.groups.every((g) => g.current === null);
 
@@ -157,7 +169,13 @@ function transition(r: Rollout, now: number, policy: RolloutPolicy): Transition 
     policy,
     out,
     go(phase, patch = {}, state = {}) {
-      out.next = { ...out.next, ...patch, phase, phaseStartedAt: phase === out.next.phase ? out.next.phaseStartedAt : now, state: { ...out.next.state, ...state } };
+      out.next = {
+        ...out.next,
+        ...patch,
+        phase,
+        phaseStartedAt: phase === out.next.phase ? out.next.phaseStartedAt : now,
+        state: { ...out.next.state, ...state },
+      };
     },
     decide(d) {
       out.decisions.push({ phase: r.phase, ...d });
@@ -192,14 +210,22 @@ export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutP
       if (r.phase !== 'deploying') return out;
       if (s.awaitingBudget) go(r.phase, { reason: null }, { awaitingBudget: undefined });
       const notes = ev.notes?.length ? `; ${ev.notes.join('; ')}` : '';
-      decide({ rule: 'candidates_live', observed: r.groups.length, threshold: null, sample: null, verdict: 'advance', reason: `${describeCandidates(r)} ${answer(r)} /ping at 0% traffic${notes}` });
+      decide({
+        rule: 'candidates_live',
+        observed: r.groups.length,
+        threshold: null,
+        sample: null,
+        verdict: 'advance',
+        reason: `${describeCandidates(r)} ${answer(r)} /ping at 0% traffic${notes}`,
+      });
       return enterGate(t, r, 0);
     }
     case 'candidates_failed': {
       if (s.awaitingCandidates) {
         // Live traffic had moved (a shift, or one paused): take it back; before that, the gates had not passed.
         const shifted = r.phase === 'shifting' || r.pausedFrom === 'shifting';
-        const reason = s.awaitingCandidates.cause === 'restart' ? `the daemon restarted and a candidate did not come back: ${ev.reason}` : ev.reason;
+        const reason =
+          s.awaitingCandidates.cause === 'restart' ? `the daemon restarted and a candidate did not come back: ${ev.reason}` : ev.reason;
         decide({ rule: 'candidates_live', observed: null, threshold: null, sample: null, verdict: shifted ? 'rollback' : 'block', reason });
         if (shifted) t.rollBack(reason);
         else t.finish('blocked', reason, { type: 'retire_candidates' });
@@ -237,11 +263,25 @@ export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutP
       if (smp.requests < policy.minRequests) return out;
       if (smp.errorRate > policy.errorRateAbove) {
         const reason = `error rate ${pct(smp.errorRate)} on ${smp.group} (${smp.errors} of the ${smp.requests} requests of the ${smp.window} window) is above ${pct(policy.errorRateAbove)}: rolling back`;
-        decide({ rule: 'error_rate', observed: smp.errorRate, threshold: policy.errorRateAbove, sample: { group: smp.group, window: smp.window, requests: smp.requests, errors: smp.errors }, verdict: 'rollback', reason });
+        decide({
+          rule: 'error_rate',
+          observed: smp.errorRate,
+          threshold: policy.errorRateAbove,
+          sample: { group: smp.group, window: smp.window, requests: smp.requests, errors: smp.errors },
+          verdict: 'rollback',
+          reason,
+        });
         t.rollBack(reason);
       } else if (policy.latencyP99AboveMs !== null && smp.p99Ms !== null && smp.p99Ms > policy.latencyP99AboveMs) {
         const reason = `p99 latency ${smp.p99Ms.toFixed(0)} ms on ${smp.group} is above ${policy.latencyP99AboveMs} ms: rolling back`;
-        decide({ rule: 'latency_p99', observed: smp.p99Ms, threshold: policy.latencyP99AboveMs, sample: { group: smp.group, window: smp.window, requests: smp.requests }, verdict: 'rollback', reason });
+        decide({
+          rule: 'latency_p99',
+          observed: smp.p99Ms,
+          threshold: policy.latencyP99AboveMs,
+          sample: { group: smp.group, window: smp.window, requests: smp.requests },
+          verdict: 'rollback',
+          reason,
+        });
         t.rollBack(reason);
       }
       return out;
@@ -283,12 +323,26 @@ export function step(r: Rollout, ev: RolloutEvent, now: number, policy: RolloutP
       const watched = watchedStep(r, now, policy);
       const nextWatch: StepWatch = { step: r.stepIndex + 1, observedAt: now, requests: 0, errors: 0 };
       if (weight >= 100) {
-        decide({ rule: 'step', observed: 100, threshold: 100, sample: watched.sample, verdict: 'promote', reason: `${watched.words}: the shift reached 100%, ${describeCandidates(r)} take all traffic` });
+        decide({
+          rule: 'step',
+          observed: 100,
+          threshold: 100,
+          sample: watched.sample,
+          verdict: 'promote',
+          reason: `${watched.words}: the shift reached 100%, ${describeCandidates(r)} take all traffic`,
+        });
         go('shifting', { candidateWeight: 100, stepIndex: r.stepIndex + 1 }, { stepStartedAt: now, watch: nextWatch });
         t.finish('promoted', 'promoted after the gradual shift', { type: 'promote' });
         return out;
       }
-      decide({ rule: 'step', observed: weight, threshold: 100, sample: watched.sample, verdict: 'advance', reason: `${watched.words}: traffic ${formatPercent(r.candidateWeight)} → ${formatPercent(weight)}` });
+      decide({
+        rule: 'step',
+        observed: weight,
+        threshold: 100,
+        sample: watched.sample,
+        verdict: 'advance',
+        reason: `${watched.words}: traffic ${formatPercent(r.candidateWeight)} → ${formatPercent(weight)}`,
+      });
       go('shifting', { candidateWeight: weight, stepIndex: r.stepIndex + 1 }, { stepStartedAt: now, watch: nextWatch });
       out.effects.push({ type: 'set_weight', weight });
       out.wakeAt = now + policy.stepIntervalMs;
@@ -357,20 +411,48 @@ function enterGate(t: Transition, r: Rollout, from: number): StepResult {
     return out;
   }
   if (isFirstVersion(r)) {
-    t.decide({ phase: r.phase, rule: 'first_version', observed: null, threshold: null, sample: null, verdict: 'promote', reason: 'first version: there is no current model, so replay and the gradual shift are skipped and it goes live at 100%' });
+    t.decide({
+      phase: r.phase,
+      rule: 'first_version',
+      observed: null,
+      threshold: null,
+      sample: null,
+      verdict: 'promote',
+      reason: 'first version: there is no current model, so replay and the gradual shift are skipped and it goes live at 100%',
+    });
     t.finish('promoted', 'first version, live at 100%', { type: 'promote' });
     t.go(r.phase, { candidateWeight: 100 });
     return out;
   }
   if (policy.strategy === 'all_at_once') {
-    t.decide({ phase: r.phase, rule: 'strategy', observed: 'all_at_once', threshold: null, sample: null, verdict: 'promote', reason: 'strategy all_at_once: the gates passed, the candidate takes all traffic' });
+    t.decide({
+      phase: r.phase,
+      rule: 'strategy',
+      observed: 'all_at_once',
+      threshold: null,
+      sample: null,
+      verdict: 'promote',
+      reason: 'strategy all_at_once: the gates passed, the candidate takes all traffic',
+    });
     t.finish('promoted', 'promoted all at once', { type: 'promote' });
     t.go(r.phase, { candidateWeight: 100 });
     return out;
   }
   const weight = policy.initialTraffic > 0 ? policy.initialTraffic : Math.min(100, policy.stepPercent);
-  t.decide({ phase: 'shifting', rule: 'step', observed: weight, threshold: 100, sample: null, verdict: 'advance', reason: `gates passed: the candidate gets ${formatPercent(weight)} of the traffic, +${formatPercent(policy.stepPercent)} at each step` });
-  t.go('shifting', { candidateWeight: weight, stepIndex: 0 }, { stepStartedAt: now, watch: { step: 0, observedAt: now, requests: 0, errors: 0 } });
+  t.decide({
+    phase: 'shifting',
+    rule: 'step',
+    observed: weight,
+    threshold: 100,
+    sample: null,
+    verdict: 'advance',
+    reason: `gates passed: the candidate gets ${formatPercent(weight)} of the traffic, +${formatPercent(policy.stepPercent)} at each step`,
+  });
+  t.go(
+    'shifting',
+    { candidateWeight: weight, stepIndex: 0 },
+    { stepStartedAt: now, watch: { step: 0, observedAt: now, requests: 0, errors: 0 } },
+  );
   out.effects.push({ type: 'set_weight', weight });
   out.wakeAt = now + policy.stepIntervalMs;
   return out;
@@ -379,7 +461,8 @@ function enterGate(t: Transition, r: Rollout, from: number): StepResult {
 function command(t: Transition, ev: Extract<RolloutEvent, { type: 'command' }>): StepResult {
   const { r, s, now, policy, out } = t;
   const by = `by ${ev.actor}`;
-  const manual = (verdict: Verdict, reason: string) => t.decide({ rule: 'manual', observed: ev.command, threshold: null, sample: { actor: ev.actor }, verdict, reason });
+  const manual = (verdict: Verdict, reason: string) =>
+    t.decide({ rule: 'manual', observed: ev.command, threshold: null, sample: { actor: ev.actor }, verdict, reason });
   switch (ev.command) {
     case 'pause': {
       if (r.phase === 'paused') return t.reject('the rollout is already paused');
@@ -388,7 +471,13 @@ function command(t: Transition, ev: Extract<RolloutEvent, { type: 'command' }>):
       out.effects.push({ type: 'cancel_gate' });
       // A shift still waiting for its candidates: its clock stood still since then; the pause
       // freezes it from now on, so the time until now is set aside here.
-      const waited = r.phase === 'shifting' && s.awaitingCandidates ? { stepStartedAt: stepStartOf(r) + (now - s.awaitingCandidates.since), awaitingCandidates: { ...s.awaitingCandidates, since: now } } : {};
+      const waited =
+        r.phase === 'shifting' && s.awaitingCandidates
+          ? {
+              stepStartedAt: stepStartOf(r) + (now - s.awaitingCandidates.since),
+              awaitingCandidates: { ...s.awaitingCandidates, since: now },
+            }
+          : {};
       t.go('paused', { pausedFrom: r.phase as Rollout['pausedFrom'] }, { pausedAt: now, ...waited });
       return out;
     }
@@ -400,16 +489,25 @@ function command(t: Transition, ev: Extract<RolloutEvent, { type: 'command' }>):
         // The wait continues with the time it had left when paused (the paused phase began then); while the candidates are not live, only once they are.
         const started = stepStartOf(r) + (now - (s.pausedAt ?? r.phaseStartedAt));
         if (s.awaitingCandidates) {
-          t.go('shifting', { pausedFrom: null }, { stepStartedAt: started, pausedAt: undefined, awaitingCandidates: { ...s.awaitingCandidates, since: now } });
+          t.go(
+            'shifting',
+            { pausedFrom: null },
+            { stepStartedAt: started, pausedAt: undefined, awaitingCandidates: { ...s.awaitingCandidates, since: now } },
+          );
           return out;
         }
-        t.go('shifting', { pausedFrom: null }, { stepStartedAt: started, pausedAt: undefined, watch: { ...watchOf(r, now), observedAt: now } });
+        t.go(
+          'shifting',
+          { pausedFrom: null },
+          { stepStartedAt: started, pausedAt: undefined, watch: { ...watchOf(r, now), observedAt: now } },
+        );
         out.wakeAt = started + policy.stepIntervalMs;
         return out;
       }
       t.go(from, { pausedFrom: null }, { pausedAt: undefined });
       // After a restart the gate runs once the candidates answer /ping again (candidates_live), not before.
-      if (!s.awaitingCandidates) out.effects.push(from === 'deploying' ? { type: 'start_candidates' } : { type: 'run_gate', gate: gateOf(from)! });
+      if (!s.awaitingCandidates)
+        out.effects.push(from === 'deploying' ? { type: 'start_candidates' } : { type: 'run_gate', gate: gateOf(from)! });
       return out;
     }
     case 'promote': {
@@ -417,7 +515,10 @@ function command(t: Transition, ev: Extract<RolloutEvent, { type: 'command' }>):
       if (phase === 'deploying') return t.reject('the candidates are not live yet: wait until the rollout leaves deploying');
       if (s.awaitingCandidates) return t.reject('the candidates are not live again yet: wait until they answer /ping');
       if (phase === 'rolling_back') return t.reject('the rollout is rolling back');
-      manual('promote', `promoted ${by} at ${formatPercent(r.candidateWeight)} traffic${phase !== 'shifting' ? ` (skipping ${phase} and what follows)` : ''}`);
+      manual(
+        'promote',
+        `promoted ${by} at ${formatPercent(r.candidateWeight)} traffic${phase !== 'shifting' ? ` (skipping ${phase} and what follows)` : ''}`,
+      );
       out.effects.push({ type: 'cancel_gate' });
       t.go(r.phase, { candidateWeight: 100 });
       t.finish('promoted', `promoted ${by}`, { type: 'promote' });
@@ -454,7 +555,14 @@ function restarted(t: Transition): StepResult {
   out.effects.push({ type: 'set_weight', weight: r.candidateWeight }, { type: 'start_candidates' });
   const gate = gateOf(r.phase);
   if (gate) {
-    t.decide({ rule: 'restart', observed: null, threshold: null, sample: null, verdict: 'hold', reason: `the daemon restarted during ${r.phase}: the ${gateName(gate)} gate runs again from the start once ${describeCandidates(r)} and the current version answer /ping` });
+    t.decide({
+      rule: 'restart',
+      observed: null,
+      threshold: null,
+      sample: null,
+      verdict: 'hold',
+      reason: `the daemon restarted during ${r.phase}: the ${gateName(gate)} gate runs again from the start once ${describeCandidates(r)} and the current version answer /ping`,
+    });
   } else if (r.phase === 'shifting') {
     const watched = Math.max(0, since - stepStartOf(r));
     t.decide({
@@ -476,7 +584,14 @@ function candidatesBack(t: Transition): StepResult {
   const back = `${describeCandidates(r)} ${answer(r)} /ping again${cause === 'restart' ? ' after the restart' : ''}`;
   const gate = gateOf(r.phase);
   if (gate) {
-    t.decide({ rule: 'candidates_live', observed: r.groups.length, threshold: null, sample: null, verdict: 'resume', reason: `${back}: the ${gateName(gate)} gate runs again` });
+    t.decide({
+      rule: 'candidates_live',
+      observed: r.groups.length,
+      threshold: null,
+      sample: null,
+      verdict: 'resume',
+      reason: `${back}: the ${gateName(gate)} gate runs again`,
+    });
     t.go(r.phase, {}, { awaitingCandidates: undefined });
     out.effects.push({ type: 'run_gate', gate });
     return out;
@@ -516,7 +631,11 @@ function watchOf(r: Rollout, now: number): StepWatch {
 }
 
 /** What the watch saw of a step that is due: how long it watched, and the candidates' requests in that time. */
-function watchedStep(r: Rollout, now: number, policy: RolloutPolicy): { words: string; sample: { watchedMs: number; requests: number; errors: number } } {
+function watchedStep(
+  r: Rollout,
+  now: number,
+  policy: RolloutPolicy,
+): { words: string; sample: { watchedMs: number; requests: number; errors: number } } {
   const w = watchOf(r, now);
   // The clock ran only while the watch observed: a due step has been watched for its whole interval.
   const sample = { watchedMs: policy.stepIntervalMs, requests: w.requests, errors: w.errors };
@@ -545,7 +664,9 @@ function gateOf(phase: RolloutPhase): Gate | undefined {
 
 function describeCandidates(r: Rollout): string {
   const versions = [...new Set(r.groups.map((g) => `v${g.candidate}`))];
-  return r.groups.length === 1 ? `${versions[0]} of ${r.groups[0]!.group}` : `the candidates (${r.groups.map((g) => `${g.group} v${g.candidate}`).join(', ')})`;
+  return r.groups.length === 1
+    ? `${versions[0]} of ${r.groups[0]!.group}`
+    : `the candidates (${r.groups.map((g) => `${g.group} v${g.candidate}`).join(', ')})`;
 }
 
 const answer = (r: Rollout) => (r.groups.length === 1 ? 'answers' : 'answer');

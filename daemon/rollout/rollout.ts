@@ -22,7 +22,10 @@ export { GATES, type Gate, type GateOutcome, type GateOutcomes } from '../../sha
  * wire schemas of shared/reports/) and again by clients, where one they cannot read is shown as such; reading a
  * stored state checks only their shape, so a report an older mlpd wrote never makes its rollout unreadable.
  */
-const storedGateOutcomes = z.custom<GateOutcomes>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'expected the gates\' outcomes');
+const storedGateOutcomes = z.custom<GateOutcomes>(
+  (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+  "expected the gates' outcomes",
+);
 
 /** What the watch saw of the current step of the shift: when it last observed, and the candidates' requests and errors. */
 export const stepWatchSchema = z.object({ step: z.number(), observedAt: z.number(), requests: z.number(), errors: z.number() });
@@ -88,5 +91,7 @@ export function parseRolloutState(rolloutId: number, json: unknown): RolloutStat
   const parsed = rolloutStateSchema.safeParse(json);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
-  throw new Error(`rollout #${rolloutId} has a stored state mlp cannot read (${issue.path.join('.') || 'state'}: ${issue.message}); was the data dir written by a newer mlp?`);
+  throw new Error(
+    `rollout #${rolloutId} has a stored state mlp cannot read (${issue.path.join('.') || 'state'}: ${issue.message}); was the data dir written by a newer mlp?`,
+  );
 }

@@ -13,8 +13,11 @@ export function interruptedStepReason(child: ReapedChild | undefined): string {
 
 /** The run's reason: every step the reaper found for it, or that none was running. */
 export function interruptedRunReason(children: readonly ReapedChild[]): string {
-  if (children.length === 0) return 'mlpd stopped while the run was going (no step of it was left running on this machine); the run cannot be resumed';
-  const steps = children.map((c) => `step '${c.entry.purpose.run!.step}' (group ${c.entry.purpose.run!.group}, ${handleOf(c)}) was running; ${fate(c)}`);
+  if (children.length === 0)
+    return 'mlpd stopped while the run was going (no step of it was left running on this machine); the run cannot be resumed';
+  const steps = children.map(
+    (c) => `step '${c.entry.purpose.run!.step}' (group ${c.entry.purpose.run!.group}, ${handleOf(c)}) was running; ${fate(c)}`,
+  );
   return `mlpd stopped while ${steps.join('; ')}`;
 }
 

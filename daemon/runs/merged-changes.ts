@@ -35,10 +35,16 @@ export function runsOnMerge(deps: {
   const queueRuns = async (result: PullResult) => {
     await deps.reload();
     for (const p of pipelinesToRun(deps.pipelines(), deps.root, result.changedFiles)) {
-      const { run } = deps.store.runs.enqueue({ pipeline: p.name, trigger: 'change', reason: `merged ${result.to.slice(0, 8)}`, gitCommit: result.to });
+      const { run } = deps.store.runs.enqueue({
+        pipeline: p.name,
+        trigger: 'change',
+        reason: `merged ${result.to.slice(0, 8)}`,
+        gitCommit: result.to,
+      });
       deps.log.info('run', `${run.id} queued: a merged change touched the pipeline`, p.name);
     }
     deps.pump();
   };
-  return (result) => void queueRuns(result).catch((err) => deps.log.error('pull', `cannot queue runs for ${result.to.slice(0, 8)}: ${describeError(err)}`));
+  return (result) =>
+    void queueRuns(result).catch((err) => deps.log.error('pull', `cannot queue runs for ${result.to.slice(0, 8)}: ${describeError(err)}`));
 }

@@ -80,7 +80,9 @@ export function createRunQueue(deps: RunQueueDeps): RunQueue {
   function start(run: Run, place: RunPlace) {
     const pipeline = deps.pipeline(run.pipeline);
     if (!pipeline) {
-      deps.storage.write(`run ${run.id}`, () => deps.store.runs.setStatus(run.id, 'cancelled', { reason: `pipeline '${run.pipeline}' is no longer in the repo` }));
+      deps.storage.write(`run ${run.id}`, () =>
+        deps.store.runs.setStatus(run.id, 'cancelled', { reason: `pipeline '${run.pipeline}' is no longer in the repo` }),
+      );
       deps.publishRun(deps.store.runs.get(run.id)!);
       return;
     }
@@ -90,7 +92,11 @@ export function createRunQueue(deps: RunQueueDeps): RunQueue {
         const groups = await deps.groups(pipeline);
         if (groups.length === 0) throw new Error('no groups to run: the groups source returned none');
         const executor = deps.executorFor(pipeline);
-        deps.log.info('run', `${run.id} started (${run.trigger}, ${groups.length} group${groups.length === 1 ? '' : 's'}, ${executor.kind})`, run.pipeline);
+        deps.log.info(
+          'run',
+          `${run.id} started (${run.trigger}, ${groups.length} group${groups.length === 1 ? '' : 's'}, ${executor.kind})`,
+          run.pipeline,
+        );
         const result = await executeRun(
           {
             runId: run.id,
@@ -107,7 +113,10 @@ export function createRunQueue(deps: RunQueueDeps): RunQueue {
             onRecorded: (ended, result) => {
               if (result.status !== 'failed') return;
               const failed = result.groups.filter((g) => g.status === 'failed');
-              deps.outbox?.runFailed(ended, failed.map((g) => ({ group: g.group, step: g.step ?? null, reason: g.reason ?? 'failed', tail: g.tail ?? [] })));
+              deps.outbox?.runFailed(
+                ended,
+                failed.map((g) => ({ group: g.group, step: g.step ?? null, reason: g.reason ?? 'failed', tail: g.tail ?? [] })),
+              );
             },
           },
           {

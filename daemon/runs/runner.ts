@@ -75,7 +75,12 @@ export function stepTimeoutMs(step: Step, config: PipelineConfig, timeScale = 1)
   return Math.max(1, Math.round(ms / timeScale));
 }
 
-export async function executeRun(plan: RunPlan, deps: RunnerDeps, listener: RunListener = {}, signal: AbortSignal = new AbortController().signal): Promise<RunResult> {
+export async function executeRun(
+  plan: RunPlan,
+  deps: RunnerDeps,
+  listener: RunListener = {},
+  signal: AbortSignal = new AbortController().signal,
+): Promise<RunResult> {
   const { store } = deps;
   const now = deps.now ?? Date.now;
   const config = plan.pipeline.config;
@@ -151,7 +156,14 @@ export async function executeRun(plan: RunPlan, deps: RunnerDeps, listener: RunL
       });
       listener.stepFinished?.(group, step.name, outcome, now() - started);
       if (outcome.status !== 'succeeded') {
-        return { group, status: outcome.status === 'cancelled' ? 'cancelled' : 'failed', reason: outcome.reason, version, step: step.name, tail: outcome.tail };
+        return {
+          group,
+          status: outcome.status === 'cancelled' ? 'cancelled' : 'failed',
+          reason: outcome.reason,
+          version,
+          step: step.name,
+          tail: outcome.tail,
+        };
       }
     }
     return { group, status: 'succeeded', reason: null, version };

@@ -28,14 +28,22 @@ export interface StepDirs {
 }
 
 /** Creates (if needed) and returns the folders of one step of a run. */
-export function stepDirs(dataDir: string, pipeline: string, group: string, runId: string, step: string, previousStep: string | null): StepDirs {
+export function stepDirs(
+  dataDir: string,
+  pipeline: string,
+  group: string,
+  runId: string,
+  step: string,
+  previousStep: string | null,
+): StepDirs {
   const base = inside(groupDir(dataDir, pipeline, group), pathSegment(runId));
   const ownPrevious = previousStep ? inside(base, pathSegment(previousStep), 'output') : null;
-  const input = ownPrevious && exists(ownPrevious)
-    ? ownPrevious
-    : previousStep
-      ? lastOutput(dataDir, pipeline, group, previousStep) ?? join(base, 'input')
-      : join(base, 'input');
+  const input =
+    ownPrevious && exists(ownPrevious)
+      ? ownPrevious
+      : previousStep
+        ? (lastOutput(dataDir, pipeline, group, previousStep) ?? join(base, 'input'))
+        : join(base, 'input');
   const dirs = { model: join(base, 'model'), input, output: inside(base, pathSegment(step), 'output') };
   for (const d of Object.values(dirs)) mkdirSync(d, { recursive: true });
   return dirs;
@@ -68,7 +76,9 @@ export function pruneRuns(dataDir: string, pipeline: string, group: string) {
   const dir = groupDir(dataDir, pipeline, group);
   let runs: string[];
   try {
-    runs = readdirSync(dir).filter((n) => n.startsWith('r-')).sort(); // run ids sort by creation time
+    runs = readdirSync(dir)
+      .filter((n) => n.startsWith('r-'))
+      .sort(); // run ids sort by creation time
   } catch {
     return;
   }

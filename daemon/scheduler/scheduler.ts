@@ -64,7 +64,10 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       const result = store.runs.enqueue({ pipeline, trigger, scheduledFor, at });
       const other = going.find((r) => r.status === 'running') ?? going[0];
       if (!result.created || !other) return result;
-      return { run: store.runs.setStatus(result.run.id, 'skipped', { reason: `run ${other.id} is still ${other.status}`, at }), created: true };
+      return {
+        run: store.runs.setStatus(result.run.id, 'skipped', { reason: `run ${other.id} is still ${other.status}`, at }),
+        created: true,
+      };
     });
     if (!created) {
       log.debug(AREA, `fire time ${when} already has run ${run.id}`, pipeline);
@@ -74,7 +77,11 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
       log.warn(AREA, `skipped the ${when} fire time (${run.id}): ${run.reason}`, pipeline);
       return run;
     }
-    log.info(AREA, `${run.id} queued for the ${when} fire time${trigger === 'catch_up' ? ', missed while the daemon was down' : ''}`, pipeline);
+    log.info(
+      AREA,
+      `${run.id} queued for the ${when} fire time${trigger === 'catch_up' ? ', missed while the daemon was down' : ''}`,
+      pipeline,
+    );
     try {
       opts.onEnqueued(run);
     } catch (err) {

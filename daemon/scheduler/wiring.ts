@@ -8,7 +8,13 @@ import type { Store } from '../store/db.js';
 import { nodeCronDriver, type CronDriver } from './clock.js';
 import { createScheduler } from './scheduler.js';
 
-export function startScheduling(opts: { store: Store; log: Logger; registry: PipelineRegistry; onEnqueued: () => void; cron?: CronDriver }) {
+export function startScheduling(opts: {
+  store: Store;
+  log: Logger;
+  registry: PipelineRegistry;
+  onEnqueued: () => void;
+  cron?: CronDriver;
+}) {
   const scheduler = createScheduler({
     store: opts.store,
     cron: opts.cron ?? nodeCronDriver({ log: opts.log }),

@@ -68,7 +68,11 @@ export interface Serving {
    * Where a group's current or candidate model server listens (for gates that call it directly), and the path of its
    * invocations: `/invocations`, or `/models/<name>/invoke` on a multi-model server (with the model's name).
    */
-  endpointOf(pipeline: string, group: string, role: 'current' | 'candidate'): { variant: string; host: string; port: number; path: string; model?: string } | null;
+  endpointOf(
+    pipeline: string,
+    group: string,
+    role: 'current' | 'candidate',
+  ): { variant: string; host: string; port: number; path: string; model?: string } | null;
   /** Candidates get `weight`% of their group's traffic, the current variants the rest (idempotent). */
   setCandidateWeight(pipeline: string, weight: number): void;
   /** Candidates become current at 100%; the old current variants drain and stop (idempotent). */
@@ -148,7 +152,16 @@ export function createServing(deps: ServingDeps): Serving {
       const sup = supervisors.get(v.id);
       if (sup?.state === 'live' && sup.port !== null) {
         const path = hosted.has(v.id) ? { invocationsPath: invokePath(modelName(v.group, v.version)) } : {};
-        live.push({ pipeline: v.pipeline, group: v.group, name: `v${v.version}`, role: v.role, weight: weightOf(v), host: MODEL_SERVER_HOST, port: sup.port, ...path });
+        live.push({
+          pipeline: v.pipeline,
+          group: v.group,
+          name: `v${v.version}`,
+          role: v.role,
+          weight: weightOf(v),
+          host: MODEL_SERVER_HOST,
+          port: sup.port,
+          ...path,
+        });
       } else {
         down.push({ pipeline: v.pipeline, group: v.group, reason: downReason(v, sup) });
       }
@@ -181,11 +194,19 @@ export function createServing(deps: ServingDeps): Serving {
     if (!p) throw new MlpError('not_found', `pipeline '${v.pipeline}' is not in force: cannot serve v${v.version}`);
     const name = `${v.group}/v${v.version}`;
     const onChange = (change: StateChange) => {
-      const observed = { state: change.state, port: change.port, handle: change.handle, restarts: change.restarts, lastError: change.lastError, at: Date.now() };
+      const observed = {
+        state: change.state,
+        port: change.port,
+        handle: change.handle,
+        restarts: change.restarts,
+        lastError: change.lastError,
+        at: Date.now(),
+      };
       // Routes come from the supervisors, so traffic follows the server even when this write waits.
       deps.storage.write(`variant ${v.id}`, () => store.variants.observe(v.id, observed));
       if (closing) return; // every server stops now: nobody routes to them or watches them any more
-      if (change.state === 'live') log.info('serve', `${name} is live on port ${change.port}${change.restarts ? ` (restart ${change.restarts})` : ''}`, v.pipeline);
+      if (change.state === 'live')
+        log.info('serve', `${name} is live on port ${change.port}${change.restarts ? ` (restart ${change.restarts})` : ''}`, v.pipeline);
       else if (change.state === 'failed') log.error('serve', `${name} failed: ${change.error}`, v.pipeline);
       else if (change.state === 'starting' && change.error) log.warn('serve', `${name}: ${change.error}; restarting`, v.pipeline);
       refreshRoutes([v.pipeline]);
@@ -209,7 +230,16 @@ export function createServing(deps: ServingDeps): Serving {
             slots,
             startupTimeoutMs: p.config.pipeline.serve.startup_timeout_seconds * 1000,
             onLine: (stream, line) =>
-              deps.bus.publish({ kind: 'log', at: Date.now(), pipeline: v.pipeline, runId: null, step: `serve ${name}`, group: v.group, stream, line }),
+              deps.bus.publish({
+                kind: 'log',
+                at: Date.now(),
+                pipeline: v.pipeline,
+                runId: null,
+                step: `serve ${name}`,
+                group: v.group,
+                stream,
+                line,
+              }),
             onChange,
           });
     supervisors.set(v.id, sup);
@@ -217,7 +247,11 @@ export function createServing(deps: ServingDeps): Serving {
   };
 
   /** The variant's model on its pipeline's multi-model server, which starts with its first model. */
-  const hostModel = (v: Variant & { backend: ServerBackend['kind'] }, p: InForcePipeline, onChange: (change: StateChange) => void): Supervisor => {
+  const hostModel = (
+    v: Variant & { backend: ServerBackend['kind'] },
+    p: InForcePipeline,
+    onChange: (change: StateChange) => void,
+  ): Supervisor => {
     const key = hostKey(v);
     const models = pipelineArtifactsDir(deps.dataDir, v.pipeline);
     let host = hosts.get(key);
@@ -240,7 +274,17 @@ export function createServing(deps: ServingDeps): Serving {
         startupTimeoutMs,
         // Loading a model is the part of a server's start that a multi-model server does per model.
         loadTimeoutMs: startupTimeoutMs,
-        onLine: (stream, line) => deps.bus.publish({ kind: 'log', at: Date.now(), pipeline: v.pipeline, runId: null, step: 'serve multi-model', group: null, stream, line }),
+        onLine: (stream, line) =>
+          deps.bus.publish({
+            kind: 'log',
+            at: Date.now(),
+            pipeline: v.pipeline,
+            runId: null,
+            step: 'serve multi-model',
+            group: null,
+            stream,
+            line,
+          }),
         onEmpty: () => {
           if (hosts.get(key) === created) hosts.delete(key);
         },
@@ -248,11 +292,15 @@ export function createServing(deps: ServingDeps): Serving {
       hosts.set(key, (host = created));
     }
     hosted.add(v.id);
-    return host.add({ name: modelName(v.group, v.version), url: modelUrl(v.backend, models, artifactDir(deps.dataDir, v.pipeline, v.group, v.version)) }, onChange);
+    return host.add(
+      { name: modelName(v.group, v.version), url: modelUrl(v.backend, models, artifactDir(deps.dataDir, v.pipeline, v.group, v.version)) },
+      onChange,
+    );
   };
 
   /** Servers that run now: each variant's own, those still draining, and the multi-model servers. */
-  const serversRunning = () => supervisors.size - [...supervisors.keys()].filter((id) => hosted.has(id)).length + drainingServers() + hosts.size;
+  const serversRunning = () =>
+    supervisors.size - [...supervisors.keys()].filter((id) => hosted.has(id)).length + drainingServers() + hosts.size;
   const drainingServers = () => [...draining.keys()].filter((id) => !hosted.has(id)).length;
 
   // Servers out of the routes, finishing the requests already sent to them: close() stops them too,
@@ -304,11 +352,15 @@ export function createServing(deps: ServingDeps): Serving {
     },
     async restore() {
       // A candidate started since the daemon began (a run finished quickly) has its server already.
-      const variants = store.variants.live().filter(served).filter((v) => !supervisors.has(v.id));
+      const variants = store.variants
+        .live()
+        .filter(served)
+        .filter((v) => !supervisors.has(v.id));
       // Until its server answers again a variant is starting, not what it was when the daemon stopped.
       deps.storage.write('variants being restored', () =>
         store.transaction(() => {
-          for (const v of variants) store.variants.observe(v.id, { state: 'starting', port: null, handle: null, restarts: 0, lastError: v.lastError });
+          for (const v of variants)
+            store.variants.observe(v.id, { state: 'starting', port: null, handle: null, restarts: 0, lastError: v.lastError });
         }),
       );
       for (const v of variants) {
@@ -320,8 +372,14 @@ export function createServing(deps: ServingDeps): Serving {
       }
       const servers = serversRunning();
       if (variants.length) {
-        const hosting = servers === variants.length ? '' : ` of ${variants.length.toLocaleString('en-US')} live variant${variants.length === 1 ? '' : 's'}`;
-        log.info('serve', `bringing back ${servers.toLocaleString('en-US')} model server${servers === 1 ? '' : 's'}${hosting}, ${startingAtOnce()} starting at once`);
+        const hosting =
+          servers === variants.length
+            ? ''
+            : ` of ${variants.length.toLocaleString('en-US')} live variant${variants.length === 1 ? '' : 's'}`;
+        log.info(
+          'serve',
+          `bringing back ${servers.toLocaleString('en-US')} model server${servers === 1 ? '' : 's'}${hosting}, ${startingAtOnce()} starting at once`,
+        );
       }
       refreshRoutes();
     },
@@ -344,11 +402,15 @@ export function createServing(deps: ServingDeps): Serving {
         const max = deps.maxServers?.();
         const servers = serversRunning();
         if (max !== undefined && servers + 1 > max) {
-          throw overServerBudget(`v${version} of ${pipeline}/${group} needs a model server, and ${servers} of serving.max_servers ${max} run`, { servers, max });
+          throw overServerBudget(
+            `v${version} of ${pipeline}/${group} needs a model server, and ${servers} of serving.max_servers ${max} run`,
+            { servers, max },
+          );
         }
       }
       candidate ??= store.variants.create({ pipeline, group, version, role: 'candidate', weight: 0, backend });
-      if (!served(candidate)) throw new MlpError('conflict', `v${version} of ${pipeline}/${group} serves on SageMaker, not on this daemon's router`);
+      if (!served(candidate))
+        throw new MlpError('conflict', `v${version} of ${pipeline}/${group} serves on SageMaker, not on this daemon's router`);
       const sup = supervisors.get(candidate.id) ?? start(candidate);
       // After a restart the current version's server is coming back too, and the gates compare against it.
       // One that already failed its first start is not waited for (replay then says it is not live).
@@ -364,7 +426,8 @@ export function createServing(deps: ServingDeps): Serving {
     candidatesDown(pipeline) {
       for (const v of store.variants.live(pipeline).filter((x) => x.role === 'candidate')) {
         const state = supervisors.get(v.id)?.state ?? 'stopped';
-        if (state !== 'live') return `v${v.version} of ${pipeline}/${v.group} is not live (${state}${v.lastError ? `: ${v.lastError}` : ''})`;
+        if (state !== 'live')
+          return `v${v.version} of ${pipeline}/${v.group} is not live (${state}${v.lastError ? `: ${v.lastError}` : ''})`;
       }
       return null;
     },
@@ -452,7 +515,11 @@ export function createServing(deps: ServingDeps): Serving {
       const retiring = [...draining.values()];
       for (const r of retiring) r.endDrain();
       const own = [...supervisors].filter(([id]) => !hosted.has(id)).map(([, s]) => s);
-      await Promise.all([...own.map((s) => s.stop(3_000)), ...[...hosts.values()].map((h) => h.close(3_000)), ...retiring.map((r) => r.stopped)]);
+      await Promise.all([
+        ...own.map((s) => s.stop(3_000)),
+        ...[...hosts.values()].map((h) => h.close(3_000)),
+        ...retiring.map((r) => r.stopped),
+      ]);
       supervisors.clear();
       hosts.clear();
       hosted.clear();

@@ -60,7 +60,9 @@ export class FleetReadsRepository {
 
   constructor(db: Database.Database) {
     const names = 'SELECT value FROM json_each(?)';
-    this.selectLive = db.prepare(`SELECT * FROM variants WHERE desired = 'live' AND pipeline IN (${names}) ORDER BY pipeline, group_name, id`);
+    this.selectLive = db.prepare(
+      `SELECT * FROM variants WHERE desired = 'live' AND pipeline IN (${names}) ORDER BY pipeline, group_name, id`,
+    );
     const newestRuns = (limit: number) => `
       SELECT r.* FROM json_each(?) AS p JOIN runs AS r ON r.rowid IN (
         SELECT rowid FROM runs WHERE pipeline = p.value ORDER BY created_at DESC, rowid DESC LIMIT ${limit})
@@ -131,7 +133,8 @@ export class FleetReadsRepository {
       rollouts.set(row.id, records);
     }
     const rolloutIds = JSON.stringify([...rollouts.keys()]);
-    for (const row of (full ? this.selectDecisions : this.selectThresholds).all(rolloutIds)) rollouts.get(row.rollout_id)!.decisions.push(toDecision(row));
+    for (const row of (full ? this.selectDecisions : this.selectThresholds).all(rolloutIds))
+      rollouts.get(row.rollout_id)!.decisions.push(toDecision(row));
     if (!full) return out;
     for (const row of this.selectNotifications.all(names)) recordsOf(row.pipeline).notifications.recent.push(toNotification(row));
     for (const row of this.selectFailures.all(names)) recordsOf(row.pipeline).notifications.failures.push(toNotification(row));

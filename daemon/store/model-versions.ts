@@ -62,17 +62,13 @@ export class ModelVersionsRepository {
     db: Database.Database,
     private readonly now: () => number,
   ) {
-    this.selectNext = db.prepare(
-      'SELECT coalesce(max(version), 0) + 1 AS next FROM model_versions WHERE pipeline = ? AND group_name = ?',
-    );
+    this.selectNext = db.prepare('SELECT coalesce(max(version), 0) + 1 AS next FROM model_versions WHERE pipeline = ? AND group_name = ?');
     this.insert = db.prepare(`
       INSERT INTO model_versions (pipeline, group_name, version, run_id, git_commit, artifact_uri, metrics_json, created_at)
       VALUES (:pipeline, :group_name, :version, :run_id, :git_commit, :artifact_uri, :metrics_json, :created_at)
       RETURNING *`);
     this.selectOne = db.prepare('SELECT * FROM model_versions WHERE pipeline = ? AND group_name = ? AND version = ?');
-    this.selectLatest = db.prepare(
-      'SELECT * FROM model_versions WHERE pipeline = ? AND group_name = ? ORDER BY version DESC LIMIT 1',
-    );
+    this.selectLatest = db.prepare('SELECT * FROM model_versions WHERE pipeline = ? AND group_name = ? ORDER BY version DESC LIMIT 1');
     this.selectByGroup = db.prepare('SELECT * FROM model_versions WHERE pipeline = ? AND group_name = ? ORDER BY version');
     this.selectByPipeline = db.prepare('SELECT * FROM model_versions WHERE pipeline = ? ORDER BY group_name, version');
 
@@ -121,8 +117,6 @@ export class ModelVersionsRepository {
 
   /** Versions oldest first: of one group, or of every group of the pipeline (by group, then version). */
   list(pipeline: string, group?: string): ModelVersion[] {
-    return (group === undefined ? this.selectByPipeline.all(pipeline) : this.selectByGroup.all(pipeline, group)).map(
-      toModelVersion,
-    );
+    return (group === undefined ? this.selectByPipeline.all(pipeline) : this.selectByGroup.all(pipeline, group)).map(toModelVersion);
   }
 }

@@ -72,10 +72,22 @@ export const toNotification = (r: NotificationRow): Notification => ({
   finishedAt: r.finished_at,
 });
 
-type AttemptParams = { id: number; status: DeliveryStatus; at: number; next: number; last_status: number | null; last_error: string | null };
+type AttemptParams = {
+  id: number;
+  status: DeliveryStatus;
+  at: number;
+  next: number;
+  last_status: number | null;
+  last_error: string | null;
+};
 
 export class NotificationsRepository {
-  private readonly insert: Database.Statement<Omit<NotificationRow, 'id' | 'status' | 'attempts' | 'last_attempt_at' | 'last_status' | 'last_error' | 'finished_at' | 'next_attempt_at'>>;
+  private readonly insert: Database.Statement<
+    Omit<
+      NotificationRow,
+      'id' | 'status' | 'attempts' | 'last_attempt_at' | 'last_status' | 'last_error' | 'finished_at' | 'next_attempt_at'
+    >
+  >;
   private readonly selectDue: Database.Statement<[number, number], NotificationRow>;
   private readonly selectNextDue: Database.Statement<[], { at: number | null }>;
   private readonly selectRecent: Database.Statement<[string, number], NotificationRow>;
@@ -92,7 +104,9 @@ export class NotificationsRepository {
       INSERT INTO notifications (event_id, pipeline, event, target, payload_json, status, next_attempt_at, created_at)
       VALUES (:event_id, :pipeline, :event, :target, :payload_json, 'pending', :created_at, :created_at)
       ON CONFLICT (event_id, target) DO NOTHING`);
-    this.selectDue = db.prepare(`SELECT * FROM notifications WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`);
+    this.selectDue = db.prepare(
+      `SELECT * FROM notifications WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`,
+    );
     this.selectNextDue = db.prepare(`SELECT min(next_attempt_at) AS at FROM notifications WHERE status = 'pending'`);
     this.selectRecent = db.prepare('SELECT * FROM notifications WHERE pipeline = ? ORDER BY id DESC LIMIT ?');
     this.selectRecentFailed = db.prepare(`SELECT * FROM notifications WHERE pipeline = ? AND status = 'failed' ORDER BY id DESC LIMIT ?`);
@@ -113,7 +127,14 @@ export class NotificationsRepository {
   /** Queues an event for each of its targets (call inside the transaction that saves its cause). */
   enqueue(items: readonly NewNotification[], at = this.now()): void {
     for (const n of items) {
-      this.insert.run({ event_id: n.eventId, pipeline: n.pipeline, event: n.event, target: n.target, payload_json: JSON.stringify(n.payload), created_at: at });
+      this.insert.run({
+        event_id: n.eventId,
+        pipeline: n.pipeline,
+        event: n.event,
+        target: n.target,
+        payload_json: JSON.stringify(n.payload),
+        created_at: at,
+      });
     }
   }
 

@@ -4,7 +4,14 @@ import { TERMINAL_PHASES, type PausablePhase, type RolloutPhase } from '../../sh
 import { parseRolloutState, type Rollout, type RolloutGroup, type RolloutState } from '../rollout/rollout.js';
 import { isForeignKeyViolation, isUniqueViolation } from './sqlite-errors.js';
 
-export { ROLLOUT_PHASES, TERMINAL_PHASES, isTerminalPhase, type RolloutPhase, type TerminalPhase, type PausablePhase } from '../../shared/domain.js';
+export {
+  ROLLOUT_PHASES,
+  TERMINAL_PHASES,
+  isTerminalPhase,
+  type RolloutPhase,
+  type TerminalPhase,
+  type PausablePhase,
+} from '../../shared/domain.js';
 
 export interface CreateRolloutInput {
   pipeline: string;
@@ -158,9 +165,7 @@ export class RolloutsRepository {
     if (row) return toRollout(row);
     const current = this.selectOne.get(next.id);
     if (!current) throw notFound(`rollout #${next.id} does not exist`);
-    throw conflict(
-      `rollout #${next.id} was changed by another writer (version ${current.version}, expected ${options.expectedVersion})`,
-      );
+    throw conflict(`rollout #${next.id} was changed by another writer (version ${current.version}, expected ${options.expectedVersion})`);
   }
 
   get(id: number): Rollout | undefined {

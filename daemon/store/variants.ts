@@ -74,7 +74,10 @@ export const toVariant = (r: VariantRow): Variant => ({
 });
 
 export class VariantsRepository {
-  private readonly insert: Database.Statement<Omit<VariantRow, 'id' | 'port' | 'handle' | 'restarts' | 'last_error' | 'desired' | 'state'>, VariantRow>;
+  private readonly insert: Database.Statement<
+    Omit<VariantRow, 'id' | 'port' | 'handle' | 'restarts' | 'last_error' | 'desired' | 'state'>,
+    VariantRow
+  >;
   private readonly selectOne: Database.Statement<[number], VariantRow>;
   private readonly selectLive: Database.Statement<[], VariantRow>;
   private readonly selectLiveOf: Database.Statement<[string], VariantRow>;
@@ -146,7 +149,10 @@ export class VariantsRepository {
   }
 
   /** Records what the variant's server is doing now. */
-  observe(id: number, o: { state: VariantState; port: number | null; handle: string | null; restarts: number; lastError: string | null; at?: number }): void {
+  observe(
+    id: number,
+    o: { state: VariantState; port: number | null; handle: string | null; restarts: number; lastError: string | null; at?: number },
+  ): void {
     this.updateObserved.run({
       id,
       state: o.state,

@@ -54,7 +54,8 @@ export function createGroupDirectory(opts: { onRefused?(pipeline: string, refuse
         const after = await discover(p.config, repo, root, before);
         cache.set(p.name, after);
         if (JSON.stringify(before) !== JSON.stringify(after)) changed.push(p.name);
-        if (after.refused.length && JSON.stringify(before?.refused) !== JSON.stringify(after.refused)) opts.onRefused?.(p.name, after.refused);
+        if (after.refused.length && JSON.stringify(before?.refused) !== JSON.stringify(after.refused))
+          opts.onRefused?.(p.name, after.refused);
       }
       return changed;
     },

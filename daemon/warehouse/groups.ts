@@ -29,7 +29,11 @@ export interface PipelineGroups {
  * A pipeline's groups: discovered from its `groups.source`, else the one implicit group. A value that
  * cannot be a group is left out and reported, like a NULL is left out: the other groups still run.
  */
-export async function pipelineGroups(config: PipelineConfig, warehouses: Record<string, string>, repoRoot: string): Promise<PipelineGroups> {
+export async function pipelineGroups(
+  config: PipelineConfig,
+  warehouses: Record<string, string>,
+  repoRoot: string,
+): Promise<PipelineGroups> {
   const groups = config.pipeline.groups;
   const source = groups.generate && groups.source ? parseGroupSource(groups.source) : undefined;
   if (!source) return { groups: [DEFAULT_GROUP], refused: [] };
@@ -38,17 +42,16 @@ export async function pipelineGroups(config: PipelineConfig, warehouses: Record<
   for (const value of values) {
     const problem = groupNameProblem(value);
     if (problem === null) found.groups.push(value);
-    else found.refused.push(`groups.source ${groups.source}: the value ${showValue(value)} is not used as a group: ${problem} (fix or remove its rows)`);
+    else
+      found.refused.push(
+        `groups.source ${groups.source}: the value ${showValue(value)} is not used as a group: ${problem} (fix or remove its rows)`,
+      );
   }
   return found;
 }
 
 /** Reads the groups named by `source`, or throws an MlpError that names what is missing. */
-export async function discoverGroups(
-  source: GroupSource,
-  warehouses: Record<string, string>,
-  repoRoot: string,
-): Promise<string[]> {
+export async function discoverGroups(source: GroupSource, warehouses: Record<string, string>, repoRoot: string): Promise<string[]> {
   const url = warehouses[source.connection];
   if (url === undefined) {
     const known = Object.keys(warehouses);
@@ -61,7 +64,10 @@ export async function discoverGroups(
   if (url.startsWith('sqlite:')) return sqliteGroups(url.slice('sqlite:'.length), source, repoRoot);
   if (/^postgres(ql)?:\/\//.test(url)) return postgresGroups(url, source);
   const scheme = url.split(':')[0];
-  throw new MlpError('invalid_config', `warehouse '${source.connection}': '${scheme}:' connections are not supported (sqlite:FILE or postgres://...)`);
+  throw new MlpError(
+    'invalid_config',
+    `warehouse '${source.connection}': '${scheme}:' connections are not supported (sqlite:FILE or postgres://...)`,
+  );
 }
 
 function sqliteGroups(path: string, source: GroupSource, repoRoot: string): string[] {

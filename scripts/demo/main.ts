@@ -74,7 +74,11 @@ async function main(): Promise<boolean> {
       { pipeline: 'demand-forecast', expected: 'promoted' as const, rule: 'first_version' },
       { pipeline: 'churn-risk', expected: gx ? ('promoted' as const) : ('blocked' as const), rule: gx ? 'first_version' : 'data_checks' },
     ]) {
-      const outcome: Outcome = { ...first, version: 'v1', ...(await settle(() => followRollout(status, first.pipeline, 'v1', { since, timeoutMs: RELEASE_TIMEOUT_MS, say }))) };
+      const outcome: Outcome = {
+        ...first,
+        version: 'v1',
+        ...(await settle(() => followRollout(status, first.pipeline, 'v1', { since, timeoutMs: RELEASE_TIMEOUT_MS, say }))),
+      };
       outcomes.push(outcome);
       report(outcome);
     }
@@ -82,7 +86,7 @@ async function main(): Promise<boolean> {
 
     say();
     say(`▸ Live traffic: examples/traffic.mjs sends ${TRAFFIC_RATE} requests/s to each city and to churn-risk through the router,`);
-    say('  as the shop\'s website, mobile app and tills would. Every request is captured: replay will send them to each');
+    say("  as the shop's website, mobile app and tills would. Every request is captured: replay will send them to each");
     say(`  new version. (Its counts: ${sandbox.trafficLog})`);
     sandbox.startTraffic(daemon.serveUrl, TRAFFIC_RATE);
     await new Promise((r) => setTimeout(r, WARM_UP_MS));
@@ -100,7 +104,9 @@ async function main(): Promise<boolean> {
         version: release.version,
         expected: release.ending,
         rule: release.endingRule,
-        ...(await settle(() => followRollout(status, 'demand-forecast', release.version, { since: at, timeoutMs: RELEASE_TIMEOUT_MS, say }))),
+        ...(await settle(() =>
+          followRollout(status, 'demand-forecast', release.version, { since: at, timeoutMs: RELEASE_TIMEOUT_MS, say }),
+        )),
       };
       outcomes.push(outcome);
       report(outcome);
@@ -124,7 +130,12 @@ function report(o: Outcome): void {
   if (!r) return say(`  ✗ ${o.pipeline} ${o.version}: ${o.error}`);
   const mark = asExpected(o) ? '✓' : '✗';
   const last = r.decisions[r.decisions.length - 1];
-  const words: Record<string, string> = { promoted: 'promoted: it serves all traffic', blocked: 'blocked before any live traffic reached it', rolled_back: 'rolled back: the previous version has all traffic again', failed: 'failed' };
+  const words: Record<string, string> = {
+    promoted: 'promoted: it serves all traffic',
+    blocked: 'blocked before any live traffic reached it',
+    rolled_back: 'rolled back: the previous version has all traffic again',
+    failed: 'failed',
+  };
   say(`  ${mark} ${o.pipeline} ${o.version} ${words[r.phase] ?? r.phase} (${last?.rule}: ${last?.reason ?? r.reason})`);
   const failing = failingRequests(r, 5);
   if (failing.length) {
@@ -140,14 +151,19 @@ function asExpected(o: Outcome): boolean {
 function summarize(outcomes: Outcome[]): void {
   say();
   say('Summary:');
-  for (const o of outcomes) say(`  ${asExpected(o) ? 'ok  ' : 'FAIL'} ${o.pipeline} ${o.version}: expected ${o.expected} (${o.rule}), got ${o.rollout?.phase ?? o.error}`);
+  for (const o of outcomes)
+    say(
+      `  ${asExpected(o) ? 'ok  ' : 'FAIL'} ${o.pipeline} ${o.version}: expected ${o.expected} (${o.rule}), got ${o.rollout?.phase ?? o.error}`,
+    );
   if (!headless) return;
   say();
   say('Decision records:');
   for (const o of outcomes) {
     say(`  ${o.pipeline} ${o.version}:`);
     for (const d of o.rollout?.decisions ?? []) {
-      say(`    ${clock(d.at)} ${d.phase} ${d.rule} ${d.verdict}: ${d.reason}  observed=${JSON.stringify(d.observed)} threshold=${JSON.stringify(d.threshold)}`);
+      say(
+        `    ${clock(d.at)} ${d.phase} ${d.rule} ${d.verdict}: ${d.reason}  observed=${JSON.stringify(d.observed)} threshold=${JSON.stringify(d.threshold)}`,
+      );
     }
   }
 }
@@ -187,4 +203,3 @@ async function pause(prompt: string): Promise<void> {
 }
 
 process.exitCode = (await main()) ? 0 : 1;
-

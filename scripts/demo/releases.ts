@@ -37,7 +37,8 @@ export const RELEASES: Release[] = [
   {
     version: 'v3',
     title: 'adds a Christmas uplift to serve.py, with a bug: weeks 48–50 have no uplift entry',
-    expectation: 'the integration tests pass (they ask for week 12), but replaying the captured live requests shows weeks 48–50 failing: blocked before any customer sees it',
+    expectation:
+      'the integration tests pass (they ask for week 12), but replaying the captured live requests shows weeks 48–50 failing: blocked before any customer sees it',
     commitMessage: 'demand-forecast: holiday uplift for the Christmas season',
     files: { 'demand-forecast/serve.py': { from: join(HERE, 'releases', 'v3-serve.py') } },
     ending: 'blocked',
@@ -45,8 +46,10 @@ export const RELEASES: Release[] = [
   },
   {
     version: 'v4',
-    title: 'drops the Christmas uplift and adjusts forecasts by sales channel (the X-Channel header), with a bug: the mobile app sends "app", which has no entry',
-    expectation: 'replay passes (Data Capture keeps request bodies, not headers), but live requests from the app fail: the error rate crosses 5% and the rollout rolls back on its own',
+    title:
+      'drops the Christmas uplift and adjusts forecasts by sales channel (the X-Channel header), with a bug: the mobile app sends "app", which has no entry',
+    expectation:
+      'replay passes (Data Capture keeps request bodies, not headers), but live requests from the app fail: the error rate crosses 5% and the rollout rolls back on its own',
     commitMessage: 'demand-forecast: adjust forecasts by sales channel; drop the holiday uplift',
     files: { 'demand-forecast/serve.py': { from: join(HERE, 'releases', 'v4-serve.py') } },
     ending: 'rolled_back',

@@ -55,7 +55,21 @@ export class Sandbox {
 
   /** `mlpd start` on the daemon's clone, on free ports; resolves once it prints its ready line. */
   async startDaemon(timeScale: number): Promise<Daemon> {
-    const args = ['start', '--repo', this.server, '--data-dir', this.dataDir, '--port', '0', '--serve-port', '0', '--pull', '1s', '--time-scale', String(timeScale)];
+    const args = [
+      'start',
+      '--repo',
+      this.server,
+      '--data-dir',
+      this.dataDir,
+      '--port',
+      '0',
+      '--serve-port',
+      '0',
+      '--pull',
+      '1s',
+      '--time-scale',
+      String(timeScale),
+    ];
     const child = this.spawn(process.execPath, [BIN.mlpd, ...args], this.daemonLog);
     const ready = await new Promise<RegExpExecArray>((resolve, reject) => {
       let out = '';
@@ -78,7 +92,10 @@ export class Sandbox {
   /** `mlp ARGS` against the daemon; rejects with its stderr when it exits non-zero. */
   async mlp(daemon: Daemon, ...args: string[]): Promise<string> {
     try {
-      const { stdout } = await run(process.execPath, [BIN.mlp, ...args], { env: { ...process.env, ...daemon.clientEnv }, maxBuffer: 64 * 1024 * 1024 });
+      const { stdout } = await run(process.execPath, [BIN.mlp, ...args], {
+        env: { ...process.env, ...daemon.clientEnv },
+        maxBuffer: 64 * 1024 * 1024,
+      });
       return stdout;
     } catch (err) {
       const e = err as { stderr?: string; code?: number };

@@ -29,21 +29,27 @@ export async function followRollout(
     const rollout = p?.rollout?.candidateVersion === version ? p.rollout : undefined;
     const failedRun = p?.runs.find((r) => r.createdAt >= opts.since && UNSUCCESSFUL_RUNS.has(r.status));
     if (!rollout && failedRun) {
-      throw new Error(`the run ${failedRun.id} of ${pipeline} ${failedRun.status}: ${failedRun.reason ?? 'no reason given'} (mlp tail ${pipeline})`);
+      throw new Error(
+        `the run ${failedRun.id} of ${pipeline} ${failedRun.status}: ${failedRun.reason ?? 'no reason given'} (mlp tail ${pipeline})`,
+      );
     }
     if (rollout) {
       if (!trained) {
         trained = true;
         opts.say(`  ${pipeline}: trained ${version} of ${rollout.groups.map((g) => g.group).join(', ')}; its rollout starts`);
       }
-      for (const d of rollout.decisions.slice(printed)) opts.say(`    ${clock(d.at)} ${d.phase.padEnd(19)} ${d.rule} → ${d.verdict}: ${d.reason}`);
+      for (const d of rollout.decisions.slice(printed))
+        opts.say(`    ${clock(d.at)} ${d.phase.padEnd(19)} ${d.rule} → ${d.verdict}: ${d.reason}`);
       printed = rollout.decisions.length;
-      if (rollout.phase !== phase && rollout.phase === 'shifting') opts.say(`    ${clock(Date.now())} ${version} now gets live traffic, watched for errors`);
+      if (rollout.phase !== phase && rollout.phase === 'shifting')
+        opts.say(`    ${clock(Date.now())} ${version} now gets live traffic, watched for errors`);
       phase = rollout.phase;
       if (FINAL_PHASES.has(rollout.phase)) return rollout;
     }
     if (Date.now() > deadline) {
-      throw new Error(`${version} of ${pipeline} did not finish its rollout within ${opts.timeoutMs / 1000} s (last phase: ${phase || 'not started'})`);
+      throw new Error(
+        `${version} of ${pipeline} did not finish its rollout within ${opts.timeoutMs / 1000} s (last phase: ${phase || 'not started'})`,
+      );
     }
     await new Promise((r) => setTimeout(r, POLL_MS));
   }

@@ -194,7 +194,12 @@ export class CronSchedule {
   }
 
   matches(f: CronFields): boolean {
-    return this.matchesMonth(f.month) && this.matchesDay(f.dayOfMonth, f.dayOfWeek % 7) && this.matchesHour(f.hour) && this.matchesMinute(f.minute);
+    return (
+      this.matchesMonth(f.month) &&
+      this.matchesDay(f.dayOfMonth, f.dayOfWeek % 7) &&
+      this.matchesHour(f.hour) &&
+      this.matchesMinute(f.minute)
+    );
   }
 
   matchesMinute(minute: number): boolean {
@@ -221,7 +226,13 @@ export class CronSchedule {
 export function parseCron(expression: string): CronSchedule {
   const parsed = parseFields(expression);
   if (typeof parsed === 'string') throw new MlpError('invalid_config', `schedule '${expression}' is not valid cron: ${parsed}`);
-  const [minutes, hours, days, months, weekdays] = parsed.values.map((v) => [...v].sort((a, b) => a - b)) as [number[], number[], number[], number[], number[]];
+  const [minutes, hours, days, months, weekdays] = parsed.values.map((v) => [...v].sort((a, b) => a - b)) as [
+    number[],
+    number[],
+    number[],
+    number[],
+    number[],
+  ];
   return new CronSchedule(expression.trim(), minutes, hours, days, months, weekdays, dayRuleOf(parsed.parts));
 }
 

@@ -55,7 +55,8 @@ export function boundedNumber(
  */
 export function percentage(bounds: Bounds, options: { messages?: { tooBig?: string; tooSmall?: string } } = {}) {
   return boundedNumber(bounds, options).multipleOf(PERCENT_RESOLUTION, {
-    error: (iss) => `${keyOf(iss.path)} must have at most two decimals (traffic moves in steps of ${PERCENT_RESOLUTION}%), got ${quoteValue(iss.input)}`,
+    error: (iss) =>
+      `${keyOf(iss.path)} must have at most two decimals (traffic moves in steps of ${PERCENT_RESOLUTION}%), got ${quoteValue(iss.input)}`,
   });
 }
 
@@ -120,6 +121,8 @@ export function unlessInvalid(...reads: PathPattern[]): { when: (payload: z.core
       payload.value !== null &&
       typeof payload.value === 'object' &&
       // Unknown keys and other rules' verdicts leave the values a rule reads well-typed.
-      !payload.issues.some((iss) => iss.code !== 'unrecognized_keys' && iss.code !== 'custom' && reads.some((p) => overlaps(iss.path ?? [], p))),
+      !payload.issues.some(
+        (iss) => iss.code !== 'unrecognized_keys' && iss.code !== 'custom' && reads.some((p) => overlaps(iss.path ?? [], p)),
+      ),
   };
 }

@@ -39,13 +39,22 @@ export function parseRepoConfig(text: string, file: string): ParsedConfig<RepoCo
   return parseConfig(text, file, RepoConfigSchema, (input) => input);
 }
 
-function parseConfig<S extends z.ZodType>(text: string, file: string, schema: S, prepare: (input: unknown) => unknown): ParsedConfig<z.output<S>> {
+function parseConfig<S extends z.ZodType>(
+  text: string,
+  file: string,
+  schema: S,
+  prepare: (input: unknown) => unknown,
+): ParsedConfig<z.output<S>> {
   const lineCounter = new LineCounter();
   // logLevel 'error': what yaml would print as a warning is reported as a problem instead.
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
   const position = (offset: number): Position => lineCounter.linePos(offset);
   const locate = (path: ConfigPath, at: 'key' | 'value' = 'value') => position(offsetOf(doc, path, at));
-  const problemAt = (path: ConfigPath, message: string, at: 'key' | 'value' = 'value'): ConfigProblem => ({ file, ...locate(path, at), message });
+  const problemAt = (path: ConfigPath, message: string, at: 'key' | 'value' = 'value'): ConfigProblem => ({
+    file,
+    ...locate(path, at),
+    message,
+  });
 
   const problems = [...doc.errors, ...doc.warnings].map((e) => ({ file, ...position(e.pos[0]), message: yamlMessage(doc, e, position) }));
   // A broken document yields made-up values; only duplicate keys leave the structure intact.
@@ -94,7 +103,9 @@ function issueProblems(
 ): ConfigProblem[] {
   if (issue.code === 'unrecognized_keys') {
     const known = knownKeys.get(JSON.stringify(issue.path)) ?? [];
-    return issue.keys.map((key) => problemAt([...issue.path, key], `unknown key '${key}'${key === MERGE_KEY ? MERGE_HINT : didYouMean(key, known)}`, 'key'));
+    return issue.keys.map((key) =>
+      problemAt([...issue.path, key], `unknown key '${key}'${key === MERGE_KEY ? MERGE_HINT : didYouMean(key, known)}`, 'key'),
+    );
   }
   return [problemAt(issue.path, issue.message, issue.code === 'invalid_key' ? 'key' : 'value')];
 }

@@ -14,7 +14,13 @@ export function keyOf(path: Path | undefined): string {
   let end = segments.length;
   while (end > 0 && typeof segments[end - 1] === 'number') end--;
   const key = end > 0 ? String(segments[end - 1]) : 'the file';
-  return key + segments.slice(end).map((i) => `[${String(i)}]`).join('');
+  return (
+    key +
+    segments
+      .slice(end)
+      .map((i) => `[${String(i)}]`)
+      .join('')
+  );
 }
 
 /** "a string ('ten')", "a list", "an empty value": what the reader actually wrote. */
@@ -58,7 +64,8 @@ export const friendlyMessage: z.core.$ZodErrorMap = (iss) => {
       return `${key} must be one of ${allowed.join(', ')}, got ${quoteValue(iss.input)}${hint}`;
     }
     case 'too_small':
-      if (iss.origin === 'string') return iss.minimum === 1 ? `${key} must not be empty` : `${key} must be at least ${iss.minimum} characters long`;
+      if (iss.origin === 'string')
+        return iss.minimum === 1 ? `${key} must not be empty` : `${key} must be at least ${iss.minimum} characters long`;
       if (iss.origin === 'array') return `${key} must list at least ${iss.minimum} ${iss.minimum === 1 ? 'entry' : 'entries'}`;
       return `${key} must be ${iss.inclusive ? 'at least' : 'above'} ${iss.minimum}, got ${quoteValue(iss.input)}`;
     case 'too_big':

@@ -46,7 +46,8 @@ export function httpUrlProblem(url: string): string | undefined {
   } catch {
     return "is not a URL (expected 'https://host/path')";
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `must be an http:// or https:// URL, not ${parsed.protocol.slice(0, -1)}:`;
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    return `must be an http:// or https:// URL, not ${parsed.protocol.slice(0, -1)}:`;
   if (!parsed.hostname) return 'has no host';
   return undefined;
 }
@@ -92,7 +93,8 @@ export const NotifyTarget = z.strictObject({
       if (problem) ctx.addIssue({ code: 'custom', input: url, message: `url ${problem}, got ${quoteValue(redactUrl(url))}` });
     })
     .meta({
-      description: 'Where to POST (http or https). `${ENV_VAR}` is replaced from mlpd\'s environment when it delivers, so a secret stays out of the repo; the URL is never logged (logs show `https://hooks.slack.com/services/***`).',
+      description:
+        "Where to POST (http or https). `${ENV_VAR}` is replaced from mlpd's environment when it delivers, so a secret stays out of the repo; the URL is never logged (logs show `https://hooks.slack.com/services/***`).",
       examples: ['${SLACK_WEBHOOK_URL}', 'https://hooks.slack.com/services/${SLACK_HOOK_PATH}', 'https://alerts.example.com/mlp'],
     }),
   on: z

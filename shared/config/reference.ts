@@ -43,7 +43,8 @@ function allowedOf(s: JsonSchema): string {
   const facts: string[] = [];
   if (Array.isArray(s.enum)) facts.push(s.enum.map((v) => code(String(v))).join(', '));
   if (s.const !== undefined) facts.push(code(String(s.const)));
-  const num = (k: string) => (typeof s[k] === 'number' && Math.abs(s[k] as number) < Number.MAX_SAFE_INTEGER ? (s[k] as number) : undefined);
+  const num = (k: string) =>
+    typeof s[k] === 'number' && Math.abs(s[k] as number) < Number.MAX_SAFE_INTEGER ? (s[k] as number) : undefined;
   const bounds = { min: num('minimum'), above: num('exclusiveMinimum'), max: num('maximum'), below: num('exclusiveMaximum') };
   const range = describeBounds(Object.fromEntries(Object.entries(bounds).filter(([, v]) => v !== undefined)));
   if (range) facts.push(range);
@@ -60,7 +61,8 @@ function allowedOf(s: JsonSchema): string {
     const more = allowedOf(alternative);
     if (more) facts.push(`${typeOf(alternative)}: ${more}`);
   }
-  if (Array.isArray(s.examples)) facts.push(`e.g. ${s.examples.map((e) => code(typeof e === 'string' ? e : JSON.stringify(e))).join(', ')}`);
+  if (Array.isArray(s.examples))
+    facts.push(`e.g. ${s.examples.map((e) => code(typeof e === 'string' ? e : JSON.stringify(e))).join(', ')}`);
   return facts.join('; ');
 }
 
@@ -116,7 +118,7 @@ const RULES = [
 const READING = [
   'The repo root is the nearest folder at or above the current one holding `mlp.yaml`; the search stops at the git root, which is the root when there is no `mlp.yaml`.',
   'Every `pipeline.yaml` below the root is a pipeline, except in `node_modules`, `dist` and dot-folders (`.git`, `.venv`, ...).',
-  '`mlp validate PATH ...` checks the files given (any name; `mlp.yaml` as the repo config) and the `pipeline.yaml` files in the folders given, each with its repo\'s `mlp.yaml`; pipeline names are compared among the files checked together.',
+  "`mlp validate PATH ...` checks the files given (any name; `mlp.yaml` as the repo config) and the `pipeline.yaml` files in the folders given, each with its repo's `mlp.yaml`; pipeline names are compared among the files checked together.",
   'Files are YAML 1.2: `yes`/`no`/`on`/`off` are strings, not booleans; merge keys (`<<`) are not supported; one document per file. YAML warnings (e.g. an unknown `!tag`) are problems too.',
   'Positions are 1-based: a wrong value is reported at the value, an unknown key at the key, a missing key at the start of the mapping that should hold it, an empty value at its key.',
 ];

@@ -74,11 +74,18 @@ function undeclaredReferences(p: ValidPipeline, repo: RepoConfig): ConfigProblem
     if (check.connection !== undefined) checkConnection(check.connection, ['pipeline', 'deployment', 'data_checks', i, 'connection']);
   });
   if (deployment.backend === 'sagemaker' && repo.aws === undefined) {
-    problems.push(p.parsed.problemAt(['pipeline', 'deployment', 'backend'], `backend 'sagemaker' needs an aws section (role_arn, bucket) ${where}`));
+    problems.push(
+      p.parsed.problemAt(['pipeline', 'deployment', 'backend'], `backend 'sagemaker' needs an aws section (role_arn, bucket) ${where}`),
+    );
   }
   // Only where training.backend says so: a sagemaker training backend that follows deployment.backend is reported above.
   if (p.config.pipeline.training.backend === 'sagemaker' && repo.aws === undefined) {
-    problems.push(p.parsed.problemAt(['pipeline', 'training', 'backend'], `training backend 'sagemaker' runs the steps as SageMaker jobs: it needs an aws section (role_arn, bucket) ${where}`));
+    problems.push(
+      p.parsed.problemAt(
+        ['pipeline', 'training', 'backend'],
+        `training backend 'sagemaker' runs the steps as SageMaker jobs: it needs an aws section (role_arn, bucket) ${where}`,
+      ),
+    );
   }
   return problems;
 }

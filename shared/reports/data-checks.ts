@@ -8,10 +8,18 @@ import { z } from 'zod';
 export const ENGINES = ['native', 'great_expectations'] as const;
 export type Engine = (typeof ENGINES)[number];
 
-export const expectationConfig = z.object({ type: z.string(), kwargs: z.record(z.string(), z.unknown()), meta: z.record(z.string(), z.unknown()) });
+export const expectationConfig = z.object({
+  type: z.string(),
+  kwargs: z.record(z.string(), z.unknown()),
+  meta: z.record(z.string(), z.unknown()),
+});
 export type ExpectationConfigJson = z.infer<typeof expectationConfig>;
 
-export const exceptionInfo = z.object({ raised_exception: z.boolean(), exception_message: z.string().nullable(), exception_traceback: z.string().nullable() });
+export const exceptionInfo = z.object({
+  raised_exception: z.boolean(),
+  exception_message: z.string().nullable(),
+  exception_traceback: z.string().nullable(),
+});
 export type ExceptionInfo = z.infer<typeof exceptionInfo>;
 
 /** One expectation's result in GX's JSON shape (`ExpectationValidationResult.to_json_dict()`). */

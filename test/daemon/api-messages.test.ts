@@ -22,16 +22,33 @@ describe('parseClientMessage', () => {
     assert.equal(badCommand.id, 'c9');
     assert.match(badCommand.error, /^invalid message: command: .*promote/);
     assert.match((parse('{"type":"ping","extra":1}') as { error: string }).error, /extra/);
-    assert.match((parse('{"type":"subscribe","pipeline":"p"}') as { error: string }).error, /^invalid message: id: /, 'a subscription is answered, so it needs an id');
-    assert.match((parse('{"type":"command","id":"c","command":"deploy","pipeline":"p","version":"3"}') as { error: string }).error, /version: a version looks like v3/);
+    assert.match(
+      (parse('{"type":"subscribe","pipeline":"p"}') as { error: string }).error,
+      /^invalid message: id: /,
+      'a subscription is answered, so it needs an id',
+    );
+    assert.match(
+      (parse('{"type":"command","id":"c","command":"deploy","pipeline":"p","version":"3"}') as { error: string }).error,
+      /version: a version looks like v3/,
+    );
   });
 
   it("takes deploy's per-group versions, not together with a single version", () => {
     assert.deepEqual(parse('{"type":"command","id":"c","command":"deploy","pipeline":"p","versions":{"london":"v3","paris":"v2"}}'), {
       message: { type: 'command', id: 'c', command: 'deploy', pipeline: 'p', versions: { london: 'v3', paris: 'v2' } },
     });
-    assert.match((parse('{"type":"command","id":"c","command":"deploy","pipeline":"p","versions":{"london":"3"}}') as { error: string }).error, /versions\.london: a version looks like v3/);
-    assert.match((parse('{"type":"command","id":"c","command":"deploy","pipeline":"p","version":"v1","versions":{"london":"v3"}}') as { error: string }).error, /send 'version' or 'versions', not both/);
+    assert.match(
+      (parse('{"type":"command","id":"c","command":"deploy","pipeline":"p","versions":{"london":"3"}}') as { error: string }).error,
+      /versions\.london: a version looks like v3/,
+    );
+    assert.match(
+      (
+        parse('{"type":"command","id":"c","command":"deploy","pipeline":"p","version":"v1","versions":{"london":"v3"}}') as {
+          error: string;
+        }
+      ).error,
+      /send 'version' or 'versions', not both/,
+    );
   });
 
   it('refuses oversized messages without parsing them', () => {

@@ -10,10 +10,42 @@ import { groupDir, recordLastOutput, stepDirs } from '../../daemon/runs/workspac
 
 /** Names a warehouse column can hold, the hostile ones included. */
 const NAMES = [
-  'london', 'new-york', 'v3', 'r-01jd7x', 'a.b_c',
-  'London', 'LONDON', 'São Paulo', 'São Paulo'.normalize('NFD'), 'sao paulo', 'New York', 'new york',
-  '.', '..', '...', '.hidden', '-x', '_x', '/', '\\', 'a/b', 'a\\b', '../../../../OUTSIDE', '../other-pipeline/default',
-  'x:/etc:rw', 'tab\there', 'nul\0byte', '~', 'a~b', ' london', 'london ', '東京', '🙂', 'x'.repeat(64), 'x'.repeat(65), 'é'.repeat(300),
+  'london',
+  'new-york',
+  'v3',
+  'r-01jd7x',
+  'a.b_c',
+  'London',
+  'LONDON',
+  'São Paulo',
+  'São Paulo'.normalize('NFD'),
+  'sao paulo',
+  'New York',
+  'new york',
+  '.',
+  '..',
+  '...',
+  '.hidden',
+  '-x',
+  '_x',
+  '/',
+  '\\',
+  'a/b',
+  'a\\b',
+  '../../../../OUTSIDE',
+  '../other-pipeline/default',
+  'x:/etc:rw',
+  'tab\there',
+  'nul\0byte',
+  '~',
+  'a~b',
+  ' london',
+  'london ',
+  '東京',
+  '🙂',
+  'x'.repeat(64),
+  'x'.repeat(65),
+  'é'.repeat(300),
 ];
 
 describe('pathSegment', () => {
@@ -58,7 +90,11 @@ describe('inside', () => {
 
   it('refuses anything that is not one plain segment, so nothing can leave the root', () => {
     for (const bad of ['..', '.', '', 'a/b', '../x', '/etc', 'a\\b', 'nul\0']) {
-      assert.throws(() => inside(root, 'runs', bad), /refusing the path segment .* under \/data: it is not one plain folder or file name/, JSON.stringify(bad));
+      assert.throws(
+        () => inside(root, 'runs', bad),
+        /refusing the path segment .* under \/data: it is not one plain folder or file name/,
+        JSON.stringify(bad),
+      );
     }
   });
 
@@ -81,12 +117,23 @@ describe('run and artifact folders', () => {
     for (const group of ['../../../../OUTSIDE', '../other-pipeline/default', '..', 'a/../../b']) {
       const dirs = stepDirs(dataDir, 'forecast', group, 'r-1', 'train', null);
       recordLastOutput(dataDir, 'forecast', group, 'train', dirs.output);
-      for (const path of [groupDir(dataDir, 'forecast', group), dirs.model, dirs.input, dirs.output, artifactDir(dataDir, 'forecast', group, 1)]) {
+      for (const path of [
+        groupDir(dataDir, 'forecast', group),
+        dirs.model,
+        dirs.input,
+        dirs.output,
+        artifactDir(dataDir, 'forecast', group, 1),
+      ]) {
         const rel = relative(dataDir, path);
         assert.match(rel, /^(runs|artifacts)\/forecast\/[^/]+~[0-9a-f]{16}(\/|$)/, `${group}: ${path}`);
       }
     }
-    assert.deepEqual(readdirSync(around, { recursive: true, encoding: 'utf8' }).filter((p) => !p.startsWith('a/b/data/')).sort(), ['a', 'a/b', 'a/b/data']);
+    assert.deepEqual(
+      readdirSync(around, { recursive: true, encoding: 'utf8' })
+        .filter((p) => !p.startsWith('a/b/data/'))
+        .sort(),
+      ['a', 'a/b', 'a/b/data'],
+    );
     assert.deepEqual(readdirSync(dataDir), ['runs']);
     assert.deepEqual(readdirSync(join(dataDir, 'runs')), ['forecast']);
   });

@@ -30,7 +30,7 @@ import {
 
 /** Deterministic, so a failure repeats. */
 function randomFrom(seed: number) {
-  return () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  return () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
 }
 
 const GROUPS = ['amsterdam', 'berlin', 'london', 'madrid', 'paris'];
@@ -40,9 +40,30 @@ const runId = (id: string) => `r-${id.padStart(26, '0')}`;
 
 function run(id: string, status: string, reason: string | null = null): RunView {
   const steps = GROUPS.flatMap((group) =>
-    ['preprocess', 'train', 'evaluate'].map((step) => ({ step, group, executor: 'local', status, exitCode: 0, reason, startedAt: NOW - 900_000, finishedAt: NOW - 600_000 })),
+    ['preprocess', 'train', 'evaluate'].map((step) => ({
+      step,
+      group,
+      executor: 'local',
+      status,
+      exitCode: 0,
+      reason,
+      startedAt: NOW - 900_000,
+      finishedAt: NOW - 600_000,
+    })),
   );
-  return { id: runId(id), pipeline: 'p', trigger: 'cron', status, reason, scheduledFor: NOW - 900_000, createdAt: NOW - 900_000, startedAt: NOW - 900_000, finishedAt: NOW - 600_000, gitCommit: 'a'.repeat(40), steps };
+  return {
+    id: runId(id),
+    pipeline: 'p',
+    trigger: 'cron',
+    status,
+    reason,
+    scheduledFor: NOW - 900_000,
+    createdAt: NOW - 900_000,
+    startedAt: NOW - 900_000,
+    finishedAt: NOW - 600_000,
+    gitCommit: 'a'.repeat(40),
+    steps,
+  };
 }
 
 /** A pipeline of five groups as a busy team server has it: servers with live metrics, five runs, decisions, an hour of history. */
@@ -52,7 +73,15 @@ function busy(name: string, k: number): PipelineView {
   const weight = phase === 'shifting' || phase === 'paused' ? 10 + (k % 9) * 10 : phase === 'promoted' ? 100 : 0;
   const variants = GROUPS.flatMap((group) => [
     variant({ group, variant: 'v7', weight: 100 - weight, metrics: metrics(900 + k, k % 3) }),
-    variant({ group, variant: 'v8', role: 'candidate', weight, metrics: metrics(100 + k, k % 5), state: k % 50 === 0 && group === 'paris' ? 'failed' : 'live', lastError: k % 50 === 0 && group === 'paris' ? 'exited with 1: ModuleNotFoundError: sklearn' : null }),
+    variant({
+      group,
+      variant: 'v8',
+      role: 'candidate',
+      weight,
+      metrics: metrics(100 + k, k % 5),
+      state: k % 50 === 0 && group === 'paris' ? 'failed' : 'live',
+      lastError: k % 50 === 0 && group === 'paris' ? 'exited with 1: ModuleNotFoundError: sklearn' : null,
+    }),
   ]);
   return pipeline(name, {
     dir: `pipelines/${name}`,
@@ -67,10 +96,23 @@ function busy(name: string, k: number): PipelineView {
       currentVersion: 'v7',
       groups: GROUPS.map((group) => ({ group, candidateVersion: 'v8', currentVersion: 'v7' })),
       pausedFrom: phase === 'paused' ? 'shifting' : null,
-      reason: phase === 'blocked' ? 'replay: 3 of 200 requests that worked on v7 fail on v8' : phase === 'rolled_back' ? 'error rate 7.5% above 5.0% over 312 requests' : null,
-      decisions: Array.from({ length: 12 }, (_, i) => decision({ at: NOW - (12 - i) * 60_000, rule: i === 11 ? 'error_rate' : 'step', observed: i, threshold: i === 11 ? 0.05 : 100 })),
+      reason:
+        phase === 'blocked'
+          ? 'replay: 3 of 200 requests that worked on v7 fail on v8'
+          : phase === 'rolled_back'
+            ? 'error rate 7.5% above 5.0% over 312 requests'
+            : null,
+      decisions: Array.from({ length: 12 }, (_, i) =>
+        decision({ at: NOW - (12 - i) * 60_000, rule: i === 11 ? 'error_rate' : 'step', observed: i, threshold: i === 11 ? 0.05 : 100 }),
+      ),
     }),
-    runs: [run(`r${k}-5`, k % 7 === 0 ? 'failed' : 'succeeded', k % 7 === 0 ? 'train in berlin exited with 3' : null), run(`r${k}-4`, 'succeeded'), run(`r${k}-3`, 'succeeded'), run(`r${k}-2`, 'succeeded'), run(`r${k}-1`, 'succeeded')],
+    runs: [
+      run(`r${k}-5`, k % 7 === 0 ? 'failed' : 'succeeded', k % 7 === 0 ? 'train in berlin exited with 3' : null),
+      run(`r${k}-4`, 'succeeded'),
+      run(`r${k}-3`, 'succeeded'),
+      run(`r${k}-2`, 'succeeded'),
+      run(`r${k}-1`, 'succeeded'),
+    ],
     performance: performance({
       latency: latency({ p50Ms: 3 + (k % 4), p99Ms: 20 + (k % 30) }),
       history: history(60, (i) => ({ current: roleSample(300 + i, i % 3), candidate: roleSample(40 + i, i % 2) })),
@@ -97,10 +139,15 @@ const KB = 1024;
 const name = (k: number) => `pipeline-${String(k).padStart(4, '0')}`;
 
 // The bounds docs/api.md states (its "Summaries").
-test('the snapshot of the issue\'s fleet, 1,000 pipelines × 5 groups serving, is under 300 KB; every pipeline mid-rollout, under 500 KB', (t) => {
+test("the snapshot of the issue's fleet, 1,000 pipelines × 5 groups serving, is under 300 KB; every pipeline mid-rollout, under 500 KB", (t) => {
   const settledFleet = Array.from({ length: 1_000 }, (_, k) => settled(name(k), k));
   const busyFleet = Array.from({ length: 1_000 }, (_, k) => busy(name(k), k));
-  const sizes = { settled: bytes(snapshot(settledFleet)), busy: bytes(snapshot(busyFleet)), settledFull: bytes(settledFleet), busyFull: bytes(busyFleet) };
+  const sizes = {
+    settled: bytes(snapshot(settledFleet)),
+    busy: bytes(snapshot(busyFleet)),
+    settledFull: bytes(settledFleet),
+    busyFull: bytes(busyFleet),
+  };
   const said = JSON.stringify(Object.fromEntries(Object.entries(sizes).map(([k, v]) => [k, `${(v / KB).toFixed(0)} KB`])));
   t.diagnostic(said);
   assert.ok(sizes.settled < 300 * KB, said);
@@ -140,7 +187,15 @@ function changed(p: PipelineView, random: () => number): PipelineView {
     case 5:
       return { ...p, performance: { ...p.performance, latency: latency({ p50Ms: k % 10, p99Ms: k }) } };
     case 6:
-      return { ...p, rollout: rollout({ phase: 'paused', pausedFrom: 'shifting', candidateWeight: k % 100, decisions: [decision({ rule: 'error_rate', threshold: k / 1000 })] }) };
+      return {
+        ...p,
+        rollout: rollout({
+          phase: 'paused',
+          pausedFrom: 'shifting',
+          candidateWeight: k % 100,
+          decisions: [decision({ rule: 'error_rate', threshold: k / 1000 })],
+        }),
+      };
     default:
       return busy(p.name, k);
   }
@@ -192,7 +247,11 @@ test('fleet deltas carry only the pipelines that changed, at most one per tick, 
       assert.ok(fleetEvents.length <= 1, `round ${round}: ${fleetEvents.length} fleet events for one burst`);
       for (const e of fleetEvents) {
         for (const s of e.pipelines) assert.ok(touched.has(s.name), `round ${round}: ${s.name} did not change`);
-        assert.equal(e.pipelines.length, [...touched].filter((n) => model.has(n)).length, `round ${round}: every changed pipeline still in force, once`);
+        assert.equal(
+          e.pipelines.length,
+          [...touched].filter((n) => model.has(n)).length,
+          `round ${round}: every changed pipeline still in force, once`,
+        );
       }
       for (const event of published.splice(0)) client = fleetReducer(client, { type: 'event', event });
       const fresh = fleetReducer(initialFleet, { type: 'snapshot', snapshot: snapshot([...model.values()]) });
@@ -217,13 +276,20 @@ test('a change after a quiet tick goes out at once; a burst waits for the tick',
     feed.changed(['a']);
     feed.changed(['b', 'a']);
     await new Promise((resolve) => setTimeout(resolve, 20));
-    assert.deepEqual(published.map((p) => p.names), [['a', 'b']], 'the same turn of the event loop is one event');
+    assert.deepEqual(
+      published.map((p) => p.names),
+      [['a', 'b']],
+      'the same turn of the event loop is one event',
+    );
     assert.ok(published[0]!.at - start < 50, 'the first change does not wait for a tick');
     feed.changed(['c']);
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(published.length, 1, 'within the tick it waits');
     await new Promise((resolve) => setTimeout(resolve, 250));
-    assert.deepEqual(published.map((p) => p.names), [['a', 'b'], ['c']]);
+    assert.deepEqual(
+      published.map((p) => p.names),
+      [['a', 'b'], ['c']],
+    );
   } finally {
     feed.close();
   }

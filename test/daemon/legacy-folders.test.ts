@@ -14,7 +14,7 @@ function write(path: string, text: string) {
 }
 
 describe('moveLegacyGroupFolders', () => {
-  it("moves folders named by a raw group to its segment, keeps last/ links working, and leaves the rest alone", () => {
+  it('moves folders named by a raw group to its segment, keeps last/ links working, and leaves the rest alone', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'mlp-data-'));
     const oldRun = join(dataDir, 'runs', 'forecast', 'São Paulo', 'r-1');
     write(join(oldRun, 'preprocess', 'output', 'features.json'), '{"rows": 3}');

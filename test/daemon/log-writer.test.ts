@@ -22,8 +22,14 @@ describe("the daemon's log writer and storage health", () => {
 
       refuseWrites(store, false);
       writer.flush();
-      assert.deepEqual(store.logs.query({ pipeline: 'forecast', limit: 10, from: 'start' }).map((l) => l.line), ['line 4', 'line 5']);
-      assert.ok(lines.some((l) => /warn  logs: 3 log lines were lost while the database refused writes$/.test(l)), lines.join('\n'));
+      assert.deepEqual(
+        store.logs.query({ pipeline: 'forecast', limit: 10, from: 'start' }).map((l) => l.line),
+        ['line 4', 'line 5'],
+      );
+      assert.ok(
+        lines.some((l) => /warn {2}logs: 3 log lines were lost while the database refused writes$/.test(l)),
+        lines.join('\n'),
+      );
     } finally {
       storage.close();
     }

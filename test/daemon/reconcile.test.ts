@@ -4,7 +4,13 @@ import { reconcile, type InForcePipeline, type RepoScan } from '../../daemon/rep
 import type { PipelineConfig } from '../../shared/config/schema.js';
 
 const config = (name: string) => ({ pipeline: { name } }) as unknown as PipelineConfig;
-const scanned = (name: string, file: string, hash: string) => ({ name, dir: file.replace('/pipeline.yaml', ''), file, config: config(name), hash });
+const scanned = (name: string, file: string, hash: string) => ({
+  name,
+  dir: file.replace('/pipeline.yaml', ''),
+  file,
+  config: config(name),
+  hash,
+});
 const problem = (file: string, message = 'broken') => ({ file, line: 3, col: 5, message });
 
 function inForce(...entries: [string, string, string][]): Map<string, InForcePipeline> {

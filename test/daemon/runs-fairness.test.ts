@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runLimitsOf, runsToStart, startOrder, type QueuedRun } from '../../daemon/runs/fairness.js';
 
-const run = (id: string, pipeline: string, createdAt: number, place: 'here' | 'cloud' = 'here'): QueuedRun => ({ id, pipeline, createdAt, place });
+const run = (id: string, pipeline: string, createdAt: number, place: 'here' | 'cloud' = 'here'): QueuedRun => ({
+  id,
+  pipeline,
+  createdAt,
+  place,
+});
 const ids = (runs: readonly QueuedRun[]) => runs.map((r) => r.id);
 
 describe('run queue order', () => {
@@ -14,7 +19,10 @@ describe('run queue order', () => {
 
   it('puts the pipeline that started a run least recently first', () => {
     const queued = [run('a2', 'a', 1), run('b1', 'b', 2), run('c1', 'c', 3)];
-    const last = new Map([['a', 10], ['b', 5]]);
+    const last = new Map([
+      ['a', 10],
+      ['b', 5],
+    ]);
     // c never started one: first; then b (5) before a (10), though a's run is the oldest.
     assert.deepEqual(ids(startOrder(queued, (p) => last.get(p))), ['c1', 'b1', 'a2']);
   });
@@ -28,7 +36,15 @@ describe('run queue order', () => {
   });
 
   it('starts one run per pipeline, within the free slots of each place', () => {
-    const order = [run('a1', 'a', 1), run('a2', 'a', 2), run('b1', 'b', 3), run('s1', 's', 4, 'cloud'), run('c1', 'c', 5), run('t1', 't', 6, 'cloud'), run('u1', 'u', 7, 'cloud')];
+    const order = [
+      run('a1', 'a', 1),
+      run('a2', 'a', 2),
+      run('b1', 'b', 3),
+      run('s1', 's', 4, 'cloud'),
+      run('c1', 'c', 5),
+      run('t1', 't', 6, 'cloud'),
+      run('u1', 'u', 7, 'cloud'),
+    ];
     const running = [{ pipeline: 'x', place: 'here' as const }];
     // 2 here (1 taken by x), 2 on the cloud: a1 here, a2 waits for a, b1 would be a third here.
     assert.deepEqual(ids(runsToStart(order, running, { here: 2, cloud: 2 })), ['a1', 's1', 't1']);

@@ -6,7 +6,11 @@ import { sayServingAccess } from '../../daemon/serving-access.js';
 
 function said(host: string, token: string | undefined): string[] {
   const lines: string[] = [];
-  sayServingAccess(createLogger({ write: (line) => lines.push(line.replace(/^\S+ /, '')) }), { serveUrl: `http://${host}:8080`, host, token });
+  sayServingAccess(createLogger({ write: (line) => lines.push(line.replace(/^\S+ /, '')) }), {
+    serveUrl: `http://${host}:8080`,
+    host,
+    token,
+  });
   return lines;
 }
 

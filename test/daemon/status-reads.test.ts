@@ -39,10 +39,20 @@ function seed(store: Store, i: number): void {
         const step = store.stepRuns.start({ runId: run.id, step: 'train', group, executor: 'local', at: 1_002 + k });
         store.stepRuns.finish(step.id, { status: 'succeeded', exitCode: 0, at: 1_003 + k });
       }
-      store.runs.setStatus(run.id, (i + k) % 4 === 0 ? 'failed' : 'succeeded', { at: 1_004 + k, reason: (i + k) % 4 === 0 ? 'train exited with 1' : null });
+      store.runs.setStatus(run.id, (i + k) % 4 === 0 ? 'failed' : 'succeeded', {
+        at: 1_004 + k,
+        reason: (i + k) % 4 === 0 ? 'train exited with 1' : null,
+      });
     }
     for (const group of GROUPS) {
-      for (let v = 0; v < 3; v++) store.modelVersions.create({ pipeline, group, runId: runs[0]!.id, artifactUri: (n) => `file:///m/${pipeline}/${group}/v${n}`, at: 1_100 });
+      for (let v = 0; v < 3; v++)
+        store.modelVersions.create({
+          pipeline,
+          group,
+          runId: runs[0]!.id,
+          artifactUri: (n) => `file:///m/${pipeline}/${group}/v${n}`,
+          at: 1_100,
+        });
     }
     for (const group of GROUPS) {
       const old = store.variants.create({ pipeline, group, version: 1, role: 'current', weight: 100, backend: 'local', at: 1_200 });
@@ -53,24 +63,65 @@ function seed(store: Store, i: number): void {
     }
     const groups = GROUPS.map((group) => ({ group, candidate: 2, current: 1 }));
     const done = store.rollouts.create({ pipeline, groups, at: 1_200 });
-    store.decisions.record(done.id, { at: 1_250, phase: 'deploying', rule: 'step', observed: 1, threshold: null, sample: null, verdict: 'advance', reason: 'deployed' });
-    store.rollouts.save({ ...done, phase: 'promoted', candidateWeight: 100, finishedAt: 1_300 }, { expectedVersion: done.version, at: 1_300 });
+    store.decisions.record(done.id, {
+      at: 1_250,
+      phase: 'deploying',
+      rule: 'step',
+      observed: 1,
+      threshold: null,
+      sample: null,
+      verdict: 'advance',
+      reason: 'deployed',
+    });
+    store.rollouts.save(
+      { ...done, phase: 'promoted', candidateWeight: 100, finishedAt: 1_300 },
+      { expectedVersion: done.version, at: 1_300 },
+    );
     if (i % 3 === 1) {
       const active = store.rollouts.create({ pipeline, groups: GROUPS.map((group) => ({ group, candidate: 3, current: 2 })), at: 1_400 });
       for (let d = 0; d < 1 + (i % 4); d++) {
-        store.decisions.record(active.id, { at: 1_400 + d, phase: 'shifting', rule: 'error_rate', observed: d / 100, threshold: 0.05 + d / 100, sample: { requests: d }, verdict: 'hold', reason: `hold ${d}` });
+        store.decisions.record(active.id, {
+          at: 1_400 + d,
+          phase: 'shifting',
+          rule: 'error_rate',
+          observed: d / 100,
+          threshold: 0.05 + d / 100,
+          sample: { requests: d },
+          verdict: 'hold',
+          reason: `hold ${d}`,
+        });
       }
       store.variants.create({ pipeline, group: 'g1', version: 3, role: 'candidate', weight: 0, backend: 'local', at: 1_400 });
       // An error_rate decision without a threshold: the summary's threshold is the one before it.
-      if (i % 2) store.decisions.record(active.id, { at: 1_499, phase: 'shifting', rule: 'error_rate', observed: null, threshold: null, sample: null, verdict: 'hold', reason: 'no traffic yet' });
+      if (i % 2)
+        store.decisions.record(active.id, {
+          at: 1_499,
+          phase: 'shifting',
+          rule: 'error_rate',
+          observed: null,
+          threshold: null,
+          sample: null,
+          verdict: 'hold',
+          reason: 'no traffic yet',
+        });
     }
     if (i % 3 === 2) store.rollouts.create({ pipeline, groups: GROUPS.map((group) => ({ group, candidate: 3, current: 2 })), at: 1_400 }); // active, no decisions yet
     store.notifications.enqueue(
-      Array.from({ length: (i % 3) * 7 }, (_, n) => ({ eventId: `${pipeline}-${n}`, pipeline, event: 'blocked' as const, target: 'https://hooks.example/x', payload: { text: `n${n}` } })),
+      Array.from({ length: (i % 3) * 7 }, (_, n) => ({
+        eventId: `${pipeline}-${n}`,
+        pipeline,
+        event: 'blocked' as const,
+        target: 'https://hooks.example/x',
+        payload: { text: `n${n}` },
+      })),
       1_500,
     );
     for (const n of store.notifications.due(2_000, 1_000).filter((x) => x.pipeline === pipeline)) {
-      store.notifications.recordAttempt(n.id, n.id % 2 ? { status: 'failed', httpStatus: 500, error: 'boom' } : { status: 'delivered', httpStatus: 200 }, 1_600);
+      store.notifications.recordAttempt(
+        n.id,
+        n.id % 2 ? { status: 'failed', httpStatus: 500, error: 'boom' } : { status: 'delivered', httpStatus: 200 },
+        1_600,
+      );
     }
   });
 }
@@ -79,7 +130,10 @@ function seed(store: Store, i: number): void {
 function countingStore() {
   const counter = { on: false, statements: 0 };
   const store = freshStore({ trace: () => void (counter.on && counter.statements++) });
-  return { store, count: <T>(fn: () => T) => ((counter.on = true), (counter.statements = 0), fn(), (counter.on = false), counter.statements) };
+  return {
+    store,
+    count: <T>(fn: () => T) => ((counter.on = true), (counter.statements = 0), fn(), (counter.on = false), counter.statements),
+  };
 }
 
 describe('the records of many pipelines, read together', () => {
@@ -105,7 +159,10 @@ describe('the records of many pipelines, read together', () => {
     }
     const seeded = records.get(pipelineName(7))!;
     assert.equal(seeded.recentRuns.length, RECENT_RUNS, 'the seed has more runs than status shows');
-    assert.ok(records.get(pipelineName(1))!.decisions.length > 0 && records.get(pipelineName(13))!.notifications.failures.length > 0, 'the seed has decisions and failures');
+    assert.ok(
+      records.get(pipelineName(1))!.decisions.length > 0 && records.get(pipelineName(13))!.notifications.failures.length > 0,
+      'the seed has decisions and failures',
+    );
   });
 });
 
@@ -170,9 +227,25 @@ describe('status of a fleet', () => {
     const variant = store.variants.live(name)[0]!;
     store.variants.observe(variant.id, { state: 'failed', port: null, handle: null, restarts: 3, lastError: 'exited with 1', at: 9_100 });
     assert.deepEqual(summary().failedServer, { group: variant.group, variant: `v${variant.version}`, lastError: 'exited with 1' });
-    const rollout = store.rollouts.create({ pipeline: name, groups: GROUPS.map((group) => ({ group, candidate: 3, current: 2 })), at: 9_200 });
-    store.decisions.record(rollout.id, { at: 9_300, phase: 'deploying', rule: 'error_rate', observed: 0.1, threshold: 0.05, sample: null, verdict: 'hold', reason: 'too many errors' });
+    const rollout = store.rollouts.create({
+      pipeline: name,
+      groups: GROUPS.map((group) => ({ group, candidate: 3, current: 2 })),
+      at: 9_200,
+    });
+    store.decisions.record(rollout.id, {
+      at: 9_300,
+      phase: 'deploying',
+      rule: 'error_rate',
+      observed: 0.1,
+      threshold: 0.05,
+      sample: null,
+      verdict: 'hold',
+      reason: 'too many errors',
+    });
     assert.equal(before.rollout!.phase, 'promoted');
-    assert.deepEqual([view().rollout!.id, view().rollout!.phase, view().rollout!.decisions.map((d) => d.reason)], [rollout.id, 'deploying', ['too many errors']]);
+    assert.deepEqual(
+      [view().rollout!.id, view().rollout!.phase, view().rollout!.decisions.map((d) => d.reason)],
+      [rollout.id, 'deploying', ['too many errors']],
+    );
   });
 });

@@ -20,20 +20,37 @@ describe('storage health', () => {
     const v = store.variants.create({ pipeline: 'p', group: 'g', version: 1, role: 'current', weight: 100, backend: 'local' });
     const lines: string[] = [];
     const storage = createStorageHealth({ log: createLogger({ write: (l) => lines.push(l) }), file: store.file, retryEveryMs: 50 });
-    const observe = (port: number) => () => store.variants.observe(v.id, { state: 'live', port, handle: null, restarts: port - 4000, lastError: null });
+    const observe = (port: number) => () =>
+      store.variants.observe(v.id, { state: 'live', port, handle: null, restarts: port - 4000, lastError: null });
     try {
       refuseWrites(store, true);
       assert.equal(storage.write(`variant ${v.id}`, observe(4001)), false);
       assert.equal(storage.write(`variant ${v.id}`, observe(4002)), false);
-      assert.deepEqual({ ...storage.problem(), since: 0 }, { error: 'attempt to write a readonly database', since: 0, failedWrites: 2, pendingWrites: 1 });
+      assert.deepEqual(
+        { ...storage.problem(), since: 0 },
+        { error: 'attempt to write a readonly database', since: 0, failedWrites: 2, pendingWrites: 1 },
+      );
       assert.equal(lines.filter((l) => /storage: cannot write to .*mlp\.db: attempt to write a readonly database/.test(l)).length, 1);
       // A write that storage refuses now and that turns out wrong later (no such version) is dropped, said.
-      assert.equal(storage.write('bad', () => void store.variants.create({ pipeline: 'p', group: 'g', version: 9, role: 'candidate', weight: 0, backend: 'local' })), false);
+      assert.equal(
+        storage.write(
+          'bad',
+          () => void store.variants.create({ pipeline: 'p', group: 'g', version: 9, role: 'candidate', weight: 0, backend: 'local' }),
+        ),
+        false,
+      );
       assert.equal(storage.problem()!.pendingWrites, 2);
 
-
       refuseWrites(store, false);
-      assert.throws(() => storage.write('conflict', () => void store.variants.create({ pipeline: 'p', group: 'g', version: 1, role: 'current', weight: 0, backend: 'local' })), /already has a live current variant/, 'errors not about storage are thrown');
+      assert.throws(
+        () =>
+          storage.write(
+            'conflict',
+            () => void store.variants.create({ pipeline: 'p', group: 'g', version: 1, role: 'current', weight: 0, backend: 'local' }),
+          ),
+        /already has a live current variant/,
+        'errors not about storage are thrown',
+      );
       await until(() => storage.problem()?.pendingWrites === 0, 'the kept writes to be written');
       assert.equal(store.variants.get(v.id)!.port, 4002, 'the latest state, not the first refused one');
       assert.ok(storage.problem(), 'recovery is said after a quiet spell, not at the first write that succeeds');

@@ -43,7 +43,12 @@ async function buildJobImage(tag: string) {
       const binary = execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim();
       copy(binary, `bin/${tool}`);
       for (const [, name, path] of execFileSync('ldd', [binary], { encoding: 'utf8' }).matchAll(/(\S+\.so[.\d]*) => (\/\S+)/g)) {
-        copy(path!, `${dirname(path!).replace(/^\/usr/, '').replace(/^\//, '')}/${name}`);
+        copy(
+          path!,
+          `${dirname(path!)
+            .replace(/^\/usr/, '')
+            .replace(/^\//, '')}/${name}`,
+        );
       }
     }
     writeFileSync(join(context, 'Dockerfile'), `FROM ${TEST_IMAGE}\nCOPY usr/ /usr/\n`);
@@ -89,7 +94,10 @@ const ADHOC = `pipeline:
 `;
 
 function git(repo: string, ...args: string[]) {
-  return execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }).trim();
+  return execFileSync('git', ['-C', repo, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' },
+  }).trim();
 }
 
 /** A scratch AIRFLOW_HOME with a migrated SQLite metadata database; no webserver, no scheduler. */
@@ -111,7 +119,10 @@ interface DagInfo {
   catchup: boolean;
   max_active_runs: number;
   tags: string[];
-  tasks: Record<string, { upstream: string[]; mapped: boolean; execution_timeout: number | null; retries: number; max_active_tis_per_dagrun: number | null }>;
+  tasks: Record<
+    string,
+    { upstream: string[]; mapped: boolean; execution_timeout: number | null; retries: number; max_active_tis_per_dagrun: number | null }
+  >;
 }
 
 describe('mlp export airflow', () => {
@@ -162,13 +173,18 @@ describe('mlp export airflow', () => {
   it('--check exits 0 when the files are fresh and 1 naming each stale or missing one', async () => {
     assert.equal((await exportDags('--all', '-o', 'dags', '--check')).code, 0);
     const before = readFileSync(join(repo, 'forecast/pipeline.yaml'), 'utf8');
-    writeFileSync(join(repo, 'forecast/pipeline.yaml'), before.replace('timeout_hours: 2', 'timeout_hours: 3').replace('  orchestrator: airflow\n', ''));
+    writeFileSync(
+      join(repo, 'forecast/pipeline.yaml'),
+      before.replace('timeout_hours: 2', 'timeout_hours: 3').replace('  orchestrator: airflow\n', ''),
+    );
     try {
       const stale = await exportDags('--all', '-o', 'dags', '--check', '--json');
       assert.equal(stale.code, 1);
       const report = JSON.parse(stale.stdout) as { ok: boolean; files: { file: string; status: string }[]; notes: string[] };
       // Left to mlpd's scheduler too, the pipeline would be trained twice: the export says so.
-      assert.deepEqual(report.notes, ["forecast: mlpd schedules it too; once its DAG is deployed, set 'orchestrator: airflow' in forecast/pipeline.yaml so it is not trained twice"]);
+      assert.deepEqual(report.notes, [
+        "forecast: mlpd schedules it too; once its DAG is deployed, set 'orchestrator: airflow' in forecast/pipeline.yaml so it is not trained twice",
+      ]);
       assert.deepEqual(report.files, [
         { pipeline: 'adhoc', file: 'dags/mlp_adhoc.py', status: 'unchanged' },
         { pipeline: 'forecast', file: 'dags/mlp_forecast.py', status: 'stale' },
@@ -213,7 +229,7 @@ describe('mlp export airflow', () => {
     assert.match(target.stderr, /unknown target 'luigi'; the only one is 'airflow'/);
   });
 
-  it('mlp groups lists the groups discover_groups maps the steps over, by the daemon\'s rule', async () => {
+  it("mlp groups lists the groups discover_groups maps the steps over, by the daemon's rule", async () => {
     const r = await runCli('mlp', ['groups', '--pipeline', 'forecast', '--json'], { cwd: repo });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), { pipeline: 'forecast', groups: ['london', 'paris'], refused: [] });
@@ -222,7 +238,10 @@ describe('mlp export airflow', () => {
   });
 
   it("loads in Airflow's DagBag with no import errors: tasks, dependencies, schedule, time zone, timeouts, tags", async () => {
-    const { stdout } = await execFileAsync(AIRFLOW_PYTHON, [join(ROOT, 'test/helpers/airflow_dags.py'), dags], { env: { ...cleanEnv(), ...airflow }, timeout: 120_000 });
+    const { stdout } = await execFileAsync(AIRFLOW_PYTHON, [join(ROOT, 'test/helpers/airflow_dags.py'), dags], {
+      env: { ...cleanEnv(), ...airflow },
+      timeout: 120_000,
+    });
     const bag = lastJson<{ import_errors: Record<string, string>; dags: Record<string, DagInfo> }>(stdout);
     assert.deepEqual(bag.import_errors, {});
     assert.deepEqual(Object.keys(bag.dags), ['mlp_adhoc', 'mlp_forecast']);
@@ -293,7 +312,11 @@ describe('mlp export airflow', () => {
 
       let out: { stdout: string; stderr: string };
       try {
-        out = await execFileAsync(AIRFLOW_PYTHON, [join(ROOT, 'test/helpers/airflow_test_dag.py'), dags, 'mlp_forecast'], { env, timeout: 300_000, maxBuffer: 64 * 1024 * 1024 });
+        out = await execFileAsync(AIRFLOW_PYTHON, [join(ROOT, 'test/helpers/airflow_test_dag.py'), dags, 'mlp_forecast'], {
+          env,
+          timeout: 300_000,
+          maxBuffer: 64 * 1024 * 1024,
+        });
       } catch (err) {
         const e = err as { stdout?: string; stderr?: string };
         assert.fail(`dag.test() failed\n${useful(e.stdout)}\n${useful(e.stderr)}\nstand-in:\n${standin.log().slice(-3000)}`);
@@ -305,12 +328,26 @@ describe('mlp export airflow', () => {
         tasks: result.tasks.map((t) => `${t.task}${t.group ? `[${t.group}]` : ''}: ${t.state}`),
       };
     }
-    const useful = (text = '') => text.split('\n').filter((l) => !l.includes('No tasks to run')).join('\n').slice(-12_000);
+    const useful = (text = '') =>
+      text
+        .split('\n')
+        .filter((l) => !l.includes('No tasks to run'))
+        .join('\n')
+        .slice(-12_000);
     const forecastStatus = async () => {
       const status = await runCli('mlp', ['status', '--json'], { env: d.clientEnv() });
-      return (JSON.parse(status.stdout) as { pipelines: { name: string; current: { groups: Record<string, string> } | null; rollout: { id: number; phase: string } | null }[] }).pipelines.find((p) => p.name === 'forecast')!;
+      return (
+        JSON.parse(status.stdout) as {
+          pipelines: { name: string; current: { groups: Record<string, string> } | null; rollout: { id: number; phase: string } | null }[];
+        }
+      ).pipelines.find((p) => p.name === 'forecast')!;
     };
-    const STEPS_OK = ['per_group.preprocess[london]: success', 'per_group.preprocess[paris]: success', 'per_group.train[london]: success', 'per_group.train[paris]: success'];
+    const STEPS_OK = [
+      'per_group.preprocess[london]: success',
+      'per_group.preprocess[paris]: success',
+      'per_group.train[london]: success',
+      'per_group.train[paris]: success',
+    ];
 
     it('runs every step per group as SageMaker jobs in Docker, and the rollout it hands to mlpd ends promoted', async () => {
       const { logs, state, tasks } = await testDag();
@@ -318,9 +355,16 @@ describe('mlp export airflow', () => {
       assert.deepEqual(tasks, ['discover_groups: success', ...STEPS_OK, 'rollout: success']);
 
       // The jobs really ran on the stand-in (in Docker), named as mlp names them.
-      const sagemaker = new SageMakerClient({ endpoint: standin.url, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+      const sagemaker = new SageMakerClient({
+        endpoint: standin.url,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+      });
       const training = (await sagemaker.send(new ListTrainingJobsCommand({}))).TrainingJobSummaries!.map((j) => j.TrainingJobName!).sort();
-      assert.deepEqual(training.map((n) => n.replace(/-[a-z0-9]{10}$/, '')), ['mlp-forecast-london-train', 'mlp-forecast-paris-train']);
+      assert.deepEqual(
+        training.map((n) => n.replace(/-[a-z0-9]{10}$/, '')),
+        ['mlp-forecast-london-train', 'mlp-forecast-paris-train'],
+      );
       const processing = (await sagemaker.send(new ListProcessingJobsCommand({}))).ProcessingJobSummaries!.length;
       assert.equal(processing, 2);
       // Train read what preprocess wrote, inside the job's container (job output goes to the stand-in's log, as to CloudWatch).

@@ -49,13 +49,20 @@ describe('training and serving backends', () => {
     assert.equal((await status()).pipelines[0]!.sagemaker, null);
 
     assert.equal((await runCli('mlp', ['deploy', 'forecast'], { env })).code, 0);
-    const live = await eventually(async () => {
-      const p = (await status()).pipelines[0]!;
-      return p.variants[0]?.state === 'live' ? p : undefined;
-    }, 150_000, 'the model to serve');
+    const live = await eventually(
+      async () => {
+        const p = (await status()).pipelines[0]!;
+        return p.variants[0]?.state === 'live' ? p : undefined;
+      },
+      150_000,
+      'the model to serve',
+    );
 
     // The step ran in a container: the executor says so, and it saw SageMaker's paths, not the data dir.
-    assert.deepEqual(live.runs[0]!.steps.map((s) => [s.step, s.executor, s.status]), [['train', 'docker', 'succeeded']]);
+    assert.deepEqual(
+      live.runs[0]!.steps.map((s) => [s.step, s.executor, s.status]),
+      [['train', 'docker', 'succeeded']],
+    );
     const logs = await runCli('mlp', ['tail', 'forecast'], { env });
     const stepEnv = JSON.parse(/env (\{.*\})/.exec(logs.stdout)![1]!) as Record<string, string>;
     assert.equal(stepEnv.MLP_MODEL_DIR, '/opt/ml/model');
@@ -86,7 +93,7 @@ function listenerPid(port: number): number {
 }
 
 function descendsFrom(pid: number, ancestor: number): boolean {
-  for (let p = pid; p > 1; ) {
+  for (let p = pid; p > 1;) {
     if (p === ancestor) return true;
     // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so read after the last ')'.
     const stat = readFileSync(`/proc/${p}/stat`, 'utf8');

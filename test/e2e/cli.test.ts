@@ -30,7 +30,12 @@ describe('mlp', () => {
     assert.match(badFlag.stderr, /--jsn.*see 'mlp status --help'/);
     const noPipeline = await runCli('mlp', ['promote']);
     assert.equal(noPipeline.code, 2);
-    for (const args of [['tail', ''], ['promote', ' '], ['deploy', ''], ['invoke', '', '--data', '{}']]) {
+    for (const args of [
+      ['tail', ''],
+      ['promote', ' '],
+      ['deploy', ''],
+      ['invoke', '', '--data', '{}'],
+    ]) {
       const empty = await runCli('mlp', args);
       assert.equal(empty.code, 2, `mlp ${args.join(' ')}: ${empty.stderr}`);
       assert.match(empty.stderr, new RegExp(`^mlp: mlp ${args[0]}: the pipeline name is empty \\('mlp status' lists the pipelines\\)\n$`));
@@ -85,7 +90,17 @@ describe('mlpd', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as { port: number }).port;
     try {
-      const r = await runCli('mlpd', ['start', '--repo', copyExampleRepo(), '--data-dir', mkdtempSync(join(tmpdir(), 'mlp-data-')), '--port', String(port), '--serve-port', '0']);
+      const r = await runCli('mlpd', [
+        'start',
+        '--repo',
+        copyExampleRepo(),
+        '--data-dir',
+        mkdtempSync(join(tmpdir(), 'mlp-data-')),
+        '--port',
+        String(port),
+        '--serve-port',
+        '0',
+      ]);
       assert.equal(r.code, 1);
       assert.match(r.stderr, new RegExp(`cannot listen for the API on 127\\.0\\.0\\.1:${port}: the port is in use`));
     } finally {
@@ -101,7 +116,19 @@ describe('mlpd', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as { port: number }).port;
     try {
-      const args = ['start', '--repo', copyExampleRepo(), '--data-dir', mkdtempSync(join(tmpdir(), 'mlp-data-')), '--port', '0', '--serve-port', String(port), '--serve-workers', '2'];
+      const args = [
+        'start',
+        '--repo',
+        copyExampleRepo(),
+        '--data-dir',
+        mkdtempSync(join(tmpdir(), 'mlp-data-')),
+        '--port',
+        '0',
+        '--serve-port',
+        String(port),
+        '--serve-workers',
+        '2',
+      ];
       const r = await runCli('mlpd', args);
       assert.equal(r.code, 1);
       assert.match(r.stderr, new RegExp(`cannot listen for model traffic on 127\\.0\\.0\\.1:${port}: the port is in use`));

@@ -21,7 +21,13 @@ function rawUpgrade(url: string, headers: Record<string, string>): Promise<{ sta
       hostname,
       port,
       path: '/',
-      headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', ...headers },
+      headers: {
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        ...headers,
+      },
     });
     req.on('response', (res) => {
       let body = '';
@@ -73,7 +79,12 @@ function auditRows(dataDir: string) {
   const db = new Database(join(dataDir, 'mlp.db'), { readonly: true });
   try {
     return db.prepare('SELECT actor, role, command, target, outcome, message FROM audit ORDER BY id').all() as {
-      actor: string; role: string; command: string; target: string; outcome: string; message: string;
+      actor: string;
+      role: string;
+      command: string;
+      target: string;
+      outcome: string;
+      message: string;
     }[];
   } finally {
     db.close();
@@ -195,7 +206,10 @@ describe('mlpd start and its API', () => {
     const file = join(d.repo, 'demand-forecast/pipeline.yaml');
     writeFileSync(file, readFileSync(file, 'utf8').replace('"0 2 * * 1"', '"0 5 * * *"'));
     const fleet = await next((f) => f.type === 'event' && (f.event as { kind: string }).kind === 'fleet');
-    assert.deepEqual((fleet.event as { pipelines: { name: string }[] }).pipelines.map((p) => p.name), ['demand-forecast']);
+    assert.deepEqual(
+      (fleet.event as { pipelines: { name: string }[] }).pipelines.map((p) => p.name),
+      ['demand-forecast'],
+    );
     const updated = await next((f) => f.type === 'event' && (f.event as { kind: string }).kind === 'pipeline_updated');
     const pipeline = (updated.event as { pipeline: { name: string; schedule: string; groups: string[] } }).pipeline;
     assert.equal(pipeline.name, 'demand-forecast');
@@ -214,8 +228,13 @@ describe('mlpd start and its API', () => {
     assert.equal(full.id, 'f1');
     const [p] = full.pipelines as { name: string; groups: string[]; runs: unknown[] }[];
     assert.deepEqual(p!.groups, ['berlin', 'london', 'paris']);
-    const printed = JSON.parse((await runCli('mlp', ['status', '--json'], { env: d.clientEnv() })).stdout) as { pipelines: { name: string; groups: string[] }[] };
-    assert.deepEqual(printed.pipelines.map((x) => [x.name, x.groups]), [['demand-forecast', ['berlin', 'london', 'paris']]]);
+    const printed = JSON.parse((await runCli('mlp', ['status', '--json'], { env: d.clientEnv() })).stdout) as {
+      pipelines: { name: string; groups: string[] }[];
+    };
+    assert.deepEqual(
+      printed.pipelines.map((x) => [x.name, x.groups]),
+      [['demand-forecast', ['berlin', 'london', 'paris']]],
+    );
     ws.close();
   });
 

@@ -16,7 +16,12 @@ const SUITE = JSON.stringify({
   ],
 });
 
-interface RolloutJson { id: number; phase: string; gates: Record<string, { passed: boolean; summary: string; report: any }>; decisions: { phase: string; rule: string; verdict: string; reason: string }[] }
+interface RolloutJson {
+  id: number;
+  phase: string;
+  gates: Record<string, { passed: boolean; summary: string; report: any }>;
+  decisions: { phase: string; rule: string; verdict: string; reason: string }[];
+}
 
 describe('data checks gate', () => {
   let d: TestDaemon | undefined;
@@ -42,11 +47,17 @@ describe('data checks gate', () => {
     d = await startTestDaemon({ repo });
     const env = d.clientEnv();
     const finished = async (after: number) =>
-      eventually(async () => {
-        const s = JSON.parse((await runCli('mlp', ['status', '--json'], { env })).stdout) as { pipelines: { rollout: RolloutJson | null }[] };
-        const r = s.pipelines[0]!.rollout;
-        return r && r.id > after && ['promoted', 'blocked', 'failed', 'rolled_back'].includes(r.phase) ? r : undefined;
-      }, 60_000, 'the rollout to end');
+      eventually(
+        async () => {
+          const s = JSON.parse((await runCli('mlp', ['status', '--json'], { env })).stdout) as {
+            pipelines: { rollout: RolloutJson | null }[];
+          };
+          const r = s.pipelines[0]!.rollout;
+          return r && r.id > after && ['promoted', 'blocked', 'failed', 'rolled_back'].includes(r.phase) ? r : undefined;
+        },
+        60_000,
+        'the rollout to end',
+      );
 
     assert.equal((await runCli('mlp', ['deploy', 'forecast'], { env })).code, 0);
     const good = await finished(0);

@@ -35,7 +35,11 @@ describe('mlp deploy --version GROUP=vN --wait', () => {
     repo = pipelineRepo({ pipelineYaml: PIPELINE, extra: { 'forecast/it.py': IT_PY } });
     d = await startTestDaemon({ repo });
     for (const group of ['london', 'paris']) {
-      const r = await runCli('mlp', ['run', 'train', '--local', '--group', group], { cwd: join(repo, 'forecast'), env: { MLP_DATA_DIR: d.dataDir }, timeoutMs: 60_000 });
+      const r = await runCli('mlp', ['run', 'train', '--local', '--group', group], {
+        cwd: join(repo, 'forecast'),
+        env: { MLP_DATA_DIR: d.dataDir },
+        timeoutMs: 60_000,
+      });
       assert.equal(r.code, 0, r.stderr);
     }
   });
@@ -65,7 +69,9 @@ describe('mlp deploy --version GROUP=vN --wait', () => {
     assert.match(r.stderr, /rollout #2: deploying, candidates at 0%/);
     assert.match(r.stderr, /rollout #2: promoted, candidates at 100%/);
     assert.match(r.stdout, /^forecast: rollout #2 promoted: first version, live at 100%\n$/);
-    const status = JSON.parse((await runCli('mlp', ['status', '--json'], { env: d.clientEnv() })).stdout) as { pipelines: { current: { groups: Record<string, string> } | null }[] };
+    const status = JSON.parse((await runCli('mlp', ['status', '--json'], { env: d.clientEnv() })).stdout) as {
+      pipelines: { current: { groups: Record<string, string> } | null }[];
+    };
     assert.deepEqual(status.pipelines[0]!.current?.groups, { london: 'v1', paris: 'v1' });
   });
 

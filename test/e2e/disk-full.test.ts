@@ -32,7 +32,11 @@ const status = async (d: TestDaemon): Promise<StatusJson> => {
 };
 
 const invoke = (d: TestDaemon) =>
-  fetch(`${d.serveUrl}/endpoints/forecast/groups/london/invocations`, { method: 'POST', body: '{"x": 2}', headers: { 'content-type': 'application/json' } });
+  fetch(`${d.serveUrl}/endpoints/forecast/groups/london/invocations`, {
+    method: 'POST',
+    body: '{"x": 2}',
+    headers: { 'content-type': 'application/json' },
+  });
 
 /** Writes zeros until the file system says ENOSPC: the disk is then full to the last block. */
 function fillDisk(file: string): void {
@@ -80,11 +84,16 @@ describe('a full disk', { skip: whyNot }, () => {
   it('keeps serving, says so once, and stores the state once space returns', async () => {
     const repo = pipelineRepo({
       cities: ['london'],
-      pipelineYaml: 'pipeline:\n  name: forecast\n  groups:\n    generate: true\n    source: warehouse.cities\n  serve:\n    command: python3 serve.py\n',
+      pipelineYaml:
+        'pipeline:\n  name: forecast\n  groups:\n    generate: true\n    source: warehouse.cities\n  serve:\n    command: python3 serve.py\n',
     });
     d = await startTestDaemon({ repo, dataDir });
     assert.equal((await runCli('mlp', ['deploy', 'forecast'], { env: d.clientEnv() })).code, 0);
-    const first = await eventually(async () => (await status(d!)).pipelines[0]?.variants.find((v) => v.state === 'live'), 60_000, 'v1 to serve');
+    const first = await eventually(
+      async () => (await status(d!)).pipelines[0]?.variants.find((v) => v.state === 'live'),
+      60_000,
+      'v1 to serve',
+    );
     assert.equal((await invoke(d)).status, 200);
 
     // An empty WAL (as after a checkpoint), so the daemon's next write needs a new block.
@@ -114,10 +123,14 @@ describe('a full disk', { skip: whyNot }, () => {
     rmSync(filler);
     await d.waitForLog(/mlp\.db accepts writes again after \d+s/, 30_000);
     // Capture says it writes again at the first write 10 s after its last failure: traffic goes on until then.
-    await eventually(async () => {
-      assert.equal((await invoke(d!)).status, 200);
-      return /capture: writing again: \d+ records? lost since \d\d:\d\d:\d\d/.test(d!.stderr()) ? true : undefined;
-    }, 30_000, 'capture to say it writes again');
+    await eventually(
+      async () => {
+        assert.equal((await invoke(d!)).status, 200);
+        return /capture: writing again: \d+ records? lost since \d\d:\d\d:\d\d/.test(d!.stderr()) ? true : undefined;
+      },
+      30_000,
+      'capture to say it writes again',
+    );
     assert.equal((await status(d)).storage ?? null, null);
     // Lines logged while the disk was full were kept for `mlp tail`, not lost.
     const tail = await runCli('mlp', ['tail', 'forecast'], { env: d.clientEnv() });

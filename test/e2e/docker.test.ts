@@ -29,7 +29,11 @@ describe('docker', () => {
       cities: ['lima'],
       pipelineYaml: `pipeline:\n  name: forecast\n  image: ${TEST_IMAGE}\n  groups:\n    generate: true\n    source: warehouse.cities\n`,
     });
-    const r = await runCli('mlp', ['run', 'train', '--docker'], { cwd: join(repo, 'forecast'), env: { MLP_DATA_DIR: mkdtempSync(join(tmpdir(), 'mlp-data-')) }, timeoutMs: 120_000 });
+    const r = await runCli('mlp', ['run', 'train', '--docker'], {
+      cwd: join(repo, 'forecast'),
+      env: { MLP_DATA_DIR: mkdtempSync(join(tmpdir(), 'mlp-data-')) },
+      timeoutMs: 120_000,
+    });
     assert.equal(r.code, 0, r.stderr + r.stdout);
     const env = JSON.parse(/env (.*)/.exec(r.stdout)![1]!) as Record<string, string>;
     assert.equal(env.MLP_MODEL_DIR, '/opt/ml/model');
@@ -59,18 +63,25 @@ describe('docker', () => {
     chmodSync(join(repo, 'forecast/serve-entry'), 0o755);
     d = await startTestDaemon({ repo });
     assert.equal((await runCli('mlp', ['deploy', 'forecast'], { env: d.clientEnv() })).code, 0);
-    await eventually(async () => {
-      const s = JSON.parse((await runCli('mlp', ['status', '--json'], { env: d!.clientEnv() })).stdout) as {
-        pipelines: { variants: { state: string; backend: string }[] }[];
-      };
-      const v = s.pipelines[0]!.variants[0];
-      return v?.state === 'live' && v.backend === 'docker' ? v : undefined;
-    }, 150_000, 'the container to serve');
+    await eventually(
+      async () => {
+        const s = JSON.parse((await runCli('mlp', ['status', '--json'], { env: d!.clientEnv() })).stdout) as {
+          pipelines: { variants: { state: string; backend: string }[] }[];
+        };
+        const v = s.pipelines[0]!.variants[0];
+        return v?.state === 'live' && v.backend === 'docker' ? v : undefined;
+      },
+      150_000,
+      'the container to serve',
+    );
     const inv = await runCli('mlp', ['invoke', 'forecast', '--data', '{"x": 4}'], { env: d.clientEnv() });
     assert.equal(inv.code, 0, inv.stderr);
     assert.deepEqual(JSON.parse(inv.stdout), { y: 4, group: 'lima', model: 'v1' });
     // This image carries no code: it serves here from the mounted pipeline folder, and the log says SageMaker could not run it.
     const log = await runCli('mlp', ['tail', 'forecast'], { env: d.clientEnv() });
-    assert.match(log.stdout, /warn: lima\/v1: image mlp\/forecast:latest has no \/opt\/ml\/code: mlpd mounts the pipeline folder there, but SageMaker mounts nothing/);
+    assert.match(
+      log.stdout,
+      /warn: lima\/v1: image mlp\/forecast:latest has no \/opt\/ml\/code: mlpd mounts the pipeline folder there, but SageMaker mounts nothing/,
+    );
   });
 });

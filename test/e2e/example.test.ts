@@ -33,7 +33,11 @@ describe('every example pipeline', () => {
       const cwd = join(repo, name);
       const valid = await runCli('mlp', ['validate'], { cwd });
       assert.equal(valid.code, 0, valid.stdout + valid.stderr);
-      const train = await runCli('mlp', ['run', 'train', '--local', '--group', groupOf[name]!], { cwd, env: { MLP_DATA_DIR: dataDir }, timeoutMs: 60_000 });
+      const train = await runCli('mlp', ['run', 'train', '--local', '--group', groupOf[name]!], {
+        cwd,
+        env: { MLP_DATA_DIR: dataDir },
+        timeoutMs: 60_000,
+      });
       assert.equal(train.code, 0, train.stderr);
       assert.match(train.stderr, new RegExp(`✔ ${groupOf[name]}: train succeeded`));
       const folder = /(\/\S+\/v1)\b/.exec(train.stdout + train.stderr)?.[1];
@@ -53,13 +57,17 @@ describe('the bundled example', () => {
     d = await startTestDaemon({ repo: copyExampleRepo('all') });
     const env = d.clientEnv();
     assert.equal((await runCli('mlp', ['deploy', 'demand-forecast'], { env })).code, 0);
-    const rollout = await eventually(async () => {
-      const s = JSON.parse((await runCli('mlp', ['status', '--json'], { env })).stdout) as {
-        pipelines: { name: string; rollout: { phase: string; decisions: { rule: string; verdict: string; reason: string }[] } | null }[];
-      };
-      const r = s.pipelines.find((p) => p.name === 'demand-forecast')?.rollout;
-      return r && ['promoted', 'blocked', 'failed', 'rolled_back'].includes(r.phase) ? r : undefined;
-    }, 60_000, 'the first rollout to end');
+    const rollout = await eventually(
+      async () => {
+        const s = JSON.parse((await runCli('mlp', ['status', '--json'], { env })).stdout) as {
+          pipelines: { name: string; rollout: { phase: string; decisions: { rule: string; verdict: string; reason: string }[] } | null }[];
+        };
+        const r = s.pipelines.find((p) => p.name === 'demand-forecast')?.rollout;
+        return r && ['promoted', 'blocked', 'failed', 'rolled_back'].includes(r.phase) ? r : undefined;
+      },
+      60_000,
+      'the first rollout to end',
+    );
     assert.equal(rollout.phase, 'promoted', JSON.stringify(rollout.decisions, null, 1));
     assert.ok(rollout.decisions.some((x) => x.rule === 'data_checks' && x.verdict === 'advance' && /1 suite passed/.test(x.reason)));
     assert.ok(rollout.decisions.some((x) => x.rule === 'integration_tests' && x.verdict === 'advance'));
@@ -74,7 +82,13 @@ describe('the bundled example', () => {
     // The README's boto3 snippet, unchanged, with the router as the SageMaker runtime endpoint.
     const snippet = /```python\n([\s\S]*?)```/.exec(readFileSync(join(ROOT, 'README.md'), 'utf8'))![1]!;
     const boto3 = await execFileAsync(PYTHON_VENV, ['-c', snippet], {
-      env: { ...process.env, AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: d.serveUrl, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_DEFAULT_REGION: 'us-east-1' },
+      env: {
+        ...process.env,
+        AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME: d.serveUrl,
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+        AWS_DEFAULT_REGION: 'us-east-1',
+      },
     });
     const [variant, json] = [boto3.stdout.slice(0, boto3.stdout.indexOf(' ')), boto3.stdout.slice(boto3.stdout.indexOf(' ') + 1)];
     assert.equal(variant, 'v1');

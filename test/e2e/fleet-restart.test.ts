@@ -17,7 +17,9 @@ import { isAlive, pidsWithEnv } from '../helpers/processes.js';
 
 const PIPELINES = 8;
 const GROUPS = 5;
-const variants = Array.from({ length: PIPELINES }, (_, i) => groupNames(GROUPS).map((group) => ({ pipeline: pipelineName(i), group }))).flat();
+const variants = Array.from({ length: PIPELINES }, (_, i) =>
+  groupNames(GROUPS).map((group) => ({ pipeline: pipelineName(i), group })),
+).flat();
 
 interface StatusJson {
   capacity: { servers: { total: number; live: number; starting: number; waiting: number; failed: number } } | null;
@@ -35,7 +37,9 @@ describe('a restart with many live variants', () => {
   });
   after(async () => {
     await daemon?.stop('SIGKILL');
-    for (const v of variants) for (const pid of pidsWithEnv({ MLP_MODEL_DIR: artifactDir(dataDir, v.pipeline, v.group, 1) })) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    for (const v of variants)
+      for (const pid of pidsWithEnv({ MLP_MODEL_DIR: artifactDir(dataDir, v.pipeline, v.group, 1) }))
+        if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     rmSync(repo, { recursive: true, force: true });
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -46,7 +50,11 @@ describe('a restart with many live variants', () => {
     return JSON.parse(r.stdout) as StatusJson;
   };
   const invoke = (v: { pipeline: string; group: string }) =>
-    fetch(`${daemon!.serveUrl}/endpoints/${v.pipeline}/groups/${v.group}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"x": 1}' });
+    fetch(`${daemon!.serveUrl}/endpoints/${v.pipeline}/groups/${v.group}/invocations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"x": 1}',
+    });
 
   it('answers the API before the servers are back, says how many are, and every variant serves again after', async () => {
     daemon = await startTestDaemon({ repo, dataDir });
@@ -62,9 +70,18 @@ describe('a restart with many live variants', () => {
     assert.equal(lastView.state, 'starting');
     const res = await invoke(last);
     assert.equal(res.status, 503);
-    assert.match(((await res.json()) as { error: string }).error, new RegExp(`no live model for ${last.pipeline}/${last.group}: its current version v1 is not serving yet, its model server is starting; retry shortly`));
+    assert.match(
+      ((await res.json()) as { error: string }).error,
+      new RegExp(
+        `no live model for ${last.pipeline}/${last.group}: its current version v1 is not serving yet, its model server is starting; retry shortly`,
+      ),
+    );
 
-    await eventually(async () => ((await status()).capacity?.servers.live === variants.length ? true : undefined), 60_000, 'every server to be back');
+    await eventually(
+      async () => ((await status()).capacity?.servers.live === variants.length ? true : undefined),
+      60_000,
+      'every server to be back',
+    );
     for (const v of variants) {
       const r = await invoke(v);
       assert.equal(r.status, 200, `${v.pipeline}/${v.group} serves again`);

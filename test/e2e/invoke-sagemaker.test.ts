@@ -5,7 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CreateEndpointCommand, CreateEndpointConfigCommand, CreateModelCommand, DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import {
+  CreateEndpointCommand,
+  CreateEndpointConfigCommand,
+  CreateModelCommand,
+  DescribeEndpointCommand,
+  SageMakerClient,
+} from '@aws-sdk/client-sagemaker';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { endpointName } from '../../daemon/platform/sagemaker/naming.js';
 import { runCli } from '../helpers/cli.js';
@@ -44,7 +50,13 @@ before(async () => {
   ] as const) {
     const key = `mlp/forecast/models/${version}/model.tar.gz`;
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: modelTarball({ 'model.json': JSON.stringify(spec) }) }));
-    await sagemaker.send(new CreateModelCommand({ ModelName: `forecast-${version}`, ExecutionRoleArn: ROLE, PrimaryContainer: { Image: IMAGE, ModelDataUrl: `s3://${BUCKET}/${key}` } }));
+    await sagemaker.send(
+      new CreateModelCommand({
+        ModelName: `forecast-${version}`,
+        ExecutionRoleArn: ROLE,
+        PrimaryContainer: { Image: IMAGE, ModelDataUrl: `s3://${BUCKET}/${key}` },
+      }),
+    );
   }
   // The current version takes the traffic; the candidate is reached only with TargetVariant.
   const endpoint = endpointName('forecast', 'default');
@@ -58,7 +70,7 @@ before(async () => {
     }),
   );
   await sagemaker.send(new CreateEndpointCommand({ EndpointName: endpoint, EndpointConfigName: `${endpoint}-1` }));
-  for (const deadline = Date.now() + 60_000; ; ) {
+  for (const deadline = Date.now() + 60_000; ;) {
     const status = (await sagemaker.send(new DescribeEndpointCommand({ EndpointName: endpoint }))).EndpointStatus;
     if (status === 'InService') break;
     if (status === 'Failed' || Date.now() > deadline) assert.fail(`endpoint ${endpoint} is ${status}\n${standin.log()}`);
@@ -70,7 +82,8 @@ before(async () => {
     pipelineYaml: 'pipeline:\n  name: forecast\n  deployment:\n    backend: sagemaker\n',
     extra: {
       'mlp.yaml': MLP_YAML,
-      'cities/pipeline.yaml': 'pipeline:\n  name: cities\n  groups:\n    generate: true\n    source: warehouse.cities\n  deployment:\n    backend: sagemaker\n',
+      'cities/pipeline.yaml':
+        'pipeline:\n  name: cities\n  groups:\n    generate: true\n    source: warehouse.cities\n  deployment:\n    backend: sagemaker\n',
     },
   });
   d = await startTestDaemon({ repo });
@@ -88,7 +101,9 @@ const invoke = (args: string[], extra: Record<string, string> = {}) => runCli('m
 
 describe('mlp invoke on SageMaker', () => {
   it('mlpd says where a pipeline serves and which endpoint each group has', async () => {
-    const s = JSON.parse((await runCli('mlp', ['status', '--json'], { env })).stdout) as { pipelines: { name: string; backends: unknown; sagemaker: unknown }[] };
+    const s = JSON.parse((await runCli('mlp', ['status', '--json'], { env })).stdout) as {
+      pipelines: { name: string; backends: unknown; sagemaker: unknown }[];
+    };
     const forecast = s.pipelines.find((p) => p.name === 'forecast')!;
     assert.deepEqual(forecast.backends, { training: 'sagemaker', serving: 'sagemaker' });
     assert.deepEqual(forecast.sagemaker, { region: 'us-east-1', endpoints: { default: endpointName('forecast', 'default') } });
@@ -98,11 +113,17 @@ describe('mlp invoke on SageMaker', () => {
     const r = await invoke(['forecast', '--data', '{"x": 4}']);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), { y: 8, version: 'v1', label: null });
-    assert.match(r.stderr, new RegExp(`^HTTP 200 from v1 in [\\d.]+ ms \\(SageMaker endpoint ${endpointName('forecast', 'default')}\\)\\n$`));
+    assert.match(
+      r.stderr,
+      new RegExp(`^HTTP 200 from v1 in [\\d.]+ ms \\(SageMaker endpoint ${endpointName('forecast', 'default')}\\)\\n$`),
+    );
 
     const json = await invoke(['forecast', '--data', '{"x": 4}', '--json']);
     const out = JSON.parse(json.stdout) as { status: number; variant: string; latencyMs: number; body: unknown };
-    assert.deepEqual({ ...out, latencyMs: typeof out.latencyMs }, { status: 200, variant: 'v1', latencyMs: 'number', body: { y: 8, version: 'v1', label: null } });
+    assert.deepEqual(
+      { ...out, latencyMs: typeof out.latencyMs },
+      { status: 200, variant: 'v1', latencyMs: 'number', body: { y: 8, version: 'v1', label: null } },
+    );
   });
 
   it('--variant picks the variant (TargetVariant), even one at weight 0', async () => {
@@ -112,17 +133,26 @@ describe('mlp invoke on SageMaker', () => {
     assert.equal(JSON.parse(r.stdout).variant, 'v2');
     const unknown = await invoke(['forecast', '--data', '{"x": 4}', '--variant', 'v9']);
     assert.equal(unknown.code, 1);
-    assert.match(unknown.stderr, /SageMaker refused InvokeEndpoint on mlp-forecast-default-\w+: The variant\(s\) "\[v9\]" is\/are not present/);
+    assert.match(
+      unknown.stderr,
+      /SageMaker refused InvokeEndpoint on mlp-forecast-default-\w+: The variant\(s\) "\[v9\]" is\/are not present/,
+    );
   });
 
-  it("a model that fails gives its status and message (ModelError), exit 1", async () => {
+  it('a model that fails gives its status and message (ModelError), exit 1', async () => {
     const r = await invoke(['forecast', '--data', '{"x": 500}', '--variant', 'v2']);
     assert.equal(r.code, 1);
     assert.deepEqual(JSON.parse(r.stdout), { error: 'x=500.0 is beyond what this model handles' });
-    assert.match(r.stderr, /^error: HTTP 500 from v2 in [\d.]+ ms \(SageMaker endpoint mlp-forecast-default-\w+, ModelError: the model answered with an error\)\n$/);
+    assert.match(
+      r.stderr,
+      /^error: HTTP 500 from v2 in [\d.]+ ms \(SageMaker endpoint mlp-forecast-default-\w+, ModelError: the model answered with an error\)\n$/,
+    );
     const json = await invoke(['forecast', '--data', '{"x": 500}', '--variant', 'v2', '--json']);
     assert.equal(json.code, 1);
-    assert.deepEqual({ ...JSON.parse(json.stdout), latencyMs: 0 }, { status: 500, variant: 'v2', latencyMs: 0, body: { error: 'x=500.0 is beyond what this model handles' } });
+    assert.deepEqual(
+      { ...JSON.parse(json.stdout), latencyMs: 0 },
+      { status: 500, variant: 'v2', latencyMs: 0, body: { error: 'x=500.0 is beyond what this model handles' } },
+    );
   });
 
   it('a group is needed when there are several; an endpoint that does not exist is said so', async () => {
@@ -131,7 +161,10 @@ describe('mlp invoke on SageMaker', () => {
     assert.match(several.stderr, /pipeline 'cities' has 2 groups \(lima, quito\): name one with --group/);
     const missing = await invoke(['cities', '--group', 'lima', '--data', '{"x": 1}']);
     assert.equal(missing.code, 1);
-    assert.equal(missing.stderr, `mlp: no endpoint ${endpointName('cities', 'lima')}: has the pipeline gone live on SageMaker? ('mlp status' shows its rollout)\n`);
+    assert.equal(
+      missing.stderr,
+      `mlp: no endpoint ${endpointName('cities', 'lima')}: has the pipeline gone live on SageMaker? ('mlp status' shows its rollout)\n`,
+    );
     const noGroup = await invoke(['cities', '--group', 'lisbon', '--data', '{"x": 1}']);
     assert.equal(noGroup.code, 1);
     assert.match(noGroup.stderr, /pipeline 'cities' has no group 'lisbon' \(groups: lima, quito\)/);

@@ -15,7 +15,9 @@ import { isAlive, pidsWithEnv } from '../helpers/processes.js';
 
 const PIPELINES = 8;
 const GROUPS = 5;
-const variants = Array.from({ length: PIPELINES }, (_, i) => groupNames(GROUPS).map((group) => ({ pipeline: pipelineName(i), group }))).flat();
+const variants = Array.from({ length: PIPELINES }, (_, i) =>
+  groupNames(GROUPS).map((group) => ({ pipeline: pipelineName(i), group })),
+).flat();
 
 describe('a multi-model fleet', () => {
   let repo: string;
@@ -34,7 +36,9 @@ describe('a multi-model fleet', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
   const servers = () =>
-    Array.from({ length: PIPELINES }, (_, i) => pidsWithEnv({ MLP_SERVE_MODE: 'multi-model', MLP_MODEL_DIR: join(dataDir, 'artifacts', pipelineName(i)) }))
+    Array.from({ length: PIPELINES }, (_, i) =>
+      pidsWithEnv({ MLP_SERVE_MODE: 'multi-model', MLP_MODEL_DIR: join(dataDir, 'artifacts', pipelineName(i)) }),
+    )
       .flat()
       .filter(isAlive);
 
@@ -43,17 +47,28 @@ describe('a multi-model fleet', () => {
     const status = async () => {
       const r = await runCli('mlp', ['status', '--json'], { env: d.clientEnv() });
       assert.equal(r.code, 0, r.stderr);
-      return JSON.parse(r.stdout) as { capacity: { servers: { total: number; live: number; max: number | null } }; pipelines: { variants: { state: string }[] }[] };
+      return JSON.parse(r.stdout) as {
+        capacity: { servers: { total: number; live: number; max: number | null } };
+        pipelines: { variants: { state: string }[] }[];
+      };
     };
-    await eventually(async () => {
-      const s = await status();
-      return s.pipelines.every((p) => p.variants.every((v) => v.state === 'live')) ? s : undefined;
-    }, 60_000, 'every variant to be live');
+    await eventually(
+      async () => {
+        const s = await status();
+        return s.pipelines.every((p) => p.variants.every((v) => v.state === 'live')) ? s : undefined;
+      },
+      60_000,
+      'every variant to be live',
+    );
     const s = await status();
     assert.deepEqual(s.capacity.servers, { ...s.capacity.servers, total: PIPELINES, live: PIPELINES, max: 8 });
     assert.equal(servers().length, PIPELINES, 'one process per pipeline, spawned directly');
     for (const v of variants) {
-      const res = await fetch(`${d.serveUrl}/endpoints/${v.pipeline}/groups/${v.group}/invocations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"x": 1}' });
+      const res = await fetch(`${d.serveUrl}/endpoints/${v.pipeline}/groups/${v.group}/invocations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"x": 1}',
+      });
       assert.equal(res.status, 200, `${v.pipeline}/${v.group}`);
       assert.deepEqual(await res.json(), { group: v.group, body: { x: 1 } });
     }

@@ -46,7 +46,11 @@ interface RolloutJson {
 }
 interface StatusJson {
   capacity: { servers: { total: number; live: number } } | null;
-  pipelines: { name: string; rollout: RolloutJson | null; variants: { group: string; variant: string; role: string; state: string; weight: number; restarts: number; backend: string }[] }[];
+  pipelines: {
+    name: string;
+    rollout: RolloutJson | null;
+    variants: { group: string; variant: string; role: string; state: string; weight: number; restarts: number; backend: string }[];
+  }[];
 }
 
 describe('multi-model serving', () => {
@@ -60,9 +64,14 @@ describe('multi-model serving', () => {
   };
   const shop = async () => (await status()).pipelines.find((p) => p.name === 'shop')!;
   const invoke = (group: string, x: number) =>
-    fetch(`${d.serveUrl}/endpoints/shop/groups/${group}/invocations`, { method: 'POST', body: JSON.stringify({ x }), headers: { 'content-type': 'application/json' } });
+    fetch(`${d.serveUrl}/endpoints/shop/groups/${group}/invocations`, {
+      method: 'POST',
+      body: JSON.stringify({ x }),
+      headers: { 'content-type': 'application/json' },
+    });
   /** The pipeline's multi-model server processes, and the port of the one there should be. */
-  const servers = () => pidsWithEnv({ MLP_SERVE_MODE: 'multi-model', MLP_MODEL_DIR: pipelineArtifactsDir(d.dataDir, 'shop') }).filter(isAlive);
+  const servers = () =>
+    pidsWithEnv({ MLP_SERVE_MODE: 'multi-model', MLP_MODEL_DIR: pipelineArtifactsDir(d.dataDir, 'shop') }).filter(isAlive);
   const serverPort = () => {
     const pids = servers();
     assert.equal(pids.length, 1, `one multi-model server: ${pids.join(', ')}`);
@@ -81,7 +90,12 @@ describe('multi-model serving', () => {
       for (let x = from; running; x++) {
         for (const group of groups) {
           const res = await invoke(group, x).catch(() => null);
-          if (res) seen.push(res.status === 200 ? `${group}:${((await res.json()) as { model: string }).model}` : `${group}:${res.status}:${await res.text()}`);
+          if (res)
+            seen.push(
+              res.status === 200
+                ? `${group}:${((await res.json()) as { model: string }).model}`
+                : `${group}:${res.status}:${await res.text()}`,
+            );
         }
       }
     })();
@@ -93,15 +107,19 @@ describe('multi-model serving', () => {
     const r = await runCli('mlp', ['deploy', 'shop', ...args], { env: d.clientEnv() });
     assert.equal(r.code, 0, r.stderr);
     let hooked = false;
-    return eventually(async () => {
-      const ro = (await shop()).rollout;
-      if (!ro || ro.id === before) return undefined;
-      if (!hooked && opts.during && ro.phase === 'shifting' && ro.candidateWeight > 0) {
-        hooked = true;
-        await opts.during(ro);
-      }
-      return ['promoted', 'blocked', 'rolled_back', 'failed'].includes(ro.phase) ? ro : undefined;
-    }, 90_000, 'the rollout to end');
+    return eventually(
+      async () => {
+        const ro = (await shop()).rollout;
+        if (!ro || ro.id === before) return undefined;
+        if (!hooked && opts.during && ro.phase === 'shifting' && ro.candidateWeight > 0) {
+          hooked = true;
+          await opts.during(ro);
+        }
+        return ['promoted', 'blocked', 'rolled_back', 'failed'].includes(ro.phase) ? ro : undefined;
+      },
+      90_000,
+      'the rollout to end',
+    );
   };
 
   before(async () => {
@@ -126,7 +144,10 @@ describe('multi-model serving', () => {
       s.pipelines[0]!.variants.map((v) => `${v.group} ${v.variant} ${v.role} ${v.state}`).sort(),
       GROUPS.map((g) => `${g} v1 current live`),
     );
-    assert.deepEqual(await loaded(), GROUPS.map((g) => `${g}--v1`));
+    assert.deepEqual(
+      await loaded(),
+      GROUPS.map((g) => `${g}--v1`),
+    );
     // Live traffic the next rollouts replay.
     for (let x = 1; x <= 30; x++) {
       for (const group of GROUPS) {
@@ -153,10 +174,18 @@ describe('multi-model serving', () => {
       r.decisions.filter((x) => x.rule === 'replay').map((x) => x.verdict),
       ['advance'],
     );
-    assert.deepEqual(seen.filter((s) => !/^\w+:\w+--v[12]$/.test(s)), [], 'live traffic never failed');
+    assert.deepEqual(
+      seen.filter((s) => !/^\w+:\w+--v[12]$/.test(s)),
+      [],
+      'live traffic never failed',
+    );
     for (const group of GROUPS) assert.ok(seen.includes(`${group}:${group}--v2`), `${group}'s candidate took traffic in the shift`);
     assert.deepEqual(servers(), [pid], 'the same server throughout');
-    await eventually(async () => ((await loaded()).join() === GROUPS.map((g) => `${g}--v2`).join() ? true : undefined), 10_000, 'the first versions to be unloaded');
+    await eventually(
+      async () => ((await loaded()).join() === GROUPS.map((g) => `${g}--v2`).join() ? true : undefined),
+      10_000,
+      'the first versions to be unloaded',
+    );
     assert.equal((await status()).capacity?.servers.total, 1);
   });
 
@@ -173,24 +202,46 @@ describe('multi-model serving', () => {
     const seen = await live.stop();
     assert.equal(r.phase, 'rolled_back', JSON.stringify(r.decisions, null, 1));
     assert.ok(seen.length > 0);
-    assert.deepEqual(seen.filter((s) => !others.some((g) => s === `${g}:${g}--v2`)), [], 'the other groups only ever saw their current model');
+    assert.deepEqual(
+      seen.filter((s) => !others.some((g) => s === `${g}:${g}--v2`)),
+      [],
+      'the other groups only ever saw their current model',
+    );
     const after = await invoke('london', 7);
     assert.equal(after.status, 200);
     assert.equal(((await after.json()) as { model: string }).model, 'london--v2');
-    await eventually(async () => ((await loaded()).join() === GROUPS.map((g) => `${g}--v2`).join() ? true : undefined), 10_000, "the rolled-back candidate's model to be unloaded");
+    await eventually(
+      async () => ((await loaded()).join() === GROUPS.map((g) => `${g}--v2`).join() ? true : undefined),
+      10_000,
+      "the rolled-back candidate's model to be unloaded",
+    );
   });
 
   it('brings the server back after SIGKILL with every model it hosted; its groups answer 503 saying why meanwhile', async () => {
     const [pid] = servers();
     process.kill(pid!, 'SIGKILL');
-    const down = await eventually(async () => {
-      const res = await invoke('paris', 1);
-      return res.status === 503 ? ((await res.json()) as { error: string }).error : (await res.arrayBuffer(), undefined);
-    }, 5_000, 'a 503 while the server restarts');
-    assert.match(down, /no live model for shop\/paris: its current version v2 is not serving yet, its model server is starting; retry shortly/);
-    await eventually(async () => ((await shop()).variants.every((v) => v.state === 'live') ? true : undefined), 30_000, 'every variant to be live again');
+    const down = await eventually(
+      async () => {
+        const res = await invoke('paris', 1);
+        return res.status === 503 ? ((await res.json()) as { error: string }).error : (await res.arrayBuffer(), undefined);
+      },
+      5_000,
+      'a 503 while the server restarts',
+    );
+    assert.match(
+      down,
+      /no live model for shop\/paris: its current version v2 is not serving yet, its model server is starting; retry shortly/,
+    );
+    await eventually(
+      async () => ((await shop()).variants.every((v) => v.state === 'live') ? true : undefined),
+      30_000,
+      'every variant to be live again',
+    );
     assert.notDeepEqual(servers(), [pid]);
-    assert.deepEqual(await loaded(), GROUPS.map((g) => `${g}--v2`));
+    assert.deepEqual(
+      await loaded(),
+      GROUPS.map((g) => `${g}--v2`),
+    );
     for (const group of GROUPS) {
       const res = await invoke(group, 3);
       assert.equal(res.status, 200);
@@ -230,14 +281,22 @@ describe('multi-model serving on docker', () => {
     chmodSync(join(repo, 'forecast/serve-entry'), 0o755);
     const daemon = (d = await startTestDaemon({ repo }));
     assert.equal((await runCli('mlp', ['deploy', 'shop'], { env: daemon.clientEnv() })).code, 0);
-    const s = await eventually(async () => {
-      const r = JSON.parse((await runCli('mlp', ['status', '--json'], { env: daemon.clientEnv() })).stdout) as StatusJson;
-      const variants = r.pipelines[0]!.variants;
-      return variants.length === 2 && variants.every((v) => v.state === 'live' && v.backend === 'docker') ? r : undefined;
-    }, 150_000, 'both groups to serve from the container');
+    const s = await eventually(
+      async () => {
+        const r = JSON.parse((await runCli('mlp', ['status', '--json'], { env: daemon.clientEnv() })).stdout) as StatusJson;
+        const variants = r.pipelines[0]!.variants;
+        return variants.length === 2 && variants.every((v) => v.state === 'live' && v.backend === 'docker') ? r : undefined;
+      },
+      150_000,
+      'both groups to serve from the container',
+    );
     assert.equal(s.capacity?.servers.total, 1, 'one container for both groups');
     for (const group of ['lima', 'quito']) {
-      const res = await fetch(`${daemon.serveUrl}/endpoints/shop/groups/${group}/invocations`, { method: 'POST', body: '{"x": 4}', headers: { 'content-type': 'application/json' } });
+      const res = await fetch(`${daemon.serveUrl}/endpoints/shop/groups/${group}/invocations`, {
+        method: 'POST',
+        body: '{"x": 4}',
+        headers: { 'content-type': 'application/json' },
+      });
       assert.equal(res.status, 200);
       assert.deepEqual(await res.json(), { y: 8, model: `${group}--v1`, group });
     }

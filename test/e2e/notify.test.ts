@@ -38,11 +38,27 @@ const PIPELINE = `pipeline:
       on: [blocked, rolled_back, failed, promoted, paused, run_failed]
 `;
 
-interface RolloutJson { id: number; phase: string; candidateWeight: number }
-interface NotificationJson { eventId: string; event: string; target: string; status: string; attempts: number; lastStatus: number | null; text: string }
+interface RolloutJson {
+  id: number;
+  phase: string;
+  candidateWeight: number;
+}
+interface NotificationJson {
+  eventId: string;
+  event: string;
+  target: string;
+  status: string;
+  attempts: number;
+  lastStatus: number | null;
+  text: string;
+}
 interface PipelineJson {
   rollout: RolloutJson | null;
-  notifications: { targets: { target: string; on: string[]; problem: string | null }[]; recent: NotificationJson[]; failures: NotificationJson[] };
+  notifications: {
+    targets: { target: string; on: string[]; problem: string | null }[];
+    recent: NotificationJson[];
+    failures: NotificationJson[];
+  };
 }
 
 describe('notifications', () => {
@@ -58,11 +74,18 @@ describe('notifications', () => {
     return (JSON.parse(r.stdout) as { pipelines: PipelineJson[] }).pipelines[0]!;
   };
   const invoke = (x: number) =>
-    fetch(`${d.serveUrl}/endpoints/shop/invocations`, { method: 'POST', body: JSON.stringify({ x }), headers: { 'content-type': 'application/json' } });
+    fetch(`${d.serveUrl}/endpoints/shop/invocations`, {
+      method: 'POST',
+      body: JSON.stringify({ x }),
+      headers: { 'content-type': 'application/json' },
+    });
   const traffic = (from: number) => {
     let running = true;
     const loop = (async () => {
-      for (let x = from; running; x++) await invoke(x).then((r) => r.arrayBuffer()).catch(() => null);
+      for (let x = from; running; x++)
+        await invoke(x)
+          .then((r) => r.arrayBuffer())
+          .catch(() => null);
     })();
     return { stop: async () => ((running = false), await loop) };
   };
@@ -72,15 +95,19 @@ describe('notifications', () => {
     const r = await runCli('mlp', ['deploy', 'shop'], { env: d.clientEnv() });
     assert.equal(r.code, 0, r.stderr);
     let hooked = false;
-    return eventually(async () => {
-      const ro = (await status()).rollout;
-      if (!ro || ro.id === before) return undefined;
-      if (!hooked && opts.during && ro.phase === 'shifting' && ro.candidateWeight > 0) {
-        hooked = true;
-        await opts.during();
-      }
-      return ['promoted', 'blocked', 'rolled_back', 'failed'].includes(ro.phase) ? ro : undefined;
-    }, 60_000, 'the rollout to end');
+    return eventually(
+      async () => {
+        const ro = (await status()).rollout;
+        if (!ro || ro.id === before) return undefined;
+        if (!hooked && opts.during && ro.phase === 'shifting' && ro.candidateWeight > 0) {
+          hooked = true;
+          await opts.during();
+        }
+        return ['promoted', 'blocked', 'rolled_back', 'failed'].includes(ro.phase) ? ro : undefined;
+      },
+      60_000,
+      'the rollout to end',
+    );
   };
   /** Posts of one event that the receiver answered 2xx. */
   const delivered = (r: WebhookReceiver, event: string): ReceivedPost[] => r.posts.filter((p) => p.body.event === event && p.status < 300);
@@ -114,7 +141,10 @@ describe('notifications', () => {
     const [post] = await waitDelivered(hook, 'promoted');
     assert.equal(post!.path, `/services/${SECRET}`, 'the URL was expanded from the daemon environment');
     assert.equal(post!.body.version, 'v1');
-    assert.equal(post!.body.text, 'mlp: shop v1 is live on all traffic: first version: there is no current model, so replay and the gradual shift are skipped and it goes live at 100%');
+    assert.equal(
+      post!.body.text,
+      'mlp: shop v1 is live on all traffic: first version: there is no current model, so replay and the gradual shift are skipped and it goes live at 100%',
+    );
     assert.equal(delivered(team, 'promoted').length, 0, "mlp.yaml's target listens to blocked only");
     for (let x = 1; x <= 60; x++) assert.equal((await invoke(x)).status, 200); // captured traffic for replay
   });
@@ -127,11 +157,21 @@ describe('notifications', () => {
     assert.equal(r.phase, 'blocked');
     const [post] = await waitDelivered(hook, 'blocked');
     const tries = hook.posts.filter((p) => p.body.event === 'blocked');
-    assert.deepEqual(tries.map((p) => p.status), [500, 500, 200], 'retried after two 500s, then never again');
-    assert.ok(tries.every((p) => p.headers['x-mlp-event-id'] === post!.headers['x-mlp-event-id']), 'one event id for every try');
+    assert.deepEqual(
+      tries.map((p) => p.status),
+      [500, 500, 200],
+      'retried after two 500s, then never again',
+    );
+    assert.ok(
+      tries.every((p) => p.headers['x-mlp-event-id'] === post!.headers['x-mlp-event-id']),
+      'one event id for every try',
+    );
     assert.equal(post!.headers['content-type'], 'application/json');
     const body = post!.body;
-    assert.deepEqual(Object.keys(body).sort(), ['at', 'decision', 'event', 'groups', 'phase', 'pipeline', 'reason', 'rollout', 'text', 'version'].sort());
+    assert.deepEqual(
+      Object.keys(body).sort(),
+      ['at', 'decision', 'event', 'groups', 'phase', 'pipeline', 'reason', 'rollout', 'text', 'version'].sort(),
+    );
     assert.equal(body.pipeline, 'shop');
     assert.equal(body.rollout, r.id);
     assert.equal(body.version, 'v2');
@@ -148,7 +188,14 @@ describe('notifications', () => {
     assert.equal(teamPosts.length, 1);
     assert.equal(teamPosts[0]!.headers['x-mlp-event-id'], post!.headers['x-mlp-event-id']);
 
-    const n = await eventually(async () => (await status()).notifications.recent.find((x) => x.event === 'blocked' && x.status === 'delivered' && x.target.includes('/services/')), 10_000, 'status to show the delivery');
+    const n = await eventually(
+      async () =>
+        (await status()).notifications.recent.find(
+          (x) => x.event === 'blocked' && x.status === 'delivered' && x.target.includes('/services/'),
+        ),
+      10_000,
+      'status to show the delivery',
+    );
     assert.equal(n.attempts, 3);
     assert.equal(n.lastStatus, 200);
     assert.match(n.target, /^http:\/\/127\.0\.0\.1:\d+\/services\/\*\*\*$/);
@@ -156,13 +203,16 @@ describe('notifications', () => {
 
   it('a rollback under live traffic delivers rolled_back naming the error rate and threshold (and the pause before it), once', async () => {
     let live: { stop: () => Promise<void> } | undefined;
-    const r = await deploy({ fail_above: 100_000 }, {
-      during: async () => {
-        const paused = await runCli('mlp', ['pause', 'shop'], { env: d.clientEnv() });
-        assert.equal(paused.code, 0, paused.stderr);
-        live = traffic(100_000);
+    const r = await deploy(
+      { fail_above: 100_000 },
+      {
+        during: async () => {
+          const paused = await runCli('mlp', ['pause', 'shop'], { env: d.clientEnv() });
+          assert.equal(paused.code, 0, paused.stderr);
+          live = traffic(100_000);
+        },
       },
-    });
+    );
     await live?.stop();
     assert.equal(r.phase, 'rolled_back');
     const [paused] = await waitDelivered(hook, 'paused');
@@ -187,7 +237,8 @@ describe('notifications', () => {
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /notifications: .*rolled_back → http:\/\/127\.0\.0\.1:\d+\/services\/\*\*\* delivered/s);
     const json = await runCli('mlp', ['status', '--json'], { env: d.clientEnv() });
-    for (const out of [d.stderr(), tail.stdout, text.stdout, json.stdout]) assert.ok(!out.includes('s3cretToken'), 'the secret is never shown');
+    for (const out of [d.stderr(), tail.stdout, text.stdout, json.stdout])
+      assert.ok(!out.includes('s3cretToken'), 'the secret is never shown');
   });
 
   it('a failed run pending when the daemon is killed with -9 is delivered after the restart, once', async () => {
@@ -195,7 +246,11 @@ describe('notifications', () => {
     writeFileSync(join(repo, 'forecast/behaviour.json'), 'not json');
     const deployed = await runCli('mlp', ['deploy', 'shop'], { env: d.clientEnv() });
     assert.equal(deployed.code, 0, deployed.stderr);
-    await eventually(() => (hook.posts.some((p) => p.body.event === 'run_failed') ? true : undefined), 60_000, 'a first attempt at run_failed');
+    await eventually(
+      () => (hook.posts.some((p) => p.body.event === 'run_failed') ? true : undefined),
+      60_000,
+      'a first attempt at run_failed',
+    );
     await d.stop('SIGKILL');
     hook.answers.length = 0;
     d = await startTestDaemon({ repo, dataDir: d.dataDir, args: ['--time-scale', '60'], env });
@@ -216,7 +271,10 @@ describe('notifications', () => {
 describe('a bad notify URL', () => {
   it('is a positioned config error in mlp validate', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mlp-notify-'));
-    writeFileSync(join(dir, 'pipeline.yaml'), 'pipeline:\n  name: shop\n  notify:\n    - url: hooks.slack.com/services/T0/B0/x\n      on: [blocked]\n');
+    writeFileSync(
+      join(dir, 'pipeline.yaml'),
+      'pipeline:\n  name: shop\n  notify:\n    - url: hooks.slack.com/services/T0/B0/x\n      on: [blocked]\n',
+    );
     const r = await runCli('mlp', ['validate', join(dir, 'pipeline.yaml')]);
     assert.equal(r.code, 1);
     assert.match(r.stdout + r.stderr, /pipeline\.yaml:4:12: url is not a URL \(expected 'https:\/\/host\/path'\), got '\*\*\*'/);

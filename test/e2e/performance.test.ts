@@ -40,8 +40,23 @@ const HOSTING_C5_LARGE = 0.102;
 interface Performance {
   latency: { requests: number; errors: number; errorRate: number; p50Ms: number | null; p99Ms: number | null; windowMs: number } | null;
   history: { intervalMs: number; points: { at: number; current: { requests: number } | null; candidate: { requests: number } | null }[] };
-  training: { runId: string; executor: string; instanceType: string; instanceHours: number; usdPerHour: number | null; estimatedUsd: number | null; durationMs: number; computeMs: number } | null;
-  serving: { backend: string; instanceType: string; instances: number; usdPerHour: number | null; estimatedUsdPer30Days: number | null } | null;
+  training: {
+    runId: string;
+    executor: string;
+    instanceType: string;
+    instanceHours: number;
+    usdPerHour: number | null;
+    estimatedUsd: number | null;
+    durationMs: number;
+    computeMs: number;
+  } | null;
+  serving: {
+    backend: string;
+    instanceType: string;
+    instances: number;
+    usdPerHour: number | null;
+    estimatedUsdPer30Days: number | null;
+  } | null;
   prices: { asOf: string; region: string; source: string };
 }
 interface PipelineJson {
@@ -52,7 +67,10 @@ interface PipelineJson {
 }
 
 const close = (actual: number | null | undefined, expected: number, what: string) =>
-  assert.ok(typeof actual === 'number' && Math.abs(actual - expected) <= 1e-9 * Math.max(1, expected), `${what}: ${actual} is not ${expected}`);
+  assert.ok(
+    typeof actual === 'number' && Math.abs(actual - expected) <= 1e-9 * Math.max(1, expected),
+    `${what}: ${actual} is not ${expected}`,
+  );
 
 describe('performance and cost', () => {
   let d: TestDaemon;
@@ -65,15 +83,23 @@ describe('performance and cost', () => {
     return (JSON.parse(r.stdout) as { pipelines: PipelineJson[] }).pipelines[0]!;
   };
   const invoke = (group: string, x: number) =>
-    fetch(`${d.serveUrl}/endpoints/shop/groups/${group}/invocations`, { method: 'POST', body: JSON.stringify({ x }), headers: { 'content-type': 'application/json' } });
+    fetch(`${d.serveUrl}/endpoints/shop/groups/${group}/invocations`, {
+      method: 'POST',
+      body: JSON.stringify({ x }),
+      headers: { 'content-type': 'application/json' },
+    });
   const deploy = async (phases: string[]) => {
     const before = (await status()).rollout?.id ?? 0;
     const r = await runCli('mlp', ['deploy', 'shop'], { env: d.clientEnv() });
     assert.equal(r.code, 0, r.stderr);
-    return eventually(async () => {
-      const p = await status();
-      return p.rollout && p.rollout.id !== before && phases.includes(p.rollout.phase) ? p : undefined;
-    }, 60_000, `the rollout to reach ${phases.join(' or ')}`);
+    return eventually(
+      async () => {
+        const p = await status();
+        return p.rollout && p.rollout.id !== before && phases.includes(p.rollout.phase) ? p : undefined;
+      },
+      60_000,
+      `the rollout to reach ${phases.join(' or ')}`,
+    );
   };
 
   before(async () => {
@@ -138,19 +164,36 @@ describe('performance and cost', () => {
     close(serving.estimatedUsdPer30Days, 2 * HOSTING_C5_LARGE * 720, 'serving per 30 days');
 
     // The history samples every 5 s of real time; the traffic above lands in the next sample or two.
-    const history = await eventually(() => {
-      const f = frames.find((x) => x.event?.kind === 'history' && (x.event.at as number) > sentAt);
-      return f?.event as { at: number; intervalMs: number; pipelines: { pipeline: string; point: { current: { requests: number } | null }; latency: { requests: number } }[] } | undefined;
-    }, 15_000, 'a history event');
+    const history = await eventually(
+      () => {
+        const f = frames.find((x) => x.event?.kind === 'history' && (x.event.at as number) > sentAt);
+        return f?.event as
+          | {
+              at: number;
+              intervalMs: number;
+              pipelines: { pipeline: string; point: { current: { requests: number } | null }; latency: { requests: number } }[];
+            }
+          | undefined;
+      },
+      15_000,
+      'a history event',
+    );
     assert.equal(history.intervalMs, 5000);
     const shop = history.pipelines.find((x) => x.pipeline === 'shop');
     assert.ok(shop?.point.current && shop.point.current.requests > 0, JSON.stringify(history));
     assert.ok(shop.latency.requests > 0);
-    const points = await eventually(async () => {
-      const pts = (await status()).performance.history.points;
-      return pts.reduce((n, x) => n + (x.current?.requests ?? 0), 0) === 80 ? pts : undefined;
-    }, 15_000, 'the history to hold every request once');
-    assert.ok(points.every((x) => x.candidate === null), 'no candidate served');
+    const points = await eventually(
+      async () => {
+        const pts = (await status()).performance.history.points;
+        return pts.reduce((n, x) => n + (x.current?.requests ?? 0), 0) === 80 ? pts : undefined;
+      },
+      15_000,
+      'the history to hold every request once',
+    );
+    assert.ok(
+      points.every((x) => x.candidate === null),
+      'no candidate served',
+    );
   });
 
   it('while shifting, says when the next step is due and the weight it brings', async () => {
@@ -166,10 +209,14 @@ describe('performance and cost', () => {
 
     const r = await runCli('mlp', ['promote', 'shop'], { env: d.clientEnv() });
     assert.equal(r.code, 0, r.stderr);
-    const done = await eventually(async () => {
-      const now = await status();
-      return now.rollout?.phase === 'promoted' ? now : undefined;
-    }, 30_000, 'the promote');
+    const done = await eventually(
+      async () => {
+        const now = await status();
+        return now.rollout?.phase === 'promoted' ? now : undefined;
+      },
+      30_000,
+      'the promote',
+    );
     assert.equal(done.rollout!.nextStep, null);
     assert.equal(done.performance.serving?.instances, 2);
   });

@@ -37,14 +37,22 @@ function pipe(
   const script = `${quoted} ${opts.mergeStderr ? '2>&1' : '2>"$WRITER_ERR"'} | ${reader}; echo "codes \${PIPESTATUS[*]}"`;
   const errFile = join(mkdtempSync(join(tmpdir(), 'mlp-pipe-')), 'stderr');
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', script], { cwd: opts.cwd, env: cleanEnv({ ...opts.env, WRITER_ERR: errFile }), stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('bash', ['-c', script], {
+      cwd: opts.cwd,
+      env: cleanEnv({ ...opts.env, WRITER_ERR: errFile }),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
     child.on('close', () => {
       const m = /codes ([\d ]+)\n$/.exec(out);
       if (!m) return reject(new Error(`no exit codes in: ${out}`));
-      resolve({ codes: m[1]!.trim().split(' ').map(Number), stdout: out.slice(0, m.index), stderr: opts.mergeStderr ? '' : readFileSync(errFile, 'utf8') });
+      resolve({
+        codes: m[1]!.trim().split(' ').map(Number),
+        stdout: out.slice(0, m.index),
+        stderr: opts.mergeStderr ? '' : readFileSync(errFile, 'utf8'),
+      });
     });
   });
 }
@@ -52,7 +60,8 @@ function pipe(
 describe('piped output', () => {
   it('mlp validate --json writes all of its report to a slow reader (no daemon)', async () => {
     const files: Record<string, string> = {};
-    for (let i = 0; i < 1000; i++) files[`p${i}/pipeline.yaml`] = `pipeline:\n  name: p${i}\n  nonsense_key_number_one: 1\n  another_bad_key: 2\n`;
+    for (let i = 0; i < 1000; i++)
+      files[`p${i}/pipeline.yaml`] = `pipeline:\n  name: p${i}\n  nonsense_key_number_one: 1\n  another_bad_key: 2\n`;
     const repo = makeRepo(files);
     const direct = await runCli('mlp', ['validate', '--json', '.'], { cwd: repo });
     assert.ok(direct.stdout.length > 100_000, `the report is only ${direct.stdout.length} bytes; it must be well over 64 KiB`);
@@ -89,7 +98,11 @@ describe('piped output', () => {
       answer = JSON.stringify({ demand: 'x'.repeat(200_000) });
       const big = await pipe('mlp', ['invoke', 'forecast', '--data', '{"week": 3}'], '(sleep 1; cat)', { env, mergeStderr: true });
       const lines = big.stdout.split('\n');
-      assert.equal(lines.length, 3, `the answer, the verdict, nothing after the last newline; the verdict is at offset ${big.stdout.indexOf('HTTP 200')} of ${big.stdout.length}`);
+      assert.equal(
+        lines.length,
+        3,
+        `the answer, the verdict, nothing after the last newline; the verdict is at offset ${big.stdout.indexOf('HTTP 200')} of ${big.stdout.length}`,
+      );
       assert.equal(lines[0], answer);
       assert.match(lines[1]!, /^HTTP 200 from v1 in [\d.]+ ms$/);
       assert.deepEqual(big.codes, [0, 0]);
@@ -124,7 +137,9 @@ describe('piped output', () => {
     });
 
     it('mlp tail --since writes every stored line to a slow reader', async () => {
-      const r = await pipe('mlp', ['tail', 'pipeline-number-0', '--since', '1h'], `(sleep 1; grep -c 'default/train | training line')`, { env: daemon.clientEnv() });
+      const r = await pipe('mlp', ['tail', 'pipeline-number-0', '--since', '1h'], `(sleep 1; grep -c 'default/train | training line')`, {
+        env: daemon.clientEnv(),
+      });
       assert.equal(r.stdout.trim(), String(LINES), r.stderr);
       assert.equal(r.codes[0], 0);
     });

@@ -76,8 +76,17 @@ def slow(records):
     return True
 `;
 
-interface RunJson { id: string; status: string; reason: string | null; steps: { step: string; status: string; reason: string | null }[] }
-interface PipelineJson { current: { version: string } | null; rollout: { id: number; phase: string } | null; runs: RunJson[] }
+interface RunJson {
+  id: string;
+  status: string;
+  reason: string | null;
+  steps: { step: string; status: string; reason: string | null }[];
+}
+interface PipelineJson {
+  current: { version: string } | null;
+  rollout: { id: number; phase: string } | null;
+  runs: RunJson[];
+}
 
 /** Running, not a zombie: a process that ended after its parent did waits a moment for init to collect it. */
 const isAlive = (pid: number) => {
@@ -91,7 +100,11 @@ const start = async (repo: string, dataDir?: string) => {
   daemons.push(d);
   return d;
 };
-const freshRepo = () => pipelineRepo({ pipelineYaml: PIPELINE, extra: { 'forecast/train.py': TRAIN_PY, 'forecast/serve.py': SERVE_PY, 'forecast/checks.py': CHECKS_PY } });
+const freshRepo = () =>
+  pipelineRepo({
+    pipelineYaml: PIPELINE,
+    extra: { 'forecast/train.py': TRAIN_PY, 'forecast/serve.py': SERVE_PY, 'forecast/checks.py': CHECKS_PY },
+  });
 const status = async (d: TestDaemon): Promise<PipelineJson> => {
   const r = await runCli('mlp', ['status', '--json'], { env: d.clientEnv() });
   assert.equal(r.code, 0, r.stderr);
@@ -105,10 +118,14 @@ const deploy = async (d: TestDaemon) => {
 const rollOut = async (d: TestDaemon, phase: string) => {
   const before = (await status(d)).rollout?.id ?? 0;
   await deploy(d);
-  return eventually(async () => {
-    const ro = (await status(d)).rollout;
-    return ro && ro.id !== before && ro.phase === phase ? ro : undefined;
-  }, 60_000, `the rollout to be ${phase}`);
+  return eventually(
+    async () => {
+      const ro = (await status(d)).rollout;
+      return ro && ro.id !== before && ro.phase === phase ? ro : undefined;
+    },
+    60_000,
+    `the rollout to be ${phase}`,
+  );
 };
 const pidIn = (repo: string, file: string) => () => {
   try {
@@ -118,7 +135,9 @@ const pidIn = (repo: string, file: string) => () => {
   }
 };
 const serverOf = (repo: string, variant: string) => {
-  const [pid, port] = readFileSync(join(repo, 'forecast', `serve-${variant}.pid`), 'utf8').split(' ').map(Number);
+  const [pid, port] = readFileSync(join(repo, 'forecast', `serve-${variant}.pid`), 'utf8')
+    .split(' ')
+    .map(Number);
   return { pid: pid!, port: port! };
 };
 const portFree = (port: number) =>
@@ -131,7 +150,8 @@ const portFree = (port: number) =>
 after(async () => {
   for (const d of daemons) await d.stop();
   // A test that failed between a kill -9 and the restart leaves children: stop them as a daemon would.
-  for (const dataDir of new Set(daemons.map((d) => d.dataDir))) await reapLeftovers({ dir: childrenDir(dataDir), graceMs: 1_000, warn: () => undefined });
+  for (const dataDir of new Set(daemons.map((d) => d.dataDir)))
+    await reapLeftovers({ dir: childrenDir(dataDir), graceMs: 1_000, warn: () => undefined });
 });
 
 describe('children of a killed daemon', { timeout: 240_000 }, () => {
@@ -150,7 +170,10 @@ describe('children of a killed daemon', { timeout: 240_000 }, () => {
     await eventually(() => (isAlive(train) ? undefined : true), 15_000, `the step (pid ${train}) to be stopped`);
     const run = (await status(second)).runs[0]!;
     assert.equal(run.status, 'failed');
-    assert.match(run.reason ?? '', new RegExp(`mlpd stopped while step 'train' \\(group default, pid ${group}\\) was running; it was stopped when mlpd restarted`));
+    assert.match(
+      run.reason ?? '',
+      new RegExp(`mlpd stopped while step 'train' \\(group default, pid ${group}\\) was running; it was stopped when mlpd restarted`),
+    );
     assert.equal(run.steps[0]!.status, 'failed');
     assert.match(run.steps[0]!.reason ?? '', new RegExp(`running \\(pid ${group}\\); it was stopped when mlpd restarted`));
     assert.match(second.stderr(), new RegExp(`stopped step 'train' of keeper/default \\(pid ${group}\\)`));
@@ -196,10 +219,14 @@ describe('children of a killed daemon', { timeout: 240_000 }, () => {
     const second = await start(repo, first.dataDir);
     await eventually(() => (isAlive(v1.pid) ? undefined : true), 15_000, `the old server (pid ${v1.pid}) to be stopped`);
     assert.ok(await portFree(v1.port), `port ${v1.port} is free again`);
-    const served = await eventually(async () => {
-      const res = await fetch(`${second.serveUrl}/endpoints/keeper/invocations`, { method: 'POST', body: '{}' });
-      return res.status === 200 ? ((await res.json()) as { v: string }) : undefined;
-    }, 30_000, 'v2 to serve again');
+    const served = await eventually(
+      async () => {
+        const res = await fetch(`${second.serveUrl}/endpoints/keeper/invocations`, { method: 'POST', body: '{}' });
+        return res.status === 200 ? ((await res.json()) as { v: string }) : undefined;
+      },
+      30_000,
+      'v2 to serve again',
+    );
     assert.equal(served.v, 'v2');
     const v2 = serverOf(repo, 'v2');
 

@@ -13,7 +13,13 @@ const git = (cwd: string, ...args: string[]) =>
   execFileSync('git', args, {
     cwd,
     encoding: 'utf8',
-    env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' },
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 't',
+      GIT_AUTHOR_EMAIL: 't@example.com',
+      GIT_COMMITTER_NAME: 't',
+      GIT_COMMITTER_EMAIL: 't@example.com',
+    },
   });
 
 describe('mlpd start --pull', () => {
@@ -41,27 +47,47 @@ describe('mlpd start --pull', () => {
     git(author, 'commit', '-qam', 'retrain daily');
     git(author, 'push', '-q');
 
-    await eventually(async () => {
-      const r = await runCli('mlp', ['status', '--json'], { env: d!.clientEnv() });
-      const s = JSON.parse(r.stdout) as { pipelines: { schedule: string }[] };
-      return s.pipelines[0]?.schedule === '15 4 * * *' ? true : undefined;
-    }, 8000, 'the pushed schedule');
+    await eventually(
+      async () => {
+        const r = await runCli('mlp', ['status', '--json'], { env: d!.clientEnv() });
+        const s = JSON.parse(r.stdout) as { pipelines: { schedule: string }[] };
+        return s.pipelines[0]?.schedule === '15 4 * * *' ? true : undefined;
+      },
+      8000,
+      'the pushed schedule',
+    );
     assert.match(d.stderr(), /fast-forwarded [0-9a-f]{8}\.\.[0-9a-f]{8} \(1 file changed\)/);
     assert.equal(git(server, 'rev-parse', 'HEAD'), git(author, 'rev-parse', 'HEAD'));
 
     // The merged change queues a run of the pipeline it touched, which trains every group.
-    const run = await eventually(async () => {
-      const r = await runCli('mlp', ['status', '--json'], { env: d!.clientEnv() });
-      const s = JSON.parse(r.stdout) as { pipelines: { runs: { trigger: string; status: string; gitCommit: string }[] }[] };
-      const change = s.pipelines[0]!.runs.find((x) => x.trigger === 'change');
-      return change && change.status !== 'queued' && change.status !== 'running' ? change : undefined;
-    }, 20_000, 'the run of the merged change');
+    const run = await eventually(
+      async () => {
+        const r = await runCli('mlp', ['status', '--json'], { env: d!.clientEnv() });
+        const s = JSON.parse(r.stdout) as { pipelines: { runs: { trigger: string; status: string; gitCommit: string }[] }[] };
+        const change = s.pipelines[0]!.runs.find((x) => x.trigger === 'change');
+        return change && change.status !== 'queued' && change.status !== 'running' ? change : undefined;
+      },
+      20_000,
+      'the run of the merged change',
+    );
     assert.equal(run.status, 'succeeded');
     assert.equal(run.gitCommit, git(author, 'rev-parse', 'HEAD').trim());
   });
 
   it('refuses --pull on a folder that is not a git clone (exit 2)', async () => {
-    const r = await runCli('mlpd', ['start', '--repo', copyExampleRepo(), '--data-dir', mkdtempSync(join(tmpdir(), 'mlp-data-')), '--port', '0', '--serve-port', '0', '--pull', '1s']);
+    const r = await runCli('mlpd', [
+      'start',
+      '--repo',
+      copyExampleRepo(),
+      '--data-dir',
+      mkdtempSync(join(tmpdir(), 'mlp-data-')),
+      '--port',
+      '0',
+      '--serve-port',
+      '0',
+      '--pull',
+      '1s',
+    ]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--pull: .* is not a git clone/);
   });

@@ -12,7 +12,12 @@ import { eventually, startTestDaemon, type TestDaemon } from '../helpers/daemon.
 import { copyExampleRepo, writeFiles } from '../helpers/repo.js';
 
 interface StatusJson {
-  pipelines: { name: string; schedule: string | null; groups: string[]; problems: { file: string; line: number; col: number; message: string }[] }[];
+  pipelines: {
+    name: string;
+    schedule: string | null;
+    groups: string[];
+    problems: { file: string; line: number; col: number; message: string }[];
+  }[];
   repo: { problems: { file: string; line: number; message: string }[] };
 }
 
@@ -38,18 +43,26 @@ describe('repo watching', () => {
     // A valid edit shows up within 5 s.
     const original = readFileSync(file, 'utf8');
     writeFileSync(file, original.replace('"0 2 * * 1"', '"30 3 * * *"'));
-    const edited = await eventually(async () => {
-      const s = await status(d);
-      return s.pipelines[0]?.schedule === '30 3 * * *' ? s : undefined;
-    }, 5000, 'the edited schedule');
+    const edited = await eventually(
+      async () => {
+        const s = await status(d);
+        return s.pipelines[0]?.schedule === '30 3 * * *' ? s : undefined;
+      },
+      5000,
+      'the edited schedule',
+    );
     assert.equal(edited.pipelines[0]!.problems.length, 0);
 
     // A broken edit is reported at its position; the previous version stays in force.
     writeFileSync(file, original.replace('"0 2 * * 1"', '"30 3 * * *"').replace('step_percent: 20', 'step_percent: 150'));
-    const broken = await eventually(async () => {
-      const s = await status(d);
-      return s.pipelines[0]?.problems.length ? s : undefined;
-    }, 5000, 'the invalid edit to be reported');
+    const broken = await eventually(
+      async () => {
+        const s = await status(d);
+        return s.pipelines[0]?.problems.length ? s : undefined;
+      },
+      5000,
+      'the invalid edit to be reported',
+    );
     const p = broken.pipelines[0]!;
     assert.equal(p.schedule, '30 3 * * *');
     assert.equal(p.problems[0]!.line, 24);
@@ -63,20 +76,35 @@ describe('repo watching', () => {
 
     // A new pipeline folder appears; a deleted one disappears.
     writeFiles(repo, { 'churn/pipeline.yaml': 'pipeline:\n  name: churn\n' });
-    await eventually(async () => ((await status(d)).pipelines.some((x) => x.name === 'churn') ? true : undefined), 5000, 'the added pipeline');
+    await eventually(
+      async () => ((await status(d)).pipelines.some((x) => x.name === 'churn') ? true : undefined),
+      5000,
+      'the added pipeline',
+    );
     const churn = (await status(d)).pipelines.find((x) => x.name === 'churn')!;
     assert.deepEqual(churn.groups, ['default']);
     rmSync(join(repo, 'churn'), { recursive: true });
-    await eventually(async () => ((await status(d)).pipelines.some((x) => x.name === 'churn') ? undefined : true), 5000, 'the removed pipeline to go');
+    await eventually(
+      async () => ((await status(d)).pipelines.some((x) => x.name === 'churn') ? undefined : true),
+      5000,
+      'the removed pipeline to go',
+    );
 
     // A file that never was valid is a repo problem, not a pipeline.
     writeFiles(repo, { 'bad/pipeline.yaml': 'pipeline:\n  nmae: x\n' });
-    const withBad = await eventually(async () => {
-      const s = await status(d);
-      return s.repo.problems.length ? s : undefined;
-    }, 5000, 'the never-valid file to be reported');
+    const withBad = await eventually(
+      async () => {
+        const s = await status(d);
+        return s.repo.problems.length ? s : undefined;
+      },
+      5000,
+      'the never-valid file to be reported',
+    );
     assert.match(withBad.repo.problems.map((x) => x.message).join('\n'), /nmae/);
-    assert.deepEqual(withBad.pipelines.map((x) => x.name), ['demand-forecast']);
+    assert.deepEqual(
+      withBad.pipelines.map((x) => x.name),
+      ['demand-forecast'],
+    );
 
     // After a restart the last valid version is still the one in force.
     assert.equal(await d.stop(), 0);

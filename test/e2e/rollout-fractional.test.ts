@@ -34,7 +34,10 @@ interface RolloutJson {
 describe('a rollout in steps of 12.5%', () => {
   let d: TestDaemon;
   before(async () => {
-    const repo = pipelineRepo({ pipelineYaml: PIPELINE, extra: { 'forecast/train.py': GATED_TRAIN_PY, 'forecast/serve.py': GATED_SERVE_PY } });
+    const repo = pipelineRepo({
+      pipelineYaml: PIPELINE,
+      extra: { 'forecast/train.py': GATED_TRAIN_PY, 'forecast/serve.py': GATED_SERVE_PY },
+    });
     writeFileSync(join(repo, 'forecast/behaviour.json'), '{}');
     d = await startTestDaemon({ repo, args: ['--time-scale', '60'] });
   });
@@ -54,10 +57,14 @@ describe('a rollout in steps of 12.5%', () => {
     await eventually(async () => ((await rollout())?.phase === 'promoted' ? true : undefined), 60_000, 'v1 to go live');
 
     await deploy();
-    await eventually(async () => {
-      const r = await rollout();
-      return r?.candidateVersion === 'v2' && r.phase === 'shifting' ? r : undefined;
-    }, 60_000, 'v2 to start shifting');
+    await eventually(
+      async () => {
+        const r = await rollout();
+        return r?.candidateVersion === 'v2' && r.phase === 'shifting' ? r : undefined;
+      },
+      60_000,
+      'v2 to start shifting',
+    );
     const pause = await runCli('mlp', ['pause', 'shop'], { env: d.clientEnv() });
     assert.equal(pause.code, 0, pause.stderr);
     const paused = (await rollout())!;
@@ -69,19 +76,30 @@ describe('a rollout in steps of 12.5%', () => {
 
     const answeredBy: Record<string, number> = {};
     for (let x = 0; x < 800; x++) {
-      const res = await fetch(`${d.serveUrl}/endpoints/shop/invocations`, { method: 'POST', body: JSON.stringify({ x }), headers: { 'content-type': 'application/json' } });
+      const res = await fetch(`${d.serveUrl}/endpoints/shop/invocations`, {
+        method: 'POST',
+        body: JSON.stringify({ x }),
+        headers: { 'content-type': 'application/json' },
+      });
       assert.equal(res.status, 200);
       await res.arrayBuffer();
       const v = res.headers.get('x-mlp-variant')!;
       answeredBy[v] = (answeredBy[v] ?? 0) + 1;
     }
-    assert.ok(Math.abs((answeredBy.v2 ?? 0) - weight * 8) <= 2, `${weight}% of 800 requests to the candidate (1 in 8 at 12.5%): ${JSON.stringify(answeredBy)}`);
+    assert.ok(
+      Math.abs((answeredBy.v2 ?? 0) - weight * 8) <= 2,
+      `${weight}% of 800 requests to the candidate (1 in 8 at 12.5%): ${JSON.stringify(answeredBy)}`,
+    );
 
     assert.equal((await runCli('mlp', ['resume', 'shop'], { env: d.clientEnv() })).code, 0);
-    const done = await eventually(async () => {
-      const r = await rollout();
-      return r?.phase === 'promoted' ? r : undefined;
-    }, 60_000, 'v2 to be promoted');
+    const done = await eventually(
+      async () => {
+        const r = await rollout();
+        return r?.phase === 'promoted' ? r : undefined;
+      },
+      60_000,
+      'v2 to be promoted',
+    );
     assert.equal(done.candidateWeight, 100);
     const steps = done.decisions.filter((x) => x.rule === 'step').map((x) => x.observed);
     assert.deepEqual(steps, [12.5, 25, 37.5, 50, 62.5, 75, 87.5, 100]);

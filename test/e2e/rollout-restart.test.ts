@@ -72,9 +72,26 @@ class H(BaseHTTPRequestHandler):
 ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
 `;
 
-interface Decision { at: number; phase: string; rule: string; verdict: string; reason: string; observed: any; sample: any }
-interface RolloutJson { id: number; phase: string; candidateVersion: string; candidateWeight: number; decisions: Decision[] }
-interface PipelineJson { current: { version: string } | null; rollout: RolloutJson | null }
+interface Decision {
+  at: number;
+  phase: string;
+  rule: string;
+  verdict: string;
+  reason: string;
+  observed: any;
+  sample: any;
+}
+interface RolloutJson {
+  id: number;
+  phase: string;
+  candidateVersion: string;
+  candidateWeight: number;
+  decisions: Decision[];
+}
+interface PipelineJson {
+  current: { version: string } | null;
+  rollout: RolloutJson | null;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -94,7 +111,11 @@ describe('rollouts across daemon restarts', () => {
     const byVariant: Record<string, number> = {};
     const loop = (async () => {
       for (let x = 1; running; x++) {
-        const res = await fetch(`${d.serveUrl}/endpoints/shop/invocations`, { method: 'POST', body: JSON.stringify({ x }), headers: { 'content-type': 'application/json' } }).catch(() => null);
+        const res = await fetch(`${d.serveUrl}/endpoints/shop/invocations`, {
+          method: 'POST',
+          body: JSON.stringify({ x }),
+          headers: { 'content-type': 'application/json' },
+        }).catch(() => null);
         if (!res) {
           await sleep(50); // the daemon is down
           continue;
@@ -117,10 +138,14 @@ describe('rollouts across daemon restarts', () => {
     return before;
   };
   const rolloutWhere = (newerThan: number, what: string, test: (r: RolloutJson) => boolean, timeoutMs = 60_000) =>
-    eventually(async () => {
-      const r = (await status()).rollout;
-      return r && r.id > newerThan && test(r) ? r : undefined;
-    }, timeoutMs, what);
+    eventually(
+      async () => {
+        const r = (await status()).rollout;
+        return r && r.id > newerThan && test(r) ? r : undefined;
+      },
+      timeoutMs,
+      what,
+    );
   const stopDaemon = async (signal: NodeJS.Signals) => {
     await d.stop(signal);
     return d.dataDir;
@@ -131,8 +156,14 @@ describe('rollouts across daemon restarts', () => {
   /** The step's words are true: the whole interval watched, and no more of the candidate's requests than it answered. */
   const assertTrueWords = (r: RolloutJson, stepped: Decision, byVariant: Record<string, number>) => {
     assert.equal(stepped.sample.watchedMs, STEP_MS);
-    assert.match(stepped.reason, new RegExp(`^watched 6 s at 25% without a rollback: ${r.candidateVersion} of default served \\d+ requests`));
-    assert.ok(stepped.sample.requests > 0 && stepped.sample.requests <= (byVariant[r.candidateVersion] ?? 0), `${stepped.sample.requests} counted, ${JSON.stringify(byVariant)} answered`);
+    assert.match(
+      stepped.reason,
+      new RegExp(`^watched 6 s at 25% without a rollback: ${r.candidateVersion} of default served \\d+ requests`),
+    );
+    assert.ok(
+      stepped.sample.requests > 0 && stepped.sample.requests <= (byVariant[r.candidateVersion] ?? 0),
+      `${stepped.sample.requests} counted, ${JSON.stringify(byVariant)} answered`,
+    );
   };
   const promote = async (before: number) => {
     const promoted = await runCli('mlp', ['promote', 'shop'], { env: d.clientEnv() });
@@ -140,7 +171,8 @@ describe('rollouts across daemon restarts', () => {
     assert.equal((await rolloutWhere(before, 'the promotion', ended)).phase, 'promoted');
   };
   const ended = (r: RolloutJson) => ['promoted', 'blocked', 'rolled_back', 'failed'].includes(r.phase);
-  const index = (r: RolloutJson, rule: string, verdict: string, phase?: string) => r.decisions.findIndex((x) => x.rule === rule && x.verdict === verdict && (!phase || x.phase === phase));
+  const index = (r: RolloutJson, rule: string, verdict: string, phase?: string) =>
+    r.decisions.findIndex((x) => x.rule === rule && x.verdict === verdict && (!phase || x.phase === phase));
 
   before(async () => {
     repo = pipelineRepo({ pipelineYaml: PIPELINE, extra: { 'forecast/train.py': GATED_TRAIN_PY, 'forecast/serve.py': SERVE_PY } });
@@ -193,7 +225,10 @@ describe('rollouts across daemon restarts', () => {
       const block = r.decisions.at(-1)!;
       assert.equal(block.verdict, 'block');
       assert.equal(block.rule, 'candidates_live');
-      assert.match(block.reason, /^the daemon restarted and a candidate did not come back: v\d+ of shop\/default did not start: the model server did not answer GET \/ping with 200 within 8s \(serve.startup_timeout_seconds\); its last output: hanging at start/);
+      assert.match(
+        block.reason,
+        /^the daemon restarted and a candidate did not come back: v\d+ of shop\/default did not start: the model server did not answer GET \/ping with 200 within 8s \(serve.startup_timeout_seconds\); its last output: hanging at start/,
+      );
       assert.ok(!r.decisions.some((x) => x.rule === 'replay'), 'no replay verdict on a server that was not there');
       assert.equal((await status()).current?.version, 'v2', 'the current version serves on');
     } finally {
@@ -205,7 +240,11 @@ describe('rollouts across daemon restarts', () => {
     it(`does not count the time the daemon was down (${signal}) as watched: the step waits its remaining time once the candidate is live`, async () => {
       live = traffic();
       const before = await deploy({ start_delay: 2 });
-      const at25 = await rolloutWhere(before, 'the shift to start', (r) => (r.phase === 'shifting' && r.candidateWeight === 25) || ended(r));
+      const at25 = await rolloutWhere(
+        before,
+        'the shift to start',
+        (r) => (r.phase === 'shifting' && r.candidateWeight === 25) || ended(r),
+      );
       assert.equal(at25.candidateWeight, 25, JSON.stringify(at25.decisions, null, 1));
       const stepStarted = at25.decisions.find((x) => x.rule === 'step' && x.observed === 25)!.at;
       await sleep(Math.max(0, stepStarted + 2000 - Date.now())); // about a third of the step is watched
@@ -224,20 +263,29 @@ describe('rollouts across daemon restarts', () => {
       // However the clocks are read, the step came no earlier than the candidate's start (2 s) and the rest of
       // its interval after the restart (a SIGTERM'd daemon watches until it stops: a second of margin) ...
       const left = STEP_MS - watchedBefore;
-      assert.ok(stepped.at >= restartedAt + 2000 + left - 1000, `stepped ${stepped.at - restartedAt} ms after the restart; ${left} ms of the step were left`);
+      assert.ok(
+        stepped.at >= restartedAt + 2000 + left - 1000,
+        `stepped ${stepped.at - restartedAt} ms after the restart; ${left} ms of the step were left`,
+      );
       // ... and, by the stored decisions, its remaining time after the candidate was live again.
       const held = r.decisions.find((x) => x.rule === 'restart' && x.phase === 'shifting');
       const back = r.decisions.find((x) => x.rule === 'candidates_live' && x.verdict === 'resume' && x.phase === 'shifting');
       assert.ok(held && back, JSON.stringify(r.decisions, null, 1));
-      assert.ok(held.observed.watchedMs <= watchedBefore + 1000, `watched ${held.observed.watchedMs} ms before a stop ${watchedBefore} ms into the step`);
+      assert.ok(
+        held.observed.watchedMs <= watchedBefore + 1000,
+        `watched ${held.observed.watchedMs} ms before a stop ${watchedBefore} ms into the step`,
+      );
       assert.ok(back.at >= held.at + 1500, 'the candidate took its time to start again');
-      assert.ok(stepped.at - back.at >= STEP_MS - held.observed.watchedMs - 50, `${stepped.at - back.at} ms after the candidate was live; ${STEP_MS - held.observed.watchedMs} ms were left`);
+      assert.ok(
+        stepped.at - back.at >= STEP_MS - held.observed.watchedMs - 50,
+        `${stepped.at - back.at} ms after the candidate was live; ${STEP_MS - held.observed.watchedMs} ms were left`,
+      );
       assertTrueWords(r, stepped, byVariant);
       await promote(before);
     });
   }
 
-  it('stops the step\'s clock while the candidate\'s server is down mid-step, and goes on once it is live again', async () => {
+  it("stops the step's clock while the candidate's server is down mid-step, and goes on once it is live again", async () => {
     live = traffic();
     const before = await deploy({ start_delay: 2 });
     const at25 = await rolloutWhere(before, 'the shift to start', (r) => (r.phase === 'shifting' && r.candidateWeight === 25) || ended(r));
@@ -254,10 +302,19 @@ describe('rollouts across daemon restarts', () => {
     const back = r.decisions.find((x) => x.rule === 'candidates_live' && x.verdict === 'resume' && x.phase === 'shifting');
     assert.ok(stepped && down && back, JSON.stringify(r.decisions, null, 1));
     assert.match(down.reason, new RegExp(`^${r.candidateVersion} of shop/default is not live \\(starting: the model server exited`));
-    assert.ok(down.observed.watchedMs <= killedAt - stepStarted, `watched ${down.observed.watchedMs} ms of a step whose candidate was killed ${killedAt - stepStarted} ms in`);
+    assert.ok(
+      down.observed.watchedMs <= killedAt - stepStarted,
+      `watched ${down.observed.watchedMs} ms of a step whose candidate was killed ${killedAt - stepStarted} ms in`,
+    );
     assert.ok(back.at - down.at >= 2000, 'its server took its time to start again');
-    assert.ok(stepped.at - back.at >= STEP_MS - down.observed.watchedMs - 50, `${stepped.at - back.at} ms after the candidate was live; ${STEP_MS - down.observed.watchedMs} ms were left`);
-    assert.ok(stepped.at - stepStarted >= STEP_MS + 2000, `the step came ${stepped.at - stepStarted} ms after it began: the time its candidate was down is not watched time`);
+    assert.ok(
+      stepped.at - back.at >= STEP_MS - down.observed.watchedMs - 50,
+      `${stepped.at - back.at} ms after the candidate was live; ${STEP_MS - down.observed.watchedMs} ms were left`,
+    );
+    assert.ok(
+      stepped.at - stepStarted >= STEP_MS + 2000,
+      `the step came ${stepped.at - stepStarted} ms after it began: the time its candidate was down is not watched time`,
+    );
     assertTrueWords(r, stepped, byVariant);
     await promote(before);
   });

@@ -39,7 +39,11 @@ interface RolloutJson {
   gates: Record<string, { passed: boolean; skipped: boolean; summary: string; report: any }>;
   decisions: { phase: string; rule: string; verdict: string; reason: string; observed: unknown; threshold: unknown; sample: any }[];
 }
-interface PipelineJson { current: { version: string } | null; rollout: RolloutJson | null; runs: { status: string }[] }
+interface PipelineJson {
+  current: { version: string } | null;
+  rollout: RolloutJson | null;
+  runs: { status: string }[];
+}
 
 describe('gated rollouts', () => {
   let d: TestDaemon;
@@ -52,7 +56,11 @@ describe('gated rollouts', () => {
     return (JSON.parse(r.stdout) as { pipelines: PipelineJson[] }).pipelines[0]!;
   };
   const invoke = (x: number) =>
-    fetch(`${d.serveUrl}/endpoints/shop/invocations`, { method: 'POST', body: JSON.stringify({ x }), headers: { 'content-type': 'application/json' } });
+    fetch(`${d.serveUrl}/endpoints/shop/invocations`, {
+      method: 'POST',
+      body: JSON.stringify({ x }),
+      headers: { 'content-type': 'application/json' },
+    });
   /** Live traffic in the background: x from `from` upwards; resolves with the statuses seen. */
   const traffic = (from: number) => {
     let running = true;
@@ -75,15 +83,19 @@ describe('gated rollouts', () => {
     const r = await runCli('mlp', ['deploy', 'shop'], { env: d.clientEnv() });
     assert.equal(r.code, 0, r.stderr);
     let hooked = false;
-    return eventually(async () => {
-      const ro = (await status()).rollout;
-      if (!ro || ro.id === before) return undefined;
-      if (!hooked && opts.during && ro.phase === 'shifting' && ro.candidateWeight > 0) {
-        hooked = true;
-        await opts.during(ro);
-      }
-      return ['promoted', 'blocked', 'rolled_back', 'failed'].includes(ro.phase) ? ro : undefined;
-    }, 60_000, `the rollout to end ${expected}`);
+    return eventually(
+      async () => {
+        const ro = (await status()).rollout;
+        if (!ro || ro.id === before) return undefined;
+        if (!hooked && opts.during && ro.phase === 'shifting' && ro.candidateWeight > 0) {
+          hooked = true;
+          await opts.during(ro);
+        }
+        return ['promoted', 'blocked', 'rolled_back', 'failed'].includes(ro.phase) ? ro : undefined;
+      },
+      60_000,
+      `the rollout to end ${expected}`,
+    );
   };
 
   before(async () => {
@@ -118,7 +130,10 @@ describe('gated rollouts', () => {
     assert.equal(r.candidateWeight, 100);
     const steps = r.decisions.map((x) => `${x.rule}:${x.verdict}`);
     assert.deepEqual(steps.slice(0, 4), ['candidates_live:advance', 'data_checks:skip', 'integration_tests:advance', 'replay:advance']);
-    assert.deepEqual(r.decisions.filter((x) => x.rule === 'step').map((x) => x.observed), [25, 50, 75, 100]);
+    assert.deepEqual(
+      r.decisions.filter((x) => x.rule === 'step').map((x) => x.observed),
+      [25, 50, 75, 100],
+    );
     assert.equal(r.decisions.at(-1)!.verdict, 'promote');
     assert.match(r.gates.replay!.summary, /\d+ requests/);
     assert.equal((await status()).current?.version, 'v2');
@@ -137,7 +152,10 @@ describe('gated rollouts', () => {
     const sample = report.regressions.samples[0];
     assert.equal(sample.candidate.status, 500);
     assert.equal(sample.current.status, 200);
-    assert.ok(statuses.every((s) => s === 200), 'live traffic only saw the current model');
+    assert.ok(
+      statuses.every((s) => s === 200),
+      'live traffic only saw the current model',
+    );
     assert.equal((await status()).current?.version, 'v2');
   });
 

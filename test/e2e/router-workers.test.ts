@@ -33,11 +33,30 @@ const PIPELINE = `pipeline:
       requests: 50
 `;
 
-interface VariantJson { group: string; variant: string; role: string; weight: number; metrics: { total: { requests: number; errors: number } } | null }
-interface RolloutJson { id: number; phase: string; candidateWeight: number; decisions: { rule: string; verdict: string }[] }
-interface PipelineJson { current: { version: string } | null; rollout: RolloutJson | null; variants: VariantJson[] }
+interface VariantJson {
+  group: string;
+  variant: string;
+  role: string;
+  weight: number;
+  metrics: { total: { requests: number; errors: number } } | null;
+}
+interface RolloutJson {
+  id: number;
+  phase: string;
+  candidateWeight: number;
+  decisions: { rule: string; verdict: string }[];
+}
+interface PipelineJson {
+  current: { version: string } | null;
+  rollout: RolloutJson | null;
+  variants: VariantJson[];
+}
 
-interface Answer { status: number; variant: string | null; worker: string }
+interface Answer {
+  status: number;
+  variant: string | null;
+  worker: string;
+}
 
 /** Every request on a connection of its own, so the kernel spreads them over the workers' accepts. */
 const fresh = new Agent({ keepAlive: false });
@@ -54,17 +73,21 @@ describe('router workers (--serve-workers 2)', () => {
   const invoke = (x: number) =>
     new Promise<Answer>((resolve, reject) => {
       const body = JSON.stringify({ x });
-      const req = request(`${d.serveUrl}/endpoints/shop/invocations`, { method: 'POST', agent: fresh, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-        res.resume();
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode!,
-            variant: (res.headers['x-mlp-variant'] as string | undefined) ?? null,
-            // A router's inference ids start with its own random prefix: which worker answered.
-            worker: String(res.headers['x-mlp-inference-id']).split('-')[0]!,
-          }),
-        );
-      });
+      const req = request(
+        `${d.serveUrl}/endpoints/shop/invocations`,
+        { method: 'POST', agent: fresh, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          res.resume();
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode!,
+              variant: (res.headers['x-mlp-variant'] as string | undefined) ?? null,
+              // A router's inference ids start with its own random prefix: which worker answered.
+              worker: String(res.headers['x-mlp-inference-id']).split('-')[0]!,
+            }),
+          );
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -103,10 +126,14 @@ describe('router workers (--serve-workers 2)', () => {
     });
     d = await startTestDaemon({ repo, args: ['--time-scale', '60', '--serve-workers', '2'] });
     assert.equal((await runCli('mlp', ['deploy', 'shop'], { env: d.clientEnv() })).code, 0);
-    const p = await eventually(async () => {
-      const s = await status();
-      return s.current?.version === 'v1' && s.variants.length === 1 ? s : undefined;
-    }, 60_000, 'v1 to serve');
+    const p = await eventually(
+      async () => {
+        const s = await status();
+        return s.current?.version === 'v1' && s.variants.length === 1 ? s : undefined;
+      },
+      60_000,
+      'v1 to serve',
+    );
     group = p.variants[0]!.group;
   });
   after(async () => {
@@ -120,26 +147,38 @@ describe('router workers (--serve-workers 2)', () => {
     assert.ok(answers.every((a) => a.status === 200 && a.variant === 'v1'));
     assert.equal(new Set(answers.map((a) => a.worker)).size, 2, 'both workers answered');
     // Metrics from both workers are merged into the daemon's: none lost.
-    await eventually(async () => ((await status()).variants[0]!.metrics?.total.requests === sent ? true : undefined), 10_000, `metrics to count ${sent} requests`);
+    await eventually(
+      async () => ((await status()).variants[0]!.metrics?.total.requests === sent ? true : undefined),
+      10_000,
+      `metrics to count ${sent} requests`,
+    );
     // Each worker writes its own capture files; replay's reader finds every record.
-    await eventually(async () => {
-      let n = 0;
-      for await (const _ of readCapture({ dir: join(d.dataDir, 'capture'), pipeline: 'shop', group, sinceMs: 0, limit: 10_000 })) n++;
-      return n === sent ? true : undefined;
-    }, 10_000, `capture to hold ${sent} records`);
+    await eventually(
+      async () => {
+        let n = 0;
+        for await (const _ of readCapture({ dir: join(d.dataDir, 'capture'), pipeline: 'shop', group, sinceMs: 0, limit: 10_000 })) n++;
+        return n === sent ? true : undefined;
+      },
+      10_000,
+      `capture to hold ${sent} records`,
+    );
   });
 
   it('splits by weight on every worker, restarts a killed worker with the routes in force, and a rollback holds on all of them at once', async () => {
     // v2 fails for x >= 100,000 only: it passes replay on captured traffic, then fails live.
     writeFileSync(join(repo, 'forecast/behaviour.json'), JSON.stringify({ fail_above: 100_000 }));
     assert.equal((await runCli('mlp', ['deploy', 'shop'], { env: d.clientEnv() })).code, 0);
-    await eventually(async () => {
-      const ro = (await status()).rollout;
-      if (ro?.phase !== 'shifting' || ro.candidateWeight !== 50) return undefined;
-      const paused = await runCli('mlp', ['pause', 'shop'], { env: d.clientEnv() });
-      assert.equal(paused.code, 0, paused.stderr);
-      return true;
-    }, 60_000, 'the shift to reach 50%');
+    await eventually(
+      async () => {
+        const ro = (await status()).rollout;
+        if (ro?.phase !== 'shifting' || ro.candidateWeight !== 50) return undefined;
+        const paused = await runCli('mlp', ['pause', 'shop'], { env: d.clientEnv() });
+        assert.equal(paused.code, 0, paused.stderr);
+        return true;
+      },
+      60_000,
+      'the shift to reach 50%',
+    );
     assert.equal((await status()).rollout?.candidateWeight, 50, 'paused at 50%');
 
     // Each worker alternates 50/50 (smooth weighted round-robin): the whole split is off by one per worker at most.
@@ -159,18 +198,25 @@ describe('router workers (--serve-workers 2)', () => {
     sent += again.length;
     assert.ok(again.every((a) => a.status === 200));
     assert.equal(new Set(again.map((a) => a.worker)).size, 2, 'both workers answered, the new one too');
-    assert.ok(Math.abs(count(again, 'v1') - count(again, 'v2')) <= 2, `after the restart: v1 ${count(again, 'v1')} / v2 ${count(again, 'v2')}`);
+    assert.ok(
+      Math.abs(count(again, 'v1') - count(again, 'v2')) <= 2,
+      `after the restart: v1 ${count(again, 'v1')} / v2 ${count(again, 'v2')}`,
+    );
 
     // Live traffic that v2 fails: the errors arrive on both workers, the watch sees them merged.
     let x = 100_000;
     const seen: Answer[] = [];
-    await eventually(async () => {
-      const answers = await burst(x, 40);
-      x += 40;
-      seen.push(...answers);
-      const ro = (await status()).rollout;
-      return ro?.phase === 'rolled_back' ? ro : undefined;
-    }, 60_000, 'the rollback');
+    await eventually(
+      async () => {
+        const answers = await burst(x, 40);
+        x += 40;
+        seen.push(...answers);
+        const ro = (await status()).rollout;
+        return ro?.phase === 'rolled_back' ? ro : undefined;
+      },
+      60_000,
+      'the rollback',
+    );
     // Recorded: from now on no worker may send a request to v2.
     const afterRollback = await burst(x, 200);
     assert.equal(count(afterRollback, 'v2'), 0, 'no candidate answer after the rollback was recorded');

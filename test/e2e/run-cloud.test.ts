@@ -42,7 +42,9 @@ describe('mlp run --cloud', () => {
     - name: train
       command: python3 train.py
 `,
-      extra: { 'mlp.yaml': `warehouses:\n  warehouse: sqlite:warehouse.db\naws:\n  region: us-east-1\n  role_arn: ${ROLE}\n  bucket: team-mlp\n` },
+      extra: {
+        'mlp.yaml': `warehouses:\n  warehouse: sqlite:warehouse.db\naws:\n  region: us-east-1\n  role_arn: ${ROLE}\n  bucket: team-mlp\n`,
+      },
     });
   });
   after(async () => {
@@ -50,7 +52,10 @@ describe('mlp run --cloud', () => {
   });
 
   const run = (step: string) =>
-    runCli('mlp', ['run', step, '--cloud'], { cwd: join(repo, 'forecast'), env: { ...moto.env, MLP_DATA_DIR: mkdtempSync(join(tmpdir(), 'mlp-data-')) } });
+    runCli('mlp', ['run', step, '--cloud'], {
+      cwd: join(repo, 'forecast'),
+      env: { ...moto.env, MLP_DATA_DIR: mkdtempSync(join(tmpdir(), 'mlp-data-')) },
+    });
 
   it('runs a processing step as a SageMaker processing job with the code in S3, creating the bucket first', async () => {
     const r = await run('preprocess');
@@ -60,7 +65,10 @@ describe('mlp run --cloud', () => {
     assert.equal(jobs.ProcessingJobSummaries?.length, 1);
     assert.match(jobs.ProcessingJobSummaries![0]!.ProcessingJobName!, /^mlp-forecast-london-preprocess-/);
     const objects = await s3.send(new ListObjectsV2Command({ Bucket: 'team-mlp', Prefix: 'mlp/forecast/runs/' }));
-    assert.ok(objects.Contents?.some((o) => o.Key!.endsWith('/london/preprocess/code.tar.gz')), JSON.stringify(objects.Contents?.map((o) => o.Key)));
+    assert.ok(
+      objects.Contents?.some((o) => o.Key!.endsWith('/london/preprocess/code.tar.gz')),
+      JSON.stringify(objects.Contents?.map((o) => o.Key)),
+    );
   });
 
   it('runs train as a training job with the instance type and time limit of the config', async () => {

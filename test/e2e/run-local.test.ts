@@ -11,8 +11,16 @@ import { pipelineRepo, SERVE_PY, TRAIN_PY } from '../helpers/pipelines.js';
 function versions(dataDir: string) {
   const db = new Database(join(dataDir, 'mlp.db'), { readonly: true });
   try {
-    return db.prepare('SELECT pipeline, group_name AS "group", version, artifact_uri AS uri, metrics_json AS metrics FROM model_versions ORDER BY pipeline, group_name, version').all() as {
-      pipeline: string; group: string; version: number; uri: string; metrics: string;
+    return db
+      .prepare(
+        'SELECT pipeline, group_name AS "group", version, artifact_uri AS uri, metrics_json AS metrics FROM model_versions ORDER BY pipeline, group_name, version',
+      )
+      .all() as {
+      pipeline: string;
+      group: string;
+      version: number;
+      uri: string;
+      metrics: string;
     }[];
   } finally {
     db.close();
@@ -46,14 +54,30 @@ describe('mlp run --local', () => {
     assert.match(train.stderr, /london: model version v1/);
 
     const v = versions(dataDir);
-    assert.deepEqual(v.map((x) => [x.group, x.version]), [['london', 1], ['paris', 1]]);
+    assert.deepEqual(
+      v.map((x) => [x.group, x.version]),
+      [
+        ['london', 1],
+        ['paris', 1],
+      ],
+    );
     assert.deepEqual(JSON.parse(v[0]!.metrics), { rmse: 1.5 });
     assert.deepEqual(JSON.parse(readFileSync(join(v[0]!.uri, 'model.json'), 'utf8')), { group: 'london', scale: 6 });
 
-    const again = await runCli('mlp', ['run', 'train', '--local', '--group', 'paris', '--pipeline', join(repo, 'forecast')], { cwd: tmpdir(), env });
+    const again = await runCli('mlp', ['run', 'train', '--local', '--group', 'paris', '--pipeline', join(repo, 'forecast')], {
+      cwd: tmpdir(),
+      env,
+    });
     assert.equal(again.code, 0, again.stderr);
     assert.doesNotMatch(again.stdout, /london/);
-    assert.deepEqual(versions(dataDir).map((x) => [x.group, x.version]), [['london', 1], ['paris', 1], ['paris', 2]]);
+    assert.deepEqual(
+      versions(dataDir).map((x) => [x.group, x.version]),
+      [
+        ['london', 1],
+        ['paris', 1],
+        ['paris', 2],
+      ],
+    );
   });
 
   it('exits 1 with the failing group and its cause; other groups still run', async () => {
@@ -63,7 +87,10 @@ describe('mlp run --local', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /✖ paris: train failed in .*: step 'train' exited with code 3: ValueError: cannot train paris/);
     assert.match(r.stderr, /train failed: 1 of 2 groups failed: paris: step 'train' exited with code 3/);
-    assert.deepEqual(versions(dataDir).map((x) => x.group), ['london']);
+    assert.deepEqual(
+      versions(dataDir).map((x) => x.group),
+      ['london'],
+    );
   });
 
   it('says what is wrong with the command line, the step name or the config', async () => {
@@ -90,7 +117,10 @@ describe('mlp run --local', () => {
     const repo = pipelineRepo({
       pipelineYaml: 'pipeline:\n  name: forecast\n  groups:\n    generate: true\n    source: warehouse.towns\n',
     });
-    const r = await runCli('mlp', ['run', 'train', '--local'], { cwd: join(repo, 'forecast'), env: { MLP_DATA_DIR: mkdtempSync(join(tmpdir(), 'mlp-data-')) } });
+    const r = await runCli('mlp', ['run', 'train', '--local'], {
+      cwd: join(repo, 'forecast'),
+      env: { MLP_DATA_DIR: mkdtempSync(join(tmpdir(), 'mlp-data-')) },
+    });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /warehouse 'warehouse': table 'towns' does not exist/);
     assert.equal(existsSync(join(repo, 'forecast', 'model')), false);
@@ -99,16 +129,22 @@ describe('mlp run --local', () => {
   describe('groups whose names are paths', () => {
     /** Every file and folder under `dir` with its modification time (links: where they point). */
     const snapshot = (dir: string): string[] =>
-      readdirSync(dir, { recursive: true, withFileTypes: true }).map((e) => {
-        const path = join(e.parentPath, e.name);
-        return `${relative(dir, path)} ${e.isSymbolicLink() ? realpathSync(path) : statSync(path).mtimeMs}`;
-      }).sort();
+      readdirSync(dir, { recursive: true, withFileTypes: true })
+        .map((e) => {
+          const path = join(e.parentPath, e.name);
+          return `${relative(dir, path)} ${e.isSymbolicLink() ? realpathSync(path) : statSync(path).mtimeMs}`;
+        })
+        .sort();
 
     it('keeps every run, link and version inside the data dir and the pipeline, under the group it came from', async () => {
       const hostile = ['../../../../OUTSIDE', '../other-pipeline/default'];
       const repo = pipelineRepo({
         cities: ['london', ...hostile, '', 'lon\ndon'],
-        extra: { 'other-pipeline/pipeline.yaml': 'pipeline:\n  name: other-pipeline\n', 'other-pipeline/train.py': TRAIN_PY, 'other-pipeline/serve.py': SERVE_PY },
+        extra: {
+          'other-pipeline/pipeline.yaml': 'pipeline:\n  name: other-pipeline\n',
+          'other-pipeline/train.py': TRAIN_PY,
+          'other-pipeline/serve.py': SERVE_PY,
+        },
       });
       // The data dir deep in a folder of its own: whatever escapes it (up to 4 levels) shows up around it.
       const around = mkdtempSync(join(tmpdir(), 'mlp-around-'));
@@ -120,7 +156,12 @@ describe('mlp run --local', () => {
       const othersFiles = [join(dataDir, 'runs', 'other-pipeline'), join(dataDir, 'artifacts', 'other-pipeline')].map(snapshot);
 
       const r = await runCli('mlp', ['run', 'train', '--local'], { cwd: join(repo, 'forecast'), env });
-      assert.deepEqual(readdirSync(around, { recursive: true, encoding: 'utf8' }).filter((p) => !p.startsWith('a/b/data/')).sort(), ['a', 'a/b', 'a/b/data']);
+      assert.deepEqual(
+        readdirSync(around, { recursive: true, encoding: 'utf8' })
+          .filter((p) => !p.startsWith('a/b/data/'))
+          .sort(),
+        ['a', 'a/b', 'a/b/data'],
+      );
       for (const entry of readdirSync(dataDir, { recursive: true, withFileTypes: true })) {
         const real = realpathSync(join(entry.parentPath, entry.name));
         assert.ok(real.startsWith(realpathSync(dataDir) + '/'), `${real} is outside the data dir`);
@@ -129,17 +170,26 @@ describe('mlp run --local', () => {
 
       assert.equal(r.code, 0, r.stderr);
       // Values that cannot be groups are named, with why; the other groups run.
-      assert.match(r.stderr, /mlp run: groups\.source warehouse\.cities: the value "" is not used as a group: a group name cannot be empty \(fix or remove its rows\)/);
-      assert.match(r.stderr, /the value "lon\\ndon" is not used as a group: a group name cannot contain control characters \(U\+000A at position 4\)/);
+      assert.match(
+        r.stderr,
+        /mlp run: groups\.source warehouse\.cities: the value "" is not used as a group: a group name cannot be empty \(fix or remove its rows\)/,
+      );
+      assert.match(
+        r.stderr,
+        /the value "lon\\ndon" is not used as a group: a group name cannot contain control characters \(U\+000A at position 4\)/,
+      );
       assert.match(r.stderr, /train --local for 3 groups/);
 
       const stored = versions(dataDir);
-      assert.deepEqual(stored.map((v) => [v.pipeline, v.group, v.version]), [
-        ['forecast', '../../../../OUTSIDE', 1],
-        ['forecast', '../other-pipeline/default', 1],
-        ['forecast', 'london', 1],
-        ['other-pipeline', 'default', 1],
-      ]);
+      assert.deepEqual(
+        stored.map((v) => [v.pipeline, v.group, v.version]),
+        [
+          ['forecast', '../../../../OUTSIDE', 1],
+          ['forecast', '../other-pipeline/default', 1],
+          ['forecast', 'london', 1],
+          ['other-pipeline', 'default', 1],
+        ],
+      );
       for (const v of stored) {
         assert.ok(v.uri.startsWith(join(dataDir, 'artifacts', v.pipeline) + '/'), `${v.group}: ${v.uri}`);
         assert.equal(JSON.parse(readFileSync(join(v.uri, 'model.json'), 'utf8')).group, v.group);
@@ -162,7 +212,11 @@ describe('mlp run --local', () => {
       assert.equal(v!.group, '../x');
       assert.match(v!.uri, new RegExp(`^${dataDir}/artifacts/forecast/x~[0-9a-f]{16}/v1$`));
 
-      for (const [group, why] of [['', /a group name cannot be empty/], ['..', /a group name cannot be '\.\.' \(URLs resolve it/], ['a\nb', /"a\\nb": a group name cannot contain control characters/]] as const) {
+      for (const [group, why] of [
+        ['', /a group name cannot be empty/],
+        ['..', /a group name cannot be '\.\.' \(URLs resolve it/],
+        ['a\nb', /"a\\nb": a group name cannot contain control characters/],
+      ] as const) {
         const bad = await runCli('mlp', ['run', 'train', '--local', '--group', 'london', '--group', group], { cwd, env });
         assert.equal(bad.code, 2, bad.stderr);
         assert.match(bad.stderr, /mlp run: --group /);

@@ -10,7 +10,13 @@ import { runCli } from '../helpers/cli.js';
 import { eventually, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { fleetRepo } from '../helpers/fleet.js';
 
-interface RunJson { id: string; pipeline: string; status: string; createdAt: number; startedAt: number | null }
+interface RunJson {
+  id: string;
+  pipeline: string;
+  status: string;
+  createdAt: number;
+  startedAt: number | null;
+}
 interface StatusJson {
   capacity: { runs: { running: number; max: number; runningCloud: number; maxCloud: number; queued: string[] } };
   pipelines: { name: string; runs: RunJson[] }[];

@@ -64,11 +64,19 @@ describe('moving a live pipeline from the router to SageMaker by changing deploy
   };
   /** One request to mlpd's router, as the pipeline's clients sent them before the move. */
   const viaRouter = async (x: number) => {
-    const res = await fetch(`${d.serveUrl}/endpoints/shop/invocations`, { method: 'POST', body: JSON.stringify({ x }), headers: { 'content-type': 'application/json' } });
+    const res = await fetch(`${d.serveUrl}/endpoints/shop/invocations`, {
+      method: 'POST',
+      body: JSON.stringify({ x }),
+      headers: { 'content-type': 'application/json' },
+    });
     const body = await res.text();
     return { status: res.status, variant: res.headers.get('x-mlp-variant'), body };
   };
-  const deploy = async (behaviour: object, expected: string, during?: (r: RolloutJson & { candidateWeight: number }) => Promise<boolean>): Promise<RolloutJson> => {
+  const deploy = async (
+    behaviour: object,
+    expected: string,
+    during?: (r: RolloutJson & { candidateWeight: number }) => Promise<boolean>,
+  ): Promise<RolloutJson> => {
     writeFileSync(join(repo, 'forecast/behaviour.json'), JSON.stringify(behaviour));
     const before = (await status()).rollout?.id ?? 0;
     const r = await runCli('mlp', ['deploy', 'shop'], { env: d.clientEnv() });
@@ -110,7 +118,10 @@ describe('moving a live pipeline from the router to SageMaker by changing deploy
     const r = await deploy({}, 'promoted');
     assert.equal(r.phase, 'promoted', JSON.stringify(r.decisions, null, 1));
     const s = await status();
-    assert.deepEqual(s.variants.map((v) => [v.variant, v.role, v.backend, v.weight]), [['v1', 'current', 'local', 100]]);
+    assert.deepEqual(
+      s.variants.map((v) => [v.variant, v.role, v.backend, v.weight]),
+      [['v1', 'current', 'local', 100]],
+    );
     for (let x = 1; x <= 60; x++) assert.equal((await viaRouter(x)).status, 200);
     v1Pid = pidsWithEnv({ PORT: String(s.variants[0]!.port), MLP_VARIANT: 'v1', MLP_PIPELINE: 'shop' })[0] ?? 0;
     assert.ok(v1Pid && isAlive(v1Pid), 'the model server of v1 runs on this machine');
@@ -132,21 +143,38 @@ describe('moving a live pipeline from the router to SageMaker by changing deploy
   it('leaves nothing on SageMaker when the version that moves the group is blocked; the router keeps serving v1', async () => {
     const file = join(repo, 'forecast/pipeline.yaml');
     writeFileSync(file, readFileSync(file, 'utf8').replace('backend: local', 'backend: sagemaker'));
-    await eventually(async () => ((await status()).backends.serving === 'sagemaker' ? true : undefined), 10_000, 'the edited backend in force');
+    await eventually(
+      async () => ((await status()).backends.serving === 'sagemaker' ? true : undefined),
+      10_000,
+      'the edited backend in force',
+    );
 
     const clients = routerClients(500);
     const r = await deploy({ fail_mod: 7 }, 'blocked');
     const seen = await clients.stop();
     assert.equal(r.phase, 'blocked', JSON.stringify(r.decisions, null, 1));
-    assert.match(r.decisions.find((x) => x.rule === 'candidates_live')!.reason, /moving default from local to sagemaker: v1 brought up on endpoint/);
+    assert.match(
+      r.decisions.find((x) => x.rule === 'candidates_live')!.reason,
+      /moving default from local to sagemaker: v1 brought up on endpoint/,
+    );
     assert.equal(r.decisions.at(-1)!.phase, 'replaying');
     assert.ok(seen.length > 0 && seen.every((x) => x.status === 200 && x.variant === 'v1'), 'the router served v1 throughout');
-    await assert.rejects(aws.sagemaker.send(new DescribeEndpointCommand({ EndpointName: ENDPOINT })), /Could not find endpoint/, 'the endpoint made for the move is gone');
+    await assert.rejects(
+      aws.sagemaker.send(new DescribeEndpointCommand({ EndpointName: ENDPOINT })),
+      /Could not find endpoint/,
+      'the endpoint made for the move is gone',
+    );
     for (const version of [1, 2]) {
-      await assert.rejects(aws.sagemaker.send(new DescribeModelCommand({ ModelName: modelName('shop', 'default', version) })), /Could not find model/);
+      await assert.rejects(
+        aws.sagemaker.send(new DescribeModelCommand({ ModelName: modelName('shop', 'default', version) })),
+        /Could not find model/,
+      );
     }
     const s = await status();
-    assert.deepEqual(s.variants.map((v) => [v.variant, v.role, v.backend, v.weight]), [['v1', 'current', 'local', 100]]);
+    assert.deepEqual(
+      s.variants.map((v) => [v.variant, v.role, v.backend, v.weight]),
+      [['v1', 'current', 'local', 100]],
+    );
     assert.ok(isAlive(v1Pid), 'the same server of v1 still runs');
   });
 
@@ -171,13 +199,20 @@ describe('moving a live pipeline from the router to SageMaker by changing deploy
       before.push(...(await clients.stop()));
       await d.stop('SIGKILL');
       d = await startTestDaemon({ repo, dataDir: d.dataDir, args: ['--time-scale', '60'], env: standin.env });
-      await eventually(async () => ((await viaRouter(1)).status === 200 ? true : undefined), 30_000, 'v1 back on the router after the restart');
+      await eventually(
+        async () => ((await viaRouter(1)).status === 200 ? true : undefined),
+        30_000,
+        'v1 back on the router after the restart',
+      );
       clients = routerClients(2000);
       return true;
     });
     const seen = [...before, ...(await clients.stop())];
     assert.equal(r.id, killedIn, 'the daemon was killed during the shift and the same rollout went on');
-    assert.ok(r.decisions.some((x) => x.rule === 'restart'), JSON.stringify(r.decisions, null, 1));
+    assert.ok(
+      r.decisions.some((x) => x.rule === 'restart'),
+      JSON.stringify(r.decisions, null, 1),
+    );
 
     assert.equal(r.phase, 'promoted', JSON.stringify(r.decisions, null, 1));
     const live = r.decisions.find((x) => x.rule === 'candidates_live')!;
@@ -191,15 +226,25 @@ describe('moving a live pipeline from the router to SageMaker by changing deploy
     const first503 = seen.findIndex((x) => x.status !== 200);
     const served = first503 === -1 ? seen : seen.slice(0, first503);
     const summary = JSON.stringify([...new Set(seen.map((x) => `${x.status} ${x.variant} ${x.body.slice(0, 160)}`))].slice(0, 8));
-    assert.ok(served.length > 0 && served.every((x) => x.variant === 'v1'), `the router served v1 during the move: ${seen.length} requests, ${summary}`);
+    assert.ok(
+      served.length > 0 && served.every((x) => x.variant === 'v1'),
+      `the router served v1 during the move: ${seen.length} requests, ${summary}`,
+    );
     for (const x of seen.slice(first503 === -1 ? seen.length : first503)) assert.equal(x.status, 503, x.body);
 
     assert.deepEqual(await aws.weights(ENDPOINT), { v3: 1 }, 'the endpoint serves v3 alone');
     const s = await status();
     assert.equal(s.current?.version, 'v3');
-    assert.deepEqual(s.variants.map((v) => [v.variant, v.role, v.backend, v.weight]), [['v3', 'current', 'sagemaker', 100]]);
+    assert.deepEqual(
+      s.variants.map((v) => [v.variant, v.role, v.backend, v.weight]),
+      [['v3', 'current', 'sagemaker', 100]],
+    );
     await eventually(() => (isAlive(v1Pid) || v1Servers().length ? undefined : true), 15_000, 'the local servers of v1 to stop');
-    await assert.rejects(aws.sagemaker.send(new DescribeModelCommand({ ModelName: modelName('shop', 'default', 1) })), /Could not find model/, 'the copy of v1 is deleted');
+    await assert.rejects(
+      aws.sagemaker.send(new DescribeModelCommand({ ModelName: modelName('shop', 'default', 1) })),
+      /Could not find model/,
+      'the copy of v1 is deleted',
+    );
 
     const after = await viaRouter(5);
     assert.equal(after.status, 503);

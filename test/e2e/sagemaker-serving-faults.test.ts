@@ -77,7 +77,12 @@ describe('AWS failures under a SageMaker rollout', () => {
   });
 
   it('retries throttled calls and still finishes the rollout', async () => {
-    await standin.inject({ action: 'UpdateEndpointWeightsAndCapacities', error: 'ThrottlingException', message: 'Rate exceeded', count: 2 });
+    await standin.inject({
+      action: 'UpdateEndpointWeightsAndCapacities',
+      error: 'ThrottlingException',
+      message: 'Rate exceeded',
+      count: 2,
+    });
     await standin.inject({ action: 'DescribeEndpoint', error: 'ServiceUnavailable', count: 1 });
     const r = await deploy('promoted');
     assert.equal(r.phase, 'promoted', JSON.stringify(r.decisions, null, 1));

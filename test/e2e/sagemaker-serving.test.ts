@@ -58,7 +58,11 @@ describe('gated rollouts on SageMaker endpoints', () => {
     })();
     return { stop: async () => ((running = false), await loop, seen) };
   };
-  const deploy = async (behaviour: object, expected: string, opts: { during?: (r: RolloutJson) => Promise<void>; watch?: () => Promise<void> } = {}) => {
+  const deploy = async (
+    behaviour: object,
+    expected: string,
+    opts: { during?: (r: RolloutJson) => Promise<void>; watch?: () => Promise<void> } = {},
+  ) => {
     writeFileSync(join(repo, 'forecast/behaviour.json'), JSON.stringify(behaviour));
     const before = (await status()).rollout?.id ?? 0;
     const r = await runCli('mlp', ['deploy', 'shop'], { env: d.clientEnv() });
@@ -106,7 +110,10 @@ describe('gated rollouts on SageMaker endpoints', () => {
     assert.equal(r.gates.integration_tests?.passed, true, JSON.stringify(r.gates));
     const s = await status();
     assert.equal(s.current?.version, 'v1');
-    assert.deepEqual(s.variants.map((v) => [v.variant, v.role, v.backend, v.weight]), [['v1', 'current', 'sagemaker', 100]]);
+    assert.deepEqual(
+      s.variants.map((v) => [v.variant, v.role, v.backend, v.weight]),
+      [['v1', 'current', 'sagemaker', 100]],
+    );
     assert.deepEqual(await aws.weights(ENDPOINT), { v1: 1 });
     // v1's CloudWatch counts start when the platform begins to watch it (its promotion, which may end just after
     // the rollout says promoted), from the next whole second: CloudWatch times are whole seconds, and the
@@ -118,10 +125,14 @@ describe('gated rollouts on SageMaker endpoints', () => {
     for (let x = 1; x <= 60; x++) assert.equal((await aws.invoke(ENDPOINT, x)).status, 200);
     await standin.flush();
     // mlp status shows the endpoint's CloudWatch counts, as it shows the router's for local pipelines.
-    const counted = await eventually(async () => {
-      const m = (await status()).variants[0]?.metrics;
-      return m && m.total.requests >= 60 ? m : undefined;
-    }, 30_000, 'the CloudWatch counts of v1 in mlp status');
+    const counted = await eventually(
+      async () => {
+        const m = (await status()).variants[0]?.metrics;
+        return m && m.total.requests >= 60 ? m : undefined;
+      },
+      30_000,
+      'the CloudWatch counts of v1 in mlp status',
+    );
     assert.equal(counted.total.requests, 60);
   });
 
@@ -139,25 +150,40 @@ describe('gated rollouts on SageMaker endpoints', () => {
     assert.equal(r.phase, 'promoted', JSON.stringify(r.decisions, null, 1));
     const steps = r.decisions.map((x) => `${x.rule}:${x.verdict}`);
     assert.deepEqual(steps.slice(0, 4), ['candidates_live:advance', 'data_checks:skip', 'integration_tests:advance', 'replay:advance']);
-    assert.deepEqual(r.decisions.filter((x) => x.rule === 'step').map((x) => x.observed), [25, 50, 75, 100]);
+    assert.deepEqual(
+      r.decisions.filter((x) => x.rule === 'step').map((x) => x.observed),
+      [25, 50, 75, 100],
+    );
     assert.match(r.gates.replay!.summary, /\d+ requests/);
     const replayed = Object.values(r.gates.replay!.report as Record<string, any>)[0];
     assert.ok(replayed.sent >= 60, `replay drew the captured live traffic from S3: ${JSON.stringify(replayed).slice(0, 300)}`);
-    assert.ok([...seen].some((w) => ['75/25', '50/50', '25/75'].includes(w)), `DescribeEndpoint read intermediate weights: ${[...seen].join(', ')}`);
+    assert.ok(
+      [...seen].some((w) => ['75/25', '50/50', '25/75'].includes(w)),
+      `DescribeEndpoint read intermediate weights: ${[...seen].join(', ')}`,
+    );
     assert.equal((await status()).current?.version, 'v2');
     assert.deepEqual(await aws.weights(ENDPOINT), { v2: 1 }, 'the old variant is gone from the endpoint');
     await standin.flush();
   });
 
-  it('serves a version trained with --cloud from the training job\'s own model.tar.gz, uploading nothing', async () => {
+  it("serves a version trained with --cloud from the training job's own model.tar.gz, uploading nothing", async () => {
     const model = await aws.sagemaker.send(new DescribeModelCommand({ ModelName: modelName('shop', 'default', 2) }));
     assert.match(model.PrimaryContainer!.ModelDataUrl!, new RegExp(`^s3://${BUCKET}/mlp/shop/runs/.*/output/.*model\\.tar\\.gz$`));
     assert.equal(model.PrimaryContainer!.Image, IMAGE);
     assert.equal(model.PrimaryContainer!.Environment!.MLP_SERVE_COMMAND, 'python3 serve.py');
-    const s3 = new S3Client({ endpoint: standin.url, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, forcePathStyle: true });
+    const s3 = new S3Client({
+      endpoint: standin.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+      forcePathStyle: true,
+    });
     const uploaded = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'mlp/shop/models/' }));
     assert.deepEqual(uploaded.Contents ?? [], [], 'no model was packed and uploaded again');
-    await assert.rejects(aws.sagemaker.send(new DescribeModelCommand({ ModelName: modelName('shop', 'default', 1) })), /Could not find model/, 'the old version\'s model is deleted');
+    await assert.rejects(
+      aws.sagemaker.send(new DescribeModelCommand({ ModelName: modelName('shop', 'default', 1) })),
+      /Could not find model/,
+      "the old version's model is deleted",
+    );
   });
 
   it('blocks a version that errors on captured traffic in replay; its variant never gets weight', async () => {
@@ -176,8 +202,14 @@ describe('gated rollouts on SageMaker endpoints', () => {
     assert.ok(report.regressions.count >= 8, `regressions: ${report.regressions.count}`);
     assert.equal(report.regressions.samples[0].candidate.status, 500);
     assert.equal(r.decisions.filter((x) => x.rule === 'step').length, 0);
-    assert.deepEqual([...weights].filter((w) => w > 0), []);
-    assert.ok(statuses.every((x) => x.status === 200 && x.variant === 'v2'), 'live traffic only saw the current model');
+    assert.deepEqual(
+      [...weights].filter((w) => w > 0),
+      [],
+    );
+    assert.ok(
+      statuses.every((x) => x.status === 200 && x.variant === 'v2'),
+      'live traffic only saw the current model',
+    );
     assert.deepEqual(await aws.weights(ENDPOINT), { v2: 1 });
     assert.equal((await status()).current?.version, 'v2');
   });
@@ -202,7 +234,10 @@ describe('gated rollouts on SageMaker endpoints', () => {
     assert.equal(rollback.threshold, 0.1);
     assert.ok(rollback.sample.requests >= 20, JSON.stringify(rollback.sample));
     assert.match(rollback.sample.window, /CloudWatch .*Invocation5XXErrors\/Invocations/);
-    assert.match(rollback.reason, /error rate .* of the \d+ requests of the CloudWatch 5 min \(AWS\/SageMaker Invocation5XXErrors\/Invocations\) window\) is above 10%/);
+    assert.match(
+      rollback.reason,
+      /error rate .* of the \d+ requests of the CloudWatch 5 min \(AWS\/SageMaker Invocation5XXErrors\/Invocations\) window\) is above 10%/,
+    );
     assert.deepEqual(await aws.weights(ENDPOINT), { v2: 1 });
     assert.equal((await aws.invoke(ENDPOINT, 100_000)).variant, 'v2');
     assert.equal((await status()).current?.version, 'v2');

@@ -9,7 +9,12 @@ import { runCli } from '../helpers/cli.js';
 import { eventually, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { pipelineRepo } from '../helpers/pipelines.js';
 
-interface RunJson { id: string; trigger: string; status: string; scheduledFor: number | null }
+interface RunJson {
+  id: string;
+  trigger: string;
+  status: string;
+  scheduledFor: number | null;
+}
 
 async function runs(d: TestDaemon): Promise<RunJson[]> {
   const r = await runCli('mlp', ['status', '--json'], { env: d.clientEnv() });
@@ -34,7 +39,11 @@ describe('cron schedules', () => {
     const first = await startTestDaemon({ repo });
     daemons.push(first);
 
-    const scheduled = await eventually(async () => (await runs(first)).find((r) => r.trigger === 'schedule' && r.status === 'succeeded'), 75_000, 'a scheduled run');
+    const scheduled = await eventually(
+      async () => (await runs(first)).find((r) => r.trigger === 'schedule' && r.status === 'succeeded'),
+      75_000,
+      'a scheduled run',
+    );
     assert.equal(scheduled.scheduledFor! % 60_000, 0);
 
     await first.stop('SIGKILL');
@@ -50,7 +59,11 @@ describe('cron schedules', () => {
     // start that a minute turns between loading the config and scheduling it, and that fire time is
     // (rightly) caught up then.
     const sinceKill = all.filter((r) => r.trigger === 'catch_up' && r.scheduledFor! >= missedMinute);
-    assert.equal(sinceKill.length, 1, `one catch-up run for the downtime; the runs: ${JSON.stringify(all, null, 1)}\nthe restarted daemon's log:\n${second.stderr()}`);
+    assert.equal(
+      sinceKill.length,
+      1,
+      `one catch-up run for the downtime; the runs: ${JSON.stringify(all, null, 1)}\nthe restarted daemon's log:\n${second.stderr()}`,
+    );
     // Each fire time has one run at most.
     const times = all.filter((r) => r.scheduledFor !== null).map((r) => r.scheduledFor);
     assert.equal(new Set(times).size, times.length);

@@ -19,7 +19,10 @@ import { copyExampleRepo } from '../helpers/repo.js';
 const SERVE_TOKEN = 'serve-token-1f8e3b2a9c7d';
 
 interface StatusJson {
-  pipelines: { rollout: { phase: string; decisions: unknown[] } | null; variants: { group: string; state: string; port: number | null }[] }[];
+  pipelines: {
+    rollout: { phase: string; decisions: unknown[] } | null;
+    variants: { group: string; state: string; port: number | null }[];
+  }[];
 }
 
 /** An address of this machine other machines can reach, if it has one. */
@@ -68,10 +71,14 @@ describe('security: who may call what, and where things listen', () => {
     const revoked = await runCli('mlpd', ['token', 'revoke', 'laptop', '--data-dir', d.dataDir]);
     assert.equal(revoked.code, 0, revoked.stderr);
     const revokedAt = Date.now();
-    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'command', id: 'late-deploy', command: 'deploy', pipeline: 'demand-forecast' }));
+    if (ws.readyState === WebSocket.OPEN)
+      ws.send(JSON.stringify({ type: 'command', id: 'late-deploy', command: 'deploy', pipeline: 'demand-forecast' }));
 
     const end = await Promise.race([closed, new Promise<undefined>((r) => setTimeout(r, 5_000))]);
-    assert.ok(end, `the session is still open 5 s after the revocation; frames: ${JSON.stringify(frames.map((f) => (f.id ? { type: f.type, id: f.id } : f.type)))}`);
+    assert.ok(
+      end,
+      `the session is still open 5 s after the revocation; frames: ${JSON.stringify(frames.map((f) => (f.id ? { type: f.type, id: f.id } : f.type)))}`,
+    );
     assert.deepEqual([end.code, end.reason], [1008, 'token revoked']);
     assert.ok(end.at - revokedAt < 1_500, `closed ${end.at - revokedAt} ms after mlpd token revoke returned`);
     const answer = frames.find((f) => f.id === 'late-deploy');
@@ -86,32 +93,50 @@ describe('security: who may call what, and where things listen', () => {
     assert.match(d.stderr(), /closed a connection of token 'laptop': the token was revoked/);
   });
 
-  it('serves the example through the router only: its server got HOST=127.0.0.1 and is not reachable from the network', { timeout: 180_000 }, async () => {
-    const env = d.clientEnv();
-    assert.equal((await runCli('mlp', ['deploy', 'demand-forecast'], { env })).code, 0);
-    const status = await eventually(async () => {
-      const s = JSON.parse((await runCli('mlp', ['status', '--json'], { env })).stdout) as StatusJson;
-      const r = s.pipelines[0]!.rollout;
-      return r && ['promoted', 'blocked', 'failed', 'rolled_back'].includes(r.phase) ? s : undefined;
-    }, 120_000, 'the first rollout to end');
-    const p = status.pipelines[0]!;
-    assert.equal(p.rollout!.phase, 'promoted', JSON.stringify(p.rollout!.decisions));
-    const london = p.variants.find((v) => v.group === 'london' && v.state === 'live')!;
-    assert.ok(london.port, JSON.stringify(p.variants));
+  it(
+    'serves the example through the router only: its server got HOST=127.0.0.1 and is not reachable from the network',
+    { timeout: 180_000 },
+    async () => {
+      const env = d.clientEnv();
+      assert.equal((await runCli('mlp', ['deploy', 'demand-forecast'], { env })).code, 0);
+      const status = await eventually(
+        async () => {
+          const s = JSON.parse((await runCli('mlp', ['status', '--json'], { env })).stdout) as StatusJson;
+          const r = s.pipelines[0]!.rollout;
+          return r && ['promoted', 'blocked', 'failed', 'rolled_back'].includes(r.phase) ? s : undefined;
+        },
+        120_000,
+        'the first rollout to end',
+      );
+      const p = status.pipelines[0]!;
+      assert.equal(p.rollout!.phase, 'promoted', JSON.stringify(p.rollout!.decisions));
+      const london = p.variants.find((v) => v.group === 'london' && v.state === 'live')!;
+      assert.ok(london.port, JSON.stringify(p.variants));
 
-    assert.notDeepEqual(pidsWithEnv({ PORT: String(london.port), MLP_GROUP: 'london', HOST: '127.0.0.1' }), [], 'the model server was told HOST=127.0.0.1');
-    assert.equal(await tryConnect('127.0.0.1', london.port!), 'connected', 'the daemon reaches it on loopback');
-    const address = networkAddress();
-    if (address === undefined) {
-      console.log('# this machine has no non-loopback IPv4 address: cannot try the model server from the network');
-    } else {
-      assert.equal(await tryConnect(address, london.port!), 'refused', `the model server answers on ${address}:${london.port}, past the router`);
-    }
+      assert.notDeepEqual(
+        pidsWithEnv({ PORT: String(london.port), MLP_GROUP: 'london', HOST: '127.0.0.1' }),
+        [],
+        'the model server was told HOST=127.0.0.1',
+      );
+      assert.equal(await tryConnect('127.0.0.1', london.port!), 'connected', 'the daemon reaches it on loopback');
+      const address = networkAddress();
+      if (address === undefined) {
+        console.log('# this machine has no non-loopback IPv4 address: cannot try the model server from the network');
+      } else {
+        assert.equal(
+          await tryConnect(address, london.port!),
+          'refused',
+          `the model server answers on ${address}:${london.port}, past the router`,
+        );
+      }
 
-    const answer = await runCli('mlp', ['invoke', 'demand-forecast', '--group', 'london', '--data', '{"week": 12}'], { env: { ...env, MLP_SERVE_TOKEN: SERVE_TOKEN } });
-    assert.equal(answer.code, 0, answer.stderr);
-    assert.equal((JSON.parse(answer.stdout) as { city: string }).city, 'london');
-  });
+      const answer = await runCli('mlp', ['invoke', 'demand-forecast', '--group', 'london', '--data', '{"week": 12}'], {
+        env: { ...env, MLP_SERVE_TOKEN: SERVE_TOKEN },
+      });
+      assert.equal(answer.code, 0, answer.stderr);
+      assert.equal((JSON.parse(answer.stdout) as { city: string }).city, 'london');
+    },
+  );
 
   it('requires the serving token at the router: mlp invoke without it exits 3 and names MLP_SERVE_TOKEN', async () => {
     const invoke = (extra: Record<string, string>) =>
@@ -123,7 +148,11 @@ describe('security: who may call what, and where things listen', () => {
     assert.equal(wrong.code, 3, wrong.stderr);
     assert.match(wrong.stderr, /wrong serving token.*check MLP_SERVE_TOKEN/);
 
-    const raw = await fetch(`${d.serveUrl}/endpoints/demand-forecast/groups/london/invocations`, { method: 'POST', body: '{"week": 12}', headers: { 'content-type': 'application/json' } });
+    const raw = await fetch(`${d.serveUrl}/endpoints/demand-forecast/groups/london/invocations`, {
+      method: 'POST',
+      body: '{"week": 12}',
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(raw.status, 401);
     assert.match(((await raw.json()) as { error: string }).error, /Authorization: Bearer/);
     assert.equal((await fetch(`${d.serveUrl}/ping`)).status, 200, 'health checks need no token');
@@ -135,7 +164,9 @@ describe('mlpd start without a serving token', () => {
   it('warns when the router is reachable from the network', async () => {
     const open = await startTestDaemon({ repo: copyExampleRepo(), args: ['--host', '0.0.0.0'] });
     try {
-      await open.waitForLog(/serving: http:\/\/0\.0\.0\.0:\d+ is reachable from the network and has no authentication: .*set MLP_SERVE_TOKEN/);
+      await open.waitForLog(
+        /serving: http:\/\/0\.0\.0\.0:\d+ is reachable from the network and has no authentication: .*set MLP_SERVE_TOKEN/,
+      );
     } finally {
       await open.stop();
     }
@@ -149,7 +180,9 @@ describe('mlpd start without a serving token', () => {
 describe('mlpd start with a serving token that cannot work', () => {
   it('refuses to start, saying what is wrong with MLP_SERVE_TOKEN', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'mlp-data-'));
-    const r = await runCli('mlpd', ['start', '--repo', copyExampleRepo(), '--data-dir', dataDir, '--port', '0', '--serve-port', '0'], { env: { MLP_SERVE_TOKEN: 'short' } });
+    const r = await runCli('mlpd', ['start', '--repo', copyExampleRepo(), '--data-dir', dataDir, '--port', '0', '--serve-port', '0'], {
+      env: { MLP_SERVE_TOKEN: 'short' },
+    });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /MLP_SERVE_TOKEN: the token is 5 characters; use at least 16/);
   });

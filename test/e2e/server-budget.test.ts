@@ -11,9 +11,22 @@ import { runCli } from '../helpers/cli.js';
 import { eventually, startTestDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { fleetRepo } from '../helpers/fleet.js';
 
-interface Decision { rule: string; verdict: string; reason: string; observed: unknown; threshold: unknown }
-interface PipelineJson { name: string; current: { version: string } | null; rollout: { id: number; phase: string; reason: string | null; decisions: Decision[] } | null }
-interface StatusJson { capacity: { servers: { total: number; max: number | null } }; pipelines: PipelineJson[] }
+interface Decision {
+  rule: string;
+  verdict: string;
+  reason: string;
+  observed: unknown;
+  threshold: unknown;
+}
+interface PipelineJson {
+  name: string;
+  current: { version: string } | null;
+  rollout: { id: number; phase: string; reason: string | null; decisions: Decision[] } | null;
+}
+interface StatusJson {
+  capacity: { servers: { total: number; max: number | null } };
+  pipelines: PipelineJson[];
+}
 
 describe('server budget', () => {
   let repo: string;
@@ -45,10 +58,14 @@ describe('server budget', () => {
     await live('p0002');
 
     await deploy('p0003');
-    const waiting = await eventually(async () => {
-      const r = (await pipeline('p0003')).rollout;
-      return r?.decisions.find((d) => d.rule === 'server_budget') ? r : undefined;
-    }, 30_000, 'the rollout to wait for room');
+    const waiting = await eventually(
+      async () => {
+        const r = (await pipeline('p0003')).rollout;
+        return r?.decisions.find((d) => d.rule === 'server_budget') ? r : undefined;
+      },
+      30_000,
+      'the rollout to wait for room',
+    );
     assert.equal(waiting.phase, 'deploying');
     const wait = waiting.decisions.find((d) => d.rule === 'server_budget')!;
     assert.equal(wait.verdict, 'wait');
@@ -58,18 +75,30 @@ describe('server budget', () => {
     assert.match(text.stdout, /model servers: 2 of 2 serving; budget 2 of 2 \(serving.max_servers\)/);
     assert.match(text.stdout, /p0003: rollout #\d+ v1: deploying at 0% — v1 of p0003\/g1 needs a model server/);
 
-    const blocked = await eventually(async () => {
-      const r = (await pipeline('p0003')).rollout;
-      return r?.phase === 'blocked' ? r : undefined;
-    }, 30_000, 'the rollout to block');
+    const blocked = await eventually(
+      async () => {
+        const r = (await pipeline('p0003')).rollout;
+        return r?.phase === 'blocked' ? r : undefined;
+      },
+      30_000,
+      'the rollout to block',
+    );
     const block = blocked.decisions.filter((d) => d.rule === 'server_budget');
-    assert.deepEqual(block.map((d) => d.verdict), ['wait', 'block'], 'the wait is recorded once, then the block');
+    assert.deepEqual(
+      block.map((d) => d.verdict),
+      ['wait', 'block'],
+      'the wait is recorded once, then the block',
+    );
     assert.match(blocked.reason!, /no room after waiting [\d.]+ s: raise serving.max_servers or retire models/);
     assert.equal((await status()).capacity.servers.total, 2, 'nothing was started beyond the budget');
 
     const config = join(repo, 'mlp.yaml');
     writeFileSync(config, readFileSync(config, 'utf8').replace('max_servers: 2', 'max_servers: 3'));
-    await eventually(async () => ((await status()).capacity.servers.max === 3 ? true : undefined), 10_000, 'the daemon to read the new budget');
+    await eventually(
+      async () => ((await status()).capacity.servers.max === 3 ? true : undefined),
+      10_000,
+      'the daemon to read the new budget',
+    );
     await deploy('p0003');
     await live('p0003');
     assert.equal((await status()).capacity.servers.total, 3);

@@ -9,7 +9,13 @@ import { chmodSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Docker from 'dockerode';
-import { CreateEndpointCommand, CreateEndpointConfigCommand, CreateModelCommand, DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import {
+  CreateEndpointCommand,
+  CreateEndpointConfigCommand,
+  CreateModelCommand,
+  DescribeEndpointCommand,
+  SageMakerClient,
+} from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { artifactDir } from '../../daemon/runs/artifacts.js';
@@ -93,21 +99,40 @@ describe('the serving image', () => {
     d = await startTestDaemon({ repo });
     const env = d.clientEnv();
     assert.equal((await runCli('mlp', ['deploy', PIPELINE], { env })).code, 0);
-    await eventually(async () => {
-      const s = JSON.parse((await runCli('mlp', ['status', '--json'], { env })).stdout) as { pipelines: { variants: { state: string; backend: string }[] }[] };
-      const v = s.pipelines[0]!.variants[0];
-      return v?.state === 'live' && v.backend === 'docker' ? v : undefined;
-    }, 150_000, 'the container to serve');
+    await eventually(
+      async () => {
+        const s = JSON.parse((await runCli('mlp', ['status', '--json'], { env })).stdout) as {
+          pipelines: { variants: { state: string; backend: string }[] }[];
+        };
+        const v = s.pipelines[0]!.variants[0];
+        return v?.state === 'live' && v.backend === 'docker' ? v : undefined;
+      },
+      150_000,
+      'the container to serve',
+    );
     for (const x of REQUESTS) {
       const r = await runCli('mlp', ['invoke', PIPELINE, '--data', JSON.stringify({ x })], { env });
       assert.equal(r.code, 0, r.stderr);
       docker[x] = JSON.parse(r.stdout);
     }
-    assert.deepEqual(docker[2.5], { y: 2.5, pipeline: PIPELINE, group: 'default', variant: 'v1', cwd: '/opt/ml/code', model_dir: '/opt/ml/model' });
+    assert.deepEqual(docker[2.5], {
+      y: 2.5,
+      pipeline: PIPELINE,
+      group: 'default',
+      variant: 'v1',
+      cwd: '/opt/ml/code',
+      model_dir: '/opt/ml/model',
+    });
 
-    const containers = await new Docker({ socketPath: DOCKER_SOCKET }).listContainers({ filters: { label: [`mlp.pipeline=${PIPELINE}`, 'mlp.server'] } });
+    const containers = await new Docker({ socketPath: DOCKER_SOCKET }).listContainers({
+      filters: { label: [`mlp.pipeline=${PIPELINE}`, 'mlp.server'] },
+    });
     assert.equal(containers.length, 1);
-    assert.deepEqual(containers[0]!.Mounts.map((m) => m.Destination), ['/opt/ml/model'], 'the code comes from the image, as on SageMaker');
+    assert.deepEqual(
+      containers[0]!.Mounts.map((m) => m.Destination),
+      ['/opt/ml/model'],
+      'the code comes from the image, as on SageMaker',
+    );
     const log = await runCli('mlp', ['tail', PIPELINE], { env });
     assert.doesNotMatch(log.stdout + log.stderr, /has no \/opt\/ml\/code/);
   });
@@ -126,24 +151,46 @@ describe('the serving image', () => {
     await s3.send(new PutObjectCommand({ Bucket: 'artifacts', Key: 'v1/model.tar.gz', Body: modelTarball(files) }));
     const environment = servingImageEnv({ pipeline: PIPELINE, group: 'default', variant: 'v1', command: 'python3 serve.py' });
     await sagemaker.send(
-      new CreateModelCommand({ ModelName: 'serving-image-v1', ExecutionRoleArn: ROLE, PrimaryContainer: { Image: IMAGE, ModelDataUrl: 's3://artifacts/v1/model.tar.gz', Environment: environment } }),
+      new CreateModelCommand({
+        ModelName: 'serving-image-v1',
+        ExecutionRoleArn: ROLE,
+        PrimaryContainer: { Image: IMAGE, ModelDataUrl: 's3://artifacts/v1/model.tar.gz', Environment: environment },
+      }),
     );
     await sagemaker.send(
       new CreateEndpointConfigCommand({
         EndpointConfigName: 'serving-image-1',
-        ProductionVariants: [{ VariantName: 'v1', ModelName: 'serving-image-v1', InitialVariantWeight: 1, InstanceType: 'ml.m5.large', InitialInstanceCount: 1 }],
+        ProductionVariants: [
+          {
+            VariantName: 'v1',
+            ModelName: 'serving-image-v1',
+            InitialVariantWeight: 1,
+            InstanceType: 'ml.m5.large',
+            InitialInstanceCount: 1,
+          },
+        ],
       }),
     );
     await sagemaker.send(new CreateEndpointCommand({ EndpointName: 'serving-image', EndpointConfigName: 'serving-image-1' }));
-    await eventually(async () => {
-      const e = await sagemaker.send(new DescribeEndpointCommand({ EndpointName: 'serving-image' }));
-      if (e.EndpointStatus === 'Failed') throw new Error(`${e.FailureReason}\n${standin!.log()}`);
-      return e.EndpointStatus === 'InService' ? e : undefined;
-    }, 60_000, 'the endpoint to be InService');
+    await eventually(
+      async () => {
+        const e = await sagemaker.send(new DescribeEndpointCommand({ EndpointName: 'serving-image' }));
+        if (e.EndpointStatus === 'Failed') throw new Error(`${e.FailureReason}\n${standin!.log()}`);
+        return e.EndpointStatus === 'InService' ? e : undefined;
+      },
+      60_000,
+      'the endpoint to be InService',
+    );
     for (const x of REQUESTS) {
-      const out = await runtime.send(new InvokeEndpointCommand({ EndpointName: 'serving-image', ContentType: 'application/json', Body: JSON.stringify({ x }) }));
+      const out = await runtime.send(
+        new InvokeEndpointCommand({ EndpointName: 'serving-image', ContentType: 'application/json', Body: JSON.stringify({ x }) }),
+      );
       assert.equal(out.InvokedProductionVariant, 'v1');
-      assert.deepEqual(JSON.parse(Buffer.from(out.Body!).toString('utf8')), docker[x], `x=${x}: the same answer as under the docker backend`);
+      assert.deepEqual(
+        JSON.parse(Buffer.from(out.Body!).toString('utf8')),
+        docker[x],
+        `x=${x}: the same answer as under the docker backend`,
+      );
     }
   });
 });

@@ -15,8 +15,22 @@ import { pipelineRepo } from '../helpers/pipelines.js';
 import { isAlive, pidsWithEnv } from '../helpers/processes.js';
 import { PYTHON_VENV } from '../helpers/services.js';
 
-interface VariantJson { group: string; variant: string; role: string; weight: number; state: string; port: number | null; restarts: number; lastError: string | null; metrics: { total: { requests: number } } | null }
-interface PipelineJson { name: string; current: { version: string; groups: Record<string, string> } | null; variants: VariantJson[] }
+interface VariantJson {
+  group: string;
+  variant: string;
+  role: string;
+  weight: number;
+  state: string;
+  port: number | null;
+  restarts: number;
+  lastError: string | null;
+  metrics: { total: { requests: number } } | null;
+}
+interface PipelineJson {
+  name: string;
+  current: { version: string; groups: Record<string, string> } | null;
+  variants: VariantJson[];
+}
 
 async function pipeline(d: TestDaemon): Promise<PipelineJson> {
   const r = await runCli('mlp', ['status', '--json'], { env: d.clientEnv() });
@@ -31,8 +45,12 @@ function files(dir: string): string[] {
   });
 }
 
-const post = (d: TestDaemon, path: string, body: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
-  fetch(d.serveUrl + path, { method: 'POST', body: typeof body === 'string' ? body : new Uint8Array(body), headers });
+const post = (
+  d: TestDaemon,
+  path: string,
+  body: string | Buffer,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+) => fetch(d.serveUrl + path, { method: 'POST', body: typeof body === 'string' ? body : new Uint8Array(body), headers });
 
 describe('serving through mlpd', () => {
   let d: TestDaemon;
@@ -52,10 +70,14 @@ describe('serving through mlpd', () => {
     });
     d = await startTestDaemon({ repo });
     assert.equal((await runCli('mlp', ['deploy', 'forecast'], { env: d.clientEnv() })).code, 0);
-    await eventually(async () => {
-      const p = await pipeline(d);
-      return p.variants.length === 2 && p.variants.every((v) => v.state === 'live' && v.weight === 100) ? p : undefined;
-    }, 30_000, 'both groups to serve v1');
+    await eventually(
+      async () => {
+        const p = await pipeline(d);
+        return p.variants.length === 2 && p.variants.every((v) => v.state === 'live' && v.weight === 100) ? p : undefined;
+      },
+      30_000,
+      'both groups to serve v1',
+    );
   });
   after(async () => {
     await d?.stop();
@@ -67,7 +89,10 @@ describe('serving through mlpd', () => {
     assert.deepEqual(JSON.parse(r.stdout), { y: 2, group: 'london', model: 'v1' });
     assert.match(r.stderr, /HTTP 200 from v1/);
 
-    const res = await post(d, '/endpoints/forecast/invocations', '{"x": 3}', { 'content-type': 'application/json', 'x-mlp-group': 'paris' });
+    const res = await post(d, '/endpoints/forecast/invocations', '{"x": 3}', {
+      'content-type': 'application/json',
+      'x-mlp-group': 'paris',
+    });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('x-mlp-variant'), 'v1');
     assert.equal(((await res.json()) as { group: string }).group, 'paris');
@@ -75,10 +100,14 @@ describe('serving through mlpd', () => {
     const p = await pipeline(d);
     assert.deepEqual(p.current, { version: 'v1', groups: { london: 'v1', paris: 'v1' } });
 
-    const captured = await eventually(() => {
-      const all = files(join(d.dataDir, 'capture')).flatMap((f) => readFileSync(f, 'utf8').trim().split('\n'));
-      return all.length >= 2 ? all.map((l) => JSON.parse(l) as Record<string, any>) : undefined;
-    }, 5000, 'the captured requests');
+    const captured = await eventually(
+      () => {
+        const all = files(join(d.dataDir, 'capture')).flatMap((f) => readFileSync(f, 'utf8').trim().split('\n'));
+        return all.length >= 2 ? all.map((l) => JSON.parse(l) as Record<string, any>) : undefined;
+      },
+      5000,
+      'the captured requests',
+    );
     const london = captured.find((c) => c.mlp.group === 'london')!;
     assert.deepEqual(Object.keys(london).sort(), ['captureData', 'eventMetadata', 'eventVersion', 'mlp']);
     assert.equal(london.captureData.endpointInput.data, '{"x": 2}');
@@ -90,12 +119,27 @@ describe('serving through mlpd', () => {
   });
 
   it('answers InvokeEndpoint from the AWS SDK and boto3, as on SageMaker: TargetModel picks the group, the inference id reaches the capture', async () => {
-    const sdk = new SageMakerRuntimeClient({ endpoint: d.serveUrl, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 1 });
+    const sdk = new SageMakerRuntimeClient({
+      endpoint: d.serveUrl,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+      maxAttempts: 1,
+    });
     try {
-      const res = await sdk.send(new InvokeEndpointCommand({ EndpointName: 'forecast', TargetModel: 'paris.tar.gz', Body: '{"x": 4}', ContentType: 'application/json', InferenceId: 'e2e-sdk-1' }));
+      const res = await sdk.send(
+        new InvokeEndpointCommand({
+          EndpointName: 'forecast',
+          TargetModel: 'paris.tar.gz',
+          Body: '{"x": 4}',
+          ContentType: 'application/json',
+          InferenceId: 'e2e-sdk-1',
+        }),
+      );
       assert.equal(res.InvokedProductionVariant, 'v1');
       assert.deepEqual(JSON.parse(Buffer.from(res.Body!).toString()), { y: 4, group: 'paris', model: 'v1' });
-      const failed = await sdk.send(new InvokeEndpointCommand({ EndpointName: 'forecast--london', Body: '{"fail": true}', ContentType: 'application/json' })).catch((e: unknown) => e);
+      const failed = await sdk
+        .send(new InvokeEndpointCommand({ EndpointName: 'forecast--london', Body: '{"fail": true}', ContentType: 'application/json' }))
+        .catch((e: unknown) => e);
       assert.ok(failed instanceof ModelError, String(failed));
       assert.equal(failed.OriginalStatusCode, 500);
       const unknown = await sdk.send(new InvokeEndpointCommand({ EndpointName: 'forecast--tokyo', Body: '{}' })).catch((e: unknown) => e);
@@ -106,17 +150,31 @@ describe('serving through mlpd', () => {
     const boto3 = spawn(PYTHON_VENV, [join(ROOT, 'test/daemon/serving/boto3_invoke.py')], { stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
     boto3.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    boto3.stdin.end(JSON.stringify({ endpoint_url: d.serveUrl, calls: [{ EndpointName: 'forecast--london', Body: '{"x": 5}', ContentType: 'application/json', InferenceId: 'e2e-boto3-1' }] }));
+    boto3.stdin.end(
+      JSON.stringify({
+        endpoint_url: d.serveUrl,
+        calls: [{ EndpointName: 'forecast--london', Body: '{"x": 5}', ContentType: 'application/json', InferenceId: 'e2e-boto3-1' }],
+      }),
+    );
     assert.equal(await new Promise((resolve) => boto3.on('close', resolve)), 0);
     const [answer] = JSON.parse(out) as { ok: { Body: string; InvokedProductionVariant: string } }[];
     assert.equal(answer!.ok.InvokedProductionVariant, 'v1');
     assert.deepEqual(JSON.parse(answer!.ok.Body), { y: 5, group: 'london', model: 'v1' });
 
-    const captured = await eventually(() => {
-      const all = files(join(d.dataDir, 'capture')).flatMap((f) => readFileSync(f, 'utf8').trim().split('\n').map((l) => ({ file: f, record: JSON.parse(l) as Record<string, any> })));
-      const ids = ['e2e-sdk-1', 'e2e-boto3-1'].map((id) => all.find((c) => c.record.eventMetadata.inferenceId === id));
-      return ids.every(Boolean) ? ids : undefined;
-    }, 5000, 'the SageMaker-form requests in the capture');
+    const captured = await eventually(
+      () => {
+        const all = files(join(d.dataDir, 'capture')).flatMap((f) =>
+          readFileSync(f, 'utf8')
+            .trim()
+            .split('\n')
+            .map((l) => ({ file: f, record: JSON.parse(l) as Record<string, any> })),
+        );
+        const ids = ['e2e-sdk-1', 'e2e-boto3-1'].map((id) => all.find((c) => c.record.eventMetadata.inferenceId === id));
+        return ids.every(Boolean) ? ids : undefined;
+      },
+      5000,
+      'the SageMaker-form requests in the capture',
+    );
     assert.match(captured[0]!.file, /capture\/forecast--paris\/v1\//);
     assert.match(captured[1]!.file, /capture\/forecast--london\/v1\//);
   });
@@ -149,10 +207,14 @@ describe('serving through mlpd', () => {
     assert.ok(pids.length > 0, 'found the paris model server');
     for (const pid of pids) process.kill(pid, 'SIGKILL');
 
-    const back = await eventually(async () => {
-      const v = (await pipeline(d)).variants.find((x) => x.group === 'paris')!;
-      return v.state === 'live' && v.restarts >= 1 ? v : undefined;
-    }, 20_000, 'the paris server to be restarted');
+    const back = await eventually(
+      async () => {
+        const v = (await pipeline(d)).variants.find((x) => x.group === 'paris')!;
+        return v.state === 'live' && v.restarts >= 1 ? v : undefined;
+      },
+      20_000,
+      'the paris server to be restarted',
+    );
     assert.match(back.lastError ?? '', /exited|killed|SIGKILL/);
     const res = await post(d, '/endpoints/forecast/groups/paris/invocations', '{"x": 5}');
     assert.equal(res.status, 200);
@@ -166,10 +228,14 @@ describe('serving through mlpd', () => {
     assert.ok(old.length >= 2);
     await d.stop('SIGKILL');
     d = await startTestDaemon({ repo, dataDir: d.dataDir });
-    await eventually(async () => {
-      const p = await pipeline(d);
-      return p.variants.length === 2 && p.variants.every((v) => v.state === 'live') ? p : undefined;
-    }, 30_000, 'the variants to be live again');
+    await eventually(
+      async () => {
+        const p = await pipeline(d);
+        return p.variants.length === 2 && p.variants.every((v) => v.state === 'live') ? p : undefined;
+      },
+      30_000,
+      'the variants to be live again',
+    );
     const res = await post(d, '/endpoints/forecast/groups/london/invocations', '{"x": 7}');
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('x-mlp-variant'), 'v1');

@@ -82,7 +82,11 @@ describe('the TUI in tmux against a real daemon', () => {
   const daemonArgs = () => ['--time-scale', '60', '--port', String(port)];
 
   const invoke = (x: number) =>
-    fetch(`${d.serveUrl}/endpoints/shop/invocations`, { method: 'POST', body: JSON.stringify({ x }), headers: { 'content-type': 'application/json' } });
+    fetch(`${d.serveUrl}/endpoints/shop/invocations`, {
+      method: 'POST',
+      body: JSON.stringify({ x }),
+      headers: { 'content-type': 'application/json' },
+    });
   // One loop at a time: a test that failed mid-way leaves its loop here, and a loop that keeps
   // running would keep this file's process alive after the last test.
   const traffic = async (from: number) => {
@@ -100,7 +104,8 @@ describe('the TUI in tmux against a real daemon', () => {
   const lastDecision = async () => {
     const r = await runCli('mlp', ['status', '--json'], { env: d.clientEnv() });
     assert.equal(r.code, 0, r.stderr);
-    const ro = (JSON.parse(r.stdout) as { pipelines: { rollout: { decisions: { rule: string; verdict: string }[] } }[] }).pipelines[0]!.rollout;
+    const ro = (JSON.parse(r.stdout) as { pipelines: { rollout: { decisions: { rule: string; verdict: string }[] } }[] }).pipelines[0]!
+      .rollout;
     const { rule, verdict } = ro.decisions.at(-1)!;
     return { rule, verdict };
   };
@@ -132,7 +137,17 @@ describe('the TUI in tmux against a real daemon', () => {
     await deploy();
     const env = d.clientEnv();
     // CI=true as on a CI runner: the TUI must still draw live frames in a real terminal.
-    tmux('new-session', '-d', '-s', SESSION, '-x', '100', '-y', '30', `env CI=true MLP_URL=${env.MLP_URL} MLP_TOKEN=${env.MLP_TOKEN} NO_COLOR=1 ${process.execPath} ${BIN.mlp}`);
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      SESSION,
+      '-x',
+      '100',
+      '-y',
+      '30',
+      `env CI=true MLP_URL=${env.MLP_URL} MLP_TOKEN=${env.MLP_TOKEN} NO_COLOR=1 ${process.execPath} ${BIN.mlp}`,
+    );
     await screen('v1 promoted', (p) => promoted(p, 'v1'), 60_000);
     // Captured traffic the next rollouts replay.
     for (let x = 1; x <= 60; x++) assert.equal((await invoke(x)).status, 200);
@@ -141,10 +156,14 @@ describe('the TUI in tmux against a real daemon', () => {
   it('shows a rollout shifting with the traffic bar moving; p then y promotes it', async () => {
     live = await traffic(2000);
     await deploy();
-    const first = await screen('shop shifting', (p) => {
-      const row = shopRow(p);
-      return row && /shifting/.test(row.line) && row.candidate !== null && row.candidate > 0 ? row.candidate : undefined;
-    }, 60_000);
+    const first = await screen(
+      'shop shifting',
+      (p) => {
+        const row = shopRow(p);
+        return row && /shifting/.test(row.line) && row.candidate !== null && row.candidate > 0 ? row.candidate : undefined;
+      },
+      60_000,
+    );
     await screen(`the candidate's share to grow past ${first}%`, (p) => {
       const row = shopRow(p);
       return row && /shifting/.test(row.line) && row.candidate !== null && row.candidate > first ? row : undefined;
@@ -161,10 +180,14 @@ describe('the TUI in tmux against a real daemon', () => {
   it('r then y rolls back the next rollout', async () => {
     live = await traffic(3000);
     await deploy();
-    await screen('the next rollout shifting', (p) => {
-      const row = shopRow(p);
-      return row && /shifting/.test(row.line) && row.candidate !== null && row.candidate > 0 ? row : undefined;
-    }, 60_000);
+    await screen(
+      'the next rollout shifting',
+      (p) => {
+        const row = shopRow(p);
+        return row && /shifting/.test(row.line) && row.candidate !== null && row.candidate > 0 ? row : undefined;
+      },
+      60_000,
+    );
     press('r');
     await screen('the roll back question', (p) => (/roll back shop\? y\/n/.test(p) ? true : undefined), 5_000);
     press('y');
@@ -181,9 +204,13 @@ describe('the TUI in tmux against a real daemon', () => {
     await d.stop('SIGKILL');
     await screen('the disconnected message', (p) => (/disconnected, retrying/.test(p) ? true : undefined), 15_000);
     d = await startTestDaemon({ repo, dataDir: d.dataDir, args: daemonArgs() });
-    await screen('the fleet back', (p) => {
-      const row = shopRow(p);
-      return !/disconnected/.test(p) && row && /rolled back/.test(row.line) ? row : undefined;
-    }, 30_000);
+    await screen(
+      'the fleet back',
+      (p) => {
+        const row = shopRow(p);
+        return !/disconnected/.test(p) && row && /rolled back/.test(row.line) ? row : undefined;
+      },
+      30_000,
+    );
   });
 });

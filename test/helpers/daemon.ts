@@ -49,7 +49,10 @@ export async function startTestDaemon(opts: {
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
 
   const ready = await new Promise<RegExpExecArray>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`mlpd did not print its ready line in time\nstderr:\n${stderr}`)), opts.timeoutMs ?? 20_000);
+    const timer = setTimeout(
+      () => reject(new Error(`mlpd did not print its ready line in time\nstderr:\n${stderr}`)),
+      opts.timeoutMs ?? 20_000,
+    );
     proc.stdout!.on('data', (d: Buffer) => {
       stdout += d.toString();
       const m = /^mlpd ready (ws:\/\/\S+) serving (http:\/\/\S+)$/m.exec(stdout);
@@ -99,7 +102,11 @@ export async function startTestDaemon(opts: {
 }
 
 /** Polls `probe` until it returns a value (not undefined) or the time runs out. */
-export async function eventually<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

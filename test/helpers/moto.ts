@@ -15,7 +15,9 @@ export interface Moto {
   /** Forgets every resource (POST /moto-api/reset). */
   reset(): Promise<void>;
   /** Queues what moto's InvokeEndpoint answers next, in order (it ignores the endpoint and TargetVariant). */
-  queueResults(results: { Body: string; ContentType?: string; InvokedProductionVariant?: string; CustomAttributes?: string }[]): Promise<void>;
+  queueResults(
+    results: { Body: string; ContentType?: string; InvokedProductionVariant?: string; CustomAttributes?: string }[],
+  ): Promise<void>;
   /** moto's log (every request), for failure messages. */
   log(): string;
   stop(): Promise<void>;
@@ -59,7 +61,9 @@ async function startOnce(port: number, timeoutMs: number): Promise<Moto> {
   for (;;) {
     if (proc.exitCode !== null || proc.signalCode !== null) {
       process.off('exit', killOnExit);
-      throw new Error(`moto server (${python} -m moto.server) exited with ${proc.exitCode ?? proc.signalCode}; install moto[server] 5.x (test/setup/ensure.sh)\n${output}`);
+      throw new Error(
+        `moto server (${python} -m moto.server) exited with ${proc.exitCode ?? proc.signalCode}; install moto[server] 5.x (test/setup/ensure.sh)\n${output}`,
+      );
     }
     if (await answers(url)) break;
     if (Date.now() > deadline) {
@@ -71,7 +75,10 @@ async function startOnce(port: number, timeoutMs: number): Promise<Moto> {
   }
 
   const post = async (path: string, body?: unknown) => {
-    const res = await fetch(url + path, { method: 'POST', ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
+    const res = await fetch(url + path, {
+      method: 'POST',
+      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    });
     if (!res.ok) throw new Error(`moto ${path} answered HTTP ${res.status}: ${await res.text()}`);
   };
   return {

@@ -80,7 +80,10 @@ export async function buildPipelineImage(tag: string): Promise<void> {
     writeFileSync(join(context, 'tar'), TAR_PY);
     chmodSync(join(context, 'serve'), 0o755);
     chmodSync(join(context, 'tar'), 0o755);
-    const stream = await docker.buildImage({ context, src: ['Dockerfile', 'serve.py', 'serve', 'tar'] }, { t: tag, rm: true, forcerm: true });
+    const stream = await docker.buildImage(
+      { context, src: ['Dockerfile', 'serve.py', 'serve', 'tar'] },
+      { t: tag, rm: true, forcerm: true },
+    );
     await new Promise<void>((resolve, reject) => {
       let failed: string | undefined;
       docker.modem.followProgress(
@@ -106,7 +109,12 @@ tarfile.open(args[1]).extractall(args[3])
 
 /** SDK clients at the stand-in, configured only by its standard variables. */
 export function standinClients(env: Record<string, string>) {
-  const config = { endpoint: env.AWS_ENDPOINT_URL!, region: env.AWS_REGION!, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 1 };
+  const config = {
+    endpoint: env.AWS_ENDPOINT_URL!,
+    region: env.AWS_REGION!,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    maxAttempts: 1,
+  };
   const sagemaker = new SageMakerClient(config);
   const runtime = new SageMakerRuntimeClient(config);
   return {
@@ -119,7 +127,9 @@ export function standinClients(env: Record<string, string>) {
     /** One live request; resolves with the HTTP status the client saw and the variant that answered. */
     async invoke(endpoint: string, x: number): Promise<{ status: number; variant: string | undefined }> {
       try {
-        const out = await runtime.send(new InvokeEndpointCommand({ EndpointName: endpoint, Body: JSON.stringify({ x }), ContentType: 'application/json' }));
+        const out = await runtime.send(
+          new InvokeEndpointCommand({ EndpointName: endpoint, Body: JSON.stringify({ x }), ContentType: 'application/json' }),
+        );
         return { status: 200, variant: out.InvokedProductionVariant };
       } catch (err) {
         return { status: (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0, variant: undefined };

@@ -41,7 +41,10 @@ export interface Standin {
   stop(): Promise<void>;
 }
 
-export async function startStandin(moto: Moto, opts: { transitionMs?: number; flushMs?: number; pingTimeoutMs?: number } = {}): Promise<Standin> {
+export async function startStandin(
+  moto: Moto,
+  opts: { transitionMs?: number; flushMs?: number; pingTimeoutMs?: number } = {},
+): Promise<Standin> {
   const proc = spawn(process.execPath, ['--import', 'tsx', MAIN], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
@@ -83,7 +86,10 @@ export async function startStandin(moto: Moto, opts: { transitionMs?: number; fl
   });
 
   const admin = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(url + path, { method, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
+    const res = await fetch(url + path, {
+      method,
+      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    });
     if (!res.ok) throw new Error(`stand-in ${method} ${path} answered HTTP ${res.status}: ${await res.text()}`);
   };
   return {

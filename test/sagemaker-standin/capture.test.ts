@@ -10,7 +10,12 @@ let s3: S3Client;
 
 before(async () => {
   moto = await startMoto();
-  s3 = new S3Client({ endpoint: moto.url, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, forcePathStyle: true });
+  s3 = new S3Client({
+    endpoint: moto.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    forcePathStyle: true,
+  });
   await s3.send(new CreateBucketCommand({ Bucket: 'capture' }));
 });
 
@@ -28,7 +33,9 @@ const invocation = (variant: string, contentType: string, input: string): Invoca
 async function records(prefix: string) {
   const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'capture', Prefix: prefix }));
   const keys = (listed.Contents ?? []).map((o) => o.Key!);
-  const texts = await Promise.all(keys.map(async (Key) => (await s3.send(new GetObjectCommand({ Bucket: 'capture', Key }))).Body!.transformToString()));
+  const texts = await Promise.all(
+    keys.map(async (Key) => (await s3.send(new GetObjectCommand({ Bucket: 'capture', Key }))).Body!.transformToString()),
+  );
   return { keys, records: texts.flatMap((t) => t.trim().split('\n')).map((l) => JSON.parse(l)) };
 }
 
@@ -56,7 +63,12 @@ test('bodies are text for declared JSON/CSV content types, base64 otherwise; one
       { observedContentType: 'application/x-npy', mode: 'INPUT', data: Buffer.from('raw').toString('base64'), encoding: 'BASE64' },
     ],
   );
-  assert.deepEqual(primary.records[0].captureData.endpointOutput, { observedContentType: 'text/csv', mode: 'OUTPUT', data: '412.5', encoding: 'CSV' });
+  assert.deepEqual(primary.records[0].captureData.endpointOutput, {
+    observedContentType: 'text/csv',
+    mode: 'OUTPUT',
+    data: '412.5',
+    encoding: 'CSV',
+  });
   assert.equal(primary.records[0].eventMetadata.inferenceTime, '2026-11-20T23:33:12Z');
 
   const candidate = await records('mlp/demand/capture/demand/candidate/');
@@ -65,14 +77,35 @@ test('bodies are text for declared JSON/CSV content types, base64 otherwise; one
 
 test('without a CaptureContentTypeHeader everything is base64; Input-only capture has no output; 0% samples nothing', async () => {
   const writer = new CaptureWriter(s3);
-  writer.record({ EnableCapture: true, InitialSamplingPercentage: 100, DestinationS3Uri: 's3://capture/plain', CaptureOptions: [{ CaptureMode: 'Input' }] }, invocation('v', 'application/json', '{"x":2}'));
-  writer.record({ EnableCapture: true, InitialSamplingPercentage: 0, DestinationS3Uri: 's3://capture/none', CaptureOptions: [{ CaptureMode: 'Input' }] }, invocation('v', 'application/json', '{}'));
+  writer.record(
+    {
+      EnableCapture: true,
+      InitialSamplingPercentage: 100,
+      DestinationS3Uri: 's3://capture/plain',
+      CaptureOptions: [{ CaptureMode: 'Input' }],
+    },
+    invocation('v', 'application/json', '{"x":2}'),
+  );
+  writer.record(
+    {
+      EnableCapture: true,
+      InitialSamplingPercentage: 0,
+      DestinationS3Uri: 's3://capture/none',
+      CaptureOptions: [{ CaptureMode: 'Input' }],
+    },
+    invocation('v', 'application/json', '{}'),
+  );
   writer.record({ EnableCapture: false, DestinationS3Uri: 's3://capture/off' }, invocation('v', 'application/json', '{}'));
   await writer.flush();
 
   const plain = await records('plain/');
   assert.deepEqual(plain.records[0].captureData, {
-    endpointInput: { observedContentType: 'application/json', mode: 'INPUT', data: Buffer.from('{"x":2}').toString('base64'), encoding: 'BASE64' },
+    endpointInput: {
+      observedContentType: 'application/json',
+      mode: 'INPUT',
+      data: Buffer.from('{"x":2}').toString('base64'),
+      encoding: 'BASE64',
+    },
   });
   assert.equal((await records('none/')).keys.length, 0);
   assert.equal((await records('off/')).keys.length, 0);

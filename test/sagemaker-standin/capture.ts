@@ -38,7 +38,11 @@ export class CaptureWriter {
     if (modes.has('output')) captureData.endpointOutput = encode(config, 'OUTPUT', inv.output);
     const record = {
       captureData,
-      eventMetadata: { eventId: crypto.randomUUID(), ...(inv.inferenceId ? { inferenceId: inv.inferenceId } : {}), inferenceTime: isoSeconds(inv.at) },
+      eventMetadata: {
+        eventId: crypto.randomUUID(),
+        ...(inv.inferenceId ? { inferenceId: inv.inferenceId } : {}),
+        inferenceTime: isoSeconds(inv.at),
+      },
       eventVersion: '0',
     };
     const key = captureKey(config.DestinationS3Uri, inv);
@@ -59,7 +63,9 @@ export class CaptureWriter {
     await Promise.all(
       [...batches].map(([prefix, lines]) => {
         const { bucket, key } = parseS3(`${prefix}/${fileName(new Date())}`);
-        return this.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: lines.join('\n') + '\n', ContentType: 'application/jsonl' }));
+        return this.s3.send(
+          new PutObjectCommand({ Bucket: bucket, Key: key, Body: lines.join('\n') + '\n', ContentType: 'application/jsonl' }),
+        );
       }),
     );
   }
@@ -69,7 +75,12 @@ function encode(config: DataCaptureConfig, mode: 'INPUT' | 'OUTPUT', part: { con
   const type = part.contentType.split(';')[0]!.trim();
   const header = config.CaptureContentTypeHeader;
   const encoding = header?.JsonContentTypes?.includes(type) ? 'JSON' : header?.CsvContentTypes?.includes(type) ? 'CSV' : 'BASE64';
-  return { observedContentType: part.contentType, mode, data: encoding === 'BASE64' ? part.body.toString('base64') : part.body.toString('utf8'), encoding };
+  return {
+    observedContentType: part.contentType,
+    mode,
+    data: encoding === 'BASE64' ? part.body.toString('base64') : part.body.toString('utf8'),
+    encoding,
+  };
 }
 
 /** The hour's folder of an invocation's variant: s3://bucket/prefix/endpoint/variant/yyyy/mm/dd/hh */

@@ -181,7 +181,8 @@ export class Endpoints {
   private inService(name: string | undefined): EndpointState {
     const state = name ? this.endpoints.get(name) : undefined;
     if (!state) throw new AwsError('ValidationException', `Could not find endpoint "${name}".`);
-    if (state.status !== 'InService') throw new AwsError('ValidationException', `Cannot update in-progress endpoint "${name}" (status ${state.status}).`);
+    if (state.status !== 'InService')
+      throw new AwsError('ValidationException', `Cannot update in-progress endpoint "${name}" (status ${state.status}).`);
     return state;
   }
 
@@ -201,21 +202,30 @@ export class Endpoints {
   }
 
   /** Starts a server for every variant of the config (all or none). */
-  private async bringUp(endpoint: string, configName: string): Promise<{ variants: Map<string, ModelServer>; capture?: DataCaptureConfig }> {
+  private async bringUp(
+    endpoint: string,
+    configName: string,
+  ): Promise<{ variants: Map<string, ModelServer>; capture?: DataCaptureConfig }> {
     const config = await motoJson<EndpointConfig>(this.moto, 'DescribeEndpointConfig', { EndpointConfigName: configName });
     const specs = await Promise.all(config.ProductionVariants.map((v) => this.modelSpec(v.ModelName)));
-    const started = await Promise.allSettled(config.ProductionVariants.map((v, i) => this.containers.start(endpoint, v.VariantName, specs[i]!)));
+    const started = await Promise.allSettled(
+      config.ProductionVariants.map((v, i) => this.containers.start(endpoint, v.VariantName, specs[i]!)),
+    );
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) {
       await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
       throw failed.reason;
     }
-    const variants = new Map(config.ProductionVariants.map((v, i) => [v.VariantName, (started[i] as PromiseFulfilledResult<ModelServer>).value]));
+    const variants = new Map(
+      config.ProductionVariants.map((v, i) => [v.VariantName, (started[i] as PromiseFulfilledResult<ModelServer>).value]),
+    );
     return { variants, capture: config.DataCaptureConfig };
   }
 
   private async modelSpec(modelName: string): Promise<ModelSpec> {
-    const model = await motoJson<{ PrimaryContainer?: Container; Containers?: Container[] }>(this.moto, 'DescribeModel', { ModelName: modelName });
+    const model = await motoJson<{ PrimaryContainer?: Container; Containers?: Container[] }>(this.moto, 'DescribeModel', {
+      ModelName: modelName,
+    });
     const container = model.PrimaryContainer ?? model.Containers?.[0];
     if (!container?.Image) throw new Error(`model ${modelName} has no container image`);
     return { name: modelName, image: container.Image, modelDataUrl: container.ModelDataUrl, environment: container.Environment ?? {} };

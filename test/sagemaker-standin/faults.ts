@@ -29,7 +29,11 @@ export class Faults {
     if (typeof req.action !== 'string' || typeof req.error !== 'string') throw new Error('a fault needs "action" and "error" (strings)');
     const count = req.count ?? 1;
     if (!Number.isInteger(count) || count < 1) throw new Error(`"count" must be a positive integer, got ${req.count}`);
-    const err = new AwsError(req.error, req.message ?? DEFAULT_MESSAGE[req.error] ?? req.error, req.status ?? DEFAULT_STATUS[req.error] ?? 400);
+    const err = new AwsError(
+      req.error,
+      req.message ?? DEFAULT_MESSAGE[req.error] ?? req.error,
+      req.status ?? DEFAULT_STATUS[req.error] ?? 400,
+    );
     const queue = this.pending.get(req.action) ?? [];
     queue.push({ err, left: count });
     this.pending.set(req.action, queue);

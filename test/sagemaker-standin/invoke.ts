@@ -23,8 +23,10 @@ export function createInvoker(deps: { endpoints: Endpoints; capture: CaptureWrit
     async invoke(endpointName, req, body, res) {
       const state = deps.endpoints.get(endpointName);
       // An endpoint still Creating (or Failed) has no servers; SageMaker Runtime does not know it yet either.
-      if (!state || state.live.size === 0) throw new AwsError('ValidationError', `Endpoint ${endpointName} of account ${ACCOUNT} not found.`);
-      if (body.length > MAX_PAYLOAD) throw new AwsError('ValidationError', `Request payload of ${body.length} bytes exceeds the maximum of ${MAX_PAYLOAD} bytes.`, 413);
+      if (!state || state.live.size === 0)
+        throw new AwsError('ValidationError', `Endpoint ${endpointName} of account ${ACCOUNT} not found.`);
+      if (body.length > MAX_PAYLOAD)
+        throw new AwsError('ValidationError', `Request payload of ${body.length} bytes exceeds the maximum of ${MAX_PAYLOAD} bytes.`, 413);
       const variant = pickVariant(endpointName, [...state.live.values()], header(req, 'x-amzn-sagemaker-target-variant'));
       const contentType = header(req, 'content-type') ?? 'application/octet-stream';
       const at = new Date();
@@ -36,16 +38,30 @@ export function createInvoker(deps: { endpoints: Endpoints; capture: CaptureWrit
           headers: {
             'content-type': contentType,
             ...(header(req, 'accept') ? { accept: header(req, 'accept')! } : {}),
-            ...(header(req, 'x-amzn-sagemaker-custom-attributes') ? { 'x-amzn-sagemaker-custom-attributes': header(req, 'x-amzn-sagemaker-custom-attributes')! } : {}),
+            ...(header(req, 'x-amzn-sagemaker-custom-attributes')
+              ? { 'x-amzn-sagemaker-custom-attributes': header(req, 'x-amzn-sagemaker-custom-attributes')! }
+              : {}),
           },
           body: new Uint8Array(body),
         });
       } catch (err) {
-        deps.metrics.record({ endpoint: endpointName, variant: variant.name, at, modelStatus: undefined, modelLatencyMicros: micros(started) });
+        deps.metrics.record({
+          endpoint: endpointName,
+          variant: variant.name,
+          at,
+          modelStatus: undefined,
+          modelLatencyMicros: micros(started),
+        });
         throw new AwsError('InternalFailure', `the model server of variant ${variant.name} did not answer: ${(err as Error).message}`, 500);
       }
       const output = Buffer.from(await answer.arrayBuffer());
-      deps.metrics.record({ endpoint: endpointName, variant: variant.name, at, modelStatus: answer.status, modelLatencyMicros: micros(started) });
+      deps.metrics.record({
+        endpoint: endpointName,
+        variant: variant.name,
+        at,
+        modelStatus: answer.status,
+        modelLatencyMicros: micros(started),
+      });
       if (answer.status < 200 || answer.status > 299) {
         const text = output.toString('utf8');
         const kind = answer.status < 500 ? 'client' : 'server';

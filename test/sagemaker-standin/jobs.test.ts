@@ -34,7 +34,12 @@ let s3: S3Client;
 before(async () => {
   [moto] = await Promise.all([startMoto(), buildServingImage(SERVING_IMAGE)]);
   standin = await startStandin(moto);
-  const config = { endpoint: standin.url, region: moto.env.AWS_REGION, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 1 };
+  const config = {
+    endpoint: standin.url,
+    region: moto.env.AWS_REGION,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    maxAttempts: 1,
+  };
   sagemaker = new SageMakerClient(config);
   s3 = new S3Client({ ...config, forcePathStyle: true });
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
@@ -51,8 +56,15 @@ function trainingJob(name: string, script: string, extra: { maxRuntimeS?: number
   return new CreateTrainingJobCommand({
     TrainingJobName: name,
     RoleArn: ROLE,
-    AlgorithmSpecification: { TrainingImage: TEST_IMAGE, TrainingInputMode: 'File', ContainerEntrypoint: ['/bin/sh', '-c'], ContainerArguments: [script] },
-    InputDataConfig: [{ ChannelName: 'train', DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: `s3://${BUCKET}/data/train/` } } }],
+    AlgorithmSpecification: {
+      TrainingImage: TEST_IMAGE,
+      TrainingInputMode: 'File',
+      ContainerEntrypoint: ['/bin/sh', '-c'],
+      ContainerArguments: [script],
+    },
+    InputDataConfig: [
+      { ChannelName: 'train', DataSource: { S3DataSource: { S3DataType: 'S3Prefix', S3Uri: `s3://${BUCKET}/data/train/` } } },
+    ],
     OutputDataConfig: { S3OutputPath: `s3://${BUCKET}/output` },
     ResourceConfig: { InstanceType: 'ml.m5.large', InstanceCount: 1, VolumeSizeInGB: 10 },
     StoppingCondition: { MaxRuntimeInSeconds: extra.maxRuntimeS ?? 600 },
@@ -90,12 +102,18 @@ describe('SageMaker stand-in jobs', () => {
     assert.deepEqual(statuses, ['Starting', 'Downloading', 'Training', 'Uploading', 'Completed']);
 
     await sagemaker.send(
-      new CreateModelCommand({ ModelName: 'trained', ExecutionRoleArn: ROLE, PrimaryContainer: { Image: SERVING_IMAGE, ModelDataUrl: done.ModelArtifacts!.S3ModelArtifacts } }),
+      new CreateModelCommand({
+        ModelName: 'trained',
+        ExecutionRoleArn: ROLE,
+        PrimaryContainer: { Image: SERVING_IMAGE, ModelDataUrl: done.ModelArtifacts!.S3ModelArtifacts },
+      }),
     );
     await sagemaker.send(
       new CreateEndpointConfigCommand({
         EndpointConfigName: 'trained-1',
-        ProductionVariants: [{ VariantName: 'only', ModelName: 'trained', InitialVariantWeight: 1, InstanceType: 'ml.m5.large', InitialInstanceCount: 1 }],
+        ProductionVariants: [
+          { VariantName: 'only', ModelName: 'trained', InitialVariantWeight: 1, InstanceType: 'ml.m5.large', InitialInstanceCount: 1 },
+        ],
       }),
     );
     await sagemaker.send(new CreateEndpointCommand({ EndpointName: 'trained', EndpointConfigName: 'trained-1' }));
@@ -104,9 +122,19 @@ describe('SageMaker stand-in jobs', () => {
       assert.ok(Date.now() < deadline, `endpoint not InService\n${standin.log()}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const runtime = new SageMakerRuntimeClient({ endpoint: standin.url, region: moto.env.AWS_REGION, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
-    const out = await runtime.send(new InvokeEndpointCommand({ EndpointName: 'trained', Body: '{"x": 2}', ContentType: 'application/json' }));
-    assert.deepEqual(JSON.parse(new TextDecoder().decode(out.Body)), { y: 40, version: 'trained-1', label: null }, 'scale 5 x 4 rows, learnt in the job');
+    const runtime = new SageMakerRuntimeClient({
+      endpoint: standin.url,
+      region: moto.env.AWS_REGION,
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    });
+    const out = await runtime.send(
+      new InvokeEndpointCommand({ EndpointName: 'trained', Body: '{"x": 2}', ContentType: 'application/json' }),
+    );
+    assert.deepEqual(
+      JSON.parse(new TextDecoder().decode(out.Body)),
+      { y: 40, version: 'trained-1', label: null },
+      'scale 5 x 4 rows, learnt in the job',
+    );
   });
 
   test('a failing training job is Failed with what it wrote to /opt/ml/output/failure, and has no artifact', async () => {
@@ -148,11 +176,30 @@ describe('SageMaker stand-in jobs', () => {
         AppSpecification: {
           ImageUri: TEST_IMAGE,
           ContainerEntrypoint: ['/bin/sh', '-c'],
-          ContainerArguments: ['wc -c < /opt/ml/processing/input/rows.json > /opt/ml/processing/output/size.txt && echo "checked $ROWS" > /opt/ml/output/message'],
+          ContainerArguments: [
+            'wc -c < /opt/ml/processing/input/rows.json > /opt/ml/processing/output/size.txt && echo "checked $ROWS" > /opt/ml/output/message',
+          ],
         },
         ProcessingResources: { ClusterConfig: { InstanceCount: 1, InstanceType: 'ml.m5.large', VolumeSizeInGB: 10 } },
-        ProcessingInputs: [{ InputName: 'input', S3Input: { S3Uri: `s3://${BUCKET}/data/train/`, LocalPath: '/opt/ml/processing/input', S3DataType: 'S3Prefix', S3InputMode: 'File' } }],
-        ProcessingOutputConfig: { Outputs: [{ OutputName: 'out', S3Output: { S3Uri: `s3://${BUCKET}/checks/`, LocalPath: '/opt/ml/processing/output', S3UploadMode: 'EndOfJob' } }] },
+        ProcessingInputs: [
+          {
+            InputName: 'input',
+            S3Input: {
+              S3Uri: `s3://${BUCKET}/data/train/`,
+              LocalPath: '/opt/ml/processing/input',
+              S3DataType: 'S3Prefix',
+              S3InputMode: 'File',
+            },
+          },
+        ],
+        ProcessingOutputConfig: {
+          Outputs: [
+            {
+              OutputName: 'out',
+              S3Output: { S3Uri: `s3://${BUCKET}/checks/`, LocalPath: '/opt/ml/processing/output', S3UploadMode: 'EndOfJob' },
+            },
+          ],
+        },
         Environment: { ROWS: 'rows.json' },
       }),
     );
@@ -166,7 +213,10 @@ describe('SageMaker stand-in jobs', () => {
     assert.equal(d.ProcessingJobStatus, 'Completed', d.FailureReason);
     assert.equal(d.ExitMessage?.trim(), 'checked rows.json');
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'checks/' }));
-    assert.deepEqual(listed.Contents?.map((o) => o.Key), ['checks/size.txt']);
+    assert.deepEqual(
+      listed.Contents?.map((o) => o.Key),
+      ['checks/size.txt'],
+    );
     const size = await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'checks/size.txt' }))).Body!.transformToString();
     assert.equal(size.trim(), String(JSON.stringify([1, 2, 3, 4]).length));
   });

@@ -80,7 +80,10 @@ export class Jobs {
       await writeFile(join(config, 'hyperparameters.json'), JSON.stringify(input.HyperParameters ?? {}));
       await writeFile(join(config, 'resourceconfig.json'), JSON.stringify({ current_host: 'algo-1', hosts: ['algo-1'] }));
       const channelConfig = { TrainingInputMode: 'File', S3DistributionType: 'FullyReplicated', RecordWrapperType: 'None' };
-      await writeFile(join(config, 'inputdataconfig.json'), JSON.stringify(Object.fromEntries(channels.map((c) => [c.ChannelName, channelConfig]))));
+      await writeFile(
+        join(config, 'inputdataconfig.json'),
+        JSON.stringify(Object.fromEntries(channels.map((c) => [c.ChannelName, channelConfig]))),
+      );
       for (const c of channels) {
         const uri = c.DataSource?.S3DataSource?.S3Uri;
         if (!uri) continue;
@@ -138,7 +141,8 @@ export class Jobs {
         mounts,
         finish: async (job: Job) => {
           job.exitMessage = await this.message(join(root, 'ml-output', 'message'));
-          for (const o of outputs) if (o.S3Output?.S3Uri && o.S3Output.LocalPath) await uploadDir(this.s3, folder(o.S3Output.LocalPath), o.S3Output.S3Uri);
+          for (const o of outputs)
+            if (o.S3Output?.S3Uri && o.S3Output.LocalPath) await uploadDir(this.s3, folder(o.S3Output.LocalPath), o.S3Output.S3Uri);
         },
         failure: async () => {
           return this.message(join(root, 'ml-output', 'message'));
@@ -151,7 +155,8 @@ export class Jobs {
   async stop(kind: Kind, name: string | undefined): Promise<object | undefined> {
     const job = name ? this.jobs.get(`${kind}/${name}`) : undefined;
     if (!job) return undefined;
-    if (job.status !== 'InProgress') throw new AwsError('ValidationException', `The job ${name} is not in progress (status ${job.status}).`);
+    if (job.status !== 'InProgress')
+      throw new AwsError('ValidationException', `The job ${name} is not in progress (status ${job.status}).`);
     job.status = 'Stopping';
     job.stopping = 'Stopped';
     await job.container?.stop({ t: 2 }).catch(() => undefined); // not started yet, or ended meanwhile
@@ -216,7 +221,12 @@ export class Jobs {
         if (job.stopping) return this.end(job, 'Stopped', job.stopping);
         const code = await this.runContainer(job, plan, maxRuntimeS);
         if (job.stopping === 'MaxRuntimeExceeded') {
-          return this.end(job, 'Stopped', job.stopping, `MaxRuntimeExceeded: the job ran longer than MaxRuntimeInSeconds (${maxRuntimeS} s)`);
+          return this.end(
+            job,
+            'Stopped',
+            job.stopping,
+            `MaxRuntimeExceeded: the job ran longer than MaxRuntimeInSeconds (${maxRuntimeS} s)`,
+          );
         }
         if (job.stopping) return this.end(job, 'Stopped', job.stopping);
         if (code !== 0) {
@@ -238,7 +248,13 @@ export class Jobs {
 
   private async runContainer(
     job: Job,
-    plan: { image: string; entrypoint?: string[]; args: string[]; env: Record<string, string>; mounts: { source: string; target: string }[] },
+    plan: {
+      image: string;
+      entrypoint?: string[];
+      args: string[];
+      env: Record<string, string>;
+      mounts: { source: string; target: string }[];
+    },
     maxRuntimeS: number | undefined,
   ): Promise<number> {
     const container = await this.docker.createContainer({
@@ -247,7 +263,11 @@ export class Jobs {
       Cmd: plan.args,
       Env: Object.entries(plan.env).map(([k, v]) => `${k}=${v}`),
       Labels: { [STANDIN_LABEL]: this.instance, [`${STANDIN_LABEL}.job`]: job.name, ...this.labels },
-      HostConfig: { NetworkMode: 'host', Init: true, Mounts: plan.mounts.map((m) => ({ Type: 'bind' as const, Source: m.source, Target: m.target })) },
+      HostConfig: {
+        NetworkMode: 'host',
+        Init: true,
+        Mounts: plan.mounts.map((m) => ({ Type: 'bind' as const, Source: m.source, Target: m.target })),
+      },
     });
     job.container = container;
     const timer = maxRuntimeS

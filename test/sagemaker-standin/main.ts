@@ -78,9 +78,12 @@ const server = createStandinServer({
   log,
 });
 
-const flushTimer = setInterval(() => {
-  flush().catch((err: Error) => log(`writing capture or metrics failed: ${err.message}`));
-}, number('STANDIN_FLUSH_MS', 1_000));
+const flushTimer = setInterval(
+  () => {
+    flush().catch((err: Error) => log(`writing capture or metrics failed: ${err.message}`));
+  },
+  number('STANDIN_FLUSH_MS', 1_000),
+);
 
 let stopping = false;
 async function stop() {

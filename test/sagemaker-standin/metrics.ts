@@ -27,7 +27,13 @@ export class MetricsPublisher {
       { Name: 'VariantName', Value: o.variant },
     ];
     const status = o.modelStatus ?? 500;
-    const datum = (MetricName: string, Value: number, Unit: MetricDatum['Unit']) => ({ MetricName, Dimensions, Timestamp: o.at, Value, Unit });
+    const datum = (MetricName: string, Value: number, Unit: MetricDatum['Unit']) => ({
+      MetricName,
+      Dimensions,
+      Timestamp: o.at,
+      Value,
+      Unit,
+    });
     this.pending.push(
       datum('Invocations', 1, 'None'),
       datum('Invocation4XXErrors', status >= 400 && status < 500 ? 1 : 0, 'None'),

@@ -34,7 +34,13 @@ export interface ModelContainers {
   stopAll(): Promise<void>;
 }
 
-export function createModelContainers(opts: { docker: Docker; s3: S3Client; instance: string; labels: Record<string, string>; pingTimeoutMs: number }): ModelContainers {
+export function createModelContainers(opts: {
+  docker: Docker;
+  s3: S3Client;
+  instance: string;
+  labels: Record<string, string>;
+  pingTimeoutMs: number;
+}): ModelContainers {
   const running = new Set<ModelServer>();
   let workRoot: Promise<string> | undefined;
   const work = () => (workRoot ??= mkdtemp(join(tmpdir(), 'mlp-sagemaker-standin-')));
@@ -57,7 +63,12 @@ export function createModelContainers(opts: { docker: Docker; s3: S3Client; inst
           Image: model.image,
           Cmd: ['serve'],
           Env: Object.entries({ ...model.environment, HOST: '127.0.0.1', PORT: String(port) }).map(([k, v]) => `${k}=${v}`),
-          Labels: { [STANDIN_LABEL]: opts.instance, 'mlp.sagemaker-standin.endpoint': endpoint, 'mlp.sagemaker-standin.variant': variant, ...opts.labels },
+          Labels: {
+            [STANDIN_LABEL]: opts.instance,
+            'mlp.sagemaker-standin.endpoint': endpoint,
+            'mlp.sagemaker-standin.variant': variant,
+            ...opts.labels,
+          },
           HostConfig: {
             NetworkMode: 'host',
             Init: true,
@@ -110,9 +121,12 @@ async function waitForPing(url: string, container: Docker.Container, timeoutMs: 
     const state = await container.inspect().then((i) => i.State);
     if (!state.Running) {
       const logs = (await container.logs({ stdout: true, stderr: true, tail: 20 })).toString('utf8').replace(/[\x00-\x08]/g, '');
-      throw new Error(`The primary container for production variant ${variant} exited with code ${state.ExitCode} before passing the ping health check: ${logs.trim()}`);
+      throw new Error(
+        `The primary container for production variant ${variant} exited with code ${state.ExitCode} before passing the ping health check: ${logs.trim()}`,
+      );
     }
-    if (Date.now() > deadline) throw new Error(`The primary container for production variant ${variant} did not pass the ping health check within ${timeoutMs} ms.`);
+    if (Date.now() > deadline)
+      throw new Error(`The primary container for production variant ${variant} did not pass the ping health check within ${timeoutMs} ms.`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

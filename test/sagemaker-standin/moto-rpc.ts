@@ -34,8 +34,16 @@ export async function motoJson<T>(rpc: MotoRpc, action: string, input: object): 
 export function motoError(action: string, answer: MotoAnswer): AwsError {
   try {
     const parsed = JSON.parse(answer.body) as { __type?: string; message?: string; Message?: string };
-    return new AwsError(parsed.__type?.split('#').pop() ?? 'ValidationException', parsed.message ?? parsed.Message ?? answer.body, answer.status);
+    return new AwsError(
+      parsed.__type?.split('#').pop() ?? 'ValidationException',
+      parsed.message ?? parsed.Message ?? answer.body,
+      answer.status,
+    );
   } catch {
-    return new AwsError('InternalFailure', `moto could not do ${action} (HTTP ${answer.status})`, answer.status >= 400 ? answer.status : 500);
+    return new AwsError(
+      'InternalFailure',
+      `moto could not do ${action} (HTTP ${answer.status})`,
+      answer.status >= 400 ? answer.status : 500,
+    );
   }
 }

@@ -109,13 +109,16 @@ async function waitForStatus(name: string, status: string, timeoutMs = 30_000): 
     const d = await sagemaker.send(new DescribeEndpointCommand({ EndpointName: name }));
     if (d.EndpointStatus === status) return d;
     if (d.EndpointStatus === 'Failed' && status !== 'Failed') assert.fail(`endpoint ${name} failed: ${d.FailureReason}\n${standin.log()}`);
-    if (Date.now() > deadline) assert.fail(`endpoint ${name} is ${d.EndpointStatus}, not ${status}, after ${timeoutMs} ms\n${standin.log()}`);
+    if (Date.now() > deadline)
+      assert.fail(`endpoint ${name} is ${d.EndpointStatus}, not ${status}, after ${timeoutMs} ms\n${standin.log()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
 async function invoke(endpoint: string, x: number, extra: { TargetVariant?: string; InferenceId?: string } = {}) {
-  const out = await runtime.send(new InvokeEndpointCommand({ EndpointName: endpoint, Body: JSON.stringify({ x }), ContentType: 'application/json', ...extra }));
+  const out = await runtime.send(
+    new InvokeEndpointCommand({ EndpointName: endpoint, Body: JSON.stringify({ x }), ContentType: 'application/json', ...extra }),
+  );
   return { variant: out.InvokedProductionVariant, contentType: out.ContentType, body: JSON.parse(new TextDecoder().decode(out.Body)) };
 }
 
@@ -124,10 +127,14 @@ function weights(d: DescribeEndpointCommandOutput) {
 }
 
 describe('SageMaker stand-in', () => {
-  test('InvokeEndpoint is answered by the live variant\'s container; the weight-0 variant only through TargetVariant', async () => {
+  test("InvokeEndpoint is answered by the live variant's container; the weight-0 variant only through TargetVariant", async () => {
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => invoke('demand', i)));
     assert.deepEqual(new Set(answers.map((a) => a.variant)), new Set(['primary']));
-    assert.deepEqual(answers[5]!.body, { y: 10, version: 'v1', label: 'first' }, 'the model from model.tar.gz and the PrimaryContainer Environment');
+    assert.deepEqual(
+      answers[5]!.body,
+      { y: 10, version: 'v1', label: 'first' },
+      'the model from model.tar.gz and the PrimaryContainer Environment',
+    );
     assert.equal(answers[5]!.contentType, 'application/json');
 
     const pinned = await invoke('demand', 5, { TargetVariant: 'candidate' });
@@ -145,8 +152,14 @@ describe('SageMaker stand-in', () => {
       assert.match(err.message, /Received server error \(500\) from primary/);
       return true;
     });
-    await assert.rejects(invoke('nowhere', 1), (err: any) => err.name === 'ValidationError' && err.$metadata.httpStatusCode === 400 && /nowhere/.test(err.message));
-    await assert.rejects(invoke('demand', 1, { TargetVariant: 'ghost' }), (err: any) => err.name === 'ValidationError' && /ghost/.test(err.message));
+    await assert.rejects(
+      invoke('nowhere', 1),
+      (err: any) => err.name === 'ValidationError' && err.$metadata.httpStatusCode === 400 && /nowhere/.test(err.message),
+    );
+    await assert.rejects(
+      invoke('demand', 1, { TargetVariant: 'ghost' }),
+      (err: any) => err.name === 'ValidationError' && /ghost/.test(err.message),
+    );
   });
 
   test('UpdateEndpointWeightsAndCapacities: Updating, then the traffic moves and DescribeEndpoint reads the weights back', async () => {
@@ -170,21 +183,31 @@ describe('SageMaker stand-in', () => {
     assert.ok(counts.primary! > 5 && counts.candidate! > 5, `both variants get traffic at 1:1, got ${JSON.stringify(counts)}`);
   });
 
-  test('Data Capture records land in S3 in SageMaker\'s layout and format', async () => {
+  test("Data Capture records land in S3 in SageMaker's layout and format", async () => {
     await invoke('demand', 7, { TargetVariant: 'candidate', InferenceId: 'req-7' });
     await standin.flush();
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'mlp/demand/capture/demand/candidate/' }));
     const keys = (listed.Contents ?? []).map((o) => o.Key!);
     assert.ok(keys.length > 0, `capture objects for the candidate\n${standin.log()}`);
-    for (const key of keys) assert.match(key, /^mlp\/demand\/capture\/demand\/candidate\/\d{4}\/\d{2}\/\d{2}\/\d{2}\/\d{2}-\d{2}-\d{3}-[0-9a-f-]{36}\.jsonl$/);
+    for (const key of keys)
+      assert.match(key, /^mlp\/demand\/capture\/demand\/candidate\/\d{4}\/\d{2}\/\d{2}\/\d{2}\/\d{2}-\d{2}-\d{3}-[0-9a-f-]{36}\.jsonl$/);
     const records = (
-      await Promise.all(keys.map(async (Key) => (await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key }))).Body!.transformToString()).trim().split('\n')))
+      await Promise.all(
+        keys.map(async (Key) =>
+          (await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key }))).Body!.transformToString()).trim().split('\n'),
+        ),
+      )
     )
       .flat()
       .map((line) => JSON.parse(line));
     const record = records.find((r) => r.eventMetadata.inferenceId === 'req-7');
     assert.ok(record, 'the record of the request with InferenceId req-7');
-    assert.deepEqual(record.captureData.endpointInput, { observedContentType: 'application/json', mode: 'INPUT', data: '{"x":7}', encoding: 'JSON' });
+    assert.deepEqual(record.captureData.endpointInput, {
+      observedContentType: 'application/json',
+      mode: 'INPUT',
+      data: '{"x":7}',
+      encoding: 'JSON',
+    });
     assert.equal(record.captureData.endpointOutput.mode, 'OUTPUT');
     assert.deepEqual(JSON.parse(record.captureData.endpointOutput.data), { y: 21, version: 'v2', label: null });
     assert.equal(record.eventVersion, '0');
@@ -233,20 +256,35 @@ describe('SageMaker stand-in', () => {
     assert.equal(during.EndpointConfigName, 'demand-1');
     assert.notEqual((await invoke('demand', 1)).body.version, 'v3', 'the old config answers during the update');
     await assert.rejects(
-      sagemaker.send(new UpdateEndpointWeightsAndCapacitiesCommand({ EndpointName: 'demand', DesiredWeightsAndCapacities: [{ VariantName: 'primary', DesiredWeight: 2 }] })),
+      sagemaker.send(
+        new UpdateEndpointWeightsAndCapacitiesCommand({
+          EndpointName: 'demand',
+          DesiredWeightsAndCapacities: [{ VariantName: 'primary', DesiredWeight: 2 }],
+        }),
+      ),
       (err: any) => err.name === 'ValidationException' && /in-progress/.test(err.message),
     );
     const done = await waitForStatus('demand', 'InService');
     assert.equal(done.EndpointConfigName, 'demand-2');
     assert.deepEqual(weights(done), { next: 1 });
-    assert.deepEqual(await invoke('demand', 1), { variant: 'next', contentType: 'application/json', body: { y: 4, version: 'v3', label: null } });
-    assert.equal(containers('demand').length, 1, 'the old config\'s containers are gone');
+    assert.deepEqual(await invoke('demand', 1), {
+      variant: 'next',
+      contentType: 'application/json',
+      body: { y: 4, version: 'v3', label: null },
+    });
+    assert.equal(containers('demand').length, 1, "the old config's containers are gone");
   });
 
   test('an endpoint whose container does not pass /ping goes Failed with the reason', async () => {
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'artifacts/broken/model.tar.gz', Body: modelTarball({ 'README': 'no model.json here' }) }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: 'artifacts/broken/model.tar.gz', Body: modelTarball({ README: 'no model.json here' }) }),
+    );
     await sagemaker.send(
-      new CreateModelCommand({ ModelName: 'broken', ExecutionRoleArn: ROLE, PrimaryContainer: { Image: IMAGE, ModelDataUrl: `s3://${BUCKET}/artifacts/broken/model.tar.gz` } }),
+      new CreateModelCommand({
+        ModelName: 'broken',
+        ExecutionRoleArn: ROLE,
+        PrimaryContainer: { Image: IMAGE, ModelDataUrl: `s3://${BUCKET}/artifacts/broken/model.tar.gz` },
+      }),
     );
     await endpointConfig('broken-1', [['only', 'broken', 1]]);
     await sagemaker.send(new CreateEndpointCommand({ EndpointName: 'broken', EndpointConfigName: 'broken-1' }));
@@ -273,11 +311,18 @@ describe('SageMaker stand-in', () => {
     assert.equal(containers('demand').length, 1);
   });
 
-  test('injected throttling and access denied come back as the SDK\'s exceptions; throttling is retried', async () => {
+  test("injected throttling and access denied come back as the SDK's exceptions; throttling is retried", async () => {
     const once = new SageMakerClient({ maxAttempts: 1 });
     await standin.inject({ action: 'DescribeEndpoint', error: 'ThrottlingException', count: 1 });
-    await assert.rejects(once.send(new DescribeEndpointCommand({ EndpointName: 'demand' })), (err: any) => err.name === 'ThrottlingException' && err.$metadata.httpStatusCode === 400);
-    assert.equal((await once.send(new DescribeEndpointCommand({ EndpointName: 'demand' }))).EndpointStatus, 'InService', 'only the next call failed');
+    await assert.rejects(
+      once.send(new DescribeEndpointCommand({ EndpointName: 'demand' })),
+      (err: any) => err.name === 'ThrottlingException' && err.$metadata.httpStatusCode === 400,
+    );
+    assert.equal(
+      (await once.send(new DescribeEndpointCommand({ EndpointName: 'demand' }))).EndpointStatus,
+      'InService',
+      'only the next call failed',
+    );
 
     await standin.inject({ action: 'DescribeEndpoint', error: 'ThrottlingException', count: 2 });
     const retrying = new SageMakerClient({ maxAttempts: 3 });
@@ -286,17 +331,26 @@ describe('SageMaker stand-in', () => {
 
     await standin.inject({ action: 'UpdateEndpointWeightsAndCapacities', error: 'AccessDeniedException' });
     await assert.rejects(
-      once.send(new UpdateEndpointWeightsAndCapacitiesCommand({ EndpointName: 'demand', DesiredWeightsAndCapacities: [{ VariantName: 'next', DesiredWeight: 2 }] })),
+      once.send(
+        new UpdateEndpointWeightsAndCapacitiesCommand({
+          EndpointName: 'demand',
+          DesiredWeightsAndCapacities: [{ VariantName: 'next', DesiredWeight: 2 }],
+        }),
+      ),
       (err: any) => err.name === 'AccessDeniedException' && /not authorized/.test(err.message),
     );
     await standin.inject({ action: 'InvokeEndpoint', error: 'ThrottlingException' });
     await assert.rejects(
-      new SageMakerRuntimeClient({ maxAttempts: 1 }).send(new InvokeEndpointCommand({ EndpointName: 'demand', Body: '{"x":1}', ContentType: 'application/json' })),
+      new SageMakerRuntimeClient({ maxAttempts: 1 }).send(
+        new InvokeEndpointCommand({ EndpointName: 'demand', Body: '{"x":1}', ContentType: 'application/json' }),
+      ),
       (err: any) => err.name === 'ThrottlingException',
     );
     await standin.inject({ action: 'GetMetricData', error: 'ThrottlingException' });
     await assert.rejects(
-      new CloudWatchClient({ maxAttempts: 1 }).send(new GetMetricDataCommand({ StartTime: new Date(Date.now() - 60_000), EndTime: new Date(), MetricDataQueries: [] })),
+      new CloudWatchClient({ maxAttempts: 1 }).send(
+        new GetMetricDataCommand({ StartTime: new Date(Date.now() - 60_000), EndTime: new Date(), MetricDataQueries: [] }),
+      ),
       (err: any) => err.name === 'ThrottlingException',
     );
   });

@@ -48,7 +48,10 @@ function tinyProject(): string {
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
   mkdirSync(join(dir, 'src'));
   writeFileSync(join(dir, 'src', 'nothing.ts'), 'export {};\n');
-  writeFileSync(join(dir, 'tsconfig.build.json'), JSON.stringify({ compilerOptions: { noEmit: true, module: 'nodenext', skipLibCheck: true }, files: ['src/nothing.ts'] }));
+  writeFileSync(
+    join(dir, 'tsconfig.build.json'),
+    JSON.stringify({ compilerOptions: { noEmit: true, module: 'nodenext', skipLibCheck: true }, files: ['src/nothing.ts'] }),
+  );
   mkdirSync(join(dir, 'test', 'setup'), { recursive: true });
   writeFileSync(join(dir, 'test', 'setup', 'ensure.sh'), 'exit 0\n');
   writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
@@ -63,7 +66,11 @@ function npmTest(dir: string, files: string[]): Promise<{ code: number | null; o
     // As a person runs it: not as a test file's child, which node:test would refuse to run files in.
     const env = { ...process.env };
     delete env.NODE_TEST_CONTEXT;
-    const child = spawn(process.execPath, [join(dir, 'scripts', 'test.mjs'), ...files], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(dir, 'scripts', 'test.mjs'), ...files], {
+      cwd: dir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -101,8 +108,14 @@ describe('npm test and what tests leave behind', () => {
     const r = await npmTest(dir, ['leaky.test.ts', 'tidy.test.ts']);
     assert.equal(r.code, 1, r.output);
     assert.match(r.output, /✔ starts a process and forgets it/, 'the test itself passed');
-    assert.match(r.output, /npm test: FAILED: 1 process started by the tests outlived the run \(ended now\); a test must stop what it starts:/);
-    assert.match(r.output, /^ {2}pid \d+ \(started by leaky\.test\.ts\): \S*node -e setTimeout\(\(\) => \{\}, 600_000\) \/\/ the forgotten one$/m);
+    assert.match(
+      r.output,
+      /npm test: FAILED: 1 process started by the tests outlived the run \(ended now\); a test must stop what it starts:/,
+    );
+    assert.match(
+      r.output,
+      /^ {2}pid \d+ \(started by leaky\.test\.ts\): \S*node -e setTimeout\(\(\) => \{\}, 600_000\) \/\/ the forgotten one$/m,
+    );
     assert.doesNotMatch(r.output, /the tidy one/);
     assert.deepEqual(running('// the forgotten one'), [], 'the leftover was ended');
   });
@@ -111,7 +124,13 @@ describe('npm test and what tests leave behind', () => {
     const r = await npmTest(dir, ['container-leaky.test.ts']);
     assert.equal(r.code, 1, r.output);
     assert.match(r.output, /npm test: FAILED: 1 container started by the tests outlived the run/);
-    assert.match(r.output, new RegExp(`^ {2}container ${CONTAINER} \\([0-9a-f]+, image ${TEST_IMAGE.replace(/[.]/g, '\\.')}\\) \\(started by container-leaky\\.test\\.ts\\)$`, 'm'));
+    assert.match(
+      r.output,
+      new RegExp(
+        `^ {2}container ${CONTAINER} \\([0-9a-f]+, image ${TEST_IMAGE.replace(/[.]/g, '\\.')}\\) \\(started by container-leaky\\.test\\.ts\\)$`,
+        'm',
+      ),
+    );
     const left = execFileSync('docker', ['ps', '-a', '-q', '--filter', `name=^${CONTAINER}$`], { encoding: 'utf8' });
     assert.equal(left.trim(), '', 'the container was removed');
   });

@@ -44,13 +44,36 @@ describe('replay reports the daemon builds', () => {
         current,
         candidate: failing,
         timeoutMs: 5_000,
-        checks: [{ latency: { quantile: 0.99, max_ratio: 1.5 } }, { distribution: { path: '$.y', metric: 'psi', max: 0.2 } }, { max_abs_diff: { path: '$.y', max: 0 } }],
+        checks: [
+          { latency: { quantile: 0.99, max_ratio: 1.5 } },
+          { distribution: { path: '$.y', metric: 'psi', max: 0.2 } },
+          { max_abs_diff: { path: '$.y', max: 0 } },
+        ],
       }),
     );
     // Timeouts (an answer with an error and no status), against the captured statuses (no current model).
-    reports.push(await runReplay({ ...base, requests: requestsUpTo(20), current: null, candidate: slow, timeoutMs: 100, checks: [{ latency: { quantile: 0.5, max_ratio: 2 } }] }));
+    reports.push(
+      await runReplay({
+        ...base,
+        requests: requestsUpTo(20),
+        current: null,
+        candidate: slow,
+        timeoutMs: 100,
+        checks: [{ latency: { quantile: 0.5, max_ratio: 2 } }],
+      }),
+    );
     // Cancelled before it started.
-    reports.push(await runReplay({ ...base, requests: requestsUpTo(5), current, candidate: failing, timeoutMs: 5_000, checks: [], signal: AbortSignal.abort() }));
+    reports.push(
+      await runReplay({
+        ...base,
+        requests: requestsUpTo(5),
+        current,
+        candidate: failing,
+        timeoutMs: 5_000,
+        checks: [],
+        signal: AbortSignal.abort(),
+      }),
+    );
   });
   after(async () => {
     await Promise.all(models.map((m) => m.stop()));
@@ -58,16 +81,34 @@ describe('replay reports the daemon builds', () => {
 
   it('parse back to themselves: regressions, timeouts, skipped and failed checks, a cancel', () => {
     const [regressed, timedOut, cancelled] = reports as [ReplayReport, ReplayReport, ReplayReport];
-    assert.ok(regressed.regressions.samples.length > 0 && regressed.flaky > 0 && regressed.checks.length === 3, JSON.stringify(regressed.checks));
-    assert.ok(timedOut.regressions.samples.some((s) => s.candidate.status === null && s.candidate.error), 'a timed-out answer');
-    assert.ok(timedOut.checks.some((c) => c.skipped), 'a latency ratio without a current model is skipped');
+    assert.ok(
+      regressed.regressions.samples.length > 0 && regressed.flaky > 0 && regressed.checks.length === 3,
+      JSON.stringify(regressed.checks),
+    );
+    assert.ok(
+      timedOut.regressions.samples.some((s) => s.candidate.status === null && s.candidate.error),
+      'a timed-out answer',
+    );
+    assert.ok(
+      timedOut.checks.some((c) => c.skipped),
+      'a latency ratio without a current model is skipped',
+    );
     assert.equal(cancelled.cancelled, true);
     for (const report of reports) assert.deepEqual(replayReport.parse(overTheWire(report)), overTheWire(report));
   });
 
   it('reach a client inside the rollout view as they were stored, a skipped group beside them', () => {
     const report: ReplayGateReport = { london: reports[0]!, paris: { skipped: 'no captured traffic for paris in the last 1 day' } };
-    const outcomes: GateOutcomes = { replay: { passed: false, summary: 'london: 8 of 60 requests fail', report, observed: { regressions: 8 }, threshold: { regressions: 0 }, sample: { requests: 60 } } };
+    const outcomes: GateOutcomes = {
+      replay: {
+        passed: false,
+        summary: 'london: 8 of 60 requests fail',
+        report,
+        observed: { regressions: 8 },
+        threshold: { regressions: 0 },
+        sample: { requests: 60 },
+      },
+    };
     const sent: RolloutView = { ...rollout({ phase: 'blocked' }), gates: gateViewsOf(outcomes) };
     const read = rolloutView.parse(overTheWire(sent));
     assert.deepEqual(read.gates, { replay: { passed: false, skipped: false, summary: 'london: 8 of 60 requests fail', report } });
@@ -92,23 +133,55 @@ describe('data-check reports the daemon builds', () => {
       warehouses: {},
     });
     const [people, missing] = reports as [DataCheckReport, DataCheckReport];
-    assert.ok(people.failed.some((f) => f.sample?.length) && people.failed.some((f) => 'observed' in f), JSON.stringify(people.failed).slice(0, 500));
+    assert.ok(
+      people.failed.some((f) => f.sample?.length) && people.failed.some((f) => 'observed' in f),
+      JSON.stringify(people.failed).slice(0, 500),
+    );
     assert.ok(missing.error, 'a missing data file is a check that could not run');
     assert.deepEqual(dataChecksGateReport.parse(overTheWire(reports)), overTheWire(reports));
   });
 });
 
 describe('decisions the state machine records', () => {
-  const policy: RolloutPolicy = { strategy: 'gradual', initialTraffic: 0, stepPercent: 50, stepIntervalMs: 1000, errorRateAbove: 0.05, minRequests: 1, latencyP99AboveMs: 800 };
+  const policy: RolloutPolicy = {
+    strategy: 'gradual',
+    initialTraffic: 0,
+    stepPercent: 50,
+    stepIntervalMs: 1000,
+    errorRateAbove: 0.05,
+    minRequests: 1,
+    latencyP99AboveMs: 800,
+  };
   it('parse back to themselves, every rule and verdict a closed one', () => {
     let r: Parameters<typeof step>[0] = {
-      id: 1, pipeline: 'p', runId: 'r-1', groups: [{ group: 'london', candidate: 2, current: 1 }], phase: 'deploying', candidateWeight: 0, stepIndex: 0,
-      phaseStartedAt: 0, pausedFrom: null, state: {}, reason: null, createdAt: 0, updatedAt: 0, finishedAt: null, version: 1,
+      id: 1,
+      pipeline: 'p',
+      runId: 'r-1',
+      groups: [{ group: 'london', candidate: 2, current: 1 }],
+      phase: 'deploying',
+      candidateWeight: 0,
+      stepIndex: 0,
+      phaseStartedAt: 0,
+      pausedFrom: null,
+      state: {},
+      reason: null,
+      createdAt: 0,
+      updatedAt: 0,
+      finishedAt: null,
+      version: 1,
     };
     const events: RolloutEvent[] = [
       { type: 'candidates_live' },
-      { type: 'gate_done', gate: 'data_checks', outcome: { passed: true, summary: '1 suite passed', report: [], observed: 0, threshold: 0 } },
-      { type: 'gate_done', gate: 'integration_tests', outcome: { passed: true, skipped: true, summary: 'no integration tests configured' } },
+      {
+        type: 'gate_done',
+        gate: 'data_checks',
+        outcome: { passed: true, summary: '1 suite passed', report: [], observed: 0, threshold: 0 },
+      },
+      {
+        type: 'gate_done',
+        gate: 'integration_tests',
+        outcome: { passed: true, skipped: true, summary: 'no integration tests configured' },
+      },
       { type: 'gate_done', gate: 'replay', outcome: { passed: true, summary: 'no regressions', report: {} } },
       { type: 'command', command: 'pause', actor: 'ana' },
       { type: 'command', command: 'resume', actor: 'ana' },
@@ -131,7 +204,10 @@ describe('a report this client cannot read', () => {
     const p = pipeline('pricing', {
       rollout: rollout({
         phase: 'blocked',
-        gates: { data_checks: { passed: true, skipped: false, summary: '1 suite passed', report: [] }, replay: { passed: false, skipped: false, summary: 'london: 1 regression', report: null } },
+        gates: {
+          data_checks: { passed: true, skipped: false, summary: '1 suite passed', report: [] },
+          replay: { passed: false, skipped: false, summary: 'london: 1 regression', report: null },
+        },
       }),
     });
     const json = overTheWire(fullSnapshot([p])) as { pipelines: [{ rollout: { gates: { replay: { report: unknown } } } }] };

@@ -37,7 +37,10 @@ test("the daemon's refusal is shown", async () => {
 test('space pauses an active rollout and resumes a paused one, without asking', async () => {
   const t = renderTui([shifting('a'), pipeline('b', { rollout: rollout({ phase: 'paused', pausedFrom: 'shifting' }) })]);
   await t.press(' ', 'j', ' ');
-  assert.deepEqual(t.actions.sent, [{ command: 'resume', pipeline: 'b' }, { command: 'pause', pipeline: 'a' }]);
+  assert.deepEqual(t.actions.sent, [
+    { command: 'resume', pipeline: 'b' },
+    { command: 'pause', pipeline: 'a' },
+  ]);
   t.unmount();
 });
 

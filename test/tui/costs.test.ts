@@ -10,15 +10,34 @@ test('training: where it ran and what it cost, or would cost on SageMaker', () =
     'would cost ≈ $0.15 on SageMaker ml.m5.xlarge (0.65 instance-hours)',
   ]);
   // A few seconds of training: a sliver of an instance-hour and of a cent, not "0".
-  assert.equal(trainingText({ ...cloudTraining, executor: 'docker', durationMs: 251, computeMs: 390, instanceHours: 0.00007, estimatedUsd: 0.000016 })[1], 'would cost <$0.01 on SageMaker ml.m5.xlarge (<0.01 instance-hours)');
-  assert.equal(trainingText({ ...cloudTraining, instanceType: 'ml.p5.48xlarge', usdPerHour: null, estimatedUsd: null })[1], 'no estimate: ml.p5.48xlarge is not in the price table (1 instance-hour)');
+  assert.equal(
+    trainingText({
+      ...cloudTraining,
+      executor: 'docker',
+      durationMs: 251,
+      computeMs: 390,
+      instanceHours: 0.00007,
+      estimatedUsd: 0.000016,
+    })[1],
+    'would cost <$0.01 on SageMaker ml.m5.xlarge (<0.01 instance-hours)',
+  );
+  assert.equal(
+    trainingText({ ...cloudTraining, instanceType: 'ml.p5.48xlarge', usdPerHour: null, estimatedUsd: null })[1],
+    'no estimate: ml.p5.48xlarge is not in the price table (1 instance-hour)',
+  );
   assert.deepEqual(trainingText(null), ['no training run has succeeded yet']);
 });
 
 test('serving: instances × type, per hour and per 30 days, and where they run', () => {
   assert.equal(servingText(serving), '2 instances × ml.m5.large ≈ $0.23/hour, $166 per 30 days (runs locally)');
-  assert.equal(servingText({ ...serving, backend: 'docker', instances: 1, usdPerHour: 0.115, estimatedUsdPer30Days: 82.8 }), '1 instance × ml.m5.large ≈ $0.12/hour, $82.80 per 30 days (runs in Docker)');
-  assert.equal(servingText({ ...serving, instanceType: 'ml.x', usdPerHour: null, estimatedUsdPer30Days: null }), '2 instances × ml.x: no estimate, ml.x is not in the price table (runs locally)');
+  assert.equal(
+    servingText({ ...serving, backend: 'docker', instances: 1, usdPerHour: 0.115, estimatedUsdPer30Days: 82.8 }),
+    '1 instance × ml.m5.large ≈ $0.12/hour, $82.80 per 30 days (runs in Docker)',
+  );
+  assert.equal(
+    servingText({ ...serving, instanceType: 'ml.x', usdPerHour: null, estimatedUsdPer30Days: null }),
+    '2 instances × ml.x: no estimate, ml.x is not in the price table (runs locally)',
+  );
   assert.equal(servingText(null), 'no model server live');
   assert.equal(servingPerMonth(serving), '$166/mo');
   assert.equal(servingPerMonth({ ...serving, estimatedUsdPer30Days: 12_345.6 }), '$12,346/mo');

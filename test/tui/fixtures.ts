@@ -1,13 +1,31 @@
 /** Pipelines as the daemon sends them, in the states the TUI must show. */
 import { summaryOf } from '../../shared/fleet-summary.js';
-import { pipelineView, type DecisionView, type FullSnapshot, type HistoryPoint, type LatencyView, type PipelineView, type RolloutView, type Snapshot, type VariantView } from '../../shared/protocol.js';
+import {
+  pipelineView,
+  type DecisionView,
+  type FullSnapshot,
+  type HistoryPoint,
+  type LatencyView,
+  type PipelineView,
+  type RolloutView,
+  type Snapshot,
+  type VariantView,
+} from '../../shared/protocol.js';
 import type { DataCheckReport } from '../../shared/reports/data-checks.js';
 import type { AnswerPreview, RegressionSample, ReplayGateReport } from '../../shared/reports/replay.js';
 
 export const NOW = Date.UTC(2025, 10, 20, 12, 0, 0);
 
 export function metrics(requests: number, errors: number): NonNullable<VariantView['metrics']> {
-  const m = { requests, errors, errorRate: requests ? errors / requests : 0, requestsPerSecond: requests / 60, p50Ms: 3, p95Ms: 8, p99Ms: 12 };
+  const m = {
+    requests,
+    errors,
+    errorRate: requests ? errors / requests : 0,
+    requestsPerSecond: requests / 60,
+    p50Ms: 3,
+    p95Ms: 8,
+    p99Ms: 12,
+  };
   return { total: { requests, errors }, window: m, recent: m };
 }
 
@@ -62,11 +80,33 @@ export const serving: NonNullable<PipelineView['performance']['serving']> = {
 };
 
 export function variant(over: Partial<VariantView> = {}): VariantView {
-  return { group: 'london', variant: 'v2', role: 'current', weight: 100, backend: 'local', state: 'live', port: 9001, restarts: 0, lastError: null, metrics: null, ...over };
+  return {
+    group: 'london',
+    variant: 'v2',
+    role: 'current',
+    weight: 100,
+    backend: 'local',
+    state: 'live',
+    port: 9001,
+    restarts: 0,
+    lastError: null,
+    metrics: null,
+    ...over,
+  };
 }
 
 export function decision(over: Partial<DecisionView> = {}): DecisionView {
-  return { at: NOW - 60_000, phase: 'shifting', rule: 'step', observed: 20, threshold: 100, sample: null, verdict: 'advance', reason: 'traffic 10% → 20%', ...over };
+  return {
+    at: NOW - 60_000,
+    phase: 'shifting',
+    rule: 'step',
+    observed: 20,
+    threshold: 100,
+    sample: null,
+    verdict: 'advance',
+    reason: 'traffic 10% → 20%',
+    ...over,
+  };
 }
 
 export function rollout(over: Partial<RolloutView> = {}): RolloutView {
@@ -131,8 +171,16 @@ export const replayReport: ReplayGateReport = {
     regressions: {
       count: 2,
       samples: [
-        sample('{"x":7}', { status: 200, body: '{"y":7}', latencyMs: 3 }, { status: 500, body: '{"error":"cannot score x=7"}', latencyMs: 2 }),
-        sample('{"x":9}', { status: 200, body: '{"y":9}', latencyMs: 3 }, { status: null, body: '', latencyMs: 30000, error: 'timeout after 30000 ms' }),
+        sample(
+          '{"x":7}',
+          { status: 200, body: '{"y":7}', latencyMs: 3 },
+          { status: 500, body: '{"error":"cannot score x=7"}', latencyMs: 2 },
+        ),
+        sample(
+          '{"x":9}',
+          { status: 200, body: '{"y":9}', latencyMs: 3 },
+          { status: null, body: '', latencyMs: 30000, error: 'timeout after 30000 ms' },
+        ),
       ],
     },
     checks: [{ kind: 'latency', rule: 'p99 latency ≤ 1.5 × current', observed: 6.2, threshold: 7.4, passed: true, detail: 'ok' }],
@@ -146,7 +194,15 @@ export const replayReport: ReplayGateReport = {
 
 /** A regression as the replay records it: the re-sent answers the same as the first. */
 function sample(body: string, current: AnswerPreview, candidate: AnswerPreview): RegressionSample {
-  return { inferenceId: null, at: NOW - 3_600_000, request: { contentType: 'application/json', body }, capturedStatus: 200, current, candidate, retry: { current, candidate } };
+  return {
+    inferenceId: null,
+    at: NOW - 3_600_000,
+    request: { contentType: 'application/json', body },
+    capturedStatus: 200,
+    current,
+    candidate,
+    retry: { current, candidate },
+  };
 }
 
 /** Blocked by the replay gate, with two failing requests. */
@@ -164,8 +220,24 @@ export function blockedByReplay(name: string): PipelineView {
         replay: { passed: false, skipped: false, summary: '2 regressions in london', report: replayReport },
       },
       decisions: [
-        decision({ at: NOW - 120_000, phase: 'checking_data', rule: 'data_checks', verdict: 'advance', reason: '3 suites passed', observed: null, threshold: null }),
-        decision({ at: NOW - 30_000, phase: 'replaying', rule: 'replay', verdict: 'block', reason: '2 of 100 requests that worked on v2 fail on v3', observed: 2, threshold: 0 }),
+        decision({
+          at: NOW - 120_000,
+          phase: 'checking_data',
+          rule: 'data_checks',
+          verdict: 'advance',
+          reason: '3 suites passed',
+          observed: null,
+          threshold: null,
+        }),
+        decision({
+          at: NOW - 30_000,
+          phase: 'replaying',
+          rule: 'replay',
+          verdict: 'block',
+          reason: '2 of 100 requests that worked on v2 fail on v3',
+          observed: 2,
+          threshold: 0,
+        }),
       ],
     }),
   });
@@ -181,10 +253,23 @@ export const dataChecksReport: DataCheckReport[] = [
     statistics: { evaluated_expectations: 3, successful_expectations: 1, unsuccessful_expectations: 2, success_percent: 33.3 },
     results: [],
     failed: [
-      { expectation: { type: 'expect_column_values_to_be_between', kwargs: { column: 'demand', min_value: 0, max_value: 10_000 } }, unexpected_count: 2, unexpected_percent: 50, element_count: 4, sample: [-4, 99_999] },
-      { expectation: { type: 'expect_column_values_to_not_be_null', kwargs: { column: 'city' } }, unexpected_count: 1, unexpected_percent: 25, element_count: 4, sample: [] },
+      {
+        expectation: { type: 'expect_column_values_to_be_between', kwargs: { column: 'demand', min_value: 0, max_value: 10_000 } },
+        unexpected_count: 2,
+        unexpected_percent: 50,
+        element_count: 4,
+        sample: [-4, 99_999],
+      },
+      {
+        expectation: { type: 'expect_column_values_to_not_be_null', kwargs: { column: 'city' } },
+        unexpected_count: 1,
+        unexpected_percent: 25,
+        element_count: 4,
+        sample: [],
+      },
     ],
-    summary: '2 of 3 expectations failed: expect_column_values_to_be_between(demand, 0..10000): 2 of 4 values (50%) outside, e.g. -4, 99999; expect_column_values_to_not_be_null(city): 1 of 4 values (25%) null',
+    summary:
+      '2 of 3 expectations failed: expect_column_values_to_be_between(demand, 0..10000): 2 of 4 values (50%) outside, e.g. -4, 99999; expect_column_values_to_not_be_null(city): 1 of 4 values (25%) null',
     durationMs: 12,
   },
   {
@@ -195,13 +280,30 @@ export const dataChecksReport: DataCheckReport[] = [
     statistics: { evaluated_expectations: 2, successful_expectations: 0, unsuccessful_expectations: 2, success_percent: 0 },
     results: [],
     failed: [
-      { expectation: { type: 'expect_column_values_to_be_in_set', kwargs: { column: 'city', value_set: ['berlin', 'london'] } }, unexpected_count: 3, unexpected_percent: 0.3, element_count: 1_000, sample: ['oslo', 'rome', 'oslo'] },
+      {
+        expectation: { type: 'expect_column_values_to_be_in_set', kwargs: { column: 'city', value_set: ['berlin', 'london'] } },
+        unexpected_count: 3,
+        unexpected_percent: 0.3,
+        element_count: 1_000,
+        sample: ['oslo', 'rome', 'oslo'],
+      },
       { expectation: { type: 'expect_table_row_count_to_be_between', kwargs: { min_value: 100 } }, observed: 12 },
     ],
     summary: '2 of 2 expectations failed',
     durationMs: 340,
   },
-  { suite: 'suites/returns.json', data: 'data/returns.csv', engine: 'native', success: false, statistics: { evaluated_expectations: 0, successful_expectations: 0, unsuccessful_expectations: 0, success_percent: null }, results: [], failed: [], error: 'data file data/returns.csv does not exist', summary: 'could not check data/returns.csv against suites/returns.json: data file data/returns.csv does not exist', durationMs: 1 },
+  {
+    suite: 'suites/returns.json',
+    data: 'data/returns.csv',
+    engine: 'native',
+    success: false,
+    statistics: { evaluated_expectations: 0, successful_expectations: 0, unsuccessful_expectations: 0, success_percent: null },
+    results: [],
+    failed: [],
+    error: 'data file data/returns.csv does not exist',
+    summary: 'could not check data/returns.csv against suites/returns.json: data file data/returns.csv does not exist',
+    durationMs: 1,
+  },
 ];
 
 /** Blocked by its data checks: five failures over three suites. */
@@ -213,8 +315,25 @@ export function blockedByDataChecks(name: string): PipelineView {
       nextStep: null,
       reason: 'data checks: 2 of 3 expectations failed',
       finishedAt: NOW - 30_000,
-      gates: { data_checks: { passed: false, skipped: false, summary: dataChecksReport.map((r) => r.summary).join('; '), report: dataChecksReport } },
-      decisions: [decision({ at: NOW - 30_000, phase: 'checking_data', rule: 'data_checks', verdict: 'block', reason: '5 expectations failed', observed: 5, threshold: 0 })],
+      gates: {
+        data_checks: {
+          passed: false,
+          skipped: false,
+          summary: dataChecksReport.map((r) => r.summary).join('; '),
+          report: dataChecksReport,
+        },
+      },
+      decisions: [
+        decision({
+          at: NOW - 30_000,
+          phase: 'checking_data',
+          rule: 'data_checks',
+          verdict: 'block',
+          reason: '5 expectations failed',
+          observed: 5,
+          threshold: 0,
+        }),
+      ],
     }),
   });
 }

@@ -3,18 +3,30 @@ import assert from 'node:assert/strict';
 import { blockedByReplay, decision, latency, NOW, performance, pipeline, rollout, serving, shifting } from './fixtures.js';
 import { KEY, renderTui } from './render.js';
 
-const fleet = () => [pipeline('churn'), shifting('demand-forecast', 30), blockedByReplay('pricing'), pipeline('ads', { rollout: rollout({ phase: 'paused', pausedFrom: 'shifting' }) })];
+const fleet = () => [
+  pipeline('churn'),
+  shifting('demand-forecast', 30),
+  blockedByReplay('pricing'),
+  pipeline('ads', { rollout: rollout({ phase: 'paused', pausedFrom: 'shifting' }) }),
+];
 
 test('the fleet shows what needs a person first, phases, versions, traffic and the candidate error rate', async () => {
   const t = renderTui(fleet());
   await t.settle();
   const lines = t.frame().split('\n');
   const order = ['pricing', 'ads', 'demand-forecast', 'churn'].map((n) => lines.findIndex((l) => l.includes(n)));
-  assert.deepEqual([...order].sort((a, b) => a - b), order, t.frame());
+  assert.deepEqual(
+    [...order].sort((a, b) => a - b),
+    order,
+    t.frame(),
+  );
   assert.match(t.frame(), /4 pipelines · 2 need you · 2 rolling out/);
   const demand = lines.find((l) => l.includes('demand-forecast'))!;
   assert.match(demand, /shifting\s+v2→v3\s+[█▒]+\s+70\|30\s+1\.5%/);
-  assert.match(lines.find((l) => l.includes('pricing'))!, /blocked/);
+  assert.match(
+    lines.find((l) => l.includes('pricing'))!,
+    /blocked/,
+  );
   assert.match(t.frame(), /pricing: blocked: replay: 2 of 100/);
   t.unmount();
 });
@@ -40,7 +52,11 @@ test('NEXT: when the next traffic step is due and the share after it, "promote" 
   last.rollout!.nextStep = { at: NOW + 45_000, weight: 100 };
   const t = renderTui([...fleet(), last]);
   await t.settle();
-  const row = (name: string) => t.frame().split('\n').find((l) => l.includes(name))!;
+  const row = (name: string) =>
+    t
+      .frame()
+      .split('\n')
+      .find((l) => l.includes(name))!;
   assert.match(row('demand-forecast'), /1\.5%\s+in 2m → 30%$/, 'nextStep.at is 120 s after the fleet clock');
   assert.match(row('last-step'), / 45s → promote$/, 'too wide with "in": the time and the target stay');
   assert.match(row('ads'), /paused$/);
@@ -60,9 +76,17 @@ test('wider terminals add p50/p99 latency, the serving cost per month and the la
   const slow = pipeline('slow', { performance: performance({ latency: latency({ p50Ms: 45.2, p99Ms: 1520 }) }) });
   const t = renderTui([demand, slow, pipeline('churn')], { columns: 140 });
   await t.settle();
-  const row = (name: string) => t.frame().split('\n').find((l) => l.includes(name))!;
+  const row = (name: string) =>
+    t
+      .frame()
+      .split('\n')
+      .find((l) => l.includes(name))!;
   assert.match(t.frame(), /NEXT\s+P50\/P99\s+SERVING\s+LAST RUN$/m);
-  assert.match(row('demand-forecast'), /in 2m → 30%\s+3\/12ms\s+\$166\/mo\s+-$/, `2 × $0.115/h for 30 days is $165.60: ${row('demand-forecast')}`);
+  assert.match(
+    row('demand-forecast'),
+    /in 2m → 30%\s+3\/12ms\s+\$166\/mo\s+-$/,
+    `2 × $0.115/h for 30 days is $165.60: ${row('demand-forecast')}`,
+  );
   assert.match(row('slow'), /\s45ms\/1\.5s\s+-\s+-$/);
   assert.match(row('churn'), /-\s+-\s+-\s+-$/, 'no traffic, nothing live: dashes');
   t.unmount();
@@ -91,7 +115,21 @@ test('every line fits in 80 columns and the frame in 24 rows, even with 200 pipe
 test('at any width from 60 to 200 columns no line is wider than the terminal', async () => {
   const p = shifting('a-pipeline-with-a-rather-long-name-indeed', 30);
   p.performance = performance({ latency: latency({ p50Ms: 450, p99Ms: 12_500 }), serving: { ...serving, estimatedUsdPer30Days: 123_456 } });
-  p.runs = [{ id: 'r1', pipeline: p.name, trigger: 'cron', status: 'succeeded', reason: null, scheduledFor: null, createdAt: NOW - 7_200_000, startedAt: NOW - 7_200_000, finishedAt: NOW - 3_600_000, gitCommit: null, steps: [] }];
+  p.runs = [
+    {
+      id: 'r1',
+      pipeline: p.name,
+      trigger: 'cron',
+      status: 'succeeded',
+      reason: null,
+      scheduledFor: null,
+      createdAt: NOW - 7_200_000,
+      startedAt: NOW - 7_200_000,
+      finishedAt: NOW - 3_600_000,
+      gitCommit: null,
+      steps: [],
+    },
+  ];
   p.rollout!.nextStep = { at: NOW + 11 * 3_600_000, weight: 100 };
   for (const columns of [60, 72, 80, 81, 90, 100, 101, 120, 140, 200]) {
     const t = renderTui([p, blockedByReplay('pricing')], { columns });
@@ -131,7 +169,10 @@ test('? shows the help from the key table; q quits', async () => {
 test('a database that refuses writes is said at the top of the fleet, and the line goes when it recovers', async () => {
   const t = renderTui(fleet());
   await t.settle();
-  t.store.dispatch({ type: 'event', event: { kind: 'storage', storage: { error: 'database or disk is full', since: NOW, failedWrites: 3, pendingWrites: 1 } } });
+  t.store.dispatch({
+    type: 'event',
+    event: { kind: 'storage', storage: { error: 'database or disk is full', since: NOW, failedWrites: 3, pendingWrites: 1 } },
+  });
   await t.settle();
   const lines = t.frame().split('\n');
   assert.match(lines[1]!, /^storage: database or disk is full since \d\d:\d\d:\d\d: the daemon's database refuses/);
@@ -145,7 +186,13 @@ test('a database that refuses writes is said at the top of the fleet, and the li
 test('a fractional share shows whole numbers that add up in the bar, and exactly in the pipeline view', async () => {
   const t = renderTui([shifting('demand-forecast', 12.5)]);
   await t.settle();
-  assert.match(t.frame().split('\n').find((l) => l.includes('demand-forecast'))!, / 87\|13 /);
+  assert.match(
+    t
+      .frame()
+      .split('\n')
+      .find((l) => l.includes('demand-forecast'))!,
+    / 87\|13 /,
+  );
   await t.press(KEY.enter);
   assert.match(t.frame(), /at 12\.5%/);
   t.unmount();
@@ -154,7 +201,13 @@ test('a fractional share shows whole numbers that add up in the bar, and exactly
 test('a phase too long for its column reads whole in fewer letters, in the pipeline view in full', async () => {
   const t = renderTui([pipeline('demand-forecast', { rollout: rollout({ phase: 'integration_testing' }) })]);
   await t.settle();
-  assert.match(t.frame().split('\n').find((l) => l.includes('demand-forecast'))!, /demand-forecast\s+testing\s/);
+  assert.match(
+    t
+      .frame()
+      .split('\n')
+      .find((l) => l.includes('demand-forecast'))!,
+    /demand-forecast\s+testing\s/,
+  );
   assert.doesNotMatch(t.frame(), /integration t\b/);
   t.stdin.write(KEY.enter);
   await t.settle();
@@ -163,7 +216,19 @@ test('a phase too long for its column reads whole in fewer letters, in the pipel
 });
 
 test('the header shows the servers and runs against their limits, live; a queued run shows its place', async () => {
-  const queuedRun = (id: string, pipeline: string) => ({ id, pipeline, trigger: 'cron' as const, status: 'queued' as const, reason: null, scheduledFor: null, createdAt: NOW - 60_000, startedAt: null, finishedAt: null, gitCommit: null, steps: [] });
+  const queuedRun = (id: string, pipeline: string) => ({
+    id,
+    pipeline,
+    trigger: 'cron' as const,
+    status: 'queued' as const,
+    reason: null,
+    scheduledFor: null,
+    createdAt: NOW - 60_000,
+    startedAt: null,
+    finishedAt: null,
+    gitCommit: null,
+    steps: [],
+  });
   const churn = pipeline('churn', { runs: [queuedRun('r-2', 'churn')] });
   const ads = pipeline('ads', { runs: [queuedRun('r-1', 'ads')] });
   const t = renderTui([churn, ads], { columns: 160 });
@@ -174,7 +239,11 @@ test('the header shows the servers and runs against their limits, live; a queued
   t.store.dispatch({ type: 'event', event: { kind: 'capacity', capacity: capacity(412) } });
   await t.settle();
   assert.match(t.frame(), /2 pipelines · 0 need you · 0 rolling out · servers 412\/1,000 budget 1,000\/1,200 · runs 2\/2, 2 queued/);
-  const row = (name: string) => t.frame().split('\n').find((l) => l.includes(name))!;
+  const row = (name: string) =>
+    t
+      .frame()
+      .split('\n')
+      .find((l) => l.includes(name))!;
   assert.match(row('ads'), /queued #1 1m ago$/);
   assert.match(row('churn'), /queued #2 1m ago$/);
   t.store.dispatch({ type: 'event', event: { kind: 'capacity', capacity: capacity(992) } });

@@ -9,8 +9,15 @@ describe('rolloutProgress (mlp deploy --wait)', () => {
     assert.deepEqual(rolloutProgress(null, start), ['rollout #4: deploying, candidates at 0%']);
     assert.deepEqual(rolloutProgress(start, { ...start, updatedAt: start.updatedAt + 1 }), []);
 
-    const gated = { ...start, phase: 'integration_testing' as const, decisions: [decision({ rule: 'candidates_live', verdict: 'advance', reason: 'every candidate answers /ping' })] };
-    assert.deepEqual(rolloutProgress(start, gated), ['  candidates_live: advance: every candidate answers /ping', 'rollout #4: integration testing, candidates at 0%']);
+    const gated = {
+      ...start,
+      phase: 'integration_testing' as const,
+      decisions: [decision({ rule: 'candidates_live', verdict: 'advance', reason: 'every candidate answers /ping' })],
+    };
+    assert.deepEqual(rolloutProgress(start, gated), [
+      '  candidates_live: advance: every candidate answers /ping',
+      'rollout #4: integration testing, candidates at 0%',
+    ]);
 
     const shifted = { ...gated, phase: 'shifting' as const, candidateWeight: 12.5 };
     assert.deepEqual(rolloutProgress(gated, shifted), ['rollout #4: shifting, candidates at 12.5%']);

@@ -10,15 +10,25 @@ const onSageMaker = (endpoints: Record<string, string>, region: string | null = 
   return {
     ...pipeline('demand', {
       backends: { training: 'docker', serving: 'sagemaker' },
-      variants: [variant({ group: 'london', variant: 'v2', role: 'current' }), variant({ group: 'london', variant: 'v3', role: 'candidate' })],
+      variants: [
+        variant({ group: 'london', variant: 'v2', role: 'current' }),
+        variant({ group: 'london', variant: 'v3', role: 'candidate' }),
+      ],
     }),
     sagemaker,
   };
 };
 
 test('one group needs no --group; the region comes from the daemon (null: the AWS configuration)', () => {
-  assert.deepEqual(sageMakerTarget(onSageMaker({ london: 'mlp-demand-london-1' }), {}), { group: 'london', endpoint: 'mlp-demand-london-1', region: 'eu-west-1' });
-  assert.deepEqual(sageMakerTarget(onSageMaker({ london: 'mlp-demand-london-1' }, null), {}), { group: 'london', endpoint: 'mlp-demand-london-1' });
+  assert.deepEqual(sageMakerTarget(onSageMaker({ london: 'mlp-demand-london-1' }), {}), {
+    group: 'london',
+    endpoint: 'mlp-demand-london-1',
+    region: 'eu-west-1',
+  });
+  assert.deepEqual(sageMakerTarget(onSageMaker({ london: 'mlp-demand-london-1' }, null), {}), {
+    group: 'london',
+    endpoint: 'mlp-demand-london-1',
+  });
 });
 
 test('several groups need --group, and an unknown one is named with the known ones', () => {
@@ -33,11 +43,17 @@ test('--variant current / candidate is the variant in that role, as the router t
   assert.equal(sageMakerTarget(p, { variant: 'candidate' }).variant, 'v3');
   assert.equal(sageMakerTarget(p, { variant: 'current' }).variant, 'v2');
   assert.equal(sageMakerTarget(p, { variant: 'v7' }).variant, 'v7');
-  assert.throws(() => sageMakerTarget({ ...p, variants: [] }, { variant: 'candidate' }), /group 'london' has no candidate variant right now/);
+  assert.throws(
+    () => sageMakerTarget({ ...p, variants: [] }, { variant: 'candidate' }),
+    /group 'london' has no candidate variant right now/,
+  );
 });
 
 test('mlp status <pipeline> says where it trains and serves, with the endpoints on SageMaker', () => {
   const out = formatStatus(fullSnapshot([onSageMaker({ london: 'mlp-demand-london-1' })]), { detail: true });
-  assert.match(out, /^demand: steps run in Docker containers; models serve from SageMaker endpoints \(eu-west-1: london mlp-demand-london-1\)$/m);
+  assert.match(
+    out,
+    /^demand: steps run in Docker containers; models serve from SageMaker endpoints \(eu-west-1: london mlp-demand-london-1\)$/m,
+  );
   assert.doesNotMatch(formatStatus(fullSnapshot([onSageMaker({ london: 'x' })])), /steps run/, 'the full list leaves it out');
 });

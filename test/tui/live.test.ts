@@ -14,7 +14,12 @@ function fakeConnection(pipelines = [pipeline('a')], role: 'viewer' | 'operator'
   const calls: string[] = [];
   const conn: DaemonConnection = {
     url: 'ws://fake',
-    hello: { type: 'hello', protocol: 2, daemon: { version: '0.1.0', startedAt: 0, serveUrl: 'http://fake' }, session: { token: 't', role } },
+    hello: {
+      type: 'hello',
+      protocol: 2,
+      daemon: { version: '0.1.0', startedAt: 0, serveUrl: 'http://fake' },
+      session: { token: 't', role },
+    },
     snapshot: snapshot(pipelines),
     status: async () => snapshot(pipelines),
     fullStatus: async () => fullSnapshot(pipelines),
@@ -51,9 +56,15 @@ test('live: snapshot then events into the store; on a drop it says so, retries w
   const live = startLive({ store, initialDelayMs: 20, connect: () => (attempts.push(Date.now()), plan.shift()!()) });
   try {
     await until(() => store.getState().connection.status === 'connected');
-    assert.deepEqual(store.getState().pipelines.map((p) => p.name), ['a']);
+    assert.deepEqual(
+      store.getState().pipelines.map((p) => p.name),
+      ['a'],
+    );
     first.emit({ kind: 'fleet', at: 0, pipelines: [summaryOf(pipeline('c'))] });
-    assert.deepEqual(store.getState().pipelines.map((p) => p.name), ['a', 'c']);
+    assert.deepEqual(
+      store.getState().pipelines.map((p) => p.name),
+      ['a', 'c'],
+    );
     live.followLogs('a');
     live.watch('a');
     await until(() => store.getState().details.a !== undefined);
@@ -65,7 +76,13 @@ test('live: snapshot then events into the store; on a drop it says so, retries w
     await until(() => attempts.length === 2);
     await until(() => store.getState().connection.status === 'disconnected' && /refused/.test(JSON.stringify(store.getState().connection)));
     await until(() => store.getState().connection.status === 'connected');
-    assert.deepEqual(store.getState().pipelines.map((p) => [p.name, p.rollout?.phase ?? null]), [['a', 'shifting'], ['b', null]]);
+    assert.deepEqual(
+      store.getState().pipelines.map((p) => [p.name, p.rollout?.phase ?? null]),
+      [
+        ['a', 'shifting'],
+        ['b', null],
+      ],
+    );
     assert.ok(attempts[2]! - attempts[1]! >= 35, 'the second wait is longer than the first');
     await until(() => second.calls.includes('tail a follow=true') && store.getState().details.a?.rollout?.phase === 'shifting');
     live.unfollowLogs('a');

@@ -32,7 +32,14 @@ const notifications = (over: Partial<NotificationsView> = {}): NotificationsView
 });
 
 test('mlp status <pipeline> lists the targets and the last deliveries; mlp status shows only what failed', () => {
-  const failed = delivery({ eventId: 'e-2', event: 'rolled_back', status: 'failed', lastStatus: 404, lastError: 'HTTP 404 (an answer that is not 2xx, 408, 429 or 5xx is not retried)', finishedAt: NOW - 30_000 });
+  const failed = delivery({
+    eventId: 'e-2',
+    event: 'rolled_back',
+    status: 'failed',
+    lastStatus: 404,
+    lastError: 'HTTP 404 (an answer that is not 2xx, 408, 429 or 5xx is not retried)',
+    finishedAt: NOW - 30_000,
+  });
   const p = pipeline('pricing', { notifications: notifications({ recent: [failed, delivery({ attempts: 3 })], failures: [failed] }) });
   const detail = formatStatus(fullSnapshot([p]), { detail: true });
   assert.match(detail, /^pricing: notifications: 1 target$/m);
@@ -48,7 +55,10 @@ test('a target whose ${VAR} is not set is said in mlp status and in red in the p
   const problem = "${SLACK_WEBHOOK_URL} is not set in mlpd's environment: deliveries to it fail until mlpd is started with it";
   const p = blockedByReplay('pricing');
   p.notifications = notifications({ targets: [{ target: '${SLACK_WEBHOOK_URL}', on: ['blocked'], problem }] });
-  assert.match(formatStatus(fullSnapshot([p])), /^pricing: notify target \$\{SLACK_WEBHOOK_URL\}: \$\{SLACK_WEBHOOK_URL\} is not set in mlpd's environment/m);
+  assert.match(
+    formatStatus(fullSnapshot([p])),
+    /^pricing: notify target \$\{SLACK_WEBHOOK_URL\}: \$\{SLACK_WEBHOOK_URL\} is not set in mlpd's environment/m,
+  );
   const t = renderTui([p], { columns: 160 });
   await t.press(KEY.enter);
   assert.match(t.frame(), /notify: notify target \$\{SLACK_WEBHOOK_URL\}: \$\{SLACK_WEBHOOK_URL\} is not set/);
@@ -62,9 +72,16 @@ test('the pipeline view shows the last delivery, and a retry that is under way',
   await t.press(KEY.enter);
   assert.match(t.frame(), /notify: blocked → https:\/\/hooks\.slack\.com\/services\/\*\*\* delivered \(HTTP 200\) · 1m ago/);
   const retrying = blockedByReplay('pricing');
-  retrying.notifications = notifications({ recent: [delivery({ status: 'pending', attempts: 2, lastStatus: 503, lastError: 'HTTP 503', finishedAt: null, nextAttemptAt: NOW + 4_000 })] });
+  retrying.notifications = notifications({
+    recent: [
+      delivery({ status: 'pending', attempts: 2, lastStatus: 503, lastError: 'HTTP 503', finishedAt: null, nextAttemptAt: NOW + 4_000 }),
+    ],
+  });
   t.store.dispatch({ type: 'event', event: { kind: 'pipeline_updated', pipeline: retrying } });
   await new Promise((r) => setTimeout(r, 50));
-  assert.match(t.frame(), /notify: blocked → https:\/\/hooks\.slack\.com\/services\/\*\*\* not delivered yet \(HTTP 503, attempt 2, next try in 4s\)/);
+  assert.match(
+    t.frame(),
+    /notify: blocked → https:\/\/hooks\.slack\.com\/services\/\*\*\* not delivered yet \(HTTP 503, attempt 2, next try in 4s\)/,
+  );
   t.unmount();
 });

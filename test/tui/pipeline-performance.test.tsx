@@ -1,7 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PipelineView } from '../../shared/protocol.js';
-import { blockedByDataChecks, cloudTraining, decision, history, latency, NOW, performance, roleSample, serving, shifting } from './fixtures.js';
+import {
+  blockedByDataChecks,
+  cloudTraining,
+  decision,
+  history,
+  latency,
+  NOW,
+  performance,
+  roleSample,
+  serving,
+  shifting,
+} from './fixtures.js';
 import { KEY, renderTui } from './render.js';
 
 /** Shifting at 20% with a minute of traffic, a SageMaker training run, two model servers, and many decisions. */
@@ -40,12 +51,23 @@ test('performance and cost: latency and errors of the last minute, the last trai
   const { latency: l, training: tr, serving: sv, prices } = p.performance;
   const t = await open([p], { columns: 100, rows: 40 });
   const f = t.frame();
-  assert.match(f, new RegExp(`^last 1m +p50 ${l!.p50Ms}ms · p99 ${l!.p99Ms}ms · ${(l!.errorRate * 100).toFixed(1)}% errors of 1,250 requests · graphs: last 5m$`, 'm'));
+  assert.match(
+    f,
+    new RegExp(
+      `^last 1m +p50 ${l!.p50Ms}ms · p99 ${l!.p99Ms}ms · ${(l!.errorRate * 100).toFixed(1)}% errors of 1,250 requests · graphs: last 5m$`,
+      'm',
+    ),
+  );
   const hours = `${tr!.instanceHours} instance-hour${tr!.instanceHours === 1 ? '' : 's'}`;
   assert.match(f, /training +last run 34m, 1h2m compute, on SageMaker/);
   assert.ok(f.includes(`≈ $${tr!.estimatedUsd!.toFixed(2)} on ${tr!.instanceType} (${hours})`), f);
   const perHour = sv!.usdPerHour!.toFixed(2);
-  assert.ok(f.includes(`serving  ${sv!.instances} instances × ${sv!.instanceType} ≈ $${perHour}/hour, $${Math.round(sv!.estimatedUsdPer30Days!)} per 30 days (runs locally)`), f);
+  assert.ok(
+    f.includes(
+      `serving  ${sv!.instances} instances × ${sv!.instanceType} ≈ $${perHour}/hour, $${Math.round(sv!.estimatedUsdPer30Days!)} per 30 days (runs locally)`,
+    ),
+    f,
+  );
   assert.ok(f.includes(`prices   ${prices.region} list prices of ${prices.asOf}: estimates (docs/costs.md)`), f);
   t.unmount();
 });
@@ -77,7 +99,11 @@ test('sparklines: candidate and current error rates and p99s from the history, n
   p.performance = performance({ history: history(6, (i) => ({ current: roleSample(100, 0, 20), candidate: candidate[i]! })) });
   p.rollout!.decisions.push(decision({ rule: 'error_rate', observed: 0.08, threshold: 0.04, verdict: 'hold' }));
   const t = await open([p], { columns: 100, rows: 40 });
-  const row = (label: string) => t.frame().split('\n').find((l) => l.startsWith(label)) ?? '';
+  const row = (label: string) =>
+    t
+      .frame()
+      .split('\n')
+      .find((l) => l.startsWith(label)) ?? '';
   // Both roles' error rates share a scale up to the largest of the threshold and the values (8% here).
   assert.match(row('cand err'), /^cand err +▁▃▅█ {2}8\.0%$/, row('cand err'));
   assert.match(row('curr err'), /^curr err +▁{6} 0\.0%$/, row('curr err'));
@@ -102,7 +128,11 @@ test('sparklines keep time: quiet intervals (no point from the daemon) are gaps,
     },
   });
   const t = await open([p], { columns: 100, rows: 40 });
-  const row = () => t.frame().split('\n').find((l) => l.startsWith('curr p99')) ?? '';
+  const row = () =>
+    t
+      .frame()
+      .split('\n')
+      .find((l) => l.startsWith('curr p99')) ?? '';
   assert.match(row(), /^curr p99 +▃ {3}▅█ 40ms$/, row());
   // A minute later by the daemon's clock, with no new point: eleven quiet intervals on the right (one of grace).
   t.store.dispatch({ type: 'event', event: { kind: 'history', at: NOW + 60_000, intervalMs: 5_000, pipelines: [] } });
@@ -125,7 +155,8 @@ test('80x24: the performance block fits by shrinking the decisions first', async
   const t = await open([performing()], { columns: 80, rows: 24 });
   const f = t.frame();
   fitsIn(f, 80, 24);
-  for (const part of [/^last 1m /m, /^cand err /m, /^curr err /m, /^cand p99 /m, /^curr p99 /m, /^training /m, /^serving /m, /^prices /m]) assert.match(f, part);
+  for (const part of [/^last 1m /m, /^cand err /m, /^curr err /m, /^cand p99 /m, /^curr p99 /m, /^training /m, /^serving /m, /^prices /m])
+    assert.match(f, part);
   assert.match(f, /decisions \(last \d of 12\)/, 'the timeline gave way');
   assert.match(f, /decision 11$/m, 'the newest decision still shows');
   t.unmount();

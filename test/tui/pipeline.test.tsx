@@ -48,8 +48,26 @@ test('l follows the logs through the action handler and prints lines as they arr
   const t = renderTui([shifting('demand')]);
   await t.press('l');
   assert.deepEqual(t.actions.followed, ['demand']);
-  t.store.dispatch({ type: 'logs', pipeline: 'demand', lines: [{ id: 1, at: NOW, pipeline: 'demand', runId: 'r1', step: 'train', group: 'london', stream: 'stdout', line: 'epoch 1 loss 0.5' }] });
-  t.store.dispatch({ type: 'event', event: { kind: 'log', at: NOW + 1, pipeline: 'demand', runId: null, step: null, group: null, stream: 'daemon', line: 'rollout advanced' } });
+  t.store.dispatch({
+    type: 'logs',
+    pipeline: 'demand',
+    lines: [
+      { id: 1, at: NOW, pipeline: 'demand', runId: 'r1', step: 'train', group: 'london', stream: 'stdout', line: 'epoch 1 loss 0.5' },
+    ],
+  });
+  t.store.dispatch({
+    type: 'event',
+    event: {
+      kind: 'log',
+      at: NOW + 1,
+      pipeline: 'demand',
+      runId: null,
+      step: null,
+      group: null,
+      stream: 'daemon',
+      line: 'rollout advanced',
+    },
+  });
   await t.settle();
   assert.match(t.frame(), /2025-11-20T12:00:00\.000Z london\/train \| epoch 1 loss 0\.5/);
   assert.match(t.frame(), /mlpd \| rollout advanced/);
@@ -66,8 +84,17 @@ test('a failed data-checks gate lists each failing expectation: suite, type, col
   const [orders, cities, returns] = dataChecksReport;
   const between = orders!.failed[0]!;
   assert.ok(f.includes(`✖ ${orders!.suite}: ${between.expectation.type} (${between.expectation.kwargs.column})`), f);
-  assert.ok(f.includes(`${between.unexpected_count} of ${between.element_count} unexpected (${between.unexpected_percent}%), e.g. ${between.sample!.join(', ')}`), f);
-  assert.match(f, /✖ suites\/orders\.json: expect_column_values_to_not_be_null \(city\)\n\s+1 of 4 unexpected \(25%\)\n/, 'no sample for nulls');
+  assert.ok(
+    f.includes(
+      `${between.unexpected_count} of ${between.element_count} unexpected (${between.unexpected_percent}%), e.g. ${between.sample!.join(', ')}`,
+    ),
+    f,
+  );
+  assert.match(
+    f,
+    /✖ suites\/orders\.json: expect_column_values_to_not_be_null \(city\)\n\s+1 of 4 unexpected \(25%\)\n/,
+    'no sample for nulls',
+  );
   assert.ok(f.includes(`✖ ${cities!.suite}: expect_column_values_to_be_in_set (city)`), f);
   assert.match(f, /3 of 1,000 unexpected \(0\.3%\), e\.g\. "oslo", "rome"$/m, 'string values quoted, repeats once');
   assert.match(f, /✖ suites\/cities\.json: expect_table_row_count_to_be_between\n\s+observed 12$/m);

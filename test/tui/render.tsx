@@ -17,7 +17,9 @@ export interface FakeActions extends FleetActions {
 }
 
 /** Answers every command with `answer` (or rejects with it when it is an Error). */
-export function fakeActions(answer: (command: TuiCommand, pipeline: string) => string | Error = (c, p) => `${c} ${p}: accepted`): FakeActions {
+export function fakeActions(
+  answer: (command: TuiCommand, pipeline: string) => string | Error = (c, p) => `${c} ${p}: accepted`,
+): FakeActions {
   const fake: FakeActions = {
     sent: [],
     followed: [],

@@ -42,9 +42,14 @@ rolls out those versions, one per group (e.g. what an Airflow DAG run trained); 
 is promoted (blocked, rolled back or failed); it needs --version.`;
 
 /** `--version` values and `--wait` as the deploy command sends them. */
-function deployTarget(values: string[], wait: boolean, usage: string): { version?: string; versions?: Record<string, string>; wait?: boolean } {
+function deployTarget(
+  values: string[],
+  wait: boolean,
+  usage: string,
+): { version?: string; versions?: Record<string, string>; wait?: boolean } {
   const perGroup = values.filter((v) => v.includes('='));
-  if (wait && values.length === 0) throw usageError(`mlp deploy: --wait follows the rollout of existing versions: pass --version (usage: ${usage})`);
+  if (wait && values.length === 0)
+    throw usageError(`mlp deploy: --wait follows the rollout of existing versions: pass --version (usage: ${usage})`);
   if (perGroup.length === 0) {
     if (values.length > 1) throw usageError(`mlp deploy: one --version vN, or --version GROUP=vN per group (usage: ${usage})`);
     return { ...(values[0] ? { version: values[0] } : {}), ...(wait ? { wait } : {}) };
@@ -54,7 +59,8 @@ function deployTarget(values: string[], wait: boolean, usage: string): { version
   for (const value of values) {
     const at = value.lastIndexOf('=');
     const [group, version] = [value.slice(0, at), value.slice(at + 1)];
-    if (group === '' || !/^v[1-9][0-9]*$/.test(version)) throw usageError(`mlp deploy: --version '${value}' is not GROUP=vN (e.g. london=v3)`);
+    if (group === '' || !/^v[1-9][0-9]*$/.test(version))
+      throw usageError(`mlp deploy: --version '${value}' is not GROUP=vN (e.g. london=v3)`);
     if (group in versions) throw usageError(`mlp deploy: --version names group '${group}' twice`);
     versions[group] = version;
   }
@@ -64,7 +70,8 @@ function deployTarget(values: string[], wait: boolean, usage: string): { version
 export const COMMANDS: Record<string, CommandSpec> = {
   status: {
     usage: 'mlp status [<pipeline>] [--json]',
-    summary: 'pipelines in force, their groups, current versions and rollouts (asks mlpd); one pipeline also says where it trains and serves, and its notifications',
+    summary:
+      'pipelines in force, their groups, current versions and rollouts (asks mlpd); one pipeline also says where it trains and serves, and its notifications',
     run(args) {
       const { values, positionals } = parseCommandLine('mlp status', args, jsonFlag);
       if (values.help) return help(this.usage, this.summary);
@@ -78,7 +85,8 @@ export const COMMANDS: Record<string, CommandSpec> = {
     summary: 'check pipeline.yaml files or folders (default: the current repo); no daemon needed',
     run(args) {
       const { values, positionals } = parseCommandLine('mlp validate', args, jsonFlag);
-      if (values.help) return help(this.usage, `${this.summary}.\nPrints each problem as FILE:LINE:COL: message and exits 1 when there is one.`);
+      if (values.help)
+        return help(this.usage, `${this.summary}.\nPrints each problem as FILE:LINE:COL: message and exits 1 when there is one.`);
       return validate(positionals, { json: values.json === true });
     },
   },
@@ -100,7 +108,11 @@ export const COMMANDS: Record<string, CommandSpec> = {
         since: { type: 'string' },
         ...jsonFlag,
       });
-      if (values.help) return help(this.usage, `${this.summary}.\nWithout --since it shows the last 200 lines. Plain lines when piped, colour on a terminal (NO_COLOR turns it off).`);
+      if (values.help)
+        return help(
+          this.usage,
+          `${this.summary}.\nWithout --since it shows the last 200 lines. Plain lines when piped, colour on a terminal (NO_COLOR turns it off).`,
+        );
       return tail(onePipeline('mlp tail', positionals, this.usage), {
         follow: values.follow === true,
         json: values.json === true,
@@ -136,11 +148,14 @@ export const COMMANDS: Record<string, CommandSpec> = {
       });
     },
   },
-  deploy: operatorCommand('deploy', 'run the pipeline now (train), then roll out what it produced; --version rolls out existing versions, --wait follows the rollout'),
+  deploy: operatorCommand(
+    'deploy',
+    'run the pipeline now (train), then roll out what it produced; --version rolls out existing versions, --wait follows the rollout',
+  ),
   promote: operatorCommand('promote', "finish the pipeline's rollout now: the candidate takes all traffic"),
   rollback: operatorCommand('rollback', "roll the pipeline's candidate back to 0% and retire it"),
   pause: operatorCommand('pause', "hold the pipeline's rollout where it is"),
-  resume: operatorCommand('resume', "continue a paused rollout"),
+  resume: operatorCommand('resume', 'continue a paused rollout'),
 };
 
 /** The one pipeline a command acts on; none, several or an empty name is a usage error. */
@@ -167,7 +182,7 @@ export function usageText(commands: Record<string, CommandSpec> = COMMANDS): str
     ...Object.values(commands).map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`),
     '',
     'Commands that talk to mlpd find it through MLP_URL (default ws://127.0.0.1:7070) and MLP_TOKEN',
-    "(default: the token file in MLP_DATA_DIR, else ~/.mlp). Exit codes: 0 ok, 1 the thing checked is wrong,",
+    '(default: the token file in MLP_DATA_DIR, else ~/.mlp). Exit codes: 0 ok, 1 the thing checked is wrong,',
     '2 usage error, 3 cannot reach or authenticate to mlpd.',
   ].join('\n');
 }

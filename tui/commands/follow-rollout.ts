@@ -57,7 +57,10 @@ export function watchRollout(conn: DaemonConnection, pipeline: string, say: (lin
       for (const r of early.splice(0)) consider(r);
       consider((await subscribed).rollout);
       const lost = conn.closed.then((why) => {
-        throw new MlpError('unreachable', `lost mlpd (${why}) while following rollout #${rolloutId}; it goes on in mlpd: 'mlp status' shows it`);
+        throw new MlpError(
+          'unreachable',
+          `lost mlpd (${why}) while following rollout #${rolloutId}; it goes on in mlpd: 'mlp status' shows it`,
+        );
       });
       try {
         return await Promise.race([ended, lost]);

@@ -38,7 +38,10 @@ export async function invoke(pipeline: string, opts: InvokeOptions): Promise<num
   if (opts.json) {
     console.log(JSON.stringify({ status: answer.status, variant, latencyMs, body: isJson(Buffer.from(text)) ? JSON.parse(text) : text }));
   } else {
-    const via = way.kind === 'sagemaker' ? ` (SageMaker endpoint ${way.target.endpoint}${answer.modelError ? ', ModelError: the model answered with an error' : ''})` : '';
+    const via =
+      way.kind === 'sagemaker'
+        ? ` (SageMaker endpoint ${way.target.endpoint}${answer.modelError ? ', ModelError: the model answered with an error' : ''})`
+        : '';
     // The verdict goes after the whole answer, also when both streams share a pipe (2>&1).
     await write(process.stdout, text.endsWith('\n') ? text : text + '\n');
     process.stderr.write(`${ok ? '' : 'error: '}HTTP ${answer.status}${variant ? ` from ${variant}` : ''} in ${latencyMs} ms${via}\n`);
@@ -72,7 +75,13 @@ async function wayTo(pipeline: string, opts: InvokeOptions): Promise<Way> {
   return { kind: 'router', serveUrl: conn.hello.daemon.serveUrl };
 }
 
-async function throughRouter(serveUrl: string, pipeline: string, body: Buffer, contentType: string, opts: InvokeOptions): Promise<InvokeAnswer> {
+async function throughRouter(
+  serveUrl: string,
+  pipeline: string,
+  body: Buffer,
+  contentType: string,
+  opts: InvokeOptions,
+): Promise<InvokeAnswer> {
   const serveToken = serveTokenFrom(process.env);
   const path = opts.group
     ? `/endpoints/${encodeURIComponent(pipeline)}/groups/${encodeURIComponent(opts.group)}/invocations`
@@ -89,14 +98,20 @@ async function throughRouter(serveUrl: string, pipeline: string, body: Buffer, c
       },
     });
   } catch (err) {
-    throw new MlpError('unreachable', `cannot reach the mlpd router at ${serveUrl}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
+    throw new MlpError(
+      'unreachable',
+      `cannot reach the mlpd router at ${serveUrl}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`,
+    );
   }
   const text = await res.text();
   const variant = res.headers.get('x-mlp-variant');
   // A 401 that names no variant is the router's own: the serving token is missing or wrong.
   if (res.status === 401 && variant === null) {
     const why = errorOf(text);
-    throw new MlpError('unauthenticated', `the router refused the request: ${why} (${serveToken ? `check ${SERVE_TOKEN_ENV}` : `set ${SERVE_TOKEN_ENV} to mlpd's serving token`})`);
+    throw new MlpError(
+      'unauthenticated',
+      `the router refused the request: ${why} (${serveToken ? `check ${SERVE_TOKEN_ENV}` : `set ${SERVE_TOKEN_ENV} to mlpd's serving token`})`,
+    );
   }
   return { status: res.status, variant, text };
 }

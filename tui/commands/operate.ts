@@ -24,7 +24,8 @@ export async function operate(command: OperatorCommand, pipeline: string, opts: 
       ...(opts.version ? { version: opts.version } : {}),
       ...(opts.versions ? { versions: opts.versions } : {}),
     });
-    const message = typeof result === 'object' && result && 'message' in result ? String(result.message) : `${command} ${pipeline}: accepted`;
+    const message =
+      typeof result === 'object' && result && 'message' in result ? String(result.message) : `${command} ${pipeline}: accepted`;
     if (!watcher) {
       console.log(opts.json ? JSON.stringify(result ?? null) : message);
       return 0;

@@ -15,7 +15,10 @@ export interface SageMakerTarget {
   variant?: string;
 }
 
-export function sageMakerTarget(p: PipelineView & { sagemaker: SageMakerServingView }, opts: { group?: string; variant?: string }): SageMakerTarget {
+export function sageMakerTarget(
+  p: PipelineView & { sagemaker: SageMakerServingView },
+  opts: { group?: string; variant?: string },
+): SageMakerTarget {
   const groups = Object.keys(p.sagemaker.endpoints);
   let group = opts.group;
   if (group === undefined) {
@@ -30,16 +33,28 @@ export function sageMakerTarget(p: PipelineView & { sagemaker: SageMakerServingV
   }
   const endpoint = p.sagemaker.endpoints[group];
   if (endpoint === undefined) {
-    throw new MlpError('not_found', `pipeline '${p.name}' has no group '${group}'${groups.length ? ` (groups: ${groups.join(', ')})` : ''}`);
+    throw new MlpError(
+      'not_found',
+      `pipeline '${p.name}' has no group '${group}'${groups.length ? ` (groups: ${groups.join(', ')})` : ''}`,
+    );
   }
   const variant = opts.variant === undefined ? undefined : variantName(p, group, opts.variant);
-  return { group, endpoint, ...(p.sagemaker.region !== null ? { region: p.sagemaker.region } : {}), ...(variant !== undefined ? { variant } : {}) };
+  return {
+    group,
+    endpoint,
+    ...(p.sagemaker.region !== null ? { region: p.sagemaker.region } : {}),
+    ...(variant !== undefined ? { variant } : {}),
+  };
 }
 
 /** `v3` as it is; `current` / `candidate` (as the router takes them) the group's variant in that role. */
 function variantName(p: PipelineView, group: string, variant: string): string {
   if (variant !== 'current' && variant !== 'candidate') return variant;
   const match = p.variants.find((v) => v.group === group && v.role === variant);
-  if (!match) throw new MlpError('not_found', `pipeline '${p.name}' group '${group}' has no ${variant} variant right now ('mlp status ${p.name}' shows its variants)`);
+  if (!match)
+    throw new MlpError(
+      'not_found',
+      `pipeline '${p.name}' group '${group}' has no ${variant} variant right now ('mlp status ${p.name}' shows its variants)`,
+    );
   return match.variant;
 }

@@ -6,7 +6,17 @@ import { notFound } from '../../shared/errors.js';
 import { formatPercent } from '../../shared/percent.js';
 import type { FullSnapshot, PipelineView, RolloutView } from '../../shared/protocol.js';
 import { clientSettings, connect, type DaemonConnection } from '../client.js';
-import { latencyPair, nextStepCell, nextStepText, plural, queuePositions, runStatusText, runsText, serversText, storageProblemText } from '../components/common/format.js';
+import {
+  latencyPair,
+  nextStepCell,
+  nextStepText,
+  plural,
+  queuePositions,
+  runStatusText,
+  runsText,
+  serversText,
+  storageProblemText,
+} from '../components/common/format.js';
 import { priceTable, servingPerMonth } from '../costs.js';
 import { renderTable } from './table.js';
 import { notificationLines, notificationProblems } from '../notifications.js';
@@ -19,7 +29,13 @@ export async function status(opts: { json: boolean; pipeline?: string }): Promis
     // The snapshot sent on connect has summaries only: status prints full views (scripts rely on --json).
     const snap = opts.pipeline === undefined ? await conn.fullStatus() : await onePipeline(conn, opts.pipeline);
     if (opts.json) {
-      console.log(JSON.stringify({ repo: snap.repo, storage: snap.storage ?? null, capacity: snap.capacity ?? null, pipelines: snap.pipelines }, null, 2));
+      console.log(
+        JSON.stringify(
+          { repo: snap.repo, storage: snap.storage ?? null, capacity: snap.capacity ?? null, pipelines: snap.pipelines },
+          null,
+          2,
+        ),
+      );
     } else {
       process.stdout.write(formatStatus(snap, { detail: opts.pipeline !== undefined }));
     }
@@ -40,21 +56,36 @@ async function onePipeline(conn: DaemonConnection, name: string): Promise<FullSn
   return { type: 'full_snapshot', id: null, at, repo, storage: storage ?? null, ...(capacity ? { capacity } : {}), pipelines: [view] };
 }
 
-const STEPS_RUN = { local: 'as processes on the daemon\'s machine', docker: 'in Docker containers', sagemaker: 'as SageMaker jobs' } as const;
-const MODELS_SERVE = { local: "from processes behind mlpd's router", docker: "from Docker containers behind mlpd's router", sagemaker: 'from SageMaker endpoints' } as const;
+const STEPS_RUN = {
+  local: "as processes on the daemon's machine",
+  docker: 'in Docker containers',
+  sagemaker: 'as SageMaker jobs',
+} as const;
+const MODELS_SERVE = {
+  local: "from processes behind mlpd's router",
+  docker: "from Docker containers behind mlpd's router",
+  sagemaker: 'from SageMaker endpoints',
+} as const;
 
 /** `forecast: steps run in Docker containers; models serve from SageMaker endpoints (us-east-1: london mlp-forecast-london-1b2c3d4e)` */
 export function backendsLine(p: PipelineView): string | null {
   if (!p.backends) return null; // a daemon from before the field
   const said = (table: Record<string, string>, backend: string) => table[backend] ?? `on '${backend}'`;
   const endpoints = p.sagemaker
-    ? ` (${p.sagemaker.region ?? 'region from the AWS configuration'}: ${Object.entries(p.sagemaker.endpoints).map(([g, e]) => `${g} ${e}`).join(', ') || 'no group yet'})`
+    ? ` (${p.sagemaker.region ?? 'region from the AWS configuration'}: ${
+        Object.entries(p.sagemaker.endpoints)
+          .map(([g, e]) => `${g} ${e}`)
+          .join(', ') || 'no group yet'
+      })`
     : '';
   return `${p.name}: steps run ${said(STEPS_RUN, p.backends.training)}; models serve ${said(MODELS_SERVE, p.backends.serving)}${endpoints}`;
 }
 
 /** `detail`: one pipeline's page, with where it trains and serves, its notification targets and last deliveries. */
-export function formatStatus(snap: Pick<FullSnapshot, 'at' | 'repo' | 'storage' | 'capacity' | 'pipelines'>, opts: { detail?: boolean } = {}): string {
+export function formatStatus(
+  snap: Pick<FullSnapshot, 'at' | 'repo' | 'storage' | 'capacity' | 'pipelines'>,
+  opts: { detail?: boolean } = {},
+): string {
   const out: string[] = [];
   const positions = queuePositions(snap.capacity);
   if (snap.pipelines.length === 0) {
@@ -80,7 +111,10 @@ export function formatStatus(snap: Pick<FullSnapshot, 'at' | 'repo' | 'storage' 
     );
     // The price table is the daemon's, the same for every pipeline: said once, under the table.
     const priced = snap.pipelines.find((p) => servingPerMonth(p.performance.serving) !== null);
-    if (priced) out.push(`COST: estimated cost of the live model servers per 30 days at SageMaker prices (${priceTable(priced.performance.prices)}; docs/costs.md)`);
+    if (priced)
+      out.push(
+        `COST: estimated cost of the live model servers per 30 days at SageMaker prices (${priceTable(priced.performance.prices)}; docs/costs.md)`,
+      );
   }
   const serving = snap.pipelines.filter((p) => p.variants.length);
   if (serving.length) {
@@ -154,8 +188,11 @@ export function formatRollout(pipeline: string, r: RolloutView, now: number): st
   const next = r.nextStep ? `, next step ${nextStepText(r.nextStep, now, formatDuration)}` : '';
   // The daemon's message says what the phase does not (promoting while still shifting at 100%); else the reason.
   const said = r.message ?? r.reason;
-  const out = [`${pipeline}: rollout #${r.id} ${versions}: ${r.phase}${r.pausedFrom ? ` (from ${r.pausedFrom})` : ''} at ${formatPercent(r.candidateWeight)}${next}${said ? ` — ${said}` : ''}`];
-  for (const p of r.replayProgress ?? []) out.push(`  … replaying ${p.group}: ${p.done}${p.total !== null ? ` of ${p.total}` : ''} ${plural(p.total ?? p.done, 'request')}`);
+  const out = [
+    `${pipeline}: rollout #${r.id} ${versions}: ${r.phase}${r.pausedFrom ? ` (from ${r.pausedFrom})` : ''} at ${formatPercent(r.candidateWeight)}${next}${said ? ` — ${said}` : ''}`,
+  ];
+  for (const p of r.replayProgress ?? [])
+    out.push(`  … replaying ${p.group}: ${p.done}${p.total !== null ? ` of ${p.total}` : ''} ${plural(p.total ?? p.done, 'request')}`);
   for (const [gate, g] of gatesRun(r)) {
     out.push(`  ${gateLine(gate, g)}`);
     const unreadable = unreadableReportLine(gate, g);
@@ -167,7 +204,9 @@ export function formatRollout(pipeline: string, r: RolloutView, now: number): st
       const n = shown.get(s.group) ?? 0;
       shown.set(s.group, n + 1);
       if (n >= SAMPLES_SHOWN) continue;
-      out.push(`      ${s.group}: ${s.request} → current ${s.current?.status ?? '-'}, candidate ${s.candidate.status ?? s.candidate.error ?? '?'} ${s.candidate.body}`.trimEnd());
+      out.push(
+        `      ${s.group}: ${s.request} → current ${s.current?.status ?? '-'}, candidate ${s.candidate.status ?? s.candidate.error ?? '?'} ${s.candidate.body}`.trimEnd(),
+      );
     }
   }
   for (const d of r.decisions.slice(-3)) out.push(`  ${new Date(d.at).toISOString().slice(11, 19)} ${d.phase} ${d.verdict}: ${d.reason}`);

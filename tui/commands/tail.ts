@@ -51,6 +51,7 @@ const paint = (code: string, text: string, on: boolean) => (on ? `${ESC}${code}m
 export function formatLogLine(line: LogLineView, colour: boolean): string {
   const time = new Date(line.at).toISOString();
   const source = line.stream === 'daemon' ? 'mlpd' : [line.group, line.step].filter(Boolean).join('/') || line.stream;
-  const text = line.stream === 'stderr' ? paint('31', line.line, colour) : line.stream === 'daemon' ? paint('33', line.line, colour) : line.line;
+  const text =
+    line.stream === 'stderr' ? paint('31', line.line, colour) : line.stream === 'daemon' ? paint('33', line.line, colour) : line.line;
   return `${paint('2', time, colour)} ${paint('36', source, colour)} | ${text}`;
 }

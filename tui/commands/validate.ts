@@ -18,7 +18,9 @@ export function validate(paths: string[], opts: { json: boolean }): number {
     );
   } else if (ok) {
     const names = result.pipelines.map((p) => p.name);
-    console.log(names.length === 0 ? 'no pipeline.yaml found' : `ok: ${names.length} ${plural(names.length, 'pipeline')} valid (${names.join(', ')})`);
+    console.log(
+      names.length === 0 ? 'no pipeline.yaml found' : `ok: ${names.length} ${plural(names.length, 'pipeline')} valid (${names.join(', ')})`,
+    );
   } else {
     for (const problem of result.problems) console.log(formatProblem(problem, cwd));
     const files = new Set(result.problems.map((p) => p.file)).size;

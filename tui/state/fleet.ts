@@ -3,7 +3,16 @@
  * reducer. The view reads it; only the live connection (and tests) feed it. Every pipeline is a
  * summary (the fleet list); the pipelines this client subscribed to also have their full view.
  */
-import type { CapacityView, DaemonEvent, LogLineView, PipelineSummary, PipelineView, Role, Snapshot, StorageProblemView } from '../../shared/protocol.js';
+import type {
+  CapacityView,
+  DaemonEvent,
+  LogLineView,
+  PipelineSummary,
+  PipelineView,
+  Role,
+  Snapshot,
+  StorageProblemView,
+} from '../../shared/protocol.js';
 
 export type Connection =
   | { status: 'connecting' }
@@ -73,7 +82,16 @@ export function fleetReducer(state: FleetState, action: FleetAction): FleetState
       // Full views of pipelines still in force stay until their subscription answers again.
       const names = new Set(s.pipelines.map((p) => p.name));
       const details = Object.fromEntries(Object.entries(state.details).filter(([name]) => names.has(name)));
-      return { ...state, at: s.at, repoRoot: s.repo.root, repoProblems: s.repo.problems, storage: s.storage ?? null, capacity: s.capacity ?? null, pipelines: s.pipelines, details };
+      return {
+        ...state,
+        at: s.at,
+        repoRoot: s.repo.root,
+        repoProblems: s.repo.problems,
+        storage: s.storage ?? null,
+        capacity: s.capacity ?? null,
+        pipelines: s.pipelines,
+        details,
+      };
     }
     case 'detail':
       return { ...state, details: { ...state.details, [action.pipeline.name]: action.pipeline } };
@@ -98,7 +116,9 @@ function applyEvent(state: FleetState, event: DaemonEvent): FleetState {
     case 'fleet':
       return { ...state, at: Math.max(state.at, event.at), pipelines: upsert(state.pipelines, event.pipelines) };
     case 'pipeline_updated':
-      return event.pipeline.name in state.details ? { ...state, details: { ...state.details, [event.pipeline.name]: event.pipeline } } : state;
+      return event.pipeline.name in state.details
+        ? { ...state, details: { ...state.details, [event.pipeline.name]: event.pipeline } }
+        : state;
     case 'pipeline_removed': {
       const { [event.name]: _gone, ...logs } = state.logs;
       const { [event.name]: _view, ...details } = state.details;
@@ -114,7 +134,9 @@ function applyEvent(state: FleetState, event: DaemonEvent): FleetState {
       const run = event.run;
       const p = state.details[run.pipeline];
       if (!p) return state;
-      const runs = [run, ...p.runs.filter((r) => r.id !== run.id)].sort((a, b) => b.createdAt - a.createdAt).slice(0, Math.max(p.runs.length, 1));
+      const runs = [run, ...p.runs.filter((r) => r.id !== run.id)]
+        .sort((a, b) => b.createdAt - a.createdAt)
+        .slice(0, Math.max(p.runs.length, 1));
       return withDetail(state, { ...p, runs });
     }
     case 'metrics': {
@@ -136,7 +158,10 @@ function applyEvent(state: FleetState, event: DaemonEvent): FleetState {
         const p = details[u.pipeline];
         if (!p) continue;
         const points = [...p.performance.history.points, u.point].slice(-MAX_HISTORY_POINTS);
-        details = { ...details, [u.pipeline]: { ...p, performance: { ...p.performance, latency: u.latency, history: { intervalMs: event.intervalMs, points } } } };
+        details = {
+          ...details,
+          [u.pipeline]: { ...p, performance: { ...p.performance, latency: u.latency, history: { intervalMs: event.intervalMs, points } } },
+        };
       }
       return { ...state, at: Math.max(state.at, event.at), details };
     }
@@ -188,4 +213,3 @@ function appendLogs(state: FleetState, pipeline: string, lines: LogLineView[]): 
 }
 
 const logKey = (l: LogLineView) => `${l.at}\u0000${l.runId}\u0000${l.step}\u0000${l.group}\u0000${l.stream}\u0000${l.line}`;
-

@@ -20,7 +20,11 @@ export function attentionOf(p: PipelineSummary): Attention | null {
   if (broken) return { rank: 4, why: `${broken.variant} in ${broken.group} failed${broken.lastError ? `: ${broken.lastError}` : ''}` };
   const run = p.lastRun;
   if (run?.status === 'failed') return { rank: 5, why: `run ${run.id ?? ''} failed${run.reason ? `: ${run.reason}` : ''}` };
-  if (p.problems) return { rank: 6, why: `invalid edit of pipeline.yaml (${p.problems} problem${p.problems > 1 ? 's' : ''}): the previous version stays in force` };
+  if (p.problems)
+    return {
+      rank: 6,
+      why: `invalid edit of pipeline.yaml (${p.problems} problem${p.problems > 1 ? 's' : ''}): the previous version stays in force`,
+    };
   return null;
 }
 

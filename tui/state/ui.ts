@@ -22,7 +22,16 @@ export interface UiState {
   outcome: Outcome | null;
 }
 
-export const initialUi: UiState = { view: 'fleet', selected: null, filter: '', filterEditing: false, help: false, confirm: null, sample: 0, outcome: null };
+export const initialUi: UiState = {
+  view: 'fleet',
+  selected: null,
+  filter: '',
+  filterEditing: false,
+  help: false,
+  confirm: null,
+  sample: 0,
+  outcome: null,
+};
 
 export type UiAction =
   /** `rows`: the names in the order shown, so a move goes to the neighbour the person sees. */
@@ -76,7 +85,9 @@ export function uiReducer(ui: UiState, action: UiAction): UiState {
     case 'answered':
       return { ...ui, confirm: null };
     case 'sample':
-      return action.count === 0 ? { ...ui, sample: 0 } : { ...ui, sample: Math.min(action.count - 1, Math.max(0, ui.sample + action.delta)) };
+      return action.count === 0
+        ? { ...ui, sample: 0 }
+        : { ...ui, sample: Math.min(action.count - 1, Math.max(0, ui.sample + action.delta)) };
     case 'outcome':
       return { ...ui, outcome: action.outcome };
   }

@@ -22,7 +22,13 @@ export interface CaptureLocation {
 }
 
 /** The endpoint's captured requests at or after `sinceMs`, newest first, at most `limit`. */
-export async function* readS3Capture(aws: AwsClients, where: CaptureLocation, sinceMs: number, limit: number, now = Date.now()): AsyncGenerator<CapturedRequest> {
+export async function* readS3Capture(
+  aws: AwsClients,
+  where: CaptureLocation,
+  sinceMs: number,
+  limit: number,
+  now = Date.now(),
+): AsyncGenerator<CapturedRequest> {
   if (limit <= 0) return;
   const variants = await listPrefixes(aws, where.bucket, where.prefix);
   let remaining = limit;
@@ -74,7 +80,9 @@ async function listPrefixes(aws: AwsClients, bucket: string, prefix: string): Pr
   let token: string | undefined;
   do {
     const page = await awsCall(aws, 's3', 'ListObjectsV2', () =>
-      aws.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: '/', ...(token ? { ContinuationToken: token } : {}) })),
+      aws.s3.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: '/', ...(token ? { ContinuationToken: token } : {}) }),
+      ),
     );
     for (const p of page.CommonPrefixes ?? []) if (p.Prefix) out.push(p.Prefix.slice(prefix.length).replace(/\/$/, ''));
     token = page.IsTruncated ? page.NextContinuationToken : undefined;

@@ -69,7 +69,10 @@ export function createEndpoints(deps: EndpointsDeps) {
   /** Runs `work` after every earlier operation on `endpoint`. */
   const exclusive = <T>(endpoint: string, work: () => Promise<T>): Promise<T> => {
     const next = (queues.get(endpoint) ?? Promise.resolve()).then(work, work);
-    queues.set(endpoint, next.catch(() => undefined));
+    queues.set(
+      endpoint,
+      next.catch(() => undefined),
+    );
     return next;
   };
 
@@ -101,13 +104,20 @@ export function createEndpoints(deps: EndpointsDeps) {
       if (state.status !== last) deps.say(pipeline, `endpoint ${endpoint} is ${state.status}`);
       last = state.status;
       if (Date.now() > deadline) {
-        throw new PlatformFailure(`endpoint ${endpoint} is still ${state.status} after ${Math.round(deps.transitionLimitMs / 1000)} s; it keeps serving what it served before`);
+        throw new PlatformFailure(
+          `endpoint ${endpoint} is still ${state.status} after ${Math.round(deps.transitionLimitMs / 1000)} s; it keeps serving what it served before`,
+        );
       }
       await sleep(deps.pollMs);
     }
   }
 
-  async function ensureModel(name: string, container: ServingContainer, modelDataUrl: () => Promise<string>, roleArn: string): Promise<void> {
+  async function ensureModel(
+    name: string,
+    container: ServingContainer,
+    modelDataUrl: () => Promise<string>,
+    roleArn: string,
+  ): Promise<void> {
     const found = await sm('DescribeModel', async () => {
       try {
         return await aws.sagemaker.send(new DescribeModelCommand({ ModelName: name }));
@@ -119,7 +129,9 @@ export function createEndpoints(deps: EndpointsDeps) {
     if (found) return;
     const url = await modelDataUrl();
     await sm('CreateModel', () =>
-      aws.sagemaker.send(new CreateModelCommand({ ModelName: name, ExecutionRoleArn: roleArn, PrimaryContainer: { ...container, ModelDataUrl: url } })),
+      aws.sagemaker.send(
+        new CreateModelCommand({ ModelName: name, ExecutionRoleArn: roleArn, PrimaryContainer: { ...container, ModelDataUrl: url } }),
+      ),
     );
   }
 
@@ -176,10 +188,14 @@ export function createEndpoints(deps: EndpointsDeps) {
         const before = state?.configName;
         if (!state) {
           deps.say(pipeline, `creating endpoint ${endpoint} (${config})`);
-          await sm('CreateEndpoint', () => aws.sagemaker.send(new CreateEndpointCommand({ EndpointName: endpoint, EndpointConfigName: config })));
+          await sm('CreateEndpoint', () =>
+            aws.sagemaker.send(new CreateEndpointCommand({ EndpointName: endpoint, EndpointConfigName: config })),
+          );
         } else {
           deps.say(pipeline, `updating endpoint ${endpoint}: ${before} → ${config}`);
-          await sm('UpdateEndpoint', () => aws.sagemaker.send(new UpdateEndpointCommand({ EndpointName: endpoint, EndpointConfigName: config })));
+          await sm('UpdateEndpoint', () =>
+            aws.sagemaker.send(new UpdateEndpointCommand({ EndpointName: endpoint, EndpointConfigName: config })),
+          );
         }
         state = await settled(pipeline, endpoint);
         if (state?.status === 'InService' && state.configName === config) {
@@ -187,7 +203,8 @@ export function createEndpoints(deps: EndpointsDeps) {
           return;
         }
         const why = state?.failureReason ?? `it is ${state?.status ?? 'gone'}`;
-        if (state?.status === 'InService') throw new MlpError('check_failed', `SageMaker could not put ${config} on ${endpoint} and kept ${before} serving: ${why}`);
+        if (state?.status === 'InService')
+          throw new MlpError('check_failed', `SageMaker could not put ${config} on ${endpoint} and kept ${before} serving: ${why}`);
         throw new PlatformFailure(`endpoint ${endpoint} did not become InService with ${config}: ${why}`);
       }),
 
@@ -195,10 +212,12 @@ export function createEndpoints(deps: EndpointsDeps) {
     setWeights: (pipeline: string, endpoint: string, weights: Record<string, number>) =>
       exclusive(endpoint, async () => {
         const wanted = Object.entries(weights);
-        const matches = (s: EndpointState | null) => s?.status === 'InService' && wanted.every(([v, w]) => sameWeight(s.weights.get(v) ?? 0, w));
+        const matches = (s: EndpointState | null) =>
+          s?.status === 'InService' && wanted.every(([v, w]) => sameWeight(s.weights.get(v) ?? 0, w));
         let state = await settled(pipeline, endpoint);
         if (matches(state)) return;
-        if (!state || state.status !== 'InService') throw new PlatformFailure(`cannot set the weights of endpoint ${endpoint}: it is ${state?.status ?? 'gone'}`);
+        if (!state || state.status !== 'InService')
+          throw new PlatformFailure(`cannot set the weights of endpoint ${endpoint}: it is ${state?.status ?? 'gone'}`);
         await sm('UpdateEndpointWeightsAndCapacities', () =>
           aws.sagemaker.send(
             new UpdateEndpointWeightsAndCapacitiesCommand({
@@ -210,7 +229,9 @@ export function createEndpoints(deps: EndpointsDeps) {
         state = await settled(pipeline, endpoint);
         if (!matches(state)) {
           const got = state ? [...state.weights].map(([v, w]) => `${v} ${w}`).join(', ') : 'no endpoint';
-          throw new PlatformFailure(`endpoint ${endpoint} did not take the weights ${wanted.map(([v, w]) => `${v} ${w}`).join(', ')} (it reads ${got})`);
+          throw new PlatformFailure(
+            `endpoint ${endpoint} did not take the weights ${wanted.map(([v, w]) => `${v} ${w}`).join(', ')} (it reads ${got})`,
+          );
         }
       }),
 
@@ -234,8 +255,11 @@ export function createEndpoints(deps: EndpointsDeps) {
       const names: string[] = [];
       let token: string | undefined;
       do {
-        const page = await sm('ListEndpointConfigs', () => aws.sagemaker.send(new ListEndpointConfigsCommand({ MaxResults: 100, ...(token ? { NextToken: token } : {}) })));
-        for (const c of page.EndpointConfigs ?? []) if (c.EndpointConfigName && isOurs(c.EndpointConfigName) && c.EndpointConfigName !== keep) names.push(c.EndpointConfigName);
+        const page = await sm('ListEndpointConfigs', () =>
+          aws.sagemaker.send(new ListEndpointConfigsCommand({ MaxResults: 100, ...(token ? { NextToken: token } : {}) })),
+        );
+        for (const c of page.EndpointConfigs ?? [])
+          if (c.EndpointConfigName && isOurs(c.EndpointConfigName) && c.EndpointConfigName !== keep) names.push(c.EndpointConfigName);
         token = page.NextToken;
       } while (token);
       for (const name of names) {
@@ -268,5 +292,7 @@ const sameWeight = (a: number, b: number) => Math.abs(a - b) < 1e-6 * Math.max(1
 /** SageMaker says a resource does not exist with a ValidationException ("Could not find endpoint ..."). */
 function isMissing(err: unknown): boolean {
   const e = err as { name?: string; message?: string };
-  return (e.name === 'ValidationException' || e.name === 'ResourceNotFound') && /could not find|does not exist|not found/i.test(e.message ?? '');
+  return (
+    (e.name === 'ValidationException' || e.name === 'ResourceNotFound') && /could not find|does not exist|not found/i.test(e.message ?? '')
+  );
 }

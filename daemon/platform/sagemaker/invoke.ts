@@ -16,7 +16,10 @@ export function variantConnector(opts: { region: string | undefined; endpoint: s
       const client = new SageMakerRuntimeClient({
         ...(opts.region ? { region: opts.region } : {}),
         // The SDK's own handler, with as many sockets as replay keeps requests in flight.
-        requestHandler: { httpAgent: { maxSockets: connections, keepAlive: true }, httpsAgent: { maxSockets: connections, keepAlive: true } },
+        requestHandler: {
+          httpAgent: { maxSockets: connections, keepAlive: true },
+          httpsAgent: { maxSockets: connections, keepAlive: true },
+        },
       });
       const inFlight = new Set<AbortController>();
       let destroyed = false;
@@ -38,17 +41,41 @@ export function variantConnector(opts: { region: string | undefined; endpoint: s
               }),
               { abortSignal: abort.signal },
             );
-            return answer({ status: 200, body: Buffer.from(out.Body ?? new Uint8Array()), contentType: out.ContentType, error: null, timedOut: false });
+            return answer({
+              status: 200,
+              body: Buffer.from(out.Body ?? new Uint8Array()),
+              contentType: out.ContentType,
+              error: null,
+              timedOut: false,
+            });
           } catch (err) {
             const e = err as { name?: string; message?: string; OriginalStatusCode?: number; OriginalMessage?: string };
             if (e.name === 'ModelError' && typeof e.OriginalStatusCode === 'number') {
-              return answer({ status: e.OriginalStatusCode, body: Buffer.from(e.OriginalMessage ?? ''), contentType: undefined, error: null, timedOut: false });
+              return answer({
+                status: e.OriginalStatusCode,
+                body: Buffer.from(e.OriginalMessage ?? ''),
+                contentType: undefined,
+                error: null,
+                timedOut: false,
+              });
             }
             if (abort.signal.aborted) {
               const timedOut = !destroyed;
-              return answer({ status: null, body: Buffer.alloc(0), contentType: undefined, error: timedOut ? `timeout after ${timeoutMs} ms` : 'cancelled', timedOut });
+              return answer({
+                status: null,
+                body: Buffer.alloc(0),
+                contentType: undefined,
+                error: timedOut ? `timeout after ${timeoutMs} ms` : 'cancelled',
+                timedOut,
+              });
             }
-            return answer({ status: null, body: Buffer.alloc(0), contentType: undefined, error: `InvokeEndpoint failed (${e.name ?? 'Error'}): ${e.message ?? ''}`, timedOut: false });
+            return answer({
+              status: null,
+              body: Buffer.alloc(0),
+              contentType: undefined,
+              error: `InvokeEndpoint failed (${e.name ?? 'Error'}): ${e.message ?? ''}`,
+              timedOut: false,
+            });
           } finally {
             clearTimeout(timer);
             inFlight.delete(abort);

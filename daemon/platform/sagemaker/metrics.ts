@@ -41,7 +41,12 @@ export interface CloudWatchTraffic {
   close(): void;
 }
 
-export function createCloudWatchTraffic(opts: { aws: AwsClients; everyMs: number; onError(message: string): void; now?: () => number }): CloudWatchTraffic {
+export function createCloudWatchTraffic(opts: {
+  aws: AwsClients;
+  everyMs: number;
+  onError(message: string): void;
+  now?: () => number;
+}): CloudWatchTraffic {
   const now = opts.now ?? Date.now;
   const watched = new Map<string, Watched>();
   let polling: Promise<void> | null = null;
@@ -117,7 +122,14 @@ export function createCloudWatchTraffic(opts: { aws: AwsClients; everyMs: number
       if (w && w.endpoint === endpoint && w.variant === variant) return;
       // CloudWatch times are whole seconds: a start inside a second would leave out the period that begins at it.
       const start = Math.ceil(since / 1000) * 1000;
-      watched.set(key, { endpoint, variant, since: start, minutes: new Map(), settled: { requests: 0, errors: 0, until: start }, fetched: false });
+      watched.set(key, {
+        endpoint,
+        variant,
+        since: start,
+        minutes: new Map(),
+        settled: { requests: 0, errors: 0, until: start },
+        fetched: false,
+      });
     },
     unwatch: (key) => void watched.delete(key),
     traffic(key) {

@@ -46,7 +46,8 @@ export function isConfigOf(pipeline: string, group: string, name: string): boole
   return name.startsWith(PREFIX) && new RegExp(`-${groupHash(pipeline, group)}${CONFIG_MARK}[0-9a-f]{${HASH_CHARS}}$`).test(name);
 }
 
-const groupHash = (pipeline: string, group: string) => createHash('sha256').update(`${pipeline}\0${group}`).digest('hex').slice(0, HASH_CHARS);
+const groupHash = (pipeline: string, group: string) =>
+  createHash('sha256').update(`${pipeline}\0${group}`).digest('hex').slice(0, HASH_CHARS);
 
 /** `mlp-<readable>-<hash><tail>`, the readable part cut so the whole is at most MAX_NAME characters. */
 function named(pipeline: string, group: string, tail: string): string {

@@ -62,7 +62,9 @@ export function createSageMakerPlatform(deps: SageMakerPlatformDeps): ServingPla
   const settings = (pipeline: string): AwsSettings => {
     const aws = deps.aws();
     if (!aws) {
-      throw new PlatformFailure(`${pipeline}: deployment.backend: sagemaker needs an aws section (region, role_arn, bucket) in mlp.yaml at the repo root`);
+      throw new PlatformFailure(
+        `${pipeline}: deployment.backend: sagemaker needs an aws section (region, role_arn, bucket) in mlp.yaml at the repo root`,
+      );
     }
     return aws;
   };
@@ -102,14 +104,21 @@ export function createSageMakerPlatform(deps: SageMakerPlatformDeps): ServingPla
     return p;
   };
   const ours = (pipeline: string) => store.variants.live(pipeline).filter((v) => v.backend === 'sagemaker');
-  const groupsWithCandidates = (pipeline: string) => [...new Set(ours(pipeline).filter((v) => v.role === 'candidate').map((v) => v.group))];
+  const groupsWithCandidates = (pipeline: string) => [
+    ...new Set(
+      ours(pipeline)
+        .filter((v) => v.role === 'candidate')
+        .map((v) => v.group),
+    ),
+  ];
   const roleOf = (pipeline: string, group: string, role: VariantRole) => ours(pipeline).find((v) => v.group === group && v.role === role);
   /**
    * The group's current version as its endpoint carries it beside the candidate: the SageMaker variant, or, while
    * the group moves here from mlpd's router (docs/serving.md, "Moving a live group"), the version still live there,
    * which the endpoint serves as a copy until the move ends. Its store row is the router's: its weight there stays.
    */
-  const currentOf = (pipeline: string, group: string) => store.variants.live(pipeline).find((v) => v.group === group && v.role === 'current');
+  const currentOf = (pipeline: string, group: string) =>
+    store.variants.live(pipeline).find((v) => v.group === group && v.role === 'current');
   const moving = (v: Variant | undefined) => v !== undefined && v.backend !== 'sagemaker';
 
   /** Runs an operation; anything but the model's own failure (check_failed) or a config error is a PlatformFailure. */
@@ -117,8 +126,12 @@ export function createSageMakerPlatform(deps: SageMakerPlatformDeps): ServingPla
     try {
       return await work();
     } catch (err) {
-      if (err instanceof PlatformFailure || (err instanceof MlpError && (err.code === 'check_failed' || err.code === 'invalid_config'))) throw err;
-      throw new PlatformFailure(describeError(err), { cause: err, ...(err instanceof MlpError && err.details ? { details: err.details } : {}) });
+      if (err instanceof PlatformFailure || (err instanceof MlpError && (err.code === 'check_failed' || err.code === 'invalid_config')))
+        throw err;
+      throw new PlatformFailure(describeError(err), {
+        cause: err,
+        ...(err instanceof MlpError && err.details ? { details: err.details } : {}),
+      });
     }
   };
 
@@ -153,12 +166,24 @@ export function createSageMakerPlatform(deps: SageMakerPlatformDeps): ServingPla
   };
 
   /** The endpoint configuration serving `variants`, created if needed. */
-  const configFor = async (p: InForcePipeline, s: AwsSettings, group: string, variants: { version: number; weight: number }[]): Promise<string> => {
-    const plans: VariantPlan[] = variants.map((v) => ({ variant: variantName(v.version), model: modelName(p.name, group, v.version), weight: v.weight }));
+  const configFor = async (
+    p: InForcePipeline,
+    s: AwsSettings,
+    group: string,
+    variants: { version: number; weight: number }[],
+  ): Promise<string> => {
+    const plans: VariantPlan[] = variants.map((v) => ({
+      variant: variantName(v.version),
+      model: modelName(p.name, group, v.version),
+      weight: v.weight,
+    }));
     const content = {
       variants: plans,
       instanceType: p.config.pipeline.serve.instance_type,
-      capture: { destination: `s3://${s.bucket}/mlp/${p.name}/capture`, samplingPercent: p.config.pipeline.deployment.capture.sampling_percent },
+      capture: {
+        destination: `s3://${s.bucket}/mlp/${p.name}/capture`,
+        samplingPercent: p.config.pipeline.deployment.capture.sampling_percent,
+      },
     };
     const plan: ConfigPlan = { name: endpointConfigName(p.name, group, JSON.stringify(content)), ...content };
     await endpointsOf(s).ensureConfig(plan);
@@ -176,7 +201,8 @@ export function createSageMakerPlatform(deps: SageMakerPlatformDeps): ServingPla
       const live = (await e.describe(endpointName(pipeline, group)))?.configName;
       const deleted = await e.deleteConfigs((name) => isConfigOf(pipeline, group, name), live);
       for (const version of models) await e.deleteModel(modelName(pipeline, group, version));
-      if (deleted.length || models.length) say(pipeline, `deleted ${[...deleted, ...models.map((v) => modelName(pipeline, group, v))].join(', ')}`);
+      if (deleted.length || models.length)
+        say(pipeline, `deleted ${[...deleted, ...models.map((v) => modelName(pipeline, group, v))].join(', ')}`);
     } catch (err) {
       log.warn('sagemaker', `could not delete what ${endpointName(pipeline, group)} no longer serves: ${describeError(err)}`, pipeline);
     }
@@ -198,11 +224,14 @@ export function createSageMakerPlatform(deps: SageMakerPlatformDeps): ServingPla
     const state = await endpointsOf(s).settled(pipeline, endpoint);
     const candidate = roleOf(pipeline, group, 'candidate');
     if (!state) downs.set(endpoint, `endpoint ${endpoint} does not exist`);
-    else if (state.status !== 'InService') downs.set(endpoint, `endpoint ${endpoint} is ${state.status}${state.failureReason ? `: ${state.failureReason}` : ''}`);
-    else if (candidate && !state.weights.has(variantName(candidate.version))) downs.set(endpoint, `endpoint ${endpoint} does not serve ${variantName(candidate.version)}`);
+    else if (state.status !== 'InService')
+      downs.set(endpoint, `endpoint ${endpoint} is ${state.status}${state.failureReason ? `: ${state.failureReason}` : ''}`);
+    else if (candidate && !state.weights.has(variantName(candidate.version)))
+      downs.set(endpoint, `endpoint ${endpoint} does not serve ${variantName(candidate.version)}`);
     else downs.delete(endpoint);
     for (const v of ours(pipeline).filter((x) => x.group === group)) {
-      if (v.role === 'current') traffic.watch(trafficKey(pipeline, group, variantName(v.version)), endpoint, variantName(v.version), Date.now());
+      if (v.role === 'current')
+        traffic.watch(trafficKey(pipeline, group, variantName(v.version)), endpoint, variantName(v.version), Date.now());
     }
     if (candidate && state?.weights.has(variantName(candidate.version)) && candidate.weight > 0) {
       traffic.watch(trafficKey(pipeline, group, variantName(candidate.version)), endpoint, variantName(candidate.version), Date.now());
@@ -211,7 +240,14 @@ export function createSageMakerPlatform(deps: SageMakerPlatformDeps): ServingPla
 
   return {
     async restore() {
-      const pipelines = [...new Set(store.variants.live().filter((v) => v.backend === 'sagemaker').map((v) => v.pipeline))];
+      const pipelines = [
+        ...new Set(
+          store.variants
+            .live()
+            .filter((v) => v.backend === 'sagemaker')
+            .map((v) => v.pipeline),
+        ),
+      ];
       for (const pipeline of pipelines) {
         const groups = [...new Set(ours(pipeline).map((v) => v.group))];
         const done = Promise.all(groups.map((g) => restoreGroup(pipeline, g))).then(
@@ -231,7 +267,9 @@ export function createSageMakerPlatform(deps: SageMakerPlatformDeps): ServingPla
         if (live.find((v) => v.version === version)?.role === 'current') return null;
         const current = live.find((v) => v.role === 'current');
         for (const old of live.filter((v) => v.role === 'candidate' && v.version !== version)) store.variants.retire(old.id);
-        const candidate = live.find((v) => v.version === version) ?? store.variants.create({ pipeline, group, version, role: 'candidate', weight: 0, backend: 'sagemaker' });
+        const candidate =
+          live.find((v) => v.version === version) ??
+          store.variants.create({ pipeline, group, version, role: 'candidate', weight: 0, backend: 'sagemaker' });
         deps.onVariantChanged?.(pipeline);
         const endpoint = endpointName(pipeline, group);
         try {
@@ -239,7 +277,12 @@ export function createSageMakerPlatform(deps: SageMakerPlatformDeps): ServingPla
           if (current) await ensureModel(p, s, group, current.version);
           await ensureModel(p, s, group, version);
           // A first version has the endpoint to itself (SageMaker needs a weight above 0); later ones join at 0.
-          const variants = current ? [{ version: current.version, weight: 1 }, { version, weight: 0 }] : [{ version, weight: 1 }];
+          const variants = current
+            ? [
+                { version: current.version, weight: 1 },
+                { version, weight: 0 },
+              ]
+            : [{ version, weight: 1 }];
           const name = await configFor(p, s, group, variants);
           await endpointsOf(s).converge(pipeline, endpoint, name);
         } catch (err) {
@@ -249,7 +292,10 @@ export function createSageMakerPlatform(deps: SageMakerPlatformDeps): ServingPla
         downs.delete(endpoint);
         observe(candidate, 'live', null);
         if (!moving(current)) return null;
-        say(pipeline, `${group}: v${current!.version} (live on the ${current!.backend} backend) is up on endpoint ${endpoint} beside v${version}`);
+        say(
+          pipeline,
+          `${group}: v${current!.version} (live on the ${current!.backend} backend) is up on endpoint ${endpoint} beside v${version}`,
+        );
         return `moving ${group} from ${current!.backend} to sagemaker: v${current!.version} brought up on endpoint ${endpoint}`;
       }),
 
@@ -282,7 +328,13 @@ export function createSageMakerPlatform(deps: SageMakerPlatformDeps): ServingPla
             if (current && !moving(current)) store.variants.setWeight(current.id, 100 - weight);
           });
           // The candidate's live traffic counts from its first weight above 0: what came before was the gates'.
-          if (weight > 0) traffic.watch(trafficKey(pipeline, group, variantName(candidate.version)), endpoint, variantName(candidate.version), Date.now());
+          if (weight > 0)
+            traffic.watch(
+              trafficKey(pipeline, group, variantName(candidate.version)),
+              endpoint,
+              variantName(candidate.version),
+              Date.now(),
+            );
         }
         deps.onVariantChanged?.(pipeline);
       }),
@@ -324,7 +376,11 @@ export function createSageMakerPlatform(deps: SageMakerPlatformDeps): ServingPla
           if (current && !moving(current)) {
             const state = await e.settled(pipeline, endpoint);
             // Traffic leaves the candidate first (one quick call), then the candidate leaves the endpoint.
-            if (state?.status === 'InService' && state.weights.has(variantName(candidate.version)) && state.weights.has(variantName(current.version))) {
+            if (
+              state?.status === 'InService' &&
+              state.weights.has(variantName(candidate.version)) &&
+              state.weights.has(variantName(current.version))
+            ) {
               await e.setWeights(pipeline, endpoint, weightsOf({ current, candidate }, 0));
             }
             await ensureModel(p, s, group, current.version);
@@ -355,7 +411,9 @@ export function createSageMakerPlatform(deps: SageMakerPlatformDeps): ServingPla
         // Not awaited: taking traffic off one endpoint must not wait for (or fail) the others; a failure is logged.
         void endpointsOf(s)
           .setWeights(pipeline, endpointName(pipeline, group), weightsOf({ current, candidate }, 0))
-          .catch((err) => log.error('sagemaker', `cannot take the traffic off ${variantName(candidate.version)}: ${describeError(err)}`, pipeline));
+          .catch((err) =>
+            log.error('sagemaker', `cannot take the traffic off ${variantName(candidate.version)}: ${describeError(err)}`, pipeline),
+          );
       }
     },
 
@@ -366,7 +424,9 @@ export function createSageMakerPlatform(deps: SageMakerPlatformDeps): ServingPla
       const endpoint = endpointName(pipeline, group);
       const variant = variantName(v.version);
       const region = s.region ?? awsOf(s).region;
-      const reach = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('AWS_ENDPOINT_URL') && typeof e[1] === 'string'));
+      const reach = Object.fromEntries(
+        Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('AWS_ENDPOINT_URL') && typeof e[1] === 'string'),
+      );
       return {
         variant,
         env: { MLP_ENDPOINT_NAME: endpoint, MLP_VARIANT: variant, ...(region ? { AWS_REGION: region } : {}), ...reach },
@@ -376,7 +436,12 @@ export function createSageMakerPlatform(deps: SageMakerPlatformDeps): ServingPla
 
     capturedRequests(pipeline, group, window) {
       const s = settings(pipeline);
-      return readS3Capture(awsOf(s), { bucket: s.bucket, prefix: `mlp/${pipeline}/capture/${endpointName(pipeline, group)}/` }, window.sinceMs, window.limit);
+      return readS3Capture(
+        awsOf(s),
+        { bucket: s.bucket, prefix: `mlp/${pipeline}/capture/${endpointName(pipeline, group)}/` },
+        window.sinceMs,
+        window.limit,
+      );
     },
 
     variantTraffic: (pipeline, group, variant) => traffic.traffic(trafficKey(pipeline, group, variant)),

@@ -29,7 +29,14 @@ export function declaredEncoding(contentType: string | undefined): CaptureEncodi
   if (CSV_TYPES.has(media)) return 'CSV';
   return 'BASE64';
 }
-const JSON_TYPES = new Set(['application/json', 'text/json', 'application/jsonlines', 'application/x-jsonlines', 'application/x-ndjson', 'application/ndjson']);
+const JSON_TYPES = new Set([
+  'application/json',
+  'text/json',
+  'application/jsonlines',
+  'application/x-jsonlines',
+  'application/x-ndjson',
+  'application/ndjson',
+]);
 const CSV_TYPES = new Set(['text/csv', 'application/csv', 'text/x-csv']);
 
 /** SageMaker's `inferenceTime`: ISO-8601 UTC to the second, `2026-11-20T23:33:12Z`. */

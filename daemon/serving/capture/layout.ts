@@ -26,7 +26,11 @@ export const HOUR = 3_600_000;
 export function captureEndpoint(pipeline: string, group: string): string {
   const plain = `${pipeline}--${group}`;
   if (PLAIN_PART.test(pipeline) && PLAIN_PART.test(group) && plain.length <= MAX_NAME) return plain;
-  const fold = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'x';
+  const fold = (s: string) =>
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'x';
   const hash = createHash('sha256').update(pipeline).update('\0').update(group).digest('hex').slice(0, HASH_CHARS);
   const head = `${fold(pipeline)}--${fold(group)}`.slice(0, MAX_NAME - HASH_CHARS - 1).replace(/-+$/, '');
   return `${head}-${hash}`;
@@ -36,7 +40,11 @@ export function captureEndpoint(pipeline: string, group: string): string {
 export function captureVariant(variant: string): string {
   if (PLAIN_VARIANT.test(variant) && variant.length <= MAX_NAME) return variant;
   const hash = createHash('sha256').update(variant).digest('hex').slice(0, HASH_CHARS);
-  const head = variant.replace(/[^a-zA-Z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, MAX_NAME - HASH_CHARS - 1).replace(/-+$/, '');
+  const head = variant
+    .replace(/[^a-zA-Z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, MAX_NAME - HASH_CHARS - 1)
+    .replace(/-+$/, '');
   return head ? `${head}-${hash}` : hash;
 }
 

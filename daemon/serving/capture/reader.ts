@@ -66,7 +66,10 @@ async function* newestFirst(opts: ReadCaptureOptions, stats: CaptureReadStats): 
   const hours = await hourFolders(inside(opts.dir, captureEndpoint(opts.pipeline, opts.group)), opts.sinceMs, until);
   const starts = [...new Set(hours.map((h) => h.start))].sort((a, b) => b - a);
   const keep = (r: CapturedRequest) =>
-    r.at >= opts.sinceMs && r.at <= until && (r.pipeline === null || r.pipeline === opts.pipeline) && (r.group === null || r.group === opts.group);
+    r.at >= opts.sinceMs &&
+    r.at <= until &&
+    (r.pipeline === null || r.pipeline === opts.pipeline) &&
+    (r.group === null || r.group === opts.group);
 
   for (const start of starts) {
     const files = (await Promise.all(hours.filter((h) => h.start === start).map(filesNewestFirst))).flat();

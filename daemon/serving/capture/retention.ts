@@ -71,7 +71,7 @@ export async function sweepCapture(opts: {
     const target = retention.maxBytes * SWEEP_TARGET;
     kept.sort((a, b) => a.start - b.start);
     // Whole hours first (oldest first); the hour that straddles the target is thinned file by file, across variants.
-    for (let i = 0; i < kept.length && total > target; ) {
+    for (let i = 0; i < kept.length && total > target;) {
       const start = kept[i]!.start;
       const same: HourDir[] = [];
       while (i < kept.length && kept[i]!.start === start) same.push(kept[i++]!);

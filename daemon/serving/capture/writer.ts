@@ -199,7 +199,10 @@ export function createCaptureWriter(opts: CaptureWriterOptions): CaptureWriter {
     if (t - lastDropReport < DROP_REPORT_MS) return;
     lastDropReport = t;
     const mb = (s.queuedBytes / 1024 ** 2).toFixed(1);
-    opts.log?.warn('capture', `dropped ${droppedSinceReport} records: the disk is slower than traffic (${mb} MB queued, cap ${(maxQueueBytes / 1024 ** 2).toFixed(0)} MB)`);
+    opts.log?.warn(
+      'capture',
+      `dropped ${droppedSinceReport} records: the disk is slower than traffic (${mb} MB queued, cap ${(maxQueueBytes / 1024 ** 2).toFixed(0)} MB)`,
+    );
     droppedSinceReport = 0;
   }
 
@@ -215,7 +218,7 @@ export function createCaptureWriter(opts: CaptureWriterOptions): CaptureWriter {
           const batch = queue;
           queue = spare;
           inFlight = batch.length;
-          for (let i = 0; i < batch.length; ) i = await writeBatch(batch, i);
+          for (let i = 0; i < batch.length;) i = await writeBatch(batch, i);
           batch.length = 0;
           spare = batch;
           inFlight = 0;
@@ -415,9 +418,13 @@ export function createCaptureWriter(opts: CaptureWriterOptions): CaptureWriter {
         s.repairedFiles += r.repairedFiles;
         s.lastSweepAt = now();
         if (r.deletedFiles > 0) {
-          opts.log?.info('capture', `retention: deleted ${r.deletedFiles} files (${(r.deletedBytes / 1024 ** 2).toFixed(1)} MB); ${(r.bytes / 1024 ** 2).toFixed(1)} MB kept`);
+          opts.log?.info(
+            'capture',
+            `retention: deleted ${r.deletedFiles} files (${(r.deletedBytes / 1024 ** 2).toFixed(1)} MB); ${(r.bytes / 1024 ** 2).toFixed(1)} MB kept`,
+          );
         }
-        if (r.repairedFiles > 0) opts.log?.info('capture', `cut the unfinished last line off ${r.repairedFiles} files left by a writer that stopped mid-write`);
+        if (r.repairedFiles > 0)
+          opts.log?.info('capture', `cut the unfinished last line off ${r.repairedFiles} files left by a writer that stopped mid-write`);
       } catch (err) {
         fail(new Error(`capture retention failed: ${(err as Error).message}`));
       } finally {
@@ -457,7 +464,8 @@ export function createCaptureWriter(opts: CaptureWriterOptions): CaptureWriter {
     },
     stats() {
       let openFiles = 0;
-      for (const byGroup of streams.values()) for (const byVariant of byGroup.values()) for (const st of byVariant.values()) openFiles += st.files.size;
+      for (const byGroup of streams.values())
+        for (const byVariant of byGroup.values()) for (const st of byVariant.values()) openFiles += st.files.size;
       return { ...s, queued: queue.length + inFlight, openFiles };
     },
   };

@@ -329,7 +329,15 @@ export function createLiveMetrics(opts: LiveMetricsOptions = {}): LiveMetrics {
       }
     }
     const [p50, p95, p99] = requests > 0 ? binQuantiles(pooledBins, requests, max) : [null, null, null];
-    return { requests, errors, errorRate: requests > 0 ? errors / requests : 0, p50Ms: p50, p95Ms: p95, p99Ms: p99, maxMs: requests > 0 ? max : null };
+    return {
+      requests,
+      errors,
+      errorRate: requests > 0 ? errors / requests : 0,
+      p50Ms: p50,
+      p95Ms: p95,
+      p99Ms: p99,
+      maxMs: requests > 0 ? max : null,
+    };
   }
 
   return {
@@ -339,7 +347,8 @@ export function createLiveMetrics(opts: LiveMetricsOptions = {}): LiveMetrics {
     snapshot() {
       const t = clock.now();
       const out: VariantMetrics[] = [];
-      for (const byGroup of byPipeline.values()) for (const byVariant of byGroup.values()) for (const st of byVariant.values()) out.push(view(st, t));
+      for (const byGroup of byPipeline.values())
+        for (const byVariant of byGroup.values()) for (const st of byVariant.values()) out.push(view(st, t));
       return out;
     },
     variant(pipeline, group, variant) {

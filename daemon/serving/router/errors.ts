@@ -29,12 +29,17 @@ export const routerErrors = {
     route.down !== undefined
       ? `no live model for ${where(route)}: ${route.down}`
       : `no live model for ${where(route)}: deploy a version first (mlp deploy ${route.pipeline})`,
-  noLiveRole: (role: string, route: GroupRoute) => `no live ${role} variant in ${where(route)} (X-Mlp-Target-Variant); live: ${liveList(route)}`,
-  noLiveVariant: (name: string, route: GroupRoute) => `no live variant '${name}' in ${where(route)} (X-Mlp-Target-Variant); live: ${liveList(route)}`,
-  noWeight: (route: GroupRoute) => `no live variant of ${where(route)} has traffic weight (live: ${liveList(route)}); pin one with X-Mlp-Target-Variant`,
+  noLiveRole: (role: string, route: GroupRoute) =>
+    `no live ${role} variant in ${where(route)} (X-Mlp-Target-Variant); live: ${liveList(route)}`,
+  noLiveVariant: (name: string, route: GroupRoute) =>
+    `no live variant '${name}' in ${where(route)} (X-Mlp-Target-Variant); live: ${liveList(route)}`,
+  noWeight: (route: GroupRoute) =>
+    `no live variant of ${where(route)} has traffic weight (live: ${liveList(route)}); pin one with X-Mlp-Target-Variant`,
   notJson: (contentType: string) => `the body is not valid JSON but Content-Type says ${contentType}: fix the body or the Content-Type`,
-  variantFailed: (variant: string, route: GroupRoute, cause: string) => `the model server of variant ${variant} (${where(route)}) failed: ${cause}`,
-  variantTimedOut: (variant: string, route: GroupRoute) => `variant ${variant} of ${where(route)} did not answer within ${route.timeoutMs} ms`,
+  variantFailed: (variant: string, route: GroupRoute, cause: string) =>
+    `the model server of variant ${variant} (${where(route)}) failed: ${cause}`,
+  variantTimedOut: (variant: string, route: GroupRoute) =>
+    `variant ${variant} of ${where(route)} did not answer within ${route.timeoutMs} ms`,
   malformedRequest: (problem: string) => `malformed HTTP request: ${problem}`,
   malformedChunkedBody: (problem: string) => `malformed chunked request body: ${problem}`,
   headTooLarge: (maxHeadBytes: number) => `the request head is over ${maxHeadBytes} bytes`,

@@ -263,8 +263,10 @@ export function parseRequestHead(text: string, end: number, into: RequestHead): 
   for (let start = lineEnd + 2; start < end; start = lineEnd + 2) {
     lineEnd = text.indexOf('\r\n', start);
     const colon = text.indexOf(':', start);
-    if (colon < 0 || colon > lineEnd || !isToken(text, start, colon)) return colon === start || colon < 0 || colon > lineEnd ? 'malformed header line' : 'malformed header name';
-    if (text.indexOf('\n', colon) !== lineEnd + 1 || text.indexOf('\r', colon) !== lineEnd) return `a bare CR or LF in header ${text.slice(start, colon)}`;
+    if (colon < 0 || colon > lineEnd || !isToken(text, start, colon))
+      return colon === start || colon < 0 || colon > lineEnd ? 'malformed header line' : 'malformed header name';
+    if (text.indexOf('\n', colon) !== lineEnd + 1 || text.indexOf('\r', colon) !== lineEnd)
+      return `a bare CR or LF in header ${text.slice(start, colon)}`;
     const field = fieldOf(text, start, colon);
     if (field === OTHER) continue;
     switch (field) {
@@ -334,7 +336,8 @@ export function parseRequestHead(text: string, end: number, into: RequestHead): 
   into.forward = forward;
 
   if (transferEncoding !== undefined) {
-    if (transferEncoding.toLowerCase() !== 'chunked') return `unsupported Transfer-Encoding '${transferEncoding.slice(0, 30)}': send Content-Length or chunked`;
+    if (transferEncoding.toLowerCase() !== 'chunked')
+      return `unsupported Transfer-Encoding '${transferEncoding.slice(0, 30)}': send Content-Length or chunked`;
     if (into.contentLength >= 0) return 'both Transfer-Encoding and Content-Length: send one';
     if (into.minor === 0) return 'Transfer-Encoding in an HTTP/1.0 request';
     into.chunked = true;

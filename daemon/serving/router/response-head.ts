@@ -27,7 +27,13 @@ export function responseHead(statusText: string, fields: string, tail: string): 
 
 /** A whole answer of the router's own, head and body, for one write in utf8. */
 export function ownResponse(answer: OwnAnswer, tail: string): string {
-  return responseHead(`${answer.status} ${reasonPhrase(answer.status)}`, `${answer.headers}Content-Length: ${Buffer.byteLength(answer.json)}\r\n`, tail) + answer.json;
+  return (
+    responseHead(
+      `${answer.status} ${reasonPhrase(answer.status)}`,
+      `${answer.headers}Content-Length: ${Buffer.byteLength(answer.json)}\r\n`,
+      tail,
+    ) + answer.json
+  );
 }
 
 /** The router's own error about a request (`extraHeaders`: Allow, WWW-Authenticate). */

@@ -16,7 +16,10 @@ import { sigV4Problem, targetModelGroup } from './sagemaker-runtime.js';
 import type { GroupRoute, RouteTable, VariantTarget } from '../types.js';
 
 /** What of a request head the decision reads. */
-export type RoutedHead = Pick<RequestHead, 'method' | 'target' | 'sageMaker' | 'group' | 'targetModel' | 'targetVariant' | 'contentType' | 'authorization'>;
+export type RoutedHead = Pick<
+  RequestHead,
+  'method' | 'target' | 'sageMaker' | 'group' | 'targetModel' | 'targetVariant' | 'contentType' | 'authorization'
+>;
 
 export interface RouteContext<Slot extends { readonly target: VariantTarget }> {
   readonly table: RouteTable;
@@ -156,7 +159,8 @@ function lookup(head: RoutedHead, parsed: PathTarget, table: RouteTable): { kind
     // Not a pipeline: perhaps the SageMaker endpoint name of one of its groups.
     const endpoint = table.endpoint(pipeline);
     if (endpoint !== undefined) {
-      if (group !== undefined && group !== endpoint.group) return reply(400, routerErrors.endpointNamesOtherGroup(pipeline, endpoint, group));
+      if (group !== undefined && group !== endpoint.group)
+        return reply(400, routerErrors.endpointNamesOtherGroup(pipeline, endpoint, group));
       ({ pipeline, group } = endpoint);
       found = table.lookup(pipeline, group);
     }
@@ -165,7 +169,10 @@ function lookup(head: RoutedHead, parsed: PathTarget, table: RouteTable): { kind
     case 'route':
       return found;
     case 'unknown_pipeline':
-      return reply(404, head.sageMaker ? routerErrors.unknownEndpoint(pipeline, found.known) : routerErrors.unknownPipeline(pipeline, found.known));
+      return reply(
+        404,
+        head.sageMaker ? routerErrors.unknownEndpoint(pipeline, found.known) : routerErrors.unknownPipeline(pipeline, found.known),
+      );
     case 'unknown_group':
       return reply(404, routerErrors.unknownGroup(pipeline, group, found.groups));
     case 'group_required':

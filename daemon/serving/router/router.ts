@@ -206,7 +206,10 @@ class RouterCore implements RouteContext<VariantSlot> {
   /** A capture or metrics sink threw (against its contract): the request is answered all the same. */
   sinkFailed(err: unknown): void {
     if (this.sinkErrors++ === 0 || this.sinkErrors % 10_000 === 0) {
-      this.log?.error('router', `a capture or metrics sink failed (${this.sinkErrors} times so far): ${(err as Error)?.message ?? String(err)}`);
+      this.log?.error(
+        'router',
+        `a capture or metrics sink failed (${this.sinkErrors} times so far): ${(err as Error)?.message ?? String(err)}`,
+      );
     }
   }
 
@@ -262,7 +265,8 @@ class RouterCore implements RouteContext<VariantSlot> {
   }
 
   private inUse(pool: UpstreamPool): boolean {
-    for (const groups of this.pickers.values()) for (const picker of groups.values()) if (picker.slots.some((s) => s.pool === pool)) return true;
+    for (const groups of this.pickers.values())
+      for (const picker of groups.values()) if (picker.slots.some((s) => s.pool === pool)) return true;
     return false;
   }
 }
@@ -692,10 +696,18 @@ class ClientConnection implements Exchange {
     const body = parts === null ? '' : parts.length === 1 ? parts[0]! : parts.join('');
     if (!this.destroyed) {
       if (this.modelFailed) {
-        const answer = variantFailureAnswer(this.slot!.target.name, this.responseStatus, Buffer.from(body, 'latin1').toString('utf8'), true);
+        const answer = variantFailureAnswer(
+          this.slot!.target.name,
+          this.responseStatus,
+          Buffer.from(body, 'latin1').toString('utf8'),
+          true,
+        );
         this.socket.write(ownResponse(answer, this.exchangeTail()), 'utf8');
       } else if (this.buffered) {
-        this.socket.write(responseHead(this.bufferedStatus, `${this.bufferedLines}Content-Length: ${body.length}\r\n`, this.exchangeTail()) + body, 'latin1');
+        this.socket.write(
+          responseHead(this.bufferedStatus, `${this.bufferedLines}Content-Length: ${body.length}\r\n`, this.exchangeTail()) + body,
+          'latin1',
+        );
       } else if (this.responseHead !== null) {
         this.socket.write(this.responseHead, 'latin1');
         this.responseHead = null;
@@ -728,7 +740,8 @@ class ClientConnection implements Exchange {
   /** The router's own answer to a request it sent to a variant (502, 504). */
   private failExchange(status: number, message: string): void {
     const answer = variantFailureAnswer(this.slot!.target.name, status, message, this.head.sageMaker);
-    if (this.headSent) this.destroy(); // part of the model's answer is out: cutting the connection is the only honest signal
+    if (this.headSent)
+      this.destroy(); // part of the model's answer is out: cutting the connection is the only honest signal
     else if (!this.destroyed) this.socket.write(ownResponse(answer, this.exchangeTail()), 'utf8');
     // What the client was told, as capture and metrics see it: the mlp form's status and error.
     this.finishExchange(status, JSON.stringify({ error: message }), 'utf8', 'application/json');

@@ -84,7 +84,6 @@ export function createRouteTable(): MutableRouteTable {
     unsettled.add(applied);
   };
   const table: MutableRouteTable = {
-
     get generation() {
       return generation;
     },
@@ -101,7 +100,8 @@ export function createRouteTable(): MutableRouteTable {
     endpoint(name) {
       if (endpoints === null) {
         endpoints = new Map();
-        for (const [pipeline, entry] of byPipeline) for (const group of entry.groups) endpoints.set(captureEndpoint(pipeline, group), { pipeline, group });
+        for (const [pipeline, entry] of byPipeline)
+          for (const group of entry.groups) endpoints.set(captureEndpoint(pipeline, group), { pipeline, group });
       }
       return endpoints.get(name.toLowerCase());
     },
@@ -134,7 +134,12 @@ export function createRouteTable(): MutableRouteTable {
     replicate(copy) {
       const entries = [...byPipeline.values()].map((e) => e.made);
       copies.add(copy);
-      send(copy, { kind: 'replace', pipelines: entries.map((m) => m.pipeline), live: entries.flatMap((m) => m.live), down: entries.flatMap((m) => m.down) });
+      send(copy, {
+        kind: 'replace',
+        pipelines: entries.map((m) => m.pipeline),
+        live: entries.flatMap((m) => m.live),
+        down: entries.flatMap((m) => m.down),
+      });
       return () => void copies.delete(copy);
     },
     async inForce() {
@@ -159,14 +164,28 @@ function entryOf(p: RoutePipeline, live: readonly RouteVariant[], down: readonly
   const routes = new Map<string, GroupRoute>();
   for (const group of p.groups) {
     const servedOn = p.servedOn?.[group];
-    routes.set(group, { pipeline: p.name, group, variants: [], timeoutMs: p.timeoutMs, captureSamplingPercent: p.captureSamplingPercent, ...(servedOn ? { servedOn } : {}) });
+    routes.set(group, {
+      pipeline: p.name,
+      group,
+      variants: [],
+      timeoutMs: p.timeoutMs,
+      captureSamplingPercent: p.captureSamplingPercent,
+      ...(servedOn ? { servedOn } : {}),
+    });
   }
   const variantsOf = new Map<string, VariantTarget[]>();
   for (const v of live) {
     if (v.pipeline !== p.name || !routes.has(v.group)) continue;
     let list = variantsOf.get(v.group);
     if (!list) variantsOf.set(v.group, (list = []));
-    list.push({ name: v.name, role: v.role, weight: v.weight, host: v.host, port: v.port, ...(v.invocationsPath ? { invocationsPath: v.invocationsPath } : {}) });
+    list.push({
+      name: v.name,
+      role: v.role,
+      weight: v.weight,
+      host: v.host,
+      port: v.port,
+      ...(v.invocationsPath ? { invocationsPath: v.invocationsPath } : {}),
+    });
   }
   for (const [group, variants] of variantsOf) {
     variants.sort((a, b) => (a.role === b.role ? 0 : a.role === 'current' ? -1 : 1));

@@ -88,5 +88,7 @@ export function sigV4Problem(authorization: string | undefined, token: string): 
   const from = at + CREDENTIAL.length;
   const end = from + token.length;
   const same = sameSecret(authorization, from, token, end) && authorization.charCodeAt(end) === 47; /* / */
-  return same ? null : `the access key id is not the serving token: sign with the one mlpd was started with (${SERVE_TOKEN_ENV}) as the access key id`;
+  return same
+    ? null
+    : `the access key id is not the serving token: sign with the one mlpd was started with (${SERVE_TOKEN_ENV}) as the access key id`;
 }

@@ -34,7 +34,8 @@ export const MAX_DEFAULT_SERVE_WORKERS = 8;
 /** Below this many cores the router stays in the daemon by default: there, a second router process costs more per request than it adds (docs/serving.md). */
 export const MIN_CORES_FOR_WORKERS = 4;
 /** Router workers when `--serve-workers` is not given: one per core (at most MAX_DEFAULT_SERVE_WORKERS) from MIN_CORES_FOR_WORKERS cores, else 1. */
-export const DEFAULT_SERVE_WORKERS = availableParallelism() >= MIN_CORES_FOR_WORKERS ? Math.min(availableParallelism(), MAX_DEFAULT_SERVE_WORKERS) : 1;
+export const DEFAULT_SERVE_WORKERS =
+  availableParallelism() >= MIN_CORES_FOR_WORKERS ? Math.min(availableParallelism(), MAX_DEFAULT_SERVE_WORKERS) : 1;
 /** How long workers gather metrics before sending them: small beside the rollback watch's reaction (docs/rollouts.md). */
 const METRICS_INTERVAL_MS = 20;
 /** A worker that has not put a route change in force by then is killed (it then serves nothing). */
@@ -133,7 +134,8 @@ async function startWorkers(opts: ServingRouterOptions): Promise<Router> {
           else if (++listeningCount === opts.workers) started.resolve(port);
           return;
         case 'listen_failed':
-          if (started === null && !closing) log.error('router', `router worker ${index} (pid ${worker.process.pid}) cannot listen: ${message.message}`);
+          if (started === null && !closing)
+            log.error('router', `router worker ${index} (pid ${worker.process.pid}) cannot listen: ${message.message}`);
           started?.reject(new MlpError('unavailable', message.message));
           started = null;
           return;
@@ -150,7 +152,9 @@ async function startWorkers(opts: ServingRouterOptions): Promise<Router> {
       member.waiting.clear();
       if (closing) return;
       if (started !== null) {
-        started.reject(new MlpError('unavailable', `router worker ${index} exited while starting (${signal ?? `code ${code}`}); see the log above`));
+        started.reject(
+          new MlpError('unavailable', `router worker ${index} exited while starting (${signal ?? `code ${code}`}); see the log above`),
+        );
         started = null;
         return;
       }
@@ -172,7 +176,10 @@ async function startWorkers(opts: ServingRouterOptions): Promise<Router> {
       if (!member.worker.isConnected()) return resolve();
       const seq = ++member.seq;
       const timer = setTimeout(() => {
-        log.error('router', `router worker ${member.config.index} (pid ${member.worker.process.pid}) did not apply a route change within ${ACK_TIMEOUT_MS} ms: stopping it`);
+        log.error(
+          'router',
+          `router worker ${member.config.index} (pid ${member.worker.process.pid}) did not apply a route change within ${ACK_TIMEOUT_MS} ms: stopping it`,
+        );
         member.worker.process.kill('SIGKILL');
       }, ACK_TIMEOUT_MS);
       timer.unref();
@@ -182,7 +189,9 @@ async function startWorkers(opts: ServingRouterOptions): Promise<Router> {
 
   const stopAll = async () => {
     closing = true;
-    const exits = [...members].map((m) => new Promise<void>((resolve) => (m.worker.isDead() ? resolve() : m.worker.once('exit', () => resolve()))));
+    const exits = [...members].map(
+      (m) => new Promise<void>((resolve) => (m.worker.isDead() ? resolve() : m.worker.once('exit', () => resolve()))),
+    );
     for (const m of members) if (m.worker.isConnected()) m.worker.send({ type: 'close' } satisfies ToWorker);
     const drainMs = opts.limits?.drainTimeoutMs ?? 10_000;
     const killer = setTimeout(() => {

@@ -17,12 +17,24 @@ import { MlpError } from '../../../shared/errors.js';
 import { buildImage, DEFAULT_DOCKER_SOCKET, engineMessage, ensureImage, isConnectionError } from '../../executors/docker.js';
 import { UNRECORDED, type ChildLedger } from '../../children/ledger.js';
 import { lineSplitter } from '../../executors/executor.js';
-import { IMAGE_CODE_DIR, IMAGE_MODEL_DIR, serverEnv, serverName, serverPurpose, servingImageEnv, type RunningServer, type ServerBackend, type ServerSpec } from './servers.js';
+import {
+  IMAGE_CODE_DIR,
+  IMAGE_MODEL_DIR,
+  serverEnv,
+  serverName,
+  serverPurpose,
+  servingImageEnv,
+  type RunningServer,
+  type ServerBackend,
+  type ServerSpec,
+} from './servers.js';
 import { testRunLabels } from '../../test-run.js';
 
 export const SERVER_LABEL = { pipeline: 'mlp.pipeline', group: 'mlp.group', variant: 'mlp.variant', server: 'mlp.server' } as const;
 
-export function createDockerServerBackend(opts: { socketPath?: string; ledger?: ChildLedger; warn?: (pipeline: string, message: string) => void } = {}): ServerBackend {
+export function createDockerServerBackend(
+  opts: { socketPath?: string; ledger?: ChildLedger; warn?: (pipeline: string, message: string) => void } = {},
+): ServerBackend {
   const ledger = opts.ledger ?? UNRECORDED;
   const docker = opts.socketPath ? new Docker({ socketPath: opts.socketPath }) : new Docker();
   const address = opts.socketPath ?? process.env.DOCKER_HOST ?? DEFAULT_DOCKER_SOCKET;
@@ -43,12 +55,14 @@ export function createDockerServerBackend(opts: { socketPath?: string; ledger?: 
       let created = false;
       const record = ledger.container(serverPurpose(spec));
       try {
-        const image = spec.image !== undefined ? await ensureImage(docker, spec.image, io, never) : await buildImage(docker, spec, io, never);
+        const image =
+          spec.image !== undefined ? await ensureImage(docker, spec.image, io, never) : await buildImage(docker, spec, io, never);
         if ('failure' in image) throw new MlpError('check_failed', image.failure);
         const carriesCode = await hasPath(docker, image.image, IMAGE_CODE_DIR, ledger, spec);
         if (!carriesCode) {
           const warning = `image ${image.image} has no ${IMAGE_CODE_DIR}: mlpd mounts the pipeline folder there, but SageMaker mounts nothing, so this image would not serve on SageMaker; copy the pipeline folder to ${IMAGE_CODE_DIR} in its Dockerfile (docs/serving.md, "The serving image")`;
-          if (opts.warn) opts.warn(spec.pipeline, `${spec.multiModel ? 'multi-model server' : `${spec.group}/${spec.variant}`}: ${warning}`);
+          if (opts.warn)
+            opts.warn(spec.pipeline, `${spec.multiModel ? 'multi-model server' : `${spec.group}/${spec.variant}`}: ${warning}`);
           else onLine('stderr', `warning: ${warning}`);
         }
         const env = { ...serverEnv(spec, IMAGE_MODEL_DIR), ...servingImageEnv(spec) };
@@ -80,7 +94,11 @@ export function createDockerServerBackend(opts: { socketPath?: string; ledger?: 
         await container.start();
       } catch (err) {
         // One that was created but did not start goes too; if it cannot be removed, the ledger keeps it for the next daemon.
-        if (created) await container!.remove({ force: true }).then(() => record.ended(), () => undefined);
+        if (created)
+          await container!.remove({ force: true }).then(
+            () => record.ended(),
+            () => undefined,
+          );
         else record.ended();
         if (isConnectionError(err)) throw unreachable(err);
         if (err instanceof MlpError) throw err;
@@ -91,7 +109,11 @@ export function createDockerServerBackend(opts: { socketPath?: string; ledger?: 
       const out = lineSplitter((l) => onLine('stdout', l), tail);
       const err = lineSplitter((l) => onLine('stderr', l), tail);
       const logs = (await container.logs({ follow: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
-      docker.modem.demuxStream(logs, sink((c) => out.write(c)), sink((c) => err.write(c)));
+      docker.modem.demuxStream(
+        logs,
+        sink((c) => out.write(c)),
+        sink((c) => err.write(c)),
+      );
 
       const exited = container.wait().then(
         (r: { StatusCode?: number }) => ({ code: r.StatusCode ?? null, signal: null }),
@@ -101,7 +123,10 @@ export function createDockerServerBackend(opts: { socketPath?: string; ledger?: 
       const removed = exited.then(() => {
         out.flush();
         err.flush();
-        return container.remove({ force: true }).then(() => record.ended(), () => undefined);
+        return container.remove({ force: true }).then(
+          () => record.ended(),
+          () => undefined,
+        );
       });
 
       return {
@@ -133,7 +158,11 @@ async function hasPath(docker: Docker, image: string, path: string, ledger: Chil
     if (probe && (err as { statusCode?: number }).statusCode === 404) return false;
     throw err;
   } finally {
-    if (probe) await probe.remove({ force: true }).then(() => record.ended(), () => undefined);
+    if (probe)
+      await probe.remove({ force: true }).then(
+        () => record.ended(),
+        () => undefined,
+      );
     else record.ended();
   }
 }

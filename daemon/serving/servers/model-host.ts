@@ -58,8 +58,11 @@ export function createModelHost(opts: ModelHostOptions): ModelHost {
     e.state = state;
     e.lastError = error ?? e.lastError;
     if (state === 'live' || state === 'failed' || state === 'stopped') {
-      const why = new Error(state === 'failed' ? error ?? 'it failed' : 'it was stopped');
-      for (const w of e.waiters) (state === 'live' ? w.resolve() : w.reject(why));
+      const why = new Error(state === 'failed' ? (error ?? 'it failed') : 'it was stopped');
+      for (const w of e.waiters) {
+        if (state === 'live') w.resolve();
+        else w.reject(why);
+      }
       e.waiters.clear();
       if (state === 'live') e.resolveFirst();
       else e.rejectFirst(why);
@@ -78,11 +81,22 @@ export function createModelHost(opts: ModelHostOptions): ModelHost {
     const attempt = ++e.attempt;
     const port = server.port;
     if (port === null) return;
-    const answer = await modelApi(port, 'POST', '/models', JSON.stringify({ model_name: e.model.name, url: e.model.url }), opts.loadTimeoutMs);
+    const answer = await modelApi(
+      port,
+      'POST',
+      '/models',
+      JSON.stringify({ model_name: e.model.name, url: e.model.url }),
+      opts.loadTimeoutMs,
+    );
     if (e.attempt !== attempt || !entries.has(e) || server.port !== port || server.state !== 'live') return;
     // 409: the server has it already (a load repeated after a lost answer); it serves it either way.
     if (answer.status === 200 || answer.status === 409) report(e, 'live', null);
-    else report(e, 'failed', `the multi-model server did not load model ${e.model.name} (${answer.error ?? `HTTP ${answer.status}: ${answer.body.slice(0, 300)}`})`);
+    else
+      report(
+        e,
+        'failed',
+        `the multi-model server did not load model ${e.model.name} (${answer.error ?? `HTTP ${answer.status}: ${answer.body.slice(0, 300)}`})`,
+      );
   };
 
   const onServerChange = (change: StateChange) => {
@@ -114,7 +128,8 @@ export function createModelHost(opts: ModelHostOptions): ModelHost {
     firstLive: e.firstLive,
     whenLive() {
       if (e.state === 'live') return Promise.resolve();
-      if (e.state === 'failed' || e.state === 'stopped') return Promise.reject(new Error(e.state === 'failed' ? e.lastError ?? 'it failed' : 'it was stopped'));
+      if (e.state === 'failed' || e.state === 'stopped')
+        return Promise.reject(new Error(e.state === 'failed' ? (e.lastError ?? 'it failed') : 'it was stopped'));
       return new Promise((resolve, reject) => e.waiters.add({ resolve, reject }));
     },
     async stop(graceMs = 5_000) {
@@ -144,9 +159,20 @@ export function createModelHost(opts: ModelHostOptions): ModelHost {
         rejectFirst = reject;
       });
       firstLive.catch(() => {}); // a caller that does not wait must not see an unhandled rejection
-      const e: Entry = { model, onChange, state: 'starting', lastError: null, attempt: 0, firstLive, resolveFirst, rejectFirst, waiters: new Set() };
+      const e: Entry = {
+        model,
+        onChange,
+        state: 'starting',
+        lastError: null,
+        attempt: 0,
+        firstLive,
+        resolveFirst,
+        rejectFirst,
+        waiters: new Set(),
+      };
       entries.add(e);
-      if (server.state === 'failed') startServer(); // its models were failed with it; the new server loads them all
+      if (server.state === 'failed')
+        startServer(); // its models were failed with it; the new server loads them all
       else if (server.state === 'live') void load(e);
       return handle(e);
     },
@@ -162,7 +188,13 @@ export function createModelHost(opts: ModelHostOptions): ModelHost {
 }
 
 /** One request to the server's model API; a status of 0 with `error` when no answer came. */
-function modelApi(port: number, method: string, path: string, body: string | null, timeoutMs: number): Promise<{ status: number; body: string; error?: string }> {
+function modelApi(
+  port: number,
+  method: string,
+  path: string,
+  body: string | null,
+  timeoutMs: number,
+): Promise<{ status: number; body: string; error?: string }> {
   return new Promise((resolve) => {
     const headers: Record<string, string | number> = { accept: 'application/json' };
     if (body !== null) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });

@@ -86,7 +86,13 @@ export const IMAGE_CODE_DIR = '/opt/ml/code';
  * calls 0.0.0.0:8080; the docker backend adds its own) nor MLP_SERVER_ID (mlpd's bookkeeping of its own
  * containers).
  */
-export function servingImageEnv(v: { pipeline: string; group: string; variant: string; command: string; multiModel?: true }): Record<string, string> {
+export function servingImageEnv(v: {
+  pipeline: string;
+  group: string;
+  variant: string;
+  command: string;
+  multiModel?: true;
+}): Record<string, string> {
   return { MLP_SERVE_COMMAND: v.command, ...modelEnv(v, IMAGE_MODEL_DIR) };
 }
 
@@ -142,7 +148,12 @@ export function createLocalServerBackend(opts: { ledger?: ChildLedger; spawner?:
       const exited = child.exited.then((e) => {
         out.flush();
         err.flush();
-        if (e.error) tail.push(e.error.code === 'ENOENT' ? `cannot start: '${argv[0]}' was not found (serve.command; PATH is the daemon's)` : `cannot start: ${e.error.message}`);
+        if (e.error)
+          tail.push(
+            e.error.code === 'ENOENT'
+              ? `cannot start: '${argv[0]}' was not found (serve.command; PATH is the daemon's)`
+              : `cannot start: ${e.error.message}`,
+          );
         return { code: e.code, signal: e.signal };
       });
       const pid = await child.pid;

@@ -81,7 +81,7 @@ export function supervise(opts: SupervisorOptions): Supervisor {
     if (next === 'live' || next === 'failed' || next === 'stopped') {
       for (const w of waiters) {
         if (next === 'live') w.resolve();
-        else w.reject(new Error(next === 'failed' ? error ?? 'it failed' : 'it was stopped'));
+        else w.reject(new Error(next === 'failed' ? (error ?? 'it failed') : 'it was stopped'));
       }
       waiters.clear();
     }
@@ -119,7 +119,7 @@ export function supervise(opts: SupervisorOptions): Supervisor {
         resolveFirst();
         const exit = await server.exited;
         if (stopping) break;
-        error = `the model server exited (${exit.code !== null ? `code ${exit.code}` : exit.signal ?? 'killed'})${lastLine(server)}`;
+        error = `the model server exited (${exit.code !== null ? `code ${exit.code}` : (exit.signal ?? 'killed')})${lastLine(server)}`;
       } catch (err) {
         release();
         if (stopping) break;
@@ -157,7 +157,8 @@ export function supervise(opts: SupervisorOptions): Supervisor {
     firstLive,
     whenLive() {
       if (state === 'live') return Promise.resolve();
-      if (state === 'failed' || state === 'stopped') return Promise.reject(new Error(state === 'failed' ? lastError ?? 'it failed' : 'it was stopped'));
+      if (state === 'failed' || state === 'stopped')
+        return Promise.reject(new Error(state === 'failed' ? (lastError ?? 'it failed') : 'it was stopped'));
       return new Promise((resolve, reject) => waiters.add({ resolve, reject }));
     },
     async stop(graceMs = 5_000) {
@@ -179,7 +180,10 @@ async function waitReady(port: number, server: RunningServer, timeoutMs: number,
   const deadline = Date.now() + timeoutMs;
   let every = FIRST_PING_AFTER_MS;
   let exited: string | undefined;
-  void server.exited.then((e) => (exited = `the model server exited before it answered /ping (${e.code !== null ? `code ${e.code}` : e.signal ?? 'killed'})${lastLine(server)}`));
+  void server.exited.then(
+    (e) =>
+      (exited = `the model server exited before it answered /ping (${e.code !== null ? `code ${e.code}` : (e.signal ?? 'killed')})${lastLine(server)}`),
+  );
   while (!cancelled()) {
     if (exited) return exited;
     if (await ping(port)) return true;
@@ -193,7 +197,10 @@ async function waitReady(port: number, server: RunningServer, timeoutMs: number,
 }
 
 function lastLine(server: RunningServer): string {
-  const last = server.tail().filter((l) => l.trim()).slice(-3);
+  const last = server
+    .tail()
+    .filter((l) => l.trim())
+    .slice(-3);
   return last.length ? `; its last output: ${last.join(' | ')}` : '; it printed nothing';
 }
 

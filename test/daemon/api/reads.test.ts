@@ -31,14 +31,20 @@ describe('API reads', () => {
   it('tails the lines still waiting in the write batch, newest last', () => {
     const { logs, reads } = setUp();
     for (let i = 1; i <= 3; i++) logs.write({ at: i, pipeline: 'forecast', stream: 'daemon', line: `line ${i}` });
-    assert.deepEqual(reads.tail('forecast', { limit: 2 }).map((l) => l.line), ['line 2', 'line 3']);
+    assert.deepEqual(
+      reads.tail('forecast', { limit: 2 }).map((l) => l.line),
+      ['line 2', 'line 3'],
+    );
     assert.deepEqual(reads.tail('churn', { limit: 10 }), [], 'a pipeline in force without lines has an empty tail');
   });
 
   it('tails a removed pipeline while its lines are kept, and refuses a name that never had any, naming those in force', () => {
     const { logs, reads } = setUp();
     logs.write({ at: 1, pipeline: 'retired', stream: 'daemon', line: 'last words' });
-    assert.deepEqual(reads.tail('retired', { limit: 10 }).map((l) => l.line), ['last words']);
+    assert.deepEqual(
+      reads.tail('retired', { limit: 10 }).map((l) => l.line),
+      ['last words'],
+    );
     assert.throws(() => reads.tail('forcast', { limit: 10 }), notFound(/^no pipeline named 'forcast' \(known: churn, forecast\)$/));
   });
 
@@ -46,7 +52,10 @@ describe('API reads', () => {
     const { reads } = setUp();
     assert.equal(reads.detail('forecast').name, 'forecast');
     assert.throws(() => reads.detail('retired'), notFound(/^no pipeline named 'retired' in force$/));
-    assert.deepEqual(reads.snapshot().pipelines.map((p) => p.name), ['churn', 'forecast']);
+    assert.deepEqual(
+      reads.snapshot().pipelines.map((p) => p.name),
+      ['churn', 'forecast'],
+    );
   });
 
   it('knows a token by its secret until it is revoked', () => {

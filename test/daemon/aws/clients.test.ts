@@ -11,8 +11,14 @@ import { ROOT } from '../../helpers/cli.js';
 
 describe('createAwsClients', () => {
   it('takes the endpoint from AWS_ENDPOINT_URL, with path-style S3 for stand-ins like moto', async () => {
-    const aws = createAwsClients({ env: { AWS_ENDPOINT_URL: 'http://127.0.0.1:4566', AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9000', AWS_REGION: 'eu-west-1' } });
-    assert.deepEqual(aws.endpoints, { sagemaker: 'http://127.0.0.1:4566', s3: 'http://127.0.0.1:9000', cloudwatch: 'http://127.0.0.1:4566' });
+    const aws = createAwsClients({
+      env: { AWS_ENDPOINT_URL: 'http://127.0.0.1:4566', AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9000', AWS_REGION: 'eu-west-1' },
+    });
+    assert.deepEqual(aws.endpoints, {
+      sagemaker: 'http://127.0.0.1:4566',
+      s3: 'http://127.0.0.1:9000',
+      cloudwatch: 'http://127.0.0.1:4566',
+    });
     assert.equal(aws.region, 'eu-west-1');
     assert.equal((await aws.s3.config.endpoint!()).port, 9000);
     assert.equal(aws.s3.config.forcePathStyle, true);
@@ -24,7 +30,11 @@ describe('createAwsClients', () => {
   it('reports a missing region in words a user can act on', async (t) => {
     const aws = createAwsClients({ env: {} });
     // The SDK still looks in the environment and the AWS config file; only without either is the region missing.
-    if (process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || existsSync(process.env.AWS_CONFIG_FILE ?? join(homedir(), '.aws/config'))) {
+    if (
+      process.env.AWS_REGION ||
+      process.env.AWS_DEFAULT_REGION ||
+      existsSync(process.env.AWS_CONFIG_FILE ?? join(homedir(), '.aws/config'))
+    ) {
       return t.skip('a region is configured on this machine');
     }
     await assert.rejects(
@@ -38,7 +48,11 @@ describe('createAwsClients', () => {
     const env = { ...process.env };
     delete env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
     const run = (extra: Record<string, string>) =>
-      spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, env: { ...env, ...extra }, encoding: 'utf8' });
+      spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        cwd: ROOT,
+        env: { ...env, ...extra },
+        encoding: 'utf8',
+      });
     const quiet = run({});
     assert.equal(quiet.status, 0, quiet.stderr);
     assert.doesNotMatch(quiet.stderr, /NodeVersionSupportWarning/);

@@ -17,12 +17,25 @@ describe('CSV format', () => {
   it('reads quoted fields with commas, doubled quotes and line breaks', () => {
     const { header, rows } = parseCsv('name,note\n"Smith, Jr.","said ""hi"""\n"two\nlines",x\n');
     assert.deepEqual(header, ['name', 'note']);
-    assert.deepEqual(rows, [['Smith, Jr.', 'said "hi"'], ['two\nlines', 'x']]);
+    assert.deepEqual(rows, [
+      ['Smith, Jr.', 'said "hi"'],
+      ['two\nlines', 'x'],
+    ]);
   });
 
   it('accepts \\n, \\r\\n and \\r line ends, with or without a final one, and a byte order mark', () => {
     for (const text of ['\ufeffa,b\n1,2\n3,4\n', 'a,b\r\n1,2\r\n3,4\r\n', 'a,b\r1,2\r3,4', 'a,b\n1,2\n3,4']) {
-      assert.deepEqual(parseCsv(text), { header: ['a', 'b'], rows: [['1', '2'], ['3', '4']] }, JSON.stringify(text));
+      assert.deepEqual(
+        parseCsv(text),
+        {
+          header: ['a', 'b'],
+          rows: [
+            ['1', '2'],
+            ['3', '4'],
+          ],
+        },
+        JSON.stringify(text),
+      );
     }
     assert.deepEqual(parseCsv('a\n"x\r\ny"\n').rows, [['x\r\ny']]);
   });
@@ -70,7 +83,27 @@ describe('CSV column types (as pandas infers them)', () => {
   });
 
   it("pandas' missing-value markers are missing, other spellings are text", () => {
-    const markers = ['', '#N/A', '#N/A N/A', '#NA', '-1.#IND', '-1.#QNAN', '-NaN', '-nan', '1.#IND', '1.#QNAN', '<NA>', 'N/A', 'NA', 'NULL', 'NaN', 'None', 'n/a', 'nan', 'null'];
+    const markers = [
+      '',
+      '#N/A',
+      '#N/A N/A',
+      '#NA',
+      '-1.#IND',
+      '-1.#QNAN',
+      '-NaN',
+      '-nan',
+      '1.#IND',
+      '1.#QNAN',
+      '<NA>',
+      'N/A',
+      'NA',
+      'NULL',
+      'NaN',
+      'None',
+      'n/a',
+      'nan',
+      'null',
+    ];
     const data = csvDataset(`a,b\n${markers.map((m, i) => `${m},${i}`).join('\n')}\n`);
     assert.deepEqual(col(data, 'a'), { dtype: 'float64', values: markers.map(() => null) });
     assert.deepEqual(col(csvDataset('a\nnone\nNull\nNAN\n'), 'a'), { dtype: 'str', values: ['none', 'Null', 'NAN'] });
@@ -92,6 +125,9 @@ describe('CSV column types (as pandas infers them)', () => {
     assert.equal(col(csvDataset('a,b\n1,\n2,\n'), 'b').dtype, 'float64');
     const empty = csvDataset('a,b\n');
     assert.equal(empty.rowCount, 0);
-    assert.deepEqual(empty.columns.map((c) => c.dtype), ['object', 'object']);
+    assert.deepEqual(
+      empty.columns.map((c) => c.dtype),
+      ['object', 'object'],
+    );
   });
 });

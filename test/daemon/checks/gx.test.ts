@@ -17,7 +17,8 @@ import { POSTGRES_URL, PYTHON_VENV } from '../../helpers/services.js';
 
 const fixtures = join(import.meta.dirname, '../../fixtures/gx');
 const dir = mkdtempSync(join(tmpdir(), 'mlp-gx-test-'));
-for (const f of ['people.csv', 'people.jsonl', 'people.suite.json', 'people.suite-0.18.json']) copyFileSync(join(fixtures, f), join(dir, f));
+for (const f of ['people.csv', 'people.jsonl', 'people.suite.json', 'people.suite-0.18.json'])
+  copyFileSync(join(fixtures, f), join(dir, f));
 
 const options = (extra: Partial<DataChecksOptions> = {}): DataChecksOptions => ({
   checks: [],
@@ -31,12 +32,18 @@ const options = (extra: Partial<DataChecksOptions> = {}): DataChecksOptions => (
 });
 
 function writeSuite(name: string, expectations: [string, Record<string, unknown>][]): string {
-  writeFileSync(join(dir, name), JSON.stringify({ name, expectations: expectations.map(([type, kwargs]) => ({ type, kwargs, meta: {} })) }));
+  writeFileSync(
+    join(dir, name),
+    JSON.stringify({ name, expectations: expectations.map(([type, kwargs]) => ({ type, kwargs, meta: {} })) }),
+  );
   return name;
 }
 
 /** The same check through both engines. */
-async function bothEngines(check: Omit<DataCheck, 'engine'>, extra: Partial<DataChecksOptions> = {}): Promise<{ native: DataCheckReport; gx: DataCheckReport }> {
+async function bothEngines(
+  check: Omit<DataCheck, 'engine'>,
+  extra: Partial<DataChecksOptions> = {},
+): Promise<{ native: DataCheckReport; gx: DataCheckReport }> {
   const native = await runDataCheck({ ...check, engine: 'native' }, options(extra));
   const gx = await runDataCheck({ ...check, engine: 'great_expectations' }, options(extra));
   assert.equal(native.error, undefined, native.error);
@@ -55,7 +62,16 @@ const close = (a: unknown, b: unknown): boolean => {
 };
 
 const NOT_NATIVE = /is not supported by the native engine/;
-const COMPARED = ['element_count', 'unexpected_count', 'unexpected_percent', 'missing_count', 'partial_unexpected_list', 'partial_unexpected_counts', 'observed_value', 'details'];
+const COMPARED = [
+  'element_count',
+  'unexpected_count',
+  'unexpected_percent',
+  'missing_count',
+  'partial_unexpected_list',
+  'partial_unexpected_counts',
+  'observed_value',
+  'details',
+];
 
 /** Every difference between the engines' results, one line each. */
 function differences(native: DataCheckReport, gx: DataCheckReport): string[] {
@@ -64,7 +80,8 @@ function differences(native: DataCheckReport, gx: DataCheckReport): string[] {
   native.results.forEach((n, i) => {
     const g = gx.results[i]!;
     const label = `#${i + 1} ${n.expectation_config.type}(${JSON.stringify(n.expectation_config.kwargs)})`;
-    if (n.success !== g.success) diffs.push(`${label}: success native ${n.success}, gx ${g.success} (${g.exception_info.exception_message ?? ''})`);
+    if (n.success !== g.success)
+      diffs.push(`${label}: success native ${n.success}, gx ${g.success} (${g.exception_info.exception_message ?? ''})`);
     if (NOT_NATIVE.test(n.exception_info.exception_message ?? '')) return; // only GX runs it
     if (n.exception_info.raised_exception !== g.exception_info.raised_exception) {
       diffs.push(`${label}: raised native ${n.exception_info.exception_message}, gx ${g.exception_info.exception_message}`);
@@ -72,7 +89,8 @@ function differences(native: DataCheckReport, gx: DataCheckReport): string[] {
     }
     if (n.exception_info.raised_exception) return; // both failed with an error; the messages are each engine's own
     for (const key of COMPARED) {
-      if (!close(n.result[key], g.result[key])) diffs.push(`${label}: ${key} native ${JSON.stringify(n.result[key])}, gx ${JSON.stringify(g.result[key])}`);
+      if (!close(n.result[key], g.result[key]))
+        diffs.push(`${label}: ${key} native ${JSON.stringify(n.result[key])}, gx ${JSON.stringify(g.result[key])}`);
     }
   });
   return diffs;
@@ -170,7 +188,10 @@ const EDGE_SUITE: [string, Record<string, unknown>][] = [
   ['expect_column_to_exist', { column: 'age', column_index: 1 }],
   ['expect_column_to_exist', { column: 'note', column_index: -1 }],
   ['expect_table_columns_to_match_ordered_list', { column_list: ['id', 'age', 'city'] }],
-  ['expect_table_columns_to_match_ordered_list', { column_list: ['id', 'age', 'city', 'score', 'email', 'active', 'flag', 'big', 'code', 'blank', 'note'] }],
+  [
+    'expect_table_columns_to_match_ordered_list',
+    { column_list: ['id', 'age', 'city', 'score', 'email', 'active', 'flag', 'big', 'code', 'blank', 'note'] },
+  ],
   ['expect_table_columns_to_match_set', { column_set: ['id', 'age', 'zip'] }],
   ['expect_table_columns_to_match_set', { column_set: ['id', 'age'], exact_match: false }],
   ['expect_column_values_to_not_be_null', { column: 'zip' }],
@@ -223,13 +244,29 @@ const MIXED_SUITE: [string, Record<string, unknown>][] = [
 function randomCsv(seed: number, rows: number, columns: number): string {
   let state = seed;
   const random = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-  const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const kinds: (() => string)[] = [
     () => String(Math.floor(random() * 2000) - 1000),
     () => (random() * 100 - 50).toFixed(Math.floor(random() * 4)),
     () => pick(['', 'NA', 'null', 'nan', 'None', 'n/a', '#N/A', '""']),
     () => pick(['True', 'False', 'true', 'FALSE']),
-    () => pick(['oslo', 'São Paulo', 'x y', '"a, b"', '"say ""hi"""', '"two\nlines"', ' 7', '1e5', 'inf', '-Infinity', '007', '9223372036854775807', '1_0', 'none']),
+    () =>
+      pick([
+        'oslo',
+        'São Paulo',
+        'x y',
+        '"a, b"',
+        '"say ""hi"""',
+        '"two\nlines"',
+        ' 7',
+        '1e5',
+        'inf',
+        '-Infinity',
+        '007',
+        '9223372036854775807',
+        '1_0',
+        'none',
+      ]),
   ];
   const header = Array.from({ length: columns }, (_, c) => `c${c}`);
   const plans = header.map(() => kinds.filter(() => random() < 0.5));
@@ -242,7 +279,7 @@ function randomCsv(seed: number, rows: number, columns: number): string {
 function randomJsonLines(seed: number, rows: number, columns: number): string {
   let state = seed;
   const random = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-  const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const kinds: (() => string)[] = [
     () => String(Math.floor(random() * 20) - 10),
     () => pick(['1.0', '2.5', '1e3', '-0.5', '3.0', '10.25']),
@@ -361,7 +398,10 @@ describe('engine great_expectations: the real package, and the native engine agr
       ['expect_table_row_count_to_be_between', { min_value: 4, max_value: 4 }],
       ['expect_table_columns_to_match_ordered_list', { column_list: ['city', 'day', 'demand', 'price', 'promo', 'note'] }],
     ]);
-    const { native, gx } = await bothEngines({ suite, data: 'sql: SELECT * FROM features WHERE city = :group ORDER BY day' }, { group: 'oslo' });
+    const { native, gx } = await bothEngines(
+      { suite, data: 'sql: SELECT * FROM features WHERE city = :group ORDER BY day' },
+      { group: 'oslo' },
+    );
     assert.equal(gx.rowCount, 4);
     assertSameResults(native, gx);
   });
@@ -371,7 +411,9 @@ describe('engine great_expectations: the real package, and the native engine agr
     await client.connect();
     try {
       await client.query(`CREATE SCHEMA ${schema}`);
-      await client.query(`CREATE TABLE ${schema}.sales (store BIGINT, amount NUMERIC(8,2), ratio DOUBLE PRECISION, open BOOLEAN, day DATE, tags JSONB, note TEXT)`);
+      await client.query(
+        `CREATE TABLE ${schema}.sales (store BIGINT, amount NUMERIC(8,2), ratio DOUBLE PRECISION, open BOOLEAN, day DATE, tags JSONB, note TEXT)`,
+      );
       await client.query(`INSERT INTO ${schema}.sales VALUES
         (1, 10.00, 0.5, true, '2024-05-01', '["a"]', 'x'), (2, 12.50, NULL, false, '2024-05-02', NULL, NULL),
         (3, -3.00, 1, true, '2024-05-03', '{"k": 1}', 'x'), (4, 99.99, 2, NULL, '2024-05-04', '[1, 2]', 'y')`);
@@ -399,7 +441,6 @@ describe('engine great_expectations: the real package, and the native engine agr
     }
   });
 });
-
 
 describe('engine great_expectations: when it cannot run, the check fails and says why', { timeout: 120_000 }, () => {
   const check: DataCheck = { suite: 'people.suite.json', data: 'people.csv', engine: 'great_expectations' };

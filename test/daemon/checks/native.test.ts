@@ -55,7 +55,13 @@ describe('column map expectations', () => {
       partial_unexpected_index_list: [1, 3],
     });
     assert.equal(passes('expect_column_values_to_be_between', { column: 'score', min_value: 0, max_value: 1 }), true);
-    const strict = check('expect_column_values_to_be_between', { column: 'score', min_value: 0, max_value: 1, strict_min: true, strict_max: true });
+    const strict = check('expect_column_values_to_be_between', {
+      column: 'score',
+      min_value: 0,
+      max_value: 1,
+      strict_min: true,
+      strict_max: true,
+    });
     assert.deepEqual(strict.result.partial_unexpected_list, [1, 0]);
     assert.equal(passes('expect_column_values_to_be_between', { column: 'age', min_value: -4 }), true);
     assert.equal(passes('expect_column_values_to_be_between', { column: 'age', max_value: 150, strict_max: true }), false);
@@ -65,16 +71,26 @@ describe('column map expectations', () => {
     // 7 of 9 non-missing ages are in range: 0.777...
     assert.equal(passes('expect_column_values_to_be_between', { column: 'age', min_value: 0, max_value: 120, mostly: 0.77 }), true);
     assert.equal(passes('expect_column_values_to_be_between', { column: 'age', min_value: 0, max_value: 120, mostly: 0.78 }), false);
-    assert.match(check('expect_column_values_to_be_between', { column: 'age', min_value: 0, max_value: 1, mostly: 2 }).exception_info.exception_message!, /mostly must be a number from 0 to 1/);
+    assert.match(
+      check('expect_column_values_to_be_between', { column: 'age', min_value: 0, max_value: 1, mostly: 2 }).exception_info
+        .exception_message!,
+      /mostly must be a number from 0 to 1/,
+    );
   });
 
   it('be_between: text against number bounds, text bounds, reversed or absent bounds are errors', () => {
     const text = check('expect_column_values_to_be_between', { column: 'city', min_value: 0, max_value: 10 });
     assert.equal(text.success, false);
     assert.match(text.exception_info.exception_message!, /must either be None or of the same type/);
-    assert.match(check('expect_column_values_to_be_between', { column: 'age', min_value: 5, max_value: 1 }).exception_info.exception_message!, /min_value cannot be greater than max_value/);
+    assert.match(
+      check('expect_column_values_to_be_between', { column: 'age', min_value: 5, max_value: 1 }).exception_info.exception_message!,
+      /min_value cannot be greater than max_value/,
+    );
     assert.match(check('expect_column_values_to_be_between', { column: 'age' }).exception_info.exception_message!, /cannot both be None/);
-    assert.match(check('expect_column_values_to_be_between', { column: 'city', min_value: 'A' }).exception_info.exception_message!, /compares numbers only; dates need engine: great_expectations/);
+    assert.match(
+      check('expect_column_values_to_be_between', { column: 'city', min_value: 'A' }).exception_info.exception_message!,
+      /compares numbers only; dates need engine: great_expectations/,
+    );
   });
 
   it('not_be_null counts missing values against all rows', () => {
@@ -95,8 +111,14 @@ describe('column map expectations', () => {
   it('be_in_set compares as Python does (1 == 1.0 == True; "1" is not 1)', () => {
     const r = check('expect_column_values_to_be_in_set', { column: 'city', value_set: ['Paris', 'Oslo', 'Zürich'] });
     assert.equal(r.success, false);
-    assert.deepEqual([r.result.unexpected_count, r.result.partial_unexpected_list, r.result.unexpected_percent], [1, ['Atlantis'], (1 / 9) * 100]);
-    assert.equal(passes('expect_column_values_to_be_in_set', { column: 'city', value_set: ['Paris', 'Oslo', 'Zürich'], mostly: 0.85 }), true);
+    assert.deepEqual(
+      [r.result.unexpected_count, r.result.partial_unexpected_list, r.result.unexpected_percent],
+      [1, ['Atlantis'], (1 / 9) * 100],
+    );
+    assert.equal(
+      passes('expect_column_values_to_be_in_set', { column: 'city', value_set: ['Paris', 'Oslo', 'Zürich'], mostly: 0.85 }),
+      true,
+    );
     assert.equal(passes('expect_column_values_to_be_in_set', { column: 'score', value_set: [0, 0.25, 0.5, 0.75, 1] }), true);
     assert.equal(passes('expect_column_values_to_be_in_set', { column: 'active', value_set: [1, 0] }), true);
     assert.equal(passes('expect_column_values_to_be_in_set', { column: 'id', value_set: ['1', '2'] }), false);
@@ -105,7 +127,10 @@ describe('column map expectations', () => {
 
   it('be_unique marks every occurrence of a repeated value', () => {
     const r = check('expect_column_values_to_be_unique', { column: 'id' });
-    assert.deepEqual([r.success, r.result.unexpected_count, r.result.partial_unexpected_list, r.result.partial_unexpected_counts], [false, 2, [9, 9], [{ value: 9, count: 2 }]]);
+    assert.deepEqual(
+      [r.success, r.result.unexpected_count, r.result.partial_unexpected_list, r.result.partial_unexpected_counts],
+      [false, 2, [9, 9], [{ value: 9, count: 2 }]],
+    );
     assert.equal(passes('expect_column_values_to_be_unique', { column: 'email' }), true);
     assert.equal(passes('expect_column_values_to_be_unique', { column: 'id', mostly: 0.8 }), true);
   });
@@ -147,7 +172,10 @@ describe('column map expectations', () => {
     const r = check('expect_column_values_to_be_of_type', { column: 'v', type_: 'int' }, mixed);
     assert.deepEqual([r.success, r.result.unexpected_count, r.result.partial_unexpected_list], [false, 2, ['x', 2.5]]); // True is an int in Python
     assert.equal(passes('expect_column_values_to_be_of_type', { column: 'v', type_: 'object' }, mixed), true);
-    assert.match(check('expect_column_values_to_be_of_type', { column: 'v', type_: 'integer' }, mixed).exception_info.exception_message!, /Unrecognized numpy\/python type: integer/);
+    assert.match(
+      check('expect_column_values_to_be_of_type', { column: 'v', type_: 'integer' }, mixed).exception_info.exception_message!,
+      /Unrecognized numpy\/python type: integer/,
+    );
   });
 });
 
@@ -158,7 +186,10 @@ describe('aggregate and table expectations', () => {
     assert.equal(r.success, true);
     assert.equal(passes('expect_column_mean_to_be_between', { column: 'score', min_value: 0.5, max_value: 0.5 }), true);
     assert.equal(passes('expect_column_mean_to_be_between', { column: 'score', min_value: 0.5, strict_min: true }), false);
-    assert.match(check('expect_column_mean_to_be_between', { column: 'city', min_value: 0 }).exception_info.exception_message!, /not numeric/);
+    assert.match(
+      check('expect_column_mean_to_be_between', { column: 'city', min_value: 0 }).exception_info.exception_message!,
+      /not numeric/,
+    );
     const empty = csvDataset('a,b\n,1\n,2\n');
     assert.deepEqual(check('expect_column_mean_to_be_between', { column: 'a', min_value: 0 }, empty), {
       ...check('expect_column_mean_to_be_between', { column: 'a', min_value: 0 }, empty),
@@ -183,7 +214,10 @@ describe('aggregate and table expectations', () => {
   });
 
   it('table_columns_to_match_ordered_list reports where they differ', () => {
-    assert.equal(passes('expect_table_columns_to_match_ordered_list', { column_list: ['id', 'age', 'city', 'score', 'email', 'active'] }), true);
+    assert.equal(
+      passes('expect_table_columns_to_match_ordered_list', { column_list: ['id', 'age', 'city', 'score', 'email', 'active'] }),
+      true,
+    );
     const r = check('expect_table_columns_to_match_ordered_list', { column_list: ['id', 'city', 'age'] });
     assert.equal(r.success, false);
     assert.deepEqual((r.result.details as { mismatched: unknown[] }).mismatched, [
@@ -199,7 +233,10 @@ describe('aggregate and table expectations', () => {
     const all = ['active', 'age', 'city', 'email', 'id', 'score'];
     assert.equal(passes('expect_table_columns_to_match_set', { column_set: all }), true);
     const r = check('expect_table_columns_to_match_set', { column_set: ['id', 'age', 'zip'] });
-    assert.deepEqual(r.result, { observed_value: all, details: { mismatched: { unexpected: ['active', 'city', 'email', 'score'], missing: ['zip'] } } });
+    assert.deepEqual(r.result, {
+      observed_value: all,
+      details: { mismatched: { unexpected: ['active', 'city', 'email', 'score'], missing: ['zip'] } },
+    });
     assert.equal(passes('expect_table_columns_to_match_set', { column_set: ['id', 'age'], exact_match: false }), true);
     assert.equal(passes('expect_table_columns_to_match_set', { column_set: ['id', 'zip'], exact_match: false }), false);
   });
@@ -210,14 +247,29 @@ describe('what the native engine does not do is a failure that says so', () => {
     const r = check('expect_column_kl_divergence_to_be_less_than', { column: 'age' });
     assert.equal(r.success, false);
     assert.equal(r.exception_info.raised_exception, true);
-    assert.match(r.exception_info.exception_message!, /expect_column_kl_divergence_to_be_less_than is not supported by the native engine: set engine: great_expectations/);
+    assert.match(
+      r.exception_info.exception_message!,
+      /expect_column_kl_divergence_to_be_less_than is not supported by the native engine: set engine: great_expectations/,
+    );
   });
 
   it('a missing column, an unknown kwarg, a row_condition, a suite parameter', () => {
-    assert.match(check('expect_column_values_to_not_be_null', { column: 'zip' }).exception_info.exception_message!, /column 'zip' does not exist \(columns: id, age, city, score, email, active\)/);
-    assert.match(check('expect_column_values_to_not_be_null', { column: 'id', mostyl: 0.9 }).exception_info.exception_message!, /does not take 'mostyl' \(it takes column, mostly\)/);
-    assert.match(check('expect_column_values_to_not_be_null', { column: 'id', row_condition: 'age > 3' }).exception_info.exception_message!, /row_condition is not supported/);
-    assert.match(check('expect_column_values_to_be_between', { column: 'age', min_value: { $PARAMETER: 'lo' } }).exception_info.exception_message!, /suite parameters/);
+    assert.match(
+      check('expect_column_values_to_not_be_null', { column: 'zip' }).exception_info.exception_message!,
+      /column 'zip' does not exist \(columns: id, age, city, score, email, active\)/,
+    );
+    assert.match(
+      check('expect_column_values_to_not_be_null', { column: 'id', mostyl: 0.9 }).exception_info.exception_message!,
+      /does not take 'mostyl' \(it takes column, mostly\)/,
+    );
+    assert.match(
+      check('expect_column_values_to_not_be_null', { column: 'id', row_condition: 'age > 3' }).exception_info.exception_message!,
+      /row_condition is not supported/,
+    );
+    assert.match(
+      check('expect_column_values_to_be_between', { column: 'age', min_value: { $PARAMETER: 'lo' } }).exception_info.exception_message!,
+      /suite parameters/,
+    );
   });
 
   it('one failing expectation does not stop the others', () => {
@@ -232,13 +284,28 @@ describe('what the native engine does not do is a failure that says so', () => {
       },
       people,
     );
-    assert.deepEqual(results.map((r) => r.success), [false, true]);
+    assert.deepEqual(
+      results.map((r) => r.success),
+      [false, true],
+    );
   });
 });
 
 describe('Python semantics the engine relies on', () => {
-  it("repr(float)", () => {
-    const cases: [number, string][] = [[1, '1.0'], [0.1, '0.1'], [1e16, '1e+16'], [1.5e16, '1.5e+16'], [1.2345678901234568e17, '1.2345678901234568e+17'], [1e-5, '1e-05'], [0.0001, '0.0001'], [-2.5, '-2.5'], [1234.5, '1234.5'], [-0, '-0.0'], [Infinity, 'inf']];
+  it('repr(float)', () => {
+    const cases: [number, string][] = [
+      [1, '1.0'],
+      [0.1, '0.1'],
+      [1e16, '1e+16'],
+      [1.5e16, '1.5e+16'],
+      [1.2345678901234568e17, '1.2345678901234568e+17'],
+      [1e-5, '1e-05'],
+      [0.0001, '0.0001'],
+      [-2.5, '-2.5'],
+      [1234.5, '1234.5'],
+      [-0, '-0.0'],
+      [Infinity, 'inf'],
+    ];
     for (const [x, s] of cases) assert.equal(pyFloat(x), s, String(x));
   });
 
@@ -261,7 +328,8 @@ describe('Python semantics the engine relies on', () => {
       ['\\-\\#\\ ', '-# ', true],
       ['\\$\\d\\.\\d', '$5.0', true],
     ];
-    for (const [pattern, value, expected] of cases) assert.equal(pythonRegex(pattern).test(value), expected, `${pattern} on ${JSON.stringify(value)}`);
+    for (const [pattern, value, expected] of cases)
+      assert.equal(pythonRegex(pattern).test(value), expected, `${pattern} on ${JSON.stringify(value)}`);
     assert.throws(() => pythonRegex('(?x) a b'), /verbose/);
     assert.throws(() => pythonRegex('\\q'), /bad escape/);
   });

@@ -27,7 +27,10 @@ function repo(): { root: string; pipelineDir: string } {
   db.close();
   writeFileSync(
     join(pipelineDir, 'expectations', 'ages.json'),
-    JSON.stringify({ name: 'ages', expectations: [{ type: 'expect_column_values_to_be_between', kwargs: { column: 'age', min_value: 0, max_value: 120 } }] }),
+    JSON.stringify({
+      name: 'ages',
+      expectations: [{ type: 'expect_column_values_to_be_between', kwargs: { column: 'age', min_value: 0, max_value: 120 } }],
+    }),
   );
   return { root, pipelineDir };
 }
@@ -47,26 +50,43 @@ describe('runDataChecks (native engine)', () => {
 
   it('reports each check in order, with the failures, a sample and a one-line summary', async () => {
     const reports = await runDataChecks(
-      opts([check('expectations/people.suite.json', 'data/people.csv'), check('expectations/ages.json', 'sql: SELECT * FROM people WHERE city = :group')], { group: 'rome' }),
+      opts(
+        [
+          check('expectations/people.suite.json', 'data/people.csv'),
+          check('expectations/ages.json', 'sql: SELECT * FROM people WHERE city = :group'),
+        ],
+        { group: 'rome' },
+      ),
     );
     assert.equal(reports.length, 2);
     const [people, ages] = reports as [NonNullable<(typeof reports)[0]>, NonNullable<(typeof reports)[0]>];
     assert.equal(people.success, false);
     assert.equal(people.engine, 'native');
     assert.equal(people.rowCount, 40);
-    assert.deepEqual(people.statistics, { evaluated_expectations: 20, successful_expectations: 10, unsuccessful_expectations: 10, success_percent: 50 });
+    assert.deepEqual(people.statistics, {
+      evaluated_expectations: 20,
+      successful_expectations: 10,
+      unsuccessful_expectations: 10,
+      success_percent: 50,
+    });
     assert.equal(people.failed.length, 10);
-    assert.deepEqual(people.failed.find((f) => f.expectation.type === 'expect_column_values_to_be_between'), {
-      expectation: { type: 'expect_column_values_to_be_between', kwargs: { column: 'age', min_value: 0, max_value: 120 } },
-      unexpected_count: 3,
-      unexpected_percent: (3 / 38) * 100,
-      element_count: 40,
-      sample: [-4, 150, 999],
-    });
-    assert.deepEqual(people.failed.find((f) => f.expectation.type === 'expect_column_values_to_be_of_type'), {
-      expectation: { type: 'expect_column_values_to_be_of_type', kwargs: { column: 'age', type_: 'int64' } },
-      observed: 'float64',
-    });
+    assert.deepEqual(
+      people.failed.find((f) => f.expectation.type === 'expect_column_values_to_be_between'),
+      {
+        expectation: { type: 'expect_column_values_to_be_between', kwargs: { column: 'age', min_value: 0, max_value: 120 } },
+        unexpected_count: 3,
+        unexpected_percent: (3 / 38) * 100,
+        element_count: 40,
+        sample: [-4, 150, 999],
+      },
+    );
+    assert.deepEqual(
+      people.failed.find((f) => f.expectation.type === 'expect_column_values_to_be_of_type'),
+      {
+        expectation: { type: 'expect_column_values_to_be_of_type', kwargs: { column: 'age', type_: 'int64' } },
+        observed: 'float64',
+      },
+    );
     assert.equal(
       people.summary,
       '10 of 20 expectations failed: expect_table_columns_to_match_set({id, name, age, city, email, score, active, signup}): missing signup; ' +
@@ -91,8 +111,14 @@ describe('runDataChecks (native engine)', () => {
       await one('expect_column_values_to_be_unique', { column: 'id', mostly: 0.99 }),
       '1 of 1 expectation failed: expect_column_values_to_be_unique(id): 2 of 40 values (5%) repeated, e.g. 7 (mostly 0.99 allows 1%)',
     );
-    assert.equal(await one('expect_column_mean_to_be_between', { column: 'age', max_value: 50 }), '1 of 1 expectation failed: expect_column_mean_to_be_between(age, <= 50): mean is 79.2368');
-    assert.equal(await one('expect_table_row_count_to_be_between', { min_value: 100 }), '1 of 1 expectation failed: expect_table_row_count_to_be_between(>= 100): 40 rows');
+    assert.equal(
+      await one('expect_column_mean_to_be_between', { column: 'age', max_value: 50 }),
+      '1 of 1 expectation failed: expect_column_mean_to_be_between(age, <= 50): mean is 79.2368',
+    );
+    assert.equal(
+      await one('expect_table_row_count_to_be_between', { min_value: 100 }),
+      '1 of 1 expectation failed: expect_table_row_count_to_be_between(>= 100): 40 rows',
+    );
     assert.equal(
       await one('expect_column_values_to_be_in_set', { column: 'city', value_set: ['Paris', 'Oslo'] }),
       '1 of 1 expectation failed: expect_column_values_to_be_in_set(city, {Paris, Oslo}): 23 of 39 values (59%) not in the set, e.g. "London", "São Paulo", "Zürich"',
@@ -137,7 +163,10 @@ describe('runDataChecks (native engine)', () => {
       ),
     );
     const errors = reports.map((r) => [r.success, r.error]);
-    assert.deepEqual(errors.map(([s]) => s), [false, false, false, false, false, false, false]);
+    assert.deepEqual(
+      errors.map(([s]) => s),
+      [false, false, false, false, false, false, false],
+    );
     const messages = errors.map(([, e]) => e as string);
     assert.match(messages[0]!, /suite expectations\/missing\.json does not exist/);
     assert.match(messages[1]!, /data file data\/missing\.csv does not exist/);
@@ -145,10 +174,16 @@ describe('runDataChecks (native engine)', () => {
     assert.match(messages[3]!, /warehouse connection 'dw' is not declared in mlp\.yaml \(declared: warehouse\)/);
     assert.match(messages[4]!, /needs a warehouse connection: set connection on this check or groups\.source/);
     assert.match(messages[5]!, /needs a warehouse connection/);
-    assert.match(reports[0]!.summary, /^could not check data\/people\.csv against expectations\/missing\.json: suite expectations\/missing\.json does not exist/);
+    assert.match(
+      reports[0]!.summary,
+      /^could not check data\/people\.csv against expectations\/missing\.json: suite expectations\/missing\.json does not exist/,
+    );
 
     const withConnection = await runDataChecks(
-      opts([check('expectations/ages.json', 'sql: SELECT * FROM nobody'), check('expectations/ages.json', 'sql: SELECT * FROM people WHERE city = :group')]),
+      opts([
+        check('expectations/ages.json', 'sql: SELECT * FROM nobody'),
+        check('expectations/ages.json', 'sql: SELECT * FROM people WHERE city = :group'),
+      ]),
     );
     assert.match(withConnection[0]!.error!, /warehouse 'warehouse' \(sqlite:warehouse\.db\): no such table: nobody/);
     assert.match(withConnection[1]!.error!, /uses :group, but this check runs without a group/);
@@ -157,7 +192,9 @@ describe('runDataChecks (native engine)', () => {
   it('a data file that is not what it claims is an error, not a pass', async () => {
     writeFileSync(join(pipelineDir, 'data', 'broken.csv'), 'id,age\n1,"30\n');
     writeFileSync(join(pipelineDir, 'data', 'broken.jsonl'), '{"id": 1}\n[1, 2]\n');
-    const [csv, jsonl] = await runDataChecks(opts([check('expectations/ages.json', 'data/broken.csv'), check('expectations/ages.json', 'data/broken.jsonl')]));
+    const [csv, jsonl] = await runDataChecks(
+      opts([check('expectations/ages.json', 'data/broken.csv'), check('expectations/ages.json', 'data/broken.jsonl')]),
+    );
     assert.match(csv!.error!, /data\/broken\.csv: the quoted field starting on line 2 never ends/);
     assert.match(jsonl!.error!, /data\/broken\.jsonl: line 2 is not a JSON object/);
   });

@@ -14,12 +14,15 @@ const shape = (data: Dataset) => Object.fromEntries(data.columns.map((c) => [c.n
 
 describe(':group in queries', () => {
   it('binds :group outside strings, quoted names, comments and casts', () => {
-    assert.deepEqual(bindGroup("SELECT * FROM t WHERE city = :group AND note <> ':group' -- :group\n AND x::text = \":group\"", '$1'), {
-      text: "SELECT * FROM t WHERE city = $1 AND note <> ':group' -- :group\n AND x::text = \":group\"",
+    assert.deepEqual(bindGroup('SELECT * FROM t WHERE city = :group AND note <> \':group\' -- :group\n AND x::text = ":group"', '$1'), {
+      text: 'SELECT * FROM t WHERE city = $1 AND note <> \':group\' -- :group\n AND x::text = ":group"',
       usesGroup: true,
     });
-    assert.deepEqual(bindGroup('SELECT a::group_type, :groups FROM t /* :group */', '?'), { text: 'SELECT a::group_type, :groups FROM t /* :group */', usesGroup: false });
-    assert.deepEqual(bindGroup("SELECT $$ :group $$, :group", '$1'), { text: 'SELECT $$ :group $$, $1', usesGroup: true });
+    assert.deepEqual(bindGroup('SELECT a::group_type, :groups FROM t /* :group */', '?'), {
+      text: 'SELECT a::group_type, :groups FROM t /* :group */',
+      usesGroup: false,
+    });
+    assert.deepEqual(bindGroup('SELECT $$ :group $$, :group', '$1'), { text: 'SELECT $$ :group $$, $1', usesGroup: true });
   });
 });
 
@@ -48,15 +51,30 @@ describe('sql: data from SQLite', () => {
     assert.deepEqual(shape(oslo), { demand: { dtype: 'int64', values: [10, 12] } });
     const none = await queryDataset(target, 'SELECT city, demand FROM features WHERE city = :group', 'paris', 5000);
     assert.deepEqual([none.rowCount, none.columns.map((c) => c.name)], [0, ['city', 'demand']]);
-    await assert.rejects(queryDataset(target, 'SELECT * FROM features WHERE city = :group', undefined, 5000), /the query uses :group, but this check runs without a group/);
+    await assert.rejects(
+      queryDataset(target, 'SELECT * FROM features WHERE city = :group', undefined, 5000),
+      /the query uses :group, but this check runs without a group/,
+    );
   });
 
   it('names what is wrong: file, table, statement, repeated column names', async () => {
-    await assert.rejects(queryDataset({ ...target, url: 'sqlite:missing.db' }, 'SELECT 1', undefined, 5000), /warehouse 'wh' \(sqlite:missing\.db\): SQLite file .*missing\.db does not exist/);
-    await assert.rejects(queryDataset(target, 'SELECT * FROM featurez', undefined, 5000), /warehouse 'wh' \(sqlite:w\.db\): no such table: featurez/);
-    await assert.rejects(queryDataset(target, 'DELETE FROM features', undefined, 5000), /the query returns no rows; data checks need a SELECT|readonly/);
+    await assert.rejects(
+      queryDataset({ ...target, url: 'sqlite:missing.db' }, 'SELECT 1', undefined, 5000),
+      /warehouse 'wh' \(sqlite:missing\.db\): SQLite file .*missing\.db does not exist/,
+    );
+    await assert.rejects(
+      queryDataset(target, 'SELECT * FROM featurez', undefined, 5000),
+      /warehouse 'wh' \(sqlite:w\.db\): no such table: featurez/,
+    );
+    await assert.rejects(
+      queryDataset(target, 'DELETE FROM features', undefined, 5000),
+      /the query returns no rows; data checks need a SELECT|readonly/,
+    );
     await assert.rejects(queryDataset(target, 'SELECT city, city FROM features', undefined, 5000), /more than one column named 'city'/);
-    await assert.rejects(queryDataset({ ...target, url: 'mysql://x' }, 'SELECT 1', undefined, 5000), /'mysql:' connections are not supported/);
+    await assert.rejects(
+      queryDataset({ ...target, url: 'mysql://x' }, 'SELECT 1', undefined, 5000),
+      /'mysql:' connections are not supported/,
+    );
   });
 });
 
@@ -67,7 +85,9 @@ describe('sql: data from PostgreSQL', () => {
   before(async () => {
     await client.connect();
     await client.query(`CREATE SCHEMA ${schema}`);
-    await client.query(`CREATE TABLE ${schema}.features (city TEXT, demand BIGINT, price NUMERIC(6,2), ratio DOUBLE PRECISION, promo BOOLEAN, day DATE, tags JSONB)`);
+    await client.query(
+      `CREATE TABLE ${schema}.features (city TEXT, demand BIGINT, price NUMERIC(6,2), ratio DOUBLE PRECISION, promo BOOLEAN, day DATE, tags JSONB)`,
+    );
     await client.query(`INSERT INTO ${schema}.features VALUES
       ('oslo', 10, 2.00, 0.5, true, '2024-05-01', '{"a": 1}'),
       ('oslo', 12, 2.50, NULL, false, '2024-05-02', NULL),
@@ -92,14 +112,22 @@ describe('sql: data from PostgreSQL', () => {
   });
 
   it('binds :group as a parameter', async () => {
-    const data = await queryDataset(target, `SELECT demand FROM ${schema}.features WHERE city = :group ORDER BY demand`, "rome' OR 'x'='x", 5000);
+    const data = await queryDataset(
+      target,
+      `SELECT demand FROM ${schema}.features WHERE city = :group ORDER BY demand`,
+      "rome' OR 'x'='x",
+      5000,
+    );
     assert.equal(data.rowCount, 0);
     const rome = await queryDataset(target, `SELECT demand FROM ${schema}.features WHERE city = :group`, 'rome', 5000);
     assert.deepEqual(shape(rome), { demand: { dtype: 'int64', values: [7] } });
   });
 
   it('names what is wrong, without the password; a slow query hits the timeout', async () => {
-    await assert.rejects(queryDataset(target, `SELECT * FROM ${schema}.nope`, undefined, 5000), new RegExp(`warehouse 'dw' \\(postgres://mlp:\\*\\*\\*@.*\\): relation "${schema}.nope" does not exist`));
+    await assert.rejects(
+      queryDataset(target, `SELECT * FROM ${schema}.nope`, undefined, 5000),
+      new RegExp(`warehouse 'dw' \\(postgres://mlp:\\*\\*\\*@.*\\): relation "${schema}.nope" does not exist`),
+    );
     await assert.rejects(
       queryDataset({ ...target, url: 'postgres://mlp:secret@127.0.0.1:1/none' }, 'SELECT 1', undefined, 5000),
       (err: Error) => /cannot connect to warehouse 'dw'/.test(err.message) && !err.message.includes('secret'),

@@ -27,7 +27,11 @@ describe('suites', () => {
         expectation_suite_name: 'legacy',
         data_asset_type: null,
         expectations: [
-          { expectation_type: 'expect_column_values_to_not_be_null', kwargs: { column: 'id', result_format: 'COMPLETE', include_config: true }, meta: { notes: 'x' } },
+          {
+            expectation_type: 'expect_column_values_to_not_be_null',
+            kwargs: { column: 'id', result_format: 'COMPLETE', include_config: true },
+            meta: { notes: 'x' },
+          },
           { expectation_type: 'expect_table_row_count_to_be_between', kwargs: { min_value: 1 } },
         ],
         meta: { great_expectations_version: '0.18.19' },
@@ -46,7 +50,11 @@ describe('suites', () => {
     const legacy = await readSuite(join(fixtures, 'people.suite-0.18.json'));
     const current = await readSuite(join(fixtures, 'people.suite.json'));
     assert.equal(legacy.format, '0.18');
-    for (const e of legacy.expectations) assert.ok(current.expectations.some((c) => JSON.stringify(c) === JSON.stringify(e)), e.type);
+    for (const e of legacy.expectations)
+      assert.ok(
+        current.expectations.some((c) => JSON.stringify(c) === JSON.stringify(e)),
+        e.type,
+      );
   });
 
   it('names a missing file, bad JSON and an unknown format', async () => {
@@ -63,13 +71,21 @@ describe('suites', () => {
     assert.throws(() => parseSuite({ name: 's', expectations: [] }, 's.json'), /the suite has no expectations, so it would check nothing/);
     assert.throws(() => parseSuite({ name: 's', expectations: ['expect_x'] }, 's.json'), /expectation 1 must be an object/);
     assert.throws(
-      () => parseSuite({ name: 's', expectations: [{ type: 'expect_column_to_exist', kwargs: { column: 'a' } }, { kwargs: {} }] }, 's.json'),
+      () =>
+        parseSuite({ name: 's', expectations: [{ type: 'expect_column_to_exist', kwargs: { column: 'a' } }, { kwargs: {} }] }, 's.json'),
       /suite s\.json: expectation 2 has no "type"/,
     );
     assert.throws(
-      () => parseSuite({ expectation_suite_name: 's', expectations: [{ type: 'expect_column_to_exist', kwargs: {} }, { expectation_type: 'x' }] }, 's.json'),
+      () =>
+        parseSuite(
+          { expectation_suite_name: 's', expectations: [{ type: 'expect_column_to_exist', kwargs: {} }, { expectation_type: 'x' }] },
+          's.json',
+        ),
       /expectation 1 has no "expectation_type" \(it has "type": a 1\.x key in a 0\.18 suite\)/,
     );
-    assert.throws(() => parseSuite({ name: 's', expectations: [{ type: 'expect_column_to_exist', kwargs: ['a'] }] }, 's.json'), /"kwargs" must be an object, found a list/);
+    assert.throws(
+      () => parseSuite({ name: 's', expectations: [{ type: 'expect_column_to_exist', kwargs: ['a'] }] }, 's.json'),
+      /"kwargs" must be an object, found a list/,
+    );
   });
 });

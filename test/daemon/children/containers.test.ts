@@ -18,7 +18,12 @@ describe('reaping containers', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mlp-children-'));
   const created: Docker.Container[] = [];
   const run = async (labels: Record<string, string>) => {
-    const c = await docker.createContainer({ Image: TEST_IMAGE, Cmd: ['sleep', '300'], Labels: labels, HostConfig: { NetworkMode: 'host', Init: true } });
+    const c = await docker.createContainer({
+      Image: TEST_IMAGE,
+      Cmd: ['sleep', '300'],
+      Labels: labels,
+      HostConfig: { NetworkMode: 'host', Init: true },
+    });
     created.push(c);
     await c.start();
     return c;
@@ -39,7 +44,10 @@ describe('reaping containers', () => {
       removeContainers: (label, graceMs) => removeLabelledContainers(label, graceMs, DOCKER_SOCKET),
       warn: (m) => assert.fail(m),
     });
-    assert.deepEqual(reaped.map((r) => [r.entry.kind, r.outcome]), [['container', 'stopped']]);
+    assert.deepEqual(
+      reaped.map((r) => [r.entry.kind, r.outcome]),
+      [['container', 'stopped']],
+    );
     await assert.rejects(left.inspect(), (err: { statusCode?: number }) => err.statusCode === 404);
     assert.equal((await other.inspect()).State.Running, true);
     assert.deepEqual(readdirSync(dir), []);

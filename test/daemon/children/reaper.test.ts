@@ -56,7 +56,11 @@ describe('reaping what a killed daemon left', () => {
     const record = ledger.process({ what: 'step train', run: { id: 'r1', step: 'train', group: 'oslo' } });
     const child = spawnGroup('sleep 300 & echo $! > "$PIDFILE"; wait', { ...record.env, PIDFILE: join(dir, 'grandchild') });
     record.spawned(child.pid);
-    const grandchild = await eventually(() => Number(readFileSync(join(dir, 'grandchild'), 'utf8')) || undefined, 5_000, 'the background sleep');
+    const grandchild = await eventually(
+      () => Number(readFileSync(join(dir, 'grandchild'), 'utf8')) || undefined,
+      5_000,
+      'the background sleep',
+    );
     // The daemon is killed here: `ended()` is never called.
 
     const reaped = await reap(dir);
@@ -85,12 +89,20 @@ describe('reaping what a killed daemon left', () => {
     writeFileSync(join(dir, 'earlier.json'), JSON.stringify(entry));
 
     const reaped = await reap(dir);
-    assert.deepEqual(reaped.map((r) => r.outcome), ['ended']);
+    assert.deepEqual(
+      reaped.map((r) => r.outcome),
+      ['ended'],
+    );
     await new Promise((r) => setTimeout(r, 300));
     assert.ok(isAlive(bystander.pid!) && !gone(bystander.pid!), 'the process that reused the pid still runs');
     // Nor under another boot, even with the same start time.
-    assert.deepEqual(targetsOf({ ...entry, startTime: stat.startTime, bootId: 'another-boot' }, bootId(), new Map([[stat.pid, stat]]), new Map()), []);
-    assert.deepEqual(targetsOf({ ...entry, startTime: stat.startTime }, bootId(), new Map([[stat.pid, stat]]), new Map()), [{ group: stat.pgid }]);
+    assert.deepEqual(
+      targetsOf({ ...entry, startTime: stat.startTime, bootId: 'another-boot' }, bootId(), new Map([[stat.pid, stat]]), new Map()),
+      [],
+    );
+    assert.deepEqual(targetsOf({ ...entry, startTime: stat.startTime }, bootId(), new Map([[stat.pid, stat]]), new Map()), [
+      { group: stat.pgid },
+    ]);
   });
 
   it('finds a child by its MLP_CHILD_ID when the daemon died before writing its pid', async () => {
@@ -100,7 +112,10 @@ describe('reaping what a killed daemon left', () => {
     assert.equal(record.env[CHILD_ENV] !== undefined, true);
 
     const reaped = await reap(dir);
-    assert.deepEqual(reaped.map((r) => r.outcome), ['stopped']);
+    assert.deepEqual(
+      reaped.map((r) => r.outcome),
+      ['stopped'],
+    );
     await eventually(() => (gone(child.pid!) ? true : undefined), 3_000, 'the unrecorded child to be gone');
   });
 
@@ -117,7 +132,10 @@ describe('reaping what a killed daemon left', () => {
     rmSync(join(otherDir, readdirSync(otherDir)[0]!));
 
     const reaped = await reap(dir);
-    assert.deepEqual(reaped.map((r) => [r.entry.purpose.what, r.outcome]), [['a child with no record', 'stopped']]);
+    assert.deepEqual(
+      reaped.map((r) => [r.entry.purpose.what, r.outcome]),
+      [['a child with no record', 'stopped']],
+    );
     await eventually(() => (gone(child.pid!) ? true : undefined), 3_000, 'the unrecorded child to be gone');
     assert.ok(!gone(bystander.pid!), "another ledger's child is left alone");
   });

@@ -18,7 +18,8 @@ const steps = [
   { step: 'train', executor: 'local' as const, startedAt: T + 4 * MIN, finishedAt: T + 28 * MIN },
 ];
 
-const close = (actual: number | null, expected: number) => assert.ok(actual !== null && Math.abs(actual - expected) < 1e-9, `${actual} is not ${expected}`);
+const close = (actual: number | null, expected: number) =>
+  assert.ok(actual !== null && Math.abs(actual - expected) < 1e-9, `${actual} is not ${expected}`);
 
 describe('training estimate', () => {
   it('prices the train steps as one instance per group for as long as each ran', () => {
@@ -84,17 +85,34 @@ describe('price table', () => {
   it('is the table docs/costs.md shows', () => {
     const doc = readFileSync(join(import.meta.dirname, '../../../docs/costs.md'), 'utf8');
     const table = doc.slice(doc.indexOf('<!-- price-table:begin'), doc.indexOf('<!-- price-table:end'));
-    const rows = [...table.matchAll(/^\| `(ml\.[^`]+)` \| ([^|]+) \| ([^|]+) \|$/gm)].map(([, type, training, hosting]) => [type, training!.trim(), hosting!.trim()]);
+    const rows = [...table.matchAll(/^\| `(ml\.[^`]+)` \| ([^|]+) \| ([^|]+) \|$/gm)].map(([, type, training, hosting]) => [
+      type,
+      training!.trim(),
+      hosting!.trim(),
+    ]);
     const types = [...new Set([...Object.keys(BUILT_IN_PRICES.hosting), ...Object.keys(BUILT_IN_PRICES.training)])];
     const price = (list: Readonly<Record<string, number>>, type: string) => (type in list ? String(list[type]) : '—');
-    assert.deepEqual(rows, types.map((type) => [type, price(BUILT_IN_PRICES.training, type), price(BUILT_IN_PRICES.hosting, type)]));
+    assert.deepEqual(
+      rows,
+      types.map((type) => [type, price(BUILT_IN_PRICES.training, type), price(BUILT_IN_PRICES.hosting, type)]),
+    );
     assert.match(doc, new RegExp(`${BUILT_IN_PRICES.region}, as copied on ${BUILT_IN_PRICES.asOf}`));
   });
 
   it("takes mlp.yaml's prices over the built-in ones, keeps the rest, and says so", () => {
     const table = priceTable({ as_of: '2027-01-15', region: 'eu-west-1', hosting: { 'ml.m5.large': 0.13 } });
     assert.deepEqual([table.asOf, table.region, table.source], ['2027-01-15', 'eu-west-1', 'mlp.yaml']);
-    close(servingEstimate([{ backend: 'local', state: 'live' }, { backend: 'docker', state: 'live' }], 'ml.m5.large', table)!.usdPerHour, 0.26);
+    close(
+      servingEstimate(
+        [
+          { backend: 'local', state: 'live' },
+          { backend: 'docker', state: 'live' },
+        ],
+        'ml.m5.large',
+        table,
+      )!.usdPerHour,
+      0.26,
+    );
     assert.equal(trainingEstimate(run, steps, 'ml.m5.xlarge', table).usdPerHour, 0.23, 'training prices it did not list stay');
     const onlyPrices = priceTable({ training: { 'ml.trn1.2xlarge': 1.5 } });
     assert.deepEqual([onlyPrices.asOf, onlyPrices.region, onlyPrices.source], ['2026-11-01', 'us-east-1', 'mlp.yaml']);

@@ -73,12 +73,17 @@ async function run(executor: Executor, spec: StepSpec, onLine?: (line: string, c
 }
 
 /** Calls a client middleware sees: the command's name and input, and a way to change the answer. */
-type Interceptor = (command: string, input: Record<string, unknown>, send: () => Promise<{ output: Record<string, unknown> }>) => Promise<{ output: Record<string, unknown> }>;
+type Interceptor = (
+  command: string,
+  input: Record<string, unknown>,
+  send: () => Promise<{ output: Record<string, unknown> }>,
+) => Promise<{ output: Record<string, unknown> }>;
 
 let interceptors = 0;
 function intercept(client: SageMakerClient, interceptor: Interceptor) {
   client.middlewareStack.add(
-    (next, context) => (args) => interceptor(context.commandName as string, args.input as Record<string, unknown>, () => next(args) as never) as never,
+    (next, context) => (args) =>
+      interceptor(context.commandName as string, args.input as Record<string, unknown>, () => next(args) as never) as never,
     { step: 'initialize', name: `testIntercept${++interceptors}` },
   );
 }
@@ -97,7 +102,8 @@ function recordRequests(aws: AwsClients) {
 function keepTraining(aws: AwsClients) {
   intercept(aws.sagemaker, async (command, _input, send) => {
     const res = await send();
-    if (command === 'DescribeTrainingJobCommand') Object.assign(res.output, { TrainingJobStatus: 'InProgress', SecondaryStatus: 'Training', SecondaryStatusTransitions: [] });
+    if (command === 'DescribeTrainingJobCommand')
+      Object.assign(res.output, { TrainingJobStatus: 'InProgress', SecondaryStatus: 'Training', SecondaryStatusTransitions: [] });
     return res;
   });
 }
@@ -112,7 +118,8 @@ async function gzipOf(files: Record<string, string>): Promise<Buffer> {
 
 describe('cloud executor on moto', () => {
   let moto: Moto;
-  const clients = (over: Parameters<typeof createAwsClients>[0] = {}) => createAwsClients({ throttleRetry: { attempts: 3, baseDelayMs: 5 }, ...over });
+  const clients = (over: Parameters<typeof createAwsClients>[0] = {}) =>
+    createAwsClients({ throttleRetry: { attempts: 3, baseDelayMs: 5 }, ...over });
   const executor = (aws: AwsClients, over: Partial<CloudExecutorOptions> = {}) =>
     createCloudExecutor({ aws: { roleArn: ROLE, bucket: BUCKET }, clients: aws, ...FAST, ...over });
 
@@ -137,8 +144,20 @@ describe('cloud executor on moto', () => {
     const keys = stepKeys(spec);
     // moto reports this location but writes nothing there: put what a real job would leave.
     const artifact = `${keys.output}/${name}/output/model.tar.gz`;
-    await aws.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: artifact, Body: await gzipOf({ 'model.json': '{"weights":[1,2]}', 'sub/vocab.txt': 'a\n' }) }));
-    await aws.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${keys.output}/${name}/output/output.tar.gz`, Body: await gzipOf({ 'metrics.json': '{"rmse":3.2}' }) }));
+    await aws.s3.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: artifact,
+        Body: await gzipOf({ 'model.json': '{"weights":[1,2]}', 'sub/vocab.txt': 'a\n' }),
+      }),
+    );
+    await aws.s3.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: `${keys.output}/${name}/output/output.tar.gz`,
+        Body: await gzipOf({ 'metrics.json': '{"rmse":3.2}' }),
+      }),
+    );
 
     const { outcome, lines } = await run(executor(aws, { jobName: () => name }), spec);
 
@@ -148,7 +167,10 @@ describe('cloud executor on moto', () => {
     assert.equal(readFileSync(join(spec.dirs.model, 'model.json'), 'utf8'), '{"weights":[1,2]}');
     assert.equal(readFileSync(join(spec.dirs.model, 'sub/vocab.txt'), 'utf8'), 'a\n');
     assert.equal(readFileSync(join(spec.dirs.output, 'metrics.json'), 'utf8'), '{"rmse":3.2}');
-    assert.ok(lines.some((l) => l === `sagemaker: training job ${name}: Completed`), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => l === `sagemaker: training job ${name}: Completed`),
+      lines.join('\n'),
+    );
 
     const job = await aws.sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: name }));
     assert.equal(job.RoleArn, ROLE);
@@ -183,7 +205,10 @@ describe('cloud executor on moto', () => {
     const code = await aws.s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: keys.code }));
     const codeFile = join(mkdtempSync(join(tmpdir(), 'mlp-code-')), 'code.tar.gz');
     writeFileSync(codeFile, await code.Body!.transformToByteArray());
-    const packed = execFileSync('tar', ['tzf', codeFile], { encoding: 'utf8' }).split('\n').filter(Boolean).map((p) => p.replace(/^\.\//, ''));
+    const packed = execFileSync('tar', ['tzf', codeFile], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map((p) => p.replace(/^\.\//, ''));
     assert.ok(packed.includes('train.py') && packed.includes('steps/preprocess.py') && packed.includes('pipeline.yaml'), packed.join(' '));
     assert.ok(!packed.some((p) => p.startsWith('.git') || p.startsWith('node_modules')), packed.join(' '));
     const input = await aws.s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `${keys.input}/` }));
@@ -211,7 +236,9 @@ describe('cloud executor on moto', () => {
     assert.deepEqual(job.AppSpecification?.ContainerEntrypoint, ['/bin/sh', '-c']);
     // moto does not echo ProcessingResources or Environment back: check the request that went out.
     const request = requests.get('CreateProcessingJobCommand')?.[0];
-    assert.deepEqual(request?.ProcessingResources, { ClusterConfig: { InstanceCount: 1, InstanceType: 'ml.m5.large', VolumeSizeInGB: 30 } });
+    assert.deepEqual(request?.ProcessingResources, {
+      ClusterConfig: { InstanceCount: 1, InstanceType: 'ml.m5.large', VolumeSizeInGB: 30 },
+    });
     assert.deepEqual(request?.Environment, {
       FEATURE_SET: 'v2',
       MLP_GROUP: 'london',
@@ -242,11 +269,20 @@ describe('cloud executor on moto', () => {
     const aws = clients();
     const name = 'mlp-no-input-test';
     const spec = stepSpec();
-    await aws.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${stepKeys(spec).output}/${name}/output/model.tar.gz`, Body: await gzipOf({ 'm.txt': '1' }) }));
+    await aws.s3.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: `${stepKeys(spec).output}/${name}/output/model.tar.gz`,
+        Body: await gzipOf({ 'm.txt': '1' }),
+      }),
+    );
     const { outcome } = await run(executor(aws, { jobName: () => name }), spec);
     assert.equal(outcome.status, 'succeeded', outcome.reason ?? '');
     const job = await aws.sagemaker.send(new DescribeTrainingJobCommand({ TrainingJobName: name }));
-    assert.deepEqual(job.InputDataConfig?.map((c) => c.ChannelName), ['code']);
+    assert.deepEqual(
+      job.InputDataConfig?.map((c) => c.ChannelName),
+      ['code'],
+    );
   });
 
   it('streams input files too big to send from memory', async () => {
@@ -255,17 +291,29 @@ describe('cloud executor on moto', () => {
     const spec = stepSpec();
     const big = Buffer.alloc(9 * 1024 * 1024, 'x');
     writeFiles(spec.dirs.input, { 'big.csv': big.toString() });
-    await aws.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${stepKeys(spec).output}/${name}/output/model.tar.gz`, Body: await gzipOf({ 'm.txt': '1' }) }));
+    await aws.s3.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: `${stepKeys(spec).output}/${name}/output/model.tar.gz`,
+        Body: await gzipOf({ 'm.txt': '1' }),
+      }),
+    );
     const { outcome } = await run(executor(aws, { jobName: () => name }), spec);
     assert.equal(outcome.status, 'succeeded', outcome.reason ?? '');
     const listed = await aws.s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `${stepKeys(spec).input}/` }));
-    assert.deepEqual(listed.Contents?.map((o) => o.Size), [big.length]);
+    assert.deepEqual(
+      listed.Contents?.map((o) => o.Size),
+      [big.length],
+    );
   });
 
   it('fails a completed training job whose model is not in S3', async () => {
     const { outcome } = await run(executor(clients(), { jobName: () => 'mlp-no-model' }), stepSpec());
     assert.equal(outcome.status, 'failed');
-    assert.match(outcome.reason!, /training job mlp-no-model completed but its model s3:\/\/.*\/mlp-no-model\/output\/model\.tar\.gz is not in S3/);
+    assert.match(
+      outcome.reason!,
+      /training job mlp-no-model completed but its model s3:\/\/.*\/mlp-no-model\/output\/model\.tar\.gz is not in S3/,
+    );
   });
 
   it('refuses a step without an image before touching AWS', async () => {
@@ -339,7 +387,10 @@ describe('cloud executor on moto', () => {
     const { outcome } = await run(executor(aws, { jobName: () => 'mlp-too-slow', timeoutGraceMs: 200 }), stepSpec({ timeoutMs: 300 }));
     assert.equal(outcome.status, 'timed_out');
     assert.ok(Date.now() - started >= 500);
-    assert.match(outcome.reason!, /^step 'train' did not finish within its limit of 300ms \(plus 200ms grace\), but stopping training job mlp-too-slow failed: .*does not implement StopTrainingJob/);
+    assert.match(
+      outcome.reason!,
+      /^step 'train' did not finish within its limit of 300ms \(plus 200ms grace\), but stopping training job mlp-too-slow failed: .*does not implement StopTrainingJob/,
+    );
     assert.deepEqual(requests.get('CreateTrainingJobCommand')?.[0]?.StoppingCondition, { MaxRuntimeInSeconds: 1 });
     assert.equal(requests.get('StopTrainingJobCommand')?.length, 1);
   });
@@ -348,7 +399,8 @@ describe('cloud executor on moto', () => {
     const flaky = (aws: AwsClients, failures: number) => {
       let n = 0;
       intercept(aws.sagemaker, (command, _input, send) => {
-        if (command === 'DescribeTrainingJobCommand' && n++ < failures) throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+        if (command === 'DescribeTrainingJobCommand' && n++ < failures)
+          throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
         return send();
       });
     };
@@ -362,7 +414,10 @@ describe('cloud executor on moto', () => {
     flaky(gone, 100);
     const r = await run(executor(gone, { jobName: () => 'mlp-gone', pollFailuresTolerated: 1 }), stepSpec());
     assert.equal(r.outcome.status, 'failed');
-    assert.match(r.outcome.reason!, /^step 'train': lost track of training job mlp-gone, which may still be running: cannot reach AWS at http:\/\/127\.0\.0\.1:\d+ for DescribeTrainingJob: read ECONNRESET$/);
+    assert.match(
+      r.outcome.reason!,
+      /^step 'train': lost track of training job mlp-gone, which may still be running: cannot reach AWS at http:\/\/127\.0\.0\.1:\d+ for DescribeTrainingJob: read ECONNRESET$/,
+    );
   });
 
   it('tries a throttled call again, and gives up with a clear message when throttling goes on', async () => {
@@ -370,7 +425,12 @@ describe('cloud executor on moto', () => {
       let n = 0;
       intercept(aws.sagemaker, (command, _input, send) => {
         if (command === 'CreateTrainingJobCommand' && n++ < times) {
-          throw new SageMakerServiceException({ name: 'ThrottlingException', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Rate exceeded' });
+          throw new SageMakerServiceException({
+            name: 'ThrottlingException',
+            $fault: 'client',
+            $metadata: { httpStatusCode: 400 },
+            message: 'Rate exceeded',
+          });
         }
         return send();
       });
@@ -387,6 +447,9 @@ describe('cloud executor on moto', () => {
     throttled(always, 100);
     const r = await run(executor(always, { jobName: () => 'mlp-throttled-2' }), stepSpec());
     assert.equal(r.outcome.status, 'failed');
-    assert.equal(r.outcome.reason, "step 'train': AWS kept throttling CreateTrainingJob (ThrottlingException), retries did not help: Rate exceeded");
+    assert.equal(
+      r.outcome.reason,
+      "step 'train': AWS kept throttling CreateTrainingJob (ThrottlingException), retries did not help: Rate exceeded",
+    );
   });
 });

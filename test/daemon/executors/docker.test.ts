@@ -17,7 +17,11 @@ const scratch = mkdtempSync(join(tmpdir(), 'mlp-docker-'));
 const builtImages: string[] = [];
 after(async () => {
   rmSync(scratch, { recursive: true, force: true });
-  for (const tag of builtImages) await docker.getImage(tag).remove({ force: true }).catch(() => undefined);
+  for (const tag of builtImages)
+    await docker
+      .getImage(tag)
+      .remove({ force: true })
+      .catch(() => undefined);
 });
 
 /** A pipeline folder holding `files`, fresh step folders, and a run id no other test uses. */
@@ -163,7 +167,10 @@ describe('docker executor', { concurrency: true }, () => {
     await new Promise<void>((resolve) => proxy.listen(socketPath, resolve));
     try {
       const s = spec('sleep 60');
-      const outcome = await createDockerExecutor({ socketPath, killGraceMs: 1_000 }).run(s, { onLine: () => undefined, signal: controller.signal });
+      const outcome = await createDockerExecutor({ socketPath, killGraceMs: 1_000 }).run(s, {
+        onLine: () => undefined,
+        signal: controller.signal,
+      });
       assert.equal(outcome.status, 'cancelled');
       assert.ok(attach, 'the executor attached to the container');
       await eventually(() => (attach!.destroyed ? true : undefined), 5_000, 'the attach connection to close');
@@ -174,16 +181,23 @@ describe('docker executor', { concurrency: true }, () => {
   });
 
   it('builds the image from the pipeline Dockerfile when no image is set', async () => {
-    const s = spec('cat /opt/baked.txt; ls', { pipeline: 'docker-test-build', image: undefined }, {
-      Dockerfile: `FROM ${TEST_IMAGE}\nCOPY baked.txt /opt/baked.txt\n`,
-      'baked.txt': 'baked into the image\n',
-      'train.py': '',
-    });
+    const s = spec(
+      'cat /opt/baked.txt; ls',
+      { pipeline: 'docker-test-build', image: undefined },
+      {
+        Dockerfile: `FROM ${TEST_IMAGE}\nCOPY baked.txt /opt/baked.txt\n`,
+        'baked.txt': 'baked into the image\n',
+        'train.py': '',
+      },
+    );
     builtImages.push(pipelineImageTag(s.pipeline));
     const { lines, io } = collect();
     const outcome = await executor.run(s, io);
     assert.equal(outcome.status, 'succeeded', lines.join('\n'));
-    assert.ok(lines.some((l) => /COPY baked.txt/.test(l)), `build output is streamed:\n${lines.join('\n')}`);
+    assert.ok(
+      lines.some((l) => /COPY baked.txt/.test(l)),
+      `build output is streamed:\n${lines.join('\n')}`,
+    );
     assert.ok(lines.includes('stdout: baked into the image'), lines.join('\n'));
     assert.ok(lines.includes('stdout: train.py'), 'the pipeline folder is the working directory');
     const image = await docker.getImage('mlp/docker-test-build:latest').inspect();
@@ -198,16 +212,23 @@ describe('docker executor', { concurrency: true }, () => {
   });
 
   it('fails the step with the build error when the Dockerfile does not build', async () => {
-    const s = spec('true', { pipeline: 'docker-test-badbuild', image: undefined }, {
-      // The label marks the build's intermediate container, which must not be left behind.
-      Dockerfile: `FROM ${TEST_IMAGE}\nLABEL mlp.test=badbuild\nRUN echo "pip: no matching distribution" && exit 2\n`,
-    });
+    const s = spec(
+      'true',
+      { pipeline: 'docker-test-badbuild', image: undefined },
+      {
+        // The label marks the build's intermediate container, which must not be left behind.
+        Dockerfile: `FROM ${TEST_IMAGE}\nLABEL mlp.test=badbuild\nRUN echo "pip: no matching distribution" && exit 2\n`,
+      },
+    );
     builtImages.push(pipelineImageTag(s.pipeline));
     const { lines, io } = collect();
     const outcome = await executor.run(s, io);
     assert.equal(outcome.status, 'failed');
     assert.equal(outcome.exitCode, null);
-    assert.match(outcome.reason!, /^building the image of pipeline 'docker-test-badbuild' from its Dockerfile failed: .*returned a non-zero code: 2/);
+    assert.match(
+      outcome.reason!,
+      /^building the image of pipeline 'docker-test-badbuild' from its Dockerfile failed: .*returned a non-zero code: 2/,
+    );
     assert.ok(lines.includes('stdout: pip: no matching distribution'), lines.join('\n'));
     assert.ok(outcome.tail.includes('pip: no matching distribution'));
     assert.deepEqual(await docker.listContainers({ all: true, filters: { label: ['mlp.test=badbuild'] } }), []);
@@ -217,7 +238,10 @@ describe('docker executor', { concurrency: true }, () => {
     const s = spec('true', { image: undefined });
     const outcome = await executor.run(s, collect().io);
     assert.equal(outcome.status, 'failed');
-    assert.match(outcome.reason!, /pipeline 'forecast' has no container image for --docker: set `image:` in its pipeline.yaml or add a Dockerfile to /);
+    assert.match(
+      outcome.reason!,
+      /pipeline 'forecast' has no container image for --docker: set `image:` in its pipeline.yaml or add a Dockerfile to /,
+    );
   });
 
   it('fails the step when the image is neither here nor pullable', async () => {

@@ -12,23 +12,44 @@ function spec(command: string, overrides: Partial<StepSpec> = {}): StepSpec {
   for (const d of Object.values(dirs)) mkdirSync(d);
   const pipelineDir = join(base, 'pipeline');
   mkdirSync(pipelineDir);
-  return { pipeline: 'p', pipelineDir, step: 'train', command, group: 'london', runId: 'r-1', timeoutMs: 10_000, isTrain: true, dirs, instanceType: 'ml.m5.large', env: { EXTRA: 'yes' }, ...overrides };
+  return {
+    pipeline: 'p',
+    pipelineDir,
+    step: 'train',
+    command,
+    group: 'london',
+    runId: 'r-1',
+    timeoutMs: 10_000,
+    isTrain: true,
+    dirs,
+    instanceType: 'ml.m5.large',
+    env: { EXTRA: 'yes' },
+    ...overrides,
+  };
 }
 
 const collect = () => {
   const lines: string[] = [];
-  return { lines, io: { onLine: (stream: string, line: string) => lines.push(`${stream}: ${line}`), signal: new AbortController().signal } };
+  return {
+    lines,
+    io: { onLine: (stream: string, line: string) => lines.push(`${stream}: ${line}`), signal: new AbortController().signal },
+  };
 };
 
 describe('local executor', () => {
   const local = createLocalExecutor({ killGraceMs: 500 });
 
   it('runs the command in the pipeline folder with the environment contract', async () => {
-    const s = spec('pwd; echo "$MLP_GROUP $MLP_RUN_ID $EXTRA"; test "$MLP_MODEL_DIR" = "$SM_MODEL_DIR" && echo same; echo model > "$MLP_MODEL_DIR/m.txt"; echo oops >&2');
+    const s = spec(
+      'pwd; echo "$MLP_GROUP $MLP_RUN_ID $EXTRA"; test "$MLP_MODEL_DIR" = "$SM_MODEL_DIR" && echo same; echo model > "$MLP_MODEL_DIR/m.txt"; echo oops >&2',
+    );
     const { lines, io } = collect();
     const outcome = await local.run(s, io);
     assert.equal(outcome.status, 'succeeded');
-    assert.deepEqual(lines.filter((l) => l.startsWith('stdout')), [`stdout: ${s.pipelineDir}`, 'stdout: london r-1 yes', 'stdout: same']);
+    assert.deepEqual(
+      lines.filter((l) => l.startsWith('stdout')),
+      [`stdout: ${s.pipelineDir}`, 'stdout: london r-1 yes', 'stdout: same'],
+    );
     assert.ok(lines.includes('stderr: oops'));
     assert.equal(readFileSync(join(s.dirs.model, 'm.txt'), 'utf8'), 'model\n');
   });

@@ -30,7 +30,10 @@ describe('jobName', () => {
   });
 
   it('shortens long names and replaces what SageMaker does not allow', () => {
-    const name = jobName({ pipeline: 'a-very-long-pipeline-name-for-the-weekly-demand-forecast', group: 'São Paulo / Centro', step: 'train' }, 'suffix0000');
+    const name = jobName(
+      { pipeline: 'a-very-long-pipeline-name-for-the-weekly-demand-forecast', group: 'São Paulo / Centro', step: 'train' },
+      'suffix0000',
+    );
     assert.ok(name.length <= 63, name);
     assert.match(name, VALID_NAME);
     assert.ok(name.endsWith('-suffix0000'), name);
@@ -79,7 +82,12 @@ describe('containerArguments', () => {
     const codeDir = join(root, 'code');
     mkdirSync(codeDir);
     await pack(makeRepo({ 'train.py': 'weights\n' }), join(codeDir, 'code.tar.gz'));
-    const env = { MLP_MODEL_DIR: join(root, 'model'), MLP_INPUT_DIR: join(root, 'input'), MLP_OUTPUT_DIR: join(root, 'output'), PATH: process.env.PATH! };
+    const env = {
+      MLP_MODEL_DIR: join(root, 'model'),
+      MLP_INPUT_DIR: join(root, 'input'),
+      MLP_OUTPUT_DIR: join(root, 'output'),
+      PATH: process.env.PATH!,
+    };
     const long = 'y'.repeat(600);
     const command = `cp train.py "$MLP_MODEL_DIR/model.txt" && printf '%s|%s' "$(basename "$PWD")" '${long} "quoted" $HOME' > "$MLP_OUTPUT_DIR/out.txt"`;
     const [script, ...rest] = containerArguments('training', command);
@@ -100,7 +108,8 @@ describe('maxRuntimeSeconds', () => {
 });
 
 describe('trainingJobVerdict', () => {
-  const job = (d: Partial<DescribeTrainingJobResponse>) => ({ TrainingJobName: 'mlp-j', StoppingCondition: { MaxRuntimeInSeconds: 14_400 }, ...d }) as DescribeTrainingJobResponse;
+  const job = (d: Partial<DescribeTrainingJobResponse>) =>
+    ({ TrainingJobName: 'mlp-j', StoppingCondition: { MaxRuntimeInSeconds: 14_400 }, ...d }) as DescribeTrainingJobResponse;
 
   it('keeps waiting while the job runs or stops', () => {
     assert.deepEqual(trainingJobVerdict("step 'train'", job({ TrainingJobStatus: 'InProgress' })), { done: false });
@@ -108,20 +117,29 @@ describe('trainingJobVerdict', () => {
   });
 
   it('hands over the model of a completed job', () => {
-    assert.deepEqual(trainingJobVerdict("step 'train'", job({ TrainingJobStatus: 'Completed', ModelArtifacts: { S3ModelArtifacts: 's3://b/k/model.tar.gz' } })), {
-      done: true,
-      status: 'succeeded',
-      artifactUri: 's3://b/k/model.tar.gz',
-    });
+    assert.deepEqual(
+      trainingJobVerdict(
+        "step 'train'",
+        job({ TrainingJobStatus: 'Completed', ModelArtifacts: { S3ModelArtifacts: 's3://b/k/model.tar.gz' } }),
+      ),
+      {
+        done: true,
+        status: 'succeeded',
+        artifactUri: 's3://b/k/model.tar.gz',
+      },
+    );
   });
 
   it("surfaces a failed job's FailureReason", () => {
     const failureReason = 'AlgorithmError: ExecuteUserScriptError: Command "python3 train.py" exit code 1: KeyError: city';
-    assert.deepEqual(trainingJobVerdict("step 'train'", job({ TrainingJobStatus: 'Failed', SecondaryStatus: 'Failed', FailureReason: failureReason })), {
-      done: true,
-      status: 'failed',
-      reason: `step 'train' failed on SageMaker (training job mlp-j): ${failureReason}`,
-    });
+    assert.deepEqual(
+      trainingJobVerdict("step 'train'", job({ TrainingJobStatus: 'Failed', SecondaryStatus: 'Failed', FailureReason: failureReason })),
+      {
+        done: true,
+        status: 'failed',
+        reason: `step 'train' failed on SageMaker (training job mlp-j): ${failureReason}`,
+      },
+    );
   });
 
   it('tells a job SageMaker stopped at its time limit from one stopped by hand', () => {
@@ -139,21 +157,31 @@ describe('trainingJobVerdict', () => {
 });
 
 describe('processingJobVerdict', () => {
-  const job = (d: Partial<DescribeProcessingJobResponse>) => ({ ProcessingJobName: 'mlp-p', StoppingCondition: { MaxRuntimeInSeconds: 3600 }, ...d }) as DescribeProcessingJobResponse;
+  const job = (d: Partial<DescribeProcessingJobResponse>) =>
+    ({ ProcessingJobName: 'mlp-p', StoppingCondition: { MaxRuntimeInSeconds: 3600 }, ...d }) as DescribeProcessingJobResponse;
 
   it('maps the statuses, with the failure reason and exit message of a failed job', () => {
     assert.deepEqual(processingJobVerdict("step 'prep'", job({ ProcessingJobStatus: 'InProgress' })), { done: false });
     assert.deepEqual(processingJobVerdict("step 'prep'", job({ ProcessingJobStatus: 'Completed' })), { done: true, status: 'succeeded' });
-    assert.deepEqual(processingJobVerdict("step 'prep'", job({ ProcessingJobStatus: 'Failed', FailureReason: 'AlgorithmError: See job logs', ExitMessage: 'No such file: data.csv' })), {
-      done: true,
-      status: 'failed',
-      reason: "step 'prep' failed on SageMaker (processing job mlp-p): AlgorithmError: See job logs: No such file: data.csv",
-    });
-    assert.deepEqual(processingJobVerdict("step 'prep'", job({ ProcessingJobStatus: 'Stopped', FailureReason: 'Job exceeded MaxRuntimeInSeconds' })), {
-      done: true,
-      status: 'timed_out',
-      reason: "step 'prep' ran longer than its limit of 1h and SageMaker stopped processing job mlp-p",
-    });
+    assert.deepEqual(
+      processingJobVerdict(
+        "step 'prep'",
+        job({ ProcessingJobStatus: 'Failed', FailureReason: 'AlgorithmError: See job logs', ExitMessage: 'No such file: data.csv' }),
+      ),
+      {
+        done: true,
+        status: 'failed',
+        reason: "step 'prep' failed on SageMaker (processing job mlp-p): AlgorithmError: See job logs: No such file: data.csv",
+      },
+    );
+    assert.deepEqual(
+      processingJobVerdict("step 'prep'", job({ ProcessingJobStatus: 'Stopped', FailureReason: 'Job exceeded MaxRuntimeInSeconds' })),
+      {
+        done: true,
+        status: 'timed_out',
+        reason: "step 'prep' ran longer than its limit of 1h and SageMaker stopped processing job mlp-p",
+      },
+    );
   });
 });
 
@@ -161,8 +189,16 @@ describe('trainingProgress', () => {
   it('shows each secondary status once, and again when its message changes', () => {
     const seen: string[] = [];
     const poll = (transitions: [string, string][], status: string) =>
-      trainingProgress({ SecondaryStatus: status, SecondaryStatusTransitions: transitions.map(([Status, StatusMessage]) => ({ Status, StatusMessage })) } as DescribeTrainingJobResponse, seen);
-    assert.deepEqual(poll([['Starting', 'Preparing the instances for training']], 'Starting'), ['Starting: Preparing the instances for training']);
+      trainingProgress(
+        {
+          SecondaryStatus: status,
+          SecondaryStatusTransitions: transitions.map(([Status, StatusMessage]) => ({ Status, StatusMessage })),
+        } as DescribeTrainingJobResponse,
+        seen,
+      );
+    assert.deepEqual(poll([['Starting', 'Preparing the instances for training']], 'Starting'), [
+      'Starting: Preparing the instances for training',
+    ]);
     assert.deepEqual(poll([['Starting', 'Preparing the instances for training']], 'Starting'), []);
     assert.deepEqual(
       poll(

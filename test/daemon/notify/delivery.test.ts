@@ -34,7 +34,10 @@ describe('the notification delivery worker', () => {
     for (const c of cleanup.reverse()) await c();
   });
 
-  const setup = async (answers: number[], opts: { env?: Record<string, string>; retry?: RetryPolicy; store?: Store; receiver?: WebhookReceiver } = {}) => {
+  const setup = async (
+    answers: number[],
+    opts: { env?: Record<string, string>; retry?: RetryPolicy; store?: Store; receiver?: WebhookReceiver } = {},
+  ) => {
     const receiver = opts.receiver ?? (await startWebhookReceiver(answers));
     if (!opts.receiver) cleanup.push(() => receiver.close());
     const store = opts.store ?? freshStore();
@@ -50,7 +53,9 @@ describe('the notification delivery worker', () => {
   };
   const queue = (store: Store, target: string, event = 'blocked' as const) => {
     const eventId = newEventId(Date.now());
-    store.notifications.enqueue([{ eventId, pipeline: 'shop', event, target, payload: { event, pipeline: 'shop', text: 'mlp: shop v3 was blocked' } }]);
+    store.notifications.enqueue([
+      { eventId, pipeline: 'shop', event, target, payload: { event, pipeline: 'shop', text: 'mlp: shop v3 was blocked' } },
+    ]);
     return eventId;
   };
 
@@ -63,13 +68,19 @@ describe('the notification delivery worker', () => {
     await new Promise((r) => setTimeout(r, 200)); // nothing more arrives after the 2xx
     assert.equal(row.status, 'delivered');
     assert.equal(row.attempts, 3);
-    assert.deepEqual(receiver.posts.map((p) => p.status), [500, 500, 200]);
+    assert.deepEqual(
+      receiver.posts.map((p) => p.status),
+      [500, 500, 200],
+    );
     for (const p of receiver.posts) {
       assert.equal(p.headers['x-mlp-event-id'], eventId, 'the same id on every retry');
       assert.equal(p.headers['content-type'], 'application/json');
       assert.equal(p.body.text, 'mlp: shop v3 was blocked');
     }
-    assert.match(lines.join('\n'), /blocked → http:\/\/127\.0\.0\.1:\d+\/\*\*\* not delivered \(HTTP 500\): trying again in \d+ ms \(attempt 1\)/);
+    assert.match(
+      lines.join('\n'),
+      /blocked → http:\/\/127\.0\.0\.1:\d+\/\*\*\* not delivered \(HTTP 500\): trying again in \d+ ms \(attempt 1\)/,
+    );
     assert.match(lines.join('\n'), /blocked → http:\/\/127\.0\.0\.1:\d+\/\*\*\* delivered \(HTTP 200, attempt 3\)/);
   });
 
@@ -134,7 +145,10 @@ describe('the notification delivery worker', () => {
     start();
     await until(() => store.notifications.recent('shop', 1).find((n) => n.status === 'delivered'), 'the delivery after the restart');
     await new Promise((r) => setTimeout(r, 150));
-    assert.deepEqual(receiver.posts.map((p) => p.status), [503, 200]);
+    assert.deepEqual(
+      receiver.posts.map((p) => p.status),
+      [503, 200],
+    );
   });
 
   it('stops at once when mlpd stops, leaving a POST that hangs pending for the next start', async () => {

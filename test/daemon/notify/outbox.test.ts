@@ -15,7 +15,15 @@ import { createStorageHealth } from '../../../daemon/storage-health.js';
 import { freshStore, refuseWrites, withVersions } from '../store/helpers.js';
 import { createFakePlatform } from '../rollout/fake-platform.js';
 
-const POLICY: RolloutPolicy = { strategy: 'gradual', initialTraffic: 0, stepPercent: 10, stepIntervalMs: 600_000, errorRateAbove: 0.05, minRequests: 5, latencyP99AboveMs: null };
+const POLICY: RolloutPolicy = {
+  strategy: 'gradual',
+  initialTraffic: 0,
+  stepPercent: 10,
+  stepIntervalMs: 600_000,
+  errorRateAbove: 0.05,
+  minRequests: 5,
+  latencyP99AboveMs: null,
+};
 
 const until = async <T>(probe: () => T | undefined, what: string, timeoutMs = 10_000): Promise<T> => {
   const deadline = Date.now() + timeoutMs;
@@ -42,7 +50,12 @@ function setup(targets: NotifyTargetConfig[]) {
     storage,
     log,
     platform,
-    gates: { run: (gate) => (gate === 'replay' ? new Promise<GateOutcome>((resolve) => (release = resolve)) : Promise.resolve({ passed: true, skipped: true, summary: 'nothing to check' })) },
+    gates: {
+      run: (gate) =>
+        gate === 'replay'
+          ? new Promise<GateOutcome>((resolve) => (release = resolve))
+          : Promise.resolve({ passed: true, skipped: true, summary: 'nothing to check' }),
+    },
     policyFor: () => POLICY,
     onChanged: () => undefined,
     outbox: createNotificationOutbox({ store, targetsFor: () => targets, onQueued: () => undefined }),
@@ -64,7 +77,10 @@ describe('the notification outbox', () => {
       t.release(BLOCK);
       await until(() => (t.store.rollouts.get(id)!.phase === 'blocked' ? true : undefined), 'the block');
       const rows = t.store.notifications.recent('p', 10);
-      assert.deepEqual(rows.map((n) => [n.event, n.target, n.status]), [['blocked', 'https://a.example.com/x', 'pending']]);
+      assert.deepEqual(
+        rows.map((n) => [n.event, n.target, n.status]),
+        [['blocked', 'https://a.example.com/x', 'pending']],
+      );
       const payload = rows[0]!.payload as { decision: { rule: string; verdict: string }; reason: string; rollout: number };
       assert.deepEqual([payload.decision.rule, payload.decision.verdict, payload.rollout], ['replay', 'block', id]);
       assert.equal(payload.reason, BLOCK.summary);
@@ -86,7 +102,10 @@ describe('the notification outbox', () => {
       refuseWrites(t.store, false);
       await until(() => (t.store.rollouts.get(id)!.phase === 'blocked' ? true : undefined), 'the block once stored');
       await new Promise((r) => setTimeout(r, 200));
-      assert.deepEqual(t.store.notifications.recent('p', 10).map((n) => n.event), ['blocked']);
+      assert.deepEqual(
+        t.store.notifications.recent('p', 10).map((n) => n.event),
+        ['blocked'],
+      );
     } finally {
       await t.controller.close();
     }

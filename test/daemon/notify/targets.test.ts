@@ -8,12 +8,16 @@ import { createRegistry } from '../../../daemon/repo/registry.js';
 import { makeRepo } from '../../helpers/repo.js';
 import { freshStore } from '../store/helpers.js';
 
-const pipeline = (name: string, notify = '') => `pipeline:\n  name: ${name}\n${notify}  steps:\n    - name: train\n      command: python3 train.py\n`;
+const pipeline = (name: string, notify = '') =>
+  `pipeline:\n  name: ${name}\n${notify}  steps:\n    - name: train\n      command: python3 train.py\n`;
 
 describe('notification targets in force', () => {
   const repo = makeRepo({
     'mlp.yaml': 'notify:\n  - url: https://alerts.example.com/mlp\n',
-    'forecast/pipeline.yaml': pipeline('forecast', '  notify:\n    - url: https://hooks.slack.com/services/${SLACK_HOOK_PATH}\n      on: [promoted]\n'),
+    'forecast/pipeline.yaml': pipeline(
+      'forecast',
+      '  notify:\n    - url: https://hooks.slack.com/services/${SLACK_HOOK_PATH}\n      on: [promoted]\n',
+    ),
     'churn/pipeline.yaml': pipeline('churn'),
   });
   after(() => rmSync(repo, { recursive: true, force: true }));
@@ -28,15 +32,24 @@ describe('notification targets in force', () => {
 
   it("gives a pipeline mlp.yaml's targets, then its own", () => {
     const { targets } = setUp({});
-    assert.deepEqual(targets.of('forecast').map((t) => t.url), ['https://alerts.example.com/mlp', 'https://hooks.slack.com/services/${SLACK_HOOK_PATH}']);
-    assert.deepEqual(targets.of('churn').map((t) => t.url), ['https://alerts.example.com/mlp']);
+    assert.deepEqual(
+      targets.of('forecast').map((t) => t.url),
+      ['https://alerts.example.com/mlp', 'https://hooks.slack.com/services/${SLACK_HOOK_PATH}'],
+    );
+    assert.deepEqual(
+      targets.of('churn').map((t) => t.url),
+      ['https://alerts.example.com/mlp'],
+    );
   });
 
   it('warns on the pipeline about a variable its target needs and mlpd lacks, without the URL', () => {
     const { targets, lines } = setUp({});
     targets.checkEnvironment(['forecast', 'churn']);
     assert.equal(lines.length, 1, lines.join('\n'));
-    assert.match(lines[0]!, /warn  notify forecast: target https:\/\/hooks\.slack\.com\/services\/\*\*\*: \$\{SLACK_HOOK_PATH\} is not set in mlpd's environment/);
+    assert.match(
+      lines[0]!,
+      /warn {2}notify forecast: target https:\/\/hooks\.slack\.com\/services\/\*\*\*: \$\{SLACK_HOOK_PATH\} is not set in mlpd's environment/,
+    );
   });
 
   it('says nothing once the variable is set', () => {

@@ -31,7 +31,13 @@ describe('the local serving platform', () => {
   const quiet = createLogger({ write: () => undefined });
 
   const inForce = (backend: string, dir = dataDir): InForcePipeline =>
-    ({ name: 'forecast', dir, config: PipelineFileSchema.parse({ pipeline: { name: 'forecast', deployment: { backend } } }), problems: [], loadedAt: 0 }) as unknown as InForcePipeline;
+    ({
+      name: 'forecast',
+      dir,
+      config: PipelineFileSchema.parse({ pipeline: { name: 'forecast', deployment: { backend } } }),
+      problems: [],
+      loadedAt: 0,
+    }) as unknown as InForcePipeline;
 
   const servingOf = (pipeline: InForcePipeline, backend: ServerBackend) =>
     createServing({
@@ -58,7 +64,12 @@ describe('the local serving platform', () => {
       local: createLocalPlatform({ serving: servingOf(pipeline, createLocalServerBackend()), metrics, captureDir }),
       loadSageMaker: () => Promise.reject(new Error('a local pipeline never loads the SageMaker platform')),
     });
-    const { version } = store.modelVersions.create({ pipeline: 'forecast', group: 'london', artifactUri: 'file:///models/forecast/london', at: 1 });
+    const { version } = store.modelVersions.create({
+      pipeline: 'forecast',
+      group: 'london',
+      artifactUri: 'file:///models/forecast/london',
+      at: 1,
+    });
     try {
       // What the router counted for this version before (an earlier start) does not count for the candidate.
       metrics.observe('forecast', 'london', `v${version}`, 500, 3, Date.now());
@@ -80,16 +91,35 @@ describe('the local serving platform', () => {
       for (let i = 0; i < 10; i++) metrics.observe('forecast', 'london', `v${version}`, i < 2 ? 500 : 200, 4, Date.now());
       const traffic = platform.variantTraffic('forecast', 'london', `v${version}`)!;
       assert.deepEqual(traffic.total, { requests: 10, errors: 2 });
-      assert.deepEqual(traffic.windows.map((w) => [w.name, w.requests, w.errors, w.errorRate]), [['60s', 10, 2, 0.2], ['last 1000', 10, 2, 0.2]]);
+      assert.deepEqual(
+        traffic.windows.map((w) => [w.name, w.requests, w.errors, w.errorRate]),
+        [
+          ['60s', 10, 2, 0.2],
+          ['last 1000', 10, 2, 0.2],
+        ],
+      );
 
       const writer = createCaptureWriter({ dir: captureDir, retention: { days: 30, maxBytes: 1e9 } });
       const now = Date.now();
       for (let i = 0; i < 3; i++) {
-        writer.record({ pipeline: 'forecast', group: 'london', variant: 'v1', at: now - 1000 + i, latencyMs: 1, status: 200, requestBody: Buffer.from(`{"i":${i}}`), requestContentType: 'application/json', responseBody: Buffer.from('{}'), responseContentType: 'application/json', inferenceId: `r${i}` });
+        writer.record({
+          pipeline: 'forecast',
+          group: 'london',
+          variant: 'v1',
+          at: now - 1000 + i,
+          latencyMs: 1,
+          status: 200,
+          requestBody: Buffer.from(`{"i":${i}}`),
+          requestContentType: 'application/json',
+          responseBody: Buffer.from('{}'),
+          responseContentType: 'application/json',
+          inferenceId: `r${i}`,
+        });
       }
       await writer.close();
       const captured = [];
-      for await (const r of platform.capturedRequests('forecast', 'london', { sinceMs: now - 60_000, limit: 2 })) captured.push(r.body.toString());
+      for await (const r of platform.capturedRequests('forecast', 'london', { sinceMs: now - 60_000, limit: 2 }))
+        captured.push(r.body.toString());
       assert.deepEqual(captured, ['{"i":2}', '{"i":1}'], 'the newest, at most the limit');
     } finally {
       await platform.retireCandidates('forecast');

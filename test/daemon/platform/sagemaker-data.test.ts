@@ -30,7 +30,8 @@ describe('SageMaker model data and capture', () => {
   });
   after(async () => moto?.stop());
 
-  const keys = async (prefix: string) => ((await aws.s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }))).Contents ?? []).map((o) => o.Key!);
+  const keys = async (prefix: string) =>
+    ((await aws.s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }))).Contents ?? []).map((o) => o.Key!);
 
   it('uploads a local version once, keyed by the SHA-256 of its contents; a --cloud artifact is used as it is', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mlp-model-'));
@@ -39,7 +40,11 @@ describe('SageMaker model data and capture', () => {
     assert.equal(url, `s3://${BUCKET}/mlp/shop/models/${folderDigest(dir)}/model.tar.gz`);
     const copy = mkdtempSync(join(tmpdir(), 'mlp-model-'));
     writeFileSync(join(copy, 'model.json'), '{"scale": 2}');
-    assert.equal(await modelDataUrl({ aws, bucket: BUCKET }, 'shop', copy, copy), url, 'the same contents elsewhere, later: the same object');
+    assert.equal(
+      await modelDataUrl({ aws, bucket: BUCKET }, 'shop', copy, copy),
+      url,
+      'the same contents elsewhere, later: the same object',
+    );
     assert.deepEqual(await keys('mlp/shop/models/'), [url.slice(`s3://${BUCKET}/`.length)]);
     writeFileSync(join(copy, 'model.json'), '{"scale": 3}');
     assert.notEqual(await modelDataUrl({ aws, bucket: BUCKET }, 'shop', copy, copy), url);
@@ -62,7 +67,10 @@ describe('SageMaker model data and capture', () => {
         MLP_VARIANT: 'v3',
       },
     });
-    assert.throws(() => servingContainer(pipelineConfig('pipeline:\n  name: shop\n'), 'london', 3), /deployment\.backend: sagemaker needs `image:` in shop's pipeline\.yaml/);
+    assert.throws(
+      () => servingContainer(pipelineConfig('pipeline:\n  name: shop\n'), 'london', 3),
+      /deployment\.backend: sagemaker needs `image:` in shop's pipeline\.yaml/,
+    );
   });
 
   it("reads Data Capture back newest first across variants, as requests that worked, without replay's own", async () => {
@@ -77,7 +85,8 @@ describe('SageMaker model data and capture', () => {
         eventMetadata: { eventId: `e-${x}`, inferenceId, inferenceTime: new Date(at).toISOString().slice(0, 19) + 'Z' },
         eventVersion: '0',
       });
-    const put = (key: string, lines: string[]) => aws.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: prefix + key, Body: lines.join('\n') + '\n' }));
+    const put = (key: string, lines: string[]) =>
+      aws.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: prefix + key, Body: lines.join('\n') + '\n' }));
     await put('v1/2026/12/01/09/10-00-000-a.jsonl', [record(1, now - 86_400_000 - 3_600_000)]);
     await put('v1/2026/12/02/09/10-00-000-b.jsonl', [record(2, now - 3_600_000), record(3, now - 3_500_000)]);
     await put('v2/2026/12/02/10/20-00-000-c.jsonl', [record(4, now - 600_000), record(5, now - 500_000, `${REPLAY_INFERENCE_PREFIX}x`)]);
@@ -88,11 +97,23 @@ describe('SageMaker model data and capture', () => {
       return out;
     };
     const all = await read(now - 7 * 86_400_000, 100);
-    assert.deepEqual(all.map((r) => JSON.parse(r.body.toString()).x), [4, 3, 2, 1]);
-    assert.deepEqual(all.map((r) => r.variant), ['v2', 'v1', 'v1', 'v1']);
+    assert.deepEqual(
+      all.map((r) => JSON.parse(r.body.toString()).x),
+      [4, 3, 2, 1],
+    );
+    assert.deepEqual(
+      all.map((r) => r.variant),
+      ['v2', 'v1', 'v1', 'v1'],
+    );
     assert.ok(all.every((r) => r.status === 200 && r.source === 'sagemaker'));
     assert.deepEqual(JSON.parse(all[0]!.response!.body.toString()), { y: 8 });
-    assert.deepEqual((await read(now - 7 * 86_400_000, 2)).map((r) => JSON.parse(r.body.toString()).x), [4, 3]);
-    assert.deepEqual((await read(now - 2 * 3_600_000, 100)).map((r) => JSON.parse(r.body.toString()).x), [4, 3, 2]);
+    assert.deepEqual(
+      (await read(now - 7 * 86_400_000, 2)).map((r) => JSON.parse(r.body.toString()).x),
+      [4, 3],
+    );
+    assert.deepEqual(
+      (await read(now - 2 * 3_600_000, 100)).map((r) => JSON.parse(r.body.toString()).x),
+      [4, 3, 2],
+    );
   });
 });

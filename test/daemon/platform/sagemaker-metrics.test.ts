@@ -45,14 +45,21 @@ describe('CloudWatch traffic of SageMaker variants', () => {
       assert.equal(traffic.traffic('v2'), null, 'nothing before the first answer');
       for (let i = 0; i < 10; i++) await invocation('v2', since + 1_000 + i, i < 3);
       await invocation('v1', since + 1_000, true);
-      const t = await eventually(() => {
-        const x = traffic.traffic('v2');
-        return x && x.total.requests === 10 ? x : undefined;
-      }, 10_000, `v2's ten requests (errors: ${errors.join('; ')})`);
+      const t = await eventually(
+        () => {
+          const x = traffic.traffic('v2');
+          return x && x.total.requests === 10 ? x : undefined;
+        },
+        10_000,
+        `v2's ten requests (errors: ${errors.join('; ')})`,
+      );
       assert.deepEqual(t.total, { requests: 10, errors: 3 });
       assert.equal(t.windows.length, 1);
       const w = t.windows[0]!;
-      assert.deepEqual([w.name, w.requests, w.errors, w.errorRate, w.p99Ms], ['CloudWatch 5 min (AWS/SageMaker Invocation5XXErrors/Invocations)', 10, 3, 0.3, null]);
+      assert.deepEqual(
+        [w.name, w.requests, w.errors, w.errorRate, w.p99Ms],
+        ['CloudWatch 5 min (AWS/SageMaker Invocation5XXErrors/Invocations)', 10, 3, 0.3, null],
+      );
       traffic.unwatch('v2');
       assert.equal(traffic.traffic('v2'), null);
       assert.deepEqual(errors, []);

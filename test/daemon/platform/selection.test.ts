@@ -74,7 +74,12 @@ describe('moving a live group between platforms', () => {
   it('is a move when the current version serves on the router and the candidate goes to SageMaker', () => {
     const live = [variant('s', 1, 'current', 'local')];
     assert.deepEqual(moveOf(live, 's', 'g', 'sagemaker'), { group: 'g', version: 1, from: 'local', to: 'sagemaker' });
-    assert.deepEqual(moveOf([variant('s', 1, 'current', 'docker')], 's', 'g', 'sagemaker'), { group: 'g', version: 1, from: 'docker', to: 'sagemaker' });
+    assert.deepEqual(moveOf([variant('s', 1, 'current', 'docker')], 's', 'g', 'sagemaker'), {
+      group: 'g',
+      version: 1,
+      from: 'docker',
+      to: 'sagemaker',
+    });
   });
 
   it('is no move for a first version, within the router (local and docker), or within SageMaker', () => {
@@ -86,11 +91,13 @@ describe('moving a live group between platforms', () => {
   it('refuses SageMaker → router, saying what to do instead', () => {
     assert.throws(
       () => moveOf([variant('s', 1, 'current', 'sagemaker')], 's', 'g', 'local'),
-      (err: MlpError) => err.code === 'check_failed' && /v1 of s\/g serves on SageMaker: moving a live group from SageMaker .* set deployment.backend: sagemaker again/.test(err.message),
+      (err: MlpError) =>
+        err.code === 'check_failed' &&
+        /v1 of s\/g serves on SageMaker: moving a live group from SageMaker .* set deployment.backend: sagemaker again/.test(err.message),
     );
   });
 
-  it('starts the candidate on SageMaker while the current version, its capture and replay\'s calls to it stay on the router', async () => {
+  it("starts the candidate on SageMaker while the current version, its capture and replay's calls to it stay on the router", async () => {
     const live = [variant('s', 1, 'current', 'local')];
     const t = setUp({ s: 'sagemaker' }, live);
     const captureAsked: string[] = [];
@@ -120,7 +127,10 @@ describe('moving a live group between platforms', () => {
 
   it('refuses the candidate of a group live on SageMaker whose pipeline now says local, before any platform is asked', async () => {
     const t = setUp({ s: 'local' }, [variant('s', 1, 'current', 'sagemaker')]);
-    await assert.rejects(t.platform.startCandidate('s', 'g', 2), /moving a live group from SageMaker to mlpd's router \(deployment.backend: local\) is not available/);
+    await assert.rejects(
+      t.platform.startCandidate('s', 'g', 2),
+      /moving a live group from SageMaker to mlpd's router \(deployment.backend: local\) is not available/,
+    );
     assert.deepEqual([...t.local.asked, ...t.sagemaker.asked], []);
   });
 });

@@ -61,4 +61,5 @@ export function captured(n: number, extra: Partial<CapturedRequest> = {}): Captu
 }
 
 /** Requests {"x": 1} .. {"x": n}. */
-export const requestsUpTo = (n: number, extra?: Parameters<typeof captured>[1]) => Array.from({ length: n }, (_, i) => captured(i + 1, extra));
+export const requestsUpTo = (n: number, extra?: Parameters<typeof captured>[1]) =>
+  Array.from({ length: n }, (_, i) => captured(i + 1, extra));

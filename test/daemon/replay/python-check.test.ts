@@ -122,10 +122,19 @@ describe('python checks', () => {
       outcome: 'ok',
       retry: null,
     });
-    assert.deepEqual(o.current, { status: 200, body: { y: 1, label: 'high' }, encoding: 'json', contentType: 'application/json', error: null });
+    assert.deepEqual(o.current, {
+      status: 200,
+      body: { y: 1, label: 'high' },
+      encoding: 'json',
+      contentType: 'application/json',
+      error: null,
+    });
     assert.equal(o.latency_is_number, true);
     assert.deepEqual(o.outcomes, ['ok', 'regression']);
-    const r = o.regression as { candidate: { status: number; body: unknown }; retry: { candidate: { status: number }; current: { status: number } } };
+    const r = o.regression as {
+      candidate: { status: number; body: unknown };
+      retry: { candidate: { status: number }; current: { status: number } };
+    };
     assert.equal(r.candidate.status, 500);
     assert.deepEqual([r.retry.candidate.status, r.retry.current.status], [500, 200]);
   });
@@ -180,7 +189,10 @@ describe('python checks', () => {
   it('says what is missing: the function, the file, the interpreter', async () => {
     const fn = await judge('checks/replay.py:nope');
     assert.equal(fn.passed, false);
-    assert.equal(fn.detail, 'checks/replay.py has no function nope (it has: all_fine, boom, no_negative, noisy, odd_answer, passed_as_number, passed_as_text, passed_by_numpy, passed_missing_value, returns_false, says_why, scale, shape, slow)');
+    assert.equal(
+      fn.detail,
+      'checks/replay.py has no function nope (it has: all_fine, boom, no_negative, noisy, odd_answer, passed_as_number, passed_as_text, passed_by_numpy, passed_missing_value, returns_false, says_why, scale, shape, slow)',
+    );
     const file = await judge('checks/missing.py:f');
     assert.equal(file.detail, `checks/missing.py: no such file in ${dir}`);
     const python = await judge('checks/replay.py:all_fine', { python: join(dir, 'no-such-python') });
@@ -198,7 +210,10 @@ describe('python checks', () => {
   it('fails a dict whose "passed" is not a boolean, saying what it returned', async () => {
     const text = await judge('checks/replay.py:passed_as_text');
     assert.equal(text.passed, false);
-    assert.equal(text.detail, 'checks/replay.py:passed_as_text returned {"passed": "false", "reason": "3 predictions are negative"}: "passed" must be true or false');
+    assert.equal(
+      text.detail,
+      'checks/replay.py:passed_as_text returned {"passed": "false", "reason": "3 predictions are negative"}: "passed" must be true or false',
+    );
     const number = await judge('checks/replay.py:passed_as_number');
     assert.equal(number.passed, false);
     assert.equal(number.detail, 'checks/replay.py:passed_as_number returned {"passed": 1}: "passed" must be true or false');

@@ -87,7 +87,10 @@ describe('the built-in rule', () => {
     assert.equal(s.candidate.body, JSON.stringify({ error: `cannot score x=${n}` }));
     assert.equal(s.retry.candidate.status, 500);
     assert.equal(s.retry.current?.status, 200);
-    assert.equal(report.reason, `${failing} of 500 requests that worked on v1 fail on v2 (first: HTTP 500 {"error":"cannot score x=${n}"})`);
+    assert.equal(
+      report.reason,
+      `${failing} of 500 requests that worked on v1 fail on v2 (first: HTTP 500 {"error":"cannot score x=${n}"})`,
+    );
     // Each failure was sent a second time to both.
     assert.equal((await bad.stats()).invocations, 500 + failing);
   });
@@ -134,7 +137,10 @@ describe('the built-in rule', () => {
     const report = await replay(v1, slow, { requests: requestsUpTo(2), timeoutMs: 300 });
     assert.equal(report.regressions.count, 1);
     const s = report.regressions.samples[0]!;
-    assert.deepEqual([s.candidate.status, s.candidate.error, s.retry.candidate.error], [null, 'timeout after 300 ms', 'timeout after 300 ms']);
+    assert.deepEqual(
+      [s.candidate.status, s.candidate.error, s.retry.candidate.error],
+      [null, 'timeout after 300 ms', 'timeout after 300 ms'],
+    );
     assert.ok(s.candidate.latencyMs >= 290, `latency ${s.candidate.latencyMs}`);
     assert.match(report.reason, /^1 of 2 requests that worked on v1 fail on v2 \(first: timeout after 300 ms\)$/);
   });
@@ -144,7 +150,10 @@ describe('the built-in rule', () => {
     await gone.stop();
     const report = await replay(v1, gone, { requests: requestsUpTo(5) });
     assert.equal(report.regressions.count, 5);
-    assert.match(report.regressions.samples[0]!.candidate.error ?? '', /connection refused by 127\.0\.0\.1:\d+ \(is the model server running\?\)/);
+    assert.match(
+      report.regressions.samples[0]!.candidate.error ?? '',
+      /connection refused by 127\.0\.0\.1:\d+ \(is the model server running\?\)/,
+    );
     assert.equal(report.latency.candidate, null, 'instant connection failures are not latencies');
   });
 
@@ -275,7 +284,10 @@ describe('output checks', () => {
     assert.deepEqual(
       report.checks.map((c) => [c.passed, c.detail]),
       [
-        [false, "no numbers at $.label in the current model's answers (20 values there are not numbers: for categories use metric jensen_shannon)"],
+        [
+          false,
+          "no numbers at $.label in the current model's answers (20 values there are not numbers: for categories use metric jensen_shannon)",
+        ],
         [false, "no numbers at $.nothing in the current model's answers"],
         [false, "JSONPath '$..y': recursive descent '..' is not supported at character 2 (supported: $.a.b, $.a[0], $.a[*], $['a b'])"],
       ],

@@ -1,7 +1,14 @@
 /** How a replay report words its verdict and shows bodies. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bodyPreview, PREVIEW_BYTES, quantileLabel, verdictOf, type CheckResult, type RegressionSample } from '../../../daemon/replay/report.js';
+import {
+  bodyPreview,
+  PREVIEW_BYTES,
+  quantileLabel,
+  verdictOf,
+  type CheckResult,
+  type RegressionSample,
+} from '../../../daemon/replay/report.js';
 
 const sample: RegressionSample = {
   inferenceId: 'req-7',
@@ -10,10 +17,23 @@ const sample: RegressionSample = {
   capturedStatus: 200,
   current: { status: 200, body: '{"y":7}', latencyMs: 1 },
   candidate: { status: 500, body: '{"error":"cannot score x=7"}', latencyMs: 1 },
-  retry: { current: { status: 200, body: '{"y":7}', latencyMs: 1 }, candidate: { status: 500, body: '{"error":"cannot score x=7"}', latencyMs: 1 } },
+  retry: {
+    current: { status: 200, body: '{"y":7}', latencyMs: 1 },
+    candidate: { status: 500, body: '{"error":"cannot score x=7"}', latencyMs: 1 },
+  },
 };
 const names = { current: 'v2', candidate: 'v3' };
-const base = { sent: 10_000, comparable: 10_000, regressions: 0, flaky: 0, firstRegression: null, checks: [], cancelled: false, names, baseline: 'current' as const };
+const base = {
+  sent: 10_000,
+  comparable: 10_000,
+  regressions: 0,
+  flaky: 0,
+  firstRegression: null,
+  checks: [],
+  cancelled: false,
+  names,
+  baseline: 'current' as const,
+};
 
 describe('verdict', () => {
   it('names the regressions, their share and the first failure', () => {
@@ -24,9 +44,31 @@ describe('verdict', () => {
 
   it('names each failed check with the first line of its detail; skipped checks do not fail', () => {
     const checks: CheckResult[] = [
-      { kind: 'latency', rule: 'p99 latency ≤ 1.5 × current', observed: 90, threshold: 60, passed: false, detail: 'candidate p99 90 ms, current p99 40 ms' },
-      { kind: 'python', rule: 'python checks/x.py:f', observed: null, threshold: null, passed: false, detail: 'checks/x.py:f raised ValueError: boom\nTraceback ...' },
-      { kind: 'max_abs_diff', rule: '|candidate − current| at $.y ≤ 1', observed: null, threshold: 1, passed: true, skipped: true, detail: 'no current model' },
+      {
+        kind: 'latency',
+        rule: 'p99 latency ≤ 1.5 × current',
+        observed: 90,
+        threshold: 60,
+        passed: false,
+        detail: 'candidate p99 90 ms, current p99 40 ms',
+      },
+      {
+        kind: 'python',
+        rule: 'python checks/x.py:f',
+        observed: null,
+        threshold: null,
+        passed: false,
+        detail: 'checks/x.py:f raised ValueError: boom\nTraceback ...',
+      },
+      {
+        kind: 'max_abs_diff',
+        rule: '|candidate − current| at $.y ≤ 1',
+        observed: null,
+        threshold: 1,
+        passed: true,
+        skipped: true,
+        detail: 'no current model',
+      },
     ];
     const v = verdictOf({ ...base, checks });
     assert.equal(v.verdict, 'fail');
@@ -46,7 +88,10 @@ describe('verdict', () => {
   });
 
   it('gives no verdict on a cancelled replay', () => {
-    assert.deepEqual(verdictOf({ ...base, sent: 120, cancelled: true }), { verdict: 'fail', reason: 'replay cancelled after 120 requests; no verdict' });
+    assert.deepEqual(verdictOf({ ...base, sent: 120, cancelled: true }), {
+      verdict: 'fail',
+      reason: 'replay cancelled after 120 requests; no verdict',
+    });
   });
 });
 

@@ -24,7 +24,19 @@ function group(name: string, status: GroupResult['status'], version: number | nu
     group: name,
     status,
     reason: status === 'succeeded' ? null : 'exit 1',
-    version: version === null ? null : { pipeline: 'forecast', group: name, version, runId: run.id, gitCommit: null, artifactUri: 'file:///m', metrics: null, createdAt: 1 },
+    version:
+      version === null
+        ? null
+        : {
+            pipeline: 'forecast',
+            group: name,
+            version,
+            runId: run.id,
+            gitCommit: null,
+            artifactUri: 'file:///m',
+            metrics: null,
+            createdAt: 1,
+          },
   };
 }
 
@@ -48,14 +60,31 @@ function setUp(refusal?: Error) {
 describe('rolling out what a run trained', () => {
   it('rolls out the version of every group of a run that succeeded', () => {
     const { onFinished, started } = setUp();
-    const result: RunResult = { status: 'succeeded', reason: null, groups: [group('amsterdam', 'succeeded', 3), group('berlin', 'succeeded', 7)] };
+    const result: RunResult = {
+      status: 'succeeded',
+      reason: null,
+      groups: [group('amsterdam', 'succeeded', 3), group('berlin', 'succeeded', 7)],
+    };
     onFinished(run, result);
-    assert.deepEqual(started, [{ pipeline: 'forecast', runId: 'r-01', groups: [{ group: 'amsterdam', version: 3 }, { group: 'berlin', version: 7 }] }]);
+    assert.deepEqual(started, [
+      {
+        pipeline: 'forecast',
+        runId: 'r-01',
+        groups: [
+          { group: 'amsterdam', version: 3 },
+          { group: 'berlin', version: 7 },
+        ],
+      },
+    ]);
   });
 
   it('rolls out nothing when a group failed, even though others trained', () => {
     const { onFinished, started } = setUp();
-    onFinished(run, { status: 'failed', reason: 'berlin failed', groups: [group('amsterdam', 'succeeded', 3), group('berlin', 'failed', null)] });
+    onFinished(run, {
+      status: 'failed',
+      reason: 'berlin failed',
+      groups: [group('amsterdam', 'succeeded', 3), group('berlin', 'failed', null)],
+    });
     onFinished(run, { status: 'cancelled', reason: 'cancelled', groups: [group('amsterdam', 'succeeded', 3)] });
     assert.deepEqual(started, []);
   });

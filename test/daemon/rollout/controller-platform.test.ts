@@ -19,7 +19,15 @@ import { eventually } from '../../helpers/daemon.js';
 import { freshStore, withVersions } from '../store/helpers.js';
 import { createFakePlatform } from './fake-platform.js';
 
-const POLICY: RolloutPolicy = { strategy: 'gradual', initialTraffic: 0, stepPercent: 50, stepIntervalMs: 300, errorRateAbove: 0.05, minRequests: 5, latencyP99AboveMs: null };
+const POLICY: RolloutPolicy = {
+  strategy: 'gradual',
+  initialTraffic: 0,
+  stepPercent: 50,
+  stepIntervalMs: 300,
+  errorRateAbove: 0.05,
+  minRequests: 5,
+  latencyP99AboveMs: null,
+};
 const SLOW = { ...POLICY, stepIntervalMs: 600_000 };
 
 /** Pipeline `p`, group `g`: v1 serves at 100%, v2 was just trained. */
@@ -51,7 +59,8 @@ function setUp(policy: RolloutPolicy) {
     return c;
   };
   const rollout = (id: number) => store.rollouts.get(id)!;
-  const inPhase = (id: number, phase: Rollout['phase']) => eventually(() => (rollout(id).phase === phase ? rollout(id) : undefined), 10_000, `phase ${phase} (now ${rollout(id).phase})`);
+  const inPhase = (id: number, phase: Rollout['phase']) =>
+    eventually(() => (rollout(id).phase === phase ? rollout(id) : undefined), 10_000, `phase ${phase} (now ${rollout(id).phase})`);
   const decisions = (id: number) => store.decisions.list(id);
   const close = async () => {
     for (const c of controllers) await c.close();
@@ -85,7 +94,10 @@ describe('the rollout controller on a serving platform', () => {
       const { id } = await t.controller().start('p', null, [{ group: 'g', version: 2 }]);
       await t.inPhase(id, 'promoted');
       const live = t.decisions(id).find((d) => d.rule === 'candidates_live')!;
-      assert.match(live.reason, /answers \/ping at 0% traffic; moving g from local to sagemaker: v1 brought up on endpoint mlp-p-g-12345678$/);
+      assert.match(
+        live.reason,
+        /answers \/ping at 0% traffic; moving g from local to sagemaker: v1 brought up on endpoint mlp-p-g-12345678$/,
+      );
     } finally {
       await t.close();
     }
@@ -110,7 +122,7 @@ describe('the rollout controller on a serving platform', () => {
     }
   });
 
-  it('fails the rollout with the platform\'s error when it cannot set a weight, and takes the candidate out', async () => {
+  it("fails the rollout with the platform's error when it cannot set a weight, and takes the candidate out", async () => {
     const t = setUp(SLOW);
     try {
       t.fake.fail('setCandidateWeight', Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
@@ -118,7 +130,10 @@ describe('the rollout controller on a serving platform', () => {
       const done = await t.inPhase(id, 'failed');
       assert.equal(done.reason, 'set_weight failed: ThrottlingException: Rate exceeded');
       const last = t.decisions(id).at(-1)!;
-      assert.deepEqual([last.rule, last.verdict, last.reason], ['machinery', 'fail', 'set_weight failed: ThrottlingException: Rate exceeded']);
+      assert.deepEqual(
+        [last.rule, last.verdict, last.reason],
+        ['machinery', 'fail', 'set_weight failed: ThrottlingException: Rate exceeded'],
+      );
       assert.deepEqual(t.fake.asked, ['start g v2', 'weight 50', 'retire']);
       assert.equal(t.fake.served('p', 'g'), 'v1 100');
     } finally {
@@ -126,14 +141,17 @@ describe('the rollout controller on a serving platform', () => {
     }
   });
 
-  it('blocks at deploying with the platform\'s reason when the candidate does not start', async () => {
+  it("blocks at deploying with the platform's reason when the candidate does not start", async () => {
     const t = setUp(SLOW);
     try {
       t.fake.fail('startCandidate', new MlpError('check_failed', 'v2 of p/g did not start: exited with code 1'));
       const { id } = await t.controller().start('p', null, [{ group: 'g', version: 2 }]);
       const done = await t.inPhase(id, 'blocked');
       assert.equal(done.reason, 'v2 of p/g did not start: exited with code 1');
-      assert.deepEqual(t.decisions(id).map((d) => `${d.phase} ${d.rule} ${d.verdict}`), ['deploying candidates_live block']);
+      assert.deepEqual(
+        t.decisions(id).map((d) => `${d.phase} ${d.rule} ${d.verdict}`),
+        ['deploying candidates_live block'],
+      );
       assert.deepEqual(t.gatesRun, []);
       assert.deepEqual(t.fake.asked, ['start g v2', 'retire']);
     } finally {
@@ -161,7 +179,10 @@ describe('the rollout controller on a serving platform', () => {
       t.fake.finishStarts();
       await t.inPhase(id, 'promoted');
       assert.deepEqual(
-        t.decisions(id).slice(-3).map((d) => `${d.rule} ${d.verdict}`),
+        t
+          .decisions(id)
+          .slice(-3)
+          .map((d) => `${d.rule} ${d.verdict}`),
         ['restart hold', 'candidates_live resume', 'step promote'],
       );
       assert.deepEqual(t.fake.asked, ['weight 50', 'start g v2', 'promote']);
@@ -171,13 +192,17 @@ describe('the rollout controller on a serving platform', () => {
     }
   });
 
-  it('stops the shift\'s clock while the platform says a candidate is down, and goes on once it is back', async () => {
+  it("stops the shift's clock while the platform says a candidate is down, and goes on once it is back", async () => {
     const t = setUp(SLOW);
     try {
       const { id } = await t.controller().start('p', null, [{ group: 'g', version: 2 }]);
       await t.inPhase(id, 'shifting');
       t.fake.down('v2 of p/g is not live (starting: exited with code 1)');
-      const hold = await eventually(() => t.decisions(id).find((d) => d.rule === 'candidates_live' && d.verdict === 'hold'), 10_000, 'the hold');
+      const hold = await eventually(
+        () => t.decisions(id).find((d) => d.rule === 'candidates_live' && d.verdict === 'hold'),
+        10_000,
+        'the hold',
+      );
       assert.match(hold.reason, /^v2 of p\/g is not live \(starting: exited with code 1\): the step at 50% stands still/);
       await eventually(() => (t.fake.asked.includes('back') ? true : undefined), 10_000, 'the controller to wait for the candidate');
 
@@ -210,7 +235,12 @@ describe('the rollout controller on a serving platform', () => {
   it('fails (not blocks) a rollout whose serving platform refused, with the error, and retires the candidate', async () => {
     const t = setUp(SLOW);
     try {
-      t.fake.fail('startCandidate', new PlatformFailure('AWS denied UpdateEndpoint: User is not authorized to perform: sagemaker:UpdateEndpoint; check the role and credentials'));
+      t.fake.fail(
+        'startCandidate',
+        new PlatformFailure(
+          'AWS denied UpdateEndpoint: User is not authorized to perform: sagemaker:UpdateEndpoint; check the role and credentials',
+        ),
+      );
       const { id } = await t.controller().start('p', null, [{ group: 'g', version: 2 }]);
       const done = await t.inPhase(id, 'failed');
       assert.match(done.reason!, /AWS denied UpdateEndpoint/);

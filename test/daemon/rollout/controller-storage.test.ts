@@ -24,7 +24,15 @@ const until = async <T>(probe: () => T | undefined, what: string, timeoutMs = 10
   }
 };
 
-const POLICY: RolloutPolicy = { strategy: 'gradual', initialTraffic: 0, stepPercent: 10, stepIntervalMs: 600_000, errorRateAbove: 0.05, minRequests: 5, latencyP99AboveMs: null };
+const POLICY: RolloutPolicy = {
+  strategy: 'gradual',
+  initialTraffic: 0,
+  stepPercent: 10,
+  stepIntervalMs: 600_000,
+  errorRateAbove: 0.05,
+  minRequests: 5,
+  latencyP99AboveMs: null,
+};
 
 describe('a rollback while the database refuses writes', () => {
   it('takes the candidates out of traffic at once and stores the rollback once it can', async () => {

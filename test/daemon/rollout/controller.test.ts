@@ -20,7 +20,15 @@ import { createFakePlatform } from './fake-platform.js';
 
 const MIN = 60_000;
 /** Two steps: 50%, then after ten minutes 100% (promoted). */
-const POLICY: RolloutPolicy = { strategy: 'gradual', initialTraffic: 0, stepPercent: 50, stepIntervalMs: 10 * MIN, errorRateAbove: 0.05, minRequests: 5, latencyP99AboveMs: null };
+const POLICY: RolloutPolicy = {
+  strategy: 'gradual',
+  initialTraffic: 0,
+  stepPercent: 50,
+  stepIntervalMs: 10 * MIN,
+  errorRateAbove: 0.05,
+  minRequests: 5,
+  latencyP99AboveMs: null,
+};
 
 /** A gate the test settles: it passes, fails or throws when told; `signal` says whether the controller stopped it. */
 interface GateRun {
@@ -37,10 +45,18 @@ function createFakeGates(): { runner: GateRunner; runs: GateRun[]; started(gate:
   const runner: GateRunner = {
     run: (gate, r, signal) =>
       new Promise<GateOutcome>((resolve, reject) => {
-        runs.push({ gate, version: r.groups[0]!.candidate, signal, pass: () => resolve({ passed: true, summary: `${gate} passed` }), fail: (summary) => resolve({ passed: false, summary }), throws: reject });
+        runs.push({
+          gate,
+          version: r.groups[0]!.candidate,
+          signal,
+          pass: () => resolve({ passed: true, summary: `${gate} passed` }),
+          fail: (summary) => resolve({ passed: false, summary }),
+          throws: reject,
+        });
       }),
   };
-  const started = (gate: Gate, nth = 1) => eventually(() => runs.filter((x) => x.gate === gate)[nth - 1], 10_000, `run ${nth} of the ${gate} gate`);
+  const started = (gate: Gate, nth = 1) =>
+    eventually(() => runs.filter((x) => x.gate === gate)[nth - 1], 10_000, `run ${nth} of the ${gate} gate`);
   return { runner, runs, started };
 }
 
@@ -59,7 +75,18 @@ function setUp(versions = 2) {
   const controllers: RolloutController[] = [];
   /** A controller, as a daemon start makes one; a second one on the same store is the daemon started again. */
   const controller = (platform: ServingPlatform = fake) => {
-    const c = createRolloutController({ store, storage, log, clock, platform, gates: gates.runner, policyFor: () => POLICY, onChanged: () => undefined, watchEveryMs: 20, observeEveryMs: 20 });
+    const c = createRolloutController({
+      store,
+      storage,
+      log,
+      clock,
+      platform,
+      gates: gates.runner,
+      policyFor: () => POLICY,
+      onChanged: () => undefined,
+      watchEveryMs: 20,
+      observeEveryMs: 20,
+    });
     controllers.push(c);
     return c;
   };
@@ -88,7 +115,7 @@ function setUp(versions = 2) {
 }
 
 describe('the rollout controller', () => {
-  it('fails the rollout with the platform\'s error when the promotion fails, and gives the current version all traffic back', async () => {
+  it("fails the rollout with the platform's error when the promotion fails, and gives the current version all traffic back", async () => {
     const t = setUp();
     try {
       t.fake.fail('promoteCandidates', Object.assign(new Error('endpoint mlp-p-g is in status Failed'), { name: 'ValidationException' }));
@@ -128,7 +155,7 @@ describe('the rollout controller', () => {
       const gate = await t.gates.started('data_checks');
       const newer = await c.start('p', null, [{ group: 'g', version: 3 }]);
 
-      assert.ok(gate.signal.aborted, 'the older rollout\'s gate was stopped');
+      assert.ok(gate.signal.aborted, "the older rollout's gate was stopped");
       const old = t.rollout(older.id);
       assert.equal(old.phase, 'rolled_back');
       assert.equal(old.reason, 'superseded by a newer version: the older candidate is rolled back first');
@@ -146,7 +173,7 @@ describe('the rollout controller', () => {
     }
   });
 
-  it('a rollback during a step\'s wait cancels the wake-up: the step never comes, and the decision carries the clock\'s time', async () => {
+  it("a rollback during a step's wait cancels the wake-up: the step never comes, and the decision carries the clock's time", async () => {
     const t = setUp();
     try {
       const c = t.controller();
@@ -169,7 +196,7 @@ describe('the rollout controller', () => {
     }
   });
 
-  it('a pause during a step\'s wait freezes it: after an hour paused the step comes with the six minutes it had left', async () => {
+  it("a pause during a step's wait freezes it: after an hour paused the step comes with the six minutes it had left", async () => {
     const t = setUp();
     try {
       const c = t.controller();
@@ -214,14 +241,18 @@ describe('the rollout controller', () => {
     }
   });
 
-  it('recovers after a crash mid-shift: the step\'s clock stands still until the candidate is back, then it has the time it had left', async () => {
+  it("recovers after a crash mid-shift: the step's clock stands still until the candidate is back, then it has the time it had left", async () => {
     const t = setUp();
     try {
       const before = t.controller();
       const { id } = await before.start('p', null, [{ group: 'g', version: 2 }]);
       await t.throughGates(id);
       t.clock.advance(4 * MIN);
-      await eventually(() => (t.rollout(id).state.watch?.observedAt === t.clock.now() ? true : undefined), 10_000, 'the watch to save what it observed');
+      await eventually(
+        () => (t.rollout(id).state.watch?.observedAt === t.clock.now() ? true : undefined),
+        10_000,
+        'the watch to save what it observed',
+      );
       await before.close(); // the daemon is gone
       t.clock.advance(30 * MIN);
 
@@ -236,7 +267,11 @@ describe('the rollout controller', () => {
       assert.deepEqual(t.clock.pending(), []);
 
       t.fake.finishStarts();
-      const back = await eventually(() => t.store.decisions.list(id).find((d) => d.verdict === 'resume'), 10_000, 'the candidate to be back');
+      const back = await eventually(
+        () => t.store.decisions.list(id).find((d) => d.verdict === 'resume'),
+        10_000,
+        'the candidate to be back',
+      );
       assert.match(back.reason, /goes on with the 6 min it had left/);
       assert.deepEqual(t.clock.pending(), [t.clock.now() + 6 * MIN]);
       t.clock.advance(6 * MIN);
@@ -251,7 +286,10 @@ describe('the rollout controller', () => {
   it('recovers after a crash mid-promotion: the promotion is carried out again, and decided once', async () => {
     const t = setUp();
     try {
-      const hanging: ServingPlatform = { ...t.fake, promoteCandidates: () => (t.fake.asked.push('promote, never answered'), new Promise<void>(() => undefined)) };
+      const hanging: ServingPlatform = {
+        ...t.fake,
+        promoteCandidates: () => (t.fake.asked.push('promote, never answered'), new Promise<void>(() => undefined)),
+      };
       const before = t.controller(hanging);
       const { id } = await before.start('p', null, [{ group: 'g', version: 2 }]);
       await t.throughGates(id);
@@ -278,7 +316,14 @@ describe('the rollout controller', () => {
       const { id } = await c.start('p', null, [{ group: 'g', version: 2 }]);
       await t.throughGates(id);
       await c.command('p', 'rollback', 'ops');
-      await eventually(() => (t.logged.some((l) => l.includes('retire_candidates failed: Error: docker: container mlp-p-g-v2 is not running')) ? true : undefined), 10_000, 'the failure to be logged');
+      await eventually(
+        () =>
+          t.logged.some((l) => l.includes('retire_candidates failed: Error: docker: container mlp-p-g-v2 is not running'))
+            ? true
+            : undefined,
+        10_000,
+        'the failure to be logged',
+      );
       assert.deepEqual([t.rollout(id).phase, t.rollout(id).candidateWeight], ['rolling_back', 0]);
 
       t.fake.fail('retireCandidates', null);

@@ -141,7 +141,13 @@ export function createFakePlatform(): FakePlatform {
     variantTraffic(pipeline, group, variant): VariantTraffic | null {
       const t = traffic.get(`${key(pipeline, group)}/${variant}`);
       if (!t) return null;
-      const window = { name: 'since start', requests: t.requests, errors: t.errors, errorRate: t.requests ? t.errors / t.requests : 0, p99Ms: null };
+      const window = {
+        name: 'since start',
+        requests: t.requests,
+        errors: t.errors,
+        errorRate: t.requests ? t.errors / t.requests : 0,
+        p99Ms: null,
+      };
       return { total: { ...t }, windows: [window] };
     },
     async close() {},

@@ -22,8 +22,21 @@ import { requestsUpTo, startModel, type TestModel } from '../replay/helpers.js';
 type Rollout = Parameters<typeof step>[0];
 
 const rollout = (groups: string[]): Rollout => ({
-  id: 1, pipeline: 'demand', runId: 'r-1', groups: groups.map((group) => ({ group, candidate: 2, current: 1 })), phase: 'replaying', candidateWeight: 0,
-  stepIndex: 0, phaseStartedAt: 0, pausedFrom: null, state: {}, reason: null, createdAt: 0, updatedAt: 0, finishedAt: null, version: 1,
+  id: 1,
+  pipeline: 'demand',
+  runId: 'r-1',
+  groups: groups.map((group) => ({ group, candidate: 2, current: 1 })),
+  phase: 'replaying',
+  candidateWeight: 0,
+  stepIndex: 0,
+  phaseStartedAt: 0,
+  pausedFrom: null,
+  state: {},
+  reason: null,
+  createdAt: 0,
+  updatedAt: 0,
+  finishedAt: null,
+  version: 1,
 });
 
 describe('the gate runner', () => {
@@ -44,7 +57,12 @@ describe('the gate runner', () => {
   /** A runner for one pipeline whose models are the real servers above; `captured` is each group's capture. */
   const runner = (deployment: NonNullable<PipelineInput['pipeline']['deployment']>, captured: Record<string, CapturedRequest[]>) => {
     const pipeline: InForcePipeline = {
-      name: 'demand', dir, file: join(dir, 'pipeline.yaml'), hash: 'h', loadedAt: 0, problems: [],
+      name: 'demand',
+      dir,
+      file: join(dir, 'pipeline.yaml'),
+      hash: 'h',
+      loadedAt: 0,
+      problems: [],
       config: PipelineFileSchema.parse({ pipeline: { name: 'demand', deployment } }),
     };
     const deps: GateDeps = {
@@ -75,7 +93,10 @@ describe('the gate runner', () => {
     assert.equal(outcome.passed, false);
     const report = replayGateReport.parse(JSON.parse(JSON.stringify(outcome.report)));
     assert.deepEqual(report.paris, { skipped: 'no captured traffic for paris in the last 1 day' });
-    assert.ok(report.london && 'regressions' in report.london && report.london.regressions.count === 4, JSON.stringify(report.london).slice(0, 300));
+    assert.ok(
+      report.london && 'regressions' in report.london && report.london.regressions.count === 4,
+      JSON.stringify(report.london).slice(0, 300),
+    );
     assert.match(outcome.summary, /^london: 4 of 20 requests that worked on v1 fail on v2/);
   });
 
@@ -84,7 +105,12 @@ describe('the gate runner', () => {
     const outcome = await gates.run('replay', rollout(['london', 'paris']), new AbortController().signal);
     assert.deepEqual(
       { passed: outcome.passed, skipped: outcome.skipped, summary: outcome.summary },
-      { passed: true, skipped: true, summary: 'replay skipped: london: no captured traffic for london in the last 30 days; paris: no captured traffic for paris in the last 30 days' },
+      {
+        passed: true,
+        skipped: true,
+        summary:
+          'replay skipped: london: no captured traffic for london in the last 30 days; paris: no captured traffic for paris in the last 30 days',
+      },
     );
     assert.deepEqual(replayGateReport.parse(outcome.report), outcome.report);
   });

@@ -5,21 +5,49 @@ import { step, type RolloutEvent, type RolloutPolicy } from '../../../daemon/rol
 import type { Rollout } from '../../../daemon/rollout/rollout.js';
 
 const policy: RolloutPolicy = {
-  strategy: 'gradual', initialTraffic: 0, stepPercent: 25, stepIntervalMs: 1000, errorRateAbove: 0.05, minRequests: 50, latencyP99AboveMs: null,
-  serverBudgetWaitMs: 60_000, serverBudgetRetryMs: 5_000,
+  strategy: 'gradual',
+  initialTraffic: 0,
+  stepPercent: 25,
+  stepIntervalMs: 1000,
+  errorRateAbove: 0.05,
+  minRequests: 50,
+  latencyP99AboveMs: null,
+  serverBudgetWaitMs: 60_000,
+  serverBudgetRetryMs: 5_000,
 };
 const deploying: Rollout = {
-  id: 1, pipeline: 'p', runId: 'r-1', groups: [{ group: 'london', candidate: 2, current: 1 }], phase: 'deploying', candidateWeight: 0, stepIndex: 0,
-  phaseStartedAt: 0, pausedFrom: null, state: {}, reason: null, createdAt: 0, updatedAt: 0, finishedAt: null, version: 1,
+  id: 1,
+  pipeline: 'p',
+  runId: 'r-1',
+  groups: [{ group: 'london', candidate: 2, current: 1 }],
+  phase: 'deploying',
+  candidateWeight: 0,
+  stepIndex: 0,
+  phaseStartedAt: 0,
+  pausedFrom: null,
+  state: {},
+  reason: null,
+  createdAt: 0,
+  updatedAt: 0,
+  finishedAt: null,
+  version: 1,
 };
-const refused: RolloutEvent = { type: 'over_budget', reason: 'v2 of p/london needs a model server, and 10 of serving.max_servers 10 run', servers: 10, max: 10 };
+const refused: RolloutEvent = {
+  type: 'over_budget',
+  reason: 'v2 of p/london needs a model server, and 10 of serving.max_servers 10 run',
+  servers: 10,
+  max: 10,
+};
 
 describe('rollout and the server budget', () => {
   it('waits for room with one decision, tries again every few seconds, and goes on once the candidates start', () => {
     const first = step(deploying, refused, 1_000, policy);
     assert.equal(first.next.phase, 'deploying');
     assert.deepEqual(first.next.state.awaitingBudget, { since: 1_000 });
-    assert.deepEqual(first.decisions.map((d) => [d.rule, d.verdict, d.observed, d.threshold]), [['server_budget', 'wait', 10, 10]]);
+    assert.deepEqual(
+      first.decisions.map((d) => [d.rule, d.verdict, d.observed, d.threshold]),
+      [['server_budget', 'wait', 10, 10]],
+    );
     assert.match(first.decisions[0]!.reason, /10 of serving.max_servers 10 run: waiting for room \(at most 60 s/);
     assert.match(first.next.reason!, /waiting for room/);
     assert.equal(first.wakeAt, 6_000);
@@ -40,7 +68,10 @@ describe('rollout and the server budget', () => {
   it('blocks once it has waited serving.budget_wait_minutes, retiring the candidates it did start', () => {
     const waiting = step(deploying, refused, 1_000, policy).next;
     const blocked = step(waiting, refused, 61_000, policy);
-    assert.deepEqual(blocked.decisions.map((d) => [d.rule, d.verdict]), [['server_budget', 'block']]);
+    assert.deepEqual(
+      blocked.decisions.map((d) => [d.rule, d.verdict]),
+      [['server_budget', 'block']],
+    );
     assert.match(blocked.decisions[0]!.reason, /no room after waiting 60 s.*raise serving.max_servers or retire models/);
     assert.deepEqual(blocked.effects, [{ type: 'retire_candidates' }]);
     assert.deepEqual(blocked.next.state.ending?.phase, 'blocked');

@@ -1,10 +1,25 @@
 /** The rollout state machine on its own: events in, state, effects and decisions out. No I/O. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { nextStepOf, step, type GateOutcome, type RolloutEvent, type RolloutPolicy, type StepResult } from '../../../daemon/rollout/machine.js';
+import {
+  nextStepOf,
+  step,
+  type GateOutcome,
+  type RolloutEvent,
+  type RolloutPolicy,
+  type StepResult,
+} from '../../../daemon/rollout/machine.js';
 import type { Rollout } from '../../../daemon/rollout/rollout.js';
 
-const policy: RolloutPolicy = { strategy: 'gradual', initialTraffic: 0, stepPercent: 25, stepIntervalMs: 1000, errorRateAbove: 0.05, minRequests: 50, latencyP99AboveMs: 800 };
+const policy: RolloutPolicy = {
+  strategy: 'gradual',
+  initialTraffic: 0,
+  stepPercent: 25,
+  stepIntervalMs: 1000,
+  errorRateAbove: 0.05,
+  minRequests: 50,
+  latencyP99AboveMs: 800,
+};
 
 function rollout(patch: Partial<Rollout> = {}): Rollout {
   return {
@@ -51,8 +66,14 @@ describe('rollout state machine', () => {
       [{ type: 'tick' }, 3040],
       [{ type: 'promoted' }, 3050],
     ]);
-    assert.deepEqual(results.map((r) => r.next.phase), ['checking_data', 'integration_testing', 'replaying', 'shifting', 'shifting', 'shifting', 'shifting', 'promoted']);
-    assert.deepEqual(results.map((r) => r.next.candidateWeight), [0, 0, 0, 25, 50, 75, 100, 100]);
+    assert.deepEqual(
+      results.map((r) => r.next.phase),
+      ['checking_data', 'integration_testing', 'replaying', 'shifting', 'shifting', 'shifting', 'shifting', 'promoted'],
+    );
+    assert.deepEqual(
+      results.map((r) => r.next.candidateWeight),
+      [0, 0, 0, 25, 50, 75, 100, 100],
+    );
     assert.deepEqual(results[0]!.effects, [{ type: 'run_gate', gate: 'data_checks' }]);
     assert.deepEqual(results[3]!.effects, [{ type: 'set_weight', weight: 25 }]);
     assert.equal(results[3]!.wakeAt, 1040);
@@ -77,7 +98,10 @@ describe('rollout state machine', () => {
     const ticks = Array.from({ length: 7 }, (_, i): [RolloutEvent, number] => [{ type: 'tick' }, (i + 1) * 1000]);
     const results = run(shifting, [...ticks, [{ type: 'promoted' }, 7010]], fractional);
     assert.equal(shifting.candidateWeight, 12.5);
-    assert.deepEqual(results.map((r) => r.next.candidateWeight), [25, 37.5, 50, 62.5, 75, 87.5, 100, 100]);
+    assert.deepEqual(
+      results.map((r) => r.next.candidateWeight),
+      [25, 37.5, 50, 62.5, 75, 87.5, 100, 100],
+    );
     assert.deepEqual(results[0]!.effects, [{ type: 'set_weight', weight: 25 }]);
     assert.equal(results.at(-1)!.next.phase, 'promoted');
     assert.match(results[0]!.decisions[0]!.reason, /traffic 12\.5% → 25%$/);
@@ -103,13 +127,32 @@ describe('rollout state machine', () => {
 
   it('blocks on a failed gate, before any live traffic, and retires the candidate first', () => {
     const [gate, retired] = run(rollout({ phase: 'replaying' }), [
-      [{ type: 'gate_done', gate: 'replay', outcome: { passed: false, summary: '3 of 100 requests that worked on v1 fail on v2', observed: { regressions: 3 }, threshold: { regressions: 0 }, sample: { requests: 100 } } }, 5],
+      [
+        {
+          type: 'gate_done',
+          gate: 'replay',
+          outcome: {
+            passed: false,
+            summary: '3 of 100 requests that worked on v1 fail on v2',
+            observed: { regressions: 3 },
+            threshold: { regressions: 0 },
+            sample: { requests: 100 },
+          },
+        },
+        5,
+      ],
       [{ type: 'retired' }, 6],
     ]);
     assert.equal(gate!.next.phase, 'replaying');
     assert.deepEqual(gate!.effects, [{ type: 'retire_candidates' }]);
     assert.deepEqual(gate!.decisions[0], {
-      phase: 'replaying', rule: 'replay', observed: { regressions: 3 }, threshold: { regressions: 0 }, sample: { requests: 100 }, verdict: 'block', reason: '3 of 100 requests that worked on v1 fail on v2',
+      phase: 'replaying',
+      rule: 'replay',
+      observed: { regressions: 3 },
+      threshold: { regressions: 0 },
+      sample: { requests: 100 },
+      verdict: 'block',
+      reason: '3 of 100 requests that worked on v1 fail on v2',
     });
     assert.equal(retired!.next.phase, 'blocked');
     assert.equal(retired!.next.candidateWeight, 0);
@@ -118,21 +161,48 @@ describe('rollout state machine', () => {
 
   it('rolls back as soon as the error rate is above the threshold, with the figures, not before min_requests', () => {
     const shifting = rollout({ phase: 'shifting', candidateWeight: 25, state: { stepStartedAt: 0 } });
-    const few = step(shifting, { type: 'watch', sample: { group: 'london', window: '60s', requests: 49, errors: 49, errorRate: 1, p99Ms: 5 } }, 10, policy);
+    const few = step(
+      shifting,
+      { type: 'watch', sample: { group: 'london', window: '60s', requests: 49, errors: 49, errorRate: 1, p99Ms: 5 } },
+      10,
+      policy,
+    );
     assert.equal(few.next, shifting);
-    const bad = step(shifting, { type: 'watch', sample: { group: 'london', window: 'last 1000', requests: 60, errors: 6, errorRate: 0.1, p99Ms: 5 } }, 10, policy);
+    const bad = step(
+      shifting,
+      { type: 'watch', sample: { group: 'london', window: 'last 1000', requests: 60, errors: 6, errorRate: 0.1, p99Ms: 5 } },
+      10,
+      policy,
+    );
     assert.equal(bad.next.phase, 'rolling_back');
     assert.deepEqual(bad.effects, [{ type: 'retire_candidates' }]);
     assert.deepEqual(
-      { rule: bad.decisions[0]!.rule, observed: bad.decisions[0]!.observed, threshold: bad.decisions[0]!.threshold, sample: bad.decisions[0]!.sample, verdict: bad.decisions[0]!.verdict },
-      { rule: 'error_rate', observed: 0.1, threshold: 0.05, sample: { group: 'london', window: 'last 1000', requests: 60, errors: 6 }, verdict: 'rollback' },
+      {
+        rule: bad.decisions[0]!.rule,
+        observed: bad.decisions[0]!.observed,
+        threshold: bad.decisions[0]!.threshold,
+        sample: bad.decisions[0]!.sample,
+        verdict: bad.decisions[0]!.verdict,
+      },
+      {
+        rule: 'error_rate',
+        observed: 0.1,
+        threshold: 0.05,
+        sample: { group: 'london', window: 'last 1000', requests: 60, errors: 6 },
+        verdict: 'rollback',
+      },
     );
     assert.match(bad.decisions[0]!.reason, /error rate 10% on london \(6 of the 60 requests of the last 1000 window\) is above 5%/);
     assert.equal(bad.next.candidateWeight, 0, 'the weight shows 0 as soon as the rollback starts');
     const done = step(bad.next, { type: 'retired' }, 20, policy);
     assert.equal(done.next.phase, 'rolled_back');
     assert.equal(done.next.candidateWeight, 0);
-    const slow = step(shifting, { type: 'watch', sample: { group: 'london', window: '60s', requests: 60, errors: 0, errorRate: 0, p99Ms: 900 } }, 10, policy);
+    const slow = step(
+      shifting,
+      { type: 'watch', sample: { group: 'london', window: '60s', requests: 60, errors: 0, errorRate: 0, p99Ms: 900 } },
+      10,
+      policy,
+    );
     assert.equal(slow.decisions[0]!.rule, 'latency_p99');
   });
 
@@ -178,7 +248,10 @@ describe('rollout state machine', () => {
     assert.equal(rolledBack.next.phase, 'rolling_back');
     assert.equal(rolledBack.next.candidateWeight, 0);
     assert.match(step(rollout(), { type: 'command', command: 'promote', actor: 'ops' }, 1, policy).rejected!, /not live yet/);
-    assert.match(step(rollout({ phase: 'promoted' }), { type: 'command', command: 'rollback', actor: 'ops' }, 1, policy).rejected!, /already promoted/);
+    assert.match(
+      step(rollout({ phase: 'promoted' }), { type: 'command', command: 'rollback', actor: 'ops' }, 1, policy).rejected!,
+      /already promoted/,
+    );
     assert.match(step(shifting, { type: 'command', command: 'resume', actor: 'ops' }, 1, policy).rejected!, /only a paused rollout/);
   });
 
@@ -190,15 +263,23 @@ describe('rollout state machine', () => {
   });
 
   it('goes all at once when the strategy says so', () => {
-    const res = step(rollout({ phase: 'replaying' }), { type: 'gate_done', gate: 'replay', outcome: pass() }, 1, { ...policy, strategy: 'all_at_once' });
+    const res = step(rollout({ phase: 'replaying' }), { type: 'gate_done', gate: 'replay', outcome: pass() }, 1, {
+      ...policy,
+      strategy: 'all_at_once',
+    });
     assert.deepEqual(res.effects, [{ type: 'promote' }]);
   });
 
   it('tells a restarted daemon what to re-apply in each phase', () => {
     const restart = (r: Rollout) => step(r, { type: 'restarted' }, 0, policy).effects;
     assert.deepEqual(restart(rollout()), [{ type: 'start_candidates' }]);
-    assert.deepEqual(restart(rollout({ phase: 'shifting', candidateWeight: 75, state: { stepStartedAt: 0 } })), [{ type: 'set_weight', weight: 75 }, { type: 'start_candidates' }]);
-    assert.deepEqual(restart(rollout({ phase: 'rolling_back', state: { ending: { phase: 'rolled_back', reason: 'x' } } })), [{ type: 'retire_candidates' }]);
+    assert.deepEqual(restart(rollout({ phase: 'shifting', candidateWeight: 75, state: { stepStartedAt: 0 } })), [
+      { type: 'set_weight', weight: 75 },
+      { type: 'start_candidates' },
+    ]);
+    assert.deepEqual(restart(rollout({ phase: 'rolling_back', state: { ending: { phase: 'rolled_back', reason: 'x' } } })), [
+      { type: 'retire_candidates' },
+    ]);
     assert.deepEqual(restart(rollout({ phase: 'shifting', state: { ending: { phase: 'promoted', reason: 'x' } } })), [{ type: 'promote' }]);
     assert.deepEqual(restart(rollout({ phase: 'paused', pausedFrom: 'deploying' })), [], 'resume starts the candidates');
   });
@@ -209,23 +290,42 @@ describe('rollout state machine', () => {
       [{ type: 'candidates_live' }, 2100],
       [{ type: 'gate_done', gate: 'replay', outcome: pass('0 of 60 regress') }, 2500],
     ]);
-    assert.deepEqual(restarted!.effects, [{ type: 'set_weight', weight: 0 }, { type: 'start_candidates' }], 'no gate before the servers are back');
-    assert.deepEqual(restarted!.decisions.map((d) => `${d.rule}:${d.verdict}`), ['restart:hold']);
-    assert.match(restarted!.decisions[0]!.reason, /restarted during replaying: the replay gate runs again from the start once v2 of london and the current version answer \/ping/);
+    assert.deepEqual(
+      restarted!.effects,
+      [{ type: 'set_weight', weight: 0 }, { type: 'start_candidates' }],
+      'no gate before the servers are back',
+    );
+    assert.deepEqual(
+      restarted!.decisions.map((d) => `${d.rule}:${d.verdict}`),
+      ['restart:hold'],
+    );
+    assert.match(
+      restarted!.decisions[0]!.reason,
+      /restarted during replaying: the replay gate runs again from the start once v2 of london and the current version answer \/ping/,
+    );
     assert.deepEqual(live!.effects, [{ type: 'run_gate', gate: 'replay' }]);
-    assert.deepEqual(live!.decisions.map((d) => `${d.rule}:${d.verdict}`), ['candidates_live:resume']);
+    assert.deepEqual(
+      live!.decisions.map((d) => `${d.rule}:${d.verdict}`),
+      ['candidates_live:resume'],
+    );
     assert.equal(replayed!.next.phase, 'shifting');
     assert.equal(step(live!.next, { type: 'candidates_live' }, 2200, policy).effects.length, 0, 'a second report runs nothing twice');
   });
 
   it('blocks with the true reason when a candidate does not come back after a restart, and rolls back when traffic had moved', () => {
     const why = 'the model server did not answer GET /ping with 200 within 60s (serve.startup_timeout_seconds)';
-    const gate = run(rollout({ phase: 'integration_testing' }), [[{ type: 'restarted' }, 1], [{ type: 'candidates_failed', reason: why }, 2]])[1]!;
+    const gate = run(rollout({ phase: 'integration_testing' }), [
+      [{ type: 'restarted' }, 1],
+      [{ type: 'candidates_failed', reason: why }, 2],
+    ])[1]!;
     assert.equal(gate.decisions[0]!.verdict, 'block');
     assert.equal(gate.decisions[0]!.reason, `the daemon restarted and a candidate did not come back: ${why}`);
     assert.deepEqual(gate.effects, [{ type: 'retire_candidates' }]);
     assert.equal(step(gate.next, { type: 'retired' }, 3, policy).next.phase, 'blocked');
-    const shift = run(rollout({ phase: 'shifting', candidateWeight: 50, state: { stepStartedAt: 0 } }), [[{ type: 'restarted' }, 1], [{ type: 'candidates_failed', reason: why }, 2]])[1]!;
+    const shift = run(rollout({ phase: 'shifting', candidateWeight: 50, state: { stepStartedAt: 0 } }), [
+      [{ type: 'restarted' }, 1],
+      [{ type: 'candidates_failed', reason: why }, 2],
+    ])[1]!;
     assert.equal(shift.next.phase, 'rolling_back');
     assert.equal(shift.next.candidateWeight, 0);
     assert.equal(shift.decisions[0]!.verdict, 'rollback');
@@ -235,7 +335,11 @@ describe('rollout state machine', () => {
     const slow = { ...policy, stepIntervalMs: 20_000 };
     // At 25% since t=0; the watch reported at 1 s .. 4 s; killed at 4.5 s; started again at 34.5 s; live at 36.5 s.
     const results = run(
-      rollout({ phase: 'shifting', candidateWeight: 25, state: { stepStartedAt: 0, watch: { step: 0, observedAt: 0, requests: 0, errors: 0 } } }),
+      rollout({
+        phase: 'shifting',
+        candidateWeight: 25,
+        state: { stepStartedAt: 0, watch: { step: 0, observedAt: 0, requests: 0, errors: 0 } },
+      }),
       [
         [{ type: 'observed', requests: 30, errors: 0 }, 1000],
         [{ type: 'observed', requests: 30, errors: 1 }, 4000],
@@ -262,13 +366,20 @@ describe('rollout state machine', () => {
     assert.equal(due!.next.candidateWeight, 50);
     const d = due!.decisions[0]!;
     assert.deepEqual(d.sample, { watchedMs: 20_000, requests: 560, errors: 3 });
-    assert.equal(d.reason, 'watched 20 s at 25% without a rollback: v2 of london served 560 requests, 3 of them errors (0.54%): traffic 25% → 50%');
+    assert.equal(
+      d.reason,
+      'watched 20 s at 25% without a rollback: v2 of london served 560 requests, 3 of them errors (0.54%): traffic 25% → 50%',
+    );
     assert.deepEqual(due!.next.state.watch, { step: 1, observedAt: 52_500, requests: 0, errors: 0 }, 'the next step counts afresh');
   });
 
-  it('stops the step\'s clock while a candidate\'s server is down during the shift, and rolls back if it never comes back', () => {
+  it("stops the step's clock while a candidate's server is down during the shift, and rolls back if it never comes back", () => {
     const slow = { ...policy, stepIntervalMs: 20_000 };
-    const shifting = rollout({ phase: 'shifting', candidateWeight: 25, state: { stepStartedAt: 0, watch: { step: 0, observedAt: 0, requests: 0, errors: 0 } } });
+    const shifting = rollout({
+      phase: 'shifting',
+      candidateWeight: 25,
+      state: { stepStartedAt: 0, watch: { step: 0, observedAt: 0, requests: 0, errors: 0 } },
+    });
     const why = 'v2 of p/london is not live (starting: the model server exited (signal SIGKILL))';
     const [, down, again, tick, back] = run(
       shifting,
@@ -287,8 +398,16 @@ describe('rollout state machine', () => {
     assert.equal(again!.next, down!.next, 'said once');
     assert.equal(tick!.next.candidateWeight, 25);
     assert.equal(back!.wakeAt, 26_000, '3 s watched, 17 s left from 9 s');
-    assert.match(back!.decisions[0]!.reason, /^v2 of london answers \/ping again: the step at 25% goes on with the 17 s it had left \(not watched for 6 s\)$/);
-    const gaveUp = step(down!.next, { type: 'candidates_failed', reason: 'v2 of p/london did not come back: it exited 5 times (gave up after 5 attempts)' }, 9000, slow);
+    assert.match(
+      back!.decisions[0]!.reason,
+      /^v2 of london answers \/ping again: the step at 25% goes on with the 17 s it had left \(not watched for 6 s\)$/,
+    );
+    const gaveUp = step(
+      down!.next,
+      { type: 'candidates_failed', reason: 'v2 of p/london did not come back: it exited 5 times (gave up after 5 attempts)' },
+      9000,
+      slow,
+    );
     assert.equal(gaveUp.next.phase, 'rolling_back');
     assert.equal(gaveUp.decisions[0]!.reason, 'v2 of p/london did not come back: it exited 5 times (gave up after 5 attempts)');
   });
@@ -296,7 +415,12 @@ describe('rollout state machine', () => {
   it('keeps the earliest stopped moment when the daemon restarts again before the candidates came back', () => {
     const slow = { ...policy, stepIntervalMs: 20_000 };
     const [, , , live] = run(
-      rollout({ phase: 'shifting', candidateWeight: 25, stepIndex: 2, state: { stepStartedAt: 10_000, watch: { step: 2, observedAt: 10_000, requests: 0, errors: 0 } } }),
+      rollout({
+        phase: 'shifting',
+        candidateWeight: 25,
+        stepIndex: 2,
+        state: { stepStartedAt: 10_000, watch: { step: 2, observedAt: 10_000, requests: 0, errors: 0 } },
+      }),
       [
         [{ type: 'observed', requests: 0, errors: 0 }, 15_000],
         [{ type: 'restarted' }, 60_000],
@@ -310,8 +434,20 @@ describe('rollout state machine', () => {
 
   it('after a restart, a watch report of an earlier step counts nothing of this one', () => {
     const slow = { ...policy, stepIntervalMs: 20_000 };
-    const r = rollout({ phase: 'shifting', candidateWeight: 50, stepIndex: 1, state: { stepStartedAt: 30_000, watch: { step: 0, observedAt: 29_000, requests: 9, errors: 0 } } });
-    const [, live] = run(r, [[{ type: 'restarted' }, 60_000], [{ type: 'candidates_live' }, 61_000]], slow);
+    const r = rollout({
+      phase: 'shifting',
+      candidateWeight: 50,
+      stepIndex: 1,
+      state: { stepStartedAt: 30_000, watch: { step: 0, observedAt: 29_000, requests: 9, errors: 0 } },
+    });
+    const [, live] = run(
+      r,
+      [
+        [{ type: 'restarted' }, 60_000],
+        [{ type: 'candidates_live' }, 61_000],
+      ],
+      slow,
+    );
     assert.equal(live!.wakeAt, 81_000, 'nothing of step 1 was watched');
   });
 
@@ -327,11 +463,20 @@ describe('rollout state machine', () => {
     assert.deepEqual(resumed!.effects, [], 'the gate does not judge servers that are not back');
     assert.deepEqual(live!.effects, [{ type: 'run_gate', gate: 'replay' }]);
     // Live again while still paused: resume runs the gate at once, as after any pause.
-    const liveWhilePaused = run(pausedGate, [[{ type: 'restarted' }, 10], [{ type: 'candidates_live' }, 20], [{ type: 'command', command: 'resume', actor: 'ana' }, 30]]);
+    const liveWhilePaused = run(pausedGate, [
+      [{ type: 'restarted' }, 10],
+      [{ type: 'candidates_live' }, 20],
+      [{ type: 'command', command: 'resume', actor: 'ana' }, 30],
+    ]);
     assert.deepEqual(liveWhilePaused[2]!.effects, [{ type: 'run_gate', gate: 'replay' }]);
 
     // A shift paused 400 ms into a 1000 ms step, restarted, resumed, live again later: 600 ms are left from then.
-    const pausedShift = rollout({ phase: 'paused', pausedFrom: 'shifting', candidateWeight: 50, state: { stepStartedAt: 1000, pausedAt: 1400 } });
+    const pausedShift = rollout({
+      phase: 'paused',
+      pausedFrom: 'shifting',
+      candidateWeight: 50,
+      state: { stepStartedAt: 1000, pausedAt: 1400 },
+    });
     const shift = run(pausedShift, [
       [{ type: 'restarted' }, 50_000],
       [{ type: 'command', command: 'resume', actor: 'ana' }, 51_000],
@@ -346,7 +491,11 @@ describe('rollout state machine', () => {
   it('a pause while waiting for the candidates after a restart keeps the time that was not watched out of the step', () => {
     const slow = { ...policy, stepIntervalMs: 20_000 };
     const [, , , , resumed] = run(
-      rollout({ phase: 'shifting', candidateWeight: 25, state: { stepStartedAt: 0, watch: { step: 0, observedAt: 5000, requests: 0, errors: 0 } } }),
+      rollout({
+        phase: 'shifting',
+        candidateWeight: 25,
+        state: { stepStartedAt: 0, watch: { step: 0, observedAt: 5000, requests: 0, errors: 0 } },
+      }),
       [
         [{ type: 'restarted' }, 30_000],
         [{ type: 'command', command: 'pause', actor: 'ana' }, 31_000],
@@ -360,7 +509,12 @@ describe('rollout state machine', () => {
   });
 
   it('refuses a manual promote while the candidates are not live again after a restart', () => {
-    const restarted = step(rollout({ phase: 'shifting', candidateWeight: 25, state: { stepStartedAt: 0 } }), { type: 'restarted' }, 10, policy).next;
+    const restarted = step(
+      rollout({ phase: 'shifting', candidateWeight: 25, state: { stepStartedAt: 0 } }),
+      { type: 'restarted' },
+      10,
+      policy,
+    ).next;
     assert.match(step(restarted, { type: 'command', command: 'promote', actor: 'ops' }, 11, policy).rejected!, /not live again yet/);
   });
 
@@ -397,6 +551,7 @@ describe('rollout state machine', () => {
     const last = step(near, { type: 'tick' }, 1000, policy).next;
     assert.equal(last.phase, 'shifting', 'still shifting while the promote runs');
     assert.equal(nextStepOf(last, policy), null);
-    for (const phase of ['deploying', 'replaying', 'promoted', 'rolled_back'] as const) assert.equal(nextStepOf(rollout({ phase, candidateWeight: 25 }), policy), null, phase);
+    for (const phase of ['deploying', 'replaying', 'promoted', 'rolled_back'] as const)
+      assert.equal(nextStepOf(rollout({ phase, candidateWeight: 25 }), policy), null, phase);
   });
 });

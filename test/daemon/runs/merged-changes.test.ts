@@ -9,7 +9,8 @@ import { runsOnMerge } from '../../../daemon/runs/merged-changes.js';
 import { makeRepo } from '../../helpers/repo.js';
 import { freshStore } from '../store/helpers.js';
 
-const pipeline = (name: string, extra = '') => `pipeline:\n  name: ${name}\n${extra}  steps:\n    - name: train\n      command: python3 train.py\n`;
+const pipeline = (name: string, extra = '') =>
+  `pipeline:\n  name: ${name}\n${extra}  steps:\n    - name: train\n      command: python3 train.py\n`;
 const COMMIT = '3f9c2a7be01d44c1a5e0f00ddc0ffee123456789';
 
 describe('runs on a merged change', () => {
@@ -50,10 +51,13 @@ describe('runs on a merged change', () => {
     const { store, lines, pulled, pumps } = setUp();
     await pulled(['forecast/train.py', 'forecast/pipeline.yaml', 'churn/pipeline.yaml', 'README.md']);
     const queued = ['forecast', 'forecast-eu', 'churn'].flatMap((name) => store.runs.active(name));
-    assert.deepEqual(queued.map((r) => [r.pipeline, r.trigger, r.reason, r.gitCommit]), [
-      ['forecast', 'change', 'merged 3f9c2a7b', COMMIT],
-      ['churn', 'change', 'merged 3f9c2a7b', COMMIT],
-    ]);
+    assert.deepEqual(
+      queued.map((r) => [r.pipeline, r.trigger, r.reason, r.gitCommit]),
+      [
+        ['forecast', 'change', 'merged 3f9c2a7b', COMMIT],
+        ['churn', 'change', 'merged 3f9c2a7b', COMMIT],
+      ],
+    );
     assert.equal(pumps(), 1);
     assert.ok(lines.some((l) => l.includes(`info  run forecast: ${queued[0]!.id} queued: a merged change touched the pipeline`)));
   });
@@ -74,6 +78,9 @@ describe('runs on a merged change', () => {
     await pulled(['forecast/train.py']);
     assert.deepEqual(store.runs.active('forecast'), []);
     assert.equal(pumps(), 0);
-    assert.ok(lines.some((l) => /error pull: cannot queue runs for 3f9c2a7b: .*EACCES: permission denied$/.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /error pull: cannot queue runs for 3f9c2a7b: .*EACCES: permission denied$/.test(l)),
+      lines.join('\n'),
+    );
   });
 });

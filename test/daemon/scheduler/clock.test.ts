@@ -38,7 +38,7 @@ describe('nodeCronDriver', () => {
     assert.equal(task.getPattern(), '15 4 * * 2,3');
     const theirs = task.getNextRuns(4).map((d) => d.toISOString());
     const ours: string[] = [];
-    for (let t = new Date(); ours.length < 4; ) ours.push((t = nextFireTime(parseCron(expr), t, 'America/New_York')).toISOString());
+    for (let t = new Date(); ours.length < 4;) ours.push((t = nextFireTime(parseCron(expr), t, 'America/New_York')).toISOString());
     assert.deepEqual(theirs, ours);
     job.stop();
     assert.equal(cron.getTasks().has(task.id), false, 'the task is gone from node-cron');
@@ -77,6 +77,9 @@ describe('nodeCronDriver', () => {
     );
     await assert.rejects(task.execute(), /boom/);
     job.stop();
-    assert.ok(lines.some((l) => / error cron: boom/.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => / error cron: boom/.test(l)),
+      lines.join('\n'),
+    );
   });
 });

@@ -70,7 +70,10 @@ describe('cron ticks', () => {
     cron.live()[0]!.tick(monday1 + 1_234);
     const runs = store.runs.listRecent('demand-forecast', 10);
     assert.equal(runs.length, 1);
-    assert.deepEqual([runs[0]!.trigger, runs[0]!.status, runs[0]!.scheduledFor, runs[0]!.createdAt], ['schedule', 'queued', monday1, monday1 + 1_500]);
+    assert.deepEqual(
+      [runs[0]!.trigger, runs[0]!.status, runs[0]!.scheduledFor, runs[0]!.createdAt],
+      ['schedule', 'queued', monday1, monday1 + 1_500],
+    );
     assert.deepEqual(enqueued, runs);
   });
 
@@ -128,7 +131,10 @@ describe('cron ticks', () => {
     scheduler.sync([weekly()]);
     store.close();
     assert.doesNotThrow(() => cron.live()[0]!.tick(monday1));
-    assert.ok(lines.some((l) => l.includes('error') && l.includes('could not record the 2026-01-05T02:00:00.000Z fire time')), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => l.includes('error') && l.includes('could not record the 2026-01-05T02:00:00.000Z fire time')),
+      lines.join('\n'),
+    );
   });
 });
 
@@ -191,7 +197,10 @@ describe('catch-up after downtime', () => {
     clock.now = monday2 + DAY;
     scheduler.sync([weekly()]);
     const [run] = scheduler.catchUp();
-    assert.deepEqual([run!.trigger, run!.status, run!.scheduledFor, run!.reason], ['catch_up', 'skipped', monday2, `run ${queued.id} is still queued`]);
+    assert.deepEqual(
+      [run!.trigger, run!.status, run!.scheduledFor, run!.reason],
+      ['catch_up', 'skipped', monday2, `run ${queued.id} is still queued`],
+    );
     assert.deepEqual(enqueued, []);
   });
 
@@ -229,14 +238,23 @@ describe('sync', () => {
     assert.equal(forecastJob!.stopped, true);
     assert.equal(churnJob!.stopped, true);
     assert.equal(pricesJob!.stopped, false, 'an unchanged schedule keeps running');
-    assert.deepEqual(cron.live().map((j) => [j.expression, j.timeZone]).sort(), [
-      ['*/15 * * * *', 'UTC'],
-      ['0 3 * * 1', 'UTC'],
-      ['@daily', 'Europe/Berlin'],
-    ]);
+    assert.deepEqual(
+      cron
+        .live()
+        .map((j) => [j.expression, j.timeZone])
+        .sort(),
+      [
+        ['*/15 * * * *', 'UTC'],
+        ['0 3 * * 1', 'UTC'],
+        ['@daily', 'Europe/Berlin'],
+      ],
+    );
 
     // The replacement job records under the same pipeline.
-    cron.live().find((j) => j.expression === '0 3 * * 1')!.tick(monday1 + HOUR);
+    cron
+      .live()
+      .find((j) => j.expression === '0 3 * * 1')!
+      .tick(monday1 + HOUR);
     assert.equal(store.runs.listRecent('demand-forecast', 1)[0]!.scheduledFor, monday1 + HOUR);
 
     scheduler.sync([{ ...prices, schedule: null }]);
@@ -265,10 +283,19 @@ describe('sync', () => {
       },
     };
     const store = freshStore();
-    const s = createScheduler({ store, cron: refusing, now: () => monday1, log: createLogger({ write: (l) => lines.push(l) }), onEnqueued: () => {} });
+    const s = createScheduler({
+      store,
+      cron: refusing,
+      now: () => monday1,
+      log: createLogger({ write: (l) => lines.push(l) }),
+      onEnqueued: () => {},
+    });
     s.sync([weekly({ name: 'broken', schedule: 'bad' }), weekly()]);
     assert.equal(cron.live().length, 1);
-    assert.ok(lines.some((l) => l.includes('broken') && l.includes("cannot schedule 'bad': Error: no such schedule")), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => l.includes('broken') && l.includes("cannot schedule 'bad': Error: no such schedule")),
+      lines.join('\n'),
+    );
     s.stop();
   });
 });

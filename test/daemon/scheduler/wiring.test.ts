@@ -8,7 +8,8 @@ import { startScheduling } from '../../../daemon/scheduler/wiring.js';
 import { makeRepo } from '../../helpers/repo.js';
 import { freshStore } from '../store/helpers.js';
 
-const pipeline = (name: string, extra = '') => `pipeline:\n  name: ${name}\n  schedule: "0 2 * * 1"\n  timezone: UTC\n${extra}  steps:\n    - name: train\n      command: python3 train.py\n`;
+const pipeline = (name: string, extra = '') =>
+  `pipeline:\n  name: ${name}\n  schedule: "0 2 * * 1"\n  timezone: UTC\n${extra}  steps:\n    - name: train\n      command: python3 train.py\n`;
 
 describe('startScheduling', () => {
   const repo = makeRepo({
@@ -23,7 +24,13 @@ describe('startScheduling', () => {
     const log = createLogger({ level: 'error', write: () => {} });
     const registry = createRegistry({ root: repo, store, log });
     registry.reload();
-    assert.deepEqual(registry.list().map((p) => p.name).sort(), ['exported', 'nightly']);
+    assert.deepEqual(
+      registry
+        .list()
+        .map((p) => p.name)
+        .sort(),
+      ['exported', 'nightly'],
+    );
     const scheduled: string[] = [];
     const cron: CronDriver = {
       schedule(expression, _zone, _onTick) {

@@ -6,7 +6,14 @@ import { directArgv } from '../../../daemon/serving/servers/argv.js';
 describe('serve.command as argv', () => {
   it('splits plain words', () => {
     assert.deepEqual(directArgv('python3 serve.py'), ['python3', 'serve.py']);
-    assert.deepEqual(directArgv('  python3 -S  serve.py --port=8080 --model ./models/a,b@1 '), ['python3', '-S', 'serve.py', '--port=8080', '--model', './models/a,b@1']);
+    assert.deepEqual(directArgv('  python3 -S  serve.py --port=8080 --model ./models/a,b@1 '), [
+      'python3',
+      '-S',
+      'serve.py',
+      '--port=8080',
+      '--model',
+      './models/a,b@1',
+    ]);
   });
   it('keeps the shell for anything the shell gives meaning to', () => {
     for (const command of [

@@ -97,7 +97,10 @@ describe('Data Capture records', () => {
     const [rec, ...rest] = await records(dir);
     assert.equal(rest.length, 0);
     const reference = JSON.parse(SAGEMAKER_RECORD);
-    assert.deepEqual(keyPaths(rec).filter((k) => !k.startsWith('mlp.')), keyPaths(reference));
+    assert.deepEqual(
+      keyPaths(rec).filter((k) => !k.startsWith('mlp.')),
+      keyPaths(reference),
+    );
     assert.deepEqual(rec!.captureData, reference.captureData);
     assert.equal(rec!.eventVersion, '0');
     assert.equal(rec!.eventMetadata.inferenceId, 'req-123');
@@ -121,7 +124,8 @@ describe('Data Capture records', () => {
       ['json-not-utf8', binary, 'application/json', 'BASE64'],
       ['empty', Buffer.alloc(0), 'application/json', 'JSON'],
     ];
-    for (const [id, body, ct] of cases) w.record(invocation({ inferenceId: id, requestBody: body, requestContentType: ct, responseBody: body, responseContentType: ct }));
+    for (const [id, body, ct] of cases)
+      w.record(invocation({ inferenceId: id, requestBody: body, requestContentType: ct, responseBody: body, responseContentType: ct }));
     await w.close();
 
     const byId = new Map((await records(dir)).map((r) => [r.eventMetadata.inferenceId, r]));
@@ -276,7 +280,11 @@ describe('Data Capture writer', () => {
     const errors: string[] = [];
     const lines: string[] = [];
     let clock = AT;
-    const w = writer(dir, { clock: { now: () => clock }, onError: (e) => errors.push(e.message), log: createLogger({ write: (l) => lines.push(l) }) });
+    const w = writer(dir, {
+      clock: { now: () => clock },
+      onError: (e) => errors.push(e.message),
+      log: createLogger({ write: (l) => lines.push(l) }),
+    });
     for (let i = 0; i < 5; i++) {
       w.record(invocation({ group: 'paris' }));
       await w.flush();
@@ -299,9 +307,13 @@ describe('Data Capture writer', () => {
     const dir = await tempDir();
     const flushMs = 100;
     const rate = 2000;
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../../fixtures/serving/capture-child.ts'), dir, String(rate), String(flushMs)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(import.meta.dirname, '../../fixtures/serving/capture-child.ts'), dir, String(rate), String(flushMs)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     const recordedAt = new Map<number, number>();
     let buffered = '';
     let ready: () => void;
@@ -338,7 +350,10 @@ describe('Data Capture writer', () => {
     // (itself at most one interval's worth), plus scheduling slack on a busy machine.
     const bound = 2 * flushMs + 250;
     const oldestLost = Math.min(...lost.map((s) => recordedAt.get(s)!));
-    assert.ok(lost.length === 0 || killedAt - oldestLost <= bound, `lost ${lost.length} records, the oldest ${killedAt - oldestLost} ms before the kill`);
+    assert.ok(
+      lost.length === 0 || killedAt - oldestLost <= bound,
+      `lost ${lost.length} records, the oldest ${killedAt - oldestLost} ms before the kill`,
+    );
     assert.ok(lost.length <= (rate * bound) / 1000, `lost ${lost.length}`);
     // Nothing after a gap: what was written is a prefix of what was recorded.
     assert.equal(Math.max(...written) + 1, written.size);
@@ -355,12 +370,22 @@ describe('Data Capture retention', () => {
   async function put(dir: string, at: number, name: string, bytes: number, variant = 'v3') {
     const d = new Date(at);
     const p = (n: number) => String(n).padStart(2, '0');
-    const path = join(dir, 'demand-forecast--london', variant, `${d.getUTCFullYear()}/${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())}/${p(d.getUTCHours())}`, name);
+    const path = join(
+      dir,
+      'demand-forecast--london',
+      variant,
+      `${d.getUTCFullYear()}/${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())}/${p(d.getUTCHours())}`,
+      name,
+    );
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, (SAGEMAKER_RECORD + '\n').repeat(Math.ceil(bytes / (SAGEMAKER_RECORD.length + 1))).slice(0, bytes - 1) + '\n');
     return path;
   }
-  const exists = (p: string) => stat(p).then(() => true, () => false);
+  const exists = (p: string) =>
+    stat(p).then(
+      () => true,
+      () => false,
+    );
 
   test('hour folders older than the retention period are deleted, with their empty parents', async () => {
     const dir = await tempDir();
@@ -381,7 +406,8 @@ describe('Data Capture retention', () => {
   test('past maxBytes, the oldest files go first, down to 90% of it', async () => {
     const dir = await tempDir();
     const paths: string[] = [];
-    for (let h = 0; h < 10; h++) paths.push(await put(dir, AT - (10 - h) * HOUR, `00-00-000-aaaaaaaa-00000${h}.jsonl`, 10_000, h % 2 ? 'v3' : 'v4'));
+    for (let h = 0; h < 10; h++)
+      paths.push(await put(dir, AT - (10 - h) * HOUR, `00-00-000-aaaaaaaa-00000${h}.jsonl`, 10_000, h % 2 ? 'v3' : 'v4'));
     const w = writer(dir, { retention: { days: 30, maxBytes: 50_000 } });
     await w.close();
     const kept = await Promise.all(paths.map(exists));
@@ -418,14 +444,26 @@ describe('Data Capture reader', () => {
     const bodies = [Buffer.from('{"x":1}'), Buffer.from('a,b\n1,2\n'), Buffer.from([0, 255, 10, 13]), Buffer.from('plain')];
     const types = ['application/json', 'text/csv', 'application/x-protobuf', undefined];
     for (let i = 0; i < 40; i++) {
-      w.record(invocation({ inferenceId: String(i), at: AT + i * 100_000, variant: i % 2 ? 'v3' : 'v4', status: i % 5 ? 200 : 500, requestBody: bodies[i % 4]!, requestContentType: types[i % 4] }));
+      w.record(
+        invocation({
+          inferenceId: String(i),
+          at: AT + i * 100_000,
+          variant: i % 2 ? 'v3' : 'v4',
+          status: i % 5 ? 200 : 500,
+          requestBody: bodies[i % 4]!,
+          requestContentType: types[i % 4],
+        }),
+      );
     }
     w.record(invocation({ group: 'paris', at: AT + 10 * HOUR }));
     await w.close();
 
     const { got, stats } = await readAll({ dir });
     assert.equal(stats.malformed + stats.partial, 0);
-    assert.deepEqual(got.map((r) => r.inferenceId), Array.from({ length: 40 }, (_, i) => String(39 - i)));
+    assert.deepEqual(
+      got.map((r) => r.inferenceId),
+      Array.from({ length: 40 }, (_, i) => String(39 - i)),
+    );
     for (const r of got) {
       const i = Number(r.inferenceId);
       assert.deepEqual(r.body, bodies[i % 4]);
@@ -439,7 +477,10 @@ describe('Data Capture reader', () => {
     }
 
     const window = await readAll({ dir, sinceMs: AT + 10 * 100_000, untilMs: AT + 29 * 100_000, limit: 5 });
-    assert.deepEqual(window.got.map((r) => r.inferenceId), ['29', '28', '27', '26', '25']);
+    assert.deepEqual(
+      window.got.map((r) => r.inferenceId),
+      ['29', '28', '27', '26', '25'],
+    );
     assert.deepEqual((await readAll({ dir, group: 'paris' })).got.length, 1);
     assert.deepEqual((await readAll({ dir, group: 'berlin' })).got, []);
   });
@@ -454,7 +495,10 @@ describe('Data Capture reader', () => {
     w.record(invocation({ inferenceId: 'binary', requestBody: binary, requestContentType: 'application/octet-stream', at: AT + 1 }));
     await w.close();
     const { got } = await readAll({ dir });
-    assert.deepEqual(got.map((r) => r.inferenceId), ['binary', 'json']);
+    assert.deepEqual(
+      got.map((r) => r.inferenceId),
+      ['binary', 'json'],
+    );
     assert.ok(got[0]!.body.equals(binary));
     assert.ok(got[1]!.body.equals(json));
   });
@@ -487,9 +531,15 @@ describe('Data Capture reader', () => {
     const folder = join(dir, 'demand-forecast--london', 'v3', '2026/11/20/23');
     await mkdir(folder, { recursive: true });
     const good = SAGEMAKER_RECORD;
-    const noInput = JSON.stringify({ captureData: { endpointOutput: { mode: 'OUTPUT', data: 'e30=', encoding: 'BASE64' } }, eventMetadata: { inferenceTime: '2026-11-20T23:00:00Z' } });
+    const noInput = JSON.stringify({
+      captureData: { endpointOutput: { mode: 'OUTPUT', data: 'e30=', encoding: 'BASE64' } },
+      eventMetadata: { inferenceTime: '2026-11-20T23:00:00Z' },
+    });
     const badEncoding = good.replace('"encoding":"JSON"', '"encoding":"XML"');
-    await writeFile(join(folder, 'a.jsonl'), [good, 'not json', '', '[1,2]', noInput, badEncoding, good].join('\n') + '\n' + good.slice(0, 40));
+    await writeFile(
+      join(folder, 'a.jsonl'),
+      [good, 'not json', '', '[1,2]', noInput, badEncoding, good].join('\n') + '\n' + good.slice(0, 40),
+    );
     await writeFile(join(folder, 'b.jsonl'), good); // a whole record without its final newline still counts
     const { got, stats } = await readAll({ dir });
     assert.equal(got.length, 3);

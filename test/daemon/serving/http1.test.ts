@@ -1,14 +1,30 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ChunkedDecoder, isJsonContentType, parseRequestHead, parseResponseHead, RequestHead, ResponseHead, unframedLines } from '../../../daemon/serving/router/http1.js';
+import {
+  ChunkedDecoder,
+  isJsonContentType,
+  parseRequestHead,
+  parseResponseHead,
+  RequestHead,
+  ResponseHead,
+  unframedLines,
+} from '../../../daemon/serving/router/http1.js';
 
 describe('HTTP/1.1 heads', () => {
   it('reads what the router acts on and keeps the other header lines verbatim', () => {
     const head = new RequestHead();
-    const text = 'POST /endpoints/p/invocations?x=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\nX-Mlp-Group: london\r\nX-Custom-Attributes: k=v\r\nConnection: keep-alive\r\nContent-Type: application/json\r\n';
+    const text =
+      'POST /endpoints/p/invocations?x=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\nX-Mlp-Group: london\r\nX-Custom-Attributes: k=v\r\nConnection: keep-alive\r\nContent-Type: application/json\r\n';
     assert.equal(parseRequestHead(text, text.length, head), null);
     assert.deepEqual(
-      { method: head.method, target: head.target, length: head.contentLength, group: head.group, type: head.contentType, keepAlive: head.keepAlive },
+      {
+        method: head.method,
+        target: head.target,
+        length: head.contentLength,
+        group: head.group,
+        type: head.contentType,
+        keepAlive: head.keepAlive,
+      },
       { method: 'POST', target: '/endpoints/p/invocations?x=1', length: 11, group: 'london', type: 'application/json', keepAlive: true },
     );
     assert.equal(head.forward, 'X-Mlp-Group: london\r\nX-Custom-Attributes: k=v\r\nContent-Type: application/json\r\n');
@@ -21,10 +37,14 @@ describe('HTTP/1.1 heads', () => {
 
   it('reads a response head and drops hop-by-hop fields', () => {
     const head = new ResponseHead();
-    const text = 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nDate: x\r\n';
+    const text =
+      'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nDate: x\r\n';
     const read = `junk${text}\r\nbody`;
     assert.equal(parseResponseHead(read, 4, 4 + text.length, head), null);
-    assert.deepEqual([head.status, head.statusText, head.chunked, head.reusable, head.keepAliveMs, head.contentType], [200, '200 OK', true, true, 5000, 'application/json']);
+    assert.deepEqual(
+      [head.status, head.statusText, head.chunked, head.reusable, head.keepAliveMs, head.contentType],
+      [200, '200 OK', true, true, 5000, 'application/json'],
+    );
     assert.equal(head.forward, 'Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nDate: x\r\n');
     assert.equal(unframedLines(head), 'Content-Type: application/json\r\nDate: x\r\n');
 

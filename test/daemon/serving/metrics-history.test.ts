@@ -31,8 +31,16 @@ function setup(variants: Record<string, { group: string; variant: string; role: 
     },
   });
   /** `n` requests of a variant, spread over the second that starts `offsetMs` after the clock. */
-  const traffic = (pipeline: string, group: string, variant: string, n: number, latencyMs: number, opts: { errors?: number; offsetMs?: number } = {}) => {
-    for (let i = 0; i < n; i++) metrics.observe(pipeline, group, variant, i < (opts.errors ?? 0) ? 500 : 200, latencyMs, t + (opts.offsetMs ?? 100) + i);
+  const traffic = (
+    pipeline: string,
+    group: string,
+    variant: string,
+    n: number,
+    latencyMs: number,
+    opts: { errors?: number; offsetMs?: number } = {},
+  ) => {
+    for (let i = 0; i < n; i++)
+      metrics.observe(pipeline, group, variant, i < (opts.errors ?? 0) ? 500 : 200, latencyMs, t + (opts.offsetMs ?? 100) + i);
   };
   /** The clock moves (one interval) and the timer fires. */
   const tick = (ms = 5000) => {
@@ -59,15 +67,29 @@ describe('traffic history', () => {
     assert.equal(h.timer.ms, 5000, 'every 5 s by default');
     const points = h.history.points('shop');
     assert.deepEqual(points, [
-      { at: T0 + 5000, current: { requests: 30, errors: 0, p50Ms: bin(10), p99Ms: bin(10) }, candidate: { requests: 10, errors: 2, p50Ms: bin(300), p99Ms: bin(300) } },
+      {
+        at: T0 + 5000,
+        current: { requests: 30, errors: 0, p50Ms: bin(10), p99Ms: bin(10) },
+        candidate: { requests: 10, errors: 2, p50Ms: bin(300), p99Ms: bin(300) },
+      },
     ]);
     assert.equal(h.events.length, 1);
     const [e] = h.events;
     assert.equal(e!.intervalMs, 5000);
     assert.equal(e!.at, T0 + 5000);
-    assert.deepEqual(e!.pipelines.map((p) => p.pipeline), ['shop']);
+    assert.deepEqual(
+      e!.pipelines.map((p) => p.pipeline),
+      ['shop'],
+    );
     assert.deepEqual(e!.pipelines[0]!.point, points[0]);
-    assert.deepEqual(e!.pipelines[0]!.latency, { requests: 40, errors: 2, errorRate: 0.05, p50Ms: bin(10), p99Ms: bin(300), windowMs: 60_000 });
+    assert.deepEqual(e!.pipelines[0]!.latency, {
+      requests: 40,
+      errors: 2,
+      errorRate: 0.05,
+      p50Ms: bin(10),
+      p99Ms: bin(300),
+      windowMs: 60_000,
+    });
   });
 
   test('counts each interval on its own: requests of an earlier interval are not counted again', () => {
@@ -91,9 +113,16 @@ describe('traffic history', () => {
     h.tick();
     h.tick();
     assert.equal(h.events.length, 1);
-    assert.deepEqual(h.events[0]!.pipelines.map((p) => p.pipeline), ['shop']);
+    assert.deepEqual(
+      h.events[0]!.pipelines.map((p) => p.pipeline),
+      ['shop'],
+    );
     assert.deepEqual(h.history.points('idle'), []);
-    assert.deepEqual(h.history.points('shop').map((p) => p.at), [T0 + 10_000], 'the quiet interval after it is a gap, not a zero');
+    assert.deepEqual(
+      h.history.points('shop').map((p) => p.at),
+      [T0 + 10_000],
+      'the quiet interval after it is a gap, not a zero',
+    );
   });
 
   test('a request still in the second being filled counts in the next point', () => {
@@ -102,7 +131,10 @@ describe('traffic history', () => {
     h.tick(5400);
     assert.equal(h.events.length, 0);
     h.tick();
-    assert.deepEqual(h.history.points('shop').map((p) => [p.at, p.current!.requests]), [[T0 + 10_400, 4]]);
+    assert.deepEqual(
+      h.history.points('shop').map((p) => [p.at, p.current!.requests]),
+      [[T0 + 10_400, 4]],
+    );
   });
 
   test('keeps the last 60 points, oldest first; forgets a removed pipeline', () => {

@@ -17,7 +17,8 @@ describe('metrics relay', () => {
       }, 5);
     });
     const now = Date.now();
-    for (let i = 0; i < 10_000; i++) workers[i % 2]!.observe('shop', 'default', Math.floor(i / 2) % 10 === 0 ? 'v2' : 'v1', i % 100 === 0 ? 500 : 200, 1 + (i % 7), now);
+    for (let i = 0; i < 10_000; i++)
+      workers[i % 2]!.observe('shop', 'default', Math.floor(i / 2) % 10 === 0 ? 'v2' : 'v1', i % 100 === 0 ? 500 : 200, 1 + (i % 7), now);
     await new Promise((r) => setTimeout(r, 30));
     assert.equal(metrics.variant('shop', 'default', 'v1')?.total.requests, 9_000);
     assert.deepEqual(metrics.variant('shop', 'default', 'v2')?.total, { requests: 1_000, errors: 100 });

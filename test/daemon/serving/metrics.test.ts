@@ -46,7 +46,10 @@ describe('live metrics', () => {
     assert.equal(m.variant('demand-forecast', 'london', 'v4')!.window.errorRate, 0);
     assert.equal(m.variant('demand-forecast', 'london', 'v9'), undefined);
     assert.deepEqual(
-      m.snapshot().map((v) => `${v.pipeline}/${v.group}/${v.variant}`).sort(),
+      m
+        .snapshot()
+        .map((v) => `${v.pipeline}/${v.group}/${v.variant}`)
+        .sort(),
       ['demand-forecast/london/v3', 'demand-forecast/london/v4', 'demand-forecast/paris/v3'],
     );
   });
@@ -69,7 +72,11 @@ describe('live metrics', () => {
     assert.equal(v.recent.p99Ms, nearestRank(last1000, 0.99));
     assert.equal(v.recent.maxMs, Math.max(...last1000));
     assert.equal(v.window.requests, 5000);
-    for (const [p, got] of [[0.5, v.window.p50Ms], [0.95, v.window.p95Ms], [0.99, v.window.p99Ms]] as const) {
+    for (const [p, got] of [
+      [0.5, v.window.p50Ms],
+      [0.95, v.window.p95Ms],
+      [0.99, v.window.p99Ms],
+    ] as const) {
       const want = nearestRank(all, p);
       assert.ok(Math.abs(got! - want) <= want * LATENCY_BIN_RELATIVE_ERROR + 0.001, `p${p * 100}: ${got} vs ${want}`);
     }
@@ -82,7 +89,10 @@ describe('live metrics', () => {
       const ms = us / 1000;
       const bin = latencyBin(ms);
       assert.ok(bin >= 0 && bin < LATENCY_BINS);
-      assert.ok(Math.abs(binLatencyMs(bin) - ms) <= ms * LATENCY_BIN_RELATIVE_ERROR + 1e-9, `${us} µs in bin ${bin} (${binLatencyMs(bin)} ms)`);
+      assert.ok(
+        Math.abs(binLatencyMs(bin) - ms) <= ms * LATENCY_BIN_RELATIVE_ERROR + 1e-9,
+        `${us} µs in bin ${bin} (${binLatencyMs(bin)} ms)`,
+      );
     }
     assert.equal(latencyBin(-3), 0);
     assert.equal(latencyBin(1e9), LATENCY_BINS - 1);
@@ -175,7 +185,12 @@ describe('live metrics', () => {
 
   test('forget drops a variant, a group or a pipeline', () => {
     const m = createLiveMetrics({ clock: { now: () => T0 } });
-    for (const [g, v] of [['a', 'v1'], ['a', 'v2'], ['b', 'v1']]) m.observe('p', g!, v!, 200, 1, T0);
+    for (const [g, v] of [
+      ['a', 'v1'],
+      ['a', 'v2'],
+      ['b', 'v1'],
+    ])
+      m.observe('p', g!, v!, 200, 1, T0);
     m.observe('q', 'a', 'v1', 200, 1, T0);
     m.forget('p', 'a', 'v1');
     assert.equal(m.variant('p', 'a', 'v1'), undefined);
@@ -184,7 +199,10 @@ describe('live metrics', () => {
     assert.equal(m.variant('p', 'a', 'v2'), undefined);
     assert.ok(m.variant('p', 'b', 'v1'));
     m.forget('p');
-    assert.deepEqual(m.snapshot().map((v) => v.pipeline), ['q']);
+    assert.deepEqual(
+      m.snapshot().map((v) => v.pipeline),
+      ['q'],
+    );
     m.observe('p', 'a', 'v1', 200, 1, T0); // starts from zero again
     assert.deepEqual(m.variant('p', 'a', 'v1')!.total, { requests: 1, errors: 0 });
   });
@@ -257,7 +275,11 @@ describe('live metrics', () => {
       assert.equal(second.p50Ms, at80);
       assert.equal(second.p99Ms, at80);
       assert.equal(m.pooled('shop', { range: { from: T0 + 9000, to: T0 + 14_000 } }).requests, 0, 'no traffic, nothing counted');
-      assert.equal(m.pooled('shop', { range: { from: T0, to: T0 + 3000 }, include: (_g, v) => v === 'v1' }).requests, 10, 'of v1, only its second second is in range');
+      assert.equal(
+        m.pooled('shop', { range: { from: T0, to: T0 + 3000 }, include: (_g, v) => v === 'v1' }).requests,
+        10,
+        'of v1, only its second second is in range',
+      );
     });
   });
 });

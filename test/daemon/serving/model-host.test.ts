@@ -24,7 +24,16 @@ describe('a multi-model server', () => {
   const serverId = `test-${randomUUID()}`;
   let emptied = 0;
   const host = createModelHost({
-    spec: { pipeline: 'shop', group: '', variant: '', multiModel: true, pipelineDir: dir, command: 'python3 serve.py', modelDir: join(dir, 'models'), serverId },
+    spec: {
+      pipeline: 'shop',
+      group: '',
+      variant: '',
+      multiModel: true,
+      pipelineDir: dir,
+      command: 'python3 serve.py',
+      modelDir: join(dir, 'models'),
+      serverId,
+    },
     backend: createLocalServerBackend(),
     startupTimeoutMs: 30_000,
     loadTimeoutMs: 5_000,
@@ -43,10 +52,14 @@ describe('a multi-model server', () => {
     return host.add(m, (c) => changes.get(m.name)!.push(c));
   };
   const call = async (port: number, method: string, path: string, body?: object) => {
-    const res = await fetch(`http://127.0.0.1:${port}${path}`, { method, ...(body ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}) });
+    const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+      method,
+      ...(body ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
+    });
     return { status: res.status, json: (await res.json()) as any };
   };
-  const loaded = async (port: number) => ((await call(port, 'GET', '/models')).json.models as { modelName: string }[]).map((m) => m.modelName);
+  const loaded = async (port: number) =>
+    ((await call(port, 'GET', '/models')).json.models as { modelName: string }[]).map((m) => m.modelName);
 
   const london = model('london', 1);
   const paris = model('paris', 1);

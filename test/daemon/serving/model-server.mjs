@@ -30,10 +30,20 @@ const server = http.createServer((req, res) => {
       if (ask.reset) return req.socket.destroy();
       const status = ask.status ?? 200;
       if (ask.echo) {
-        const body = JSON.stringify({ variant: name, body: raw.toString('base64'), headers: req.headers, method: req.method, url: req.url });
+        const body = JSON.stringify({
+          variant: name,
+          body: raw.toString('base64'),
+          headers: req.headers,
+          method: req.method,
+          url: req.url,
+        });
         // SageMaker's custom attributes go back to the client as the model sets them: here, what it was sent.
         const attributes = req.headers['x-amzn-sagemaker-custom-attributes'];
-        res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(attributes ? { 'x-amzn-sagemaker-custom-attributes': `echo:${attributes}` } : {}) });
+        res.writeHead(status, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          ...(attributes ? { 'x-amzn-sagemaker-custom-attributes': `echo:${attributes}` } : {}),
+        });
         return void res.end(body);
       }
       if (ask.chunks) {
@@ -42,7 +52,8 @@ const server = http.createServer((req, res) => {
         return void res.end();
       }
       const body = JSON.stringify({ variant: name, n: invocations, ...(status >= 500 ? { error: 'model failed' } : {}) });
-      if (ask.noLength) return void req.socket.end(`HTTP/1.1 ${status} OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n${body}`);
+      if (ask.noLength)
+        return void req.socket.end(`HTTP/1.1 ${status} OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n${body}`);
       res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       res.end(body);
     };

@@ -14,7 +14,16 @@ describe('multi-model names', () => {
   });
 
   it('gives distinct (group, version) pairs distinct names, even where the text could run together', () => {
-    const pairs: [string, number][] = [['a', 12], ['a', 1], ['a--v1', 2], ['a-', 12], ['A', 12], ['a b', 1], ['a-b', 1], ['', 1]];
+    const pairs: [string, number][] = [
+      ['a', 12],
+      ['a', 1],
+      ['a--v1', 2],
+      ['a-', 12],
+      ['A', 12],
+      ['a b', 1],
+      ['a-b', 1],
+      ['', 1],
+    ];
     const names = pairs.map(([g, v]) => modelName(g, v));
     assert.equal(new Set(names).size, pairs.length, names.join(' '));
   });

@@ -3,10 +3,19 @@ import { describe, it } from 'node:test';
 import { GroupPicker } from '../../../daemon/serving/router/picker.js';
 import type { GroupRoute, VariantTarget } from '../../../daemon/serving/types.js';
 
-const variant = (name: string, weight: number, role: VariantTarget['role'] = 'current'): VariantTarget => ({ name, role, weight, host: '127.0.0.1', port: 1 });
+const variant = (name: string, weight: number, role: VariantTarget['role'] = 'current'): VariantTarget => ({
+  name,
+  role,
+  weight,
+  host: '127.0.0.1',
+  port: 1,
+});
 const picker = (variants: VariantTarget[], captureSamplingPercent = 100) => {
   const route: GroupRoute = { pipeline: 'p', group: 'g', variants, timeoutMs: 1000, captureSamplingPercent };
-  return new GroupPicker(route, variants.map((target) => ({ target })));
+  return new GroupPicker(
+    route,
+    variants.map((target) => ({ target })),
+  );
 };
 const tally = (p: ReturnType<typeof picker>, n: number) => {
   const counts: Record<string, number> = {};

@@ -5,7 +5,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GroupPicker } from '../../../daemon/serving/router/picker.js';
-import { decideRoute, parsePath, PathMemo, type RouteContext, type RouteDecision, type RoutedHead } from '../../../daemon/serving/router/route-decision.js';
+import {
+  decideRoute,
+  parsePath,
+  PathMemo,
+  type RouteContext,
+  type RouteDecision,
+  type RoutedHead,
+} from '../../../daemon/serving/router/route-decision.js';
 import { createRouteTable, type RoutePipeline, type RouteVariant } from '../../../daemon/serving/router/routes.js';
 import type { GroupRoute, VariantTarget } from '../../../daemon/serving/types.js';
 
@@ -45,7 +52,14 @@ function context(options: { token?: string; live?: RouteVariant[] } = {}): Route
     bodyReads: 0,
     picker(route) {
       let picker = pickers.get(route);
-      if (picker === undefined) pickers.set(route, (picker = new GroupPicker(route, route.variants.map((target) => ({ target })))));
+      if (picker === undefined)
+        pickers.set(
+          route,
+          (picker = new GroupPicker(
+            route,
+            route.variants.map((target) => ({ target })),
+          )),
+        );
       return picker;
     },
   };
@@ -122,7 +136,10 @@ describe('route decision', () => {
     assert.match(forwarded(decide(ctx, head('/endpoints/fleet--london/invocations', { targetModel: 'london' }))), /^fleet\/london\//);
     const clash = replied(decide(ctx, head('/endpoints/fleet--london/invocations', { targetModel: 'paris' })));
     assert.equal(clash.status, 400);
-    assert.match(clash.message, /endpoint 'fleet--london' is group 'london' of pipeline 'fleet', but the request names group 'paris': name one of them/);
+    assert.match(
+      clash.message,
+      /endpoint 'fleet--london' is group 'london' of pipeline 'fleet', but the request names group 'paris': name one of them/,
+    );
   });
 
   it('answers 404 to a path that is no invocation, and 405 to an invocation that is not POST', () => {
@@ -143,7 +160,10 @@ describe('route decision', () => {
     assert.equal(mlp.message, "no pipeline named 'nope' (known: cloud, fleet, solo)");
     const sageMaker = replied(decide(ctx, head('/endpoints/nope/invocations', { sageMaker: true })));
     assert.equal(sageMaker.status, 404);
-    assert.equal(sageMaker.message, "no endpoint named 'nope': an endpoint is <pipeline> or <pipeline>--<group> (pipelines: cloud, fleet, solo)");
+    assert.equal(
+      sageMaker.message,
+      "no endpoint named 'nope': an endpoint is <pipeline> or <pipeline>--<group> (pipelines: cloud, fleet, solo)",
+    );
   });
 
   it('names the groups for an unknown group, and asks for one when a pipeline has several', () => {
@@ -162,7 +182,10 @@ describe('route decision', () => {
     const deploy = replied(decide(ctx, head('/endpoints/solo/invocations')));
     assert.deepEqual([deploy.status, deploy.message], [503, 'no live model for solo/all: deploy a version first (mlp deploy solo)']);
     const starting = replied(decide(ctx, head('/endpoints/fleet/groups/rome/invocations')));
-    assert.deepEqual([starting.status, starting.message], [503, 'no live model for fleet/rome: v1 is not serving yet: its model server is starting']);
+    assert.deepEqual(
+      [starting.status, starting.message],
+      [503, 'no live model for fleet/rome: v1 is not serving yet: its model server is starting'],
+    );
     const cloud = replied(decide(ctx, head('/endpoints/cloud/invocations')));
     assert.equal(cloud.status, 503);
     assert.match(cloud.message, /cloud\/all serves on SageMaker endpoint cloud--all, not on this router/);
@@ -177,8 +200,14 @@ describe('route decision', () => {
     }
     assert.deepEqual(counts, { 'fleet/london/v3': 90, 'fleet/london/v4': 10 });
     assert.equal(forwarded(decide(ctx, head('/endpoints/fleet/groups/london/invocations', { targetVariant: 'v4' }))), 'fleet/london/v4');
-    assert.equal(forwarded(decide(ctx, head('/endpoints/fleet/groups/london/invocations', { targetVariant: 'candidate' }))), 'fleet/london/v4');
-    assert.equal(forwarded(decide(ctx, head('/endpoints/fleet/groups/london/invocations', { targetVariant: 'current' }))), 'fleet/london/v3');
+    assert.equal(
+      forwarded(decide(ctx, head('/endpoints/fleet/groups/london/invocations', { targetVariant: 'candidate' }))),
+      'fleet/london/v4',
+    );
+    assert.equal(
+      forwarded(decide(ctx, head('/endpoints/fleet/groups/london/invocations', { targetVariant: 'current' }))),
+      'fleet/london/v3',
+    );
     // A pinned variant is served even at weight 0.
     assert.equal(forwarded(decide(ctx, head('/endpoints/fleet/groups/paris/invocations', { targetVariant: 'v2' }))), 'fleet/paris/v2');
   });
@@ -186,22 +215,37 @@ describe('route decision', () => {
   it('refuses a pinned variant that is not live: 400 for a name, 503 for a role nobody plays now', () => {
     const ctx = context();
     const name = replied(decide(ctx, head('/endpoints/solo/invocations', { targetVariant: 'v9' })));
-    assert.deepEqual([name.status, name.message], [400, "no live variant 'v9' in solo/all (X-Mlp-Target-Variant); live: v1 (current, weight 100)"]);
+    assert.deepEqual(
+      [name.status, name.message],
+      [400, "no live variant 'v9' in solo/all (X-Mlp-Target-Variant); live: v1 (current, weight 100)"],
+    );
     const role = replied(decide(ctx, head('/endpoints/solo/invocations', { targetVariant: 'candidate' })));
-    assert.deepEqual([role.status, role.message], [503, 'no live candidate variant in solo/all (X-Mlp-Target-Variant); live: v1 (current, weight 100)']);
+    assert.deepEqual(
+      [role.status, role.message],
+      [503, 'no live candidate variant in solo/all (X-Mlp-Target-Variant); live: v1 (current, weight 100)'],
+    );
   });
 
   it('answers 503 when no live variant has weight, and says how to pin one', () => {
     const ctx = context();
     const none = replied(decide(ctx, head('/endpoints/fleet/groups/paris/invocations')));
-    assert.deepEqual([none.status, none.message], [503, 'no live variant of fleet/paris has traffic weight (live: v2 (current, weight 0)); pin one with X-Mlp-Target-Variant']);
+    assert.deepEqual(
+      [none.status, none.message],
+      [503, 'no live variant of fleet/paris has traffic weight (live: v2 (current, weight 0)); pin one with X-Mlp-Target-Variant'],
+    );
   });
 
   it('refuses a body that is not the JSON its Content-Type says, and reads the body only then', () => {
     const ctx = context();
     const bad = replied(decide(ctx, head('/endpoints/solo/invocations', { contentType: 'application/json' }), '{"x": '));
-    assert.deepEqual([bad.status, bad.message], [400, 'the body is not valid JSON but Content-Type says application/json: fix the body or the Content-Type']);
-    assert.equal(forwarded(decide(ctx, head('/endpoints/solo/invocations', { contentType: 'application/json; charset=utf-8' }), '{"x": 1}')), 'solo/all/v1');
+    assert.deepEqual(
+      [bad.status, bad.message],
+      [400, 'the body is not valid JSON but Content-Type says application/json: fix the body or the Content-Type'],
+    );
+    assert.equal(
+      forwarded(decide(ctx, head('/endpoints/solo/invocations', { contentType: 'application/json; charset=utf-8' }), '{"x": 1}')),
+      'solo/all/v1',
+    );
     const reads = ctx.bodyReads;
     assert.equal(forwarded(decide(ctx, head('/endpoints/solo/invocations', { contentType: 'text/csv' }), '1,2,{')), 'solo/all/v1');
     assert.equal(forwarded(decide(ctx, head('/endpoints/solo/invocations'), '{')), 'solo/all/v1');
@@ -216,8 +260,12 @@ describe('route decision', () => {
     assert.match(missing.headers, /^WWW-Authenticate: Bearer/);
     assert.equal(replied(decide(ctx, head('/endpoints/solo/invocations', { authorization: 'Bearer wrong' }))).status, 401);
     assert.equal(forwarded(decide(ctx, head('/endpoints/solo/invocations', { authorization: 'Bearer secret' }))), 'solo/all/v1');
-    const sigV4 = (key: string) => `AWS4-HMAC-SHA256 Credential=${key}/20260101/us-east-1/sagemaker/aws4_request, SignedHeaders=host, Signature=00`;
-    assert.equal(forwarded(decide(ctx, head('/endpoints/solo/invocations', { sageMaker: true, authorization: sigV4('secret') }))), 'solo/all/v1');
+    const sigV4 = (key: string) =>
+      `AWS4-HMAC-SHA256 Credential=${key}/20260101/us-east-1/sagemaker/aws4_request, SignedHeaders=host, Signature=00`;
+    assert.equal(
+      forwarded(decide(ctx, head('/endpoints/solo/invocations', { sageMaker: true, authorization: sigV4('secret') }))),
+      'solo/all/v1',
+    );
     const wrongKey = replied(decide(ctx, head('/endpoints/solo/invocations', { sageMaker: true, authorization: sigV4('AKIAOTHER') })));
     assert.equal(wrongKey.status, 401);
     assert.match(wrongKey.message, /the access key id is not the serving token/);

@@ -35,7 +35,10 @@ describe('router with a serving token', () => {
       [{}, /requires the serving token: send 'Authorization: Bearer <token>' \(mlp invoke sends MLP_SERVE_TOKEN\)/],
       [{ authorization: `Bearer ${TOKEN.slice(0, -1)}` }, /wrong serving token/],
       [{ authorization: `Bearer ${TOKEN}x` }, /wrong serving token/],
-      [{ authorization: `Basic ${Buffer.from(`u:${TOKEN}`).toString('base64')}` }, /malformed Authorization header: expected 'Bearer <token>'/],
+      [
+        { authorization: `Basic ${Buffer.from(`u:${TOKEN}`).toString('base64')}` },
+        /malformed Authorization header: expected 'Bearer <token>'/,
+      ],
       [{ authorization: TOKEN }, /malformed Authorization header/],
     ];
     for (const [headers, message] of cases) {
@@ -77,7 +80,10 @@ describe('router with a serving token', () => {
     const request = (auth: string) =>
       `POST /endpoints/forecast/groups/london/invocations HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
     const { text } = await rawExchange(router.port, [request(''), request(`Authorization: Bearer ${TOKEN}\r\n`)]);
-    assert.deepEqual(parseResponses(text).map((r) => r.status), [401, 200]);
+    assert.deepEqual(
+      parseResponses(text).map((r) => r.status),
+      [401, 200],
+    );
   });
 
   it('without a token, authenticates nothing and passes Authorization on to the model as before', async () => {
@@ -91,7 +97,16 @@ describe('bearerProblem', () => {
   it('accepts exactly the token after the Bearer scheme, and nothing near it', () => {
     assert.equal(bearerProblem(`Bearer ${TOKEN}`, TOKEN), null);
     assert.equal(bearerProblem(`BEARER \t ${TOKEN}`, TOKEN), null);
-    for (const wrong of ['', 'Bearer', 'Bearer ', `Bearer${TOKEN}`, `Bearer ${TOKEN.slice(1)}`, `Bearer ${TOKEN} extra`, `Bearer ${TOKEN.toUpperCase()}`, `Bearerx ${TOKEN}`]) {
+    for (const wrong of [
+      '',
+      'Bearer',
+      'Bearer ',
+      `Bearer${TOKEN}`,
+      `Bearer ${TOKEN.slice(1)}`,
+      `Bearer ${TOKEN} extra`,
+      `Bearer ${TOKEN.toUpperCase()}`,
+      `Bearerx ${TOKEN}`,
+    ]) {
       assert.notEqual(bearerProblem(wrong, TOKEN), null, JSON.stringify(wrong));
     }
     assert.notEqual(bearerProblem(undefined, TOKEN), null);

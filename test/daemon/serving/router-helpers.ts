@@ -17,15 +17,30 @@ export interface ModelProcess {
  * Starts `model-server.mjs` as a process of its own, or another model server `command` that
  * listens on `command.port` (then it is ready when GET /ping answers).
  */
-export async function startModel(name: string, env: Record<string, string> = {}, command?: { cmd: string; args: string[]; port: number }): Promise<ModelProcess> {
+export async function startModel(
+  name: string,
+  env: Record<string, string> = {},
+  command?: { cmd: string; args: string[]; port: number },
+): Promise<ModelProcess> {
   const child: ChildProcess = command
-    ? spawn(command.cmd, command.args, { env: { ...process.env, PORT: String(command.port), ...env }, stdio: ['ignore', 'ignore', 'inherit'] })
-    : spawn(process.execPath, [join(import.meta.dirname, 'model-server.mjs')], { env: { ...process.env, NAME: name, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`model server ${name} exited (${code}) before it was ready`))));
+    ? spawn(command.cmd, command.args, {
+        env: { ...process.env, PORT: String(command.port), ...env },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      })
+    : spawn(process.execPath, [join(import.meta.dirname, 'model-server.mjs')], {
+        env: { ...process.env, NAME: name, ...env },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`model server ${name} exited (${code}) before it was ready`))),
+  );
   exited.catch(() => {});
   const port = command
     ? await Promise.race([waitForPing(command.port), exited])
-    : await Promise.race([new Promise<number>((resolve) => createInterface({ input: child.stdout! }).once('line', (line) => resolve(Number(line)))), exited]);
+    : await Promise.race([
+        new Promise<number>((resolve) => createInterface({ input: child.stdout! }).once('line', (line) => resolve(Number(line)))),
+        exited,
+      ]);
   return {
     port,
     target: (variant, role, weight) => ({ name: variant, role, weight, host: '127.0.0.1', port }),
@@ -41,7 +56,13 @@ export async function startModel(name: string, env: Record<string, string> = {},
 
 async function waitForPing(port: number): Promise<number> {
   for (let i = 0; i < 100; i++) {
-    if (await fetch(`http://127.0.0.1:${port}/ping`).then((r) => r.ok, () => false)) return port;
+    if (
+      await fetch(`http://127.0.0.1:${port}/ping`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return port;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`no model server answered GET /ping on ${port} within 10 s`);
@@ -109,7 +130,11 @@ export class Observed {
  * Writes `chunks` to the router on one connection (with `gapMs` between them) and returns all it
  * answered, once it closes the connection or has been silent for `quietMs`.
  */
-export function rawExchange(port: number, chunks: (string | Buffer)[], opts: { gapMs?: number; quietMs?: number } = {}): Promise<{ text: string; closed: boolean }> {
+export function rawExchange(
+  port: number,
+  chunks: (string | Buffer)[],
+  opts: { gapMs?: number; quietMs?: number } = {},
+): Promise<{ text: string; closed: boolean }> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     const got: Buffer[] = [];

@@ -7,7 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { startRouter, type Router } from '../../../daemon/serving/router/router.js';
 import { freePort, Observed, parseResponses, rawExchange, route, startModel, TestRouteTable, type ModelProcess } from './router-helpers.js';
 
-const post = (body: string, headers = '') => `POST /endpoints/p/invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${headers}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+const post = (body: string, headers = '') =>
+  `POST /endpoints/p/invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${headers}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 
 describe('model-traffic router, HTTP/1.1 on the wire', () => {
   let model: ModelProcess;
@@ -58,7 +59,8 @@ describe('model-traffic router, HTTP/1.1 on the wire', () => {
   it('takes a chunked request body and forwards it with a Content-Length', async () => {
     const body = '{"echo":true,"pad":"0123456789"}';
     const chunked = `${(20).toString(16)}\r\n${body.slice(0, 20)}\r\n${(body.length - 20).toString(16)};ext=1\r\n${body.slice(20)}\r\n0\r\n\r\n`;
-    const head = 'POST /endpoints/p/invocations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n';
+    const head =
+      'POST /endpoints/p/invocations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n';
     const { text } = await rawExchange(port, [head, chunked.slice(0, 7), chunked.slice(7)], { gapMs: 20 });
     const [answer] = parseResponses(text);
     assert.equal(answer!.status, 200);
@@ -71,7 +73,11 @@ describe('model-traffic router, HTTP/1.1 on the wire', () => {
 
   it('answers Expect: 100-continue, and speaks HTTP/1.0 to a 1.0 client', async () => {
     const body = '{"week":1}';
-    const { text } = await rawExchange(port, [`POST /endpoints/p/invocations HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: ${body.length}\r\n\r\n`, body], { gapMs: 50 });
+    const { text } = await rawExchange(
+      port,
+      [`POST /endpoints/p/invocations HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: ${body.length}\r\n\r\n`, body],
+      { gapMs: 50 },
+    );
     assert.match(text, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
 
     const ask = '{"chunks":["ab","cd","e"]}';
@@ -88,7 +94,11 @@ describe('model-traffic router, HTTP/1.1 on the wire', () => {
   it('forwards a large body and a large answer intact', async () => {
     const pad = randomBytes(400 * 1024).toString('hex');
     const body = JSON.stringify({ echo: true, pad });
-    const res = await fetch(`http://127.0.0.1:${port}/endpoints/p/invocations`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    const res = await fetch(`http://127.0.0.1:${port}/endpoints/p/invocations`, {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(res.status, 200);
     const seen = (await res.json()) as { body: string };
     assert.equal(Buffer.from(seen.body, 'base64').toString(), body);
@@ -103,7 +113,11 @@ describe('model-traffic router, HTTP/1.1 on the wire', () => {
       ['GET /ping HTTP/2.0\r\n\r\n', 400, /unsupported protocol 'HTTP\/2\.0'/],
       ['POST /endpoints/p/invocations HTTP/1.1\r\nContent-Length: 12abc\r\n\r\n', 400, /invalid Content-Length/],
       ['POST /endpoints/p/invocations HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}', 400, /conflicting Content-Length/],
-      ['POST /endpoints/p/invocations HTTP/1.1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n{}', 400, /both Transfer-Encoding and Content-Length/],
+      [
+        'POST /endpoints/p/invocations HTTP/1.1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n{}',
+        400,
+        /both Transfer-Encoding and Content-Length/,
+      ],
       ['POST /endpoints/p/invocations HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n', 400, /unsupported Transfer-Encoding 'gzip'/],
       ['POST /endpoints/p/invocations HTTP/1.1\r\nX-Smuggle: a\nContent-Length: 5\r\n\r\n', 400, /a bare CR or LF in header X-Smuggle/],
       ['POST /endpoints/p/invocations HTTP/1.1\r\nX-Smuggle: a\rContent-Length: 5\r\n\r\n', 400, /a bare CR or LF in header X-Smuggle/],
@@ -142,7 +156,10 @@ describe('model-traffic router, HTTP/1.1 on the wire', () => {
 
   it('cuts off clients that send too slowly, and closes idle connections', async () => {
     const started = Date.now();
-    const slowHead = await rawExchange(port, ['POST /endpoints/p/invocations HTTP/1.1\r\n', ...'X-Drip: 1234567890\r\n'.split('')], { gapMs: 100, quietMs: 3_000 });
+    const slowHead = await rawExchange(port, ['POST /endpoints/p/invocations HTTP/1.1\r\n', ...'X-Drip: 1234567890\r\n'.split('')], {
+      gapMs: 100,
+      quietMs: 3_000,
+    });
     assert.match(slowHead.text, /^HTTP\/1\.1 408 Request Timeout\r\n/);
     assert.match(slowHead.text, /the request head did not arrive within 300 ms/);
     assert.ok(slowHead.closed);
@@ -167,7 +184,11 @@ describe('model-traffic router, HTTP/1.1 on the wire', () => {
     const r = await startRouter({ host: '127.0.0.1', port: 0, table });
     try {
       for (let i = 0; i < 3; i++) {
-        const res = await fetch(`http://127.0.0.1:${r.port}/endpoints/demand-forecast/invocations`, { method: 'POST', body: '{"week": 12}', headers: { 'content-type': 'application/json' } });
+        const res = await fetch(`http://127.0.0.1:${r.port}/endpoints/demand-forecast/invocations`, {
+          method: 'POST',
+          body: '{"week": 12}',
+          headers: { 'content-type': 'application/json' },
+        });
         assert.equal(res.status, 200);
         assert.equal(res.headers.get('x-mlp-variant'), 'v1');
         assert.deepEqual(await res.json(), { city: 'london', demand: 412.5 });

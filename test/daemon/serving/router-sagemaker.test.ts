@@ -7,7 +7,14 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { InvokeEndpointCommand, ModelError, SageMakerRuntimeClient, ServiceUnavailable, ValidationError, type InvokeEndpointCommandInput } from '@aws-sdk/client-sagemaker-runtime';
+import {
+  InvokeEndpointCommand,
+  ModelError,
+  SageMakerRuntimeClient,
+  ServiceUnavailable,
+  ValidationError,
+  type InvokeEndpointCommandInput,
+} from '@aws-sdk/client-sagemaker-runtime';
 import { startRouter, type Router } from '../../../daemon/serving/router/router.js';
 import { PYTHON_VENV } from '../../helpers/services.js';
 import { Observed, route, startModel, TestRouteTable, type ModelProcess } from './router-helpers.js';
@@ -118,7 +125,12 @@ describe('router, SageMaker runtime protocol (InvokeEndpoint through the AWS SDK
 
   it('pins a variant with TargetVariant, even one at weight 0, by name or role', async () => {
     for (const TargetVariant of ['v2', 'candidate']) {
-      const res = await invoke({ EndpointName: 'demand-forecast--london', TargetVariant, Body: '{"echo":true}', ContentType: 'application/json' });
+      const res = await invoke({
+        EndpointName: 'demand-forecast--london',
+        TargetVariant,
+        Body: '{"echo":true}',
+        ContentType: 'application/json',
+      });
       assert.equal(res.InvokedProductionVariant, 'v2');
       assert.equal(echoed(Buffer.from(res.Body!).toString()).variant, 'london-v2');
     }
@@ -126,7 +138,11 @@ describe('router, SageMaker runtime protocol (InvokeEndpoint through the AWS SDK
 
   it('raises ModelError (424) with the model status and message when the model answers non-2xx, or not in time', async () => {
     for (const status of [500, 400]) {
-      const err = await failure({ EndpointName: 'demand-forecast--london', Body: JSON.stringify({ status }), ContentType: 'application/json' });
+      const err = await failure({
+        EndpointName: 'demand-forecast--london',
+        Body: JSON.stringify({ status }),
+        ContentType: 'application/json',
+      });
       assert.ok(err instanceof ModelError, `${err.name}: ${err.message}`);
       assert.equal(err.$metadata.httpStatusCode, 424);
       assert.equal(err.OriginalStatusCode, status);
@@ -143,13 +159,25 @@ describe('router, SageMaker runtime protocol (InvokeEndpoint through the AWS SDK
 
   it('raises ValidationError (400) for an unknown endpoint, an unknown group or variant, a group not named, bad JSON, an oversize body', async () => {
     const cases: [Omit<InvokeEndpointCommandInput, 'Body'> & { Body: string }, RegExp][] = [
-      [{ EndpointName: 'nope', Body: '{}' }, /no endpoint named 'nope': an endpoint is <pipeline> or <pipeline>--<group> \(pipelines: demand-forecast\)/],
-      [{ EndpointName: 'demand-forecast', TargetModel: 'rome.tar.gz', Body: '{}' }, /has no group 'rome' \(groups: london, paris, berlin\)/],
+      [
+        { EndpointName: 'nope', Body: '{}' },
+        /no endpoint named 'nope': an endpoint is <pipeline> or <pipeline>--<group> \(pipelines: demand-forecast\)/,
+      ],
+      [
+        { EndpointName: 'demand-forecast', TargetModel: 'rome.tar.gz', Body: '{}' },
+        /has no group 'rome' \(groups: london, paris, berlin\)/,
+      ],
       [{ EndpointName: 'demand-forecast', Body: '{}' }, /has 3 groups .*TargetModel/],
-      [{ EndpointName: 'demand-forecast--london', TargetModel: 'paris', Body: '{}' }, /endpoint 'demand-forecast--london' is group 'london' .* names group 'paris'/],
+      [
+        { EndpointName: 'demand-forecast--london', TargetModel: 'paris', Body: '{}' },
+        /endpoint 'demand-forecast--london' is group 'london' .* names group 'paris'/,
+      ],
       [{ EndpointName: 'demand-forecast--london', TargetVariant: 'v9', Body: '{}' }, /no live variant 'v9'/],
       [{ EndpointName: 'demand-forecast--london', Body: '{"week":', ContentType: 'application/json' }, /not valid JSON/],
-      [{ EndpointName: 'demand-forecast--london', Body: 'x'.repeat(6 * 1024 * 1024 + 1), ContentType: 'text/csv' }, /the request body is 6291457 bytes; the limit is 6291456 bytes/],
+      [
+        { EndpointName: 'demand-forecast--london', Body: 'x'.repeat(6 * 1024 * 1024 + 1), ContentType: 'text/csv' },
+        /the request body is 6291457 bytes; the limit is 6291456 bytes/,
+      ],
     ];
     for (const [input, message] of cases) {
       const err = await failure(input);
@@ -172,7 +200,11 @@ describe('router, SageMaker runtime protocol (InvokeEndpoint through the AWS SDK
     try {
       const res = await invoke({ EndpointName: 'demand-forecast--london', Body: '{"echo":true}', ContentType: 'application/json' }, ok);
       assert.equal(res.InvokedProductionVariant, 'v1');
-      assert.equal(echoed(Buffer.from(res.Body!).toString()).headers.authorization?.includes(TOKEN), undefined, 'the credentials are not passed on');
+      assert.equal(
+        echoed(Buffer.from(res.Body!).toString()).headers.authorization?.includes(TOKEN),
+        undefined,
+        'the credentials are not passed on',
+      );
       const err = await failure({ EndpointName: 'demand-forecast--london', Body: '{}' }, wrong);
       assert.equal(err.name, 'UnrecognizedClientException');
       assert.equal(err.$metadata.httpStatusCode, 403);
@@ -186,7 +218,14 @@ describe('router, SageMaker runtime protocol (InvokeEndpoint through the AWS SDK
 
   it('answers boto3 the same way', async () => {
     const [answer, pinned, modelFailed, unknown, unavailable, oversize] = (await boto3Invoke(router.port, [
-      { EndpointName: 'demand-forecast', TargetModel: 'london.tar.gz', Body: '{"echo":true}', ContentType: 'application/json', CustomAttributes: 'a=1', InferenceId: 'req-py-1' },
+      {
+        EndpointName: 'demand-forecast',
+        TargetModel: 'london.tar.gz',
+        Body: '{"echo":true}',
+        ContentType: 'application/json',
+        CustomAttributes: 'a=1',
+        InferenceId: 'req-py-1',
+      },
       { EndpointName: 'demand-forecast--london', TargetVariant: 'v2', Body: '{}', ContentType: 'application/json' },
       { EndpointName: 'demand-forecast--london', Body: '{"status":503}', ContentType: 'application/json' },
       { EndpointName: 'nope', Body: '{}' },
@@ -197,7 +236,10 @@ describe('router, SageMaker runtime protocol (InvokeEndpoint through the AWS SDK
     assert.equal(answer.ok.ContentType, 'application/json');
     assert.equal(answer.ok.CustomAttributes, 'echo:a=1');
     assert.equal(echoed(answer.ok.Body).variant, 'london-v1');
-    assert.ok(observed.invocations.some((i) => i.inferenceId === 'req-py-1' && i.group === 'london'), 'the inference id is in the capture');
+    assert.ok(
+      observed.invocations.some((i) => i.inferenceId === 'req-py-1' && i.group === 'london'),
+      'the inference id is in the capture',
+    );
     assert.equal(pinned.ok?.InvokedProductionVariant, 'v2', JSON.stringify(pinned));
     assert.equal(modelFailed.error?.class, 'ModelError', JSON.stringify(modelFailed));
     assert.deepEqual([modelFailed.error.status, modelFailed.error.originalStatusCode], [424, 503]);

@@ -30,7 +30,14 @@ describe('model-traffic router', () => {
       route('moved', 'default', [], { servedOn: 'mlp-moved-default-1a2b3c4d' }),
     ]);
     observed = new Observed();
-    router = await startRouter({ host: '127.0.0.1', port: 0, table, capture: observed.capture, metrics: observed.sink, maxBodyBytes: 64 * 1024 });
+    router = await startRouter({
+      host: '127.0.0.1',
+      port: 0,
+      table,
+      capture: observed.capture,
+      metrics: observed.sink,
+      maxBodyBytes: 64 * 1024,
+    });
     base = `http://127.0.0.1:${router.port}`;
   });
 
@@ -56,8 +63,14 @@ describe('model-traffic router', () => {
     assert.equal(afterStats[0].invocations - before[0].invocations, 900);
     assert.equal(afterStats[1].invocations - before[1].invocations, 100);
     // 10 requests in flight at most: a handful of keep-alive connections carry all 1,000.
-    assert.ok(afterStats[0].connections - before[0].connections <= 10, `v1 got ${afterStats[0].connections - before[0].connections} connections`);
-    assert.ok(afterStats[1].connections - before[1].connections <= 10, `v2 got ${afterStats[1].connections - before[1].connections} connections`);
+    assert.ok(
+      afterStats[0].connections - before[0].connections <= 10,
+      `v1 got ${afterStats[0].connections - before[0].connections} connections`,
+    );
+    assert.ok(
+      afterStats[1].connections - before[1].connections <= 10,
+      `v2 got ${afterStats[1].connections - before[1].connections} connections`,
+    );
   });
 
   it('takes the group from the path or from X-Mlp-Group, and asks for one when the pipeline has several', async () => {
@@ -84,7 +97,11 @@ describe('model-traffic router', () => {
     const byHeader = await invoke('/endpoints/paths/invocations', '{}', { 'x-mlp-group': '../churn/us' });
     assert.equal(byHeader.headers.get('x-mlp-variant'), 'v1');
     await byHeader.body?.cancel();
-    for (const path of ['/endpoints/paths%2F..%2Fchurn/groups/us/invocations', '/endpoints/paths/groups/..%2F..%2Fchurn%2Fus/invocations', '/endpoints/churn/groups/..%2Fchurn%2Fus/invocations']) {
+    for (const path of [
+      '/endpoints/paths%2F..%2Fchurn/groups/us/invocations',
+      '/endpoints/paths/groups/..%2F..%2Fchurn%2Fus/invocations',
+      '/endpoints/churn/groups/..%2Fchurn%2Fus/invocations',
+    ]) {
       const res = await invoke(path);
       assert.equal(res.status, 404, path);
       assert.notEqual(res.headers.get('x-mlp-variant'), churnUs, path);
@@ -93,7 +110,12 @@ describe('model-traffic router', () => {
   });
 
   it('pins a variant by name or role, and says which variants are live when the pin is wrong', async () => {
-    for (const [pin, expected] of [['v2', 'v2'], ['candidate', 'v2'], ['current', 'v1'], ['v1', 'v1']]) {
+    for (const [pin, expected] of [
+      ['v2', 'v2'],
+      ['candidate', 'v2'],
+      ['current', 'v1'],
+      ['v1', 'v1'],
+    ]) {
       const res = await invoke('/endpoints/forecast/invocations', '{}', { 'x-mlp-target-variant': pin! });
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('x-mlp-variant'), expected);
@@ -101,7 +123,10 @@ describe('model-traffic router', () => {
     }
     const unknown = await invoke('/endpoints/forecast/invocations', '{}', { 'x-mlp-target-variant': 'v9' });
     assert.equal(unknown.status, 400);
-    assert.match(await errorOf(unknown), /no live variant 'v9' in forecast\/london .*live: v1 \(current, weight 90\), v2 \(candidate, weight 10\)/);
+    assert.match(
+      await errorOf(unknown),
+      /no live variant 'v9' in forecast\/london .*live: v1 \(current, weight 90\), v2 \(candidate, weight 10\)/,
+    );
     const noCandidate = await invoke('/endpoints/churn/groups/eu/invocations', '{}', { 'x-mlp-target-variant': 'candidate' });
     assert.equal(noCandidate.status, 503);
     assert.match(await errorOf(noCandidate), /no live candidate variant in churn\/eu .*live: v1 \(current, weight 100\)/);
@@ -111,7 +136,11 @@ describe('model-traffic router', () => {
     const cases: [Response, number, RegExp][] = [
       [await invoke('/endpoints/nope/invocations'), 404, /no pipeline named 'nope' \(known: forecast, churn, empty, paths, moved\)/],
       [await invoke('/endpoints/empty/invocations'), 503, /no live model for empty\/default: deploy a version first \(mlp deploy empty\)/],
-      [await invoke('/endpoints/moved/invocations'), 503, /moved\/default serves on SageMaker endpoint mlp-moved-default-1a2b3c4d, not on this router: call the endpoint \(mlp invoke moved does\)/],
+      [
+        await invoke('/endpoints/moved/invocations'),
+        503,
+        /moved\/default serves on SageMaker endpoint mlp-moved-default-1a2b3c4d, not on this router: call the endpoint \(mlp invoke moved does\)/,
+      ],
       [await fetch(`${base}/endpoints/forecast/invocations`), 405, /use POST for invocations, not GET/],
       [await invoke('/somewhere/else'), 404, /no such endpoint: POST \/somewhere\/else/],
       [await invoke('/endpoints/forecast/invocations', '{"week": 1'), 400, /not valid JSON but Content-Type says application\/json/],
@@ -170,13 +199,12 @@ describe('model-traffic router', () => {
       assert.ok(inv.latencyMs > 0 && inv.latencyMs < 5_000);
       assert.ok(Math.abs(inv.at - Date.now()) < 60_000);
       const m = observed.metrics[i]!;
-      assert.deepEqual([m.pipeline, m.group, m.variant, m.status, m.latencyMs, m.at], [inv.pipeline, inv.group, inv.variant, inv.status, inv.latencyMs, inv.at]);
+      assert.deepEqual(
+        [m.pipeline, m.group, m.variant, m.status, m.latencyMs, m.at],
+        [inv.pipeline, inv.group, inv.variant, inv.status, inv.latencyMs, inv.at],
+      );
     }
-    assert.deepEqual(
-      observed.invocations.map((i) => i.variant).filter((v) => v === 'v2').length,
-      2,
-      'the split holds for these 20 too',
-    );
+    assert.deepEqual(observed.invocations.map((i) => i.variant).filter((v) => v === 'v2').length, 2, 'the split holds for these 20 too');
   });
 });
 
@@ -187,7 +215,11 @@ describe('model-traffic router against failing models', () => {
   let observed: Observed;
   let base: string;
   const invoke = (ask: Json, headers: Record<string, string> = {}) =>
-    fetch(`${base}/endpoints/p/invocations`, { method: 'POST', body: JSON.stringify(ask), headers: { 'content-type': 'application/json', ...headers } });
+    fetch(`${base}/endpoints/p/invocations`, {
+      method: 'POST',
+      body: JSON.stringify(ask),
+      headers: { 'content-type': 'application/json', ...headers },
+    });
 
   before(async () => {
     model = await startModel('m1', { KEEP_ALIVE_MS: '300' });
@@ -245,7 +277,10 @@ describe('model-traffic router against failing models', () => {
   it('takes a body that ends when the model closes, and streams a chunked one', async () => {
     const closeDelimited = await invoke({ noLength: true });
     assert.equal(closeDelimited.status, 200);
-    assert.equal(closeDelimited.headers.get('content-length'), String(JSON.stringify({ variant: 'm1', n: (await model.stats()).invocations }).length));
+    assert.equal(
+      closeDelimited.headers.get('content-length'),
+      String(JSON.stringify({ variant: 'm1', n: (await model.stats()).invocations }).length),
+    );
     assert.equal(((await closeDelimited.json()) as Json).variant, 'm1');
     observed.invocations.length = 0;
     const chunked = await invoke({ chunks: ['abc', 'defg', 'h'] });
@@ -260,7 +295,10 @@ describe('model-traffic router against failing models', () => {
     table.set([route('p', 'g', [gone.target('gone', 'current', 100)])]);
     const res = await invoke({});
     assert.equal(res.status, 502);
-    assert.match(((await res.json()) as { error: string }).error, /connection refused by 127\.0\.0\.1:\d+ \(is the model server running\?\)/);
+    assert.match(
+      ((await res.json()) as { error: string }).error,
+      /connection refused by 127\.0\.0\.1:\d+ \(is the model server running\?\)/,
+    );
     table.set([route('p', 'g', [model.target('m1', 'current', 100)], { timeoutMs: 400 })]);
     const back = await invoke({});
     assert.equal(back.status, 200);
@@ -278,7 +316,9 @@ describe('model-traffic router against failing models', () => {
         await res.body?.cancel();
       }
       assert.deepEqual(seen.filter((v) => v === 'm2').length, 5);
-      table.set([route('p', 'g', [model.target('m1', 'current', 100), other.target('m2', 'candidate', 0)], { captureSamplingPercent: 10 })]);
+      table.set([
+        route('p', 'g', [model.target('m1', 'current', 100), other.target('m2', 'candidate', 0)], { captureSamplingPercent: 10 }),
+      ]);
       observed.invocations.length = 0;
       for (let i = 0; i < 30; i++) {
         const res = await invoke({});
@@ -292,7 +332,10 @@ describe('model-traffic router against failing models', () => {
       table.set([route('p', 'g', [model.target('m1', 'current', 0)])]);
       const none = await invoke({});
       assert.equal(none.status, 503);
-      assert.match(((await none.json()) as { error: string }).error, /no live variant of p\/g has traffic weight .*pin one with X-Mlp-Target-Variant/);
+      assert.match(
+        ((await none.json()) as { error: string }).error,
+        /no live variant of p\/g has traffic weight .*pin one with X-Mlp-Target-Variant/,
+      );
     } finally {
       table.set([route('p', 'g', [model.target('m1', 'current', 100)], { timeoutMs: 400 })]);
       await other.stop();

@@ -4,7 +4,15 @@ import { describe, it } from 'node:test';
 import { createRouteTable, type RoutePipeline } from '../../../daemon/serving/router/routes.js';
 
 const pipeline = (name: string): RoutePipeline => ({ name, groups: ['a', 'b'], timeoutMs: 1000, captureSamplingPercent: 0 });
-const live = (p: string, group: string, port: number) => ({ pipeline: p, group, name: 'v1', role: 'current' as const, weight: 100, host: '127.0.0.1', port });
+const live = (p: string, group: string, port: number) => ({
+  pipeline: p,
+  group,
+  name: 'v1',
+  role: 'current' as const,
+  weight: 100,
+  host: '127.0.0.1',
+  port,
+});
 
 describe('route table', () => {
   it('rebuilds one pipeline and keeps the others as they were', () => {
@@ -26,10 +34,14 @@ describe('route table', () => {
 
   it('says why a group has no live model when a version should serve', () => {
     const table = createRouteTable();
-    table.setPipeline(pipeline('p1'), [live('p1', 'a', 1)], [
-      { pipeline: 'p1', group: 'a', reason: 'the candidate v2 is starting' },
-      { pipeline: 'p1', group: 'b', reason: 'v1 is starting' },
-    ]);
+    table.setPipeline(
+      pipeline('p1'),
+      [live('p1', 'a', 1)],
+      [
+        { pipeline: 'p1', group: 'a', reason: 'the candidate v2 is starting' },
+        { pipeline: 'p1', group: 'b', reason: 'v1 is starting' },
+      ],
+    );
     const a = table.lookup('p1', 'a');
     const b = table.lookup('p1', 'b');
     assert.equal(a.kind === 'route' && a.route.down, undefined, 'a group with a live variant is not down');
@@ -40,7 +52,11 @@ describe('route table', () => {
 describe('route table copies (router workers)', () => {
   it('a copy starts from the whole table, follows every change, and inForce waits for every copy', async () => {
     const table = createRouteTable();
-    table.replace([pipeline('p1'), pipeline('p2')], [live('p1', 'a', 1), live('p2', 'a', 2)], [{ pipeline: 'p2', group: 'b', reason: 'v1 is starting' }]);
+    table.replace(
+      [pipeline('p1'), pipeline('p2')],
+      [live('p1', 'a', 1), live('p2', 'a', 2)],
+      [{ pipeline: 'p2', group: 'b', reason: 'v1 is starting' }],
+    );
     const copy = createRouteTable();
     const acks: (() => void)[] = [];
     table.replicate({
@@ -49,9 +65,17 @@ describe('route table copies (router workers)', () => {
         return new Promise<void>((resolve) => acks.push(resolve));
       },
     });
-    table.setPipeline(pipeline('p1'), [{ ...live('p1', 'a', 1), weight: 40 }, { ...live('p1', 'a', 5), name: 'v2', role: 'candidate', weight: 60 }]);
+    table.setPipeline(pipeline('p1'), [
+      { ...live('p1', 'a', 1), weight: 40 },
+      { ...live('p1', 'a', 5), name: 'v2', role: 'candidate', weight: 60 },
+    ]);
     table.removePipeline('p2');
-    for (const [name, group] of [['p1', 'a'], ['p1', 'b'], ['p2', 'a'], ['p2', 'b']] as const) {
+    for (const [name, group] of [
+      ['p1', 'a'],
+      ['p1', 'b'],
+      ['p2', 'a'],
+      ['p2', 'b'],
+    ] as const) {
       assert.deepEqual(copy.lookup(name, group), table.lookup(name, group), `${name}/${group}`);
     }
     let settled = false;

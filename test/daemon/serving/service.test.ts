@@ -29,7 +29,13 @@ describe('serving service', () => {
   });
 
   const inForce = (backend: string): InForcePipeline =>
-    ({ name: 'forecast', dir: dataDir, config: PipelineFileSchema.parse({ pipeline: { name: 'forecast', deployment: { backend } } }), problems: [], loadedAt: 0 }) as unknown as InForcePipeline;
+    ({
+      name: 'forecast',
+      dir: dataDir,
+      config: PipelineFileSchema.parse({ pipeline: { name: 'forecast', deployment: { backend } } }),
+      problems: [],
+      loadedAt: 0,
+    }) as unknown as InForcePipeline;
 
   it('stops a server still draining when it closes, so none outlives the daemon', async () => {
     const pipelineDir = mkdtempSync(join(tmpdir(), 'mlp-serving-pipeline-'));
@@ -47,7 +53,12 @@ describe('serving service', () => {
       backend: () => createLocalServerBackend(),
       drainMs: 60_000,
     });
-    const { version } = store.modelVersions.create({ pipeline: 'forecast', group: 'london', artifactUri: 'file:///models/forecast/london', at: 1 });
+    const { version } = store.modelVersions.create({
+      pipeline: 'forecast',
+      group: 'london',
+      artifactUri: 'file:///models/forecast/london',
+      at: 1,
+    });
     let pids: number[] = [];
     try {
       await serving.startCandidate('forecast', 'london', version);
@@ -68,7 +79,13 @@ describe('serving service', () => {
     const pipelineDir = mkdtempSync(join(tmpdir(), 'mlp-serving-pipeline-'));
     writeFileSync(join(pipelineDir, 'serve.py'), MULTI_MODEL_SERVE_PY);
     const multiModel = (name: string) =>
-      ({ name, dir: pipelineDir, config: PipelineFileSchema.parse({ pipeline: { name, serve: { mode: 'multi-model' } } }), problems: [], loadedAt: 0 }) as unknown as InForcePipeline;
+      ({
+        name,
+        dir: pipelineDir,
+        config: PipelineFileSchema.parse({ pipeline: { name, serve: { mode: 'multi-model' } } }),
+        problems: [],
+        loadedAt: 0,
+      }) as unknown as InForcePipeline;
     const pipelines = [multiModel('shop'), multiModel('other')];
     const serving = createServing({
       store,
@@ -102,7 +119,10 @@ describe('serving service', () => {
       const answer = await fetch(`http://127.0.0.1:${paris.port}${paris.path}`, { method: 'POST', body: '{"x": 2}' });
       assert.deepEqual(await answer.json(), { y: 4, model: 'paris--v1', group: 'paris' });
       // Another pipeline needs a server of its own: over the budget.
-      await assert.rejects(serving.startCandidate('other', 'london', version('other', 'london')), /v1 of other\/london needs a model server, and 1 of serving.max_servers 1 run/);
+      await assert.rejects(
+        serving.startCandidate('other', 'london', version('other', 'london')),
+        /v1 of other\/london needs a model server, and 1 of serving.max_servers 1 run/,
+      );
       await serving.retireCandidates('shop');
       assert.equal(serving.servers().total, 0, 'the server stopped with its last model');
     } finally {

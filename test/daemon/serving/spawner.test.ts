@@ -9,8 +9,9 @@ describe('spawner', () => {
 
   it('reports the pid, the output, the exit code and the end of the output', async () => {
     const out: string[] = [];
-    const child = spawner.spawn({ file: '/bin/sh', args: ['-c', 'echo hello; echo oops >&2; exit 3'], cwd: tmpdir(), env: {} }, (stream, chunk) =>
-      out.push(`${stream}:${chunk.toString().trim()}`),
+    const child = spawner.spawn(
+      { file: '/bin/sh', args: ['-c', 'echo hello; echo oops >&2; exit 3'], cwd: tmpdir(), env: {} },
+      (stream, chunk) => out.push(`${stream}:${chunk.toString().trim()}`),
     );
     const pid = await child.pid;
     assert.ok(pid !== undefined && pid > 0);
@@ -33,7 +34,15 @@ describe('spawner', () => {
     process.env.MLP_SPAWNER_OVER = 'the daemon';
     try {
       let out = '';
-      const child = spawner.spawn({ file: '/bin/sh', args: ['-c', 'echo "$MLP_SPAWNER_TEST|$MLP_SPAWNER_OVER|$MLP_SPAWNER_ONLY"'], cwd: tmpdir(), env: { MLP_SPAWNER_OVER: 'the request', MLP_SPAWNER_ONLY: 'added' } }, (_s, chunk) => (out += chunk.toString()));
+      const child = spawner.spawn(
+        {
+          file: '/bin/sh',
+          args: ['-c', 'echo "$MLP_SPAWNER_TEST|$MLP_SPAWNER_OVER|$MLP_SPAWNER_ONLY"'],
+          cwd: tmpdir(),
+          env: { MLP_SPAWNER_OVER: 'the request', MLP_SPAWNER_ONLY: 'added' },
+        },
+        (_s, chunk) => (out += chunk.toString()),
+      );
       await child.closed;
       assert.equal(out.trim(), 'set after the worker started|the request|added');
     } finally {

@@ -88,7 +88,11 @@ describe('two versions live at 90/10', () => {
     const worker = async () => {
       while (next < 1000) {
         const i = next++;
-        const res = await fetch(url, { method: 'POST', body: JSON.stringify({ x: i }), headers: { 'content-type': 'application/json', 'x-mlp-inference-id': `req-${i}` } });
+        const res = await fetch(url, {
+          method: 'POST',
+          body: JSON.stringify({ x: i }),
+          headers: { 'content-type': 'application/json', 'x-mlp-inference-id': `req-${i}` },
+        });
         const body = (await res.json()) as { y: number; model: string };
         const variant = res.headers.get('x-mlp-variant')!;
         assert.equal(res.status, 200);

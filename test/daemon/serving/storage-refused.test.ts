@@ -88,7 +88,12 @@ describe('a model server exits while the database refuses writes', () => {
 
   it('keeps routing, says so once, and stores the state when writes succeed again', async () => {
     const before = store.variants.live()[0]!;
-    const invoke = () => fetch(`http://127.0.0.1:${router.port}/endpoints/p/groups/g/invocations`, { method: 'POST', body: '{"x": 1}', headers: { 'content-type': 'application/json' } });
+    const invoke = () =>
+      fetch(`http://127.0.0.1:${router.port}/endpoints/p/groups/g/invocations`, {
+        method: 'POST',
+        body: '{"x": 1}',
+        headers: { 'content-type': 'application/json' },
+      });
     assert.equal((await invoke()).status, 200);
 
     refuseWrites(store, true);

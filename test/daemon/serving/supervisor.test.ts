@@ -18,7 +18,15 @@ describe('model server supervisor', () => {
   it('stopped the moment it was asked to start, it leaves no server running', async () => {
     const serverId = `test-${randomUUID()}`;
     const sup = supervise({
-      spec: { pipeline: 'forecast', group: 'london', variant: 'v1', pipelineDir: dir, command: 'python3 serve.py', modelDir: dir, serverId },
+      spec: {
+        pipeline: 'forecast',
+        group: 'london',
+        variant: 'v1',
+        pipelineDir: dir,
+        command: 'python3 serve.py',
+        modelDir: dir,
+        serverId,
+      },
       backend: createLocalServerBackend(),
       startupTimeoutMs: 60_000,
       onChange: () => undefined,

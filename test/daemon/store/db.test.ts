@@ -23,9 +23,11 @@ function userVersion(file: string): number {
 function tables(file: string): string[] {
   const db = new Database(file, { readonly: true });
   try {
-    return (db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as { name: string }[]).map(
-      (r) => r.name,
-    );
+    return (
+      db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as {
+        name: string;
+      }[]
+    ).map((r) => r.name);
   } finally {
     db.close();
   }
@@ -171,18 +173,36 @@ describe('migration 3: fractional weights', () => {
     try {
       assert.equal(userVersion(file), latest);
       const r = store.rollouts.get(7)!;
-      assert.deepEqual([r.phase, r.candidateWeight, r.stepIndex, r.version, r.groups], ['shifting', 20, 1, 5, [{ group: 'london', candidate: 2, current: 1 }]]);
-      assert.deepEqual(store.decisions.list(7).map((d) => d.reason), ['traffic 10% → 20%']);
-      assert.deepEqual(store.variants.live('forecast').map((v) => [v.version, v.role, v.weight, v.port]), [[1, 'current', 80, 4001], [2, 'candidate', 20, 4002]]);
+      assert.deepEqual(
+        [r.phase, r.candidateWeight, r.stepIndex, r.version, r.groups],
+        ['shifting', 20, 1, 5, [{ group: 'london', candidate: 2, current: 1 }]],
+      );
+      assert.deepEqual(
+        store.decisions.list(7).map((d) => d.reason),
+        ['traffic 10% → 20%'],
+      );
+      assert.deepEqual(
+        store.variants.live('forecast').map((v) => [v.version, v.role, v.weight, v.port]),
+        [
+          [1, 'current', 80, 4001],
+          [2, 'candidate', 20, 4002],
+        ],
+      );
 
       store.rollouts.save({ ...r, candidateWeight: 12.5 }, { expectedVersion: 5 });
       store.variants.setWeight(1, 87.5);
       store.variants.setWeight(2, 12.5);
       assert.equal(store.rollouts.get(7)!.candidateWeight, 12.5);
-      assert.deepEqual(store.variants.live('forecast').map((v) => v.weight), [87.5, 12.5]);
+      assert.deepEqual(
+        store.variants.live('forecast').map((v) => v.weight),
+        [87.5, 12.5],
+      );
       // The indexes came back: one active rollout per pipeline, one live candidate per group.
       assert.throws(() => store.rollouts.create({ pipeline: 'forecast', runId: null, groups: [] }), /already has an active rollout|UNIQUE/);
-      assert.throws(() => store.variants.create({ pipeline: 'forecast', group: 'london', version: 2, role: 'candidate', weight: 0, backend: 'local' }), /already has a live/);
+      assert.throws(
+        () => store.variants.create({ pipeline: 'forecast', group: 'london', version: 2, role: 'candidate', weight: 0, backend: 'local' }),
+        /already has a live/,
+      );
     } finally {
       store.close();
     }
@@ -190,7 +210,10 @@ describe('migration 3: fractional weights', () => {
     try {
       assert.deepEqual(db.pragma('foreign_key_check'), []);
       assert.equal(db.prepare('SELECT typeof(candidate_weight) FROM rollouts').pluck().get(), 'real');
-      assert.match(db.prepare(`SELECT sql FROM sqlite_schema WHERE name = 'decisions'`).pluck().get() as string, /REFERENCES rollouts \(id\) ON DELETE CASCADE/);
+      assert.match(
+        db.prepare(`SELECT sql FROM sqlite_schema WHERE name = 'decisions'`).pluck().get() as string,
+        /REFERENCES rollouts \(id\) ON DELETE CASCADE/,
+      );
     } finally {
       db.close();
     }
@@ -217,13 +240,12 @@ describe('migrate', () => {
       assert.throws(
         () => migrate(db, [first, second, broken]),
         (err: unknown) =>
-          err instanceof MlpError && err.code === 'unavailable' && /migration 3 \(broken\) failed: no such table: nowhere/.test(err.message),
+          err instanceof MlpError &&
+          err.code === 'unavailable' &&
+          /migration 3 \(broken\) failed: no such table: nowhere/.test(err.message),
       );
       assert.equal(db.pragma('user_version', { simple: true }), 1);
-      assert.deepEqual(
-        db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).pluck().all(),
-        ['a'],
-      );
+      assert.deepEqual(db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).pluck().all(), ['a']);
       assert.deepEqual(migrate(db, [first, second]), { from: 1, to: 2 });
       assert.deepEqual(migrate(db, [first, second]), { from: 2, to: 2 });
     } finally {

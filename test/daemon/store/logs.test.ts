@@ -16,10 +16,23 @@ const line = (at: number, text: string, pipeline = 'demand-forecast'): LogLineIn
 describe('logs', () => {
   test('append stores a batch and returns it with increasing ids', () => {
     const store = freshStore();
-    const stored = store.logs.append([line(1, 'epoch 1'), line(2, 'epoch 2'), { at: 3, pipeline: 'demand-forecast', stream: 'daemon', line: 'info: loaded' }]);
+    const stored = store.logs.append([
+      line(1, 'epoch 1'),
+      line(2, 'epoch 2'),
+      { at: 3, pipeline: 'demand-forecast', stream: 'daemon', line: 'info: loaded' },
+    ]);
     assert.equal(stored.length, 3);
     assert.ok(stored[0]!.id < stored[1]!.id && stored[1]!.id < stored[2]!.id);
-    assert.deepEqual(stored[2], { id: stored[2]!.id, at: 3, pipeline: 'demand-forecast', runId: null, step: null, group: null, stream: 'daemon', line: 'info: loaded' });
+    assert.deepEqual(stored[2], {
+      id: stored[2]!.id,
+      at: 3,
+      pipeline: 'demand-forecast',
+      runId: null,
+      step: null,
+      group: null,
+      stream: 'daemon',
+      line: 'info: loaded',
+    });
     assert.deepEqual(store.logs.query({ pipeline: 'demand-forecast', limit: 10 }), stored);
     assert.deepEqual(store.logs.append([]), []);
   });

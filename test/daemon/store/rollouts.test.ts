@@ -51,10 +51,7 @@ describe('model versions', () => {
 
   test('a version must name a run that exists', () => {
     const store = freshStore();
-    assert.throws(
-      () => store.modelVersions.create({ pipeline: 'p', group: 'g', runId: 'r-ghost', artifactUri: 'x' }),
-      isCode('not_found'),
-    );
+    assert.throws(() => store.modelVersions.create({ pipeline: 'p', group: 'g', runId: 'r-ghost', artifactUri: 'x' }), isCode('not_found'));
     assert.equal(store.modelVersions.nextVersion('p', 'g'), 1);
   });
 });
@@ -93,7 +90,14 @@ describe('rollouts', () => {
     withVersions(store, 'p', 'g', 2);
     const read = store.rollouts.create({ pipeline: 'p', groups: [{ group: 'g', candidate: 2, current: 1 }], at: 0 });
     const shifted = store.rollouts.save(
-      { ...read, phase: 'shifting', candidateWeight: 10, stepIndex: 1, phaseStartedAt: 50, state: { stepStartedAt: 50, gates: { replay: { passed: true, summary: '0 of 500 requests regress' } } } },
+      {
+        ...read,
+        phase: 'shifting',
+        candidateWeight: 10,
+        stepIndex: 1,
+        phaseStartedAt: 50,
+        state: { stepStartedAt: 50, gates: { replay: { passed: true, summary: '0 of 500 requests regress' } } },
+      },
       { expectedVersion: read.version, at: 50 },
     );
     assert.deepEqual(
@@ -112,7 +116,10 @@ describe('rollouts', () => {
     const store = freshStore();
     withVersions(store, 'p', 'g', 3);
     let r = store.rollouts.create({ pipeline: 'p', groups: [{ group: 'g', candidate: 2, current: 1 }], phase: 'shifting', at: 0 });
-    r = store.rollouts.save({ ...r, phase: 'paused', pausedFrom: 'shifting', reason: 'paused by alice' }, { expectedVersion: r.version, at: 5 });
+    r = store.rollouts.save(
+      { ...r, phase: 'paused', pausedFrom: 'shifting', reason: 'paused by alice' },
+      { expectedVersion: r.version, at: 5 },
+    );
     assert.deepEqual([r.phase, r.pausedFrom, r.reason], ['paused', 'shifting', 'paused by alice']);
 
     assert.throws(() => store.rollouts.create({ pipeline: 'p', groups: [{ group: 'g', candidate: 3, current: 1 }] }), isCode('conflict'));
@@ -132,14 +139,21 @@ describe('rollouts', () => {
     const store = freshStore();
     withVersions(store, 'p', 'g', 2);
     const r = store.rollouts.create({ pipeline: 'p', groups: [{ group: 'g', candidate: 2, current: 1 }], at: 0 });
-    const db = (store.rollouts as unknown as { selectOne: { database: { prepare(sql: string): { run(...a: unknown[]): unknown } } } }).selectOne.database;
-    db.prepare('UPDATE rollouts SET state_json = ? WHERE id = ?').run(JSON.stringify({ ending: { phase: 'promoting', reason: 'x' } }), r.id);
+    const db = (store.rollouts as unknown as { selectOne: { database: { prepare(sql: string): { run(...a: unknown[]): unknown } } } })
+      .selectOne.database;
+    db.prepare('UPDATE rollouts SET state_json = ? WHERE id = ?').run(
+      JSON.stringify({ ending: { phase: 'promoting', reason: 'x' } }),
+      r.id,
+    );
     assert.throws(() => store.rollouts.get(r.id), /rollout #1 has a stored state mlp cannot read \(ending\.phase: .*\)/);
   });
 
   test('a rollout of a run that does not exist is refused', () => {
     const store = freshStore();
-    assert.throws(() => store.rollouts.create({ pipeline: 'p', runId: 'r-ghost', groups: [{ group: 'g', candidate: 1, current: null }] }), isCode('not_found'));
+    assert.throws(
+      () => store.rollouts.create({ pipeline: 'p', runId: 'r-ghost', groups: [{ group: 'g', candidate: 1, current: null }] }),
+      isCode('not_found'),
+    );
     const first = store.rollouts.create({ pipeline: 'p', groups: [{ group: 'g', candidate: 1, current: null }] });
     assert.equal(first.groups[0]!.current, null);
   });
@@ -181,7 +195,16 @@ describe('decisions', () => {
     const store = freshStore();
     withVersions(store, 'p', 'g', 1);
     const r = store.rollouts.create({ pipeline: 'p', groups: [{ group: 'g', candidate: 1, current: null }] });
-    const info: Decision = { at: 1, phase: 'deploying', rule: 'first_version', observed: null, threshold: null, sample: null, verdict: 'promote', reason: 'no current model' };
+    const info: Decision = {
+      at: 1,
+      phase: 'deploying',
+      rule: 'first_version',
+      observed: null,
+      threshold: null,
+      sample: null,
+      verdict: 'promote',
+      reason: 'no current model',
+    };
     assert.throws(() =>
       store.transaction(() => {
         store.decisions.record(r.id, info);

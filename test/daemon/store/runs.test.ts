@@ -8,7 +8,13 @@ const monday2am = Date.UTC(2025, 0, 6, 2, 0);
 describe('runs', () => {
   test('enqueue round-trips a queued run with a sortable r- id', () => {
     const store = freshStore();
-    const { run, created } = store.runs.enqueue({ pipeline: 'demand-forecast', trigger: 'manual', reason: 'mlp deploy', gitCommit: 'abc123', at: 500 });
+    const { run, created } = store.runs.enqueue({
+      pipeline: 'demand-forecast',
+      trigger: 'manual',
+      reason: 'mlp deploy',
+      gitCommit: 'abc123',
+      at: 500,
+    });
     assert.equal(created, true);
     assert.match(run.id, /^r-[0-9a-z]{26}$/);
     assert.deepEqual(run, {
@@ -37,7 +43,10 @@ describe('runs', () => {
     assert.deepEqual(second.run, first.run);
     // Other pipelines, other fire times, and unscheduled runs are not affected.
     assert.equal(store.runs.enqueue({ pipeline: 'churn', trigger: 'schedule', scheduledFor: monday2am }).created, true);
-    assert.equal(store.runs.enqueue({ pipeline: 'demand-forecast', trigger: 'catch_up', scheduledFor: monday2am - 7 * 86_400_000 }).created, true);
+    assert.equal(
+      store.runs.enqueue({ pipeline: 'demand-forecast', trigger: 'catch_up', scheduledFor: monday2am - 7 * 86_400_000 }).created,
+      true,
+    );
     assert.equal(store.runs.enqueue({ pipeline: 'demand-forecast', trigger: 'manual' }).created, true);
     assert.equal(store.runs.enqueue({ pipeline: 'demand-forecast', trigger: 'manual' }).created, true);
     assert.equal(store.runs.latestScheduledFor('demand-forecast'), monday2am);

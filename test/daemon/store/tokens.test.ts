@@ -38,15 +38,28 @@ describe('tokens', () => {
     assert.equal(store.tokens.verify(secret), null);
     assert.equal(store.tokens.isLive('ci'), false);
     assert.equal(store.tokens.list()[0]?.revokedAt, 99);
-    assert.throws(() => store.tokens.create('ci', 'viewer'), (err: unknown) => err instanceof MlpError && err.code === 'conflict');
-    assert.throws(() => store.tokens.revoke('nobody'), (err: unknown) => err instanceof MlpError && err.code === 'not_found');
+    assert.throws(
+      () => store.tokens.create('ci', 'viewer'),
+      (err: unknown) => err instanceof MlpError && err.code === 'conflict',
+    );
+    assert.throws(
+      () => store.tokens.revoke('nobody'),
+      (err: unknown) => err instanceof MlpError && err.code === 'not_found',
+    );
   });
 });
 
 describe('audit', () => {
   test('records commands and lists the last ones, newest last', () => {
     const store = freshStore();
-    const first = store.audit.record({ at: 1, actor: 'alice', role: 'operator', command: 'pause', target: 'demand-forecast', outcome: 'accepted' });
+    const first = store.audit.record({
+      at: 1,
+      actor: 'alice',
+      role: 'operator',
+      command: 'pause',
+      target: 'demand-forecast',
+      outcome: 'accepted',
+    });
     assert.deepEqual(first, {
       id: first.id,
       at: 1,
@@ -58,8 +71,25 @@ describe('audit', () => {
       outcome: 'accepted',
       message: null,
     });
-    store.audit.record({ at: 2, actor: 'bob', role: 'viewer', command: 'promote', target: 'demand-forecast', outcome: 'rejected', message: 'viewer tokens may not promote' });
-    store.audit.record({ at: 3, actor: 'alice', role: 'operator', command: 'deploy', target: 'churn', args: { version: 'v3' }, outcome: 'failed', message: 'no version v3' });
+    store.audit.record({
+      at: 2,
+      actor: 'bob',
+      role: 'viewer',
+      command: 'promote',
+      target: 'demand-forecast',
+      outcome: 'rejected',
+      message: 'viewer tokens may not promote',
+    });
+    store.audit.record({
+      at: 3,
+      actor: 'alice',
+      role: 'operator',
+      command: 'deploy',
+      target: 'churn',
+      args: { version: 'v3' },
+      outcome: 'failed',
+      message: 'no version v3',
+    });
     assert.deepEqual(
       store.audit.list({ limit: 2 }).map((e) => [e.actor, e.command, e.outcome, e.args]),
       [

@@ -16,7 +16,9 @@ import { POSTGRES_URL } from '../../helpers/services.js';
 describe('groups from SQLite', () => {
   const root = mkdtempSync(join(tmpdir(), 'mlp-wh-'));
   const db = new Database(join(root, 'w.db'));
-  db.exec("CREATE TABLE cities (name TEXT, region TEXT); INSERT INTO cities VALUES ('paris','eu'),('london','eu'),('austin','us'),('london','eu'),(NULL,'x')");
+  db.exec(
+    "CREATE TABLE cities (name TEXT, region TEXT); INSERT INTO cities VALUES ('paris','eu'),('london','eu'),('austin','us'),('london','eu'),(NULL,'x')",
+  );
   db.close();
   const warehouses = { wh: 'sqlite:w.db' };
 
@@ -26,10 +28,19 @@ describe('groups from SQLite', () => {
   });
 
   it('names what is missing', async () => {
-    await assert.rejects(discoverGroups({ connection: 'dw', table: 'cities' }, warehouses, root), /connection 'dw' is not declared in mlp.yaml \(declared: wh\)/);
+    await assert.rejects(
+      discoverGroups({ connection: 'dw', table: 'cities' }, warehouses, root),
+      /connection 'dw' is not declared in mlp.yaml \(declared: wh\)/,
+    );
     await assert.rejects(discoverGroups({ connection: 'wh', table: 'towns' }, warehouses, root), /table 'towns' does not exist/);
-    await assert.rejects(discoverGroups({ connection: 'wh', table: 'cities', key: 'city' }, warehouses, root), /has no column 'city' \(columns: name, region\)/);
-    await assert.rejects(discoverGroups({ connection: 'wh', table: 'cities' }, { wh: 'sqlite:missing.db' }, root), /SQLite file .*missing\.db does not exist/);
+    await assert.rejects(
+      discoverGroups({ connection: 'wh', table: 'cities', key: 'city' }, warehouses, root),
+      /has no column 'city' \(columns: name, region\)/,
+    );
+    await assert.rejects(
+      discoverGroups({ connection: 'wh', table: 'cities' }, { wh: 'sqlite:missing.db' }, root),
+      /SQLite file .*missing\.db does not exist/,
+    );
   });
 });
 
@@ -42,7 +53,17 @@ describe('values that cannot be groups', () => {
     assert.equal(groupNameProblem('lon\ndon'), 'a group name cannot contain control characters (U+000A at position 4)');
     assert.equal(groupNameProblem('nul\0'), 'a group name cannot contain control characters (U+0000 at position 4)');
     assert.equal(groupNameProblem('é'.repeat(MAX_GROUP_NAME + 1)), `a group name can be at most 255 characters long (this one has 256)`);
-    for (const ok of ['london', 'São Paulo', '../../../../OUTSIDE', '../other-pipeline/default', '...', '.hidden', ' london', '東京', 'é'.repeat(MAX_GROUP_NAME)]) {
+    for (const ok of [
+      'london',
+      'São Paulo',
+      '../../../../OUTSIDE',
+      '../other-pipeline/default',
+      '...',
+      '.hidden',
+      ' london',
+      '東京',
+      'é'.repeat(MAX_GROUP_NAME),
+    ]) {
       assert.equal(groupNameProblem(ok), null, ok);
     }
   });
@@ -54,7 +75,10 @@ describe('values that cannot be groups', () => {
     const insert = db.prepare('INSERT INTO cities VALUES (?)');
     for (const name of ['london', '', '   ', 'lon\ndon', 'x'.repeat(300), '../../../../OUTSIDE']) insert.run(name);
     db.close();
-    const { config } = parsePipelineConfig('pipeline:\n  name: forecast\n  groups:\n    generate: true\n    source: wh.cities\n', 'pipeline.yaml');
+    const { config } = parsePipelineConfig(
+      'pipeline:\n  name: forecast\n  groups:\n    generate: true\n    source: wh.cities\n',
+      'pipeline.yaml',
+    );
     const found = await pipelineGroups(config!, { wh: 'sqlite:w.db' }, root);
     assert.deepEqual(found.groups, ['../../../../OUTSIDE', 'london']);
     assert.deepEqual(found.refused, [
@@ -66,12 +90,15 @@ describe('values that cannot be groups', () => {
   });
 });
 
-describe('the daemon\'s group directory', () => {
+describe("the daemon's group directory", () => {
   it('keeps refused values apart from the groups and reports them once, not at every refresh', async () => {
     const root = mkdtempSync(join(tmpdir(), 'mlp-wh-'));
     const db = new Database(join(root, 'w.db'));
     db.exec("CREATE TABLE cities (name TEXT); INSERT INTO cities VALUES ('london'), ('')");
-    const { config } = parsePipelineConfig('pipeline:\n  name: forecast\n  groups:\n    generate: true\n    source: wh.cities\n', 'pipeline.yaml');
+    const { config } = parsePipelineConfig(
+      'pipeline:\n  name: forecast\n  groups:\n    generate: true\n    source: wh.cities\n',
+      'pipeline.yaml',
+    );
     const reported: string[][] = [];
     const directory = createGroupDirectory({ onRefused: (_pipeline, refused) => reported.push(refused) });
     const repo = parseRepoConfig('warehouses:\n  wh: sqlite:w.db\n', 'mlp.yaml').config!;
@@ -93,17 +120,25 @@ describe('the daemon\'s group directory', () => {
 });
 
 describe('the groups a run trains', () => {
-  const failure = (code: string, message: RegExp) => (err: unknown) => err instanceof MlpError && err.code === code && message.test(err.message);
+  const failure = (code: string, message: RegExp) => (err: unknown) =>
+    err instanceof MlpError && err.code === code && message.test(err.message);
 
   it('are the groups discovery found, also those it kept after a failure', () => {
-    assert.deepEqual(groupsToRun({ groups: ['london', 'paris'], error: null, refused: ['the value "" is not used as a group'] }), ['london', 'paris']);
+    assert.deepEqual(groupsToRun({ groups: ['london', 'paris'], error: null, refused: ['the value "" is not used as a group'] }), [
+      'london',
+      'paris',
+    ]);
     assert.deepEqual(groupsToRun({ groups: ['london'], error: 'connection refused', refused: [] }), ['london']);
   });
 
   it('fail the run when there are none, saying why', () => {
-    assert.throws(() => groupsToRun({ groups: [], error: "table 'towns' does not exist", refused: [] }), failure('unavailable', /^cannot discover groups: table 'towns' does not exist$/));
     assert.throws(
-      () => groupsToRun({ groups: [], error: null, refused: ['the value "" is not used as a group', 'the value " " is not used as a group'] }),
+      () => groupsToRun({ groups: [], error: "table 'towns' does not exist", refused: [] }),
+      failure('unavailable', /^cannot discover groups: table 'towns' does not exist$/),
+    );
+    assert.throws(
+      () =>
+        groupsToRun({ groups: [], error: null, refused: ['the value "" is not used as a group', 'the value " " is not used as a group'] }),
       failure('check_failed', /^no group to run: the value "" is not used as a group; the value " " is not used as a group$/),
     );
   });
@@ -130,11 +165,19 @@ describe('groups from PostgreSQL', () => {
   });
 
   it('names what is missing, without showing the password', async () => {
-    await assert.rejects(discoverGroups({ connection: 'dw', table: `${schema}.shops` }, warehouses, '/'), new RegExp(`table '${schema}.shops' does not exist`));
-    await assert.rejects(discoverGroups({ connection: 'dw', table: `${schema}.stores`, key: 'region' }, warehouses, '/'), /has no column 'region' \(columns: store_id, city\)/);
+    await assert.rejects(
+      discoverGroups({ connection: 'dw', table: `${schema}.shops` }, warehouses, '/'),
+      new RegExp(`table '${schema}.shops' does not exist`),
+    );
+    await assert.rejects(
+      discoverGroups({ connection: 'dw', table: `${schema}.stores`, key: 'region' }, warehouses, '/'),
+      /has no column 'region' \(columns: store_id, city\)/,
+    );
     await assert.rejects(
       discoverGroups({ connection: 'dw', table: 'x' }, { dw: 'postgres://mlp:secret@127.0.0.1:1/none' }, '/'),
-      (err: Error) => /cannot connect to warehouse 'dw' \(postgres:\/\/mlp:\*\*\*@127\.0\.0\.1:1\/none\)/.test(err.message) && !err.message.includes('secret'),
+      (err: Error) =>
+        /cannot connect to warehouse 'dw' \(postgres:\/\/mlp:\*\*\*@127\.0\.0\.1:1\/none\)/.test(err.message) &&
+        !err.message.includes('secret'),
     );
   });
 });

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { floorToMinute, isFireTime, nextFireTime, parseCron, previousFireTime, validateCron, type CronSchedule } from '../../../shared/config/cron.js';
+import {
+  floorToMinute,
+  isFireTime,
+  nextFireTime,
+  parseCron,
+  previousFireTime,
+  validateCron,
+  type CronSchedule,
+} from '../../../shared/config/cron.js';
 import { MlpError } from '../../../shared/errors.js';
 
 const NY = 'America/New_York';
@@ -10,7 +18,7 @@ const at = (text: string) => new Date(text);
 /** The next `count` fire times after `from`. */
 function nextN(schedule: CronSchedule, from: Date, count: number, timeZone?: string): string[] {
   const out: string[] = [];
-  for (let t = from; out.length < count; ) {
+  for (let t = from; out.length < count;) {
     t = nextFireTime(schedule, t, timeZone);
     out.push(t.toISOString());
   }
@@ -46,7 +54,16 @@ function bruteForce(schedule: CronSchedule, from: number, to: number, timeZone: 
 describe('parseCron', () => {
   it('reads lists, ranges, steps, names, 7 for Sunday and macros into ascending values', () => {
     const s = parseCron('0,30 9-17/2 1,15 jan,JUL MON-FRI');
-    assert.deepEqual([s.minutes, s.hours, s.daysOfMonth, s.months, s.daysOfWeek], [[0, 30], [9, 11, 13, 15, 17], [1, 15], [1, 7], [1, 2, 3, 4, 5]]);
+    assert.deepEqual(
+      [s.minutes, s.hours, s.daysOfMonth, s.months, s.daysOfWeek],
+      [
+        [0, 30],
+        [9, 11, 13, 15, 17],
+        [1, 15],
+        [1, 7],
+        [1, 2, 3, 4, 5],
+      ],
+    );
     assert.deepEqual(parseCron('0 0 * * 5-7').daysOfWeek, [0, 5, 6]);
     const weekly = parseCron(' @Weekly ');
     assert.equal(weekly.expression, '@Weekly');
@@ -56,7 +73,10 @@ describe('parseCron', () => {
   it('rejects what the validator rejects, with its message; accepts a schedule that is merely never due', () => {
     assert.throws(
       () => parseCron('61 2 * * 1'),
-      (err: unknown) => err instanceof MlpError && err.code === 'invalid_config' && err.message === "schedule '61 2 * * 1' is not valid cron: minute 61 is out of range 0-59",
+      (err: unknown) =>
+        err instanceof MlpError &&
+        err.code === 'invalid_config' &&
+        err.message === "schedule '61 2 * * 1' is not valid cron: minute 61 is out of range 0-59",
     );
     assert.throws(() => parseCron('@sometimes'), /unknown macro '@sometimes'/);
     assert.match(validateCron('0 0 30 2 *') ?? '', /never occurs/);
@@ -99,7 +119,11 @@ describe('nextFireTime and previousFireTime in UTC', () => {
 
   it('walks weekly, monthly and named schedules across month and year ends', () => {
     const weekly = parseCron('0 2 * * 1');
-    assert.deepEqual(nextN(weekly, at('2026-12-20T00:00:00Z'), 3, 'UTC'), ['2026-12-21T02:00:00.000Z', '2026-12-28T02:00:00.000Z', '2027-01-04T02:00:00.000Z']);
+    assert.deepEqual(nextN(weekly, at('2026-12-20T00:00:00Z'), 3, 'UTC'), [
+      '2026-12-21T02:00:00.000Z',
+      '2026-12-28T02:00:00.000Z',
+      '2027-01-04T02:00:00.000Z',
+    ]);
     assert.equal(iso(previousFireTime(weekly, at('2027-01-06T12:00:00Z'), 'UTC')), '2027-01-04T02:00:00.000Z');
     assert.equal(iso(previousFireTime(weekly, at('2027-01-04T01:59:00Z'), 'UTC')), '2026-12-28T02:00:00.000Z');
     assert.deepEqual(nextN(parseCron('0 0 1 jan,jul *'), at('2026-02-10T00:00:00Z'), 3, 'UTC'), [
@@ -118,8 +142,14 @@ describe('nextFireTime and previousFireTime in UTC', () => {
       '2026-05-31T23:30:00.000Z',
       '2026-07-31T23:30:00.000Z',
     ]);
-    assert.deepEqual(nextN(parseCron('0 0 * * 7'), at('2026-05-04T00:00:00Z'), 2, 'UTC'), ['2026-05-10T00:00:00.000Z', '2026-05-17T00:00:00.000Z']);
-    assert.deepEqual(nextN(parseCron('@monthly'), at('2026-11-15T00:00:00Z'), 2, 'UTC'), ['2026-12-01T00:00:00.000Z', '2027-01-01T00:00:00.000Z']);
+    assert.deepEqual(nextN(parseCron('0 0 * * 7'), at('2026-05-04T00:00:00Z'), 2, 'UTC'), [
+      '2026-05-10T00:00:00.000Z',
+      '2026-05-17T00:00:00.000Z',
+    ]);
+    assert.deepEqual(nextN(parseCron('@monthly'), at('2026-11-15T00:00:00Z'), 2, 'UTC'), [
+      '2026-12-01T00:00:00.000Z',
+      '2027-01-01T00:00:00.000Z',
+    ]);
   });
 
   it('fires on the 13th OR on Fridays when both day fields are restricted', () => {
@@ -187,7 +217,11 @@ describe('fire times in a time zone', () => {
       '2026-03-10T06:00:00.000Z',
     ]);
     assert.equal(iso(previousFireTime(daily2am, at('2026-03-09T05:59:00Z'), NY)), '2026-03-07T07:00:00.000Z');
-    assert.deepEqual(nextN(daily2am, at('2026-10-31T00:00:00Z'), 3, NY), ['2026-10-31T06:00:00.000Z', '2026-11-01T07:00:00.000Z', '2026-11-02T07:00:00.000Z']);
+    assert.deepEqual(nextN(daily2am, at('2026-10-31T00:00:00Z'), 3, NY), [
+      '2026-10-31T06:00:00.000Z',
+      '2026-11-01T07:00:00.000Z',
+      '2026-11-02T07:00:00.000Z',
+    ]);
     assert.equal(iso(previousFireTime(daily2am, at('2026-11-01T06:59:00Z'), NY)), '2026-10-31T06:00:00.000Z');
   });
 
@@ -219,7 +253,8 @@ describe('fire times in a time zone', () => {
       for (let t = nextFireTime(s, new Date(start), NY); t.getTime() <= end; t = nextFireTime(s, t, NY)) got.push(t.toISOString());
       assert.deepEqual(got, expected, `${expr} from ${from}`);
       const back: string[] = [];
-      for (let t = previousFireTime(s, new Date(end), NY); t && t.getTime() > start; t = previousFireTime(s, new Date(t.getTime() - 1), NY)) back.push(t.toISOString());
+      for (let t = previousFireTime(s, new Date(end), NY); t && t.getTime() > start; t = previousFireTime(s, new Date(t.getTime() - 1), NY))
+        back.push(t.toISOString());
       assert.deepEqual(back.reverse(), expected, `${expr} backwards to ${from}`);
     }
   });

@@ -23,14 +23,18 @@ describe('pipeline.yaml problems, at the node at fault', () => {
     assert.deepEqual(validate('pipeline:\n  name: x\n schedule: "0 2 * * 1"\n'), [
       'pipeline.yaml:3:1: invalid YAML: all mapping items must start at the same column',
     ]);
-    assert.deepEqual(validate('pipeline:\n  name: x\n\tschedule: "@daily"\n'), ['pipeline.yaml:3:1: invalid YAML: tabs are not allowed as indentation']);
+    assert.deepEqual(validate('pipeline:\n  name: x\n\tschedule: "@daily"\n'), [
+      'pipeline.yaml:3:1: invalid YAML: tabs are not allowed as indentation',
+    ]);
     assert.deepEqual(validate('pipeline:\n  name: x\n---\npipeline:\n  name: y\n'), [
       "pipeline.yaml:3:1: invalid YAML: a config file holds one document; remove the '---' line",
     ]);
   });
 
   it('reports a duplicate key at the second one, naming the first', () => {
-    assert.deepEqual(validate(pipeline('  schedule: "@daily"', '  name: other')), ["pipeline.yaml:4:3: duplicate key 'name' (first on line 2)"]);
+    assert.deepEqual(validate(pipeline('  schedule: "@daily"', '  name: other')), [
+      "pipeline.yaml:4:3: duplicate key 'name' (first on line 2)",
+    ]);
   });
 
   it('reports a duplicate key and the schema problems of the same file together', () => {
@@ -63,7 +67,9 @@ describe('pipeline.yaml problems, at the node at fault', () => {
       "pipeline.yaml:4:15: expected true or false, got a string ('yes')",
     ]);
     assert.deepEqual(validate(pipeline('  steps:', '    name: train')), ['pipeline.yaml:4:5: expected a list, got a mapping']);
-    assert.deepEqual(validate(pipeline('  deployment:', '    replay:', '      requests: 10.5')), ['pipeline.yaml:5:17: requests must be a whole number, got 10.5']);
+    assert.deepEqual(validate(pipeline('  deployment:', '    replay:', '      requests: 10.5')), [
+      'pipeline.yaml:5:17: requests must be a whole number, got 10.5',
+    ]);
     assert.deepEqual(validate('- pipeline\n'), ['pipeline.yaml:1:1: expected a mapping, got a list']);
   });
 
@@ -73,7 +79,11 @@ describe('pipeline.yaml problems, at the node at fault', () => {
   });
 
   it('reports step_percent outside (0, 100]', () => {
-    for (const [value, col] of [['0', 21], ['-5', 21], ['150', 21]] as const) {
+    for (const [value, col] of [
+      ['0', 21],
+      ['-5', 21],
+      ['150', 21],
+    ] as const) {
       assert.deepEqual(validate(pipeline('  deployment:', '    rollout:', `      step_percent: ${value}`)), [
         `pipeline.yaml:5:${col}: step_percent must be above 0 and at most 100, got ${value}`,
       ]);
@@ -82,7 +92,11 @@ describe('pipeline.yaml problems, at the node at fault', () => {
 
   it('accepts fractional percentages with up to two decimals, and says why more are refused', () => {
     for (const value of ['12.5', '0.5', '33.33', '0.01']) {
-      assert.deepEqual(validate(pipeline('  deployment:', '    rollout:', `      step_percent: ${value}`, '      initial_traffic: 2.5')), [], value);
+      assert.deepEqual(
+        validate(pipeline('  deployment:', '    rollout:', `      step_percent: ${value}`, '      initial_traffic: 2.5')),
+        [],
+        value,
+      );
     }
     assert.deepEqual(validate(pipeline('  deployment:', '    rollout:', '      step_percent: 12.345', '      initial_traffic: 0.001')), [
       'pipeline.yaml:5:21: step_percent must have at most two decimals (traffic moves in steps of 0.01%), got 12.345',
@@ -97,7 +111,9 @@ describe('pipeline.yaml problems, at the node at fault', () => {
   });
 
   it('reports a bad cron schedule with the reason', () => {
-    assert.deepEqual(validate(pipeline('  schedule: "61 2 * * 1"')), ["pipeline.yaml:3:13: schedule '61 2 * * 1' is not valid cron: minute 61 is out of range 0-59"]);
+    assert.deepEqual(validate(pipeline('  schedule: "61 2 * * 1"')), [
+      "pipeline.yaml:3:13: schedule '61 2 * * 1' is not valid cron: minute 61 is out of range 0-59",
+    ]);
     assert.deepEqual(validate(pipeline('  schedule: "0 2 * *"')), [
       "pipeline.yaml:3:13: schedule '0 2 * *' is not valid cron: expected 5 fields, got 4 (minute hour day-of-month month day-of-week)",
     ]);
@@ -117,7 +133,15 @@ describe('pipeline.yaml problems, at the node at fault', () => {
 
   it('reports duplicate step names at the second name', () => {
     assert.deepEqual(
-      validate(pipeline('  steps:', '    - name: train', '      command: python3 train.py', '    - name: train', '      command: python3 train2.py')),
+      validate(
+        pipeline(
+          '  steps:',
+          '    - name: train',
+          '      command: python3 train.py',
+          '    - name: train',
+          '      command: python3 train2.py',
+        ),
+      ),
       ["pipeline.yaml:6:13: duplicate step name 'train' (step names must be unique)"],
     );
   });
@@ -223,12 +247,15 @@ describe('mlp.yaml problems', () => {
   it('reports every problem, at the node at fault', () => {
     const { config, problems } = parseRepoConfig(fixture('mistakes.mlp.yaml'), 'mlp.yaml');
     assert.equal(config, undefined);
-    assert.deepEqual(problems.map((p) => formatProblem(p)), [
-      "mlp.yaml:3:3: connection name 'bad-name' must be letters, digits and _, not starting with a digit",
-      "mlp.yaml:4:7: warehouse 'pg' must be 'sqlite:<file>' or a URL like 'postgres://user@host:5432/db', got 'mysql://db'",
-      "mlp.yaml:6:3: missing required key 'role_arn'",
-      "mlp.yaml:10:14: backend must be one of 'local', 'docker', 'sagemaker', got 'dockr' (did you mean 'docker'?)",
-    ]);
+    assert.deepEqual(
+      problems.map((p) => formatProblem(p)),
+      [
+        "mlp.yaml:3:3: connection name 'bad-name' must be letters, digits and _, not starting with a digit",
+        "mlp.yaml:4:7: warehouse 'pg' must be 'sqlite:<file>' or a URL like 'postgres://user@host:5432/db', got 'mysql://db'",
+        "mlp.yaml:6:3: missing required key 'role_arn'",
+        "mlp.yaml:10:14: backend must be one of 'local', 'docker', 'sagemaker', got 'dockr' (did you mean 'docker'?)",
+      ],
+    );
   });
 
   it('accepts a full mlp.yaml and an empty file', () => {
@@ -250,7 +277,16 @@ describe('mlp.yaml problems', () => {
   });
 
   it('takes prices for the cost estimates, and reports a wrong instance type or price where it is', () => {
-    const prices = ['prices:', '  as_of: 2027-01-15', '  region: eu-west-1', '  training:', '    ml.m5.xlarge: 0.26', '  hosting:', '    ml.m5.large: 0.13', ''];
+    const prices = [
+      'prices:',
+      '  as_of: 2027-01-15',
+      '  region: eu-west-1',
+      '  training:',
+      '    ml.m5.xlarge: 0.26',
+      '  hosting:',
+      '    ml.m5.large: 0.13',
+      '',
+    ];
     assert.deepEqual(parseRepoConfig(prices.join('\n'), 'mlp.yaml').config?.prices, {
       as_of: '2027-01-15',
       region: 'eu-west-1',
@@ -258,11 +294,14 @@ describe('mlp.yaml problems', () => {
       hosting: { 'ml.m5.large': 0.13 },
     });
     const wrong = ['prices:', '  training:', '    m5.xlarge: 0.26', '  hosting:', '    ml.m5.large: -1', '  currency: EUR', ''];
-    assert.deepEqual(parseRepoConfig(wrong.join('\n'), 'mlp.yaml').problems.map((p) => formatProblem(p)), [
-      "mlp.yaml:3:5: instance type 'm5.xlarge' must look like 'ml.m5.xlarge'",
-      'mlp.yaml:5:18: ml.m5.large must be at least 0, got -1',
-      "mlp.yaml:6:3: unknown key 'currency'",
-    ]);
+    assert.deepEqual(
+      parseRepoConfig(wrong.join('\n'), 'mlp.yaml').problems.map((p) => formatProblem(p)),
+      [
+        "mlp.yaml:3:5: instance type 'm5.xlarge' must look like 'ml.m5.xlarge'",
+        'mlp.yaml:5:18: ml.m5.large must be at least 0, got -1',
+        "mlp.yaml:6:3: unknown key 'currency'",
+      ],
+    );
   });
 });
 

@@ -11,7 +11,9 @@ const problems = (text: string) => parsePipelineConfig(text, 'pipeline.yaml').pr
 describe('notify targets in pipeline.yaml and mlp.yaml', () => {
   it('fills in the default events: everything but promoted', () => {
     const { config } = parsePipelineConfig(pipeline('  notify:', '    - url: https://hooks.example.com/mlp'), 'pipeline.yaml');
-    assert.deepEqual(config!.pipeline.notify, [{ url: 'https://hooks.example.com/mlp', on: ['blocked', 'rolled_back', 'failed', 'paused', 'run_failed'] }]);
+    assert.deepEqual(config!.pipeline.notify, [
+      { url: 'https://hooks.example.com/mlp', on: ['blocked', 'rolled_back', 'failed', 'paused', 'run_failed'] },
+    ]);
     assert.deepEqual(parsePipelineConfig(pipeline(), 'pipeline.yaml').config!.pipeline.notify, []);
   });
 
@@ -42,7 +44,10 @@ describe('notify targets in pipeline.yaml and mlp.yaml', () => {
   it('accepts mlp.yaml targets; a pipeline adds to them, one target per URL', () => {
     const repo = parseRepoConfig('notify:\n  - url: ${TEAM_HOOK}\n    on: [blocked]\n', 'mlp.yaml');
     assert.deepEqual(repo.problems, []);
-    const own = [{ url: '${TEAM_HOOK}', on: ['promoted' as const] }, { url: 'https://b.example.com/x', on: ['run_failed' as const] }];
+    const own = [
+      { url: '${TEAM_HOOK}', on: ['promoted' as const] },
+      { url: 'https://b.example.com/x', on: ['run_failed' as const] },
+    ];
     assert.deepEqual(pipelineTargets(repo.config!.notify, own), [
       { url: '${TEAM_HOOK}', on: ['blocked', 'promoted'] },
       { url: 'https://b.example.com/x', on: ['run_failed'] },
@@ -52,7 +57,9 @@ describe('notify targets in pipeline.yaml and mlp.yaml', () => {
 
 describe('URL templates', () => {
   it('expands ${VAR} from the environment and names the variables that are not set', () => {
-    assert.deepEqual(expandUrl('https://hooks.slack.com/services/${P}', { P: 'T0/B0/x' }), { url: 'https://hooks.slack.com/services/T0/B0/x' });
+    assert.deepEqual(expandUrl('https://hooks.slack.com/services/${P}', { P: 'T0/B0/x' }), {
+      url: 'https://hooks.slack.com/services/T0/B0/x',
+    });
     assert.deepEqual(expandUrl('${A}/${B}', { A: 'https://x' }), { unset: ['B'] });
     assert.deepEqual(expandUrl('${A}', { A: '' }), { unset: ['A'] });
     assert.equal(urlTemplateProblem('${SLACK_WEBHOOK_URL}'), undefined, 'a whole-URL variable is checked at delivery');

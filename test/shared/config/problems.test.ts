@@ -13,6 +13,9 @@ describe('problems', () => {
   it('sorts by file, line, column', () => {
     const at = (file: string, line: number, col: number) => ({ file, line, col, message: 'm' });
     const sorted = sortProblems([at('b', 1, 1), at('a', 2, 1), at('a', 1, 9), at('a', 1, 2)]);
-    assert.deepEqual(sorted.map((p) => `${p.file}:${p.line}:${p.col}`), ['a:1:2', 'a:1:9', 'a:2:1', 'b:1:1']);
+    assert.deepEqual(
+      sorted.map((p) => `${p.file}:${p.line}:${p.col}`),
+      ['a:1:2', 'a:1:9', 'a:2:1', 'b:1:1'],
+    );
   });
 });

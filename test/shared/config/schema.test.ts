@@ -23,7 +23,7 @@ function valid(text: string, file: string): PipelineConfig {
 }
 
 describe('the pipeline schema', () => {
-  it("takes the reference pipeline.yaml unchanged and fills in every default", () => {
+  it('takes the reference pipeline.yaml unchanged and fills in every default', () => {
     const text = read('reference.yaml');
     assert.deepEqual(valid(text, 'reference.yaml'), {
       pipeline: {
@@ -33,7 +33,13 @@ describe('the pipeline schema', () => {
         groups: { generate: true, source: 'warehouse.cities', parallelism: 2 },
         training: { instance_type: 'ml.m5.xlarge', timeout_hours: 4 },
         steps: [{ name: 'train', command: 'python3 train.py' }],
-        serve: { mode: 'single-model', command: 'python3 serve.py', startup_timeout_seconds: 60, timeout_seconds: 60, instance_type: 'ml.m5.large' },
+        serve: {
+          mode: 'single-model',
+          command: 'python3 serve.py',
+          startup_timeout_seconds: 60,
+          timeout_seconds: 60,
+          instance_type: 'ml.m5.large',
+        },
         deployment: {
           type: 'endpoint',
           backend: 'local',
@@ -49,7 +55,7 @@ describe('the pipeline schema', () => {
     });
   });
 
-  it("takes the optional keys of full.yaml as written there", () => {
+  it('takes the optional keys of full.yaml as written there', () => {
     const { pipeline } = valid(read('full.yaml'), 'full.yaml');
     assert.equal(pipeline.groups.key, 'name');
     assert.deepEqual(pipeline.steps, [

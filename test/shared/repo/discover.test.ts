@@ -54,7 +54,11 @@ describe('findPipelineFiles', () => {
       '.git/pipeline.yaml': '',
       'c/pipeline.yml': '',
     });
-    assert.deepEqual(findPipelineFiles(root), [join(root, 'a/deep/er/pipeline.yaml'), join(root, 'b/pipeline.yaml'), join(root, 'pipeline.yaml')]);
+    assert.deepEqual(findPipelineFiles(root), [
+      join(root, 'a/deep/er/pipeline.yaml'),
+      join(root, 'b/pipeline.yaml'),
+      join(root, 'pipeline.yaml'),
+    ]);
   });
 });
 
@@ -63,7 +67,10 @@ describe('loadRepo', () => {
     const load = loadRepo(join(import.meta.dirname, '../../../examples/repo'));
     assert.deepEqual(load.problems, []);
     assert.deepEqual(load.repoConfig, { warehouses: { warehouse: 'sqlite:warehouse.db' }, notify: [] });
-    assert.deepEqual(load.pipelines.map((x) => x.name), ['churn-risk', 'demand-forecast']);
+    assert.deepEqual(
+      load.pipelines.map((x) => x.name),
+      ['churn-risk', 'demand-forecast'],
+    );
     const p = load.pipelines.find((x) => x.name === 'demand-forecast');
     assert.equal(p!.dir, join(load.root, 'demand-forecast'));
     assert.equal(p!.file, join(load.root, 'demand-forecast/pipeline.yaml'));
@@ -75,10 +82,14 @@ describe('loadRepo', () => {
   it('reports two pipelines with one name at the later file, naming the other', () => {
     const root = folder({ 'mlp.yaml': mlpYaml, 'a/pipeline.yaml': reference, 'b/pipeline.yaml': reference });
     const load = loadRepo(root);
-    assert.deepEqual(load.problems.map((p) => formatProblem(p, root)), [
-      "b/pipeline.yaml:2:9: pipeline name 'demand-forecast' is already used by a/pipeline.yaml (names must be unique in a repo)",
-    ]);
-    assert.deepEqual(load.pipelines.map((p) => p.file), [join(root, 'a/pipeline.yaml')]);
+    assert.deepEqual(
+      load.problems.map((p) => formatProblem(p, root)),
+      ["b/pipeline.yaml:2:9: pipeline name 'demand-forecast' is already used by a/pipeline.yaml (names must be unique in a repo)"],
+    );
+    assert.deepEqual(
+      load.pipelines.map((p) => p.file),
+      [join(root, 'a/pipeline.yaml')],
+    );
   });
 
   it('reports a connection mlp.yaml does not declare, and a file that is invalid', () => {
@@ -89,12 +100,15 @@ describe('loadRepo', () => {
       'sm/pipeline.yaml': 'pipeline:\n  name: sm\n  deployment:\n    backend: sagemaker\n',
     });
     const load = loadRepo(root);
-    assert.deepEqual(load.problems.map((p) => formatProblem(p, root)), [
-      "churn/pipeline.yaml:2:3: missing required key 'name'",
-      "churn/pipeline.yaml:2:3: unknown key 'nmae' (did you mean 'name'?)",
-      "forecast/pipeline.yaml:6:13: connection 'warehouse' is not declared: add it under warehouses in mlp.yaml",
-      "sm/pipeline.yaml:4:14: backend 'sagemaker' needs an aws section (role_arn, bucket) in mlp.yaml",
-    ]);
+    assert.deepEqual(
+      load.problems.map((p) => formatProblem(p, root)),
+      [
+        "churn/pipeline.yaml:2:3: missing required key 'name'",
+        "churn/pipeline.yaml:2:3: unknown key 'nmae' (did you mean 'name'?)",
+        "forecast/pipeline.yaml:6:13: connection 'warehouse' is not declared: add it under warehouses in mlp.yaml",
+        "sm/pipeline.yaml:4:14: backend 'sagemaker' needs an aws section (role_arn, bucket) in mlp.yaml",
+      ],
+    );
     assert.deepEqual(load.pipelines, []);
   });
 
@@ -102,7 +116,10 @@ describe('loadRepo', () => {
     const root = folder({ '.git/HEAD': '', 'forecast/pipeline.yaml': reference });
     const load = loadRepo(root);
     assert.deepEqual(load.problems, []);
-    assert.deepEqual(load.pipelines.map((p) => p.name), ['demand-forecast']);
+    assert.deepEqual(
+      load.pipelines.map((p) => p.name),
+      ['demand-forecast'],
+    );
   });
 
   it("reports mlp.yaml's problems with its path and applies its defaults", () => {
@@ -110,7 +127,10 @@ describe('loadRepo', () => {
     const load = loadRepo(bad);
     assert.equal(load.repoConfig, null);
     assert.equal(load.repoConfigFile, join(bad, 'mlp.yaml'));
-    assert.deepEqual(load.problems.map((p) => formatProblem(p, bad)), ["mlp.yaml:1:1: unknown key 'warehouse' (did you mean 'warehouses'?)"]);
+    assert.deepEqual(
+      load.problems.map((p) => formatProblem(p, bad)),
+      ["mlp.yaml:1:1: unknown key 'warehouse' (did you mean 'warehouses'?)"],
+    );
 
     const good = folder({ 'mlp.yaml': 'defaults:\n  deployment:\n    backend: docker\n', 'p/pipeline.yaml': 'pipeline:\n  name: p\n' });
     assert.equal(loadRepo(good).pipelines[0]!.config.pipeline.deployment.backend, 'docker');
@@ -130,35 +150,51 @@ describe('validatePaths', () => {
   it('checks the repo around cwd when given no path', () => {
     const root = repo();
     const result = validatePaths([], join(root, 'forecast'));
-    assert.deepEqual(result.problems.map((p) => formatProblem(p, join(root, 'forecast'))), [
-      '../churn/pipeline.yaml:5:21: step_percent must be above 0 and at most 100, got 150',
-      "pipeline.yaml:2:9: pipeline name 'demand-forecast' is already used by copy/pipeline.yaml (names must be unique in a repo)",
-    ]);
-    assert.deepEqual(result.pipelines.map((p) => p.name), ['demand-forecast']);
+    assert.deepEqual(
+      result.problems.map((p) => formatProblem(p, join(root, 'forecast'))),
+      [
+        '../churn/pipeline.yaml:5:21: step_percent must be above 0 and at most 100, got 150',
+        "pipeline.yaml:2:9: pipeline name 'demand-forecast' is already used by copy/pipeline.yaml (names must be unique in a repo)",
+      ],
+    );
+    assert.deepEqual(
+      result.pipelines.map((p) => p.name),
+      ['demand-forecast'],
+    );
     assert.equal(result.files.length, 4);
   });
 
   it('checks the files and folders given, with their repo’s mlp.yaml', () => {
     const root = repo();
     const result = validatePaths(['forecast/pipeline.yaml', 'churn'], root);
-    assert.deepEqual(result.problems.map((p) => formatProblem(p, root)), ['churn/pipeline.yaml:5:21: step_percent must be above 0 and at most 100, got 150']);
-    assert.deepEqual(result.pipelines.map((p) => p.name), ['demand-forecast']);
+    assert.deepEqual(
+      result.problems.map((p) => formatProblem(p, root)),
+      ['churn/pipeline.yaml:5:21: step_percent must be above 0 and at most 100, got 150'],
+    );
+    assert.deepEqual(
+      result.pipelines.map((p) => p.name),
+      ['demand-forecast'],
+    );
     assert.deepEqual(validatePaths(['forecast'], root).problems, []);
   });
 
   it('checks a file of any name as a pipeline, and mlp.yaml as the repo config', () => {
     const root = folder({ '.git/HEAD': '', 'mlp.yaml': 'aws: {}\n', 'draft.yaml': 'pipeline:\n  name: Draft\n' });
-    assert.deepEqual(validatePaths(['draft.yaml', 'mlp.yaml'], root).problems.map((p) => formatProblem(p, root)), [
-      "draft.yaml:2:9: name must be a lowercase slug (a-z, 0-9, '-' and '_', starting with a letter or digit), got 'Draft'",
-      "mlp.yaml:1:6: missing required key 'bucket'",
-      "mlp.yaml:1:6: missing required key 'role_arn'",
-    ]);
+    assert.deepEqual(
+      validatePaths(['draft.yaml', 'mlp.yaml'], root).problems.map((p) => formatProblem(p, root)),
+      [
+        "draft.yaml:2:9: name must be a lowercase slug (a-z, 0-9, '-' and '_', starting with a letter or digit), got 'Draft'",
+        "mlp.yaml:1:6: missing required key 'bucket'",
+        "mlp.yaml:1:6: missing required key 'role_arn'",
+      ],
+    );
   });
 
   it('refuses a path that does not exist as a usage error', () => {
     assert.throws(
       () => validatePaths(['nope.yaml'], tmpdir()),
-      (err: unknown) => err instanceof MlpError && err.code === 'usage' && err.message === 'mlp validate: no such file or folder: nope.yaml',
+      (err: unknown) =>
+        err instanceof MlpError && err.code === 'usage' && err.message === 'mlp validate: no such file or folder: nope.yaml',
     );
   });
 });

@@ -46,7 +46,11 @@ export function nextStepText(step: { at: number; weight: number }, now: number, 
 }
 
 /** The NEXT cell of the fleet and `mlp status`: when the shift's next step is due, `paused` when it waits for a resume, else `-`. */
-export function nextStepCell(r: { phase: RolloutPhase; nextStep?: RolloutView['nextStep'] } | null | undefined, now: number, duration: (ms: number) => string = shortDuration): string {
+export function nextStepCell(
+  r: { phase: RolloutPhase; nextStep?: RolloutView['nextStep'] } | null | undefined,
+  now: number,
+  duration: (ms: number) => string = shortDuration,
+): string {
   if (r?.phase === 'paused') return 'paused';
   return r?.nextStep ? nextStepText(r.nextStep, now, duration) : '-';
 }
@@ -58,7 +62,11 @@ const count = (x: number) => x.toLocaleString('en-US');
 export function serversText(c: CapacityView): string | null {
   const s = c.servers;
   if (s.total === 0 && s.max === null) return null;
-  const others: string[] = [s.starting && `${count(s.starting)} starting`, s.waiting && `${count(s.waiting)} waiting their turn`, s.failed && `${count(s.failed)} failed`].filter((x): x is string => typeof x === 'string');
+  const others: string[] = [
+    s.starting && `${count(s.starting)} starting`,
+    s.waiting && `${count(s.waiting)} waiting their turn`,
+    s.failed && `${count(s.failed)} failed`,
+  ].filter((x): x is string => typeof x === 'string');
   if (s.draining) others.push(`${count(s.draining)} draining`);
   const budget = s.max !== null ? `; budget ${count(s.total + s.draining)} of ${count(s.max)} (serving.max_servers)` : '';
   return `model servers: ${count(s.live)} of ${count(s.total)} serving${others.length ? ` (${others.join(', ')})` : ''}${budget}`;

@@ -15,7 +15,10 @@ export function FleetView({ width, height }: { width: number; height: number }) 
   // Memoised, so rows whose pipeline did not change skip rendering (PipelineRow is memo'd on its props).
   const cols = useMemo(() => fleetColumns(width), [width]);
   // Until the first selection lands, the top row is the selected one (perform() agrees).
-  const selectedIndex = Math.max(0, rows.findIndex((p) => p.name === ui.selected));
+  const selectedIndex = Math.max(
+    0,
+    rows.findIndex((p) => p.name === ui.selected),
+  );
   const selected = rows[selectedIndex];
   const why = selected ? attentionOf(selected)?.why : undefined;
   // header, column titles, filter line, the selected pipeline's trouble, status line (and the storage problem)
@@ -31,9 +34,20 @@ export function FleetView({ width, height }: { width: number; height: number }) 
       {fleet.storage && <Text color="red">{fit(storageProblemText(fleet.storage), width)}</Text>}
       <Text dimColor>{fit(fleetHeader(cols), width)}</Text>
       {shown.map((p) => (
-        <PipelineRow key={p.name} p={p} cols={cols} selected={p.name === selected?.name} now={fleet.at} queuedAt={p.lastRun?.id !== undefined ? positions.get(p.lastRun.id) : undefined} />
+        <PipelineRow
+          key={p.name}
+          p={p}
+          cols={cols}
+          selected={p.name === selected?.name}
+          now={fleet.at}
+          queuedAt={p.lastRun?.id !== undefined ? positions.get(p.lastRun.id) : undefined}
+        />
       ))}
-      {rows.length === 0 && <Text dimColor>{fleet.pipelines.length ? `no pipeline matches "${ui.filter}"` : 'no pipelines in force (add a pipeline.yaml to the repo)'}</Text>}
+      {rows.length === 0 && (
+        <Text dimColor>
+          {fleet.pipelines.length ? `no pipeline matches "${ui.filter}"` : 'no pipelines in force (add a pipeline.yaml to the repo)'}
+        </Text>
+      )}
       {(ui.filterEditing || ui.filter) && <Text color="cyan">{fit(`/${ui.filter}${ui.filterEditing ? '▏' : ''}`, width)}</Text>}
       {why && <Text color="red">{fit(`${selected!.name}: ${why}`, width)}</Text>}
     </Box>
@@ -45,8 +59,14 @@ function capacityBrief(c: CapacityView): string {
   const n = (x: number) => x.toLocaleString('en-US');
   const parts: string[] = [];
   const s = c.servers;
-  if (s.total || s.max !== null) parts.push(`servers ${n(s.live)}/${n(s.total)}${s.failed ? ` (${n(s.failed)} failed)` : ''}${s.max !== null ? ` budget ${n(s.total + s.draining)}/${n(s.max)}` : ''}`);
+  if (s.total || s.max !== null)
+    parts.push(
+      `servers ${n(s.live)}/${n(s.total)}${s.failed ? ` (${n(s.failed)} failed)` : ''}${s.max !== null ? ` budget ${n(s.total + s.draining)}/${n(s.max)}` : ''}`,
+    );
   const r = c.runs;
-  if (r.running + r.runningCloud + r.queued.length) parts.push(`runs ${r.running}/${r.max}${r.runningCloud ? ` +${r.runningCloud}/${r.maxCloud} cloud` : ''}${r.queued.length ? `, ${n(r.queued.length)} queued` : ''}`);
+  if (r.running + r.runningCloud + r.queued.length)
+    parts.push(
+      `runs ${r.running}/${r.max}${r.runningCloud ? ` +${r.runningCloud}/${r.maxCloud} cloud` : ''}${r.queued.length ? `, ${n(r.queued.length)} queued` : ''}`,
+    );
   return parts.map((p) => ` · ${p}`).join('');
 }

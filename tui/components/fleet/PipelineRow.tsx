@@ -24,7 +24,8 @@ export const PipelineRow = memo(function PipelineRow({
   queuedAt?: number | undefined;
 }) {
   const attention = attentionOf(p);
-  const versions = p.rollout && p.rollout.phase !== 'promoted' ? `${p.rollout.currentVersion ?? '∅'}→${p.rollout.candidateVersion}` : (p.current ?? '-');
+  const versions =
+    p.rollout && p.rollout.phase !== 'promoted' ? `${p.rollout.currentVersion ?? '∅'}→${p.rollout.candidateVersion}` : (p.current ?? '-');
   const err = p.candidateErrorRate;
   const threshold = p.rollout?.errorRateThreshold ?? null;
   const errText = err !== undefined ? `${rate(err)}${threshold !== null ? ` / ${rate(threshold)}` : ''}` : '-';
@@ -33,15 +34,21 @@ export const PipelineRow = memo(function PipelineRow({
   const latency = p.latency;
   return (
     <Box>
-      <Text color={attention ? 'red' : undefined} inverse={selected}>{selected ? '›' : attention ? '!' : ' '} </Text>
-      <Text bold={selected} inverse={selected}>{cell(p.name, cols.name)}</Text>
+      <Text color={attention ? 'red' : undefined} inverse={selected}>
+        {selected ? '›' : attention ? '!' : ' '}{' '}
+      </Text>
+      <Text bold={selected} inverse={selected}>
+        {cell(p.name, cols.name)}
+      </Text>
       <Text> </Text>
       <Phase pipeline={p} width={cols.phase} />
       {cols.versions > 0 && <Text> {cell(versions, cols.versions)}</Text>}
       <Text> </Text>
       <TrafficBar split={trafficSplit(p)} width={cols.bar} />
       <Text color={over ? 'red' : undefined}> {cell(errText, cols.error)}</Text>
-      {cols.next > 0 && <Text color={p.rollout?.phase === 'paused' ? 'yellow' : undefined}> {cell(nextCell(p, now, cols.next), cols.next)}</Text>}
+      {cols.next > 0 && (
+        <Text color={p.rollout?.phase === 'paused' ? 'yellow' : undefined}> {cell(nextCell(p, now, cols.next), cols.next)}</Text>
+      )}
       {cols.latency > 0 && <Text> {cell(latency ? latencyPair(latency.p50Ms, latency.p99Ms) : '-', cols.latency)}</Text>}
       {cols.cost > 0 && <Text> {cell(servingPerMonth({ estimatedUsdPer30Days: p.servingUsdPer30Days ?? null }) ?? '-', cols.cost)}</Text>}
       {cols.lastRun > 0 && <Text dimColor> {fit(run ? `${runStatusText(run, queuedAt)} ${ago(run.at, now)}` : '-', cols.lastRun)}</Text>}

@@ -18,7 +18,12 @@ export function LogsView({ width }: { width: number }) {
   return (
     <>
       <Static items={printed.current.lines}>{(line) => <Text key={line.seq}>{formatLogLine(line, colour)}</Text>}</Static>
-      <Text color="cyan">{fit(`following the logs of ${ui.selected} (${printed.current.lines.length} ${plural(printed.current.lines.length, 'line')}) · esc back`, width)}</Text>
+      <Text color="cyan">
+        {fit(
+          `following the logs of ${ui.selected} (${printed.current.lines.length} ${plural(printed.current.lines.length, 'line')}) · esc back`,
+          width,
+        )}
+      </Text>
     </>
   );
 }

@@ -22,11 +22,17 @@ export function DataCheckFailures({ p, width, lines }: { p: PipelineView; width:
     <Box flexDirection="column">
       {shown.map((f, i) => (
         <Box key={i} flexDirection="column">
-          <Text color="red">{fit(`  ✖ ${f.suite}: ${f.expectation ?? `cannot check ${f.data}`}${f.column ? ` (${f.column})` : ''}`, width)}</Text>
+          <Text color="red">
+            {fit(`  ✖ ${f.suite}: ${f.expectation ?? `cannot check ${f.data}`}${f.column ? ` (${f.column})` : ''}`, width)}
+          </Text>
           <Text>{fit(`      ${detail(f)}`, width)}</Text>
         </Box>
       ))}
-      {rest > 0 && <Text dimColor>{fit(`  +${rest} more failing ${plural(rest, 'expectation')} (mlp status --json has the whole report)`, width)}</Text>}
+      {rest > 0 && (
+        <Text dimColor>
+          {fit(`  +${rest} more failing ${plural(rest, 'expectation')} (mlp status --json has the whole report)`, width)}
+        </Text>
+      )}
     </Box>
   );
 }

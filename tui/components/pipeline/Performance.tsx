@@ -27,7 +27,12 @@ export function LatencyLine({ p, width }: { p: PipelineView; width: number }) {
 export function costLines(p: PipelineView, lines: number): string[] {
   const perf = p.performance;
   const training = trainingText(perf.training);
-  const full = [label('training') + training[0], ...(training[1] ? [label('') + training[1]] : []), label('serving') + servingText(perf.serving), label('prices') + pricesText(perf.prices)];
+  const full = [
+    label('training') + training[0],
+    ...(training[1] ? [label('') + training[1]] : []),
+    label('serving') + servingText(perf.serving),
+    label('prices') + pricesText(perf.prices),
+  ];
   if (full.length <= lines) return full;
   return [label('training') + training.join('; '), ...full.slice(training.length)].slice(0, Math.max(0, lines));
 }
@@ -35,7 +40,14 @@ export function costLines(p: PipelineView, lines: number): string[] {
 /** Lines the cost block takes with room for all of it. */
 export const costLinesWanted = (p: PipelineView) => costLines(p, Infinity).length;
 
-export function Performance(props: { p: PipelineView; width: number; trends: number; costs: number; threshold: number | null; now: number }) {
+export function Performance(props: {
+  p: PipelineView;
+  width: number;
+  trends: number;
+  costs: number;
+  threshold: number | null;
+  now: number;
+}) {
   const { p, width, costs } = props;
   return (
     <Box flexDirection="column">

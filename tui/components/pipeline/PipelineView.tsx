@@ -29,7 +29,11 @@ export function PipelineView({ width, height }: { width: number; height: number 
   const p = ui.selected === null ? undefined : fleet.details[ui.selected];
   if (!p) {
     const inForce = fleet.pipelines.some((x) => x.name === ui.selected);
-    return <Text color="yellow">{inForce ? `loading ${ui.selected}…` : `${ui.selected ?? 'the pipeline'} is no longer in force (esc goes back)`}</Text>;
+    return (
+      <Text color="yellow">
+        {inForce ? `loading ${ui.selected}…` : `${ui.selected ?? 'the pipeline'} is no longer in force (esc goes back)`}
+      </Text>
+    );
   }
   const r = p.rollout;
   const splits = groupSplits(p);
@@ -41,30 +45,52 @@ export function PipelineView({ width, height }: { width: number; height: number 
   const progress = r?.phase === 'replaying' ? (r.replayProgress ?? []) : [];
   const groupLines = Math.min(splits.length, MAX_GROUP_BARS) + (splits.length > MAX_GROUP_BARS ? 1 : 0);
   // title, why, group bars, the candidate's error line, gates, replay progress, failing requests, notifications
-  const fixed = 1 + (why ? 1 : 0) + groupLines + 1 + gateLineCount(r) + replayProgressLines(progress) + samples + notificationLinesWanted(p);
-  const lines = pipelineLayout(height, fixed, { dataChecks: dataCheckFailureLines(p), trends: trends(p).length, costs: costLinesWanted(p) });
+  const fixed =
+    1 + (why ? 1 : 0) + groupLines + 1 + gateLineCount(r) + replayProgressLines(progress) + samples + notificationLinesWanted(p);
+  const lines = pipelineLayout(height, fixed, {
+    dataChecks: dataCheckFailureLines(p),
+    trends: trends(p).length,
+    costs: costLinesWanted(p),
+  });
   const next = r?.nextStep ? ` · next step ${nextStepText(r.nextStep, fleet.at, formatDuration)}` : '';
   return (
     <Box flexDirection="column" width={width}>
       <Text>
         <Text bold>{p.name} </Text>
         <Phase pipeline={p} />
-        <Text>{fit(r ? ` ${r.currentVersion ?? '∅'} → ${r.candidateVersion} at ${formatPercent(r.candidateWeight)}${next} · started ${ago(r.startedAt, fleet.at)}` : ` ${p.current?.version ?? 'never deployed'}`, width - p.name.length - 14)}</Text>
+        <Text>
+          {fit(
+            r
+              ? ` ${r.currentVersion ?? '∅'} → ${r.candidateVersion} at ${formatPercent(r.candidateWeight)}${next} · started ${ago(r.startedAt, fleet.at)}`
+              : ` ${p.current?.version ?? 'never deployed'}`,
+            width - p.name.length - 14,
+          )}
+        </Text>
       </Text>
       {why && <Text color="red">{fit(why, width)}</Text>}
       {splits.slice(0, MAX_GROUP_BARS).map((g) => (
         <Text key={g.group}>
-          {fit(g.group, 14).padEnd(14)} <TrafficBar split={g.current + g.candidate ? g : null} width={Math.max(10, Math.min(40, width - 40))} />
+          {fit(g.group, 14).padEnd(14)}{' '}
+          <TrafficBar split={g.current + g.candidate ? g : null} width={Math.max(10, Math.min(40, width - 40))} />
         </Text>
       ))}
-      {splits.length > MAX_GROUP_BARS && <Text dimColor>{`+${splits.length - MAX_GROUP_BARS} more ${plural(splits.length - MAX_GROUP_BARS, 'group')}`}</Text>}
-      <Text>{fit(`candidate errors ${err ? `${rate(err.rate)} over ${err.requests} ${plural(err.requests, 'request')} (worst: ${err.group})` : '-'}${threshold !== null ? ` · rollback above ${rate(threshold)}` : ''}`, width)}</Text>
+      {splits.length > MAX_GROUP_BARS && (
+        <Text dimColor>{`+${splits.length - MAX_GROUP_BARS} more ${plural(splits.length - MAX_GROUP_BARS, 'group')}`}</Text>
+      )}
+      <Text>
+        {fit(
+          `candidate errors ${err ? `${rate(err.rate)} over ${err.requests} ${plural(err.requests, 'request')} (worst: ${err.group})` : '-'}${threshold !== null ? ` · rollback above ${rate(threshold)}` : ''}`,
+          width,
+        )}
+      </Text>
       <Gates rollout={r} width={width} />
       <DataCheckFailures p={p} width={width} lines={lines.dataChecks} />
       <ReplayProgress progress={progress} width={width} />
       <ReplayBrowser p={p} index={ui.sample} width={width} />
       <Notifications p={p} width={width} now={fleet.at} />
-      {lines.latency > 0 && <Performance p={p} width={width} trends={lines.trends} costs={lines.costs} threshold={threshold} now={fleet.at} />}
+      {lines.latency > 0 && (
+        <Performance p={p} width={width} trends={lines.trends} costs={lines.costs} threshold={threshold} now={fleet.at} />
+      )}
       <Timeline decisions={r?.decisions ?? []} width={width} lines={lines.timeline} />
     </Box>
   );

@@ -35,7 +35,12 @@ export function ReplayProgress({ progress, width }: { progress: Progress; width:
                 <Text dimColor>{'░'.repeat(BAR - filled)}</Text>{' '}
               </Text>
             )}
-            <Text>{fit(`${p.done}${p.total !== null ? ` of ${p.total}` : ''} ${plural(p.total ?? p.done, 'request')}`, Math.max(0, width - 25 - (p.total !== null ? BAR + 1 : 0)))}</Text>
+            <Text>
+              {fit(
+                `${p.done}${p.total !== null ? ` of ${p.total}` : ''} ${plural(p.total ?? p.done, 'request')}`,
+                Math.max(0, width - 25 - (p.total !== null ? BAR + 1 : 0)),
+              )}
+            </Text>
           </Text>
         );
       })}

@@ -3,7 +3,14 @@ import { Box, Text } from 'ink';
 import type { DecisionView } from '../../../shared/protocol.js';
 import { clock, figure, fit } from '../common/format.js';
 
-const VERDICT_COLOUR: Record<string, string> = { block: 'red', fail: 'red', rollback: 'magenta', hold: 'yellow', promote: 'green', advance: 'cyan' };
+const VERDICT_COLOUR: Record<string, string> = {
+  block: 'red',
+  fail: 'red',
+  rollback: 'magenta',
+  hold: 'yellow',
+  promote: 'green',
+  advance: 'cyan',
+};
 
 export function Timeline({ decisions, width, lines }: { decisions: DecisionView[]; width: number; lines: number }) {
   if (lines <= 0) return null;
@@ -12,7 +19,9 @@ export function Timeline({ decisions, width, lines }: { decisions: DecisionView[
   const shown = decisions.slice(-Math.max(1, lines - 1));
   return (
     <Box flexDirection="column">
-      {lines > 1 && <Text bold>{`decisions${decisions.length > shown.length ? ` (last ${shown.length} of ${decisions.length})` : ''}`}</Text>}
+      {lines > 1 && (
+        <Text bold>{`decisions${decisions.length > shown.length ? ` (last ${shown.length} of ${decisions.length})` : ''}`}</Text>
+      )}
       {shown.map((d, i) => {
         const figures = d.observed === null && d.threshold === null ? '' : ` ${figure(d.observed)} vs ${figure(d.threshold)}`;
         return (

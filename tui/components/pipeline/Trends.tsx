@@ -49,7 +49,19 @@ function series(slots: ReadonlyArray<HistoryPoint | null>, role: Role, kind: Tre
 }
 
 /** `lines` of them at most; `threshold`: the rollback error rate, when known; `now`: the daemon's clock. */
-export function Trends({ p, width, lines, threshold, now }: { p: PipelineView; width: number; lines: number; threshold: number | null; now: number }) {
+export function Trends({
+  p,
+  width,
+  lines,
+  threshold,
+  now,
+}: {
+  p: PipelineView;
+  width: number;
+  lines: number;
+  threshold: number | null;
+  now: number;
+}) {
   const shown = trends(p).slice(0, Math.max(0, lines));
   if (shown.length === 0) return null;
   const { intervalMs, points } = p.performance.history;

@@ -12,7 +12,11 @@ export interface PipelineLayout {
 }
 
 /** `fixed`: lines the rollout's own parts take; `wants`: lines each flexible part would take with room to spare. */
-export function pipelineLayout(height: number, fixed: number, wants: { dataChecks: number; trends: number; costs: number }): PipelineLayout {
+export function pipelineLayout(
+  height: number,
+  fixed: number,
+  wants: { dataChecks: number; trends: number; costs: number },
+): PipelineLayout {
   let left = Math.max(0, height - fixed);
   const take = (want: number) => {
     const n = Math.min(want, left);
