@@ -55,6 +55,9 @@ function tinyProject(): string {
   mkdirSync(join(dir, 'test', 'setup'), { recursive: true });
   writeFileSync(join(dir, 'test', 'setup', 'ensure.sh'), 'exit 0\n');
   writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+  // The lint step runs here too; this project's files are the test's own, so it has no rules and formats nothing.
+  writeFileSync(join(dir, 'eslint.config.js'), 'export default [{}];\n');
+  writeFileSync(join(dir, '.prettierignore'), '*\n');
   writeFileSync(join(dir, 'leaky.test.ts'), LEAKY_TEST);
   writeFileSync(join(dir, 'tidy.test.ts'), TIDY_TEST);
   writeFileSync(join(dir, 'container-leaky.test.ts'), CONTAINER_LEAKY_TEST);
