@@ -20,6 +20,7 @@ import { replayReport, type ReplayGateReport, type ReplayReport } from '../../sh
 import { UnreadableReport } from '../../shared/reports/unreadable.js';
 import { requestsUpTo, startModel, type TestModel } from '../daemon/replay/helpers.js';
 import { fullSnapshot, pipeline, rollout } from '../tui/fixtures.js';
+import { rolloutOf } from '../helpers/rollouts.js';
 
 /** As the store keeps it and the daemon sends it: JSON. */
 const overTheWire = <T>(v: T): unknown => JSON.parse(JSON.stringify(v));
@@ -153,23 +154,7 @@ describe('decisions the state machine records', () => {
     latencyP99AboveMs: 800,
   };
   it('parse back to themselves, every rule and verdict a closed one', () => {
-    let r: Parameters<typeof step>[0] = {
-      id: 1,
-      pipeline: 'p',
-      runId: 'r-1',
-      groups: [{ group: 'london', candidate: 2, current: 1 }],
-      phase: 'deploying',
-      candidateWeight: 0,
-      stepIndex: 0,
-      phaseStartedAt: 0,
-      pausedFrom: null,
-      state: {},
-      reason: null,
-      createdAt: 0,
-      updatedAt: 0,
-      finishedAt: null,
-      version: 1,
-    };
+    let r: Parameters<typeof step>[0] = rolloutOf();
     const events: RolloutEvent[] = [
       { type: 'candidates_live' },
       {

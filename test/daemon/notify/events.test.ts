@@ -7,26 +7,10 @@ import type { Decision } from '../../../daemon/rollout/decision.js';
 import type { Rollout } from '../../../daemon/rollout/rollout.js';
 import type { Run } from '../../../daemon/store/runs.js';
 import type { ReplayGateReport } from '../../../shared/reports/replay.js';
+import { rolloutOf } from '../../helpers/rollouts.js';
 
 function rollout(patch: Partial<Rollout> = {}): Rollout {
-  return {
-    id: 7,
-    pipeline: 'shop',
-    runId: 'r-1',
-    groups: [{ group: 'london', candidate: 3, current: 2 }],
-    phase: 'replaying',
-    candidateWeight: 0,
-    stepIndex: 0,
-    phaseStartedAt: 0,
-    pausedFrom: null,
-    state: {},
-    reason: null,
-    createdAt: 0,
-    updatedAt: 0,
-    finishedAt: null,
-    version: 1,
-    ...patch,
-  };
+  return rolloutOf({ id: 7, pipeline: 'shop', groups: [{ group: 'london', candidate: 3, current: 2 }], phase: 'replaying', ...patch });
 }
 
 const decision = (patch: Partial<Decision>): Decision => ({

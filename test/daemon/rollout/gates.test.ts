@@ -18,26 +18,12 @@ import { PipelineFileSchema, type PipelineInput } from '../../../shared/config/s
 import { dataChecksGateReport } from '../../../shared/reports/data-checks.js';
 import { replayGateReport } from '../../../shared/reports/replay.js';
 import { requestsUpTo, startModel, type TestModel } from '../replay/helpers.js';
+import { rolloutOf } from '../../helpers/rollouts.js';
 
 type Rollout = Parameters<typeof step>[0];
 
-const rollout = (groups: string[]): Rollout => ({
-  id: 1,
-  pipeline: 'demand',
-  runId: 'r-1',
-  groups: groups.map((group) => ({ group, candidate: 2, current: 1 })),
-  phase: 'replaying',
-  candidateWeight: 0,
-  stepIndex: 0,
-  phaseStartedAt: 0,
-  pausedFrom: null,
-  state: {},
-  reason: null,
-  createdAt: 0,
-  updatedAt: 0,
-  finishedAt: null,
-  version: 1,
-});
+const rollout = (groups: string[]): Rollout =>
+  rolloutOf({ pipeline: 'demand', groups: groups.map((group) => ({ group, candidate: 2, current: 1 })), phase: 'replaying' });
 
 describe('the gate runner', () => {
   let current: TestModel;

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { step, type RolloutEvent, type RolloutPolicy } from '../../../daemon/rollout/machine.js';
 import type { Rollout } from '../../../daemon/rollout/rollout.js';
+import { rolloutOf } from '../../helpers/rollouts.js';
 
 const policy: RolloutPolicy = {
   strategy: 'gradual',
@@ -15,23 +16,7 @@ const policy: RolloutPolicy = {
   serverBudgetWaitMs: 60_000,
   serverBudgetRetryMs: 5_000,
 };
-const deploying: Rollout = {
-  id: 1,
-  pipeline: 'p',
-  runId: 'r-1',
-  groups: [{ group: 'london', candidate: 2, current: 1 }],
-  phase: 'deploying',
-  candidateWeight: 0,
-  stepIndex: 0,
-  phaseStartedAt: 0,
-  pausedFrom: null,
-  state: {},
-  reason: null,
-  createdAt: 0,
-  updatedAt: 0,
-  finishedAt: null,
-  version: 1,
-};
+const deploying: Rollout = rolloutOf();
 const refused: RolloutEvent = {
   type: 'over_budget',
   reason: 'v2 of p/london needs a model server, and 10 of serving.max_servers 10 run',

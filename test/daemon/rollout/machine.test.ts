@@ -10,6 +10,7 @@ import {
   type StepResult,
 } from '../../../daemon/rollout/machine.js';
 import type { Rollout } from '../../../daemon/rollout/rollout.js';
+import { rolloutOf } from '../../helpers/rollouts.js';
 
 const policy: RolloutPolicy = {
   strategy: 'gradual',
@@ -20,27 +21,6 @@ const policy: RolloutPolicy = {
   minRequests: 50,
   latencyP99AboveMs: 800,
 };
-
-function rollout(patch: Partial<Rollout> = {}): Rollout {
-  return {
-    id: 1,
-    pipeline: 'p',
-    runId: 'r-1',
-    groups: [{ group: 'london', candidate: 2, current: 1 }],
-    phase: 'deploying',
-    candidateWeight: 0,
-    stepIndex: 0,
-    phaseStartedAt: 0,
-    pausedFrom: null,
-    state: {},
-    reason: null,
-    createdAt: 0,
-    updatedAt: 0,
-    finishedAt: null,
-    version: 1,
-    ...patch,
-  };
-}
 
 const pass = (summary = 'ok'): GateOutcome => ({ passed: true, summary });
 
@@ -56,7 +36,7 @@ function run(start: Rollout, events: [RolloutEvent, number][], p = policy): Step
 
 describe('rollout state machine', () => {
   it('takes a good candidate through every gate and the shift to promoted, with a decision per step', () => {
-    const results = run(rollout(), [
+    const results = run(rolloutOf(), [
       [{ type: 'candidates_live' }, 10],
       [{ type: 'gate_done', gate: 'data_checks', outcome: pass('2 suites passed') }, 20],
       [{ type: 'gate_done', gate: 'integration_tests', outcome: pass() }, 30],
@@ -94,7 +74,7 @@ describe('rollout state machine', () => {
 
   it('shifts in fractional steps (12.5%) to promoted, with exact weights and words', () => {
     const fractional = { ...policy, stepPercent: 12.5 };
-    const shifting = step(rollout({ phase: 'replaying' }), { type: 'gate_done', gate: 'replay', outcome: pass() }, 0, fractional).next;
+    const shifting = step(rolloutOf({ phase: 'replaying' }), { type: 'gate_done', gate: 'replay', outcome: pass() }, 0, fractional).next;
     const ticks = Array.from({ length: 7 }, (_, i): [RolloutEvent, number] => [{ type: 'tick' }, (i + 1) * 1000]);
     const results = run(shifting, [...ticks, [{ type: 'promoted' }, 7010]], fractional);
     assert.equal(shifting.candidateWeight, 12.5);
@@ -110,7 +90,7 @@ describe('rollout state machine', () => {
 
   it('keeps sums of fractional steps on the 0.01 resolution (0.1 + 0.2 is 0.3)', () => {
     const tenth = { ...policy, stepPercent: 0.1, initialTraffic: 0.2 };
-    const shifting = step(rollout({ phase: 'replaying' }), { type: 'gate_done', gate: 'replay', outcome: pass() }, 0, tenth).next;
+    const shifting = step(rolloutOf({ phase: 'replaying' }), { type: 'gate_done', gate: 'replay', outcome: pass() }, 0, tenth).next;
     const next = step(shifting, { type: 'tick' }, 1000, tenth);
     assert.equal(next.next.candidateWeight, 0.3);
     assert.deepEqual(next.effects, [{ type: 'set_weight', weight: 0.3 }]);
@@ -118,7 +98,7 @@ describe('rollout state machine', () => {
   });
 
   it('does not advance before the interval, and says when to wake', () => {
-    const shifting = rollout({ phase: 'shifting', candidateWeight: 25, state: { stepStartedAt: 1000 } });
+    const shifting = rolloutOf({ phase: 'shifting', candidateWeight: 25, state: { stepStartedAt: 1000 } });
     const early = step(shifting, { type: 'tick' }, 1500, policy);
     assert.equal(early.next, shifting);
     assert.equal(early.wakeAt, 2000);
@@ -126,7 +106,7 @@ describe('rollout state machine', () => {
   });
 
   it('blocks on a failed gate, before any live traffic, and retires the candidate first', () => {
-    const [gate, retired] = run(rollout({ phase: 'replaying' }), [
+    const [gate, retired] = run(rolloutOf({ phase: 'replaying' }), [
       [
         {
           type: 'gate_done',
@@ -160,7 +140,7 @@ describe('rollout state machine', () => {
   });
 
   it('rolls back as soon as the error rate is above the threshold, with the figures, not before min_requests', () => {
-    const shifting = rollout({ phase: 'shifting', candidateWeight: 25, state: { stepStartedAt: 0 } });
+    const shifting = rolloutOf({ phase: 'shifting', candidateWeight: 25, state: { stepStartedAt: 0 } });
     const few = step(
       shifting,
       { type: 'watch', sample: { group: 'london', window: '60s', requests: 49, errors: 49, errorRate: 1, p99Ms: 5 } },
@@ -207,7 +187,7 @@ describe('rollout state machine', () => {
   });
 
   it('skips replay and the shift for a first version, saying why, and goes live at 100%', () => {
-    const first = rollout({ phase: 'integration_testing', groups: [{ group: 'london', candidate: 1, current: null }] });
+    const first = rolloutOf({ phase: 'integration_testing', groups: [{ group: 'london', candidate: 1, current: null }] });
     const res = step(first, { type: 'gate_done', gate: 'integration_tests', outcome: pass() }, 5, policy);
     assert.deepEqual(res.effects, [{ type: 'promote' }]);
     assert.equal(res.next.candidateWeight, 100);
@@ -216,7 +196,7 @@ describe('rollout state machine', () => {
   });
 
   it('pauses and resumes a shift with the remaining wait, holding the weight meanwhile', () => {
-    const shifting = rollout({ phase: 'shifting', candidateWeight: 50, state: { stepStartedAt: 1000 } });
+    const shifting = rolloutOf({ phase: 'shifting', candidateWeight: 50, state: { stepStartedAt: 1000 } });
     const paused = step(shifting, { type: 'command', command: 'pause', actor: 'alice' }, 1400, policy);
     assert.equal(paused.next.phase, 'paused');
     assert.equal(paused.next.pausedFrom, 'shifting');
@@ -231,7 +211,7 @@ describe('rollout state machine', () => {
   });
 
   it('restarts a paused gate on resume, and ignores the late result of a cancelled one', () => {
-    const replaying = rollout({ phase: 'replaying' });
+    const replaying = rolloutOf({ phase: 'replaying' });
     const paused = step(replaying, { type: 'command', command: 'pause', actor: 'a' }, 1, policy);
     assert.deepEqual(paused.effects, [{ type: 'cancel_gate' }]);
     assert.equal(step(paused.next, { type: 'gate_done', gate: 'replay', outcome: pass() }, 2, policy).next, paused.next);
@@ -240,30 +220,30 @@ describe('rollout state machine', () => {
   });
 
   it('accepts manual promote and rollback where they make sense, and refuses them elsewhere', () => {
-    const shifting = rollout({ phase: 'shifting', candidateWeight: 25 });
+    const shifting = rolloutOf({ phase: 'shifting', candidateWeight: 25 });
     const promoted = step(shifting, { type: 'command', command: 'promote', actor: 'ops' }, 1, policy);
     assert.deepEqual(promoted.effects, [{ type: 'cancel_gate' }, { type: 'promote' }]);
     assert.match(promoted.decisions[0]!.reason, /promoted by ops at 25% traffic/);
     const rolledBack = step(shifting, { type: 'command', command: 'rollback', actor: 'ops' }, 1, policy);
     assert.equal(rolledBack.next.phase, 'rolling_back');
     assert.equal(rolledBack.next.candidateWeight, 0);
-    assert.match(step(rollout(), { type: 'command', command: 'promote', actor: 'ops' }, 1, policy).rejected!, /not live yet/);
+    assert.match(step(rolloutOf(), { type: 'command', command: 'promote', actor: 'ops' }, 1, policy).rejected!, /not live yet/);
     assert.match(
-      step(rollout({ phase: 'promoted' }), { type: 'command', command: 'rollback', actor: 'ops' }, 1, policy).rejected!,
+      step(rolloutOf({ phase: 'promoted' }), { type: 'command', command: 'rollback', actor: 'ops' }, 1, policy).rejected!,
       /already promoted/,
     );
     assert.match(step(shifting, { type: 'command', command: 'resume', actor: 'ops' }, 1, policy).rejected!, /only a paused rollout/);
   });
 
   it('rolls an older candidate back when a newer one supersedes it', () => {
-    const res = step(rollout({ phase: 'shifting', candidateWeight: 50 }), { type: 'superseded', by: 'run r-9' }, 1, policy);
+    const res = step(rolloutOf({ phase: 'shifting', candidateWeight: 50 }), { type: 'superseded', by: 'run r-9' }, 1, policy);
     assert.equal(res.next.phase, 'rolling_back');
     assert.deepEqual(res.effects, [{ type: 'cancel_gate' }, { type: 'retire_candidates' }]);
     assert.match(res.decisions[0]!.reason, /superseded by run r-9/);
   });
 
   it('goes all at once when the strategy says so', () => {
-    const res = step(rollout({ phase: 'replaying' }), { type: 'gate_done', gate: 'replay', outcome: pass() }, 1, {
+    const res = step(rolloutOf({ phase: 'replaying' }), { type: 'gate_done', gate: 'replay', outcome: pass() }, 1, {
       ...policy,
       strategy: 'all_at_once',
     });
@@ -272,20 +252,22 @@ describe('rollout state machine', () => {
 
   it('tells a restarted daemon what to re-apply in each phase', () => {
     const restart = (r: Rollout) => step(r, { type: 'restarted' }, 0, policy).effects;
-    assert.deepEqual(restart(rollout()), [{ type: 'start_candidates' }]);
-    assert.deepEqual(restart(rollout({ phase: 'shifting', candidateWeight: 75, state: { stepStartedAt: 0 } })), [
+    assert.deepEqual(restart(rolloutOf()), [{ type: 'start_candidates' }]);
+    assert.deepEqual(restart(rolloutOf({ phase: 'shifting', candidateWeight: 75, state: { stepStartedAt: 0 } })), [
       { type: 'set_weight', weight: 75 },
       { type: 'start_candidates' },
     ]);
-    assert.deepEqual(restart(rollout({ phase: 'rolling_back', state: { ending: { phase: 'rolled_back', reason: 'x' } } })), [
+    assert.deepEqual(restart(rolloutOf({ phase: 'rolling_back', state: { ending: { phase: 'rolled_back', reason: 'x' } } })), [
       { type: 'retire_candidates' },
     ]);
-    assert.deepEqual(restart(rollout({ phase: 'shifting', state: { ending: { phase: 'promoted', reason: 'x' } } })), [{ type: 'promote' }]);
-    assert.deepEqual(restart(rollout({ phase: 'paused', pausedFrom: 'deploying' })), [], 'resume starts the candidates');
+    assert.deepEqual(restart(rolloutOf({ phase: 'shifting', state: { ending: { phase: 'promoted', reason: 'x' } } })), [
+      { type: 'promote' },
+    ]);
+    assert.deepEqual(restart(rolloutOf({ phase: 'paused', pausedFrom: 'deploying' })), [], 'resume starts the candidates');
   });
 
   it('after a restart in a gate phase, runs the gate again only once the candidates are live', () => {
-    const [restarted, live, replayed] = run(rollout({ phase: 'replaying' }), [
+    const [restarted, live, replayed] = run(rolloutOf({ phase: 'replaying' }), [
       [{ type: 'restarted' }, 100],
       [{ type: 'candidates_live' }, 2100],
       [{ type: 'gate_done', gate: 'replay', outcome: pass('0 of 60 regress') }, 2500],
@@ -314,7 +296,7 @@ describe('rollout state machine', () => {
 
   it('blocks with the true reason when a candidate does not come back after a restart, and rolls back when traffic had moved', () => {
     const why = 'the model server did not answer GET /ping with 200 within 60s (serve.startup_timeout_seconds)';
-    const gate = run(rollout({ phase: 'integration_testing' }), [
+    const gate = run(rolloutOf({ phase: 'integration_testing' }), [
       [{ type: 'restarted' }, 1],
       [{ type: 'candidates_failed', reason: why }, 2],
     ])[1]!;
@@ -322,7 +304,7 @@ describe('rollout state machine', () => {
     assert.equal(gate.decisions[0]!.reason, `the daemon restarted and a candidate did not come back: ${why}`);
     assert.deepEqual(gate.effects, [{ type: 'retire_candidates' }]);
     assert.equal(step(gate.next, { type: 'retired' }, 3, policy).next.phase, 'blocked');
-    const shift = run(rollout({ phase: 'shifting', candidateWeight: 50, state: { stepStartedAt: 0 } }), [
+    const shift = run(rolloutOf({ phase: 'shifting', candidateWeight: 50, state: { stepStartedAt: 0 } }), [
       [{ type: 'restarted' }, 1],
       [{ type: 'candidates_failed', reason: why }, 2],
     ])[1]!;
@@ -335,7 +317,7 @@ describe('rollout state machine', () => {
     const slow = { ...policy, stepIntervalMs: 20_000 };
     // At 25% since t=0; the watch reported at 1 s .. 4 s; killed at 4.5 s; started again at 34.5 s; live at 36.5 s.
     const results = run(
-      rollout({
+      rolloutOf({
         phase: 'shifting',
         candidateWeight: 25,
         state: { stepStartedAt: 0, watch: { step: 0, observedAt: 0, requests: 0, errors: 0 } },
@@ -375,7 +357,7 @@ describe('rollout state machine', () => {
 
   it("stops the step's clock while a candidate's server is down during the shift, and rolls back if it never comes back", () => {
     const slow = { ...policy, stepIntervalMs: 20_000 };
-    const shifting = rollout({
+    const shifting = rolloutOf({
       phase: 'shifting',
       candidateWeight: 25,
       state: { stepStartedAt: 0, watch: { step: 0, observedAt: 0, requests: 0, errors: 0 } },
@@ -415,7 +397,7 @@ describe('rollout state machine', () => {
   it('keeps the earliest stopped moment when the daemon restarts again before the candidates came back', () => {
     const slow = { ...policy, stepIntervalMs: 20_000 };
     const [, , , live] = run(
-      rollout({
+      rolloutOf({
         phase: 'shifting',
         candidateWeight: 25,
         stepIndex: 2,
@@ -434,7 +416,7 @@ describe('rollout state machine', () => {
 
   it('after a restart, a watch report of an earlier step counts nothing of this one', () => {
     const slow = { ...policy, stepIntervalMs: 20_000 };
-    const r = rollout({
+    const r = rolloutOf({
       phase: 'shifting',
       candidateWeight: 50,
       stepIndex: 1,
@@ -452,7 +434,7 @@ describe('rollout state machine', () => {
   });
 
   it('after a restart while paused, resuming waits for the candidates before a gate runs or the clock goes on', () => {
-    const pausedGate = rollout({ phase: 'paused', pausedFrom: 'replaying' });
+    const pausedGate = rolloutOf({ phase: 'paused', pausedFrom: 'replaying' });
     const [restarted, resumed, live] = run(pausedGate, [
       [{ type: 'restarted' }, 10],
       [{ type: 'command', command: 'resume', actor: 'ana' }, 20],
@@ -471,7 +453,7 @@ describe('rollout state machine', () => {
     assert.deepEqual(liveWhilePaused[2]!.effects, [{ type: 'run_gate', gate: 'replay' }]);
 
     // A shift paused 400 ms into a 1000 ms step, restarted, resumed, live again later: 600 ms are left from then.
-    const pausedShift = rollout({
+    const pausedShift = rolloutOf({
       phase: 'paused',
       pausedFrom: 'shifting',
       candidateWeight: 50,
@@ -491,7 +473,7 @@ describe('rollout state machine', () => {
   it('a pause while waiting for the candidates after a restart keeps the time that was not watched out of the step', () => {
     const slow = { ...policy, stepIntervalMs: 20_000 };
     const [, , , , resumed] = run(
-      rollout({
+      rolloutOf({
         phase: 'shifting',
         candidateWeight: 25,
         state: { stepStartedAt: 0, watch: { step: 0, observedAt: 5000, requests: 0, errors: 0 } },
@@ -510,7 +492,7 @@ describe('rollout state machine', () => {
 
   it('refuses a manual promote while the candidates are not live again after a restart', () => {
     const restarted = step(
-      rollout({ phase: 'shifting', candidateWeight: 25, state: { stepStartedAt: 0 } }),
+      rolloutOf({ phase: 'shifting', candidateWeight: 25, state: { stepStartedAt: 0 } }),
       { type: 'restarted' },
       10,
       policy,
@@ -519,7 +501,7 @@ describe('rollout state machine', () => {
   });
 
   it('counts what the watch observed only while shifting, not while paused or waiting for the candidates', () => {
-    const shifting = rollout({ phase: 'shifting', candidateWeight: 25, state: { stepStartedAt: 0 } });
+    const shifting = rolloutOf({ phase: 'shifting', candidateWeight: 25, state: { stepStartedAt: 0 } });
     const seen = step(shifting, { type: 'observed', requests: 7, errors: 1 }, 500, policy).next;
     assert.deepEqual(seen.state.watch, { step: 0, observedAt: 500, requests: 7, errors: 1 });
     const paused = step(seen, { type: 'command', command: 'pause', actor: 'a' }, 600, policy).next;
@@ -529,7 +511,7 @@ describe('rollout state machine', () => {
   });
 
   it('says when the next step of the shift is due and where it takes the weight, as the tick then does', () => {
-    const shifting = step(rollout({ phase: 'replaying' }), { type: 'gate_done', gate: 'replay', outcome: pass() }, 5000, policy).next;
+    const shifting = step(rolloutOf({ phase: 'replaying' }), { type: 'gate_done', gate: 'replay', outcome: pass() }, 5000, policy).next;
     assert.deepEqual(nextStepOf(shifting, policy), { at: 6000, weight: 50 });
     assert.equal(step(shifting, { type: 'tick' }, 5999, policy).next.candidateWeight, 25, 'not due a millisecond earlier');
     const stepped = step(shifting, { type: 'tick' }, 6000, policy).next;
@@ -538,7 +520,7 @@ describe('rollout state machine', () => {
   });
 
   it('has no next step while paused, and after a resume the wait goes on with the time it had left', () => {
-    const shifting = rollout({ phase: 'shifting', candidateWeight: 25, state: { stepStartedAt: 1000 } });
+    const shifting = rolloutOf({ phase: 'shifting', candidateWeight: 25, state: { stepStartedAt: 1000 } });
     const paused = step(shifting, { type: 'command', command: 'pause', actor: 'ana' }, 1400, policy).next;
     assert.equal(nextStepOf(paused, policy), null);
     const resumed = step(paused, { type: 'command', command: 'resume', actor: 'ana' }, 9400, policy).next;
@@ -546,12 +528,12 @@ describe('rollout state machine', () => {
   });
 
   it('stops the next step at 100%, and has none once the last step was taken or outside the shift', () => {
-    const near = rollout({ phase: 'shifting', candidateWeight: 90, state: { stepStartedAt: 0 } });
+    const near = rolloutOf({ phase: 'shifting', candidateWeight: 90, state: { stepStartedAt: 0 } });
     assert.deepEqual(nextStepOf(near, policy), { at: 1000, weight: 100 });
     const last = step(near, { type: 'tick' }, 1000, policy).next;
     assert.equal(last.phase, 'shifting', 'still shifting while the promote runs');
     assert.equal(nextStepOf(last, policy), null);
     for (const phase of ['deploying', 'replaying', 'promoted', 'rolled_back'] as const)
-      assert.equal(nextStepOf(rollout({ phase, candidateWeight: 25 }), policy), null, phase);
+      assert.equal(nextStepOf(rolloutOf({ phase, candidateWeight: 25 }), policy), null, phase);
   });
 });
