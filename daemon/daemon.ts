@@ -187,6 +187,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       log,
       bus,
       dataDir: opts.dataDir,
+      clock: systemClock,
       // Every pipeline: one on SageMaker still has its router-served variants while it moves there, and afterwards
       // its groups answer 503 naming their endpoint (docs/serving.md, "Moving a live group").
       pipelines: () => registry.list(),

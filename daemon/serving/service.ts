@@ -26,6 +26,7 @@ import { hostKey, invokePath, modelName, modelUrl } from './servers/multi-model.
 import { MODEL_SERVER_HOST, type ServerBackend } from './servers/servers.js';
 import { createStartSlots } from './servers/start-slots.js';
 import { supervise, type StateChange, type SupervisedState, type Supervisor } from './servers/supervisor.js';
+import { systemClock, type WallClock } from '../scheduler/clock.js';
 
 export interface ServingDeps {
   store: Store;
@@ -49,6 +50,8 @@ export interface ServingDeps {
   onVariantChanged?(pipeline: string): void;
   /** Called when a variant stopped serving for good (its live metrics can go). */
   onRetired?(pipeline: string, group: string, variant: string): void;
+  /** Stamps the servers' log lines; default the system clock. */
+  clock?: WallClock;
 }
 
 export interface Serving {
@@ -116,6 +119,7 @@ export interface ServerCounts {
 }
 
 export function createServing(deps: ServingDeps): Serving {
+  const clock = deps.clock ?? systemClock;
   const { store, log } = deps;
   const table = createRouteTable();
   /** Per live variant: its own server's supervisor, or its model's handle on its pipeline's multi-model server. */
@@ -200,7 +204,7 @@ export function createServing(deps: ServingDeps): Serving {
         handle: change.handle,
         restarts: change.restarts,
         lastError: change.lastError,
-        at: Date.now(),
+        at: clock.now(),
       };
       // Routes come from the supervisors, so traffic follows the server even when this write waits.
       deps.storage.write(`variant ${v.id}`, () => store.variants.observe(v.id, observed));
@@ -232,7 +236,7 @@ export function createServing(deps: ServingDeps): Serving {
             onLine: (stream, line) =>
               deps.bus.publish({
                 kind: 'log',
-                at: Date.now(),
+                at: clock.now(),
                 pipeline: v.pipeline,
                 runId: null,
                 step: `serve ${name}`,
@@ -277,7 +281,7 @@ export function createServing(deps: ServingDeps): Serving {
         onLine: (stream, line) =>
           deps.bus.publish({
             kind: 'log',
-            at: Date.now(),
+            at: clock.now(),
             pipeline: v.pipeline,
             runId: null,
             step: 'serve multi-model',

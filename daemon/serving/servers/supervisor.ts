@@ -177,7 +177,8 @@ export function supervise(opts: SupervisorOptions): Supervisor {
 
 /** Polls GET /ping until 200; returns true, or why it is not ready (timeout with last output, early exit). */
 async function waitReady(port: number, server: RunningServer, timeoutMs: number, cancelled: () => boolean): Promise<true | string> {
-  const deadline = Date.now() + timeoutMs;
+  // Elapsed time on the monotonic clock: the timeout runs against real sleeps, and a wall-clock step must not cut it short.
+  const deadline = performance.now() + timeoutMs;
   let every = FIRST_PING_AFTER_MS;
   let exited: string | undefined;
   void server.exited.then(
@@ -187,7 +188,7 @@ async function waitReady(port: number, server: RunningServer, timeoutMs: number,
   while (!cancelled()) {
     if (exited) return exited;
     if (await ping(port)) return true;
-    if (Date.now() > deadline) {
+    if (performance.now() > deadline) {
       return `the model server did not answer GET /ping with 200 within ${Math.round(timeoutMs / 1000)}s (serve.startup_timeout_seconds)${lastLine(server)}`;
     }
     await new Promise((r) => setTimeout(r, every));

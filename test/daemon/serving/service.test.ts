@@ -52,6 +52,7 @@ describe('serving service', () => {
       groupsOf: () => ['london'],
       backend: () => createLocalServerBackend(),
       drainMs: 60_000,
+      clock: { now: () => 1_234_000 },
     });
     const { version } = store.modelVersions.create({
       pipeline: 'forecast',
@@ -64,6 +65,8 @@ describe('serving service', () => {
       await serving.startCandidate('forecast', 'london', version);
       pids = pidsWithEnv({ PORT: String(serving.endpointOf('forecast', 'london', 'candidate')!.port) });
       assert.ok(pids.length > 0, 'the model server runs');
+      // What the server was seen doing is stamped by the injected clock, not the machine's.
+      assert.equal(store.variants.live('forecast').find((v) => v.role === 'candidate')?.updatedAt, 1_234_000);
       const retiring = serving.retireCandidates('forecast'); // out of the routes, draining for a minute
       await serving.close();
       // Stopping ends when the server's shell exits; the Python under it may take a moment more.
