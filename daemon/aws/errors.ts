@@ -3,7 +3,7 @@
  * and whether waiting would help (throttling is retried here, everything else is reported).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MlpError } from '../../shared/errors.js';
+import { MlpError, NETWORK_ERROR_CODES } from '../../shared/errors.js';
 import type { AwsClients } from './clients.js';
 
 export type AwsService = 'sagemaker' | 's3' | 'cloudwatch';
@@ -28,17 +28,6 @@ interface SdkErrorFields {
   $retryable?: { throttling?: boolean };
 }
 
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-  'ECONNABORTED',
-]);
 const THROTTLING_NAMES = new Set([
   'Throttling',
   'ThrottlingException',
@@ -101,7 +90,7 @@ export function describeAwsError(call: string, err: unknown, ctx: AwsCallContext
   const details = { call, service, awsError: name, ...(status !== undefined ? { httpStatus: status } : {}) };
   const fail = (code: 'unreachable' | 'unavailable', text: string) => new MlpError(code, text, { cause: err, details });
 
-  if ((e.code && NETWORK_CODES.has(e.code)) || name === 'TimeoutError' || name === 'RequestTimeout') {
+  if ((e.code && NETWORK_ERROR_CODES.has(e.code)) || name === 'TimeoutError' || name === 'RequestTimeout') {
     return fail('unreachable', `cannot reach ${where} for ${call}: ${message || e.code || name}`);
   }
   if (name === 'CredentialsProviderError') {

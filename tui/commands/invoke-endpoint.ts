@@ -4,7 +4,7 @@
  * mlp.yaml else AWS_REGION or the profile). Loaded only for such pipelines: other commands never load the SDK.
  */
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { MlpError, type ErrorCode } from '../../shared/errors.js';
+import { MlpError, NETWORK_ERROR_CODES, type ErrorCode } from '../../shared/errors.js';
 import type { SageMakerTarget } from './sagemaker-target.js';
 
 /** An answer as `mlp invoke` prints it, whichever way it went. */
@@ -17,16 +17,6 @@ export interface InvokeAnswer {
   modelError?: boolean;
 }
 
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-]);
 const BAD_CREDENTIALS = new Set([
   'UnrecognizedClientException',
   'InvalidSignatureException',
@@ -98,7 +88,7 @@ function invokeError(
   const on = `InvokeEndpoint on ${target.endpoint}`;
   const fail = (code: ErrorCode, text: string) =>
     new MlpError(code, text, { cause: e, details: { awsError: name, endpoint: target.endpoint } });
-  if ((e.code && NETWORK_CODES.has(e.code)) || name === 'TimeoutError') {
+  if ((e.code && NETWORK_ERROR_CODES.has(e.code)) || name === 'TimeoutError') {
     const where = endpointUrl ? `SageMaker Runtime at ${endpointUrl}` : `SageMaker Runtime${target.region ? ` in ${target.region}` : ''}`;
     return fail('unreachable', `cannot reach ${where} for ${on}: ${message || e.code || name}`);
   }
