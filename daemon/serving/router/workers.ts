@@ -141,6 +141,9 @@ async function startWorkers(opts: ServingRouterOptions): Promise<Router> {
           return;
       }
     });
+    // A message sent as the worker exits (it could not listen, it was killed) fails with EPIPE on the channel;
+    // without a listener that error would end mlpd. The exit handler below settles what the worker left waiting.
+    worker.on('error', (err) => log.warn('router', `router worker ${index}: ${err.message}`));
     worker.on('exit', (code, signal) => {
       members.delete(member);
       member.stopReplicating?.();
