@@ -9,6 +9,8 @@
  *                    once the restore is under way), every variant live in the store
  *   all serving      spawn to the moment the daemon reports every model server live (capacity events), then
  *                    checked from outside: one invocation of every variant through the router must answer 200
+ *   floor            the same per-group servers started by a bare script, no daemon, as many at once (what
+ *                    starting these servers costs on this machine; mlpd's restore as a ratio of it)
  *   RSS              of mlpd, and of all model servers (sum of RSS, and of PSS, which shares the interpreter's
  *                    pages fairly between processes)
  *   status idle      a fresh snapshot over an open connection (`status` request: what `mlp status` waits for,
@@ -21,7 +23,7 @@
  *   SIGTERM          signal to exit, then a check that no model server is left
  *
  *   npm run bench:fleet -- [--pipelines 1000] [--groups 5] [--live 1] [--burst 200] [--status-samples 9] [--keep-dirs]
- *       [--cpu-prof DIR] (writes each mlpd's CPU profile there) [--mode multi-model]
+ *       [--cpu-prof DIR] (writes each mlpd's CPU profile there) [--mode multi-model] [--starting-at-once N]
  *
  * `--mode multi-model` adds a third column: the same fleet in `serve.mode: multi-model` with every group live (one
  * server per pipeline hosting all its groups' models), beside the per-group fleet with `--live` groups live; its
@@ -31,7 +33,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
@@ -53,6 +55,7 @@ const { values: args } = parseArgs({
     'keep-dirs': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     mode: { type: 'string', default: 'single-model' },
+    'starting-at-once': { type: 'string' },
   },
 });
 if (args.mode !== 'single-model' && args.mode !== 'multi-model')
@@ -60,6 +63,17 @@ if (args.mode !== 'single-model' && args.mode !== 'multi-model')
 const GROUPS = Number(args.groups);
 const LIVE = Math.min(Number(args.live), GROUPS);
 const SAMPLES = Number(args['status-samples']);
+/** The daemon's default number of servers starting at once (serving.starting_at_once), which the floor uses too. */
+const STARTING_AT_ONCE = args['starting-at-once'] ? Number(args['starting-at-once']) : 4 * availableParallelism();
+
+/** Where `python3` resolves on PATH: the servers' interpreter, whose start cost sets the floor. */
+function python3OnPath(): string {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    const file = join(dir, 'python3');
+    if (existsSync(file)) return file;
+  }
+  return 'python3 (not found on PATH)';
+}
 
 interface Figures {
   pipelines: number;
@@ -72,6 +86,10 @@ interface Figures {
   /** Spawn to the ready line (printed once the restore is under way). */
   apiReadyMs: number;
   allServingMs: number;
+  /** The same servers started by a bare script, no daemon (per-group mode only; NaN otherwise). */
+  floorMs: number;
+  /** CPU one server's start takes on this machine (its own, not the daemon's). */
+  serverStartCpuMs: number;
   /** CPU seconds mlpd used from its start until every server was back. */
   restoreCpuS: number;
   verifiedMs: number;
@@ -235,6 +253,73 @@ async function invokeAll(serveUrl: string, variants: { pipeline: string; group: 
   return failed;
 }
 
+/**
+ * The floor: the same per-group servers started by this script alone, `atOnce` at a time as the daemon starts them,
+ * each asked GET /ping as the daemon asks (after 10 ms, then twice as long up to every 100 ms), no daemon at all.
+ * What starting these servers costs on this machine, which the daemon's restore is measured against; and the CPU
+ * one start takes (the servers' own, measured once they have ended).
+ */
+async function bareStart(
+  repo: string,
+  live: { pipeline: string; group: string }[],
+  atOnce: number,
+): Promise<{ ms: number; cpuMsPerStart: number }> {
+  const children: ChildProcess[] = [];
+  const cpu0 = childrenCpuSeconds();
+  const t0 = performance.now();
+  let next = 0;
+  let ms: number;
+  try {
+    await Promise.all(
+      Array.from({ length: atOnce }, async () => {
+        while (next < live.length) {
+          const v = live[next++]!;
+          const port = await freePort();
+          const child = spawn('python3', ['-S', 'serve.py'], {
+            cwd: join(repo, v.pipeline),
+            env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), MLP_GROUP: v.group, MLP_PIPELINE: v.pipeline },
+            stdio: 'ignore',
+          });
+          children.push(child);
+          for (let every = 10; !(await pingOnce(port)); every = Math.min(every * 2, 100)) {
+            if (child.exitCode !== null) throw new Error(`a bare server of ${v.pipeline}/${v.group} exited with ${child.exitCode}`);
+            await sleep(every);
+          }
+        }
+      }),
+    );
+    ms = performance.now() - t0;
+  } finally {
+    await Promise.all(
+      children.map((c) => {
+        if (c.exitCode !== null || c.signalCode !== null) return undefined;
+        c.kill('SIGKILL');
+        return once(c, 'exit');
+      }),
+    );
+  }
+  // The servers did nothing but start (and answer a few pings): their CPU is what a start costs.
+  return { ms, cpuMsPerStart: ((childrenCpuSeconds() - cpu0) * 1000) / live.length };
+}
+
+/** CPU seconds of this process's ended and waited-for children. */
+function childrenCpuSeconds(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[13]) + Number(f[14])) / 100; // cutime, cstime: fields 16 and 17
+}
+
+/** One GET /ping; true on 200. */
+async function pingOnce(port: number): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/ping`);
+    await res.arrayBuffer();
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
 async function statusMs(conn: DaemonConnection, full = false): Promise<number> {
   const t0 = performance.now();
   await (full ? conn.fullStatus() : conn.status());
@@ -242,12 +327,19 @@ async function statusMs(conn: DaemonConnection, full = false): Promise<number> {
 }
 
 async function measure(pipelines: number, burst: number, mode: Figures['mode'], liveGroups: number): Promise<Figures> {
-  const repo = fleetRepo({ pipelines, groups: GROUPS, serveMode: mode, pipelineExtra: '    rollout:\n      strategy: all_at_once\n' });
+  const repo = fleetRepo({
+    pipelines,
+    groups: GROUPS,
+    serveMode: mode,
+    pipelineExtra: '    rollout:\n      strategy: all_at_once\n',
+    ...(args['starting-at-once'] ? { repoExtra: `serving:\n  starting_at_once: ${STARTING_AT_ONCE}\n` } : {}),
+  });
   const dataDir = mkdtempSync(join(tmpdir(), 'mlp-bench-fleet-'));
   const live = Array.from({ length: pipelines }, (_, i) =>
     groupNames(liveGroups).map((group) => ({ pipeline: pipelineName(i), group })),
   ).flat();
   const servers = mode === 'multi-model' ? pipelines : live.length;
+  const floor = mode === 'single-model' ? await bareStart(repo, live, STARTING_AT_ONCE) : { ms: NaN, cpuMsPerStart: NaN };
   seedLiveVariants(dataDir, live);
   const t0 = performance.now();
   const d = await startMlpd(repo, dataDir);
@@ -351,6 +443,8 @@ async function measure(pipelines: number, burst: number, mode: Figures['mode'], 
       apiAnswersMs: d.answersMs,
       apiReadyMs: d.readyMs,
       allServingMs,
+      floorMs: floor.ms,
+      serverStartCpuMs: floor.cpuMsPerStart,
       restoreCpuS,
       verifiedMs,
       mlpdRssMb,
@@ -390,6 +484,16 @@ const rows: [string, (f: Figures) => string, string][] = [
   ['start to the ready line', (f) => s(f.apiReadyMs), ''],
   ['start to every variant serving again', (f) => s(f.allServingMs), '≤ 30 s'],
   ['… and every variant answered once through the router', (f) => s(f.verifiedMs), ''],
+  [
+    'the same servers started by a bare script (floor)',
+    (f) => (Number.isNaN(f.floorMs) ? '-' : `${s(f.floorMs)} (mlpd ${(f.allServingMs / f.floorMs).toFixed(2)}×)`),
+    '',
+  ],
+  [
+    "CPU of one server start (the server's own)",
+    (f) => (Number.isNaN(f.serverStartCpuMs) ? '-' : `${f.serverStartCpuMs.toFixed(0)} ms`),
+    '',
+  ],
   ['CPU of mlpd until every variant served', (f) => `${f.restoreCpuS.toFixed(2)} s`, ''],
   ['RSS of mlpd', (f) => mb(f.mlpdRssMb), ''],
   ['RSS of all model servers (sum)', (f) => mb(f.serversRssMb), ''],
@@ -418,6 +522,9 @@ const heads = columns.map((f) =>
 );
 console.log(
   `\nfleet benchmark: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${(totalmem() / 1024 ** 3).toFixed(0)} GB, node ${process.version}, availableParallelism ${availableParallelism()}`,
+);
+console.log(
+  `model servers: python3 is ${python3OnPath()}; ${STARTING_AT_ONCE} start at once (${args['starting-at-once'] ? 'serving.starting_at_once' : "the daemon's default"})`,
 );
 console.log(`${''.padEnd(width)}  ${heads.map((h) => h.padEnd(colWidth)).join('  ')}  target`);
 rows.forEach((r, i) => console.log(`${r[0].padEnd(width)}  ${cols.map((c) => c[i]!.padEnd(colWidth)).join('  ')}  ${r[2]}`));

@@ -12,9 +12,10 @@
  * not by this order.
  */
 import { mkdirSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { trainingBackend } from '../shared/config/backends.js';
+import { DEFAULT_RUNS_NICE } from '../shared/config/schema.js';
 import { MLP_VERSION } from '../shared/version.js';
 import { createApiHandlers } from './api/handlers.js';
 import { childrenDir, createChildLedger } from './children/ledger.js';
@@ -179,7 +180,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
 
     // Where the router's Data Capture goes, and where replay reads it back.
     const captureDir = join(opts.dataDir, 'capture');
-    const executors = createExecutorFactory({ repoConfig: () => registry.repoConfig(), ledger });
+    const executors = createExecutorFactory({
+      repoConfig: () => registry.repoConfig(),
+      ledger,
+      nice: () => registry.repoConfig()?.runs?.nice ?? DEFAULT_RUNS_NICE,
+    });
     const serverBackends = createServerBackends({ ledger, warn: (pipeline, message) => log.warn('serve', message, pipeline) });
     const serving = createServing({
       store,
@@ -252,7 +257,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       },
     });
     shutdown.add('rollouts', () => rollouts.close());
-    const runLimits = () => runLimitsOf(registry.repoConfig()?.runs, cpus().length);
+    // Counted once: os.cpus() reads /proc/cpuinfo, and the limits are asked at every status and queue change.
+    const cores = availableParallelism();
+    const runLimits = () => runLimitsOf(registry.repoConfig()?.runs, cores);
     const queue = createRunQueue({
       store,
       storage,

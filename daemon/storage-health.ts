@@ -32,6 +32,11 @@ export interface StorageHealth {
    * it until it succeeds. True when it was written now. Errors that are not about storage are thrown.
    */
   write(key: string, write: () => void): boolean;
+  /**
+   * `write` for many records at once, in one transaction (`together` runs its function in one): all are written,
+   * or, when storage refuses, each waits under its own key as a refused `write` would.
+   */
+  writeTogether(writes: ReadonlyMap<string, () => void>, together: (all: () => void) => void): boolean;
   /** A write done elsewhere was refused by storage: report it (once) and count it. False when `err` is not a storage error. */
   failed(err: unknown): boolean;
   /** A write succeeded: ends a reported problem once nothing waits any more. */
@@ -136,6 +141,21 @@ export function createStorageHealth(opts: {
         return false;
       }
       pending.delete(key); // an older refused write of the same record is superseded
+      succeeded();
+      return true;
+    },
+    writeTogether(writes, together) {
+      try {
+        together(() => {
+          for (const write of writes.values()) write();
+        });
+      } catch (err) {
+        if (!failed(err)) throw err;
+        for (const [key, write] of writes) pending.set(key, write);
+        arm();
+        return false;
+      }
+      for (const key of writes.keys()) pending.delete(key);
       succeeded();
       return true;
     },

@@ -20,8 +20,10 @@ export function createExecutorFactory(opts: {
   repoConfig: () => RepoConfig | null;
   dockerSocket?: string;
   ledger?: ChildLedger;
+  /** The CPU priority of local steps (`runs.nice`); absent: the caller's own (`mlp run` in a terminal). */
+  nice?: () => number;
 }): ExecutorFactory {
-  const local = createLocalExecutor(opts.ledger ? { ledger: opts.ledger } : {});
+  const local = createLocalExecutor({ ...(opts.ledger ? { ledger: opts.ledger } : {}), ...(opts.nice ? { nice: opts.nice } : {}) });
   let docker: Promise<Executor> | undefined;
   const dockerExecutor: Executor = {
     kind: 'docker',

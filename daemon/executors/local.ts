@@ -2,17 +2,28 @@
  * The local executor: the step is a child process on this machine, in the pipeline folder, in a
  * process group of its own so a timeout or a cancel stops everything it started, not just the shell.
  */
-import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { formatDuration } from '../../shared/duration.js';
 import { UNRECORDED, type ChildLedger } from '../children/ledger.js';
+import { createSpawner, type Spawner } from '../children/spawner.js';
 import { contractEnv, failureReason, lineSplitter, type Executor, type StepIO, type StepOutcome, type StepSpec } from './executor.js';
 
 /** How long a step gets between SIGTERM and SIGKILL. */
 const KILL_GRACE_MS = 5_000;
 
-export function createLocalExecutor(opts: { killGraceMs?: number; baseEnv?: NodeJS.ProcessEnv; ledger?: ChildLedger } = {}): Executor {
+export function createLocalExecutor(
+  opts: {
+    killGraceMs?: number;
+    ledger?: ChildLedger;
+    spawner?: Spawner;
+    /** The CPU priority steps start with (`runs.nice` of mlp.yaml, asked at each step); 0 or absent: the daemon's own. */
+    nice?: () => number;
+  } = {},
+): Executor {
   const grace = opts.killGraceMs ?? KILL_GRACE_MS;
   const ledger = opts.ledger ?? UNRECORDED;
+  let spawner = opts.spawner;
   return {
     kind: 'local',
     run(spec: StepSpec, io: StepIO): Promise<StepOutcome> {
@@ -24,23 +35,34 @@ export function createLocalExecutor(opts: { killGraceMs?: number; baseEnv?: Node
           what: `step '${spec.step}' of ${spec.pipeline}/${spec.group}`,
           run: { id: spec.runId, step: spec.step, group: spec.group },
         });
-        const child = spawn('/bin/sh', ['-c', spec.command], {
-          cwd: spec.pipelineDir,
-          env: { ...(opts.baseEnv ?? process.env), ...contractEnv(spec, spec.dirs), PYTHONUNBUFFERED: '1', ...record.env },
-          stdio: ['ignore', 'pipe', 'pipe'],
-          detached: true,
+        // From the spawner's thread: spawn() holds its thread until the child has exec'd, and a burst of
+        // runs starting their steps must not hold the daemon's (its API, router updates and timers) that long.
+        spawner ??= createSpawner();
+        const argv = niced(opts.nice?.() ?? 0, ['/bin/sh', '-c', spec.command]);
+        const child = spawner.spawn(
+          {
+            file: argv[0]!,
+            args: argv.slice(1),
+            cwd: spec.pipelineDir,
+            env: { ...contractEnv(spec, spec.dirs), PYTHONUNBUFFERED: '1', ...record.env },
+          },
+          (stream, chunk) => (stream === 'stdout' ? out : err).write(chunk),
+        );
+        let pid: number | undefined;
+        let ended = false;
+        void child.pid.then((p) => {
+          pid = p;
+          record.spawned(p);
+          if (stopping && !ended) signalGroup(pid, 'SIGTERM'); // stopped before the pid was known
         });
-        record.spawned(child.pid);
-        child.stdout.on('data', (d: Buffer) => out.write(d));
-        child.stderr.on('data', (d: Buffer) => err.write(d));
 
         let stopping: 'timed_out' | 'cancelled' | undefined;
         let killTimer: NodeJS.Timeout | undefined;
         const stop = (why: 'timed_out' | 'cancelled') => {
-          if (stopping || child.exitCode !== null) return;
+          if (stopping || ended) return;
           stopping = why;
-          signalGroup(child.pid, 'SIGTERM');
-          killTimer = setTimeout(() => signalGroup(child.pid, 'SIGKILL'), grace);
+          signalGroup(pid, 'SIGTERM');
+          killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), grace);
         };
         const timeout = setTimeout(() => stop('timed_out'), spec.timeoutMs);
         const onAbort = () => stop('cancelled');
@@ -48,20 +70,18 @@ export function createLocalExecutor(opts: { killGraceMs?: number; baseEnv?: Node
         else io.signal.addEventListener('abort', onAbort, { once: true });
 
         const what = `step '${spec.step}'`;
-        child.on('error', (e) => {
-          record.ended();
-          clearTimeout(timeout);
-          io.signal.removeEventListener('abort', onAbort);
-          resolve({ status: 'failed', exitCode: null, reason: `${what} could not start: ${e.message}`, tail });
-        });
-        child.on('close', (code, signal) => {
+        // Done when the shell has exited and every process holding its output has ended too.
+        void Promise.all([child.exited, child.closed]).then(([{ code, signal, error }]) => {
+          ended = true;
           record.ended();
           clearTimeout(timeout);
           if (killTimer) clearTimeout(killTimer);
           io.signal.removeEventListener('abort', onAbort);
           out.flush();
           err.flush();
-          if (stopping === 'timed_out') {
+          if (error) {
+            resolve({ status: 'failed', exitCode: null, reason: `${what} could not start: ${error.message}`, tail });
+          } else if (stopping === 'timed_out') {
             resolve({
               status: 'timed_out',
               exitCode: code,
@@ -79,6 +99,31 @@ export function createLocalExecutor(opts: { killGraceMs?: number; baseEnv?: Node
       });
     },
   };
+}
+
+/**
+ * The command under `nice -n N`: a step (training, ingestion, a check) is batch work, and on a machine it
+ * keeps busy the daemon (its API, rollouts, the router) and the model servers answering live traffic
+ * should come first. `nice` execs the command, so the step keeps its pid and process group; what it
+ * starts inherits the priority. Without a `nice` on PATH the step runs at the daemon's priority.
+ */
+export function niced(nice: number, argv: string[]): string[] {
+  if (nice <= 0) return argv;
+  const nicePath = niceCommand();
+  return nicePath ? [nicePath, '-n', String(nice), ...argv] : argv;
+}
+
+let niceFound: string | null | undefined;
+function niceCommand(): string | null {
+  if (niceFound !== undefined) return niceFound;
+  niceFound = null;
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir && existsSync(join(dir, 'nice'))) {
+      niceFound = join(dir, 'nice');
+      break;
+    }
+  }
+  return niceFound;
 }
 
 function signalGroup(pid: number | undefined, signal: NodeJS.Signals) {

@@ -23,7 +23,10 @@ export interface RunLimits {
 }
 
 /** The limits mlp.yaml's `runs` sets; runs on this machine default to one per core, at least 2. */
-export function runLimitsOf(runs: RepoConfig['runs'] | undefined, cores: number): RunLimits {
+export function runLimitsOf(
+  runs: Pick<NonNullable<RepoConfig['runs']>, 'max_parallel' | 'max_parallel_cloud'> | undefined,
+  cores: number,
+): RunLimits {
   return { here: runs?.max_parallel ?? Math.max(2, cores), cloud: runs?.max_parallel_cloud ?? DEFAULT_MAX_PARALLEL_CLOUD };
 }
 

@@ -19,11 +19,12 @@ import { overServerBudget } from '../platform/budget.js';
 import { endpointName } from '../platform/sagemaker/naming.js';
 import { artifactDir, pipelineArtifactsDir } from '../runs/artifacts.js';
 import type { Store } from '../store/db.js';
-import type { Variant } from '../store/variants.js';
+import type { Variant, VariantObservation } from '../store/variants.js';
 import { createRouteTable, type DownVariant, type MutableRouteTable, type RoutePipeline, type RouteVariant } from './router/routes.js';
 import { createModelHost, type ModelHost } from './servers/model-host.js';
 import { hostKey, invokePath, modelName, modelUrl } from './servers/multi-model.js';
 import { MODEL_SERVER_HOST, type ServerBackend } from './servers/servers.js';
+import { createPortPool } from './servers/ports.js';
 import { createStartSlots } from './servers/start-slots.js';
 import { supervise, type StateChange, type SupervisedState, type Supervisor } from './servers/supervisor.js';
 import { systemClock, type WallClock } from '../scheduler/clock.js';
@@ -136,6 +137,7 @@ export function createServing(deps: ServingDeps): Serving {
 
   const startingAtOnce = deps.startingAtOnce ?? (() => DEFAULT_STARTING_AT_ONCE);
   const slots = createStartSlots(startingAtOnce);
+  const ports = createPortPool(MODEL_SERVER_HOST);
   let closing = false;
 
   const routeOf = (p: InForcePipeline): RoutePipeline => ({
@@ -190,6 +192,33 @@ export function createServing(deps: ServingDeps): Serving {
     }
   };
 
+  /**
+   * Servers' states are recorded at the end of the tick, the tick's changes together in one transaction: a
+   * thousand servers coming back are a few commits, not three thousand (each one's pages appended to the WAL
+   * and, every thousand pages, a checkpoint on the daemon's thread). The routes do not wait for it: they
+   * follow the supervisors.
+   */
+  const observedWaiting = new Map<number, VariantObservation>();
+  let observedFlush: NodeJS.Immediate | undefined;
+  const writeObserved = () => {
+    clearImmediate(observedFlush);
+    observedFlush = undefined;
+    if (observedWaiting.size === 0) return;
+    const writes = new Map([...observedWaiting].map(([id, o]) => [`variant ${id}`, () => store.variants.observe(id, o)]));
+    observedWaiting.clear();
+    try {
+      deps.storage.writeTogether(writes, (all) => store.transaction(all));
+    } catch (err) {
+      log.error('serve', `cannot record the model servers' states: ${describeError(err)}`);
+    }
+  };
+  let closed = false;
+  const recordObserved = (id: number, o: VariantObservation) => {
+    if (closed) return; // the store may be closed by now; the next start observes the servers again
+    observedWaiting.set(id, o);
+    observedFlush ??= setImmediate(writeObserved);
+  };
+
   /** The variants this daemon's own servers run (a SageMaker variant serves on its endpoint). */
   const served = (v: Variant): v is Variant & { backend: ServerBackend['kind'] } => v.backend !== 'sagemaker';
 
@@ -207,7 +236,7 @@ export function createServing(deps: ServingDeps): Serving {
         at: clock.now(),
       };
       // Routes come from the supervisors, so traffic follows the server even when this write waits.
-      deps.storage.write(`variant ${v.id}`, () => store.variants.observe(v.id, observed));
+      recordObserved(v.id, observed);
       if (closing) return; // every server stops now: nobody routes to them or watches them any more
       if (change.state === 'live')
         log.info('serve', `${name} is live on port ${change.port}${change.restarts ? ` (restart ${change.restarts})` : ''}`, v.pipeline);
@@ -232,6 +261,7 @@ export function createServing(deps: ServingDeps): Serving {
             },
             backend: deps.backend(v.backend),
             slots,
+            ports,
             startupTimeoutMs: p.config.pipeline.serve.startup_timeout_seconds * 1000,
             onLine: (stream, line) =>
               deps.bus.publish({
@@ -275,6 +305,7 @@ export function createServing(deps: ServingDeps): Serving {
         },
         backend: deps.backend(v.backend),
         slots,
+        ports,
         startupTimeoutMs,
         // Loading a model is the part of a server's start that a multi-model server does per model.
         loadTimeoutMs: startupTimeoutMs,
@@ -524,6 +555,8 @@ export function createServing(deps: ServingDeps): Serving {
         ...[...hosts.values()].map((h) => h.close(3_000)),
         ...retiring.map((r) => r.stopped),
       ]);
+      writeObserved(); // the servers' last states ('stopped'), before the store closes
+      closed = true;
       supervisors.clear();
       hosts.clear();
       hosted.clear();

@@ -73,6 +73,16 @@ export const toVariant = (r: VariantRow): Variant => ({
   updatedAt: r.updated_at,
 });
 
+/** What a variant's server is doing, as its supervisor last saw it. */
+export interface VariantObservation {
+  state: VariantState;
+  port: number | null;
+  handle: string | null;
+  restarts: number;
+  lastError: string | null;
+  at?: number;
+}
+
 export class VariantsRepository {
   private readonly insert: Database.Statement<
     Omit<VariantRow, 'id' | 'port' | 'handle' | 'restarts' | 'last_error' | 'desired' | 'state'>,
@@ -149,10 +159,7 @@ export class VariantsRepository {
   }
 
   /** Records what the variant's server is doing now. */
-  observe(
-    id: number,
-    o: { state: VariantState; port: number | null; handle: string | null; restarts: number; lastError: string | null; at?: number },
-  ): void {
+  observe(id: number, o: VariantObservation): void {
     this.updateObserved.run({
       id,
       state: o.state,

@@ -448,6 +448,8 @@ const Prices = z
 
 /** Runs on SageMaker at once when mlp.yaml does not say. */
 export const DEFAULT_MAX_PARALLEL_CLOUD = 10;
+/** Steps run by the daemon yield the CPU to it and to the model servers (runs.nice). */
+export const DEFAULT_RUNS_NICE = 10;
 
 /** The repo's `mlp.yaml`, shared by every pipeline under it. */
 export const RepoConfigSchema = z.strictObject({
@@ -511,6 +513,11 @@ export const RepoConfigSchema = z.strictObject({
             'Runs at the same time whose steps run on this machine (`local` and `docker` backends). Default: the number of cores, at least 2.',
           examples: [4],
         }),
+      nice: boundedNumber({ min: 0, max: 19 }, { int: true })
+        .default(DEFAULT_RUNS_NICE)
+        .describe(
+          "The CPU priority (`nice`) of steps `mlpd` runs on this machine: training, ingestion, checks and integration tests are batch work, and on a machine they keep busy the daemon and the model servers answering traffic come first. 0 runs them at the daemon's own priority; on an idle machine it makes no difference.",
+        ),
       max_parallel_cloud: boundedNumber({ min: 1, max: 10_000 }, { int: true })
         .default(DEFAULT_MAX_PARALLEL_CLOUD)
         .describe(

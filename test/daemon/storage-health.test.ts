@@ -63,4 +63,58 @@ describe('storage health', () => {
       storage.close();
     }
   });
+
+  it('writes many records in one transaction, or keeps each under its own key when storage refuses them', async () => {
+    const store = freshStore();
+    withVersions(store, 'p', 'g', 1);
+    withVersions(store, 'p', 'h', 1);
+    const a = store.variants.create({ pipeline: 'p', group: 'g', version: 1, role: 'current', weight: 100, backend: 'local' });
+    const b = store.variants.create({ pipeline: 'p', group: 'h', version: 1, role: 'current', weight: 100, backend: 'local' });
+    const storage = createStorageHealth({ log: createLogger({ write: () => undefined }), file: store.file, retryEveryMs: 50 });
+    const observe = (id: number, port: number) => () =>
+      store.variants.observe(id, { state: 'live', port, handle: null, restarts: 0, lastError: null });
+    const together = (all: () => void) => store.transaction(all);
+    try {
+      refuseWrites(store, true);
+      assert.equal(storage.write(`variant ${a.id}`, observe(a.id, 5001)), false);
+      refuseWrites(store, false);
+      // Written together: the older refused write of `a` is superseded, not replayed over the newer state later.
+      const both = new Map([
+        [`variant ${a.id}`, observe(a.id, 5002)],
+        [`variant ${b.id}`, observe(b.id, 6002)],
+      ]);
+      assert.equal(storage.writeTogether(both, together), true);
+      assert.equal(storage.problem()!.pendingWrites, 0);
+      await new Promise((r) => setTimeout(r, 120)); // past a retry
+      assert.deepEqual([store.variants.get(a.id)!.port, store.variants.get(b.id)!.port], [5002, 6002]);
+
+      refuseWrites(store, true);
+      const again = new Map([
+        [`variant ${a.id}`, observe(a.id, 5003)],
+        [`variant ${b.id}`, observe(b.id, 6003)],
+      ]);
+      assert.equal(storage.writeTogether(again, together), false);
+      assert.equal(storage.problem()!.pendingWrites, 2, 'each record waits under its own key');
+      refuseWrites(store, false);
+      await until(() => storage.problem()?.pendingWrites === 0, 'the kept writes to be written');
+      assert.deepEqual([store.variants.get(a.id)!.port, store.variants.get(b.id)!.port], [5003, 6003]);
+      assert.throws(
+        () =>
+          storage.writeTogether(
+            new Map([
+              [
+                'bad',
+                () => store.variants.observe(a.id, { state: 'nonsense' as 'live', port: null, handle: null, restarts: 0, lastError: null }),
+              ],
+            ]),
+            together,
+          ),
+        /CHECK constraint/,
+        'errors not about storage are thrown',
+      );
+    } finally {
+      refuseWrites(store, false);
+      storage.close();
+    }
+  });
 });

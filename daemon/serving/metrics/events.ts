@@ -37,7 +37,7 @@ export function startMetricsTicker(opts: { metrics: LiveMetrics; bus: EventBus; 
   const timer = setInterval(() => {
     const since = lastTick;
     lastTick = clock.now();
-    const moved = opts.metrics.snapshot().filter((m) => m.lastAt >= since);
+    const moved = opts.metrics.snapshot(since);
     if (moved.length === 0) return;
     opts.bus.publish({
       kind: 'metrics',

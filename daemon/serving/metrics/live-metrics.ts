@@ -67,7 +67,8 @@ export interface PoolOptions {
 export interface LiveMetrics extends MetricsSink {
   /** Length of the time window. */
   readonly windowMs: number;
-  snapshot(): VariantMetrics[];
+  /** Every variant's metrics; with `servedSince`, only those that served a request at or after it. */
+  snapshot(servedSince?: number): VariantMetrics[];
   variant(pipeline: string, group: string, variant: string): VariantMetrics | undefined;
   /** A pipeline's variants' requests pooled: all groups and variants of the pipeline by default. */
   pooled(pipeline: string, opts?: PoolOptions): PooledMetrics;
@@ -344,11 +345,12 @@ export function createLiveMetrics(opts: LiveMetricsOptions = {}): LiveMetrics {
     windowMs,
     observe,
     pooled,
-    snapshot() {
+    snapshot(servedSince = -Infinity) {
       const t = clock.now();
       const out: VariantMetrics[] = [];
+      // Views (quantiles, a sort) only for the variants asked for: a fleet's idle variants cost a comparison each.
       for (const byGroup of byPipeline.values())
-        for (const byVariant of byGroup.values()) for (const st of byVariant.values()) out.push(view(st, t));
+        for (const byVariant of byGroup.values()) for (const st of byVariant.values()) if (st.lastAt >= servedSince) out.push(view(st, t));
       return out;
     },
     variant(pipeline, group, variant) {

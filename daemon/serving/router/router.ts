@@ -258,16 +258,20 @@ class RouterCore implements RouteContext<VariantSlot> {
   private sweep(): void {
     const now = (this.now = this.clock.now());
     for (const conn of this.connections) conn.checkTimeouts(now);
+    let inUse: Set<UpstreamPool> | undefined;
     for (const [key, pool] of this.pools) {
-      // An empty pool no current route uses is dropped; one still in use is simply made again.
-      if (pool.sweep(now) && !this.inUse(pool)) this.pools.delete(key);
+      if (!pool.sweep(now)) continue;
+      // An empty pool no current route uses is dropped; one still in use is simply made again. The pools in
+      // use are gathered once per sweep: asking every picker per pool would cost the square of the fleet.
+      inUse ??= this.poolsInUse();
+      if (!inUse.has(pool)) this.pools.delete(key);
     }
   }
 
-  private inUse(pool: UpstreamPool): boolean {
-    for (const groups of this.pickers.values())
-      for (const picker of groups.values()) if (picker.slots.some((s) => s.pool === pool)) return true;
-    return false;
+  private poolsInUse(): Set<UpstreamPool> {
+    const used = new Set<UpstreamPool>();
+    for (const groups of this.pickers.values()) for (const picker of groups.values()) for (const s of picker.slots) used.add(s.pool);
+    return used;
   }
 }
 

@@ -4,11 +4,10 @@
  * predictions. A backend only starts and stops servers; readiness, restarts and routing are the
  * supervisor's job.
  */
-import { createServer } from 'node:net';
 import { UNRECORDED, type ChildLedger, type ChildPurpose } from '../../children/ledger.js';
 import { lineSplitter } from '../../executors/executor.js';
 import { directArgv } from './argv.js';
-import { createSpawner, type Spawner } from './spawner.js';
+import { createSpawner, type Spawner } from '../../children/spawner.js';
 
 export interface ServerSpec {
   pipeline: string;
@@ -100,18 +99,6 @@ export function servingImageEnv(v: {
 function modelEnv(v: { pipeline: string; group: string; variant: string; multiModel?: true }, modelDir: string): Record<string, string> {
   if (v.multiModel) return { MLP_MODEL_DIR: modelDir, SM_MODEL_DIR: modelDir, MLP_PIPELINE: v.pipeline, MLP_SERVE_MODE: 'multi-model' };
   return { MLP_MODEL_DIR: modelDir, SM_MODEL_DIR: modelDir, MLP_GROUP: v.group, MLP_PIPELINE: v.pipeline, MLP_VARIANT: v.variant };
-}
-
-/** A port nobody listens on right now (the OS picks it; a tiny race with other programs remains). */
-export function freePort(host = MODEL_SERVER_HOST): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, host, () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /**

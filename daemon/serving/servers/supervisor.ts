@@ -5,7 +5,8 @@
  */
 import { request } from 'node:http';
 import { describeError } from '../../../shared/errors.js';
-import { freePort, MODEL_SERVER_HOST, type RunningServer, type ServerBackend, type ServerSpec } from './servers.js';
+import { createPortPool, type PortPool } from './ports.js';
+import { MODEL_SERVER_HOST, type RunningServer, type ServerBackend, type ServerSpec } from './servers.js';
 import type { StartSlots } from './start-slots.js';
 
 export type SupervisedState = 'starting' | 'live' | 'failed' | 'stopped';
@@ -28,6 +29,8 @@ export interface SupervisorOptions {
   startupTimeoutMs: number;
   /** Bounds the servers starting at once (absent: this one starts at once); held from the start until live or failed. */
   slots?: StartSlots;
+  /** Where its port comes from; one pool per daemon, so no two of its servers are given the same port. */
+  ports?: PortPool;
   /** First restart delay; doubles up to maxBackoffMs. */
   backoffMs?: number;
   maxBackoffMs?: number;
@@ -58,6 +61,7 @@ export function supervise(opts: SupervisorOptions): Supervisor {
   const backoff0 = opts.backoffMs ?? 1_000;
   const maxBackoff = opts.maxBackoffMs ?? 30_000;
   const maxFailedStarts = opts.maxFailedStarts ?? 5;
+  const ports = opts.ports ?? defaultPorts();
   let state: SupervisedState = 'starting';
   let port: number | null = null;
   let restarts = 0;
@@ -88,6 +92,11 @@ export function supervise(opts: SupervisorOptions): Supervisor {
     opts.onChange({ state, port, handle: server?.handle ?? null, restarts, error, lastError });
   };
 
+  const givePort = () => {
+    if (port !== null) ports.give(port);
+    port = null;
+  };
+
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, ms);
@@ -105,7 +114,7 @@ export function supervise(opts: SupervisorOptions): Supervisor {
       try {
         if (opts.slots) release = await opts.slots.acquire();
         if (stopping) break;
-        port = await freePort();
+        port = await ports.take();
         if (stopping) break;
         server = await opts.backend.start({ ...opts.spec, port }, opts.onLine);
         set('starting', null); // records the new server's handle before waiting for it
@@ -127,6 +136,7 @@ export function supervise(opts: SupervisorOptions): Supervisor {
         error = err instanceof Error ? err.message : describeError(err);
         await server?.stop(1_000);
         if (failedStarts >= maxFailedStarts) {
+          givePort();
           set('failed', `${error} (gave up after ${failedStarts} attempts)`);
           rejectFirst(new Error(error));
           return;
@@ -139,7 +149,7 @@ export function supervise(opts: SupervisorOptions): Supervisor {
         release(); // a stop while waiting for the slot or starting gives it back too
       }
       restarts++;
-      port = null;
+      givePort();
       set('starting', error);
       await sleep(delay);
       delay = Math.min(delay * 2, maxBackoff);
@@ -169,10 +179,16 @@ export function supervise(opts: SupervisorOptions): Supervisor {
       // or it would outlive the daemon.
       await looping;
       await server?.stop(graceMs);
-      port = null;
+      givePort();
       set('stopped', null);
     },
   };
+}
+
+let sharedPorts: PortPool | undefined;
+/** For supervisors started without a pool (tests, tools): one for the process. */
+function defaultPorts(): PortPool {
+  return (sharedPorts ??= createPortPool(MODEL_SERVER_HOST));
 }
 
 /** Polls GET /ping until 200; returns true, or why it is not ready (timeout with last output, early exit). */

@@ -82,4 +82,19 @@ describe('local executor', () => {
     assert.equal(outcome.exitCode, 127);
     assert.match(outcome.reason!, /code 127: .*python9.*not found/);
   });
+
+  it("runs steps at runs.nice's lower CPU priority, and what they start too; 0 keeps the daemon's own", async () => {
+    // Field 19 of /proc/PID/stat is the niceness; the step reads its own and its child's.
+    const niceOf = `awk '{ print $19 }' /proc/$$/stat; sh -c "awk '{ print \\$19 }' /proc/\\$\\$/stat"`;
+    const own = Number(readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')[16]);
+    const niced = createLocalExecutor({ nice: () => 7 });
+    const { lines, io } = collect();
+    assert.equal((await niced.run(spec(niceOf), io)).status, 'succeeded');
+    assert.deepEqual(lines, [`stdout: ${Math.min(19, own + 7)}`, `stdout: ${Math.min(19, own + 7)}`]);
+
+    const asIs = createLocalExecutor({ nice: () => 0 });
+    const plain = collect();
+    assert.equal((await asIs.run(spec(niceOf), plain.io)).status, 'succeeded');
+    assert.deepEqual(plain.lines, [`stdout: ${own}`, `stdout: ${own}`]);
+  });
 });

@@ -54,6 +54,20 @@ describe('live metrics', () => {
     );
   });
 
+  test('a snapshot of the variants that served since a moment leaves the idle ones out', () => {
+    const c = clock();
+    const m = createLiveMetrics({ clock: c });
+    m.observe('p', 'london', 'v1', 200, 2, c.now());
+    c.advance(1_000);
+    const since = c.now();
+    m.observe('p', 'paris', 'v1', 200, 3, c.now());
+    assert.deepEqual(
+      m.snapshot(since).map((v) => `${v.group}/${v.variant} ${v.total.requests}`),
+      ['paris/v1 1'],
+    );
+    assert.equal(m.snapshot().length, 2);
+  });
+
   test('quantiles: exact over the count window, within the bins’ error over the time window', () => {
     const c = clock();
     const m = createLiveMetrics({ clock: c, windowCount: 1000 });

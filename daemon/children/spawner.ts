@@ -1,8 +1,8 @@
 /**
- * Starts model servers from a worker thread. Node's spawn() blocks its thread until the child has
- * exec'd, which on a busy machine is tens of milliseconds: on the daemon's own thread, a thousand
- * servers coming back would stall the API, the router's route updates and every timer for half a
- * minute. The worker takes that wait; the daemon gets each server's pid, output and end as messages.
+ * Starts the daemon's long-lived children (model servers, runs' steps) from a worker thread. Node's
+ * spawn() blocks its thread until the child has exec'd, which on a busy machine is tens of
+ * milliseconds: on the daemon's own thread, a thousand servers coming back, or a burst of runs
+ * starting their steps, would stall the API, the router's route updates and every timer. The worker takes that wait; the daemon gets each server's pid, output and end as messages.
  * Signals go straight to the process group from the daemon (process.kill needs no worker).
  */
 import { SHARE_ENV, Worker } from 'node:worker_threads';

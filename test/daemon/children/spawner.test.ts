@@ -1,8 +1,8 @@
-/** Model servers started from the spawner's thread: pid, output, exit and close arrive as for a child of the daemon's own. */
+/** Children (model servers, steps) started from the spawner's thread: pid, output, exit and close arrive as for a child of the daemon's own. */
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { describe, it } from 'node:test';
-import { createSpawner } from '../../../daemon/serving/servers/spawner.js';
+import { createSpawner } from '../../../daemon/children/spawner.js';
 
 describe('spawner', () => {
   const spawner = createSpawner();
