@@ -24,6 +24,7 @@
  *
  *   npm run bench:fleet -- [--pipelines 1000] [--groups 5] [--live 1] [--burst 200] [--status-samples 9] [--keep-dirs]
  *       [--cpu-prof DIR] (writes each mlpd's CPU profile there) [--mode multi-model] [--starting-at-once N]
+ *       [--runs-nice N] (runs.nice of the fleet's mlp.yaml)
  *
  * `--mode multi-model` adds a third column: the same fleet in `serve.mode: multi-model` with every group live (one
  * server per pipeline hosting all its groups' models), beside the per-group fleet with `--live` groups live; its
@@ -56,6 +57,7 @@ const { values: args } = parseArgs({
     'cpu-prof': { type: 'string' },
     mode: { type: 'string', default: 'single-model' },
     'starting-at-once': { type: 'string' },
+    'runs-nice': { type: 'string' },
   },
 });
 if (args.mode !== 'single-model' && args.mode !== 'multi-model')
@@ -332,7 +334,9 @@ async function measure(pipelines: number, burst: number, mode: Figures['mode'], 
     groups: GROUPS,
     serveMode: mode,
     pipelineExtra: '    rollout:\n      strategy: all_at_once\n',
-    ...(args['starting-at-once'] ? { repoExtra: `serving:\n  starting_at_once: ${STARTING_AT_ONCE}\n` } : {}),
+    repoExtra:
+      (args['starting-at-once'] ? `serving:\n  starting_at_once: ${STARTING_AT_ONCE}\n` : '') +
+      (args['runs-nice'] ? `runs:\n  nice: ${Number(args['runs-nice'])}\n` : ''),
   });
   const dataDir = mkdtempSync(join(tmpdir(), 'mlp-bench-fleet-'));
   const live = Array.from({ length: pipelines }, (_, i) =>
