@@ -40,6 +40,7 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import type { CapacityView, DaemonEvent } from '../shared/protocol.js';
+import { ping } from '../daemon/serving/servers/supervisor.js';
 import { connect, type DaemonConnection } from '../tui/client.js';
 import { fleetRepo, groupNames, pipelineName, seedLiveVariants } from '../test/helpers/fleet.js';
 
@@ -283,7 +284,7 @@ async function bareStart(
             stdio: 'ignore',
           });
           children.push(child);
-          for (let every = 10; !(await pingOnce(port)); every = Math.min(every * 2, 100)) {
+          for (let every = 10; !(await ping(port)); every = Math.min(every * 2, 100)) {
             if (child.exitCode !== null) throw new Error(`a bare server of ${v.pipeline}/${v.group} exited with ${child.exitCode}`);
             await sleep(every);
           }
@@ -309,17 +310,6 @@ function childrenCpuSeconds(): number {
   const stat = readFileSync('/proc/self/stat', 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[13]) + Number(f[14])) / 100; // cutime, cstime: fields 16 and 17
-}
-
-/** One GET /ping; true on 200. */
-async function pingOnce(port: number): Promise<boolean> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}/ping`);
-    await res.arrayBuffer();
-    return res.status === 200;
-  } catch {
-    return false;
-  }
 }
 
 async function statusMs(conn: DaemonConnection, full = false): Promise<number> {

@@ -42,15 +42,17 @@ describe('model server ports', () => {
     assert.equal(poolRange([1024, 65000]), null);
   });
 
+  // The fixed ports below are under every daemon's pool (22768 and up) and the ephemeral range, so neither
+  // parallel tests' daemons nor outgoing connections take them meanwhile.
   it('are never handed out twice while held, and a given-back port waits its turn round the range', async () => {
-    const pool = createPortPool(HOST, { range: [41000, 41004] });
+    const pool = createPortPool(HOST, { range: [20100, 20104] });
     const taken = [await pool.take(), await pool.take(), await pool.take(), await pool.take(), await pool.take()];
     assert.equal(new Set(taken).size, 5);
-    await assert.rejects(pool.take(), /no free port for a model server between 41000 and 41004/);
+    await assert.rejects(pool.take(), /no free port for a model server between 20100 and 20104/);
     pool.give(taken[1]!);
     assert.equal(await pool.take(), taken[1]);
     // Round the range: with every port free, the next one after the last taken comes, not the lowest.
-    const wide = createPortPool(HOST, { range: [41010, 41019] });
+    const wide = createPortPool(HOST, { range: [20110, 20119] });
     const a = await wide.take();
     wide.give(a);
     const b = await wide.take();
@@ -58,10 +60,10 @@ describe('model server ports', () => {
   });
 
   it('skip a port something else listens on', async () => {
-    const busy = await listen(41020);
+    const busy = await listen(20120);
     try {
-      const pool = createPortPool(HOST, { range: [41020, 41021] });
-      assert.equal(await pool.take(), 41021);
+      const pool = createPortPool(HOST, { range: [20120, 20121] });
+      assert.equal(await pool.take(), 20121);
       await assert.rejects(pool.take(), /no free port/);
     } finally {
       busy.close();
