@@ -24,7 +24,7 @@
  *
  *   npm run bench:fleet -- [--pipelines 1000] [--groups 5] [--live 1] [--burst 200] [--status-samples 9] [--keep-dirs]
  *       [--cpu-prof DIR] (writes each mlpd's CPU profile there) [--mode multi-model] [--starting-at-once N]
- *       [--runs-nice N] (runs.nice of the fleet's mlp.yaml)
+ *       [--runs-nice N] (runs.nice of the fleet's mlp.yaml) [--starting-nice N] (serving.starting_nice)
  *
  * `--mode multi-model` adds a third column: the same fleet in `serve.mode: multi-model` with every group live (one
  * server per pipeline hosting all its groups' models), beside the per-group fleet with `--live` groups live; its
@@ -40,6 +40,7 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import type { CapacityView, DaemonEvent } from '../shared/protocol.js';
+import { DEFAULT_RUNS_NICE, DEFAULT_STARTING_NICE } from '../shared/config/schema.js';
 import { ping } from '../daemon/serving/servers/supervisor.js';
 import { connect, type DaemonConnection } from '../tui/client.js';
 import { fleetRepo, groupNames, pipelineName, seedLiveVariants } from '../test/helpers/fleet.js';
@@ -59,6 +60,7 @@ const { values: args } = parseArgs({
     mode: { type: 'string', default: 'single-model' },
     'starting-at-once': { type: 'string' },
     'runs-nice': { type: 'string' },
+    'starting-nice': { type: 'string' },
   },
 });
 if (args.mode !== 'single-model' && args.mode !== 'multi-model')
@@ -68,6 +70,15 @@ const LIVE = Math.min(Number(args.live), GROUPS);
 const SAMPLES = Number(args['status-samples']);
 /** The daemon's default number of servers starting at once (serving.starting_at_once), which the floor uses too. */
 const STARTING_AT_ONCE = args['starting-at-once'] ? Number(args['starting-at-once']) : 4 * availableParallelism();
+
+/** Whether Linux schedules sessions as groups here (autogroups), where a session's priority is what counts. */
+function autogroupsOn(): boolean {
+  try {
+    return readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() === '1';
+  } catch {
+    return false;
+  }
+}
 
 /** Where `python3` resolves on PATH: the servers' interpreter, whose start cost sets the floor. */
 function python3OnPath(): string {
@@ -325,7 +336,9 @@ async function measure(pipelines: number, burst: number, mode: Figures['mode'], 
     serveMode: mode,
     pipelineExtra: '    rollout:\n      strategy: all_at_once\n',
     repoExtra:
-      (args['starting-at-once'] ? `serving:\n  starting_at_once: ${STARTING_AT_ONCE}\n` : '') +
+      (args['starting-at-once'] || args['starting-nice'] ? 'serving:\n' : '') +
+      (args['starting-at-once'] ? `  starting_at_once: ${STARTING_AT_ONCE}\n` : '') +
+      (args['starting-nice'] ? `  starting_nice: ${Number(args['starting-nice'])}\n` : '') +
       (args['runs-nice'] ? `runs:\n  nice: ${Number(args['runs-nice'])}\n` : ''),
   });
   const dataDir = mkdtempSync(join(tmpdir(), 'mlp-bench-fleet-'));
@@ -519,6 +532,9 @@ console.log(
 );
 console.log(
   `model servers: python3 is ${python3OnPath()}; ${STARTING_AT_ONCE} start at once (${args['starting-at-once'] ? 'serving.starting_at_once' : "the daemon's default"})`,
+);
+console.log(
+  `CPU priorities: steps at runs.nice ${args['runs-nice'] ?? `${DEFAULT_RUNS_NICE} (default)`}, servers starting at serving.starting_nice ${args['starting-nice'] ?? `${DEFAULT_STARTING_NICE} (default)`}; sessions scheduled as groups: ${autogroupsOn() ? 'yes' : 'no'}`,
 );
 console.log(`${''.padEnd(width)}  ${heads.map((h) => h.padEnd(colWidth)).join('  ')}  target`);
 rows.forEach((r, i) => console.log(`${r[0].padEnd(width)}  ${cols.map((c) => c[i]!.padEnd(colWidth)).join('  ')}  ${r[2]}`));

@@ -15,7 +15,7 @@ import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { trainingBackend } from '../shared/config/backends.js';
-import { DEFAULT_RUNS_NICE } from '../shared/config/schema.js';
+import { DEFAULT_RUNS_NICE, DEFAULT_STARTING_NICE } from '../shared/config/schema.js';
 import { MLP_VERSION } from '../shared/version.js';
 import { createApiHandlers } from './api/handlers.js';
 import { childrenDir, createChildLedger } from './children/ledger.js';
@@ -185,7 +185,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       ledger,
       nice: () => registry.repoConfig()?.runs?.nice ?? DEFAULT_RUNS_NICE,
     });
-    const serverBackends = createServerBackends({ ledger, warn: (pipeline, message) => log.warn('serve', message, pipeline) });
+    const serverBackends = createServerBackends({
+      ledger,
+      warn: (pipeline, message) => log.warn('serve', message, pipeline),
+      startingNice: () => registry.repoConfig()?.serving?.starting_nice ?? DEFAULT_STARTING_NICE,
+    });
     const serving = createServing({
       store,
       storage,

@@ -16,6 +16,11 @@ export interface SpawnRequest {
    * there, off the daemon's thread (copying process.env is a call into the runtime per variable).
    */
   env: Record<string, string>;
+  /**
+   * The CPU priority (nice, 1-19) of the child's session: see `SESSION_PRIORITY` below. Absent or 0:
+   * the session competes with the daemon's as an equal.
+   */
+  sessionNice?: number;
 }
 
 export interface SpawnedProcess {
@@ -29,6 +34,8 @@ export interface SpawnedProcess {
 
 export interface Spawner {
   spawn(req: SpawnRequest, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void): SpawnedProcess;
+  /** Sets the CPU priority of a child's session (0: the daemon's own), e.g. a model server's once it serves. */
+  setSessionNice(pid: number, nice: number): void;
 }
 
 type FromWorker =
@@ -38,11 +45,62 @@ type FromWorker =
   | { id: number; type: 'exit'; code: number | null; signal: string | null }
   | { id: number; type: 'close' };
 
+/**
+ * Children's CPU priority, in the worker (plain JavaScript, part of WORKER_SOURCE). Every child leads a
+ * session of its own (detached, so the daemon can signal its whole process group), and where the
+ * kernel groups processes by session for the scheduler (autogroups: /proc/sys/kernel/sched_autogroup_enabled,
+ * on by default in most distributions) a process's own nice only ranks it within its session: a step
+ * under `nice -n 10` alone in its session still takes as much CPU as the whole daemon. What ranks the
+ * session is its autogroup's nice, /proc/PID/autogroup. Anyone may raise it (lower the priority) or set
+ * it back to 0; without CAP_SYS_ADMIN the kernel takes one such write per 100 ms for the whole machine
+ * (EAGAIN otherwise), so writes wait their turn, latest value per child, settings back to 0 first.
+ */
+const SESSION_PRIORITY = `
+const autogroups = (() => {
+  try {
+    return readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() === '1';
+  } catch {
+    return false;
+  }
+})();
+const sessionNices = new Map();
+let sessionNiceRetry;
+function setSessionNice(pid, nice) {
+  if (!autogroups) return;
+  sessionNices.delete(pid);
+  sessionNices.set(pid, nice);
+  writeSessionNices();
+}
+function writeSessionNices() {
+  if (sessionNiceRetry) return;
+  const order = [...sessionNices].sort((a, b) => a[1] - b[1]);
+  for (const [pid, nice] of order) {
+    try {
+      writeFileSync('/proc/' + pid + '/autogroup', String(nice));
+    } catch (e) {
+      if (e.code === 'EAGAIN') {
+        sessionNiceRetry = setTimeout(() => {
+          sessionNiceRetry = undefined;
+          writeSessionNices();
+        }, 100);
+        return;
+      }
+      // ENOENT, ESRCH: the child has ended; anything else: not ours to set. Either way, nothing to retry.
+    }
+    sessionNices.delete(pid);
+  }
+}
+`;
+
 /** Plain JavaScript, run with `eval`, so the same code works from dist/ and from the TypeScript sources. */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { spawn } = require('node:child_process');
-parentPort.on('message', ({ id, file, args, cwd, env }) => {
+const { readFileSync, writeFileSync } = require('node:fs');
+${SESSION_PRIORITY}
+parentPort.on('message', (m) => {
+  if (m.kind === 'session-nice') return setSessionNice(m.pid, m.nice);
+  const { id, file, args, cwd, env, sessionNice } = m;
   const post = (m) => parentPort.postMessage({ id, ...m });
   let child;
   try {
@@ -55,6 +113,7 @@ parentPort.on('message', ({ id, file, args, cwd, env }) => {
     return;
   }
   post({ type: 'spawned', pid: child.pid });
+  if (sessionNice > 0 && child.pid !== undefined) setSessionNice(child.pid, sessionNice);
   child.stdout.on('data', (data) => post({ type: 'out', stream: 'stdout', data }));
   child.stderr.on('data', (data) => post({ type: 'out', stream: 'stderr', data }));
   let ended = false;
@@ -139,6 +198,9 @@ export function createSpawner(): Spawner {
       worker.ref();
       worker.postMessage({ id, ...req });
       return child;
+    },
+    setSessionNice(pid, nice) {
+      worker?.postMessage({ kind: 'session-nice', pid, nice });
     },
   };
 }

@@ -38,13 +38,16 @@ export function createLocalExecutor(
         // From the spawner's thread: spawn() holds its thread until the child has exec'd, and a burst of
         // runs starting their steps must not hold the daemon's (its API, router updates and timers) that long.
         spawner ??= createSpawner();
-        const argv = niced(opts.nice?.() ?? 0, ['/bin/sh', '-c', spec.command]);
+        const nice = opts.nice?.() ?? 0;
+        const argv = niced(nice, ['/bin/sh', '-c', spec.command]);
         const child = spawner.spawn(
           {
             file: argv[0]!,
             args: argv.slice(1),
             cwd: spec.pipelineDir,
             env: { ...contractEnv(spec, spec.dirs), PYTHONUNBUFFERED: '1', ...record.env },
+            // `nice -n` ranks the step among the processes of its session; this ranks its session against the daemon's.
+            ...(nice > 0 ? { sessionNice: nice } : {}),
           },
           (stream, chunk) => (stream === 'stdout' ? out : err).write(chunk),
         );
@@ -105,7 +108,9 @@ export function createLocalExecutor(
  * The command under `nice -n N`: a step (training, ingestion, a check) is batch work, and on a machine it
  * keeps busy the daemon (its API, rollouts, the router) and the model servers answering live traffic
  * should come first. `nice` execs the command, so the step keeps its pid and process group; what it
- * starts inherits the priority. Without a `nice` on PATH the step runs at the daemon's priority.
+ * starts inherits the priority. Without a `nice` on PATH the step runs at the daemon's priority. Where
+ * the kernel schedules sessions as groups (autogroups), the step's session gets the same nice
+ * (`sessionNice`, spawner.ts): without it, `nice -n` would rank the step only within its own session.
  */
 export function niced(nice: number, argv: string[]): string[] {
   if (nice <= 0) return argv;

@@ -450,6 +450,8 @@ const Prices = z
 export const DEFAULT_MAX_PARALLEL_CLOUD = 10;
 /** Steps run by the daemon yield the CPU to it and to the model servers (runs.nice). */
 export const DEFAULT_RUNS_NICE = 10;
+/** Model servers yield the CPU to the daemon until they answer /ping (serving.starting_nice). */
+export const DEFAULT_STARTING_NICE = 10;
 
 /** The repo's `mlp.yaml`, shared by every pipeline under it. */
 export const RepoConfigSchema = z.strictObject({
@@ -535,6 +537,11 @@ export const RepoConfigSchema = z.strictObject({
             'Model servers starting at the same time (after a restart of mlpd, for new candidates, after a crash); each takes traffic as soon as it answers /ping. Default: 4 per core of the machine.',
           examples: [8],
         }),
+      starting_nice: boundedNumber({ min: 0, max: 19 }, { int: true })
+        .default(DEFAULT_STARTING_NICE)
+        .describe(
+          "The CPU priority (`nice`) of a model server of the `local` backend until it answers /ping; from then on it runs at the daemon's priority. Starting a server (imports, loading the model) is batch work: on a busy machine the daemon's API and the router serving live traffic come first. 0 starts servers at the daemon's priority. Takes effect where Linux schedules by session (autogroups, the default of most distributions), the only place a priority can be given back without privileges.",
+        ),
       max_servers: boundedNumber({ min: 1, max: 100_000 }, { int: true })
         .optional()
         .meta({

@@ -7,6 +7,8 @@ export interface ServerBackendOptions {
   ledger?: ChildLedger;
   /** A warning about a pipeline's model server that belongs in its log (`mlp tail`), not only in the server's output. */
   warn?: (pipeline: string, message: string) => void;
+  /** `serving.starting_nice` (local servers). */
+  startingNice?: () => number;
 }
 
 export function createServerBackends(opts: ServerBackendOptions = {}): { get(kind: 'local' | 'docker'): ServerBackend } {

@@ -39,6 +39,8 @@ export interface RunningServer {
   tail(): string[];
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when it is gone. */
   stop(graceMs: number): Promise<void>;
+  /** It answered /ping: from now on it serves traffic, so it no longer yields the CPU (serving.starting_nice). */
+  live?(): void;
 }
 
 export interface ServerBackend {
@@ -105,7 +107,14 @@ function modelEnv(v: { pipeline: string; group: string; variant: string; multiMo
  * The local backend: `serve.command` as a child process in the pipeline folder, in its own process group
  * (spawned directly when the command needs no shell, else under `/bin/sh -c`), from the spawner's thread.
  */
-export function createLocalServerBackend(opts: { ledger?: ChildLedger; spawner?: Spawner } = {}): ServerBackend {
+export function createLocalServerBackend(
+  opts: {
+    ledger?: ChildLedger;
+    spawner?: Spawner;
+    /** The CPU priority of a server until it answers /ping (`serving.starting_nice`, asked at each start); absent: the daemon's. */
+    startingNice?: () => number;
+  } = {},
+): ServerBackend {
   const ledger = opts.ledger ?? UNRECORDED;
   let spawner = opts.spawner;
   return {
@@ -116,13 +125,16 @@ export function createLocalServerBackend(opts: { ledger?: ChildLedger; spawner?:
       const err = lineSplitter((l) => onLine('stderr', l), tail);
       const record = ledger.process(serverPurpose(spec));
       const argv = directArgv(spec.command) ?? ['/bin/sh', '-c', spec.command];
-      spawner ??= createSpawner();
-      const child = spawner.spawn(
+      const spawning = (spawner ??= createSpawner());
+      const startingNice = opts.startingNice?.() ?? 0;
+      const child = spawning.spawn(
         {
           file: argv[0]!,
           args: argv.slice(1),
           cwd: spec.pipelineDir,
           env: { ...serverEnv(spec, spec.modelDir), PYTHONUNBUFFERED: '1', ...record.env },
+          // Its session's priority: a process's own nice cannot be given back without privileges, a session's can.
+          ...(startingNice > 0 ? { sessionNice: startingNice } : {}),
         },
         (stream, chunk) => (stream === 'stdout' ? out : err).write(chunk),
       );
@@ -162,6 +174,9 @@ export function createLocalServerBackend(opts: { ledger?: ChildLedger; spawner?:
           const timer = setTimeout(() => signalGroup('SIGKILL'), graceMs);
           await closed;
           clearTimeout(timer);
+        },
+        live() {
+          if (startingNice > 0 && pid !== undefined && !over) spawning.setSessionNice(pid, 0);
         },
       };
     },

@@ -124,6 +124,7 @@ export function supervise(opts: SupervisorOptions): Supervisor {
         if (ready !== true) throw new Error(ready);
         failedStarts = 0;
         delay = backoff0;
+        server.live?.();
         set('live', null);
         resolveFirst();
         const exit = await server.exited;

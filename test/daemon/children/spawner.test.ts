@@ -1,8 +1,30 @@
 /** Children (model servers, steps) started from the spawner's thread: pid, output, exit and close arrive as for a child of the daemon's own. */
 import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createSpawner } from '../../../daemon/children/spawner.js';
+
+/** Where Linux schedules sessions as groups, what ranks a session against the others (null: it does not). */
+function autogroupNice(pid: number): number | null {
+  try {
+    if (readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() !== '1') return null;
+    return Number(/nice (-?\d+)/.exec(readFileSync(`/proc/${pid}/autogroup`, 'utf8'))?.[1]);
+  } catch {
+    return null;
+  }
+}
+const autogroups = autogroupNice(process.pid) !== null;
+
+async function until(what: string, ok: () => boolean, ms = 5_000): Promise<void> {
+  const t0 = Date.now();
+  while (!ok()) {
+    if (Date.now() - t0 > ms) assert.fail(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 describe('spawner', () => {
   const spawner = createSpawner();
@@ -58,4 +80,46 @@ describe('spawner', () => {
     assert.equal(exited.error?.code, 'ENOENT');
     await child.closed;
   });
+
+  it(
+    'gives a child the CPU priority of its session it was started with, and gives it back when told',
+    { skip: !autogroups && 'this kernel does not schedule sessions as groups' },
+    async () => {
+      const child = spawner.spawn({ file: 'sleep', args: ['30'], cwd: tmpdir(), env: {}, sessionNice: 7 }, () => undefined);
+      const pid = (await child.pid)!;
+      try {
+        await until('the session at nice 7', () => autogroupNice(pid) === 7);
+        spawner.setSessionNice(pid, 0);
+        await until('the session back at nice 0', () => autogroupNice(pid) === 0);
+      } finally {
+        process.kill(-pid, 'SIGKILL');
+        await child.closed;
+      }
+    },
+  );
+
+  // Without CAP_SYS_ADMIN the kernel takes one session-priority write per 100 ms for the whole machine:
+  // children started together must still all get theirs. Run as `nobody` when the tests run as root.
+  const asNobody = process.getuid?.() === 0 && spawnSync('setpriv', ['--version']).status === 0;
+  const fixture = join(import.meta.dirname, 'session-nice.mts');
+  const readable =
+    asNobody && spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'test', '-r', fixture]).status === 0;
+  it(
+    'without privileges, children started together all get their session priority (the kernel takes one a 100 ms)',
+    {
+      skip: !autogroups
+        ? 'this kernel does not schedule sessions as groups'
+        : !readable && 'needs root, setpriv and a checkout user nobody can read',
+    },
+    () => {
+      const tsx = join(import.meta.dirname, '../../../node_modules/tsx/dist/esm/index.mjs');
+      const out = execFileSync(
+        'setpriv',
+        ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--import', tsx, fixture, '5', '6'],
+        { encoding: 'utf8', cwd: '/', timeout: 30_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } },
+      );
+      const { nices } = JSON.parse(out) as { nices: number[] };
+      assert.deepEqual(nices, [6, 6, 6, 6, 6]);
+    },
+  );
 });

@@ -97,4 +97,29 @@ describe('local executor', () => {
     assert.equal((await asIs.run(spec(niceOf), plain.io)).status, 'succeeded');
     assert.deepEqual(plain.lines, [`stdout: ${own}`, `stdout: ${own}`]);
   });
+
+  // Where Linux schedules sessions as groups (autogroups), a step alone in its session under `nice -n`
+  // would still take as much CPU as the whole daemon: its session gets the same priority.
+  const autogroups = (() => {
+    try {
+      return readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() === '1';
+    } catch {
+      return false;
+    }
+  })();
+  it(
+    "gives the step's session runs.nice too, so it yields to the daemon where sessions are scheduled as groups",
+    { skip: !autogroups && 'this kernel does not schedule sessions as groups' },
+    async () => {
+      // The session's priority is set just after the step starts: the step waits (up to 5 s) to see it.
+      const sessionNice = `for i in $(seq 50); do grep -q 'nice 7$' /proc/$$/autogroup && break; sleep 0.1; done; cat /proc/$$/autogroup`;
+      const { lines, io } = collect();
+      assert.equal((await createLocalExecutor({ nice: () => 7 }).run(spec(sessionNice), io)).status, 'succeeded');
+      assert.match(lines.join('\n'), /nice 7$/);
+
+      const plain = collect();
+      assert.equal((await createLocalExecutor({ nice: () => 0 }).run(spec('cat /proc/$$/autogroup'), plain.io)).status, 'succeeded');
+      assert.match(plain.lines.join('\n'), /nice 0$/);
+    },
+  );
 });
