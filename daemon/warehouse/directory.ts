@@ -5,7 +5,7 @@
  */
 import type { PipelineConfig, RepoConfig } from '../../shared/config/schema.js';
 import { describeError, MlpError } from '../../shared/errors.js';
-import { pipelineGroups } from './groups.js';
+import { pipelineGroups, type GroupReads } from './groups.js';
 
 export interface GroupInfo {
   groups: string[];
@@ -37,9 +37,15 @@ export interface GroupDirectory {
 export function createGroupDirectory(opts: { onRefused?(pipeline: string, refused: string[]): void } = {}): GroupDirectory {
   const cache = new Map<string, GroupInfo>();
 
-  async function discover(config: PipelineConfig, repo: RepoConfig | null, root: string, previous?: GroupInfo): Promise<GroupInfo> {
+  async function discover(
+    config: PipelineConfig,
+    repo: RepoConfig | null,
+    root: string,
+    reads: GroupReads,
+    previous?: GroupInfo,
+  ): Promise<GroupInfo> {
     try {
-      return { ...(await pipelineGroups(config, repo?.warehouses ?? {}, root)), error: null };
+      return { ...(await pipelineGroups(config, repo?.warehouses ?? {}, root, reads)), error: null };
     } catch (err) {
       return { groups: previous?.groups ?? [], error: describeError(err), refused: previous?.refused ?? [] };
     }
@@ -49,9 +55,10 @@ export function createGroupDirectory(opts: { onRefused?(pipeline: string, refuse
     get: (name) => cache.get(name) ?? { groups: [], error: null, refused: [] },
     async refresh(pipelines, repo, root) {
       const changed: string[] = [];
+      const reads: GroupReads = new Map(); // this pass's: the next one reads the warehouse afresh
       for (const p of pipelines) {
         const before = cache.get(p.name);
-        const after = await discover(p.config, repo, root, before);
+        const after = await discover(p.config, repo, root, reads, before);
         cache.set(p.name, after);
         if (JSON.stringify(before) !== JSON.stringify(after)) changed.push(p.name);
         if (after.refused.length && JSON.stringify(before?.refused) !== JSON.stringify(after.refused))

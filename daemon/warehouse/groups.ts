@@ -26,6 +26,13 @@ export interface PipelineGroups {
 }
 
 /**
+ * Reads of group sources shared by the pipelines of one discovery pass, by connection, table and key:
+ * a fleet whose pipelines all name `warehouse.cities` reads the table once, not once per pipeline
+ * (1,000 pipelines: a third of a second of SQLite opens at every pass, or 1,000 Postgres connections).
+ */
+export type GroupReads = Map<string, Promise<string[]>>;
+
+/**
  * A pipeline's groups: discovered from its `groups.source`, else the one implicit group. A value that
  * cannot be a group is left out and reported, like a NULL is left out: the other groups still run.
  */
@@ -33,11 +40,13 @@ export async function pipelineGroups(
   config: PipelineConfig,
   warehouses: Record<string, string>,
   repoRoot: string,
+  reads?: GroupReads,
 ): Promise<PipelineGroups> {
   const groups = config.pipeline.groups;
   const source = groups.generate && groups.source ? parseGroupSource(groups.source) : undefined;
   if (!source) return { groups: [DEFAULT_GROUP], refused: [] };
-  const values = await discoverGroups({ ...source, ...(groups.key ? { key: groups.key } : {}) }, warehouses, repoRoot);
+  const read = { ...source, ...(groups.key ? { key: groups.key } : {}) };
+  const values = await (reads ? sharedRead(reads, read, warehouses, repoRoot) : discoverGroups(read, warehouses, repoRoot));
   const found: PipelineGroups = { groups: [], refused: [] };
   for (const value of values) {
     const problem = groupNameProblem(value);
@@ -48,6 +57,16 @@ export async function pipelineGroups(
       );
   }
   return found;
+}
+
+function sharedRead(reads: GroupReads, source: GroupSource, warehouses: Record<string, string>, repoRoot: string): Promise<string[]> {
+  const id = JSON.stringify([warehouses[source.connection] ?? null, source.connection, source.table, source.key ?? null]);
+  let read = reads.get(id);
+  if (!read) {
+    read = discoverGroups(source, warehouses, repoRoot);
+    reads.set(id, read);
+  }
+  return read;
 }
 
 /** Reads the groups named by `source`, or throws an MlpError that names what is missing. */

@@ -1,6 +1,6 @@
 /** Group discovery against real warehouses: a SQLite file and the PostgreSQL server of the test setup. */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -10,7 +10,7 @@ import { parsePipelineConfig, parseRepoConfig } from '../../../shared/config/loa
 import { groupNameProblem, MAX_GROUP_NAME } from '../../../daemon/warehouse/group-names.js';
 import { createGroupDirectory, groupsToRun } from '../../../daemon/warehouse/directory.js';
 import { MlpError } from '../../../shared/errors.js';
-import { discoverGroups, pipelineGroups } from '../../../daemon/warehouse/groups.js';
+import { discoverGroups, pipelineGroups, type GroupReads } from '../../../daemon/warehouse/groups.js';
 import { POSTGRES_URL } from '../../helpers/services.js';
 
 describe('groups from SQLite', () => {
@@ -116,6 +116,41 @@ describe("the daemon's group directory", () => {
     await refresh();
     assert.equal(reported.length, 2);
     assert.equal(directory.get('forecast').refused.length, 2);
+  });
+});
+
+describe('one discovery pass over a fleet', () => {
+  const pipeline = (name: string, source: string) =>
+    parsePipelineConfig(`pipeline:\n  name: ${name}\n  groups:\n    generate: true\n    source: ${source}\n`, 'pipeline.yaml').config!;
+
+  it('reads a source the pipelines share once, and each other source on its own', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'mlp-wh-'));
+    const db = new Database(join(root, 'w.db'));
+    db.exec(
+      "CREATE TABLE cities (name TEXT); INSERT INTO cities VALUES ('london'), ('paris'); CREATE TABLE shops (id TEXT); INSERT INTO shops VALUES ('s1')",
+    );
+    db.close();
+    const warehouses = { wh: 'sqlite:w.db' };
+    const reads: GroupReads = new Map();
+    assert.deepEqual((await pipelineGroups(pipeline('a', 'wh.cities'), warehouses, root, reads)).groups, ['london', 'paris']);
+    rmSync(join(root, 'w.db')); // a second read of the file would now fail
+    assert.deepEqual((await pipelineGroups(pipeline('b', 'wh.cities'), warehouses, root, reads)).groups, ['london', 'paris']);
+    await assert.rejects(pipelineGroups(pipeline('c', 'wh.shops'), warehouses, root, reads), /w\.db does not exist/);
+    assert.equal(reads.size, 2);
+  });
+
+  it('reads the warehouse afresh at the next pass', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'mlp-wh-'));
+    const db = new Database(join(root, 'w.db'));
+    db.exec("CREATE TABLE cities (name TEXT); INSERT INTO cities VALUES ('london')");
+    const repo = parseRepoConfig('warehouses:\n  wh: sqlite:w.db\n', 'mlp.yaml').config!;
+    const fleet = ['a', 'b', 'c'].map((name) => ({ name, config: pipeline(name, 'wh.cities') }));
+    const directory = createGroupDirectory();
+    assert.deepEqual(await directory.refresh(fleet, repo, root), ['a', 'b', 'c']);
+    db.exec("INSERT INTO cities VALUES ('paris')");
+    db.close();
+    assert.deepEqual(await directory.refresh(fleet, repo, root), ['a', 'b', 'c']);
+    for (const name of ['a', 'b', 'c']) assert.deepEqual(directory.get(name).groups, ['london', 'paris']);
   });
 });
 
