@@ -8,6 +8,7 @@ import { UNRECORDED, type ChildLedger, type ChildPurpose } from '../../children/
 import { lineSplitter } from '../../executors/executor.js';
 import { directArgv } from './argv.js';
 import { createSpawner, type Spawner } from '../../children/spawner.js';
+import { shellScriptOnPath, shimWarning } from './shim.js';
 
 export interface ServerSpec {
   pipeline: string;
@@ -113,10 +114,22 @@ export function createLocalServerBackend(
     spawner?: Spawner;
     /** The CPU priority of a server until it answers /ping (`serving.starting_nice`, asked at each start); absent: the daemon's. */
     startingNice?: () => number;
+    /** A warning about a pipeline's server that belongs in its log (a `serve.command` that starts through a shell script on PATH). */
+    warn?: (pipeline: string, message: string) => void;
   } = {},
 ): ServerBackend {
   const ledger = opts.ledger ?? UNRECORDED;
   let spawner = opts.spawner;
+  // Looked up and said once per program name, in the log of the first pipeline to start it: a fleet's
+  // thousand servers all start `python3`, and a thousand warnings would bury everything else.
+  const looked = new Set<string>();
+  const warnIfShim = (pipeline: string, argv: string[] | null) => {
+    if (!opts.warn || !argv || looked.has(argv[0]!)) return;
+    const program = argv[0]!;
+    looked.add(program);
+    const found = shellScriptOnPath(program, process.env.PATH ?? '');
+    if (found) opts.warn(pipeline, shimWarning(program, found));
+  };
   return {
     kind: 'local',
     async start(spec, onLine) {
@@ -124,7 +137,9 @@ export function createLocalServerBackend(
       const out = lineSplitter((l) => onLine('stdout', l), tail);
       const err = lineSplitter((l) => onLine('stderr', l), tail);
       const record = ledger.process(serverPurpose(spec));
-      const argv = directArgv(spec.command) ?? ['/bin/sh', '-c', spec.command];
+      const direct = directArgv(spec.command);
+      warnIfShim(spec.pipeline, direct);
+      const argv = direct ?? ['/bin/sh', '-c', spec.command];
       const spawning = (spawner ??= createSpawner());
       const startingNice = opts.startingNice?.() ?? 0;
       const child = spawning.spawn(
