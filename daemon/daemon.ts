@@ -33,6 +33,7 @@ import { capacityOf, startCapacityEvents } from './capacity.js';
 import { createCommandService } from './commands.js';
 import { createEventBus } from './events.js';
 import { createExecutorFactory } from './executors/factory.js';
+import { createLocalExecutor } from './executors/local.js';
 import type { Logger } from './log.js';
 import { createLogPersister } from './log-persister.js';
 import { createLogWriter, reportToStorageHealth } from './log-writer.js';
@@ -246,7 +247,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         repoConfig: () => registry.repoConfig(),
         repoRoot: opts.repo,
         platform,
-        executor: executors.get('local'),
+        // At the daemon's priority, not runs.nice: a rollout waits on its integration tests with a deadline,
+        // and they test a candidate that serves at the daemon's priority too.
+        executor: createLocalExecutor({ ledger }),
         logs,
         dataChecks: runDataCheckGate,
         onReplayProgress: (pipeline, group, done, total) => replayProgress.report(pipeline, group, done, total),

@@ -518,7 +518,7 @@ export const RepoConfigSchema = z.strictObject({
       nice: boundedNumber({ min: 0, max: 19 }, { int: true })
         .default(DEFAULT_RUNS_NICE)
         .describe(
-          "The CPU priority (`nice`) of steps `mlpd` runs on this machine: training, ingestion, checks and integration tests are batch work, and on a machine they keep busy the daemon and the model servers answering traffic come first. 0 runs them at the daemon's own priority; on an idle machine it makes no difference.",
+          "The CPU priority (`nice`) of runs' steps `mlpd` runs on this machine: training and ingestion are batch work, and on a machine they keep busy the daemon and the model servers answering traffic come first. A rollout's integration tests run at the daemon's priority (the rollout waits on them, with a deadline). 0 runs steps at the daemon's own priority; on an idle machine it makes no difference.",
         ),
       max_parallel_cloud: boundedNumber({ min: 1, max: 10_000 }, { int: true })
         .default(DEFAULT_MAX_PARALLEL_CLOUD)
