@@ -25,3 +25,20 @@ export function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * Where Linux schedules sessions as groups (autogroups), the CPU priority of the session `pid` is in:
+ * what ranks it against the daemon's session. null where sessions are not scheduled as groups (or the process is gone).
+ */
+export function sessionNice(pid: number): number | null {
+  try {
+    if (readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() !== '1') return null;
+    const nice = /nice (-?\d+)/.exec(readFileSync(`/proc/${pid}/autogroup`, 'utf8'))?.[1];
+    return nice === undefined ? null : Number(nice);
+  } catch {
+    return null;
+  }
+}
+
+/** Why a test of session priorities cannot run here, or false when it can. */
+export const noSessionGroups = sessionNice(process.pid) === null && 'this kernel does not schedule sessions as groups';

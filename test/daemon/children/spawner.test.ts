@@ -1,22 +1,11 @@
 /** Children (model servers, steps) started from the spawner's thread: pid, output, exit and close arrive as for a child of the daemon's own. */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createSpawner } from '../../../daemon/children/spawner.js';
-
-/** Where Linux schedules sessions as groups, what ranks a session against the others (null: it does not). */
-function autogroupNice(pid: number): number | null {
-  try {
-    if (readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() !== '1') return null;
-    return Number(/nice (-?\d+)/.exec(readFileSync(`/proc/${pid}/autogroup`, 'utf8'))?.[1]);
-  } catch {
-    return null;
-  }
-}
-const autogroups = autogroupNice(process.pid) !== null;
+import { noSessionGroups, sessionNice } from '../../helpers/processes.js';
 
 async function until(what: string, ok: () => boolean, ms = 5_000): Promise<void> {
   const t0 = Date.now();
@@ -83,14 +72,14 @@ describe('spawner', () => {
 
   it(
     'gives a child the CPU priority of its session it was started with, and gives it back when told',
-    { skip: !autogroups && 'this kernel does not schedule sessions as groups' },
+    { skip: noSessionGroups },
     async () => {
       const child = spawner.spawn({ file: 'sleep', args: ['30'], cwd: tmpdir(), env: {}, sessionNice: 7 }, () => undefined);
       const pid = (await child.pid)!;
       try {
-        await until('the session at nice 7', () => autogroupNice(pid) === 7);
+        await until('the session at nice 7', () => sessionNice(pid) === 7);
         spawner.setSessionNice(pid, 0);
-        await until('the session back at nice 0', () => autogroupNice(pid) === 0);
+        await until('the session back at nice 0', () => sessionNice(pid) === 0);
       } finally {
         process.kill(-pid, 'SIGKILL');
         await child.closed;
@@ -107,9 +96,7 @@ describe('spawner', () => {
   it(
     'without privileges, children started together all get their session priority (the kernel takes one a 100 ms)',
     {
-      skip: !autogroups
-        ? 'this kernel does not schedule sessions as groups'
-        : !readable && 'needs root, setpriv and a checkout user nobody can read',
+      skip: noSessionGroups || (!readable && 'needs root, setpriv and a checkout user nobody can read'),
     },
     () => {
       const tsx = join(import.meta.dirname, '../../../node_modules/tsx/dist/esm/index.mjs');

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { StepSpec } from '../../../daemon/executors/executor.js';
 import { createLocalExecutor } from '../../../daemon/executors/local.js';
+import { noSessionGroups } from '../../helpers/processes.js';
 
 function spec(command: string, overrides: Partial<StepSpec> = {}): StepSpec {
   const base = mkdtempSync(join(tmpdir(), 'mlp-local-'));
@@ -100,16 +101,9 @@ describe('local executor', () => {
 
   // Where Linux schedules sessions as groups (autogroups), a step alone in its session under `nice -n`
   // would still take as much CPU as the whole daemon: its session gets the same priority.
-  const autogroups = (() => {
-    try {
-      return readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() === '1';
-    } catch {
-      return false;
-    }
-  })();
   it(
     "gives the step's session runs.nice too, so it yields to the daemon where sessions are scheduled as groups",
-    { skip: !autogroups && 'this kernel does not schedule sessions as groups' },
+    { skip: noSessionGroups },
     async () => {
       // The session's priority is set just after the step starts: the step waits (up to 5 s) to see it.
       const sessionNice = `for i in $(seq 50); do grep -q 'nice 7$' /proc/$$/autogroup && break; sleep 0.1; done; cat /proc/$$/autogroup`;

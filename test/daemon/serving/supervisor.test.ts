@@ -1,16 +1,25 @@
 /** The supervisor of one variant's model server, with real server processes. */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createLocalServerBackend } from '../../../daemon/serving/servers/servers.js';
 import { supervise } from '../../../daemon/serving/servers/supervisor.js';
-import { isAlive, pidsWithEnv } from '../../helpers/processes.js';
+import { isAlive, noSessionGroups, pidsWithEnv, sessionNice } from '../../helpers/processes.js';
 
 describe('model server supervisor', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mlp-supervisor-'));
+  const spec = (command: string, serverId = `test-${randomUUID()}`) => ({
+    pipeline: 'forecast',
+    group: 'london',
+    variant: 'v1',
+    pipelineDir: dir,
+    command,
+    modelDir: dir,
+    serverId,
+  });
   // A server that takes its time to answer /ping: a stop can come while it is still starting.
   writeFileSync(join(dir, 'serve.py'), 'import time\ntime.sleep(600)\n');
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -18,15 +27,7 @@ describe('model server supervisor', () => {
   it('stopped the moment it was asked to start, it leaves no server running', async () => {
     const serverId = `test-${randomUUID()}`;
     const sup = supervise({
-      spec: {
-        pipeline: 'forecast',
-        group: 'london',
-        variant: 'v1',
-        pipelineDir: dir,
-        command: 'python3 serve.py',
-        modelDir: dir,
-        serverId,
-      },
+      spec: spec('python3 serve.py', serverId),
       backend: createLocalServerBackend(),
       startupTimeoutMs: 60_000,
       onChange: () => undefined,
@@ -43,57 +44,37 @@ describe('model server supervisor', () => {
 
   // Where Linux schedules sessions as groups (autogroups), a starting server's session yields the CPU
   // (serving.starting_nice); once it answers /ping it serves traffic and gets the daemon's priority back.
-  const sessionNice = (pid: number): number | null => {
-    try {
-      if (readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() !== '1') return null;
-      return Number(/nice (-?\d+)/.exec(readFileSync(`/proc/${pid}/autogroup`, 'utf8'))?.[1]);
-    } catch {
-      return null;
-    }
-  };
-  it(
-    'starts a server at serving.starting_nice and gives it the CPU back once it answers /ping',
-    { skip: sessionNice(process.pid) === null && 'this kernel does not schedule sessions as groups' },
-    async () => {
-      // Listens after a second, as a server loading its model does; the test looks at it in between.
-      writeFileSync(
-        join(dir, 'slow-start.mjs'),
-        `import http from 'node:http';
+  it('starts a server at serving.starting_nice and gives it the CPU back once it answers /ping', { skip: noSessionGroups }, async () => {
+    // Listens after a second, as a server loading its model does; the test looks at it in between.
+    writeFileSync(
+      join(dir, 'slow-start.mjs'),
+      `import http from 'node:http';
 setTimeout(() => http.createServer((q, s) => s.end('{}')).listen(Number(process.env.PORT), process.env.HOST), 1000);`,
-      );
-      let handle: string | null = null;
-      const sup = supervise({
-        spec: {
-          pipeline: 'forecast',
-          group: 'london',
-          variant: 'v1',
-          pipelineDir: dir,
-          command: `${process.execPath} slow-start.mjs`,
-          modelDir: dir,
-          serverId: `test-${randomUUID()}`,
-        },
-        backend: createLocalServerBackend({ startingNice: () => 9 }),
-        startupTimeoutMs: 30_000,
-        onChange: (c) => (handle = c.handle ?? handle),
-        onLine: () => undefined,
-      });
-      try {
-        const t0 = Date.now();
-        while (handle === null && Date.now() - t0 < 5_000) await new Promise((r) => setTimeout(r, 10));
-        const pid = Number(String(handle).replace('pid:', ''));
-        let starting: number | null = null;
-        while (sup.state === 'starting' && (starting = sessionNice(pid)) !== 9) await new Promise((r) => setTimeout(r, 10));
-        assert.equal(starting, 9, 'while starting, its session yields the CPU');
-        await sup.firstLive;
-        let live = sessionNice(pid);
-        for (let i = 0; i < 100 && live !== 0; i++) {
-          await new Promise((r) => setTimeout(r, 20));
-          live = sessionNice(pid);
-        }
-        assert.equal(live, 0, 'once live, it runs at the priority of the daemon');
-      } finally {
-        await sup.stop(1_000);
+    );
+    let handle: string | null = null;
+    const sup = supervise({
+      spec: spec(`${process.execPath} slow-start.mjs`),
+      backend: createLocalServerBackend({ startingNice: () => 9 }),
+      startupTimeoutMs: 30_000,
+      onChange: (c) => (handle = c.handle ?? handle),
+      onLine: () => undefined,
+    });
+    try {
+      const t0 = Date.now();
+      while (handle === null && Date.now() - t0 < 5_000) await new Promise((r) => setTimeout(r, 10));
+      const pid = Number(String(handle).replace('pid:', ''));
+      let starting: number | null = null;
+      while (sup.state === 'starting' && (starting = sessionNice(pid)) !== 9) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(starting, 9, 'while starting, its session yields the CPU');
+      await sup.firstLive;
+      let live = sessionNice(pid);
+      for (let i = 0; i < 100 && live !== 0; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        live = sessionNice(pid);
       }
-    },
-  );
+      assert.equal(live, 0, 'once live, it runs at the priority of the daemon');
+    } finally {
+      await sup.stop(1_000);
+    }
+  });
 });
