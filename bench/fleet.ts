@@ -44,6 +44,7 @@ import { DEFAULT_RUNS_NICE, DEFAULT_STARTING_NICE } from '../shared/config/schem
 import { ping } from '../daemon/serving/servers/supervisor.js';
 import { connect, type DaemonConnection } from '../tui/client.js';
 import { fleetRepo, groupNames, pipelineName, seedLiveVariants } from '../test/helpers/fleet.js';
+import { noSessionGroups } from '../test/helpers/processes.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const MLPD = join(ROOT, 'dist/bin/mlpd.js');
@@ -70,15 +71,6 @@ const LIVE = Math.min(Number(args.live), GROUPS);
 const SAMPLES = Number(args['status-samples']);
 /** The daemon's default number of servers starting at once (serving.starting_at_once), which the floor uses too. */
 const STARTING_AT_ONCE = args['starting-at-once'] ? Number(args['starting-at-once']) : 4 * availableParallelism();
-
-/** Whether Linux schedules sessions as groups here (autogroups), where a session's priority is what counts. */
-function autogroupsOn(): boolean {
-  try {
-    return readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() === '1';
-  } catch {
-    return false;
-  }
-}
 
 /** Where `python3` resolves on PATH: the servers' interpreter, whose start cost sets the floor. */
 function python3OnPath(): string {
@@ -534,7 +526,7 @@ console.log(
   `model servers: python3 is ${python3OnPath()}; ${STARTING_AT_ONCE} start at once (${args['starting-at-once'] ? 'serving.starting_at_once' : "the daemon's default"})`,
 );
 console.log(
-  `CPU priorities: steps at runs.nice ${args['runs-nice'] ?? `${DEFAULT_RUNS_NICE} (default)`}, servers starting at serving.starting_nice ${args['starting-nice'] ?? `${DEFAULT_STARTING_NICE} (default)`}; sessions scheduled as groups: ${autogroupsOn() ? 'yes' : 'no'}`,
+  `CPU priorities: steps at runs.nice ${args['runs-nice'] ?? `${DEFAULT_RUNS_NICE} (default)`}, servers starting at serving.starting_nice ${args['starting-nice'] ?? `${DEFAULT_STARTING_NICE} (default)`}; sessions scheduled as groups: ${noSessionGroups ? 'no' : 'yes'}`,
 );
 console.log(`${''.padEnd(width)}  ${heads.map((h) => h.padEnd(colWidth)).join('  ')}  target`);
 rows.forEach((r, i) => console.log(`${r[0].padEnd(width)}  ${cols.map((c) => c[i]!.padEnd(colWidth)).join('  ')}  ${r[2]}`));
